@@ -1,0 +1,520 @@
+//! A local stand-in, on `127.0.0.1`, for the OpenAI and Google servers this machine cannot reach,
+//! so that the real client crates (async-openai, google-sheets4, yup-oauth2) run their real code
+//! paths against it in the demo and in tests. One axum server on one port serves:
+//!
+//! - OpenAI under `/v1`: Files, Batches and Chat Completions ([`openai`], [`batch`], [`generate`]);
+//! - Google Sheets v4 under `/v4/spreadsheets/` ([`sheets`], with A1 parsing in [`a1`]);
+//! - Google's OAuth token endpoint `POST /token` for service accounts ([`oauth`]).
+//!
+//! Wire formats follow the published references kept in `server/fixtures/reference/` (OpenAPI
+//! excerpts, the Batch guide's examples, recorded validation errors and recorded Sheets traffic).
+//! Generated content says plainly that it is emulated.
+//!
+//! ```no_run
+//! # async fn demo() -> anyhow::Result<()> {
+//! use almanac_emulator::{Emulator, EmulatorConfig};
+//! let emulator = Emulator::start(EmulatorConfig::default()).await?;
+//! emulator.add_sheet("demo-spreadsheet", 0, "Events", vec![vec!["id".into(), "title".into()]]);
+//! println!("OpenAI base: {}", emulator.openai_base_url());
+//! emulator.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+#![warn(missing_docs)]
+
+pub mod a1;
+pub mod batch;
+pub mod generate;
+pub mod oauth;
+pub mod openai;
+pub mod sheets;
+pub mod state;
+pub mod util;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::post;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::state::{Shared, Sheet, Spreadsheet};
+
+/// Korean sample sheet (16 events, header `id,title,year,content_simple,content_detailed,
+/// related_movies,imageUrl,relatedMovieId`), for demos and tests.
+pub const SAMPLE_KO_CSV: &str = include_str!("../fixtures/historical_events.ko.csv");
+/// English sample sheet (348 events, same header).
+pub const SAMPLE_EN_CSV: &str = include_str!("../fixtures/history_en.csv");
+
+/// Timing of the emulated batch service.
+#[derive(Clone, Debug)]
+pub struct EmulatorConfig {
+    /// How long one batch step takes (validating→in_progress, each slice of rows, finalizing).
+    /// Default 50 ms. Values under 1 ms are treated as 1 ms.
+    pub step: Duration,
+    /// Rows completed per step while in_progress. Default: 64.
+    pub rows_per_step: usize,
+}
+
+impl Default for EmulatorConfig {
+    fn default() -> Self {
+        EmulatorConfig {
+            step: Duration::from_millis(50),
+            rows_per_step: 64,
+        }
+    }
+}
+
+/// Requests received per endpoint (counted once the request is authenticated).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CallCounts {
+    /// `GET /v4/spreadsheets/{id}`.
+    pub spreadsheets_get: usize,
+    /// `GET /v4/spreadsheets/{id}/values/{range}`.
+    pub values_get: usize,
+    /// `GET /v4/spreadsheets/{id}/values:batchGet`.
+    pub values_batch_get: usize,
+    /// `POST /v4/spreadsheets/{id}/values:batchUpdate`.
+    pub values_batch_update: usize,
+    /// `POST /v1/files`.
+    pub files_create: usize,
+    /// `POST /v1/batches`.
+    pub batches_create: usize,
+    /// `GET /v1/batches/{id}`.
+    pub batches_retrieve: usize,
+    /// `GET /v1/batches`.
+    pub batches_list: usize,
+    /// `POST /v1/batches/{id}/cancel`.
+    pub batches_cancel: usize,
+    /// `POST /v1/chat/completions`.
+    pub chat_completions: usize,
+    /// `POST /token` (every request, accepted or not).
+    pub token: usize,
+}
+
+/// Failures to inject into batches. Applied when a request runs, so setting faults affects
+/// requests that have not run yet.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// custom_id → what goes wrong with that request
+    pub rows: HashMap<String, RowFault>,
+    /// End every batch `expired` after this many requests are done.
+    pub expire_after: Option<usize>,
+}
+
+/// What goes wrong with one request of a batch.
+#[derive(Clone, Debug)]
+pub enum RowFault {
+    /// The model answers text that is not JSON.
+    InvalidJson,
+    /// The model's JSON lacks this field.
+    MissingField(String),
+    /// The request fails with this HTTP status (error in response.body.error).
+    HttpError(u16),
+    /// The model answers this value for every text field (e.g. "=SUM(A1:A2)") — to test formula
+    /// injection. (`year` keeps its generated value.)
+    Text(String),
+}
+
+struct Running {
+    shutdown: Option<oneshot::Sender<()>>,
+    server: Option<JoinHandle<()>>,
+    ticker: Option<JoinHandle<()>>,
+}
+
+/// A running emulator. Cheap to clone (all clones control the same server); the server and the
+/// batch ticker run as tokio tasks until [`Emulator::shutdown`] or the end of the runtime.
+#[derive(Clone)]
+pub struct Emulator {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    running: Arc<Mutex<Running>>,
+}
+
+impl std::fmt::Debug for Emulator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Emulator")
+            .field("base_url", &self.shared.base_url)
+            .finish()
+    }
+}
+
+impl Emulator {
+    /// Starts on `127.0.0.1` with a free port.
+    ///
+    /// # Errors
+    /// When the port cannot be bound.
+    pub async fn start(config: EmulatorConfig) -> anyhow::Result<Emulator> {
+        Self::start_on(SocketAddr::from((Ipv4Addr::LOCALHOST, 0)), config).await
+    }
+
+    /// Starts on `addr` (port 0 picks a free port). URLs use `127.0.0.1` when `addr` is unspecified
+    /// (`0.0.0.0`).
+    ///
+    /// # Errors
+    /// When the address cannot be bound.
+    pub async fn start_on(addr: SocketAddr, config: EmulatorConfig) -> anyhow::Result<Emulator> {
+        let listener = tokio::net::TcpListener::bind(addr)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot bind the emulator to {addr}: {e}"))?;
+        let mut local = listener.local_addr()?;
+        if local.ip().is_unspecified() {
+            local.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        }
+        let shared = Arc::new(Shared::new(config, format!("http://{local}")));
+        let app = router(shared.clone());
+        let (tx, rx) = oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            let serve = axum::serve(listener, app).with_graceful_shutdown(async {
+                let _ = rx.await;
+            });
+            if let Err(e) = serve.await {
+                tracing::error!("emulator server stopped: {e}");
+            }
+        });
+        let ticker = tokio::spawn(tick_forever(shared.clone()));
+        Ok(Emulator {
+            shared,
+            addr: local,
+            running: Arc::new(Mutex::new(Running {
+                shutdown: Some(tx),
+                server: Some(server),
+                ticker: Some(ticker),
+            })),
+        })
+    }
+
+    /// The bound address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash).
+    pub fn base_url(&self) -> String {
+        self.shared.base_url.clone()
+    }
+
+    /// `base_url() + "/v1"`, for async-openai's `OpenAIConfig::with_api_base`.
+    pub fn openai_base_url(&self) -> String {
+        format!("{}/v1", self.shared.base_url)
+    }
+
+    /// `base_url() + "/"` (trailing slash), for google-sheets4's `Sheets::base_url`/`root_url`.
+    pub fn sheets_base_url(&self) -> String {
+        format!("{}/", self.shared.base_url)
+    }
+
+    /// `base_url() + "/token"`: the OAuth token endpoint, also the JWT `aud` it expects.
+    pub fn token_uri(&self) -> String {
+        self.shared.token_uri()
+    }
+
+    /// The service account whose assertions `/token` accepts.
+    pub fn service_account_email(&self) -> String {
+        oauth::SERVICE_ACCOUNT_EMAIL.to_string()
+    }
+
+    /// A service-account key JSON (Google's format: `type`, `project_id`, `private_key_id`,
+    /// `private_key`, `client_email`, `client_id`, `auth_uri`, `token_uri`, …) whose `token_uri` is
+    /// this emulator. Feed it to `yup_oauth2::parse_service_account_key`.
+    pub fn service_account_key_json(&self) -> String {
+        oauth::service_account_key_json(&self.token_uri())
+    }
+
+    // --- spreadsheets ---
+
+    /// Adds (or replaces) sheet `sheet_id` titled `title` holding `rows` (header row included),
+    /// creating the spreadsheet if needed. The grid is at least 1000 × 26, grown to fit. Values
+    /// starting with `=` count as formulas, as if typed.
+    pub fn add_sheet(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+        title: &str,
+        rows: Vec<Vec<String>>,
+    ) {
+        let sheet = Sheet::new(sheet_id, title, rows);
+        let mut state = self.shared.lock();
+        let spreadsheet = state
+            .spreadsheets
+            .entry(spreadsheet_id.to_string())
+            .or_insert_with(|| Spreadsheet {
+                id: spreadsheet_id.to_string(),
+                title: format!("Emulated spreadsheet {spreadsheet_id}"),
+                sheets: Vec::new(),
+            });
+        match spreadsheet.sheet_mut(sheet_id) {
+            Some(existing) => *existing = sheet,
+            None => spreadsheet.sheets.push(sheet),
+        }
+    }
+
+    /// [`Emulator::add_sheet`] from CSV text (first record = header row; ragged records allowed).
+    ///
+    /// # Errors
+    /// When the CSV cannot be parsed.
+    pub fn add_sheet_from_csv(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+        title: &str,
+        csv_text: &str,
+    ) -> anyhow::Result<()> {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(csv_text.as_bytes());
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record?;
+            rows.push(record.iter().map(str::to_string).collect());
+        }
+        self.add_sheet(spreadsheet_id, sheet_id, title, rows);
+        Ok(())
+    }
+
+    /// Sets the spreadsheet's `properties.title`.
+    ///
+    /// # Panics
+    /// When the spreadsheet does not exist.
+    pub fn set_spreadsheet_title(&self, spreadsheet_id: &str, title: &str) {
+        let mut state = self.shared.lock();
+        let spreadsheet = state
+            .spreadsheets
+            .get_mut(spreadsheet_id)
+            .unwrap_or_else(|| panic!("no spreadsheet {spreadsheet_id:?} in the emulator"));
+        spreadsheet.title = title.to_string();
+    }
+
+    fn with_sheet<T>(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+        f: impl FnOnce(&mut Sheet) -> T,
+    ) -> T {
+        let mut state = self.shared.lock();
+        let sheet = state
+            .spreadsheets
+            .get_mut(spreadsheet_id)
+            .and_then(|s| s.sheet_mut(sheet_id))
+            .unwrap_or_else(|| {
+                panic!("no sheet {sheet_id} in spreadsheet {spreadsheet_id:?} in the emulator")
+            });
+        f(sheet)
+    }
+
+    /// The full grid as stored: each row without trailing blank cells, without trailing empty rows.
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn sheet_rows(&self, spreadsheet_id: &str, sheet_id: i32) -> Vec<Vec<String>> {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| s.trimmed_rows())
+    }
+
+    /// The text of one cell (0-based row and column; `""` when empty). Formulas are returned as
+    /// written (`=…`).
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn cell(&self, spreadsheet_id: &str, sheet_id: i32, row: usize, col: usize) -> String {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| {
+            s.cell(row, col)
+                .map(|c| c.value.clone())
+                .unwrap_or_default()
+        })
+    }
+
+    /// Whether a cell holds a formula (written with `USER_ENTERED` or typed starting with `=`).
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn cell_is_formula(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+        row: usize,
+        col: usize,
+    ) -> bool {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| {
+            s.cell(row, col).is_some_and(|c| c.is_formula)
+        })
+    }
+
+    /// A person typing into a cell (0-based): `=…` becomes a formula, `""` clears. The grid grows
+    /// if needed.
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn set_cell(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+        row: usize,
+        col: usize,
+        value: &str,
+    ) {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| {
+            s.set(
+                row,
+                col,
+                value.to_string(),
+                value.len() > 1 && value.starts_with('='),
+            );
+            s.row_count = s.row_count.max(row as u32 + 1);
+            s.col_count = s.col_count.max(col as u32 + 1);
+        });
+    }
+
+    /// Inserts `rows` before 0-based row `at_row` (past the end appends after blank rows), shifting
+    /// the rows below down; the grid grows by as many rows.
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn insert_rows(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+        at_row: usize,
+        rows: Vec<Vec<String>>,
+    ) {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| {
+            if s.cells.len() < at_row {
+                s.cells.resize_with(at_row, Vec::new);
+            }
+            let added = rows.len() as u32;
+            let widest = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
+            let new_rows: Vec<Vec<state::Cell>> = rows
+                .into_iter()
+                .map(|row| {
+                    row.into_iter()
+                        .map(|value| state::Cell {
+                            is_formula: value.len() > 1 && value.starts_with('='),
+                            value,
+                        })
+                        .collect()
+                })
+                .collect();
+            s.cells.splice(at_row..at_row, new_rows);
+            s.row_count += added;
+            s.col_count = s.col_count.max(widest);
+        });
+    }
+
+    /// Renames a sheet (its `sheetId` stays).
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn rename_sheet(&self, spreadsheet_id: &str, sheet_id: i32, new_title: &str) {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| {
+            s.title = new_title.to_string()
+        });
+    }
+
+    /// A snapshot of the request counters.
+    pub fn calls(&self) -> CallCounts {
+        self.shared.lock().calls.clone()
+    }
+
+    // --- batch control ---
+
+    /// Replaces the injected faults.
+    pub fn set_faults(&self, faults: Faults) {
+        self.shared.lock().faults = faults;
+    }
+
+    /// While true, batches stay in_progress without finishing (rows do not advance). Validation,
+    /// finalizing and cancelling still proceed.
+    pub fn hold_batches(&self, hold: bool) {
+        self.shared.lock().hold = hold;
+    }
+
+    /// All Batch objects, oldest first.
+    pub fn batches(&self) -> Vec<serde_json::Value> {
+        self.shared
+            .lock()
+            .batches
+            .iter()
+            .map(batch::BatchJob::to_json)
+            .collect()
+    }
+
+    /// The content of a stored file (input, output or error file), if it exists.
+    pub fn file_content(&self, file_id: &str) -> Option<String> {
+        self.shared
+            .lock()
+            .files
+            .get(file_id)
+            .map(|f| String::from_utf8_lossy(&f.content).into_owned())
+    }
+
+    /// Stops the server (gracefully) and the batch ticker. Other clones stop working too.
+    pub async fn shutdown(self) {
+        let (tx, server, ticker) = {
+            let mut running = self
+                .running
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            (
+                running.shutdown.take(),
+                running.server.take(),
+                running.ticker.take(),
+            )
+        };
+        if let Some(ticker) = ticker {
+            ticker.abort();
+        }
+        if let Some(tx) = tx {
+            let _ = tx.send(());
+        }
+        if let Some(server) = server {
+            // Graceful shutdown waits for open connections (clients keep them alive): bound it.
+            let abort = server.abort_handle();
+            if tokio::time::timeout(Duration::from_secs(2), server)
+                .await
+                .is_err()
+            {
+                abort.abort();
+            }
+        }
+    }
+}
+
+/// The whole app: OpenAI, Sheets and the token endpoint.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/token", post(oauth::token))
+        .with_state(shared.clone())
+        .merge(openai::router(shared.clone()))
+        .merge(sheets::router(shared))
+}
+
+/// Advances every batch one step per `config.step`.
+async fn tick_forever(shared: Arc<Shared>) {
+    let step = shared.config.step.max(Duration::from_millis(1));
+    let mut interval = tokio::time::interval(step);
+    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    interval.tick().await;
+    loop {
+        interval.tick().await;
+        tick(&shared);
+    }
+}
+
+/// One step of every batch.
+pub(crate) fn tick(shared: &Shared) {
+    let rows_per_step = shared.config.rows_per_step;
+    let mut state = shared.lock();
+    let state::State {
+        batches,
+        files,
+        faults,
+        hold,
+        ..
+    } = &mut *state;
+    for job in batches.iter_mut() {
+        job.advance(files, faults, *hold, rows_per_step);
+    }
+}

@@ -1,0 +1,435 @@
+//! Wire types of Almanac's HTTP API (`/api/v1`), shared by the axum backend (`server/`) and the
+//! Leptos sidebar (`sidebar/`). This crate depends on serde only, so it compiles to `wasm32`.
+//!
+//! Field names follow the OpenAI Batch API where a value comes from it (`request_counts`,
+//! `completion_window`) and the Sheets API where a value names a place in a sheet (`spreadsheet_id`
+//! for `spreadsheetId`, `sheet_id` for `sheetId`). All timestamps are RFC 3339 strings in UTC; all
+//! money amounts are US dollars as `f64`; token counts are `u64`.
+
+use serde::{Deserialize, Serialize};
+
+/// Where a job is in its life. The order of variants is the order of the happy path.
+///
+/// ```text
+/// created → submitting → validating → in_progress → finalizing → writing → completed
+///                    ↘ failed      ↘ cancelling → cancelled       ↘ expired
+/// ```
+///
+/// `validating`, `in_progress`, `finalizing`, `cancelling`, `cancelled`, `expired` mirror the Batch
+/// object's `status` (<https://platform.openai.com/docs/api-reference/batch/object>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JobStatus {
+    /// Accepted and stored; rows not yet read from the sheet.
+    Created,
+    /// Rows read; the JSONL input file is being uploaded and the batch created.
+    Submitting,
+    /// The provider is validating the input file.
+    Validating,
+    /// The provider is running the requests.
+    InProgress,
+    /// The provider is preparing the output file.
+    Finalizing,
+    /// Results are downloaded and being written into the sheet.
+    Writing,
+    /// Every row is written, skipped or failed with a reason.
+    Completed,
+    /// The job could not run at all (see the job's `error`).
+    Failed,
+    /// A cancel was asked; waiting for the provider to stop.
+    Cancelling,
+    /// Stopped on request; results finished before the cancel were written.
+    Cancelled,
+    /// The 24 h completion window ran out; finished results were written, the rest can be retried.
+    Expired,
+}
+
+impl JobStatus {
+    /// Every status, in declaration order.
+    pub const ALL: [JobStatus; 11] = [
+        JobStatus::Created,
+        JobStatus::Submitting,
+        JobStatus::Validating,
+        JobStatus::InProgress,
+        JobStatus::Finalizing,
+        JobStatus::Writing,
+        JobStatus::Completed,
+        JobStatus::Failed,
+        JobStatus::Cancelling,
+        JobStatus::Cancelled,
+        JobStatus::Expired,
+    ];
+
+    /// True when the job will not change any more.
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled | JobStatus::Expired
+        )
+    }
+
+    /// The snake_case name used on the wire and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Created => "created",
+            JobStatus::Submitting => "submitting",
+            JobStatus::Validating => "validating",
+            JobStatus::InProgress => "in_progress",
+            JobStatus::Finalizing => "finalizing",
+            JobStatus::Writing => "writing",
+            JobStatus::Completed => "completed",
+            JobStatus::Failed => "failed",
+            JobStatus::Cancelling => "cancelling",
+            JobStatus::Cancelled => "cancelled",
+            JobStatus::Expired => "expired",
+        }
+    }
+
+    /// Parses the snake_case name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<JobStatus> {
+        JobStatus::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// A short sentence for people ("Waiting for OpenAI to start…").
+    pub fn describe(self) -> &'static str {
+        match self {
+            JobStatus::Created => "Queued: reading the selected rows",
+            JobStatus::Submitting => "Sending the rows to OpenAI",
+            JobStatus::Validating => "OpenAI is checking the batch",
+            JobStatus::InProgress => "OpenAI is writing the content",
+            JobStatus::Finalizing => "OpenAI is finishing the batch",
+            JobStatus::Writing => "Writing the results into the sheet",
+            JobStatus::Completed => "Done",
+            JobStatus::Failed => "Failed",
+            JobStatus::Cancelling => "Cancelling",
+            JobStatus::Cancelled => "Cancelled",
+            JobStatus::Expired => "Expired: finished rows were written",
+        }
+    }
+}
+
+/// The state of one row of a job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowState {
+    /// Sent (or about to be sent) to the model; no result yet.
+    Pending,
+    /// The model answered; the answer waits to be written.
+    Generated,
+    /// Written into the sheet.
+    Done,
+    /// Not sent: C–F were all filled already (or nothing was left to write).
+    Skipped,
+    /// Failed with a `reason`; can be retried.
+    Failed,
+}
+
+impl RowState {
+    /// The snake_case name used on the wire and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RowState::Pending => "pending",
+            RowState::Generated => "generated",
+            RowState::Done => "done",
+            RowState::Skipped => "skipped",
+            RowState::Failed => "failed",
+        }
+    }
+
+    /// Parses the snake_case name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<RowState> {
+        [
+            RowState::Pending,
+            RowState::Generated,
+            RowState::Done,
+            RowState::Skipped,
+            RowState::Failed,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+}
+
+/// How the rows are sent to the model.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// The OpenAI Batch API: half the price, results within 24 h.
+    #[default]
+    Batch,
+    /// One Chat Completions call per row: full price, results in seconds.
+    Realtime,
+}
+
+impl Mode {
+    /// The snake_case name used on the wire and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Batch => "batch",
+            Mode::Realtime => "realtime",
+        }
+    }
+}
+
+/// An inclusive span of 1-based sheet row numbers, as a person selects them (`5:20`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowSpan {
+    /// First row, 1-based (row 1 is usually the header).
+    pub start_row: u32,
+    /// Last row, 1-based, inclusive; `>= start_row`.
+    pub end_row: u32,
+}
+
+/// `POST /api/v1/jobs`: generate C–F for the selected rows of one sheet.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CreateJobRequest {
+    /// The spreadsheet's `spreadsheetId` (the long id in its URL).
+    pub spreadsheet_id: String,
+    /// The sheet's `sheetId` (the `gid` in its URL); stable across renames.
+    pub sheet_id: i32,
+    /// The selected rows; the backend reads them itself in one `values.batchGet`.
+    pub rows: Vec<RowSpan>,
+    /// A model id from `GET /api/v1/models`.
+    pub model: String,
+    /// Batch (default) or realtime.
+    #[serde(default)]
+    pub mode: Mode,
+    /// Replace cells in C–F that are not empty. Default false: a filled cell is never touched.
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// Request counts of a job, summed over its batches, as in the Batch object's `request_counts`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequestCounts {
+    /// Requests sent to the model.
+    pub total: u64,
+    /// Requests that finished successfully.
+    pub completed: u64,
+    /// Requests that failed.
+    pub failed: u64,
+}
+
+/// Per-state row counts of a job.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowCounts {
+    /// Rows in the job.
+    pub total: u64,
+    /// Rows waiting for the model.
+    pub pending: u64,
+    /// Rows answered, waiting to be written.
+    pub generated: u64,
+    /// Rows written into the sheet.
+    pub done: u64,
+    /// Rows skipped (already filled).
+    pub skipped: u64,
+    /// Rows failed with a reason.
+    pub failed: u64,
+}
+
+/// One row of a job, as `GET /api/v1/jobs/{id}` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobRow {
+    /// The row's id (column A); the batch line's `custom_id`.
+    pub id: String,
+    /// The row's title (column B).
+    pub title: String,
+    /// 1-based row number when the job was submitted (it may have moved since).
+    pub row_number: u32,
+    /// Where the row is.
+    pub state: RowState,
+    /// Why the row failed or was skipped, in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Machine-readable error: `{"error":{"code","message"}}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// A stable snake_case code (`unknown_model`, `not_found`, `invalid_request`, …).
+    pub code: String,
+    /// What was wrong and what to do, for people.
+    pub message: String,
+}
+
+/// The body of every error response.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A job: `POST /api/v1/jobs` (201) and `GET /api/v1/jobs/{id}` return it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// The job's id (a UUID).
+    pub id: String,
+    /// The spreadsheet's `spreadsheetId`.
+    pub spreadsheet_id: String,
+    /// The sheet's `sheetId`.
+    pub sheet_id: i32,
+    /// The sheet's title as last seen (informative; the job follows `sheet_id`).
+    pub sheet_title: String,
+    /// The model id.
+    pub model: String,
+    /// Batch or realtime.
+    pub mode: Mode,
+    /// Whether filled cells may be replaced.
+    pub overwrite: bool,
+    /// Where the job is.
+    pub status: JobStatus,
+    /// `status` in words.
+    pub status_text: String,
+    /// Summed `request_counts` of the job's batches.
+    pub request_counts: RequestCounts,
+    /// Rows per state.
+    pub row_counts: RowCounts,
+    /// The OpenAI batch ids of this job (`batch_…`).
+    pub batch_ids: Vec<String>,
+    /// Why the job failed, when `status` is `failed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorDetail>,
+    /// When the job was created (RFC 3339).
+    pub created_at: String,
+    /// When the job last changed (RFC 3339).
+    pub updated_at: String,
+    /// The rows; omitted from list responses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<JobRow>,
+}
+
+/// `GET /api/v1/jobs?spreadsheet_id=…`: newest first, without rows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobList {
+    /// The jobs.
+    pub jobs: Vec<Job>,
+}
+
+/// One event of `GET /api/v1/jobs/{id}/events` (SSE event name `progress`; data is this as JSON).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JobEvent {
+    /// The job's id.
+    pub job_id: String,
+    /// Where the job is.
+    pub status: JobStatus,
+    /// `status` in words.
+    pub status_text: String,
+    /// Summed `request_counts` of the job's batches.
+    pub request_counts: RequestCounts,
+    /// Rows per state.
+    pub row_counts: RowCounts,
+}
+
+/// A row for `POST /api/v1/estimate`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EstimateRow {
+    /// The row's id (column A).
+    pub id: String,
+    /// The row's title (column B).
+    pub title: String,
+}
+
+/// `POST /api/v1/estimate`: what generating these rows would cost.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EstimateRequest {
+    /// A model id from `GET /api/v1/models`.
+    pub model: String,
+    /// The rows to send (rows already filled should be left out by the caller).
+    pub rows: Vec<EstimateRow>,
+}
+
+/// A cost split by token kind, in US dollars.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Cost {
+    /// Input (prompt) tokens, including cached ones at their price.
+    pub input_usd: f64,
+    /// Output (completion) tokens, reasoning tokens included.
+    pub output_usd: f64,
+    /// `input_usd + output_usd`.
+    pub total_usd: f64,
+}
+
+/// The answer of `POST /api/v1/estimate`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// The resolved model id.
+    pub model: String,
+    /// Rows counted.
+    pub rows: u64,
+    /// Input tokens of all requests, counted with the model's tokenizer.
+    pub input_tokens: u64,
+    /// Of `input_tokens`, how many repeat the shared system prompt and may be billed at the cached rate.
+    pub cached_input_tokens: u64,
+    /// Expected output tokens (an estimate: answers vary).
+    pub output_tokens: u64,
+    /// Cost through the Batch API.
+    pub batch: Cost,
+    /// Cost through realtime Chat Completions calls.
+    pub realtime: Cost,
+    /// Expected wait in batch mode, in seconds (typical, not the 24 h bound).
+    pub batch_wait_seconds: u64,
+    /// Expected wait in realtime mode, in seconds.
+    pub realtime_wait_seconds: u64,
+}
+
+/// One entry of `GET /api/v1/models`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelInfo {
+    /// The model id as OpenAI names it (`gpt-4.1-mini-2025-04-14`).
+    pub id: String,
+    /// A short description for people.
+    pub description: String,
+    /// Reasoning model (o-series, gpt-5 family): no `temperature`, uses `max_completion_tokens`.
+    pub reasoning: bool,
+    /// USD per 1M input tokens, realtime.
+    pub input_per_1m: f64,
+    /// USD per 1M cached input tokens, realtime.
+    pub cached_input_per_1m: f64,
+    /// USD per 1M output tokens, realtime.
+    pub output_per_1m: f64,
+    /// Batch price as a fraction of the realtime price (0.5 = half).
+    pub batch_price_factor: f64,
+}
+
+/// `GET /api/v1/models`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ModelList {
+    /// The model used when a request names none.
+    pub default_model: String,
+    /// Known models.
+    pub models: Vec<ModelInfo>,
+}
+
+/// `GET /api/v1/health`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Health {
+    /// `ok`.
+    pub status: String,
+    /// The server's version.
+    pub version: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn job_status_names_round_trip_through_serde_and_parse() {
+        for st in JobStatus::ALL {
+            let json = serde_json::to_string(&st).unwrap();
+            assert_eq!(json, format!("\"{}\"", st.as_str()));
+            assert_eq!(JobStatus::parse(st.as_str()), Some(st));
+        }
+        assert_eq!(JobStatus::parse("done"), None);
+    }
+
+    #[test]
+    fn create_job_request_defaults_to_batch_without_overwrite() {
+        let req: CreateJobRequest = serde_json::from_str(
+            r#"{"spreadsheet_id":"s","sheet_id":0,"rows":[{"start_row":2,"end_row":3}],"model":"m"}"#,
+        )
+        .unwrap();
+        assert_eq!(req.mode, Mode::Batch);
+        assert!(!req.overwrite);
+    }
+}

@@ -1,0 +1,28 @@
+//! Almanac's backend: it reads the selected rows of a Google Sheet, sends them to the OpenAI Batch
+//! API, and writes the model's answers into columns C–F when the batch completes.
+//!
+//! One module per outside party or concern, so that a reader knows where a line belongs:
+//!
+//! - [`domain`]: typed values (`RowId`, `SpreadsheetId`, `Generated`) used everywhere.
+//! - [`prompt`]: the shared system prompt and the strict JSON schema of an answer.
+//! - [`pricing`]: the model catalogue (a data file shipped with the server) and cost estimates.
+//! - [`openai`]: the only module that knows the OpenAI wire formats (JSONL lines, Files, Batches).
+//! - [`sheets`]: the only module that knows the Sheets wire format (A1 ranges, `ValueRange`s).
+//! - [`store`]: jobs, rows and batches in SQL (SQLite by default) with migrations.
+//! - [`jobs`]: the job state machine and the worker that drives it.
+//! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
+//! - [`config`]: settings from the environment and `.env`.
+//! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
+//! - [`cli`]: the `almanac` command line (`serve`, `demo`).
+
+pub mod domain;
+pub mod openai;
+pub mod pricing;
+pub mod prompt;
+pub mod sheets;
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod jobs;
+pub mod store;

@@ -1,0 +1,172 @@
+//! Helpers for the tests that span crates: [`spawn_app`] starts the emulator (OpenAI + Google
+//! stand-ins) and the real backend on port 0, and [`TestApp`] drives the backend over HTTP the way
+//! the sidebar does.
+
+use std::time::Duration;
+
+use almanac::app::{Application, RunningApp, install_crypto_provider};
+use almanac::config::{Config, WorkerSettings};
+use almanac_emulator::{Emulator, EmulatorConfig};
+use almanac_protocol::{CreateJobRequest, Job, JobStatus, Mode, RowSpan};
+use secrecy::SecretString;
+
+/// The spreadsheet every test sheet lives in.
+pub const SPREADSHEET: &str = "test-spreadsheet";
+/// The sample sheets, as shipped with the emulator.
+pub const KOREAN_CSV: &str = include_str!("../../emulator/fixtures/historical_events.ko.csv");
+/// 348 English events.
+pub const ENGLISH_CSV: &str = include_str!("../../emulator/fixtures/history_en.csv");
+
+/// A running emulator and backend.
+pub struct TestApp {
+    /// The stand-ins for OpenAI and Google.
+    pub emulator: Emulator,
+    /// The backend.
+    pub app: Option<RunningApp>,
+    /// `http://127.0.0.1:PORT/api/v1`.
+    pub api: String,
+    /// A plain HTTP client.
+    pub http: reqwest::Client,
+    /// The store's URL (a temporary SQLite file), kept across restarts.
+    pub database_url: String,
+    _db_dir: tempfile::TempDir,
+}
+
+/// Starts an emulator with `config` and a backend in front of it, with fast polling.
+pub async fn spawn_app(config: EmulatorConfig) -> TestApp {
+    install_crypto_provider();
+    let emulator = Emulator::start(config).await.expect("emulator starts");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database_url = format!("sqlite://{}", dir.path().join("almanac.db").display());
+    let app = start_backend(&emulator, &database_url).await;
+    TestApp {
+        api: format!("{}/api/v1", app.base_url),
+        app: Some(app),
+        emulator,
+        http: reqwest::Client::new(),
+        database_url,
+        _db_dir: dir,
+    }
+}
+
+/// An emulator config with fast steps.
+pub fn fast() -> EmulatorConfig {
+    EmulatorConfig {
+        step: Duration::from_millis(20),
+        rows_per_step: 64,
+    }
+}
+
+async fn start_backend(emulator: &Emulator, database_url: &str) -> RunningApp {
+    let config = Config {
+        bind: "127.0.0.1:0".parse().unwrap(),
+        database_url: database_url.to_owned(),
+        openai_api_key: SecretString::from("sk-test-key".to_string()),
+        openai_base_url: emulator.openai_base_url(),
+        google_service_account_key: SecretString::from(emulator.service_account_key_json()),
+        sheets_base_url: Some(emulator.sheets_base_url()),
+        worker: WorkerSettings {
+            poll_interval: Duration::from_millis(25),
+            retry_min_delay: Duration::from_millis(20),
+            retry_max_delay: Duration::from_millis(500),
+        },
+    };
+    Application::build(config).await.expect("backend builds").spawn()
+}
+
+impl TestApp {
+    /// Loads a CSV sheet as sheet `sheet_id` titled `title`.
+    pub fn add_sheet(&self, sheet_id: i32, title: &str, csv: &str) {
+        self.emulator
+            .add_sheet_from_csv(SPREADSHEET, sheet_id, title, csv)
+            .expect("valid CSV");
+    }
+
+    /// A batch job request for rows `start..=end` of sheet `sheet_id`.
+    pub fn request(&self, sheet_id: i32, start: u32, end: u32, model: &str) -> CreateJobRequest {
+        CreateJobRequest {
+            spreadsheet_id: SPREADSHEET.into(),
+            sheet_id,
+            rows: vec![RowSpan {
+                start_row: start,
+                end_row: end,
+            }],
+            model: model.into(),
+            mode: Mode::Batch,
+            overwrite: false,
+        }
+    }
+
+    /// `POST /jobs`, returning the raw response.
+    pub async fn post_job(&self, req: &CreateJobRequest) -> reqwest::Response {
+        self.http
+            .post(format!("{}/jobs", self.api))
+            .json(req)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// `POST /jobs`, expecting 201.
+    pub async fn create_job(&self, req: &CreateJobRequest) -> Job {
+        let resp = self.post_job(req).await;
+        let status = resp.status();
+        let text = resp.text().await.unwrap();
+        assert_eq!(status, 201, "create job answered {status}: {text}");
+        serde_json::from_str(&text).expect("a job")
+    }
+
+    /// `GET /jobs/{id}`.
+    pub async fn job(&self, id: &str) -> Job {
+        let resp = self
+            .http
+            .get(format!("{}/jobs/{id}", self.api))
+            .send()
+            .await
+            .expect("request sent");
+        assert_eq!(resp.status(), 200);
+        resp.json().await.expect("a job")
+    }
+
+    /// Polls the job until `pred` holds or 30 s pass (then panics with the last state).
+    pub async fn wait_until(&self, id: &str, what: &str, pred: impl Fn(&Job) -> bool) -> Job {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let job = self.job(id).await;
+            if pred(&job) {
+                return job;
+            }
+            if tokio::time::Instant::now() > deadline {
+                panic!("job never reached {what}: {job:#?}");
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the job has ended.
+    pub async fn wait_finished(&self, id: &str) -> Job {
+        self.wait_until(id, "a final status", |j| j.status.is_terminal())
+            .await
+    }
+
+    /// Waits until the job has a batch running at OpenAI.
+    pub async fn wait_in_progress(&self, id: &str) -> Job {
+        self.wait_until(id, "in_progress", |j| j.status == JobStatus::InProgress)
+            .await
+    }
+
+    /// Kills the backend as a crash would and starts a new one on the same store and emulator.
+    pub async fn restart(&mut self) {
+        if let Some(app) = self.app.take() {
+            app.kill().await;
+        }
+        let app = start_backend(&self.emulator, &self.database_url).await;
+        self.api = format!("{}/api/v1", app.base_url);
+        self.app = Some(app);
+    }
+
+    /// The cell at 0-based (row, col) of sheet `sheet_id`.
+    pub fn cell(&self, sheet_id: i32, row: usize, col: usize) -> String {
+        self.emulator.cell(SPREADSHEET, sheet_id, row, col)
+    }
+}
