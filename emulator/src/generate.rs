@@ -216,7 +216,7 @@ pub fn extract_title(text: &str) -> String {
         let line = line.trim().trim_start_matches(['-', '*', ' ']);
         if let Some((key, value)) = line.split_once([':', '：']) {
             let key = key.trim().to_lowercase();
-            if ["title", "event", "제목", "사건"].contains(&key.as_str())
+            if ["title", "event", "historical event", "제목", "사건"].contains(&key.as_str())
                 && !value.trim().is_empty()
             {
                 return value.trim().to_string();

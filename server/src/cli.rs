@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use almanac_emulator::{Emulator, EmulatorConfig};
 use almanac_protocol::{
-    CreateJobRequest, Estimate, EstimateRequest, EstimateRow, Job, JobEvent, ModelList, Mode,
+    CreateJobRequest, Estimate, EstimateRequest, EstimateRow, Job, JobEvent, Mode, ModelList,
     RowSpan, RowState,
 };
 use anyhow::{Context, bail};
@@ -82,7 +82,10 @@ pub async fn main() -> anyhow::Result<()> {
 fn init_tracing(default: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
@@ -146,11 +149,20 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     };
     let app = Application::build(config).await?.spawn();
     let base = format!("{}/api/v1", app.base_url);
-    println!("Almanac demo — backend at {} (store: {database_url})", app.base_url);
+    println!(
+        "Almanac demo — backend at {} (store: {database_url})",
+        app.base_url
+    );
     println!("OpenAI and Google are emulated locally: generated text is marked [emulated].\n");
 
     let http = reqwest::Client::new();
-    let models: ModelList = http.get(format!("{base}/models")).send().await?.error_for_status()?.json().await?;
+    let models: ModelList = http
+        .get(format!("{base}/models"))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
     let model = args.model.clone().unwrap_or(models.default_model.clone());
 
     let selected: Vec<&Vec<String>> = grid
@@ -164,18 +176,28 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         .iter()
         .filter(|r| args.overwrite || (2..6).any(|c| cell(r, c).trim().is_empty()))
         .filter(|r| !cell(r, 0).trim().is_empty())
-        .map(|r| EstimateRow { id: cell(r, 0), title: cell(r, 1) })
+        .map(|r| EstimateRow {
+            id: cell(r, 0),
+            title: cell(r, 1),
+        })
         .collect();
     let estimate = http
         .post(format!("{base}/estimate"))
-        .json(&EstimateRequest { model: model.clone(), rows: estimate_rows })
+        .json(&EstimateRequest {
+            model: model.clone(),
+            rows: estimate_rows,
+        })
         .send()
         .await?;
     let estimate: Estimate = ok_json(estimate).await?;
     println!(
         "Estimate for {} rows with {}: {} input + ~{} output tokens — batch ${:.4} vs realtime ${:.4}",
-        estimate.rows, estimate.model, estimate.input_tokens, estimate.output_tokens,
-        estimate.batch.total_usd, estimate.realtime.total_usd
+        estimate.rows,
+        estimate.model,
+        estimate.input_tokens,
+        estimate.output_tokens,
+        estimate.batch.total_usd,
+        estimate.realtime.total_usd
     );
 
     let created = http
@@ -193,7 +215,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     let job: Job = ok_json(created).await?;
     println!(
         "Job {} created: {} rows selected, {} to generate, {} skipped, {} failed at once\n",
-        job.id, job.row_counts.total, job.row_counts.pending, job.row_counts.skipped, job.row_counts.failed
+        job.id,
+        job.row_counts.total,
+        job.row_counts.pending,
+        job.row_counts.skipped,
+        job.row_counts.failed
     );
 
     follow_progress(&http, &base, &job).await?;
@@ -208,15 +234,31 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         job.row_counts.failed,
         job.batch_ids.join(", ")
     );
-    for row in job.rows.iter().filter(|r| r.state == RowState::Failed || r.state == RowState::Skipped) {
-        println!("  row {} ({}): {} — {}", row.row_number, row.id, row.state.as_str(), row.reason.as_deref().unwrap_or(""));
+    for row in job
+        .rows
+        .iter()
+        .filter(|r| r.state == RowState::Failed || r.state == RowState::Skipped)
+    {
+        println!(
+            "  row {} ({}): {} — {}",
+            row.row_number,
+            row.id,
+            row.state.as_str(),
+            row.reason.as_deref().unwrap_or("")
+        );
     }
     println!("\nThe sheet now:");
-    println!("{}", sheet_table(&emulator.sheet_rows(spreadsheet_id, sheet_id)));
+    println!(
+        "{}",
+        sheet_table(&emulator.sheet_rows(spreadsheet_id, sheet_id))
+    );
     app.kill().await;
     emulator.shutdown().await;
     if !job.status.is_terminal() || job.status == almanac_protocol::JobStatus::Failed {
-        bail!("the job did not complete: {}", job.error.map(|e| e.message).unwrap_or(job.status_text));
+        bail!(
+            "the job did not complete: {}",
+            job.error.map(|e| e.message).unwrap_or(job.status_text)
+        );
     }
     Ok(())
 }
@@ -237,13 +279,19 @@ async fn ok_json<T: serde::de::DeserializeOwned>(resp: reqwest::Response) -> any
 async fn follow_progress(http: &reqwest::Client, base: &str, job: &Job) -> anyhow::Result<()> {
     let bar = ProgressBar::new(job.row_counts.pending);
     bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows  {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} rows  {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
     let started = Instant::now();
     let mut last_status = None;
-    let resp = http.get(format!("{base}/jobs/{}/events", job.id)).send().await?.error_for_status()?;
+    let resp = http
+        .get(format!("{base}/jobs/{}/events", job.id))
+        .send()
+        .await?
+        .error_for_status()?;
     let mut events = resp.bytes_stream().eventsource();
     while let Some(event) = events.next().await {
         let event = event.context("the progress stream broke")?;
@@ -256,7 +304,20 @@ async fn follow_progress(http: &reqwest::Client, base: &str, job: &Job) -> anyho
         bar.set_position(counts.completed + counts.failed);
         bar.set_message(progress.status_text.clone());
         if last_status != Some(progress.status) {
-            bar.println(format!("[{:>5.1}s] {}", started.elapsed().as_secs_f64(), progress.status_text));
+            let line = format!(
+                "[{:>5.1}s] {} ({} of {} requests done, {} failed)",
+                started.elapsed().as_secs_f64(),
+                progress.status_text,
+                counts.completed,
+                counts.total,
+                counts.failed
+            );
+            // A hidden bar (output is not a terminal) prints nothing, so print plainly then.
+            if bar.is_hidden() {
+                println!("{line}");
+            } else {
+                bar.println(line);
+            }
             last_status = Some(progress.status);
         }
         if progress.status.is_terminal() {
@@ -275,7 +336,9 @@ pub fn parse_row_span(spec: &str) -> anyhow::Result<RowSpan> {
     let (a, b) = spec.split_once(':').unwrap_or((spec, spec));
     let parse = |s: &str| s.trim().parse::<u32>().ok().filter(|n| *n >= 1);
     match (parse(a), parse(b)) {
-        (Some(start_row), Some(end_row)) if start_row <= end_row => Ok(RowSpan { start_row, end_row }),
+        (Some(start_row), Some(end_row)) if start_row <= end_row => {
+            Ok(RowSpan { start_row, end_row })
+        }
         _ => bail!("--rows {spec:?} is not a row span: write it like 2:17 (1-based, inclusive)"),
     }
 }
@@ -311,8 +374,20 @@ mod tests {
 
     #[test]
     fn row_spans_parse_ranges_and_single_rows_and_refuse_the_rest() {
-        assert_eq!(parse_row_span("2:17").unwrap(), RowSpan { start_row: 2, end_row: 17 });
-        assert_eq!(parse_row_span("5").unwrap(), RowSpan { start_row: 5, end_row: 5 });
+        assert_eq!(
+            parse_row_span("2:17").unwrap(),
+            RowSpan {
+                start_row: 2,
+                end_row: 17
+            }
+        );
+        assert_eq!(
+            parse_row_span("5").unwrap(),
+            RowSpan {
+                start_row: 5,
+                end_row: 5
+            }
+        );
         assert!(parse_row_span("0:3").is_err());
         assert!(parse_row_span("9:3").is_err());
         assert!(parse_row_span("A1:B2").is_err());

@@ -23,7 +23,11 @@ pub struct ServeArgs {
     )]
     pub database_url: String,
     /// OpenAI API key (never printed).
-    #[arg(long = "openai-api-key", env = "OPENAI_API_KEY", hide_env_values = true)]
+    #[arg(
+        long = "openai-api-key",
+        env = "OPENAI_API_KEY",
+        hide_env_values = true
+    )]
     pub openai_api_key: Option<String>,
     /// OpenAI API base URL, with the `/v1` suffix.
     #[arg(
@@ -39,7 +43,11 @@ pub struct ServeArgs {
     #[arg(long = "sheets-base-url", env = "SHEETS_BASE_URL")]
     pub sheets_base_url: Option<String>,
     /// Seconds between two polls of a running batch.
-    #[arg(long = "poll-interval", env = "ALMANAC_POLL_INTERVAL_SECS", default_value_t = 30.0)]
+    #[arg(
+        long = "poll-interval",
+        env = "ALMANAC_POLL_INTERVAL_SECS",
+        default_value_t = 30.0
+    )]
     pub poll_interval_secs: f64,
 }
 
@@ -108,12 +116,13 @@ impl ServeArgs {
     /// # Errors
     /// [`ConfigError`] naming the missing or bad setting.
     pub fn into_config(self) -> Result<Config, ConfigError> {
-        let key = self.openai_api_key.filter(|k| !k.trim().is_empty()).ok_or(
-            ConfigError::Missing(
-                "OPENAI_API_KEY",
-                "set it to your OpenAI API key (https://platform.openai.com/api-keys)",
-            ),
-        )?;
+        let key =
+            self.openai_api_key
+                .filter(|k| !k.trim().is_empty())
+                .ok_or(ConfigError::Missing(
+                    "OPENAI_API_KEY",
+                    "set it to your OpenAI API key (https://platform.openai.com/api-keys)",
+                ))?;
         let path = self.google_credentials.ok_or(ConfigError::Missing(
             "GOOGLE_APPLICATION_CREDENTIALS",
             "set it to the path of a Google service-account key JSON file",

@@ -15,14 +15,14 @@
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
 //! - [`cli`]: the `almanac` command line (`serve`, `demo`).
 
-pub mod domain;
-pub mod openai;
-pub mod pricing;
-pub mod prompt;
-pub mod sheets;
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod jobs;
+pub mod openai;
+pub mod pricing;
+pub mod prompt;
+pub mod sheets;
 pub mod store;

@@ -71,7 +71,10 @@ async fn start_backend(emulator: &Emulator, database_url: &str) -> RunningApp {
             retry_max_delay: Duration::from_millis(500),
         },
     };
-    Application::build(config).await.expect("backend builds").spawn()
+    Application::build(config)
+        .await
+        .expect("backend builds")
+        .spawn()
 }
 
 impl TestApp {

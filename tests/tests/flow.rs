@@ -89,7 +89,10 @@ async fn output_lines_out_of_order_land_on_the_rows_they_belong_to() {
     let output_id = batch["output_file_id"].as_str().unwrap().to_owned();
     let out = app
         .http
-        .get(format!("{}/v1/files/{output_id}/content", app.emulator.base_url()))
+        .get(format!(
+            "{}/v1/files/{output_id}/content",
+            app.emulator.base_url()
+        ))
         .bearer_auth("sk-test")
         .send()
         .await
@@ -99,7 +102,12 @@ async fn output_lines_out_of_order_land_on_the_rows_they_belong_to() {
         .unwrap();
     let order: Vec<String> = out
         .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["custom_id"].as_str().unwrap().to_owned())
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["custom_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
         .collect();
     let input: Vec<String> = (1..=40).map(|r| app.cell(0, r, 0)).collect();
     assert_ne!(order, input, "the emulator should shuffle output lines");
@@ -140,7 +148,8 @@ async fn a_cell_typed_by_a_person_during_the_job_is_not_overwritten() {
     app.emulator.hold_batches(true);
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
     app.wait_in_progress(&job.id).await;
-    app.emulator.set_cell(SPREADSHEET, 0, 3, 3, "typed by a person");
+    app.emulator
+        .set_cell(SPREADSHEET, 0, 3, 3, "typed by a person");
     app.emulator.hold_batches(false);
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Completed);
@@ -158,11 +167,18 @@ async fn a_model_answer_that_is_not_json_or_misses_a_field_fails_only_its_row() 
     rows.insert("03-01".to_string(), RowFault::InvalidJson);
     rows.insert("04-19".to_string(), RowFault::MissingField("detail".into()));
     rows.insert("06-06".to_string(), RowFault::HttpError(500));
-    app.emulator.set_faults(Faults { rows, expire_after: None });
+    app.emulator.set_faults(Faults {
+        rows,
+        expire_after: None,
+    });
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Completed);
-    assert_eq!((job.row_counts.done, job.row_counts.failed), (13, 3), "{job:#?}");
+    assert_eq!(
+        (job.row_counts.done, job.row_counts.failed),
+        (13, 3),
+        "{job:#?}"
+    );
     let reason = |id: &str| {
         let row = job.rows.iter().find(|r| r.id == id).unwrap();
         assert_eq!(row.state, RowState::Failed);
@@ -182,8 +198,14 @@ async fn generated_text_starting_with_equals_is_stored_as_text_not_a_formula() {
     let app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", KOREAN_CSV);
     let mut rows = HashMap::new();
-    rows.insert("01-27".to_string(), RowFault::Text("=IMPORTXML(\"http://x\")".into()));
-    app.emulator.set_faults(Faults { rows, expire_after: None });
+    rows.insert(
+        "01-27".to_string(),
+        RowFault::Text("=IMPORTXML(\"http://x\")".into()),
+    );
+    app.emulator.set_faults(Faults {
+        rows,
+        expire_after: None,
+    });
     let job = app.create_job(&app.request(0, 2, 2, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
@@ -250,13 +272,20 @@ async fn a_cancelled_job_stops_its_batch_and_ends_cancelled() {
 async fn an_expired_batch_writes_the_finished_rows_and_fails_the_rest_with_a_reason() {
     let app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", KOREAN_CSV);
-    app.emulator.set_faults(Faults { rows: HashMap::new(), expire_after: Some(5) });
+    app.emulator.set_faults(Faults {
+        rows: HashMap::new(),
+        expire_after: Some(5),
+    });
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Expired, "{job:#?}");
     assert_eq!(job.row_counts.done, 5);
     assert_eq!(job.row_counts.failed, 11);
-    let failed = job.rows.iter().find(|r| r.state == RowState::Failed).unwrap();
+    let failed = job
+        .rows
+        .iter()
+        .find(|r| r.state == RowState::Failed)
+        .unwrap();
     assert!(failed.reason.as_deref().unwrap().contains("expired"));
 }
 
@@ -313,7 +342,10 @@ async fn jobs_are_listed_per_spreadsheet_and_unknown_ones_are_404() {
     assert_eq!(other["jobs"].as_array().unwrap().len(), 0);
     let missing = app
         .http
-        .get(format!("{}/jobs/00000000-0000-0000-0000-000000000000", app.api))
+        .get(format!(
+            "{}/jobs/00000000-0000-0000-0000-000000000000",
+            app.api
+        ))
         .send()
         .await
         .unwrap();
@@ -357,5 +389,8 @@ async fn the_estimate_gives_tokens_and_a_batch_price_half_the_realtime_price() {
     assert_eq!(est.rows, 2);
     assert!(est.input_tokens > 100, "{est:?}");
     assert!(est.batch.total_usd > 0.0);
-    assert!((est.batch.total_usd * 2.0 - est.realtime.total_usd).abs() < 1e-9, "{est:?}");
+    assert!(
+        (est.batch.total_usd * 2.0 - est.realtime.total_usd).abs() < 1e-9,
+        "{est:?}"
+    );
 }

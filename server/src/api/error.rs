@@ -113,7 +113,10 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         ApiError {
             status: e.status(),
             code: "invalid_request",
-            message: format!("the request body is not what this endpoint takes: {}", e.body_text()),
+            message: format!(
+                "the request body is not what this endpoint takes: {}",
+                e.body_text()
+            ),
         }
     }
 }

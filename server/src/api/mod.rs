@@ -114,8 +114,7 @@ async fn estimate(
     let spec = state.jobs.services().catalog.resolve(&req.model)?;
     let mut rows = Vec::with_capacity(req.rows.len());
     for (i, row) in req.rows.into_iter().enumerate() {
-        let id = RowId::parse(&row.id)
-            .map_err(|e| ApiError::invalid(format!("rows[{i}]: {e}")))?;
+        let id = RowId::parse(&row.id).map_err(|e| ApiError::invalid(format!("rows[{i}]: {e}")))?;
         rows.push(RowInput {
             id,
             title: row.title,
@@ -170,7 +169,10 @@ async fn cancel_job(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
-    Ok((StatusCode::ACCEPTED, Json(state.jobs.cancel(&caller.sub, &id).await?)))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.jobs.cancel(&caller.sub, &id).await?),
+    ))
 }
 
 /// `GET /api/v1/jobs/{id}/events`: Server-Sent Events named `progress`, whose data is a
@@ -189,22 +191,21 @@ async fn job_events(
         let keep = msg.ok().filter(|e| e.job_id == job_id);
         futures::future::ready(keep)
     });
-    let events = stream::once(futures::future::ready(first))
-        .chain(changes)
-        .scan(false, |ended, event| {
-            let out = if *ended {
-                None
-            } else {
-                *ended = event.status.is_terminal();
-                Some(event)
-            };
-            futures::future::ready(out)
-        })
-        .map(|event| {
-            Ok(Event::default()
-                .event("progress")
-                .json_data(&event)
-                .unwrap_or_else(|_| Event::default().comment("unserializable event")))
-        });
+    let source = Box::pin(stream::once(futures::future::ready(first)).chain(changes));
+    // End right after the first final status, without waiting for another message.
+    let events = stream::unfold((source, false), |(mut source, ended)| async move {
+        if ended {
+            return None;
+        }
+        let event = source.next().await?;
+        let ended = event.status.is_terminal();
+        Some((event, (source, ended)))
+    })
+    .map(|event| {
+        Ok(Event::default()
+            .event("progress")
+            .json_data(&event)
+            .unwrap_or_else(|_| Event::default().comment("unserializable event")))
+    });
     Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
 }

@@ -76,10 +76,7 @@ pub fn classify(rows: &[SheetRow], overwrite: bool) -> Vec<NewRow> {
         .into_iter()
         .filter(|(_, idx)| idx.len() > 1)
         .map(|(id, idx)| {
-            let numbers: Vec<String> = idx
-                .iter()
-                .map(|&i| out[i].row_number.to_string())
-                .collect();
+            let numbers: Vec<String> = idx.iter().map(|&i| out[i].row_number.to_string()).collect();
             let reason = format!(
                 "id {id} appears on rows {} of the selection: make the ids in column A unique",
                 numbers.join(", ")

@@ -99,7 +99,11 @@ impl Worker {
             }
             let sleep = match self.svc.store.next_due().await {
                 Ok(Some(at)) => chrono::DateTime::parse_from_rfc3339(&at)
-                    .map(|t| (t.with_timezone(&Utc) - Utc::now()).to_std().unwrap_or_default())
+                    .map(|t| {
+                        (t.with_timezone(&Utc) - Utc::now())
+                            .to_std()
+                            .unwrap_or_default()
+                    })
                     .unwrap_or(Duration::from_secs(1)),
                 Ok(None) => Duration::from_secs(60),
                 Err(_) => Duration::from_secs(5),
@@ -121,7 +125,10 @@ impl Worker {
             match err {
                 StepError::Permanent { code, message } => {
                     tracing::warn!(job_id = %id, code, %message, "job failed");
-                    if let Err(e) = store.set_status(id, JobStatus::Failed, Some((code, &message))).await {
+                    if let Err(e) = store
+                        .set_status(id, JobStatus::Failed, Some((code, &message)))
+                        .await
+                    {
                         tracing::error!(job_id = %id, error = %e, "cannot save the job's failure");
                     }
                 }
@@ -132,7 +139,9 @@ impl Worker {
                     };
                     let delay = self.retry_delay(attempts);
                     tracing::warn!(job_id = %id, attempt = attempts + 1, delay_ms = delay.as_millis() as u64, error = %err, "step failed; will retry");
-                    let at = timestamp(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+                    let at = timestamp(
+                        Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
+                    );
                     if let Err(e) = store.schedule(id, &at, attempts + 1).await {
                         tracing::error!(job_id = %id, error = %e, "cannot reschedule the job");
                     }
@@ -180,9 +189,10 @@ impl Worker {
             | JobStatus::Finalizing
             | JobStatus::Cancelling => self.poll(&job).await,
             JobStatus::Writing => self.write(&job).await,
-            JobStatus::Completed | JobStatus::Failed | JobStatus::Cancelled | JobStatus::Expired => {
-                Ok(())
-            }
+            JobStatus::Completed
+            | JobStatus::Failed
+            | JobStatus::Cancelled
+            | JobStatus::Expired => Ok(()),
         }
     }
 
@@ -206,17 +216,34 @@ impl Worker {
             batches = store.batches(&job.id).await?;
         }
         if job.status()? == JobStatus::Created {
-            store.set_status(&job.id, JobStatus::Submitting, None).await?;
+            store
+                .set_status(&job.id, JobStatus::Submitting, None)
+                .await?;
             self.publish(&job.id).await;
         }
-        let spec = self.svc.catalog.resolve(&job.model).map_err(|e| StepError::Permanent {
-            code: "unknown_model",
-            message: e.to_string(),
-        })?;
+        let spec = self
+            .svc
+            .catalog
+            .resolve(&job.model)
+            .map_err(|e| StepError::Permanent {
+                code: "unknown_model",
+                message: e.to_string(),
+            })?;
         for batch in batches.iter().filter(|b| b.status == "preparing") {
             if job.cancel_requested {
-                store.update_batch(batch.id, "cancelled", RequestCounts::default(), None, None, None).await?;
-                store.record_results(batch.id, &[], "cancelled before it was sent to OpenAI").await?;
+                store
+                    .update_batch(
+                        batch.id,
+                        "cancelled",
+                        RequestCounts::default(),
+                        None,
+                        None,
+                        None,
+                    )
+                    .await?;
+                store
+                    .record_results(batch.id, &[], "cancelled before it was sent to OpenAI")
+                    .await?;
                 continue;
             }
             let input_file_id = match &batch.input_file_id {
@@ -234,8 +261,9 @@ impl Worker {
                         })
                         .collect();
                     let mut body = Vec::with_capacity(rows.len() * 1024);
-                    jsonl::write_jsonl(spec, &rows, &mut body)
-                        .map_err(|e| StepError::Transient(format!("cannot build the input file: {e}")))?;
+                    jsonl::write_jsonl(spec, &rows, &mut body).map_err(|e| {
+                        StepError::Transient(format!("cannot build the input file: {e}"))
+                    })?;
                     let name = format!("almanac-{}-{}-{}.jsonl", job.id, batch.attempt, batch.part);
                     let file_id = self.svc.openai.upload_jsonl(&name, body).await?;
                     store.set_input_file(batch.id, &file_id).await?;
@@ -244,17 +272,31 @@ impl Worker {
                 }
             };
             // A crash between create and saving its id leaves a batch we must adopt, not duplicate.
-            let info = match self.svc.openai.find_batch_for_job(&job.id, &input_file_id).await? {
+            let info = match self
+                .svc
+                .openai
+                .find_batch_for_job(&job.id, &input_file_id)
+                .await?
+            {
                 Some(found) => {
                     tracing::info!(job_id = %job.id, batch_id = %found.id, "adopting a batch created before a restart");
                     found
                 }
-                None => self.svc.openai.create_batch(&input_file_id, &job.id).await?,
+                None => {
+                    self.svc
+                        .openai
+                        .create_batch(&input_file_id, &job.id)
+                        .await?
+                }
             };
-            store.set_batch_id(batch.id, &info.id, status_name(info.status)).await?;
+            store
+                .set_batch_id(batch.id, &info.id, status_name(info.status))
+                .await?;
             tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
         }
-        store.set_status(&job.id, JobStatus::Validating, None).await?;
+        store
+            .set_status(&job.id, JobStatus::Validating, None)
+            .await?;
         Ok(())
     }
 
@@ -264,12 +306,17 @@ impl Worker {
         let store = &self.svc.store;
         let openai = &self.svc.openai;
         for batch in store.batches(&job.id).await? {
-            let Some(batch_id) = batch.batch_id.clone() else { continue };
+            let Some(batch_id) = batch.batch_id.clone() else {
+                continue;
+            };
             if batch.is_terminal() {
                 continue;
             }
             let mut info = openai.retrieve_batch(&batch_id).await?;
-            if job.cancel_requested && !is_terminal(info.status) && info.status != BatchStatus::Cancelling {
+            if job.cancel_requested
+                && !is_terminal(info.status)
+                && info.status != BatchStatus::Cancelling
+            {
                 info = openai.cancel_batch(&batch_id).await?;
             }
             save_batch(store, batch.id, &info).await?;
@@ -289,7 +336,8 @@ impl Worker {
             store.set_status(&job.id, status, None).await?;
         }
         if status != JobStatus::Writing {
-            let at = Utc::now() + chrono::Duration::from_std(self.svc.settings.poll_interval).unwrap_or_default();
+            let at = Utc::now()
+                + chrono::Duration::from_std(self.svc.settings.poll_interval).unwrap_or_default();
             store.schedule(&job.id, &timestamp(at), 0).await?;
         }
         Ok(())
@@ -298,7 +346,10 @@ impl Worker {
     /// Downloads and parses a finished batch's output and error files into its rows.
     async fn collect(&self, batch: &BatchRecord) -> Result<(), StepError> {
         let mut results = Vec::new();
-        for file_id in [&batch.output_file_id, &batch.error_file_id].into_iter().flatten() {
+        for file_id in [&batch.output_file_id, &batch.error_file_id]
+            .into_iter()
+            .flatten()
+        {
             let bytes = self.svc.openai.file_content(file_id).await?;
             for line in output::parse_file(&bytes) {
                 match line {
@@ -306,7 +357,9 @@ impl Worker {
                         row_id: parsed.custom_id,
                         outcome: parsed.outcome.map_err(|e| e.message),
                     }),
-                    Err(e) => tracing::warn!(batch_id = ?batch.batch_id, error = %e, "unreadable line in a batch result file"),
+                    Err(e) => {
+                        tracing::warn!(batch_id = ?batch.batch_id, error = %e, "unreadable line in a batch result file")
+                    }
                 }
             }
         }
@@ -315,11 +368,17 @@ impl Worker {
                 "OpenAI rejected the batch: {}",
                 batch.errors.as_deref().unwrap_or("no reason given")
             ),
-            "expired" => "the batch expired before this row was processed (batch_expired): retry the row".into(),
+            "expired" => {
+                "the batch expired before this row was processed (batch_expired): retry the row"
+                    .into()
+            }
             "cancelled" => "cancelled before this row was processed".into(),
             _ => "OpenAI returned no result for this row: retry the row".into(),
         };
-        self.svc.store.record_results(batch.id, &results, &missing).await?;
+        self.svc
+            .store
+            .record_results(batch.id, &results, &missing)
+            .await?;
         tracing::info!(batch_id = ?batch.batch_id, results = results.len(), "batch results collected");
         Ok(())
     }
@@ -334,12 +393,15 @@ impl Worker {
             .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
             .collect();
         if !generated.is_empty() {
-            let spreadsheet = SpreadsheetId::parse(&job.spreadsheet_id).map_err(|e| StepError::Permanent {
-                code: "invalid_spreadsheet",
-                message: e.to_string(),
-            })?;
+            let spreadsheet =
+                SpreadsheetId::parse(&job.spreadsheet_id).map_err(|e| StepError::Permanent {
+                    code: "invalid_spreadsheet",
+                    message: e.to_string(),
+                })?;
             let sheets = &self.svc.sheets;
-            let title = sheets.sheet_title(&spreadsheet, job.sheet_id as i32).await?;
+            let title = sheets
+                .sheet_title(&spreadsheet, job.sheet_id as i32)
+                .await?;
             if title != job.sheet_title {
                 store.set_sheet_title(&job.id, &title).await?;
             }
@@ -353,7 +415,10 @@ impl Worker {
                 let report = sheets.write_blocks(&spreadsheet, &plan.blocks).await?;
                 tracing::info!(job_id = %job.id, cells = report.updated_cells, calls = report.calls, "sheet written");
             }
-            let seq_of: HashMap<&str, i64> = generated.iter().map(|(seq, id, _)| (id.as_str(), *seq)).collect();
+            let seq_of: HashMap<&str, i64> = generated
+                .iter()
+                .map(|(seq, id, _)| (id.as_str(), *seq))
+                .collect();
             let mut updates = Vec::new();
             for planned in &plan.rows {
                 if let Some(seq) = seq_of.get(planned.id.as_str()) {
@@ -361,11 +426,16 @@ impl Worker {
                 }
             }
             for (id, problem) in &plan.problems {
-                let Some(seq) = seq_of.get(id.as_str()) else { continue };
+                let Some(seq) = seq_of.get(id.as_str()) else {
+                    continue;
+                };
                 let update = match problem {
                     WriteProblem::NothingToWrite => {
                         // Written before a restart (the cells hold our answer), or a person filled them.
-                        let ours = generated.iter().find(|(s, _, _)| s == seq).map(|(_, _, g)| g);
+                        let ours = generated
+                            .iter()
+                            .find(|(s, _, _)| s == seq)
+                            .map(|(_, _, g)| g);
                         if ours.is_some_and(|g| row_holds(&current, id, g)) {
                             (*seq, RowState::Done, None)
                         } else {
@@ -403,7 +473,11 @@ fn row_holds(current: &[crate::sheets::SheetRow], id: &RowId, g: &Generated) -> 
     })
 }
 
-async fn save_batch(store: &crate::store::Store, local: i64, info: &BatchInfo) -> Result<(), StoreError> {
+async fn save_batch(
+    store: &crate::store::Store,
+    local: i64,
+    info: &BatchInfo,
+) -> Result<(), StoreError> {
     let errors = (!info.errors.is_empty()).then(|| info.errors.join("; "));
     store
         .update_batch(
@@ -420,7 +494,10 @@ async fn save_batch(store: &crate::store::Store, local: i64, info: &BatchInfo) -
 fn is_terminal(status: BatchStatus) -> bool {
     matches!(
         status,
-        BatchStatus::Completed | BatchStatus::Failed | BatchStatus::Expired | BatchStatus::Cancelled
+        BatchStatus::Completed
+            | BatchStatus::Failed
+            | BatchStatus::Expired
+            | BatchStatus::Cancelled
     )
 }
 
@@ -440,8 +517,15 @@ fn status_name(status: BatchStatus) -> &'static str {
 
 /// The job status shown while batches run: the least advanced of the running batches.
 fn aggregate(batches: &[BatchRecord]) -> JobStatus {
-    let running: Vec<&str> = batches.iter().filter(|b| !b.is_terminal()).map(|b| b.status.as_str()).collect();
-    if running.iter().any(|s| *s == "validating" || *s == "preparing") {
+    let running: Vec<&str> = batches
+        .iter()
+        .filter(|b| !b.is_terminal())
+        .map(|b| b.status.as_str())
+        .collect();
+    if running
+        .iter()
+        .any(|s| *s == "validating" || *s == "preparing")
+    {
         JobStatus::Validating
     } else if running.contains(&"in_progress") {
         JobStatus::InProgress

@@ -334,12 +334,12 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sqlx`] on a database failure.
     pub async fn job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
-        Ok(
-            sqlx::query_as(AssertSqlSafe(format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?")))
-                .bind(id)
-                .fetch_optional(&self.pool)
-                .await?,
-        )
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
+        )))
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?)
     }
 
     /// The jobs of `owner` on one spreadsheet, newest first, at most `limit`.
@@ -465,12 +465,11 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sqlx`] on a database failure.
     pub async fn row_counts(&self, job_id: &str) -> StoreResult<RowCounts> {
-        let pairs: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT state, COUNT(*) FROM job_rows WHERE job_id = ? GROUP BY state",
-        )
-        .bind(job_id)
-        .fetch_all(&self.pool)
-        .await?;
+        let pairs: Vec<(String, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM job_rows WHERE job_id = ? GROUP BY state")
+                .bind(job_id)
+                .fetch_all(&self.pool)
+                .await?;
         let mut counts = RowCounts::default();
         for (state, n) in pairs {
             let n = n as u64;
@@ -791,7 +790,10 @@ mod tests {
         assert_eq!(rec.spans()[0].end_row, 3);
         let counts = store.row_counts("j1").await.unwrap();
         assert_eq!((counts.total, counts.pending, counts.skipped), (3, 2, 1));
-        assert_eq!(store.due_jobs(&now()).await.unwrap(), vec!["j1".to_string()]);
+        assert_eq!(
+            store.due_jobs(&now()).await.unwrap(),
+            vec!["j1".to_string()]
+        );
     }
 
     #[tokio::test]
@@ -808,7 +810,10 @@ mod tests {
             )
             .await
             .unwrap();
-        store.create_batches("j1", 0, &[vec![0, 1, 2]]).await.unwrap();
+        store
+            .create_batches("j1", 0, &[vec![0, 1, 2]])
+            .await
+            .unwrap();
         let batch = store.batches("j1").await.unwrap()[0].id;
         let answer = Generated {
             year: "1945".into(),
