@@ -196,22 +196,46 @@ impl Worker {
         }
     }
 
+    /// The job's model, from the catalogue.
+    fn spec(&self, job: &JobRecord) -> Result<&'static crate::pricing::ModelSpec, StepError> {
+        self.svc
+            .catalog
+            .resolve(&job.model)
+            .map_err(|e| StepError::Permanent {
+                code: "unknown_model",
+                message: e.to_string(),
+            })
+    }
+
     /// Uploads the input file and creates the batch of every part that has none yet.
     async fn submit(&self, job: &JobRecord) -> Result<(), StepError> {
         let store = &self.svc.store;
         let mut batches = store.batches(&job.id).await?;
         if batches.is_empty() {
-            let pending: Vec<i64> = store
+            let pending: Vec<(i64, RowInput)> = store
                 .rows(&job.id)
                 .await?
                 .into_iter()
                 .filter(|r| r.state == RowState::Pending.as_str())
-                .map(|r| r.seq)
+                .filter_map(|r| {
+                    let id = RowId::parse(&r.row_id).ok()?;
+                    Some((r.seq, RowInput { id, title: r.title }))
+                })
                 .collect();
-            let parts: Vec<Vec<i64>> = pending
-                .chunks(jsonl::MAX_REQUESTS_PER_BATCH)
-                .map(<[i64]>::to_vec)
-                .collect();
+            let spec = self.spec(job)?;
+            let inputs: Vec<RowInput> = pending.iter().map(|(_, row)| row.clone()).collect();
+            // Within the Batch API's limits (50,000 requests, 200 MB per file).
+            let mut offset = 0;
+            let mut parts = Vec::new();
+            for chunk in jsonl::split_into_batches(spec, &inputs) {
+                parts.push(
+                    pending[offset..offset + chunk.len()]
+                        .iter()
+                        .map(|(seq, _)| *seq)
+                        .collect(),
+                );
+                offset += chunk.len();
+            }
             store.create_batches(&job.id, 0, &parts).await?;
             batches = store.batches(&job.id).await?;
         }
@@ -260,10 +284,11 @@ impl Worker {
                             })
                         })
                         .collect();
-                    let mut body = Vec::with_capacity(rows.len() * 1024);
-                    jsonl::write_jsonl(spec, &rows, &mut body).map_err(|e| {
-                        StepError::Transient(format!("cannot build the input file: {e}"))
-                    })?;
+                    let body =
+                        jsonl::build_jsonl(spec, &rows).map_err(|e| StepError::Permanent {
+                            code: "invalid_input",
+                            message: format!("cannot build the batch input file: {e}"),
+                        })?;
                     let name = format!("almanac-{}-{}-{}.jsonl", job.id, batch.attempt, batch.part);
                     let file_id = self.svc.openai.upload_jsonl(&name, body).await?;
                     store.set_input_file(batch.id, &file_id).await?;
@@ -290,7 +315,7 @@ impl Worker {
                 }
             };
             store
-                .set_batch_id(batch.id, &info.id, status_name(info.status))
+                .set_batch_id(batch.id, &info.id, info.status.as_str())
                 .await?;
             tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
         }
@@ -314,7 +339,7 @@ impl Worker {
             }
             let mut info = openai.retrieve_batch(&batch_id).await?;
             if job.cancel_requested
-                && !is_terminal(info.status)
+                && !info.status.is_terminal()
                 && info.status != BatchStatus::Cancelling
             {
                 info = openai.cancel_batch(&batch_id).await?;
@@ -482,37 +507,13 @@ async fn save_batch(
     store
         .update_batch(
             local,
-            status_name(info.status),
+            info.status.as_str(),
             info.request_counts,
             info.output_file_id.as_deref(),
             info.error_file_id.as_deref(),
             errors.as_deref(),
         )
         .await
-}
-
-fn is_terminal(status: BatchStatus) -> bool {
-    matches!(
-        status,
-        BatchStatus::Completed
-            | BatchStatus::Failed
-            | BatchStatus::Expired
-            | BatchStatus::Cancelled
-    )
-}
-
-/// The Batch object's status name, as stored.
-fn status_name(status: BatchStatus) -> &'static str {
-    match status {
-        BatchStatus::Validating => "validating",
-        BatchStatus::Failed => "failed",
-        BatchStatus::InProgress => "in_progress",
-        BatchStatus::Finalizing => "finalizing",
-        BatchStatus::Completed => "completed",
-        BatchStatus::Expired => "expired",
-        BatchStatus::Cancelling => "cancelling",
-        BatchStatus::Cancelled => "cancelled",
-    }
 }
 
 /// The job status shown while batches run: the least advanced of the running batches.

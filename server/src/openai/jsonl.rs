@@ -128,6 +128,24 @@ pub fn request_line(spec: &ModelSpec, row: &RowInput) -> serde_json::Value {
     serde_json::to_value(line(spec, row)).expect("a request line serializes")
 }
 
+/// Builds the whole input file in memory, reserving its size up front (estimated from the first
+/// line) so that a 100 MB file is not copied while it grows.
+///
+/// # Errors
+/// As [`write_jsonl`].
+pub fn build_jsonl(spec: &ModelSpec, rows: &[RowInput]) -> io::Result<Vec<u8>> {
+    let first = rows
+        .first()
+        .map(|row| serde_json::to_vec(&line(spec, row)).map(|l| l.len() + 1))
+        .transpose()
+        .map_err(io::Error::other)?
+        .unwrap_or(0);
+    // Titles differ in length; leave an eighth for the longer ones.
+    let mut out = Vec::with_capacity(first * rows.len() + first * rows.len() / 8);
+    write_jsonl(spec, rows, &mut out)?;
+    Ok(out)
+}
+
 /// Writes the input file for `rows`: one line per row, each ended by `\n`, in row order. Returns the
 /// bytes written.
 ///
