@@ -17,8 +17,9 @@
 //! that layer with its own transport (via the `middleware` feature) governed by [`RetryPolicy`]:
 //!
 //! - retried: 429 other than `insufficient_quota`, 5xx, timeouts and connection failures;
-//! - at most `max_retries` retries, waiting `Retry-After`/`retry-after-ms` if given, else
-//!   `initial_backoff × 2^n`, always capped at `max_backoff`;
+//! - at most `max_retries` retries (the `backon` crate runs them), waiting
+//!   `Retry-After`/`retry-after-ms` if given, else `initial_backoff × 2^n`, always capped at
+//!   `max_backoff`;
 //! - every attempt has a timeout (`request_timeout`, or `transfer_timeout` for uploads and
 //!   downloads);
 //! - `POST /v1/batches` (create) is retried only when the connection failed before the request
@@ -85,13 +86,19 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The wait before retry number `retry` (0-based), honouring the service's hint.
-    fn delay(&self, retry: u32, hint: Option<Duration>) -> Duration {
-        let backoff = || {
-            self.initial_backoff
-                .saturating_mul(2u32.saturating_pow(retry.min(16)))
-        };
-        hint.unwrap_or_else(backoff).min(self.max_backoff)
+    /// The exponential backoff (with `backon`): `initial_backoff × 2^n`, capped at `max_backoff`,
+    /// at most `max_retries` retries.
+    fn backoff(&self) -> backon::ExponentialBuilder {
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.initial_backoff)
+            .with_max_delay(self.max_backoff)
+            .with_max_times(self.max_retries as usize)
+    }
+
+    /// The wait before a retry: the service's `Retry-After` hint if it gave one, else the
+    /// backoff's; always capped at `max_backoff`.
+    fn delay(&self, backoff: Duration, hint: Option<Duration>) -> Duration {
+        hint.unwrap_or(backoff).min(self.max_backoff)
     }
 }
 
@@ -696,70 +703,116 @@ impl tower::Service<HttpRequestFactory> for Transport {
     }
 }
 
+/// The end of one attempt that did not succeed: retry it (if retries are left), or give `outcome`
+/// back to async-openai as it is.
+enum Failure {
+    /// Worth another attempt.
+    Retry {
+        /// Why, for the log.
+        reason: String,
+        /// The service's `Retry-After`, if any.
+        hint: Option<Duration>,
+        /// What to hand back if no retry is left.
+        outcome: Result<reqwest::Response, OpenAIError>,
+    },
+    /// Final: hand `outcome` back.
+    Stop(Result<reqwest::Response, OpenAIError>),
+}
+
 impl Transport {
+    /// Sends a request, retrying with `backon` as [`RetryPolicy`] says.
     async fn send(&self, factory: HttpRequestFactory) -> Result<reqwest::Response, OpenAIError> {
-        let mut retry = 0;
-        loop {
-            let request = factory.build().await?;
-            let method = request.method().clone();
-            let path = request.url().path().to_owned();
-            // Creating a batch twice would run (and bill) the rows twice.
-            let replay_safe = !(method == reqwest::Method::POST && path.ends_with("/batches"));
-            let retries_left = retry < self.policy.max_retries;
-            let (reason, hint) = match self.http.execute(request).await {
-                Ok(response) if response.status().is_success() => return Ok(response),
-                Ok(response) if response.status().as_u16() == 429 => {
-                    let status_code = response.status();
-                    let hint = retry_after(response.headers());
-                    let body = response.bytes().await?;
-                    let api_error = serde_json::from_slice::<WrappedError>(&body)
-                        .map(|w| w.error)
-                        .unwrap_or_else(|_| ApiError {
-                            message: String::from_utf8_lossy(&body).into_owned(),
-                            ..ApiError::default()
-                        });
-                    let quota = api_error.r#type.as_deref() == Some("insufficient_quota")
-                        || api_error.code.as_deref() == Some("insufficient_quota");
-                    // A 429 means the request was not processed, so even a create may be replayed.
-                    if quota || !retries_left {
-                        return Err(OpenAIError::ApiError(ApiErrorResponse {
-                            status_code,
-                            api_error,
-                        }));
-                    }
-                    ("HTTP 429".to_owned(), hint)
+        use backon::Retryable;
+        let policy = &self.policy;
+        let result = (|| self.attempt(&factory))
+            .retry(policy.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|f| matches!(f, Failure::Retry { .. }))
+            .adjust(|f, backoff| match (f, backoff) {
+                (Failure::Retry { hint, .. }, Some(b)) => Some(policy.delay(b, *hint)),
+                _ => backoff,
+            })
+            .notify(|f, delay| {
+                if let Failure::Retry { reason, .. } = f {
+                    tracing::warn!(%reason, delay_ms = delay.as_millis() as u64, "OpenAI call failed; retrying");
                 }
-                Ok(response) if response.status().is_server_error() => {
-                    if !retries_left || !replay_safe {
-                        return Ok(response);
+            })
+            .await;
+        match result {
+            Ok(response) => Ok(response),
+            Err(Failure::Retry { outcome, .. } | Failure::Stop(outcome)) => outcome,
+        }
+    }
+
+    /// One attempt: success, or a [`Failure`] saying whether another attempt may help.
+    async fn attempt(&self, factory: &HttpRequestFactory) -> Result<reqwest::Response, Failure> {
+        let request = factory.build().await.map_err(|e| Failure::Stop(Err(e)))?;
+        let method = request.method().clone();
+        let path = request.url().path().to_owned();
+        // Creating a batch twice would run (and bill) the rows twice.
+        let replay_safe = !(method == reqwest::Method::POST && path.ends_with("/batches"));
+        match self.http.execute(request).await {
+            Ok(response) if response.status().is_success() => Ok(response),
+            Ok(response) if response.status().as_u16() == 429 => {
+                let status_code = response.status();
+                let hint = retry_after(response.headers());
+                let body = response
+                    .bytes()
+                    .await
+                    .map_err(|e| Failure::Stop(Err(OpenAIError::Reqwest(e))))?;
+                let api_error = serde_json::from_slice::<WrappedError>(&body)
+                    .map(|w| w.error)
+                    .unwrap_or_else(|_| ApiError {
+                        message: String::from_utf8_lossy(&body).into_owned(),
+                        ..ApiError::default()
+                    });
+                let quota = api_error.r#type.as_deref() == Some("insufficient_quota")
+                    || api_error.code.as_deref() == Some("insufficient_quota");
+                let outcome = Err(OpenAIError::ApiError(ApiErrorResponse {
+                    status_code,
+                    api_error,
+                }));
+                // A 429 means the request was not processed, so even a create may be replayed.
+                Err(if quota {
+                    Failure::Stop(outcome)
+                } else {
+                    Failure::Retry {
+                        reason: format!("{method} {path}: HTTP 429"),
+                        hint,
+                        outcome,
                     }
-                    (
-                        format!("HTTP {}", response.status().as_u16()),
-                        retry_after(response.headers()),
-                    )
-                }
-                Ok(response) => return Ok(response),
-                Err(e) => {
-                    let retryable =
-                        e.is_connect() || (replay_safe && (e.is_timeout() || e.is_request()));
-                    if !retryable || !retries_left {
-                        return Err(OpenAIError::Reqwest(e));
+                })
+            }
+            Ok(response) if response.status().is_server_error() && replay_safe => {
+                Err(Failure::Retry {
+                    reason: format!("{method} {path}: HTTP {}", response.status().as_u16()),
+                    hint: retry_after(response.headers()),
+                    outcome: Ok(response),
+                })
+            }
+            Ok(response) => Ok(response),
+            Err(e) => {
+                let retryable =
+                    e.is_connect() || (replay_safe && (e.is_timeout() || e.is_request()));
+                let reason = format!(
+                    "{method} {path}: {}",
+                    if e.is_timeout() {
+                        "timeout"
+                    } else {
+                        "connection failed"
                     }
-                    (
-                        if e.is_timeout() {
-                            "timeout"
-                        } else {
-                            "connection failed"
-                        }
-                        .to_owned(),
-                        None,
-                    )
-                }
-            };
-            let delay = self.policy.delay(retry, hint);
-            tracing::warn!(%method, %path, %reason, attempt = retry + 1, delay_ms = delay.as_millis() as u64, "OpenAI call failed; retrying");
-            tokio::time::sleep(delay).await;
-            retry += 1;
+                );
+                let outcome = Err(OpenAIError::Reqwest(e));
+                Err(if retryable {
+                    Failure::Retry {
+                        reason,
+                        hint: None,
+                        outcome,
+                    }
+                } else {
+                    Failure::Stop(outcome)
+                })
+            }
         }
     }
 }
@@ -862,16 +915,30 @@ mod tests {
 
     #[test]
     fn backoff_doubles_honours_retry_after_and_is_capped() {
+        use backon::BackoffBuilder;
         let p = RetryPolicy::default();
-        assert_eq!(p.delay(0, None), Duration::from_millis(500));
-        assert_eq!(p.delay(2, None), Duration::from_secs(2));
-        assert_eq!(p.delay(20, None), Duration::from_secs(30));
+        let delays: Vec<Duration> = p.backoff().build().collect();
         assert_eq!(
-            p.delay(0, Some(Duration::from_secs(3))),
+            delays,
+            [500, 1000, 2000].map(Duration::from_millis).to_vec(),
+            "three retries, doubling from 500 ms"
+        );
+        let capped = RetryPolicy {
+            max_retries: 20,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(
+            capped.backoff().build().last(),
+            Some(Duration::from_secs(30))
+        );
+        let b = Duration::from_millis(500);
+        assert_eq!(p.delay(b, None), b);
+        assert_eq!(
+            p.delay(b, Some(Duration::from_secs(3))),
             Duration::from_secs(3)
         );
         assert_eq!(
-            p.delay(0, Some(Duration::from_secs(3600))),
+            p.delay(b, Some(Duration::from_secs(3600))),
             Duration::from_secs(30)
         );
     }
