@@ -58,7 +58,15 @@ pub fn fast() -> EmulatorConfig {
 }
 
 async fn start_backend(emulator: &Emulator, database_url: &str) -> RunningApp {
-    let config = Config {
+    Application::build(backend_config(emulator, database_url))
+        .await
+        .expect("backend builds")
+        .spawn()
+}
+
+/// The backend's settings for tests: the emulator for OpenAI and Google, fast polling and retries.
+pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
+    Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.to_owned(),
         openai_api_key: SecretString::from("sk-test-key".to_string()),
@@ -70,11 +78,7 @@ async fn start_backend(emulator: &Emulator, database_url: &str) -> RunningApp {
             retry_min_delay: Duration::from_millis(20),
             retry_max_delay: Duration::from_millis(500),
         },
-    };
-    Application::build(config)
-        .await
-        .expect("backend builds")
-        .spawn()
+    }
 }
 
 impl TestApp {

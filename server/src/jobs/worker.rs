@@ -87,7 +87,12 @@ impl Worker {
     /// created or cancelled. Unfinished jobs found at start are resumed. Abort the task to stop it;
     /// that is safe at any point.
     pub async fn run(self) {
-        tracing::info!("worker started");
+        match self.svc.store.due_jobs(&crate::store::now()).await {
+            Ok(ids) if !ids.is_empty() => {
+                tracing::info!(jobs = ids.len(), "worker started; resuming unfinished jobs")
+            }
+            _ => tracing::info!("worker started"),
+        }
         loop {
             match self.svc.store.due_jobs(&crate::store::now()).await {
                 Ok(ids) => {
