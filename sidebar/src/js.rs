@@ -1,0 +1,206 @@
+//! The browser, typed: `google.script.run` (the Apps Script bridge, or the dev page's stand-in),
+//! `fetch`, `EventSource`, timers and dates. Everything that touches `wasm-bindgen` lives here so
+//! that the components only see Rust values and `Result<_, String>`.
+
+use almanac_protocol::SelectionContext;
+use futures::channel::mpsc;
+use js_sys::{Function, Promise, Reflect};
+use wasm_bindgen::JsCast;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{EventSource, MessageEvent, RequestInit, Response};
+
+#[wasm_bindgen]
+extern "C" {
+    /// `google.script.run`, or a runner returned by one of its `with…Handler` methods.
+    type ScriptRun;
+
+    #[wasm_bindgen(method, js_name = withSuccessHandler)]
+    fn with_success_handler(this: &ScriptRun, handler: &Function) -> ScriptRun;
+
+    #[wasm_bindgen(method, js_name = withFailureHandler)]
+    fn with_failure_handler(this: &ScriptRun, handler: &Function) -> ScriptRun;
+
+    /// The server-side Apps Script function `getSelectionContext()` of `appsscript/Code.gs`.
+    #[wasm_bindgen(method, js_name = getSelectionContext)]
+    fn get_selection_context(this: &ScriptRun);
+}
+
+/// The message of a thrown JS value (an `Error`'s `message`, or the value as text).
+pub fn js_message(value: &JsValue) -> String {
+    Reflect::get(value, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| value.as_string())
+        .unwrap_or_else(|| format!("{value:?}"))
+}
+
+fn script_run() -> Result<ScriptRun, String> {
+    let missing = || {
+        "google.script.run is not available: open the sidebar from the sheet's Almanac menu"
+            .to_string()
+    };
+    let mut value: JsValue = js_sys::global().into();
+    for key in ["google", "script", "run"] {
+        value = Reflect::get(&value, &key.into()).map_err(|_| missing())?;
+        if value.is_undefined() || value.is_null() {
+            return Err(missing());
+        }
+    }
+    Ok(value.unchecked_into())
+}
+
+/// Calls `google.script.run.withSuccessHandler(..).withFailureHandler(..).getSelectionContext()`
+/// and reads its answer (an object or a JSON string of [`SelectionContext`]).
+pub async fn selection_context() -> Result<SelectionContext, String> {
+    let run = script_run()?;
+    let promise = Promise::new(&mut |resolve, reject| {
+        run.with_success_handler(&resolve)
+            .with_failure_handler(&reject)
+            .get_selection_context();
+    });
+    let value = JsFuture::from(promise)
+        .await
+        .map_err(|e| format!("Could not read the selection: {}", js_message(&e)))?;
+    let text = match value.as_string() {
+        Some(text) => text,
+        None => js_sys::JSON::stringify(&value)
+            .map(String::from)
+            .map_err(|e| js_message(&e))?,
+    };
+    serde_json::from_str(&text).map_err(|e| format!("The sheet sent an unexpected selection: {e}"))
+}
+
+/// An HTTP response: status and body text.
+pub struct Fetched {
+    /// The HTTP status.
+    pub status: u16,
+    /// The body as text.
+    pub body: String,
+}
+
+/// `fetch(url, {method, headers, body})`; `Err` only when no response came (network, CORS).
+pub async fn fetch(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Fetched, String> {
+    let init = RequestInit::new();
+    init.set_method(method);
+    let h = web_sys::Headers::new().map_err(|e| js_message(&e))?;
+    for (name, value) in headers {
+        h.set(name, value).map_err(|e| js_message(&e))?;
+    }
+    if let Some(body) = body {
+        h.set("Content-Type", "application/json")
+            .map_err(|e| js_message(&e))?;
+        init.set_body(&JsValue::from_str(body));
+    }
+    init.set_headers(&h);
+    let window = web_sys::window().ok_or("no window")?;
+    let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
+        .await
+        .map_err(|e| format!("The backend cannot be reached ({})", js_message(&e)))?;
+    let resp: Response = resp.unchecked_into();
+    let text = JsFuture::from(resp.text().map_err(|e| js_message(&e))?)
+        .await
+        .map_err(|e| js_message(&e))?;
+    Ok(Fetched {
+        status: resp.status(),
+        body: text.as_string().unwrap_or_default(),
+    })
+}
+
+/// What an [`EventStream`] delivers.
+pub enum StreamMessage {
+    /// An event named `progress`, with its data.
+    Progress(String),
+    /// The connection failed or dropped.
+    Error,
+}
+
+/// An open `EventSource`, closed when dropped; its messages arrive on `receiver`.
+pub struct EventStream {
+    source: EventSource,
+    /// Messages in arrival order.
+    pub receiver: mpsc::UnboundedReceiver<StreamMessage>,
+    _on_progress: Closure<dyn FnMut(MessageEvent)>,
+    _on_error: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl EventStream {
+    /// Opens `url` and listens for `progress` events and errors.
+    pub fn open(url: &str) -> Result<EventStream, String> {
+        let source = EventSource::new(url).map_err(|e| js_message(&e))?;
+        let (tx, receiver) = mpsc::unbounded();
+        let progress_tx = tx.clone();
+        let on_progress = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
+            if let Some(data) = e.data().as_string() {
+                let _ = progress_tx.unbounded_send(StreamMessage::Progress(data));
+            }
+        });
+        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
+            let _ = tx.unbounded_send(StreamMessage::Error);
+        });
+        source
+            .add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref())
+            .map_err(|e| js_message(&e))?;
+        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+        Ok(EventStream {
+            source,
+            receiver,
+            _on_progress: on_progress,
+            _on_error: on_error,
+        })
+    }
+}
+
+impl Drop for EventStream {
+    fn drop(&mut self) {
+        self.source.set_onerror(None);
+        self.source.close();
+    }
+}
+
+/// Waits `ms` milliseconds.
+pub async fn sleep(ms: i32) {
+    let promise = Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = JsFuture::from(promise).await;
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
+
+/// Milliseconds since the Unix epoch of an RFC 3339 time; `None` when it does not parse.
+pub fn parse_time_ms(rfc3339: &str) -> Option<f64> {
+    let ms = js_sys::Date::parse(rfc3339);
+    ms.is_finite().then_some(ms)
+}
+
+/// The time of day of an RFC 3339 time in the browser's locale (`14:05`).
+pub fn local_time(rfc3339: &str) -> String {
+    let date = js_sys::Date::new(&JsValue::from_str(rfc3339));
+    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+}
+
+/// Adds the sidebar's CSS to the document's `<head>` (once).
+pub fn install_css(css: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if document.get_element_by_id("almanac-css").is_some() {
+        return;
+    }
+    if let (Ok(style), Some(head)) = (document.create_element("style"), document.head()) {
+        style.set_id("almanac-css");
+        style.set_text_content(Some(css));
+        let _ = head.append_child(&style);
+    }
+}
