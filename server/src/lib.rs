@@ -11,6 +11,8 @@
 //! - [`store`]: jobs, rows and batches in SQL (SQLite by default) with migrations.
 //! - [`jobs`]: the job state machine and the worker that drives it.
 //! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
+//! - [`web`]: the sidebar's bundle at `/sidebar/`.
+//! - [`dev`]: the demo's `/dev/sheet` page (an emulated sheet beside the real sidebar).
 //! - [`config`]: settings from the environment and `.env`.
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
 //! - [`cli`]: the `almanac` command line (`serve`, `demo`).
@@ -19,6 +21,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod dev;
 pub mod domain;
 pub mod jobs;
 pub mod openai;
@@ -26,3 +29,4 @@ pub mod pricing;
 pub mod prompt;
 pub mod sheets;
 pub mod store;
+pub mod web;

@@ -1,0 +1,234 @@
+//! Demo-only routes, mounted by `almanac demo --serve` and never by `almanac serve`: the page
+//! `/dev/sheet` shows the emulated spreadsheet as a grid beside the real sidebar (the bundle from
+//! `/sidebar/`, in a 300 px frame), with a `google.script.run` stand-in (`/dev/gas-shim.js`) whose
+//! `getSelectionContext()` answers from the rows selected in the grid. `/dev/api/…` reads the
+//! emulator's sheet and sets its faults and holds, for people trying failures and for the browser
+//! test.
+
+use std::collections::HashMap;
+
+use almanac_emulator::{Emulator, Faults, RowFault};
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+
+/// The emulated sheet the dev page shows, and who the pretend user is.
+#[derive(Clone, Debug)]
+pub struct DevSheet {
+    /// The emulator holding the spreadsheet.
+    pub emulator: Emulator,
+    /// The spreadsheet's id in the emulator.
+    pub spreadsheet_id: String,
+    /// The sheet's `sheetId`.
+    pub sheet_id: i32,
+    /// The sheet's title.
+    pub sheet_title: String,
+    /// What the stand-in of `getSelectionContext()` reports as the user and their tokens.
+    pub identity: DevIdentity,
+}
+
+/// The pretend user of the dev page.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DevIdentity {
+    /// Stands for `ScriptApp.getIdentityToken()`.
+    pub identity_token: String,
+    /// Stands for `ScriptApp.getOAuthToken()`.
+    pub oauth_token: String,
+    /// The user's email.
+    pub user_email: String,
+}
+
+impl DevIdentity {
+    /// A placeholder user for a backend that does not check tokens.
+    pub fn placeholder() -> DevIdentity {
+        DevIdentity {
+            identity_token: "dev-identity-token".into(),
+            oauth_token: "dev-oauth-token".into(),
+            user_email: "demo@example.com".into(),
+        }
+    }
+}
+
+/// `GET /dev/api/sheet`: the sheet as the grid shows it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SheetSnapshot {
+    /// The spreadsheet's id.
+    pub spreadsheet_id: String,
+    /// The sheet's `sheetId`.
+    pub sheet_id: i32,
+    /// The sheet's title.
+    pub sheet_title: String,
+    /// The pretend user and tokens.
+    #[serde(flatten)]
+    pub identity: DevIdentity,
+    /// Every row, header first, without trailing blank cells.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// `POST /dev/api/faults`: what goes wrong with the rows of later batches, by row id. An empty
+/// map clears every fault.
+#[derive(Debug, Default, Deserialize)]
+pub struct FaultsRequest {
+    /// Row id → `http_error`, `invalid_json` or `missing_field`.
+    #[serde(default)]
+    pub rows: HashMap<String, String>,
+}
+
+/// `POST /dev/api/hold`: while `hold` is true, emulated batches do not advance.
+#[derive(Debug, Deserialize)]
+pub struct HoldRequest {
+    /// Hold or release.
+    pub hold: bool,
+}
+
+const SHEET_HTML: &str = include_str!("../assets/dev/sheet.html");
+const SIDEBAR_HTML: &str = include_str!("../assets/dev/sidebar.html");
+const GAS_SHIM_JS: &str = include_str!("../assets/dev/gas-shim.js");
+
+/// The dev routes: `/dev/sheet`, `/dev/sidebar`, `/dev/gas-shim.js` and `/dev/api/…`.
+pub fn router(sheet: DevSheet) -> Router {
+    Router::new()
+        .route("/dev", get(|| async { Redirect::temporary("/dev/sheet") }))
+        .route("/dev/sheet", get(|| async { Html(SHEET_HTML) }))
+        .route("/dev/sidebar", get(|| async { Html(SIDEBAR_HTML) }))
+        .route("/dev/gas-shim.js", get(gas_shim))
+        .route("/dev/api/sheet", get(snapshot))
+        .route("/dev/api/faults", post(set_faults))
+        .route("/dev/api/hold", post(set_hold))
+        .with_state(sheet)
+}
+
+async fn gas_shim() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        GAS_SHIM_JS,
+    )
+        .into_response()
+}
+
+async fn snapshot(State(sheet): State<DevSheet>) -> Json<SheetSnapshot> {
+    Json(SheetSnapshot {
+        rows: sheet
+            .emulator
+            .sheet_rows(&sheet.spreadsheet_id, sheet.sheet_id),
+        spreadsheet_id: sheet.spreadsheet_id,
+        sheet_id: sheet.sheet_id,
+        sheet_title: sheet.sheet_title,
+        identity: sheet.identity,
+    })
+}
+
+/// Parses a fault name of [`FaultsRequest`].
+pub fn parse_fault(name: &str) -> Option<RowFault> {
+    match name {
+        "http_error" => Some(RowFault::HttpError(500)),
+        "invalid_json" => Some(RowFault::InvalidJson),
+        "missing_field" => Some(RowFault::MissingField("content_simple".into())),
+        _ => None,
+    }
+}
+
+async fn set_faults(
+    State(sheet): State<DevSheet>,
+    Json(req): Json<FaultsRequest>,
+) -> Result<StatusCode, (StatusCode, String)> {
+    let mut rows = HashMap::new();
+    for (id, name) in req.rows {
+        let fault = parse_fault(&name).ok_or_else(|| {
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                format!("unknown fault {name:?}: use http_error, invalid_json or missing_field"),
+            )
+        })?;
+        rows.insert(id, fault);
+    }
+    sheet.emulator.set_faults(Faults {
+        rows,
+        ..Faults::default()
+    });
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn set_hold(State(sheet): State<DevSheet>, Json(req): Json<HoldRequest>) -> StatusCode {
+    sheet.emulator.hold_batches(req.hold);
+    StatusCode::NO_CONTENT
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_emulator::EmulatorConfig;
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn dev_sheet() -> DevSheet {
+        let emulator = Emulator::start(EmulatorConfig::default()).await.unwrap();
+        emulator
+            .add_sheet_from_csv("s", 0, "Events", "id,title\n01-01,New year\n")
+            .unwrap();
+        DevSheet {
+            emulator,
+            spreadsheet_id: "s".into(),
+            sheet_id: 0,
+            sheet_title: "Events".into(),
+            identity: DevIdentity::placeholder(),
+        }
+    }
+
+    #[tokio::test]
+    async fn the_sheet_snapshot_shows_the_emulated_rows_and_the_pretend_user() {
+        let app = router(dev_sheet().await);
+        let resp = app
+            .oneshot(Request::get("/dev/api/sheet").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body: serde_json::Value =
+            serde_json::from_slice(&to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
+        assert_eq!(body["rows"][1][0], "01-01");
+        assert_eq!(body["sheetTitle"], "Events");
+        assert_eq!(body["identityToken"], "dev-identity-token");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_fault_name_is_refused_with_the_names_that_work() {
+        let app = router(dev_sheet().await);
+        let resp = app
+            .oneshot(
+                Request::post("/dev/api/faults")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(r#"{"rows":{"01-01":"explode"}}"#))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body = to_bytes(resp.into_body(), 4096).await.unwrap();
+        assert!(String::from_utf8_lossy(&body).contains("http_error"));
+        assert!(parse_fault("invalid_json").is_some());
+    }
+
+    #[tokio::test]
+    async fn the_dev_pages_load_the_shim_and_the_bundle() {
+        assert!(SIDEBAR_HTML.contains("/dev/gas-shim.js"));
+        assert!(SIDEBAR_HTML.contains("/sidebar/almanac_sidebar.js"));
+        assert!(SHEET_HTML.contains("/dev/sidebar"));
+        let app = router(dev_sheet().await);
+        let resp = app
+            .oneshot(Request::get("/dev/gas-shim.js").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert!(
+            resp.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/javascript")
+        );
+    }
+}
