@@ -375,7 +375,7 @@ impl Worker {
                         outcome: parsed.outcome.map_err(|e| e.message),
                     }),
                     Err(e) => {
-                        tracing::warn!(batch_id = ?batch.batch_id, error = %e, "unreadable line in a batch result file")
+                        tracing::warn!(batch_id = batch.batch_id.as_deref().unwrap_or_default(), error = %e, "unreadable line in a batch result file")
                     }
                 }
             }
@@ -396,7 +396,11 @@ impl Worker {
             .store
             .record_results(batch.id, &results, &missing)
             .await?;
-        tracing::info!(batch_id = ?batch.batch_id, results = results.len(), "batch results collected");
+        tracing::info!(
+            batch_id = batch.batch_id.as_deref().unwrap_or_default(),
+            results = results.len(),
+            "batch results collected"
+        );
         Ok(())
     }
 
