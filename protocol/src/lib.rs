@@ -93,7 +93,7 @@ impl JobStatus {
     /// A short sentence for people ("Waiting for OpenAI to start…").
     pub fn describe(self) -> &'static str {
         match self {
-            JobStatus::Created => "Queued: reading the selected rows",
+            JobStatus::Created => "Queued: rows read, waiting to be sent",
             JobStatus::Submitting => "Sending the rows to OpenAI",
             JobStatus::Validating => "OpenAI is checking the batch",
             JobStatus::InProgress => "OpenAI is writing the content",

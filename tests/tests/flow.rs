@@ -394,3 +394,62 @@ async fn the_estimate_gives_tokens_and_a_batch_price_half_the_realtime_price() {
         "{est:?}"
     );
 }
+
+#[tokio::test]
+async fn retrying_a_job_sends_only_its_failed_rows_again_and_fills_them() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    let mut rows = HashMap::new();
+    rows.insert("03-01".to_string(), RowFault::InvalidJson);
+    rows.insert("12-10".to_string(), RowFault::HttpError(500));
+    app.emulator.set_faults(Faults {
+        rows,
+        expire_after: None,
+    });
+    let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
+    let retry_url = format!("{}/jobs/{}/retry", app.api, job.id);
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.row_counts.failed, 2, "{job:#?}");
+
+    app.emulator.set_faults(Faults::default());
+    let resp = app.http.post(&retry_url).send().await.unwrap();
+    assert_eq!(resp.status(), 202);
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    assert_eq!((job.row_counts.done, job.row_counts.failed), (16, 0));
+    let batches = app.emulator.batches();
+    assert_eq!(batches.len(), 2);
+    assert_eq!(
+        batches[1]["request_counts"]["total"], 2,
+        "{:#?}",
+        batches[1]
+    );
+    assert_own_content(&app, 0, 2);
+    assert_own_content(&app, 0, 16);
+
+    // Nothing left to retry.
+    let again = app.http.post(&retry_url).send().await.unwrap();
+    assert_eq!(again.status(), 409);
+    let body: serde_json::Value = again.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "nothing_to_retry");
+}
+
+#[tokio::test]
+async fn a_running_job_cannot_be_retried() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    app.emulator.hold_batches(true);
+    let job = app.create_job(&app.request(0, 2, 5, MODEL)).await;
+    app.wait_in_progress(&job.id).await;
+    let resp = app
+        .http
+        .post(format!("{}/jobs/{}/retry", app.api, job.id))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 409);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "job_running");
+    app.emulator.hold_batches(false);
+    app.wait_finished(&job.id).await;
+}

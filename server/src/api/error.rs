@@ -103,6 +103,16 @@ impl From<JobError> for ApiError {
                 code: "job_finished",
                 message: e.to_string(),
             },
+            JobError::Running(_) => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "job_running",
+                message: e.to_string(),
+            },
+            JobError::NothingToRetry(_) => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "nothing_to_retry",
+                message: e.to_string(),
+            },
             JobError::Store(s) => ApiError::internal(&s),
         }
     }

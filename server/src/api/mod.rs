@@ -79,6 +79,7 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}", get(get_job))
         .route("/jobs/{id}/events", get(job_events))
         .route("/jobs/{id}/cancel", post(cancel_job))
+        .route("/jobs/{id}/retry", post(retry_job))
         .fallback(not_found);
     Router::new()
         .nest("/api/v1", api)
@@ -172,6 +173,19 @@ async fn cancel_job(
     Ok((
         StatusCode::ACCEPTED,
         Json(state.jobs.cancel(&caller.sub, &id).await?),
+    ))
+}
+
+/// `POST /api/v1/jobs/{id}/retry`: 202 with the job; its failed rows are sent again. 409 while
+/// the job runs or when nothing failed.
+async fn retry_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.jobs.retry(&caller.sub, &id).await?),
     ))
 }
 

@@ -15,9 +15,9 @@ use almanac_protocol::{
 };
 use tokio::sync::{Notify, broadcast};
 
-use crate::domain::SpreadsheetId;
+use crate::domain::{RowId, RowInput, SpreadsheetId};
 use crate::openai::client::BatchClient;
-use crate::pricing::{Catalog, UnknownModel};
+use crate::pricing::{Catalog, ModelSpec, UnknownModel};
 use crate::sheets::SheetsError;
 use crate::sheets::client::SheetsClient;
 use crate::store::{JobRecord, NewJob, Store, StoreError};
@@ -72,6 +72,12 @@ pub enum JobError {
     /// The job is finished and cannot be changed.
     #[error("job {0} is already finished")]
     Finished(String),
+    /// The job is still running; wait for it to end (or cancel it) before retrying.
+    #[error("job {0} is still running: wait for it to end, or cancel it, before retrying")]
+    Running(String),
+    /// The job has no failed rows that a retry could fix.
+    #[error("job {0} has no failed rows to retry")]
+    NothingToRetry(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -234,12 +240,91 @@ impl JobService {
         self.get(owner, id).await
     }
 
+    /// Retries a finished job's failed rows: rows whose request failed (or that expired, were
+    /// cancelled, or could not be written) are sent again in a new batch; answers that were
+    /// generated but not written are written again. Rows that failed for a reason a retry cannot
+    /// fix (no id, no title, an id used twice in the selection) are left as they are.
+    ///
+    /// # Errors
+    /// [`JobError::NotFound`], [`JobError::Running`] while the job runs, or
+    /// [`JobError::NothingToRetry`].
+    pub async fn retry(&self, owner: &str, id: &str) -> Result<Job, JobError> {
+        let record = self.owned(owner, id).await?;
+        if !record.status()?.is_terminal() {
+            return Err(JobError::Running(id.to_owned()));
+        }
+        let store = &self.svc.store;
+        let rows = store.rows(id).await?;
+        let resend: Vec<(i64, RowInput)> = rows
+            .iter()
+            .filter(|r| r.state == RowState::Failed.as_str() && r.batch.is_some())
+            .filter_map(|r| {
+                let row_id = RowId::parse(&r.row_id).ok()?;
+                Some((
+                    r.seq,
+                    RowInput {
+                        id: row_id,
+                        title: r.title.clone(),
+                    },
+                ))
+            })
+            .collect();
+        let unwritten = rows.iter().any(|r| r.state == RowState::Generated.as_str());
+        if resend.is_empty() && !unwritten {
+            return Err(JobError::NothingToRetry(id.to_owned()));
+        }
+        if !resend.is_empty() {
+            let spec = self
+                .svc
+                .catalog
+                .resolve(&record.model)
+                .map_err(|e| JobError::Store(StoreError::Corrupt(e.to_string())))?;
+            let attempt = store
+                .batches(id)
+                .await?
+                .iter()
+                .map(|b| b.attempt + 1)
+                .max()
+                .unwrap_or(0);
+            store
+                .create_batches(id, attempt, &batch_parts(spec, &resend))
+                .await?;
+        }
+        let status = if resend.is_empty() {
+            JobStatus::Writing
+        } else {
+            JobStatus::Created
+        };
+        store.reopen(id, status).await?;
+        tracing::info!(job_id = %id, rows = resend.len(), "retry requested");
+        self.svc.wake.notify_one();
+        self.get(owner, id).await
+    }
+
     async fn owned(&self, owner: &str, id: &str) -> Result<JobRecord, JobError> {
         match self.svc.store.job(id).await? {
             Some(record) if record.owner == owner => Ok(record),
             _ => Err(JobError::NotFound(id.to_owned())),
         }
     }
+}
+
+/// Splits rows (with their `seq`) into the parts of one submission, each within the Batch API's
+/// limits (50,000 requests, 200 MB per input file); returns the `seq`s of each part.
+pub fn batch_parts(spec: &ModelSpec, rows: &[(i64, RowInput)]) -> Vec<Vec<i64>> {
+    let inputs: Vec<RowInput> = rows.iter().map(|(_, row)| row.clone()).collect();
+    let mut offset = 0;
+    let mut parts = Vec::new();
+    for chunk in crate::openai::jsonl::split_into_batches(spec, &inputs) {
+        parts.push(
+            rows[offset..offset + chunk.len()]
+                .iter()
+                .map(|(seq, _)| *seq)
+                .collect(),
+        );
+        offset += chunk.len();
+    }
+    parts
 }
 
 fn sheet_error(e: SheetsError) -> CreateJobError {

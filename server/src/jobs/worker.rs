@@ -227,20 +227,7 @@ impl Worker {
                     Some((r.seq, RowInput { id, title: r.title }))
                 })
                 .collect();
-            let spec = self.spec(job)?;
-            let inputs: Vec<RowInput> = pending.iter().map(|(_, row)| row.clone()).collect();
-            // Within the Batch API's limits (50,000 requests, 200 MB per file).
-            let mut offset = 0;
-            let mut parts = Vec::new();
-            for chunk in jsonl::split_into_batches(spec, &inputs) {
-                parts.push(
-                    pending[offset..offset + chunk.len()]
-                        .iter()
-                        .map(|(seq, _)| *seq)
-                        .collect(),
-                );
-                offset += chunk.len();
-            }
+            let parts = super::batch_parts(self.spec(job)?, &pending);
             store.create_batches(&job.id, 0, &parts).await?;
             batches = store.batches(&job.id).await?;
         }
@@ -388,7 +375,7 @@ impl Worker {
                         outcome: parsed.outcome.map_err(|e| e.message),
                     }),
                     Err(e) => {
-                        tracing::warn!(batch_id = ?batch.batch_id, error = %e, "unreadable line in a batch result file")
+                        tracing::warn!(batch_id = batch.batch_id.as_deref().unwrap_or_default(), error = %e, "unreadable line in a batch result file")
                     }
                 }
             }
@@ -409,7 +396,11 @@ impl Worker {
             .store
             .record_results(batch.id, &results, &missing)
             .await?;
-        tracing::info!(batch_id = ?batch.batch_id, results = results.len(), "batch results collected");
+        tracing::info!(
+            batch_id = batch.batch_id.as_deref().unwrap_or_default(),
+            results = results.len(),
+            "batch results collected"
+        );
         Ok(())
     }
 
@@ -481,7 +472,7 @@ impl Worker {
         let batches = store.batches(&job.id).await?;
         let status = if job.cancel_requested {
             JobStatus::Cancelled
-        } else if batches.iter().any(|b| b.status == "expired") {
+        } else if latest_attempt_expired(&batches) {
             JobStatus::Expired
         } else {
             JobStatus::Completed
@@ -519,6 +510,15 @@ async fn save_batch(
             errors.as_deref(),
         )
         .await
+}
+
+/// True when a batch of the job's latest attempt expired (an earlier expiry that a retry made
+/// good does not count).
+fn latest_attempt_expired(batches: &[BatchRecord]) -> bool {
+    let latest = batches.iter().map(|b| b.attempt).max();
+    batches
+        .iter()
+        .any(|b| Some(b.attempt) == latest && b.status == "expired")
 }
 
 /// The job status shown while batches run: the least advanced of the running batches.

@@ -716,6 +716,25 @@ impl Store {
         Ok(())
     }
 
+    /// Reopens a finished job for a retry: sets `status`, clears its error and cancel request, and
+    /// makes it due now.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlx`] on a database failure.
+    pub async fn reopen(&self, id: &str, status: JobStatus) -> StoreResult<()> {
+        let now = now();
+        sqlx::query(
+            "UPDATE jobs SET status = ?, cancel_requested = 0, error_code = NULL, error_message = NULL, attempts = 0, not_before = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(status.as_str())
+        .bind(&now)
+        .bind(&now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Updates the sheet title last seen for a job.
     ///
     /// # Errors
