@@ -11,6 +11,7 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Authenticator};
+use crate::web;
 use crate::config::Config;
 use crate::jobs::worker::Worker;
 use crate::jobs::{JobService, Services};
@@ -68,11 +69,17 @@ impl Application {
         let local_addr = listener.local_addr()?;
         Ok(Application {
             listener,
-            router: api::router(state),
+            router: api::router(state).merge(web::router(&config.sidebar_dir)),
             worker: Worker::new(services.clone()),
             local_addr,
             services,
         })
+    }
+
+    /// Adds routes beside the API and the sidebar bundle (the demo's `/dev/…` pages).
+    pub fn with_routes(mut self, routes: axum::Router) -> Application {
+        self.router = self.router.merge(routes);
+        self
     }
 
     /// The address the listener is bound to.

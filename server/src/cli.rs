@@ -20,6 +20,7 @@ use secrecy::SecretString;
 
 use crate::app::{Application, install_crypto_provider};
 use crate::config::{Config, ServeArgs, WorkerSettings};
+use crate::dev::{DevIdentity, DevSheet};
 
 /// The sample sheet the demo uses when no `--sheet` is given: 16 Korean events (row `08-15`
 /// already has a year and a simple description).
@@ -64,6 +65,16 @@ pub struct DemoArgs {
     /// Milliseconds per step of the emulated batch (slower shows the progress better).
     #[arg(long, default_value_t = 120)]
     pub step_ms: u64,
+    /// Do not run a job: serve the backend with the emulated sheet until Ctrl-C, with the page
+    /// `/dev/sheet` (the sheet as a grid beside the real sidebar).
+    #[arg(long)]
+    pub serve: bool,
+    /// Listen address with `--serve` (port 0 picks a free port; the URL is printed).
+    #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
+    pub bind: std::net::SocketAddr,
+    /// Folder of the built sidebar bundle, served at `/sidebar/`.
+    #[arg(long, env = "ALMANAC_SIDEBAR_DIR", default_value = crate::config::DEFAULT_SIDEBAR_DIR)]
+    pub sidebar_dir: PathBuf,
 }
 
 /// Parses arguments and runs the chosen command.
@@ -118,6 +129,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     emulator
         .add_sheet_from_csv(spreadsheet_id, sheet_id, title, &csv_text)
         .context("the sheet is not valid CSV")?;
+    if args.serve {
+        let sheet = DevSheet {
+            emulator,
+            spreadsheet_id: spreadsheet_id.into(),
+            sheet_id,
+            sheet_title: title.into(),
+            identity: DevIdentity::placeholder(),
+        };
+        return serve_dev_sheet(&args, sheet).await;
+    }
     let grid = emulator.sheet_rows(spreadsheet_id, sheet_id);
     if grid.len() < 2 {
         bail!("the sheet has no rows below its header");
@@ -130,23 +151,8 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         },
     };
 
-    let database_url = args.database_url.clone().unwrap_or_else(|| {
-        let path = std::env::temp_dir().join(format!("almanac-demo-{}.db", uuid::Uuid::new_v4()));
-        format!("sqlite://{}", path.display())
-    });
-    let config = Config {
-        bind: "127.0.0.1:0".parse()?,
-        database_url: database_url.clone(),
-        openai_api_key: SecretString::from("sk-emulated-demo-key".to_string()),
-        openai_base_url: emulator.openai_base_url(),
-        google_service_account_key: SecretString::from(emulator.service_account_key_json()),
-        sheets_base_url: Some(emulator.sheets_base_url()),
-        worker: WorkerSettings {
-            poll_interval: Duration::from_millis(200),
-            retry_min_delay: Duration::from_millis(200),
-            retry_max_delay: Duration::from_secs(5),
-        },
-    };
+    let database_url = demo_database_url(&args);
+    let config = demo_config(&emulator, &args, "127.0.0.1:0".parse()?, &database_url);
     let app = Application::build(config).await?.spawn();
     let base = format!("{}/api/v1", app.base_url);
     println!(
@@ -260,6 +266,61 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             job.error.map(|e| e.message).unwrap_or(job.status_text)
         );
     }
+    Ok(())
+}
+
+/// The backend's settings in the demo: the emulator for OpenAI and Google, fast polling.
+fn demo_config(
+    emulator: &Emulator,
+    args: &DemoArgs,
+    bind: std::net::SocketAddr,
+    database_url: &str,
+) -> Config {
+    Config {
+        bind,
+        database_url: database_url.to_owned(),
+        openai_api_key: SecretString::from("sk-emulated-demo-key".to_string()),
+        openai_base_url: emulator.openai_base_url(),
+        google_service_account_key: SecretString::from(emulator.service_account_key_json()),
+        sheets_base_url: Some(emulator.sheets_base_url()),
+        worker: WorkerSettings {
+            poll_interval: Duration::from_millis(200),
+            retry_min_delay: Duration::from_millis(200),
+            retry_max_delay: Duration::from_secs(5),
+        },
+        sidebar_dir: args.sidebar_dir.clone(),
+    }
+}
+
+fn demo_database_url(args: &DemoArgs) -> String {
+    args.database_url.clone().unwrap_or_else(|| {
+        let path = std::env::temp_dir().join(format!("almanac-demo-{}.db", uuid::Uuid::new_v4()));
+        format!("sqlite://{}", path.display())
+    })
+}
+
+/// `almanac demo --serve`: the backend, the sidebar bundle and the `/dev/sheet` page on
+/// `args.bind`, over the emulated `sheet`, until Ctrl-C.
+async fn serve_dev_sheet(args: &DemoArgs, sheet: DevSheet) -> anyhow::Result<()> {
+    init_tracing("warn,almanac=info");
+    let database_url = demo_database_url(args);
+    let config = demo_config(&sheet.emulator, args, args.bind, &database_url);
+    let sidebar_built = config.sidebar_dir.join(crate::web::BUNDLE_WASM).is_file();
+    let app = Application::build(config)
+        .await?
+        .with_routes(crate::dev::router(sheet));
+    let base = format!("http://{}", app.local_addr());
+    println!("Almanac demo server at {base} (store: {database_url})");
+    println!("  the emulated sheet beside the sidebar: {base}/dev/sheet");
+    println!("  the API: {base}/api/v1/health");
+    if !sidebar_built {
+        println!(
+            "  the sidebar bundle is not built in {}: run `bash sidebar/build.sh` first",
+            args.sidebar_dir.display()
+        );
+    }
+    println!("OpenAI and Google are emulated locally. Press Ctrl-C to stop.");
+    app.run_until_stopped().await?;
     Ok(())
 }
 

@@ -49,7 +49,17 @@ pub struct ServeArgs {
         default_value_t = 30.0
     )]
     pub poll_interval_secs: f64,
+    /// Folder of the built sidebar bundle, served at `/sidebar/` (see `sidebar/build.sh`).
+    #[arg(
+        long = "sidebar-dir",
+        env = "ALMANAC_SIDEBAR_DIR",
+        default_value = DEFAULT_SIDEBAR_DIR
+    )]
+    pub sidebar_dir: PathBuf,
 }
+
+/// Where `sidebar/build.sh` writes the bundle, relative to the working directory.
+pub const DEFAULT_SIDEBAR_DIR: &str = "sidebar/dist";
 
 /// Validated settings of a running backend.
 #[derive(Clone, Debug)]
@@ -68,6 +78,8 @@ pub struct Config {
     pub sheets_base_url: Option<String>,
     /// Worker settings.
     pub worker: WorkerSettings,
+    /// Folder of the built sidebar bundle, served at `/sidebar/`.
+    pub sidebar_dir: PathBuf,
 }
 
 /// How the worker paces itself.
@@ -148,6 +160,7 @@ impl ServeArgs {
                 poll_interval: Duration::from_secs_f64(self.poll_interval_secs),
                 ..WorkerSettings::default()
             },
+            sidebar_dir: self.sidebar_dir,
         })
     }
 }
@@ -166,6 +179,7 @@ mod tests {
             google_service_account_key: SecretString::from("-----BEGIN PRIVATE KEY".to_string()),
             sheets_base_url: None,
             worker: WorkerSettings::default(),
+            sidebar_dir: DEFAULT_SIDEBAR_DIR.into(),
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("sk-very-secret"));

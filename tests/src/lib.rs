@@ -78,6 +78,7 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
             retry_min_delay: Duration::from_millis(20),
             retry_max_delay: Duration::from_millis(500),
         },
+        sidebar_dir: almanac::config::DEFAULT_SIDEBAR_DIR.into(),
     }
 }
 

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The browser test and the benchmark: builds the sidebar bundle and the server, starts
+# `almanac demo --serve` on a free local port, waits for its health check, runs the test in headless
+# Chromium (node's test runner), prints the benchmark's figures, and stops the server.
+# Needs the tools of scripts/install-web-tools.sh and Node ≥ 20.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+root=$(pwd)
+target_dir=${CARGO_TARGET_DIR:-$root/target}
+out=${TEST_OUTPUT_DIR:-$root/test-output/browser}
+mkdir -p "$out"
+
+if [ "${SKIP_SIDEBAR_BUILD:-}" != 1 ]; then
+  bash sidebar/build.sh
+fi
+cargo build --bin almanac
+(cd tests/browser && npm ci --no-audit --no-fund --silent)
+
+port=$(node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')
+export ALMANAC_URL="http://127.0.0.1:$port"
+"$target_dir/debug/almanac" demo --serve --bind "127.0.0.1:$port" --step-ms 60 \
+  --sidebar-dir "$root/sidebar/dist" > "$out/server.log" 2>&1 &
+server=$!
+trap 'kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true' EXIT
+
+for _ in $(seq 1 100); do
+  if curl -fsS "$ALMANAC_URL/api/v1/health" > /dev/null 2>&1; then break; fi
+  if ! kill -0 "$server" 2>/dev/null; then
+    echo "the demo server exited:" >&2
+    cat "$out/server.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+curl -fsS "$ALMANAC_URL/api/v1/health" > /dev/null
+
+cd tests/browser
+status=0
+node --test --test-reporter=spec sidebar.test.js || status=$?
+if [ "$status" -ne 0 ]; then
+  echo "browser test failed; server log: $out/server.log; screenshots: $out" >&2
+  exit "$status"
+fi
+node bench.js

@@ -1,0 +1,173 @@
+// The sidebar in a real browser: headless Chromium opens `/dev/sheet` of `almanac demo --serve`
+// (the emulated sheet beside the real sidebar bundle), selects rows, reads the estimate, generates,
+// watches the progress, checks the cells, fails and retries a row, and reloads mid-job. Each step
+// saves a screenshot under test-output/browser/. The tests run in order on one sheet.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { BASE_URL, launch, screenshot } from './browser.js';
+
+const LONG = 60_000;
+let browser;
+let page;
+let sidebar;
+
+before(async () => {
+  browser = await launch();
+  page = await browser.context.newPage();
+  page.on('pageerror', (err) => console.error('page error:', err.message));
+  await page.goto(`${BASE_URL}/dev/sheet`);
+  sidebar = page.frameLocator('#sidebar');
+  await page.locator('[data-cell="A2"]').filter({ hasText: /\S/ }).waitFor();
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** Selects rows `from..to` of the grid by clicking and shift-clicking their row numbers. */
+async function selectRows(from, to = from) {
+  await page.getByRole('button', { name: `Row ${from}`, exact: true }).click();
+  if (to !== from) {
+    await page.getByRole('button', { name: `Row ${to}`, exact: true }).click({ modifiers: ['Shift'] });
+  }
+  await sidebar.getByRole('button', { name: 'Refresh selection' }).click();
+}
+
+async function devApi(path, body) {
+  const resp = await fetch(`${BASE_URL}${path}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  assert.ok(resp.ok, `${path} answered ${resp.status}`);
+}
+
+async function sheetRows() {
+  const resp = await fetch(`${BASE_URL}/dev/api/sheet`);
+  return (await resp.json()).rows;
+}
+
+/** The card of the newest job (the list is newest first). */
+function newestJob() {
+  return sidebar.locator('article.job').first();
+}
+
+async function waitForStatus(card, status) {
+  await card.and(sidebar.locator(`[data-status="${status}"]`)).waitFor({ timeout: LONG });
+}
+
+function count(name) {
+  return sidebar.locator(`[data-count="${name}"]`);
+}
+
+test('an empty selection tells the person how to select rows', async () => {
+  await assert.doesNotReject(
+    sidebar.getByText('No rows are selected', { exact: false }).waitFor(),
+  );
+  await sidebar.getByText('No jobs yet.').waitFor();
+  assert.equal(await sidebar.getByRole('button', { name: 'Generate' }).isDisabled(), true);
+  await screenshot(page, '01-empty-selection');
+});
+
+test('a selection with the header shows the counts and an estimate in batch and realtime mode', async () => {
+  await selectRows(1, 5);
+  await assert.doesNotReject(count('selected').filter({ hasText: '5' }).waitFor());
+  assert.equal(await count('to-generate').textContent(), '4');
+  assert.equal(await count('filled').textContent(), '0');
+  await sidebar.getByText('The header row is selected').waitFor();
+  const batch = sidebar.locator('[data-cost="batch"]');
+  await batch.waitFor();
+  const dollars = async (loc) => Number((await loc.textContent()).replace(/[$,]/g, ''));
+  const batchCost = await dollars(batch);
+  const realtimeCost = await dollars(sidebar.locator('[data-cost="realtime"]'));
+  assert.ok(batchCost > 0, `batch cost ${batchCost}`);
+  assert.ok(batchCost < realtimeCost, `batch ${batchCost} should be below realtime ${realtimeCost}`);
+  await sidebar.getByText(/4 rows: [\d,]+ input \+ ~[\d,]+ output tokens/).waitFor();
+  assert.match(await sidebar.getByLabel('Model').inputValue(), /\S/);
+  await screenshot(page, '02-estimate');
+});
+
+test('generate shows live progress, then the outcome, and the cells fill', async () => {
+  await devApi('/dev/api/hold', { hold: true });
+  await sidebar.getByRole('button', { name: 'Generate' }).click();
+  const card = newestJob();
+  await waitForStatus(card, 'in_progress');
+  await card.locator('progress').waitFor();
+  await card.getByText('OpenAI is writing the content').waitFor();
+  await card.getByText(/Submitted .* ago · live/).waitFor();
+  assert.equal(await card.getByRole('button', { name: 'Cancel' }).isVisible(), true);
+  assert.equal(await card.locator('.live').getAttribute('aria-live'), 'polite');
+  await screenshot(page, '03-running');
+
+  await devApi('/dev/api/hold', { hold: false });
+  await waitForStatus(card, 'completed');
+  await card.getByText('4 written').waitFor();
+  assert.equal(await card.locator('progress').count(), 0);
+  const rows = await sheetRows();
+  for (let n = 2; n <= 5; n += 1) {
+    for (let c = 2; c <= 5; c += 1) {
+      assert.notEqual((rows[n - 1][c] || '').trim(), '', `cell ${'ABCDEF'[c]}${n} is empty`);
+    }
+  }
+  await page.locator('[data-cell="D5"]').filter({ hasText: /\S/ }).waitFor();
+  await screenshot(page, '04-completed');
+});
+
+test('a row that fails is listed with its reason and Retry failed rows writes it', async () => {
+  await selectRows(7);
+  await page.getByRole('button', { name: 'Make selected rows fail' }).click();
+  await selectRows(6, 8);
+  assert.equal(await count('to-generate').textContent(), '3');
+  await sidebar.getByRole('button', { name: 'Generate' }).click();
+  const card = newestJob();
+  await waitForStatus(card, 'completed');
+  await card.getByText('2 written · 0 skipped · 1 failed').waitFor();
+  const failed = card.getByRole('list', { name: 'Failed rows' });
+  await failed.getByText(/^Row 7 \(/).waitFor();
+  assert.equal((await sheetRows())[6][2] || '', '', 'the failed row stays empty');
+  await screenshot(page, '05-failed-row');
+
+  await page.getByRole('button', { name: 'Clear faults' }).click();
+  await card.getByRole('button', { name: 'Retry failed rows' }).click();
+  await card.getByText('3 written · 0 skipped · 0 failed').waitFor({ timeout: LONG });
+  await waitForStatus(card, 'completed');
+  assert.notEqual(((await sheetRows())[6][2] || '').trim(), '', 'row 7 is written after the retry');
+  assert.equal(await card.getByRole('button', { name: 'Retry failed rows' }).count(), 0);
+  await screenshot(page, '06-retried');
+});
+
+test('a job keeps running across a reload and the sidebar picks it up live', async () => {
+  await devApi('/dev/api/hold', { hold: true });
+  await selectRows(9, 12);
+  await sidebar.getByRole('button', { name: 'Generate' }).click();
+  const card = newestJob();
+  await waitForStatus(card, 'in_progress');
+  const jobId = await card.getAttribute('data-job-id');
+
+  await page.reload();
+  sidebar = page.frameLocator('#sidebar');
+  const again = sidebar.locator(`article.job[data-job-id="${jobId}"]`);
+  await waitForStatus(again, 'in_progress');
+  await again.getByText(/Submitted .* ago · live/).waitFor();
+  await screenshot(page, '07-resumed-after-reload');
+
+  await devApi('/dev/api/hold', { hold: false });
+  await waitForStatus(again, 'completed');
+  await again.getByText('4 written').waitFor();
+  const rows = await sheetRows();
+  assert.notEqual((rows[11][5] || '').trim(), '', 'F12 is written');
+});
+
+test('when the event stream cannot be opened the card polls until the job ends', async () => {
+  await page.route('**/events?*', (route) => route.abort());
+  await devApi('/dev/api/hold', { hold: true });
+  await selectRows(13, 14);
+  await sidebar.getByRole('button', { name: 'Generate' }).click();
+  const card = newestJob();
+  await card.getByText(/checking every \d+ s/).waitFor({ timeout: LONG });
+  await screenshot(page, '08-polling');
+  await devApi('/dev/api/hold', { hold: false });
+  await waitForStatus(card, 'completed');
+  await card.getByText('2 written').waitFor();
+  await page.unroute('**/events?*');
+});
