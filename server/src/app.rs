@@ -11,7 +11,6 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Authenticator};
-use crate::web;
 use crate::config::Config;
 use crate::jobs::worker::Worker;
 use crate::jobs::{JobService, Services};
@@ -19,6 +18,7 @@ use crate::openai::client::BatchClient;
 use crate::pricing::Catalog;
 use crate::sheets::client::SheetsClient;
 use crate::store::Store;
+use crate::web;
 
 /// Installs ring as the process-wide rustls crypto provider. google-sheets4 and async-openai pull
 /// different providers; with none chosen the first HTTPS client panics. Idempotent.

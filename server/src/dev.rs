@@ -221,7 +221,11 @@ mod tests {
         assert!(SHEET_HTML.contains("/dev/sidebar"));
         let app = router(dev_sheet().await);
         let resp = app
-            .oneshot(Request::get("/dev/gas-shim.js").body(Body::empty()).unwrap())
+            .oneshot(
+                Request::get("/dev/gas-shim.js")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
             .await
             .unwrap();
         assert!(

@@ -30,7 +30,10 @@ pub fn router(dir: &Path) -> Router {
         .append_index_html_on_directories(true)
         .not_found_service(get(not_found));
     Router::new()
-        .route("/sidebar", get(|| async { Redirect::permanent("/sidebar/") }))
+        .route(
+            "/sidebar",
+            get(|| async { Redirect::permanent("/sidebar/") }),
+        )
         .nest_service("/sidebar/", files)
         .layer(middleware::from_fn(no_cache))
 }
@@ -88,7 +91,12 @@ mod tests {
     #[tokio::test]
     async fn the_wasm_module_is_served_as_application_wasm_and_gzipped_when_accepted() {
         let dir = built_bundle();
-        let plain = get_path(router(dir.path()), "/sidebar/almanac_sidebar_bg.wasm", false).await;
+        let plain = get_path(
+            router(dir.path()),
+            "/sidebar/almanac_sidebar_bg.wasm",
+            false,
+        )
+        .await;
         assert_eq!(plain.status(), StatusCode::OK);
         assert_eq!(plain.headers()[header::CONTENT_TYPE], "application/wasm");
         assert_eq!(plain.headers()[header::CACHE_CONTROL], "no-cache");
