@@ -5,6 +5,9 @@
 //! `completion_window`) and the Sheets API where a value names a place in a sheet (`spreadsheet_id`
 //! for `spreadsheetId`, `sheet_id` for `sheetId`). All timestamps are RFC 3339 strings in UTC; all
 //! money amounts are US dollars as `f64`; token counts are `u64`.
+//!
+//! With the optional `openapi` feature every type also derives `utoipa::ToSchema`, for the server's
+//! OpenAPI document; without it (the sidebar's wasm build) the crate stays serde-only.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +21,7 @@ use serde::{Deserialize, Serialize};
 /// `validating`, `in_progress`, `finalizing`, `cancelling`, `cancelled`, `expired` mirror the Batch
 /// object's `status` (<https://platform.openai.com/docs/api-reference/batch/object>).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Accepted and stored; rows not yet read from the sheet.
@@ -110,6 +114,7 @@ impl JobStatus {
 
 /// The state of one row of a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RowState {
     /// Sent (or about to be sent) to the model; no result yet.
@@ -152,6 +157,7 @@ impl RowState {
 
 /// How the rows are sent to the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// The OpenAI Batch API: half the price, results within 24 h.
@@ -173,6 +179,7 @@ impl Mode {
 
 /// An inclusive span of 1-based sheet row numbers, as a person selects them (`5:20`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowSpan {
     /// First row, 1-based (row 1 is usually the header).
     pub start_row: u32,
@@ -182,6 +189,7 @@ pub struct RowSpan {
 
 /// `POST /api/v1/jobs`: generate C–F for the selected rows of one sheet.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CreateJobRequest {
     /// The spreadsheet's `spreadsheetId` (the long id in its URL).
     pub spreadsheet_id: String,
@@ -201,6 +209,7 @@ pub struct CreateJobRequest {
 
 /// Request counts of a job, summed over its batches, as in the Batch object's `request_counts`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestCounts {
     /// Requests sent to the model.
     pub total: u64,
@@ -212,6 +221,7 @@ pub struct RequestCounts {
 
 /// Per-state row counts of a job.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowCounts {
     /// Rows in the job.
     pub total: u64,
@@ -229,6 +239,7 @@ pub struct RowCounts {
 
 /// One row of a job, as `GET /api/v1/jobs/{id}` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobRow {
     /// The row's id (column A); the batch line's `custom_id`.
     pub id: String,
@@ -245,6 +256,7 @@ pub struct JobRow {
 
 /// Machine-readable error: `{"error":{"code","message"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// A stable snake_case code (`unknown_model`, `not_found`, `invalid_request`, …).
     pub code: String,
@@ -254,6 +266,7 @@ pub struct ErrorDetail {
 
 /// The body of every error response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -261,6 +274,7 @@ pub struct ErrorBody {
 
 /// A job: `POST /api/v1/jobs` (201) and `GET /api/v1/jobs/{id}` return it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
     /// The job's id (a UUID).
     pub id: String,
@@ -300,6 +314,7 @@ pub struct Job {
 
 /// `GET /api/v1/jobs?spreadsheet_id=…`: newest first, without rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobList {
     /// The jobs.
     pub jobs: Vec<Job>,
@@ -307,6 +322,7 @@ pub struct JobList {
 
 /// One event of `GET /api/v1/jobs/{id}/events` (SSE event name `progress`; data is this as JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobEvent {
     /// The job's id.
     pub job_id: String,
@@ -322,6 +338,7 @@ pub struct JobEvent {
 
 /// A row for `POST /api/v1/estimate`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimateRow {
     /// The row's id (column A).
     pub id: String,
@@ -331,6 +348,7 @@ pub struct EstimateRow {
 
 /// `POST /api/v1/estimate`: what generating these rows would cost.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimateRequest {
     /// A model id from `GET /api/v1/models`.
     pub model: String,
@@ -340,6 +358,7 @@ pub struct EstimateRequest {
 
 /// A cost split by token kind, in US dollars.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cost {
     /// Input (prompt) tokens, including cached ones at their price.
     pub input_usd: f64,
@@ -351,6 +370,7 @@ pub struct Cost {
 
 /// The answer of `POST /api/v1/estimate`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Estimate {
     /// The resolved model id.
     pub model: String,
@@ -374,6 +394,7 @@ pub struct Estimate {
 
 /// One entry of `GET /api/v1/models`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelInfo {
     /// The model id as OpenAI names it (`gpt-4.1-mini-2025-04-14`).
     pub id: String,
@@ -393,6 +414,7 @@ pub struct ModelInfo {
 
 /// `GET /api/v1/models`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelList {
     /// The model used when a request names none.
     pub default_model: String,
@@ -402,6 +424,7 @@ pub struct ModelList {
 
 /// `GET /api/v1/health`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok`.
     pub status: String,
