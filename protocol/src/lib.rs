@@ -182,20 +182,31 @@ impl Mode {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowSpan {
     /// First row, 1-based (row 1 is usually the header).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000_000))]
     pub start_row: u32,
     /// Last row, 1-based, inclusive; `>= start_row`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000_000))]
     pub end_row: u32,
 }
 
 /// `POST /api/v1/jobs`: generate C–F for the selected rows of one sheet.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "spreadsheet_id": "demo-spreadsheet",
+    "sheet_id": 0,
+    "rows": [{"start_row": 2, "end_row": 17}],
+    "model": "gpt-4.1-mini-2025-04-14"
+})))]
 pub struct CreateJobRequest {
     /// The spreadsheet's `spreadsheetId` (the long id in its URL).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,128}$"))]
     pub spreadsheet_id: String,
     /// The sheet's `sheetId` (the `gid` in its URL); stable across renames.
     pub sheet_id: i32,
-    /// The selected rows; the backend reads them itself in one `values.batchGet`.
+    /// The selected rows (at most 1,000 spans, 50,000 rows in all); the backend reads them itself
+    /// in one `values.batchGet`.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
     pub rows: Vec<RowSpan>,
     /// A model id from `GET /api/v1/models`.
     pub model: String,
@@ -340,9 +351,17 @@ pub struct JobEvent {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimateRow {
-    /// The row's id (column A).
+    /// The row's id (column A): at most 64 characters, no control characters, not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 64,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub id: String,
-    /// The row's title (column B).
+    /// The row's title (column B): at most 500 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub title: String,
 }
 
@@ -352,7 +371,8 @@ pub struct EstimateRow {
 pub struct EstimateRequest {
     /// A model id from `GET /api/v1/models`.
     pub model: String,
-    /// The rows to send (rows already filled should be left out by the caller).
+    /// The rows to send (rows already filled should be left out by the caller); at most 50,000.
+    #[cfg_attr(feature = "openapi", schema(max_items = 50_000))]
     pub rows: Vec<EstimateRow>,
 }
 

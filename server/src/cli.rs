@@ -76,6 +76,9 @@ pub struct DemoArgs {
     /// (`ALMANAC_ID_TOKEN=…`, `ALMANAC_USER_TOKEN=…`, `ALMANAC_SPREADSHEET_ID=…`, `ALMANAC_URL=…`).
     #[arg(long, requires = "serve")]
     pub token_file: Option<PathBuf>,
+    /// Jobs one user may create per minute (as `ALMANAC_JOBS_PER_MINUTE` for `serve`).
+    #[arg(long, default_value_t = 10)]
+    pub jobs_per_minute: u32,
 }
 
 /// The demo's user: the emulator signs ID tokens for it and shares the demo spreadsheet with it.
@@ -176,7 +179,10 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             retry_max_delay: Duration::from_secs(5),
         },
         auth: AuthMode::GoogleIdToken(emulated_identity(&emulator)),
-        api: ApiSettings::default(),
+        api: ApiSettings {
+            jobs_per_minute: args.jobs_per_minute.max(1),
+            ..ApiSettings::default()
+        },
     };
     let app = Application::build(config).await?.spawn();
     let base = format!("{}/api/v1", app.base_url);

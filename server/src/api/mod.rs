@@ -421,7 +421,7 @@ async fn cancel_job(
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs",
     params(("id" = String, Path, description = "The job's id")),
     responses(
-        (status = 200, description = "Server-Sent Events named `progress` whose data is a `JobEvent` as JSON, until the job ends", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-Sent Events named `progress` whose data is a `JobEvent` as JSON, until the job ends", content_type = "text/event-stream", body = openapi::ProgressEvent),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
         (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
         (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),

@@ -40,6 +40,17 @@ use utoipa_scalar::{Scalar, Servable};
 )]
 pub struct ApiDoc;
 
+/// One Server-Sent Event of `GET /api/v1/jobs/{id}/events`, as a client's SSE parser sees it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only its schema is used.
+pub struct ProgressEvent {
+    /// Always `progress`.
+    #[schema(pattern = "^progress$")]
+    event: String,
+    /// A `JobEvent` as JSON text.
+    data: String,
+}
+
 /// Adds the two security schemes to the components.
 struct SecuritySchemes;
 
