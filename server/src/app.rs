@@ -11,7 +11,8 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Authenticator};
-use crate::config::Config;
+use crate::auth::IdTokenVerifier;
+use crate::config::{AuthMode, Config};
 use crate::jobs::worker::Worker;
 use crate::jobs::{JobService, Services};
 use crate::openai::client::BatchClient;
@@ -60,10 +61,13 @@ impl Application {
             wake: Notify::new(),
             settings: config.worker.clone(),
         });
-        let state = AppState {
-            jobs: JobService::new(services.clone()),
-            auth: Arc::new(Authenticator::LocalDevelopment),
+        let auth = match &config.auth {
+            AuthMode::GoogleIdToken(settings) => {
+                Authenticator::GoogleIdToken(Arc::new(IdTokenVerifier::new(settings.clone())))
+            }
+            AuthMode::InsecureNoAuth => Authenticator::LocalDevelopment,
         };
+        let state = AppState::new(JobService::new(services.clone()), auth, config.api.clone());
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         Ok(Application {
@@ -115,7 +119,8 @@ impl Application {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
