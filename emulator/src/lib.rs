@@ -4,7 +4,9 @@
 //!
 //! - OpenAI under `/v1`: Files, Batches and Chat Completions ([`openai`], [`batch`], [`generate`]);
 //! - Google Sheets v4 under `/v4/spreadsheets/` ([`sheets`], with A1 parsing in [`a1`]);
-//! - Google's OAuth token endpoint `POST /token` for service accounts ([`oauth`]).
+//! - Google's OAuth token endpoint `POST /token` for service accounts ([`oauth`]);
+//! - Google's ID-token keys `GET /oauth2/v3/certs` (a JWKS), a signer of ID tokens, and user
+//!   access tokens that reach only the spreadsheets shared with their user ([`identity`]).
 //!
 //! Wire formats follow the published references kept in `server/fixtures/reference/` (OpenAPI
 //! excerpts, the Batch guide's examples, recorded validation errors and recorded Sheets traffic).
@@ -25,6 +27,7 @@
 pub mod a1;
 pub mod batch;
 pub mod generate;
+pub mod identity;
 pub mod oauth;
 pub mod openai;
 pub mod sheets;
@@ -37,7 +40,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
-use axum::routing::post;
+use axum::routing::{get, post};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
@@ -93,6 +96,8 @@ pub struct CallCounts {
     pub chat_completions: usize,
     /// `POST /token` (every request, accepted or not).
     pub token: usize,
+    /// `GET /oauth2/v3/certs`.
+    pub jwks: usize,
 }
 
 /// Failures to inject into batches. Applied when a request runs, so setting faults affects
@@ -222,6 +227,63 @@ impl Emulator {
     /// this emulator. Feed it to `yup_oauth2::parse_service_account_key`.
     pub fn service_account_key_json(&self) -> String {
         oauth::service_account_key_json(&self.token_uri())
+    }
+
+    // --- identity ---
+
+    /// `base_url() + "/oauth2/v3/certs"`: the JWKS of the ID-token signer.
+    pub fn jwks_url(&self) -> String {
+        format!("{}/oauth2/v3/certs", self.shared.base_url)
+    }
+
+    /// A Google ID token for `sub`/`email` addressed to `aud` (an OAuth client id): RS256 with the
+    /// current key's `kid`, `iss` `https://accounts.google.com`, `email_verified` true, valid for
+    /// one hour — what `ScriptApp.getIdentityToken()` gives the sidebar.
+    pub fn id_token(&self, sub: &str, email: &str, aud: &str) -> String {
+        self.sign_id_token(&identity::claims(sub, email, aud))
+    }
+
+    /// Signs any claims with the current key (and its `kid`), for tests of bad claims; start from
+    /// [`identity::claims`].
+    pub fn sign_id_token(&self, claims: &serde_json::Value) -> String {
+        let current = self.shared.lock().keys.current;
+        let (kid, pem, _) = identity::SIGNING_KEYS[current];
+        identity::sign(claims, kid, pem)
+    }
+
+    /// The `kid` and public key (SPKI PEM) that new ID tokens are signed with.
+    pub fn current_signing_key(&self) -> (String, String) {
+        let current = self.shared.lock().keys.current;
+        let (kid, _, public) = identity::SIGNING_KEYS[current];
+        (kid.to_string(), public.to_string())
+    }
+
+    /// Starts signing with the next fixture key; the JWKS then lists the new key and the previous
+    /// one.
+    pub fn rotate_signing_key(&self) {
+        self.shared.lock().keys.rotate();
+    }
+
+    /// A user access token for `email`, like `ScriptApp.getOAuthToken()`: the Sheets routes accept
+    /// it for spreadsheets [shared](Emulator::share) with `email` and answer 403 for the others.
+    pub fn user_token(&self, email: &str) -> String {
+        identity::issue_user_token(&self.shared, email)
+    }
+
+    /// Shares a spreadsheet (existing or not yet added) with the user `email`.
+    pub fn share(&self, spreadsheet_id: &str, email: &str) {
+        self.shared
+            .lock()
+            .shares
+            .entry(spreadsheet_id.to_string())
+            .or_default()
+            .insert(email.to_string());
+    }
+
+    /// Every access token handed out so far (service account and users), for tests that check
+    /// that none leaks.
+    pub fn issued_access_tokens(&self) -> Vec<String> {
+        self.shared.lock().tokens.keys().cloned().collect()
     }
 
     // --- spreadsheets ---
@@ -486,6 +548,7 @@ impl Emulator {
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/token", post(oauth::token))
+        .route("/oauth2/v3/certs", get(identity::certs))
         .with_state(shared.clone())
         .merge(openai::router(shared.clone()))
         .merge(sheets::router(shared))

@@ -102,6 +102,7 @@ pub async fn token(
         IssuedToken {
             expires: Instant::now() + Duration::from_secs(TOKEN_LIFETIME_SECS),
             scopes,
+            user: None,
         },
     );
     Json(json!({

@@ -16,12 +16,15 @@
 //! nothing is left), `majorDimension` is `ROWS` unless `COLUMNS` is asked.
 //!
 //! Errors use Google's shape `{"error":{"code","message","status"}}`: 401 `UNAUTHENTICATED` without
-//! a token issued by this emulator's `/token`, 403 `PERMISSION_DENIED` when the token's scopes do not
-//! allow the call, 404 `Requested entity was not found.` for an unknown spreadsheet, 400
+//! a token issued by this emulator (`/token` or [`Emulator::user_token`](crate::Emulator::user_token)),
+//! 403 `PERMISSION_DENIED` when the token's scopes do not allow the call or a user token's user has
+//! no share of the spreadsheet, 404 `Requested entity was not found.` for an unknown spreadsheet, 400
 //! `INVALID_ARGUMENT` for `Unable to parse range: …` (also for an unknown sheet title), a missing
-//! `valueInputOption`, writes beyond the grid or beyond the given range.
+//! `valueInputOption`, writes beyond the grid or beyond the given range, a cell over 50,000
+//! characters.
 //!
-//! Values are stored as text. With `USER_ENTERED`, a string starting with `=` is stored as a formula
+//! Values are stored as text. With `USER_ENTERED`, a string starting with `=` (or `+`, `-`, `@`
+//! followed by something other than a number) is stored as a formula
 //! (and read back as its text, uncomputed, whatever `valueRenderOption` says) and a leading `'` is
 //! dropped; with `RAW` every string is literal. Numbers are stored as their JSON text, booleans as
 //! `TRUE`/`FALSE`, `null` leaves the cell unchanged, `""` clears it.
@@ -175,9 +178,10 @@ async fn dispatch(
     };
     let query = parse_form(uri.query().unwrap_or(""));
     let mut state = shared.lock();
-    if let Err(error) = check_token(&state.tokens, &headers, op.writes()) {
-        return error.into_response();
-    }
+    let user = match check_token(&state.tokens, &headers, op.writes()) {
+        Ok(user) => user,
+        Err(error) => return error.into_response(),
+    };
     match &op {
         Op::Get => state.calls.spreadsheets_get += 1,
         Op::ValuesGet(_) => state.calls.values_get += 1,
@@ -185,9 +189,27 @@ async fn dispatch(
         Op::BatchUpdate => state.calls.values_batch_update += 1,
         Op::ValuesUpdate(_) => {}
     }
-    let Some(spreadsheet) = state.spreadsheets.get_mut(&spreadsheet_id) else {
+    let crate::state::State {
+        spreadsheets,
+        shares,
+        ..
+    } = &mut *state;
+    let Some(spreadsheet) = spreadsheets.get_mut(&spreadsheet_id) else {
         return not_found().into_response();
     };
+    if let Some(user) = user {
+        let shared_with_user = shares
+            .get(&spreadsheet_id)
+            .is_some_and(|users| users.contains(&user));
+        if !shared_with_user {
+            return google_error(
+                StatusCode::FORBIDDEN,
+                "PERMISSION_DENIED",
+                "The caller does not have permission",
+            )
+            .into_response();
+        }
+    }
     let result = match op {
         Op::Get => Ok(spreadsheet_json(spreadsheet)),
         Op::ValuesGet(range) => values_get(spreadsheet, &range, &query),
@@ -207,11 +229,13 @@ async fn dispatch(
     }
 }
 
+/// Checks the bearer token and its scopes; returns the user of a user token (`None` for the
+/// service account).
 fn check_token(
     tokens: &std::collections::HashMap<String, crate::state::IssuedToken>,
     headers: &HeaderMap,
     write: bool,
-) -> Result<(), GoogleError> {
+) -> Result<Option<String>, GoogleError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -235,7 +259,7 @@ fn check_token(
             "Request had insufficient authentication scopes.",
         ));
     }
-    Ok(())
+    Ok(issued.user.clone())
 }
 
 /// The Spreadsheet resource without grid data.
@@ -410,6 +434,23 @@ fn input_option(value: Option<&str>) -> Result<InputOption, GoogleError> {
     }
 }
 
+/// Most characters one cell holds; a longer string fails the whole write.
+pub const MAX_CELL_CHARS: usize = 50_000;
+
+/// Whether `USER_ENTERED` turns this text into a formula: `=…`, and `+…`, `-…` or `@…` that is not
+/// a plain number (Sheets parses `+A1`, `-A1+2` as formulas; `@` starts a function reference).
+fn parses_as_formula(s: &str) -> bool {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some('=') => s.len() > 1,
+        Some('+' | '-' | '@') => {
+            let rest = chars.as_str().trim();
+            !rest.is_empty() && rest.parse::<f64>().is_err()
+        }
+        _ => false,
+    }
+}
+
 /// One checked write: where it goes and what each cell becomes (`None` = leave unchanged).
 struct PlannedWrite {
     sheet_index: usize,
@@ -428,9 +469,14 @@ fn to_cell(
         Value::Null => None,
         Value::Bool(b) => Some((if *b { "TRUE" } else { "FALSE" }.to_string(), false)),
         Value::Number(n) => Some((n.to_string(), false)),
+        Value::String(s) if s.chars().count() > MAX_CELL_CHARS => {
+            return Err(bad_request(&format!(
+                "Your input contains more than the maximum of {MAX_CELL_CHARS} characters in a single cell."
+            )));
+        }
         Value::String(s) => Some(match option {
             InputOption::Raw => (s.clone(), false),
-            InputOption::UserEntered if s.len() > 1 && s.starts_with('=') => (s.clone(), true),
+            InputOption::UserEntered if parses_as_formula(s) => (s.clone(), true),
             InputOption::UserEntered => (s.strip_prefix('\'').unwrap_or(s).to_string(), false),
         }),
         other => {
@@ -700,5 +746,46 @@ mod tests {
         assert!(batch_update(&mut s, &beyond).is_err());
         let missing = json!({"data": [{"range": "A1", "values": [["x"]]}]});
         assert!(batch_update(&mut s, &missing).is_err());
+    }
+
+    #[test]
+    fn user_entered_text_starting_with_plus_minus_or_at_is_a_formula_but_raw_text_never_is() {
+        for (text, formula) in [
+            ("+A1", true),
+            ("-A1+2", true),
+            ("@SUM", true),
+            ("-12", false),
+            ("+3.5", false),
+            ("plain", false),
+        ] {
+            let mut s = spreadsheet();
+            let req = json!({"valueInputOption": "USER_ENTERED", "data": [
+                {"range": "Sheet1!F1", "values": [[text]]}]});
+            batch_update(&mut s, &req).unwrap();
+            assert_eq!(
+                s.sheets[0].cell(0, 5).unwrap().is_formula,
+                formula,
+                "{text}"
+            );
+            let req = json!({"valueInputOption": "RAW", "data": [
+                {"range": "Sheet1!F1", "values": [[text]]}]});
+            batch_update(&mut s, &req).unwrap();
+            assert!(!s.sheets[0].cell(0, 5).unwrap().is_formula, "{text}");
+        }
+    }
+
+    #[test]
+    fn a_cell_over_fifty_thousand_characters_fails_the_whole_write() {
+        let mut s = spreadsheet();
+        let long = "x".repeat(MAX_CELL_CHARS + 1);
+        let req = json!({"valueInputOption": "RAW", "data": [
+            {"range": "Sheet1!F1", "values": [["fits"]]},
+            {"range": "Sheet1!G1", "values": [[long]]}]});
+        let err = batch_update(&mut s, &req).unwrap_err();
+        assert!(err.message.contains("50000"), "{}", err.message);
+        assert!(s.sheets[0].cell(0, 5).is_none(), "nothing is written");
+        let fits = json!({"valueInputOption": "RAW", "data": [
+            {"range": "Sheet1!G1", "values": [["x".repeat(MAX_CELL_CHARS)]]}]});
+        assert!(batch_update(&mut s, &fits).is_ok());
     }
 }

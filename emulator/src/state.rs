@@ -4,7 +4,7 @@
 //!
 //! Everything sits behind one `std::sync::Mutex`; no lock is held across an `.await`.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -59,8 +59,12 @@ pub struct State {
     pub files: HashMap<String, StoredFile>,
     /// Batches in creation order (listing shows them newest first).
     pub batches: Vec<BatchJob>,
-    /// Access tokens issued by `POST /token`.
+    /// Access tokens issued by `POST /token` (service account) and to users.
     pub tokens: HashMap<String, IssuedToken>,
+    /// Spreadsheet id → emails of the users it is shared with.
+    pub shares: HashMap<String, BTreeSet<String>>,
+    /// The ID-token signing keys in use.
+    pub keys: crate::identity::KeyRing,
     /// Injected failures.
     pub faults: Faults,
     /// While true, `in_progress` batches do not advance.
@@ -76,6 +80,9 @@ pub struct IssuedToken {
     pub expires: Instant,
     /// Space-separated scopes of the assertion, split.
     pub scopes: Vec<String>,
+    /// The user a user access token belongs to; `None` for the service account, which reaches
+    /// every spreadsheet.
+    pub user: Option<String>,
 }
 
 /// A file in the OpenAI Files store.

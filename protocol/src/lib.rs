@@ -5,6 +5,9 @@
 //! `completion_window`) and the Sheets API where a value names a place in a sheet (`spreadsheet_id`
 //! for `spreadsheetId`, `sheet_id` for `sheetId`). All timestamps are RFC 3339 strings in UTC; all
 //! money amounts are US dollars as `f64`; token counts are `u64`.
+//!
+//! With the optional `openapi` feature every type also derives `utoipa::ToSchema`, for the server's
+//! OpenAPI document; without it (the sidebar's wasm build) the crate stays serde-only.
 
 use serde::{Deserialize, Serialize};
 
@@ -18,6 +21,7 @@ use serde::{Deserialize, Serialize};
 /// `validating`, `in_progress`, `finalizing`, `cancelling`, `cancelled`, `expired` mirror the Batch
 /// object's `status` (<https://platform.openai.com/docs/api-reference/batch/object>).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Accepted and stored; rows not yet read from the sheet.
@@ -110,6 +114,7 @@ impl JobStatus {
 
 /// The state of one row of a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RowState {
     /// Sent (or about to be sent) to the model; no result yet.
@@ -152,6 +157,7 @@ impl RowState {
 
 /// How the rows are sent to the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// The OpenAI Batch API: half the price, results within 24 h.
@@ -173,21 +179,34 @@ impl Mode {
 
 /// An inclusive span of 1-based sheet row numbers, as a person selects them (`5:20`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowSpan {
     /// First row, 1-based (row 1 is usually the header).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000_000))]
     pub start_row: u32,
     /// Last row, 1-based, inclusive; `>= start_row`.
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000_000))]
     pub end_row: u32,
 }
 
 /// `POST /api/v1/jobs`: generate C–F for the selected rows of one sheet.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(example = json!({
+    "spreadsheet_id": "demo-spreadsheet",
+    "sheet_id": 0,
+    "rows": [{"start_row": 2, "end_row": 17}],
+    "model": "gpt-4.1-mini-2025-04-14"
+})))]
 pub struct CreateJobRequest {
     /// The spreadsheet's `spreadsheetId` (the long id in its URL).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[A-Za-z0-9_-]{1,128}$"))]
     pub spreadsheet_id: String,
     /// The sheet's `sheetId` (the `gid` in its URL); stable across renames.
     pub sheet_id: i32,
-    /// The selected rows; the backend reads them itself in one `values.batchGet`.
+    /// The selected rows (at most 1,000 spans, 50,000 rows in all); the backend reads them itself
+    /// in one `values.batchGet`.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1, max_items = 1000))]
     pub rows: Vec<RowSpan>,
     /// A model id from `GET /api/v1/models`.
     pub model: String,
@@ -201,6 +220,7 @@ pub struct CreateJobRequest {
 
 /// Request counts of a job, summed over its batches, as in the Batch object's `request_counts`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestCounts {
     /// Requests sent to the model.
     pub total: u64,
@@ -212,6 +232,7 @@ pub struct RequestCounts {
 
 /// Per-state row counts of a job.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RowCounts {
     /// Rows in the job.
     pub total: u64,
@@ -229,6 +250,7 @@ pub struct RowCounts {
 
 /// One row of a job, as `GET /api/v1/jobs/{id}` shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobRow {
     /// The row's id (column A); the batch line's `custom_id`.
     pub id: String,
@@ -245,6 +267,7 @@ pub struct JobRow {
 
 /// Machine-readable error: `{"error":{"code","message"}}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorDetail {
     /// A stable snake_case code (`unknown_model`, `not_found`, `invalid_request`, …).
     pub code: String,
@@ -254,6 +277,7 @@ pub struct ErrorDetail {
 
 /// The body of every error response.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
     /// The error.
     pub error: ErrorDetail,
@@ -261,6 +285,7 @@ pub struct ErrorBody {
 
 /// A job: `POST /api/v1/jobs` (201) and `GET /api/v1/jobs/{id}` return it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Job {
     /// The job's id (a UUID).
     pub id: String,
@@ -300,6 +325,7 @@ pub struct Job {
 
 /// `GET /api/v1/jobs?spreadsheet_id=…`: newest first, without rows.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobList {
     /// The jobs.
     pub jobs: Vec<Job>,
@@ -307,6 +333,7 @@ pub struct JobList {
 
 /// One event of `GET /api/v1/jobs/{id}/events` (SSE event name `progress`; data is this as JSON).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct JobEvent {
     /// The job's id.
     pub job_id: String,
@@ -322,24 +349,36 @@ pub struct JobEvent {
 
 /// A row for `POST /api/v1/estimate`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimateRow {
-    /// The row's id (column A).
+    /// The row's id (column A): at most 64 characters, no control characters, not blank.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(
+            max_length = 64,
+            pattern = "^[^\\u0000-\\u001F\\u007F-\\u009F]*[^\\s\\u0000-\\u001F\\u007F-\\u009F][^\\u0000-\\u001F\\u007F-\\u009F]*$"
+        )
+    )]
     pub id: String,
-    /// The row's title (column B).
+    /// The row's title (column B): at most 500 characters.
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub title: String,
 }
 
 /// `POST /api/v1/estimate`: what generating these rows would cost.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EstimateRequest {
     /// A model id from `GET /api/v1/models`.
     pub model: String,
-    /// The rows to send (rows already filled should be left out by the caller).
+    /// The rows to send (rows already filled should be left out by the caller); at most 50,000.
+    #[cfg_attr(feature = "openapi", schema(max_items = 50_000))]
     pub rows: Vec<EstimateRow>,
 }
 
 /// A cost split by token kind, in US dollars.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cost {
     /// Input (prompt) tokens, including cached ones at their price.
     pub input_usd: f64,
@@ -351,6 +390,7 @@ pub struct Cost {
 
 /// The answer of `POST /api/v1/estimate`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Estimate {
     /// The resolved model id.
     pub model: String,
@@ -374,6 +414,7 @@ pub struct Estimate {
 
 /// One entry of `GET /api/v1/models`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelInfo {
     /// The model id as OpenAI names it (`gpt-4.1-mini-2025-04-14`).
     pub id: String,
@@ -393,6 +434,7 @@ pub struct ModelInfo {
 
 /// `GET /api/v1/models`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelList {
     /// The model used when a request names none.
     pub default_model: String,
@@ -402,6 +444,7 @@ pub struct ModelList {
 
 /// `GET /api/v1/health`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// `ok`.
     pub status: String,

@@ -11,7 +11,8 @@ use tokio::sync::{Notify, broadcast};
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Authenticator};
-use crate::config::Config;
+use crate::auth::IdTokenVerifier;
+use crate::config::{AuthMode, Config};
 use crate::jobs::worker::Worker;
 use crate::jobs::{JobService, Services};
 use crate::openai::client::BatchClient;
@@ -61,15 +62,22 @@ impl Application {
             wake: Notify::new(),
             settings: config.worker.clone(),
         });
-        let state = AppState {
-            jobs: JobService::new(services.clone()),
-            auth: Arc::new(Authenticator::LocalDevelopment),
+        let auth = match &config.auth {
+            AuthMode::GoogleIdToken(settings) => {
+                Authenticator::GoogleIdToken(Arc::new(IdTokenVerifier::new(settings.clone())))
+            }
+            AuthMode::InsecureNoAuth => Authenticator::LocalDevelopment,
         };
+        let state = AppState::new(JobService::new(services.clone()), auth, config.api.clone());
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         Ok(Application {
             listener,
-            router: api::router(state).merge(web::router(&config.sidebar_dir)),
+            // The bundle is imported cross-origin by Apps Script's Sidebar.html (a module script
+            // and a wasm fetch, both in CORS mode): it gets the API's CORS allow-list.
+            router: api::router(state).merge(
+                web::router(&config.sidebar_dir).layer(api::cors::layer(&config.api.cors_origins)),
+            ),
             worker: Worker::new(services.clone()),
             local_addr,
             services,
@@ -122,7 +130,8 @@ impl Application {
     }
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -19,7 +19,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use secrecy::SecretString;
 
 use crate::app::{Application, install_crypto_provider};
-use crate::config::{Config, ServeArgs, WorkerSettings};
+use crate::auth::IdentitySettings;
+use crate::config::{ApiSettings, AuthMode, Config, ServeArgs, WorkerSettings};
 use crate::dev::{DevIdentity, DevSheet};
 
 /// The sample sheet the demo uses when no `--sheet` is given: 16 Korean events (row `08-15`
@@ -65,17 +66,32 @@ pub struct DemoArgs {
     /// Milliseconds per step of the emulated batch (slower shows the progress better).
     #[arg(long, default_value_t = 120)]
     pub step_ms: u64,
-    /// Do not run a job: serve the backend with the emulated sheet until Ctrl-C, with the page
-    /// `/dev/sheet` (the sheet as a grid beside the real sidebar).
+    /// Instead of running one job, keep the emulator and the backend running (with the sample
+    /// sheet loaded) until Ctrl-C, and print a valid ID token and user token to call it with.
     #[arg(long)]
     pub serve: bool,
-    /// Listen address with `--serve` (port 0 picks a free port; the URL is printed).
+    /// With `--serve`: the backend's address.
     #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
     pub bind: std::net::SocketAddr,
-    /// Folder of the built sidebar bundle, served at `/sidebar/`.
+    /// With `--serve`: also write the tokens to this file as shell assignments
+    /// (`ALMANAC_ID_TOKEN=…`, `ALMANAC_USER_TOKEN=…`, `ALMANAC_SPREADSHEET_ID=…`, `ALMANAC_URL=…`).
+    #[arg(long, requires = "serve")]
+    pub token_file: Option<PathBuf>,
+    /// Jobs one user may create per minute (as `ALMANAC_JOBS_PER_MINUTE` for `serve`).
+    #[arg(long, default_value_t = 10)]
+    pub jobs_per_minute: u32,
+    /// Folder of the built sidebar bundle, served at `/sidebar/` (and in `/dev/sheet` with
+    /// `--serve`).
     #[arg(long, env = "ALMANAC_SIDEBAR_DIR", default_value = crate::config::DEFAULT_SIDEBAR_DIR)]
     pub sidebar_dir: PathBuf,
 }
+
+/// The demo's user: the emulator signs ID tokens for it and shares the demo spreadsheet with it.
+pub const DEMO_USER_SUB: &str = "100000000000000000001";
+/// The demo user's email.
+pub const DEMO_USER_EMAIL: &str = "demo@example.com";
+/// The demo spreadsheet's id.
+pub const DEMO_SPREADSHEET_ID: &str = "demo-spreadsheet";
 
 /// Parses arguments and runs the chosen command.
 ///
@@ -102,6 +118,11 @@ fn init_tracing(default: &str) {
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     init_tracing("info,almanac=info");
     let config = args.into_config()?;
+    if config.auth == AuthMode::InsecureNoAuth {
+        let banner = "INSECURE: --insecure-dev-no-auth is set. Callers are NOT authenticated: anyone who reaches this port acts as the user `local` and spends the OpenAI key and the service account's access. Never run this way outside your own machine.";
+        eprintln!("\n{}\n{banner}\n{}\n", "!".repeat(100), "!".repeat(100));
+        tracing::warn!("{banner}");
+    }
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr(), "almanac listening");
     app.run_until_stopped().await?;
@@ -125,20 +146,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         rows_per_step: 2,
     })
     .await?;
-    let (spreadsheet_id, sheet_id, title) = ("demo-spreadsheet", 0, "Events");
+    let (spreadsheet_id, sheet_id, title) = (DEMO_SPREADSHEET_ID, 0, "Events");
+    emulator.share(spreadsheet_id, DEMO_USER_EMAIL);
     emulator
         .add_sheet_from_csv(spreadsheet_id, sheet_id, title, &csv_text)
         .context("the sheet is not valid CSV")?;
-    if args.serve {
-        let sheet = DevSheet {
-            emulator,
-            spreadsheet_id: spreadsheet_id.into(),
-            sheet_id,
-            sheet_title: title.into(),
-            identity: DevIdentity::placeholder(),
-        };
-        return serve_dev_sheet(&args, sheet).await;
-    }
     let grid = emulator.sheet_rows(spreadsheet_id, sheet_id);
     if grid.len() < 2 {
         bail!("the sheet has no rows below its header");
@@ -151,17 +163,66 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
         },
     };
 
-    let database_url = demo_database_url(&args);
-    let config = demo_config(&emulator, &args, "127.0.0.1:0".parse()?, &database_url);
-    let app = Application::build(config).await?.spawn();
+    let database_url = args.database_url.clone().unwrap_or_else(|| {
+        let path = std::env::temp_dir().join(format!("almanac-demo-{}.db", uuid::Uuid::new_v4()));
+        format!("sqlite://{}", path.display())
+    });
+    let config = Config {
+        bind: if args.serve {
+            args.bind
+        } else {
+            "127.0.0.1:0".parse()?
+        },
+        database_url: database_url.clone(),
+        openai_api_key: SecretString::from("sk-emulated-demo-key".to_string()),
+        openai_base_url: emulator.openai_base_url(),
+        google_service_account_key: SecretString::from(emulator.service_account_key_json()),
+        sheets_base_url: Some(emulator.sheets_base_url()),
+        worker: WorkerSettings {
+            poll_interval: Duration::from_millis(200),
+            retry_min_delay: Duration::from_millis(200),
+            retry_max_delay: Duration::from_secs(5),
+        },
+        auth: AuthMode::GoogleIdToken(emulated_identity(&emulator)),
+        api: ApiSettings {
+            jobs_per_minute: args.jobs_per_minute.max(1),
+            ..ApiSettings::default()
+        },
+        sidebar_dir: args.sidebar_dir.clone(),
+    };
+    let mut app = Application::build(config).await?;
+    if args.serve {
+        // The page /dev/sheet: the emulated sheet beside the real sidebar, signed in as the demo user.
+        app = app.with_routes(crate::dev::router(DevSheet {
+            emulator: emulator.clone(),
+            spreadsheet_id: spreadsheet_id.into(),
+            sheet_id,
+            sheet_title: title.into(),
+            identity: DevIdentity::Emulated {
+                sub: DEMO_USER_SUB.into(),
+                email: DEMO_USER_EMAIL.into(),
+                client_id: almanac_emulator::identity::CLIENT_ID.into(),
+            },
+        }));
+    }
+    let app = app.spawn();
     let base = format!("{}/api/v1", app.base_url);
+    // What the sidebar sends: its user's Google ID token and OAuth token, both from the emulator.
+    let id_token = emulator.id_token(
+        DEMO_USER_SUB,
+        DEMO_USER_EMAIL,
+        almanac_emulator::identity::CLIENT_ID,
+    );
+    let user_token = emulator.user_token(DEMO_USER_EMAIL);
+    let http = authorized_client(&id_token, &user_token)?;
+    if args.serve {
+        return serve_demo(&args, app, emulator, &database_url, &id_token, &user_token).await;
+    }
     println!(
         "Almanac demo — backend at {} (store: {database_url})",
         app.base_url
     );
     println!("OpenAI and Google are emulated locally: generated text is marked [emulated].\n");
-
-    let http = reqwest::Client::new();
     let models: ModelList = http
         .get(format!("{base}/models"))
         .send()
@@ -269,58 +330,77 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The backend's settings in the demo: the emulator for OpenAI and Google, fast polling.
-fn demo_config(
-    emulator: &Emulator,
-    args: &DemoArgs,
-    bind: std::net::SocketAddr,
-    database_url: &str,
-) -> Config {
-    Config {
-        bind,
-        database_url: database_url.to_owned(),
-        openai_api_key: SecretString::from("sk-emulated-demo-key".to_string()),
-        openai_base_url: emulator.openai_base_url(),
-        google_service_account_key: SecretString::from(emulator.service_account_key_json()),
-        sheets_base_url: Some(emulator.sheets_base_url()),
-        worker: WorkerSettings {
-            poll_interval: Duration::from_millis(200),
-            retry_min_delay: Duration::from_millis(200),
-            retry_max_delay: Duration::from_secs(5),
-        },
-        sidebar_dir: args.sidebar_dir.clone(),
+/// Identity settings that trust the emulator's ID-token signer (its JWKS) for its client id.
+pub fn emulated_identity(emulator: &Emulator) -> IdentitySettings {
+    IdentitySettings {
+        client_ids: vec![almanac_emulator::identity::CLIENT_ID.to_owned()],
+        jwks_url: emulator.jwks_url(),
+        allowed_email_domains: Vec::new(),
+        jwks_min_refresh: crate::auth::verify::JWKS_MIN_REFRESH,
     }
 }
 
-fn demo_database_url(args: &DemoArgs) -> String {
-    args.database_url.clone().unwrap_or_else(|| {
-        let path = std::env::temp_dir().join(format!("almanac-demo-{}.db", uuid::Uuid::new_v4()));
-        format!("sqlite://{}", path.display())
-    })
+/// An HTTP client that sends `Authorization: Bearer <id_token>` and `X-Goog-User-Token` on every
+/// request, as the sidebar does. Both headers are marked sensitive.
+///
+/// # Errors
+/// When a token is not a valid header value.
+pub fn authorized_client(id_token: &str, user_token: &str) -> anyhow::Result<reqwest::Client> {
+    use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue};
+    let mut headers = HeaderMap::new();
+    let mut bearer = HeaderValue::from_str(&format!("Bearer {id_token}"))?;
+    bearer.set_sensitive(true);
+    headers.insert(AUTHORIZATION, bearer);
+    let mut user = HeaderValue::from_str(user_token)?;
+    user.set_sensitive(true);
+    headers.insert(crate::api::USER_TOKEN_HEADER, user);
+    Ok(reqwest::Client::builder()
+        .default_headers(headers)
+        .build()?)
 }
 
-/// `almanac demo --serve`: the backend, the sidebar bundle and the `/dev/sheet` page on
-/// `args.bind`, over the emulated `sheet`, until Ctrl-C.
-async fn serve_dev_sheet(args: &DemoArgs, sheet: DevSheet) -> anyhow::Result<()> {
-    init_tracing("warn,almanac=info");
-    let database_url = demo_database_url(args);
-    let config = demo_config(&sheet.emulator, args, args.bind, &database_url);
-    let sidebar_built = config.sidebar_dir.join(crate::web::BUNDLE_WASM).is_file();
-    let app = Application::build(config)
-        .await?
-        .with_routes(crate::dev::router(sheet));
-    let base = format!("http://{}", app.local_addr());
-    println!("Almanac demo server at {base} (store: {database_url})");
-    println!("  the emulated sheet beside the sidebar: {base}/dev/sheet");
-    println!("  the API: {base}/api/v1/health");
-    if !sidebar_built {
+/// `almanac demo --serve`: prints how to call the running backend, then serves until Ctrl-C.
+async fn serve_demo(
+    args: &DemoArgs,
+    app: crate::app::RunningApp,
+    emulator: Emulator,
+    database_url: &str,
+    id_token: &str,
+    user_token: &str,
+) -> anyhow::Result<()> {
+    println!("Almanac demo server — backend at {}", app.base_url);
+    println!("  store: {database_url}");
+    println!("  emulator (OpenAI + Google): {}", emulator.base_url());
+    println!(
+        "  spreadsheet: {DEMO_SPREADSHEET_ID} (sheet 0 \"Events\"), shared with {DEMO_USER_EMAIL}"
+    );
+    println!("  API docs: {}/docs", app.base_url);
+    println!(
+        "  the emulated sheet beside the sidebar: {}/dev/sheet",
+        app.base_url
+    );
+    if !args.sidebar_dir.join(crate::web::BUNDLE_WASM).is_file() {
         println!(
-            "  the sidebar bundle is not built in {}: run `bash sidebar/build.sh` first",
+            "  (the sidebar bundle is not built in {}: run `bash sidebar/build.sh` first)",
             args.sidebar_dir.display()
         );
     }
-    println!("OpenAI and Google are emulated locally. Press Ctrl-C to stop.");
-    app.run_until_stopped().await?;
+    println!("\nTokens of {DEMO_USER_EMAIL} (valid for one hour; emulated, worthless elsewhere):");
+    println!("ALMANAC_ID_TOKEN={id_token}");
+    println!("ALMANAC_USER_TOKEN={user_token}");
+    if let Some(path) = &args.token_file {
+        let text = format!(
+            "ALMANAC_URL={}\nALMANAC_SPREADSHEET_ID={DEMO_SPREADSHEET_ID}\nALMANAC_ID_TOKEN={id_token}\nALMANAC_USER_TOKEN={user_token}\n",
+            app.base_url
+        );
+        std::fs::write(path, text)
+            .with_context(|| format!("cannot write the token file {}", path.display()))?;
+        println!("(also written to {})", path.display());
+    }
+    println!("\nServing until Ctrl-C.");
+    crate::app::shutdown_signal().await;
+    app.kill().await;
+    emulator.shutdown().await;
     Ok(())
 }
 

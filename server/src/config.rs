@@ -9,6 +9,13 @@ use std::time::Duration;
 use clap::Args;
 use secrecy::SecretString;
 
+use crate::auth::IdentitySettings;
+use crate::auth::verify::{GOOGLE_JWKS_URL, JWKS_MIN_REFRESH};
+
+/// The default CORS allow-list: the origin Apps Script serves add-on sidebars from
+/// (`https://n-…-script.googleusercontent.com`).
+pub const DEFAULT_CORS_ORIGINS: &str = "https://*.googleusercontent.com";
+
 /// Flags and environment variables of `almanac serve`.
 #[derive(Clone, Debug, Args)]
 pub struct ServeArgs {
@@ -56,6 +63,80 @@ pub struct ServeArgs {
         default_value = DEFAULT_SIDEBAR_DIR
     )]
     pub sidebar_dir: PathBuf,
+    /// OAuth client ids (comma-separated) that callers' Google ID tokens must be addressed to
+    /// (`aud`): the Apps Script project's client id. Required unless `--insecure-dev-no-auth`.
+    #[arg(
+        long = "oauth-client-ids",
+        env = "ALMANAC_OAUTH_CLIENT_IDS",
+        value_delimiter = ','
+    )]
+    pub oauth_client_ids: Vec<String>,
+    /// Where Google publishes its ID-token signing keys (a JWKS).
+    #[arg(long = "jwks-url", env = "ALMANAC_JWKS_URL", default_value = GOOGLE_JWKS_URL)]
+    pub jwks_url: String,
+    /// Email domains (comma-separated) allowed to call; empty allows every verified Google account.
+    #[arg(
+        long = "allowed-email-domains",
+        env = "ALMANAC_ALLOWED_EMAIL_DOMAINS",
+        value_delimiter = ','
+    )]
+    pub allowed_email_domains: Vec<String>,
+    /// Accept every caller as the single user `local`, without any token. Only for development
+    /// on a trusted machine: anyone who reaches the port can then use the OpenAI key and the
+    /// service account.
+    #[arg(
+        long = "insecure-dev-no-auth",
+        env = "ALMANAC_INSECURE_DEV_NO_AUTH",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    pub insecure_dev_no_auth: bool,
+    /// Browser origins (comma-separated) allowed by CORS; `*.` matches any subdomain.
+    #[arg(
+        long = "cors-origins",
+        env = "ALMANAC_CORS_ORIGINS",
+        value_delimiter = ',',
+        default_value = DEFAULT_CORS_ORIGINS
+    )]
+    pub cors_origins: Vec<String>,
+    /// Jobs one user may create per minute (a burst of as many, then one every 60/N seconds).
+    #[arg(
+        long = "jobs-per-minute",
+        env = "ALMANAC_JOBS_PER_MINUTE",
+        default_value_t = 10
+    )]
+    pub jobs_per_minute: u32,
+}
+
+/// How callers are authenticated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Google ID tokens, checked against these settings.
+    GoogleIdToken(IdentitySettings),
+    /// No authentication: every caller is the user `local`. Only with `--insecure-dev-no-auth`.
+    InsecureNoAuth,
+}
+
+/// Settings of the HTTP surface.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiSettings {
+    /// Origins allowed by CORS: exact (`https://example.com`), with a wildcard subdomain
+    /// (`https://*.googleusercontent.com`), or `*` for any.
+    pub cors_origins: Vec<String>,
+    /// Jobs one user may create per minute (also the burst size); at least 1.
+    pub jobs_per_minute: u32,
+}
+
+impl Default for ApiSettings {
+    fn default() -> Self {
+        ApiSettings {
+            cors_origins: vec![DEFAULT_CORS_ORIGINS.to_owned()],
+            jobs_per_minute: 10,
+        }
+    }
 }
 
 /// Where `sidebar/build.sh` writes the bundle, relative to the working directory.
@@ -80,6 +161,10 @@ pub struct Config {
     pub worker: WorkerSettings,
     /// Folder of the built sidebar bundle, served at `/sidebar/`.
     pub sidebar_dir: PathBuf,
+    /// How callers are authenticated.
+    pub auth: AuthMode,
+    /// CORS and rate limits.
+    pub api: ApiSettings,
 }
 
 /// How the worker paces itself.
@@ -143,6 +228,38 @@ impl ServeArgs {
             path: path.clone(),
             source,
         })?;
+        let client_ids: Vec<String> = self
+            .oauth_client_ids
+            .iter()
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty())
+            .collect();
+        let auth = match (client_ids.is_empty(), self.insecure_dev_no_auth) {
+            (false, false) => AuthMode::GoogleIdToken(IdentitySettings {
+                client_ids,
+                jwks_url: self.jwks_url,
+                allowed_email_domains: clean(&self.allowed_email_domains),
+                jwks_min_refresh: JWKS_MIN_REFRESH,
+            }),
+            (true, false) => {
+                return Err(ConfigError::Missing(
+                    "ALMANAC_OAUTH_CLIENT_IDS",
+                    "set it to the OAuth client id of the Apps Script project (callers' ID tokens must be addressed to it), or pass --insecure-dev-no-auth for local development only",
+                ));
+            }
+            (false, true) => {
+                return Err(ConfigError::Invalid(
+                    "ALMANAC_OAUTH_CLIENT_IDS and --insecure-dev-no-auth contradict each other: drop one".into(),
+                ));
+            }
+            (true, true) => AuthMode::InsecureNoAuth,
+        };
+        if self.jobs_per_minute == 0 {
+            return Err(ConfigError::Invalid(
+                "ALMANAC_JOBS_PER_MINUTE must be at least 1".into(),
+            ));
+        }
+        let cors_origins = clean(&self.cors_origins);
         if !(self.poll_interval_secs.is_finite() && self.poll_interval_secs > 0.0) {
             return Err(ConfigError::Invalid(format!(
                 "ALMANAC_POLL_INTERVAL_SECS must be a positive number of seconds, not {}",
@@ -161,8 +278,22 @@ impl ServeArgs {
                 ..WorkerSettings::default()
             },
             sidebar_dir: self.sidebar_dir,
+            auth,
+            api: ApiSettings {
+                cors_origins,
+                jobs_per_minute: self.jobs_per_minute,
+            },
         })
     }
+}
+
+/// Trimmed, non-empty entries.
+fn clean(items: &[String]) -> Vec<String> {
+    items
+        .iter()
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+        .collect()
 }
 
 #[cfg(test)]
@@ -180,9 +311,55 @@ mod tests {
             sheets_base_url: None,
             worker: WorkerSettings::default(),
             sidebar_dir: DEFAULT_SIDEBAR_DIR.into(),
+            auth: AuthMode::InsecureNoAuth,
+            api: ApiSettings::default(),
         };
         let shown = format!("{config:?}");
         assert!(!shown.contains("sk-very-secret"));
         assert!(!shown.contains("BEGIN PRIVATE KEY"));
+    }
+
+    fn serve_args(extra: &[&str]) -> ServeArgs {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            args: ServeArgs,
+        }
+        let dir = std::env::temp_dir().join(format!("almanac-config-{}", uuid::Uuid::new_v4()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let key = dir.join("sa.json");
+        std::fs::write(&key, "{}").unwrap();
+        let mut argv = vec![
+            "almanac".to_owned(),
+            "--openai-api-key=sk-x".to_owned(),
+            format!("--google-credentials={}", key.display()),
+        ];
+        argv.extend(extra.iter().map(|s| s.to_string()));
+        <Cli as clap::Parser>::parse_from(argv).args
+    }
+
+    #[test]
+    fn a_server_without_client_ids_refuses_to_start_unless_insecure_mode_is_asked_for() {
+        let err = serve_args(&[]).into_config().unwrap_err().to_string();
+        assert!(err.contains("ALMANAC_OAUTH_CLIENT_IDS"), "{err}");
+        assert!(err.contains("--insecure-dev-no-auth"), "{err}");
+        let config = serve_args(&["--insecure-dev-no-auth"])
+            .into_config()
+            .unwrap();
+        assert_eq!(config.auth, AuthMode::InsecureNoAuth);
+        let config = serve_args(&["--oauth-client-ids=a.apps.googleusercontent.com, b"])
+            .into_config()
+            .unwrap();
+        let AuthMode::GoogleIdToken(identity) = config.auth else {
+            panic!("identity configured");
+        };
+        assert_eq!(identity.client_ids, ["a.apps.googleusercontent.com", "b"]);
+        assert_eq!(identity.jwks_url, GOOGLE_JWKS_URL);
+        assert_eq!(config.api.cors_origins, [DEFAULT_CORS_ORIGINS]);
+        assert!(
+            serve_args(&["--oauth-client-ids=a", "--insecure-dev-no-auth"])
+                .into_config()
+                .is_err()
+        );
     }
 }

@@ -6,6 +6,8 @@
 //! test.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use almanac_emulator::{Emulator, Faults, RowFault};
 use axum::extract::State;
@@ -26,14 +28,31 @@ pub struct DevSheet {
     pub sheet_id: i32,
     /// The sheet's title.
     pub sheet_title: String,
-    /// What the stand-in of `getSelectionContext()` reports as the user and their tokens.
+    /// Who the stand-in of `getSelectionContext()` says the user is.
     pub identity: DevIdentity,
 }
 
 /// The pretend user of the dev page.
+#[derive(Clone, Debug)]
+pub enum DevIdentity {
+    /// A user of the emulator's Google: ID tokens from its signer (as `ScriptApp.getIdentityToken()`)
+    /// and user access tokens (as `ScriptApp.getOAuthToken()`), minted afresh every half hour.
+    Emulated {
+        /// The OIDC subject.
+        sub: String,
+        /// The user's email (the spreadsheet must be shared with it).
+        email: String,
+        /// The OAuth client id the ID token is addressed to (`aud`).
+        client_id: String,
+    },
+    /// Fixed placeholder tokens, for a backend that does not check them.
+    Placeholder,
+}
+
+/// The tokens and email that `getSelectionContext()` hands the sidebar.
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct DevIdentity {
+pub struct DevTokens {
     /// Stands for `ScriptApp.getIdentityToken()`.
     pub identity_token: String,
     /// Stands for `ScriptApp.getOAuthToken()`.
@@ -42,13 +61,46 @@ pub struct DevIdentity {
     pub user_email: String,
 }
 
-impl DevIdentity {
-    /// A placeholder user for a backend that does not check tokens.
-    pub fn placeholder() -> DevIdentity {
-        DevIdentity {
-            identity_token: "dev-identity-token".into(),
-            oauth_token: "dev-oauth-token".into(),
-            user_email: "demo@example.com".into(),
+/// How long minted tokens are handed out (they are valid for an hour).
+const TOKEN_REUSE: Duration = Duration::from_secs(30 * 60);
+
+#[derive(Clone)]
+struct DevState {
+    sheet: DevSheet,
+    tokens: Arc<Mutex<Option<(Instant, DevTokens)>>>,
+}
+
+impl DevState {
+    fn tokens(&self) -> DevTokens {
+        let (sub, email, client_id) = match &self.sheet.identity {
+            DevIdentity::Placeholder => {
+                return DevTokens {
+                    identity_token: "dev-identity-token".into(),
+                    oauth_token: "dev-oauth-token".into(),
+                    user_email: "demo@example.com".into(),
+                };
+            }
+            DevIdentity::Emulated {
+                sub,
+                email,
+                client_id,
+            } => (sub, email, client_id),
+        };
+        let mut cached = self
+            .tokens
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        match cached.as_ref() {
+            Some((at, tokens)) if at.elapsed() < TOKEN_REUSE => tokens.clone(),
+            _ => {
+                let tokens = DevTokens {
+                    identity_token: self.sheet.emulator.id_token(sub, email, client_id),
+                    oauth_token: self.sheet.emulator.user_token(email),
+                    user_email: email.clone(),
+                };
+                *cached = Some((Instant::now(), tokens.clone()));
+                tokens
+            }
         }
     }
 }
@@ -65,7 +117,7 @@ pub struct SheetSnapshot {
     pub sheet_title: String,
     /// The pretend user and tokens.
     #[serde(flatten)]
-    pub identity: DevIdentity,
+    pub tokens: DevTokens,
     /// Every row, header first, without trailing blank cells.
     pub rows: Vec<Vec<String>>,
 }
@@ -100,7 +152,10 @@ pub fn router(sheet: DevSheet) -> Router {
         .route("/dev/api/sheet", get(snapshot))
         .route("/dev/api/faults", post(set_faults))
         .route("/dev/api/hold", post(set_hold))
-        .with_state(sheet)
+        .with_state(DevState {
+            sheet,
+            tokens: Arc::new(Mutex::new(None)),
+        })
 }
 
 async fn gas_shim() -> Response {
@@ -111,7 +166,9 @@ async fn gas_shim() -> Response {
         .into_response()
 }
 
-async fn snapshot(State(sheet): State<DevSheet>) -> Json<SheetSnapshot> {
+async fn snapshot(State(state): State<DevState>) -> Json<SheetSnapshot> {
+    let tokens = state.tokens();
+    let sheet = state.sheet;
     Json(SheetSnapshot {
         rows: sheet
             .emulator
@@ -119,7 +176,7 @@ async fn snapshot(State(sheet): State<DevSheet>) -> Json<SheetSnapshot> {
         spreadsheet_id: sheet.spreadsheet_id,
         sheet_id: sheet.sheet_id,
         sheet_title: sheet.sheet_title,
-        identity: sheet.identity,
+        tokens,
     })
 }
 
@@ -134,7 +191,7 @@ pub fn parse_fault(name: &str) -> Option<RowFault> {
 }
 
 async fn set_faults(
-    State(sheet): State<DevSheet>,
+    State(DevState { sheet, .. }): State<DevState>,
     Json(req): Json<FaultsRequest>,
 ) -> Result<StatusCode, (StatusCode, String)> {
     let mut rows = HashMap::new();
@@ -154,7 +211,10 @@ async fn set_faults(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn set_hold(State(sheet): State<DevSheet>, Json(req): Json<HoldRequest>) -> StatusCode {
+async fn set_hold(
+    State(DevState { sheet, .. }): State<DevState>,
+    Json(req): Json<HoldRequest>,
+) -> StatusCode {
     sheet.emulator.hold_batches(req.hold);
     StatusCode::NO_CONTENT
 }
@@ -177,7 +237,11 @@ mod tests {
             spreadsheet_id: "s".into(),
             sheet_id: 0,
             sheet_title: "Events".into(),
-            identity: DevIdentity::placeholder(),
+            identity: DevIdentity::Emulated {
+                sub: "1".into(),
+                email: "a@example.com".into(),
+                client_id: almanac_emulator::identity::CLIENT_ID.into(),
+            },
         }
     }
 
@@ -193,7 +257,9 @@ mod tests {
             serde_json::from_slice(&to_bytes(resp.into_body(), 1 << 16).await.unwrap()).unwrap();
         assert_eq!(body["rows"][1][0], "01-01");
         assert_eq!(body["sheetTitle"], "Events");
-        assert_eq!(body["identityToken"], "dev-identity-token");
+        assert_eq!(body["userEmail"], "a@example.com");
+        let token = body["identityToken"].as_str().unwrap();
+        assert_eq!(token.split('.').count(), 3, "a JWT: {token}");
     }
 
     #[tokio::test]

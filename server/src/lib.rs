@@ -10,6 +10,7 @@
 //! - [`sheets`]: the only module that knows the Sheets wire format (A1 ranges, `ValueRange`s).
 //! - [`store`]: jobs, rows and batches in SQL (SQLite by default) with migrations.
 //! - [`jobs`]: the job state machine and the worker that drives it.
+//! - [`auth`]: who is calling — Google ID tokens verified against Google's published keys.
 //! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
 //! - [`web`]: the sidebar's bundle at `/sidebar/`.
 //! - [`dev`]: the demo's `/dev/sheet` page (an emulated sheet beside the real sidebar).
@@ -19,6 +20,7 @@
 
 pub mod api;
 pub mod app;
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod dev;

@@ -1,11 +1,15 @@
 //! Helpers for the tests that span crates: [`spawn_app`] starts the emulator (OpenAI + Google
 //! stand-ins) and the real backend on port 0, and [`TestApp`] drives the backend over HTTP the way
-//! the sidebar does.
+//! the sidebar does — as user A, whose Google ID token and OAuth token (signed and issued by the
+//! emulator) ride on every request of [`TestApp::http`].
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use almanac::app::{Application, RunningApp, install_crypto_provider};
-use almanac::config::{Config, WorkerSettings};
+use almanac::cli::{authorized_client, emulated_identity};
+use almanac::config::{ApiSettings, AuthMode, Config, WorkerSettings};
+use almanac_emulator::identity::CLIENT_ID;
 use almanac_emulator::{Emulator, EmulatorConfig};
 use almanac_protocol::{CreateJobRequest, Job, JobStatus, Mode, RowSpan};
 use secrecy::SecretString;
@@ -16,6 +20,31 @@ pub const SPREADSHEET: &str = "test-spreadsheet";
 pub const KOREAN_CSV: &str = include_str!("../../emulator/fixtures/historical_events.ko.csv");
 /// 348 English events.
 pub const ENGLISH_CSV: &str = include_str!("../../emulator/fixtures/history_en.csv");
+/// The OpenAI key the backend is configured with (to check that it never leaks).
+pub const OPENAI_KEY: &str = "sk-test-key-3f9a1c7e5b";
+
+/// A user of the tests: Google's `sub` and a verified email.
+#[derive(Clone, Copy, Debug)]
+pub struct User {
+    /// The OIDC subject.
+    pub sub: &'static str,
+    /// The verified email.
+    pub email: &'static str,
+}
+
+/// The user [`TestApp::http`] acts as; [`SPREADSHEET`] is shared with them.
+pub const USER_A: User = User {
+    sub: "110000000000000000001",
+    email: "ada@example.com",
+};
+/// Another user, with no share of [`SPREADSHEET`].
+pub const USER_B: User = User {
+    sub: "110000000000000000002",
+    email: "bob@example.org",
+};
+
+/// Changes made to the backend's configuration before it starts (and at each restart).
+pub type Customize = Arc<dyn Fn(&mut Config) + Send + Sync>;
 
 /// A running emulator and backend.
 pub struct TestApp {
@@ -25,26 +54,46 @@ pub struct TestApp {
     pub app: Option<RunningApp>,
     /// `http://127.0.0.1:PORT/api/v1`.
     pub api: String,
-    /// A plain HTTP client.
+    /// An HTTP client that sends user A's ID token and user token on every request.
     pub http: reqwest::Client,
+    /// User A's Google ID token (as sent by [`TestApp::http`]).
+    pub id_token: String,
+    /// User A's Google OAuth access token (as sent by [`TestApp::http`]).
+    pub user_token: String,
     /// The store's URL (a temporary SQLite file), kept across restarts.
     pub database_url: String,
+    customize: Customize,
     _db_dir: tempfile::TempDir,
 }
 
 /// Starts an emulator with `config` and a backend in front of it, with fast polling.
 pub async fn spawn_app(config: EmulatorConfig) -> TestApp {
+    spawn_app_with(config, |_| {}).await
+}
+
+/// [`spawn_app`] with changes to the backend's configuration (kept for [`TestApp::restart`]).
+pub async fn spawn_app_with(
+    config: EmulatorConfig,
+    customize: impl Fn(&mut Config) + Send + Sync + 'static,
+) -> TestApp {
     install_crypto_provider();
+    let customize: Customize = Arc::new(customize);
     let emulator = Emulator::start(config).await.expect("emulator starts");
+    emulator.share(SPREADSHEET, USER_A.email);
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = format!("sqlite://{}", dir.path().join("almanac.db").display());
-    let app = start_backend(&emulator, &database_url).await;
+    let app = start_backend(&emulator, &database_url, &customize).await;
+    let id_token = emulator.id_token(USER_A.sub, USER_A.email, CLIENT_ID);
+    let user_token = emulator.user_token(USER_A.email);
     TestApp {
         api: format!("{}/api/v1", app.base_url),
         app: Some(app),
+        http: authorized_client(&id_token, &user_token).expect("valid header values"),
         emulator,
-        http: reqwest::Client::new(),
+        id_token,
+        user_token,
         database_url,
+        customize,
         _db_dir: dir,
     }
 }
@@ -57,19 +106,29 @@ pub fn fast() -> EmulatorConfig {
     }
 }
 
-async fn start_backend(emulator: &Emulator, database_url: &str) -> RunningApp {
-    Application::build(backend_config(emulator, database_url))
+async fn start_backend(
+    emulator: &Emulator,
+    database_url: &str,
+    customize: &Customize,
+) -> RunningApp {
+    let mut config = backend_config(emulator, database_url);
+    customize(&mut config);
+    Application::build(config)
         .await
         .expect("backend builds")
         .spawn()
 }
 
-/// The backend's settings for tests: the emulator for OpenAI and Google, fast polling and retries.
+/// The backend's settings for tests: the emulator for OpenAI and Google (identity tokens signed by
+/// the emulator), fast polling and retries, a generous job rate limit.
 pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
+    let mut identity = emulated_identity(emulator);
+    // Tests rotate keys within a second; production waits a minute between two JWKS fetches.
+    identity.jwks_min_refresh = Duration::ZERO;
     Config {
         bind: "127.0.0.1:0".parse().unwrap(),
         database_url: database_url.to_owned(),
-        openai_api_key: SecretString::from("sk-test-key".to_string()),
+        openai_api_key: SecretString::from(OPENAI_KEY.to_string()),
         openai_base_url: emulator.openai_base_url(),
         google_service_account_key: SecretString::from(emulator.service_account_key_json()),
         sheets_base_url: Some(emulator.sheets_base_url()),
@@ -79,6 +138,11 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
             retry_max_delay: Duration::from_millis(500),
         },
         sidebar_dir: almanac::config::DEFAULT_SIDEBAR_DIR.into(),
+        auth: AuthMode::GoogleIdToken(identity),
+        api: ApiSettings {
+            jobs_per_minute: 1_000,
+            ..ApiSettings::default()
+        },
     }
 }
 
@@ -88,6 +152,14 @@ impl TestApp {
         self.emulator
             .add_sheet_from_csv(SPREADSHEET, sheet_id, title, csv)
             .expect("valid CSV");
+    }
+
+    /// A client acting as `user`: a fresh ID token from the emulator's signer and a user token of
+    /// their own (which reaches only the spreadsheets shared with them).
+    pub fn client_as(&self, user: User) -> reqwest::Client {
+        let id_token = self.emulator.id_token(user.sub, user.email, CLIENT_ID);
+        let user_token = self.emulator.user_token(user.email);
+        authorized_client(&id_token, &user_token).expect("valid header values")
     }
 
     /// A batch job request for rows `start..=end` of sheet `sheet_id`.
@@ -168,7 +240,7 @@ impl TestApp {
         if let Some(app) = self.app.take() {
             app.kill().await;
         }
-        let app = start_backend(&self.emulator, &self.database_url).await;
+        let app = start_backend(&self.emulator, &self.database_url, &self.customize).await;
         self.api = format!("{}/api/v1", app.base_url);
         self.app = Some(app);
     }

@@ -214,6 +214,65 @@ async fn generated_text_starting_with_equals_is_stored_as_text_not_a_formula() {
 }
 
 #[tokio::test]
+async fn generated_text_starting_with_plus_minus_or_at_stays_literal_text() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    let texts = [
+        ("01-27", "+SUM(G2:G9)"),
+        ("03-01", "-A1+HYPERLINK(\"http://x\")"),
+        ("04-01", "@IMPORTRANGE(\"x\",\"A1\")"),
+    ];
+    let rows = texts
+        .iter()
+        .map(|(id, text)| (id.to_string(), RowFault::Text(text.to_string())))
+        .collect();
+    app.emulator.set_faults(Faults {
+        rows,
+        expire_after: None,
+    });
+    let job = app.create_job(&app.request(0, 2, 4, MODEL)).await;
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    for (row, (id, text)) in (1..=3).zip(texts) {
+        assert_eq!(app.cell(0, row, 0), id);
+        for col in 3..=5 {
+            assert_eq!(app.cell(0, row, col), text);
+            assert!(
+                !app.emulator.cell_is_formula(SPREADSHEET, 0, row, col),
+                "{text} became a formula"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_generated_value_longer_than_a_cell_holds_fails_its_row_and_the_rest_is_written() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    let mut rows = HashMap::new();
+    rows.insert("03-01".to_string(), RowFault::Text("가".repeat(50_001)));
+    app.emulator.set_faults(Faults {
+        rows,
+        expire_after: None,
+    });
+    let job = app.create_job(&app.request(0, 2, 4, MODEL)).await;
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    assert_eq!(
+        (job.row_counts.done, job.row_counts.failed),
+        (2, 1),
+        "{job:#?}"
+    );
+    let failed = job.rows.iter().find(|r| r.id == "03-01").unwrap();
+    assert_eq!(failed.state, RowState::Failed);
+    let reason = failed.reason.as_deref().unwrap();
+    assert!(reason.contains("50000"), "{reason}");
+    assert_eq!(app.cell(0, 2, 3), "", "nothing is written for the row");
+    assert_own_content(&app, 0, 1);
+    assert_own_content(&app, 0, 3);
+}
+
+#[tokio::test]
 async fn a_server_restarted_while_the_batch_runs_finishes_the_job_without_a_second_batch() {
     let mut app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", KOREAN_CSV);

@@ -7,7 +7,8 @@ use almanac::jobs::worker::Worker;
 use almanac::openai::jsonl;
 use almanac_emulator::Emulator;
 use almanac_protocol::JobStatus;
-use almanac_tests::{KOREAN_CSV, SPREADSHEET, backend_config, fast};
+use almanac_tests::{KOREAN_CSV, SPREADSHEET, USER_A, backend_config, fast};
+use secrecy::SecretString;
 
 #[tokio::test]
 async fn a_batch_created_just_before_a_crash_is_adopted_instead_of_created_again() {
@@ -35,7 +36,12 @@ async fn a_batch_created_just_before_a_crash_is_adopted_instead_of_created_again
         mode: almanac_protocol::Mode::Batch,
         overwrite: false,
     };
-    let job = jobs.create("local", req).await.unwrap();
+    emulator.share(SPREADSHEET, USER_A.email);
+    let user_token = SecretString::from(emulator.user_token(USER_A.email));
+    let job = jobs
+        .create(USER_A.sub, Some(&user_token), req)
+        .await
+        .unwrap();
 
     // What the worker does up to the crash: assign rows, upload and save the file id, create the
     // batch — and die before saving the batch id.

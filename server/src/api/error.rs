@@ -1,10 +1,13 @@
 //! The one place where failures become HTTP responses: every error is
 //! `{"error":{"code","message"}}` with the right status. Client errors say what was wrong and what
-//! to do; server errors say nothing internal (the details go to the log).
+//! to do; server errors say nothing internal (the details go to the log). Every 401 also carries a
+//! `WWW-Authenticate: Bearer …` challenge (RFC 6750 §3, <https://www.rfc-editor.org/rfc/rfc6750#section-3>):
+//! with `error="invalid_token"` when a token was sent and refused, without an error code when none
+//! was sent.
 
 use almanac_protocol::{ErrorBody, ErrorDetail};
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::jobs::{CreateJobError, JobError};
@@ -60,7 +63,23 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.status, Json(body)).into_response()
+        let challenge = match (self.status, self.code) {
+            (StatusCode::UNAUTHORIZED, "missing_token" | "missing_user_token") => {
+                Some(r#"Bearer realm="almanac""#)
+            }
+            (StatusCode::UNAUTHORIZED, _) => {
+                Some(r#"Bearer realm="almanac", error="invalid_token""#)
+            }
+            _ => None,
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(challenge) = challenge {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        response
     }
 }
 
@@ -82,6 +101,21 @@ impl From<CreateJobError> for ApiError {
             CreateJobError::SheetNotFound(m) => ApiError {
                 status: StatusCode::NOT_FOUND,
                 code: "sheet_not_found",
+                message: m,
+            },
+            CreateJobError::SpreadsheetNotFound(m) => ApiError {
+                status: StatusCode::NOT_FOUND,
+                code: "spreadsheet_not_found",
+                message: m,
+            },
+            CreateJobError::NoAccess(m) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "no_access_to_spreadsheet",
+                message: m,
+            },
+            CreateJobError::UserTokenRejected(m) => ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                code: "invalid_user_token",
                 message: m,
             },
             CreateJobError::Unavailable(m) => ApiError {
@@ -120,6 +154,17 @@ impl From<JobError> for ApiError {
 
 impl From<axum::extract::rejection::JsonRejection> for ApiError {
     fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                code: "body_too_large",
+                message: format!(
+                    "the request body is too large: POST /estimate takes at most {} MiB, other endpoints {} KiB; send fewer rows",
+                    super::MAX_ESTIMATE_BODY_BYTES / (1024 * 1024),
+                    super::MAX_BODY_BYTES / 1024
+                ),
+            };
+        }
         ApiError {
             status: e.status(),
             code: "invalid_request",

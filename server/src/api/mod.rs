@@ -1,42 +1,67 @@
 //! The HTTP surface under `/api/v1`, the only module that speaks HTTP to the sidebar and the CLI.
 //! [`router`] builds it for `main` and tests alike. Handlers take a [`Caller`] (who is asking) and
 //! delegate to [`crate::jobs::JobService`]; how a caller is authenticated lives in [`Caller`]'s
-//! extractor only, so handlers do not change when authentication does.
+//! extractor (and [`crate::auth`]) only, so handlers do not change when authentication does.
+//!
+//! Around the handlers: CORS ([`cors`]), per-route body limits, a per-user rate limit on job
+//! creation ([`limit_job_creation`], with governor), and the OpenAPI document ([`openapi`]) at
+//! `/api/v1/openapi.json` with human docs at `/docs`.
 
+pub mod cors;
 pub mod error;
+pub mod openapi;
 
 use std::convert::Infallible;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use almanac_protocol::{
-    CreateJobRequest, Estimate, EstimateRequest, Health, Job, JobList, ModelList,
+    CreateJobRequest, ErrorBody, Estimate, EstimateRequest, Health, Job, JobList, ModelList,
 };
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
-use axum::http::StatusCode;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures::{Stream, StreamExt, stream};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use secrecy::SecretString;
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 use tower_http::trace::TraceLayer;
 
 pub use error::ApiError;
 
+use crate::auth::{AuthError, IdTokenVerifier};
+use crate::config::ApiSettings;
 use crate::domain::{RowId, RowInput};
-use crate::jobs::JobService;
+use crate::jobs::{JobService, MAX_ROWS_PER_JOB, selection::MAX_TITLE_CHARS};
 
-/// Largest request body accepted, in bytes (an estimate of 50,000 rows fits).
-pub const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Largest `POST /estimate` body, in bytes (an estimate of 50,000 rows fits).
+pub const MAX_ESTIMATE_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// Largest body of every other route, in bytes (a job names row spans, not rows).
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The header that carries the caller's own Google OAuth access token
+/// (`ScriptApp.getOAuthToken()`), proof of access to a spreadsheet when a job is created.
+pub const USER_TOKEN_HEADER: &str = "x-goog-user-token";
 
 /// How callers are identified.
 #[derive(Clone, Debug)]
 pub enum Authenticator {
-    /// Local development: every caller is the single owner `local`. Only for the demo and tests.
+    /// Local development: every caller is the single owner `local`. Only for
+    /// `--insecure-dev-no-auth`.
     LocalDevelopment,
+    /// `Authorization: Bearer <Google ID token>`, verified by [`IdTokenVerifier`].
+    GoogleIdToken(Arc<IdTokenVerifier>),
 }
+
+/// Per-user limiter of job creation, keyed by the caller's `sub`.
+pub type JobRateLimiter = DefaultKeyedRateLimiter<String>;
 
 /// Shared state of the handlers.
 #[derive(Clone)]
@@ -45,6 +70,23 @@ pub struct AppState {
     pub jobs: JobService,
     /// How callers are identified.
     pub auth: Arc<Authenticator>,
+    /// Job creations per user.
+    pub job_limiter: Arc<JobRateLimiter>,
+    /// CORS and limits.
+    pub settings: Arc<ApiSettings>,
+}
+
+impl AppState {
+    /// State for `jobs`, authenticating with `auth`, limited by `settings`.
+    pub fn new(jobs: JobService, auth: Authenticator, settings: ApiSettings) -> AppState {
+        let per_minute = NonZeroU32::new(settings.jobs_per_minute).unwrap_or(NonZeroU32::MIN);
+        AppState {
+            jobs,
+            auth: Arc::new(auth),
+            job_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            settings: Arc::new(settings),
+        }
+    }
 }
 
 /// Who is asking: the owner of the jobs the request may see.
@@ -52,40 +94,166 @@ pub struct AppState {
 pub struct Caller {
     /// The caller's stable subject id (OIDC `sub`).
     pub sub: String,
+    /// The caller's verified email.
+    pub email: String,
+}
+
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let status = match e {
+            AuthError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        ApiError {
+            status,
+            code: e.code(),
+            message: e.to_string(),
+        }
+    }
 }
 
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(
-        _parts: &mut Parts,
+        parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        match state.auth.as_ref() {
-            Authenticator::LocalDevelopment => Ok(Caller {
+        // A middleware may have authenticated this request already.
+        if let Some(caller) = parts.extensions.get::<Caller>() {
+            return Ok(caller.clone());
+        }
+        let caller = match state.auth.as_ref() {
+            Authenticator::LocalDevelopment => Caller {
                 sub: "local".into(),
+                email: "local@localhost".into(),
+            },
+            Authenticator::GoogleIdToken(verifier) => {
+                let token = bearer_token(parts)?;
+                let identity = verifier.verify(token).await?;
+                Caller {
+                    sub: identity.sub,
+                    email: identity.email,
+                }
+            }
+        };
+        parts.extensions.insert(caller.clone());
+        Ok(caller)
+    }
+}
+
+/// The text after `Bearer ` in the `Authorization` header.
+fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
+    let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
+        return Err(AuthError::MissingToken);
+    };
+    let value = value
+        .to_str()
+        .map_err(|_| AuthError::MalformedToken("the Authorization header is not ASCII".into()))?;
+    let (scheme, token) = value.trim().split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(AuthError::MalformedToken(
+            "the Authorization header must read `Bearer <token>`".into(),
+        ));
+    }
+    match token.trim() {
+        "" => Err(AuthError::MissingToken),
+        token => Ok(token),
+    }
+}
+
+/// The caller's own Google OAuth access token from the `X-Goog-User-Token` header, which proves
+/// access to a spreadsheet. Required with [`Authenticator::GoogleIdToken`]; optional in local
+/// development (where the service account's access is trusted).
+#[derive(Clone, Debug)]
+pub struct UserToken(pub Option<SecretString>);
+
+impl FromRequestParts<AppState> for UserToken {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(USER_TOKEN_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| SecretString::from(t.to_owned()));
+        match (state.auth.as_ref(), token) {
+            (Authenticator::GoogleIdToken(_), None) => Err(ApiError {
+                status: StatusCode::UNAUTHORIZED,
+                code: "missing_user_token",
+                message: "send your Google OAuth token from ScriptApp.getOAuthToken() as `X-Goog-User-Token: <token>`: it proves you can open the spreadsheet".into(),
             }),
+            (_, token) => Ok(UserToken(token)),
         }
     }
 }
 
-/// The API router: every route under `/api/v1`.
+/// Refuses a job creation with 429 and `Retry-After` (whole seconds) when the caller has used up
+/// their quota ([`ApiSettings::jobs_per_minute`]).
+pub async fn limit_job_creation(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+    next: Next,
+) -> Response {
+    match state.job_limiter.check_key(&caller.sub) {
+        Ok(()) => next.run(request).await,
+        Err(not_until) => {
+            let wait = not_until.wait_time_from(DefaultClock::default().now());
+            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            let secs = secs.max(1);
+            let mut response = ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "rate_limited",
+                message: format!(
+                    "you may create {} jobs per minute: try again in {secs} s",
+                    state.settings.jobs_per_minute
+                ),
+            }
+            .into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            response
+        }
+    }
+}
+
+/// The API router: every route under `/api/v1`, the OpenAPI document and `/docs`.
 pub fn router(state: AppState) -> Router {
+    let create = post(create_job)
+        .route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit_job_creation,
+        ))
+        .get(list_jobs);
     let api = Router::new()
         .route("/health", get(health))
+        .route("/openapi.json", get(openapi::document))
         .route("/models", get(models))
-        .route("/estimate", post(estimate))
-        .route("/jobs", post(create_job).get(list_jobs))
+        .route(
+            "/estimate",
+            post(estimate).layer(DefaultBodyLimit::max(MAX_ESTIMATE_BODY_BYTES)),
+        )
+        .route("/jobs", create)
         .route("/jobs/{id}", get(get_job))
         .route("/jobs/{id}/events", get(job_events))
         .route("/jobs/{id}/cancel", post(cancel_job))
         .route("/jobs/{id}/retry", post(retry_job))
         .fallback(not_found);
+    let cors = cors::layer(&state.settings.cors_origins);
     Router::new()
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(TraceLayer::new_for_http())
         .with_state(state)
+        .merge(openapi::docs())
+        .layer(cors)
+        .layer(TraceLayer::new_for_http())
 }
 
 async fn not_found() -> ApiError {
@@ -93,6 +261,8 @@ async fn not_found() -> ApiError {
 }
 
 /// `GET /api/v1/health`.
+#[utoipa::path(get, path = "/api/v1/health", tag = "meta", security(()),
+    responses((status = 200, description = "The server is up", body = Health)))]
 async fn health() -> Json<Health> {
     Json(Health {
         status: "ok".into(),
@@ -101,11 +271,27 @@ async fn health() -> Json<Health> {
 }
 
 /// `GET /api/v1/models`: the catalogue with prices.
+#[utoipa::path(get, path = "/api/v1/models", tag = "models",
+    responses(
+        (status = 200, description = "Known models with prices per 1M tokens", body = ModelList),
+        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
+        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+    ))]
 async fn models(State(state): State<AppState>, _caller: Caller) -> Json<ModelList> {
     Json(state.jobs.services().catalog.model_list())
 }
 
 /// `POST /api/v1/estimate`: tokens and cost of generating these rows, in batch and realtime mode.
+#[utoipa::path(post, path = "/api/v1/estimate", tag = "models", request_body = EstimateRequest,
+    responses(
+        (status = 200, description = "Tokens and cost in batch and realtime mode", body = Estimate),
+        (status = 400, description = "The request is malformed, a row is invalid, or the model is unknown", body = ErrorBody),
+        (status = 413, description = "The body is larger than 16 MiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
+        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+    ))]
 async fn estimate(
     State(state): State<AppState>,
     _caller: Caller,
@@ -113,9 +299,20 @@ async fn estimate(
 ) -> Result<Json<Estimate>, ApiError> {
     let Json(req) = body?;
     let spec = state.jobs.services().catalog.resolve(&req.model)?;
+    if req.rows.len() as u64 > MAX_ROWS_PER_JOB {
+        return Err(ApiError::invalid(format!(
+            "{} rows sent; an estimate takes at most {MAX_ROWS_PER_JOB}: send fewer rows",
+            req.rows.len()
+        )));
+    }
     let mut rows = Vec::with_capacity(req.rows.len());
     for (i, row) in req.rows.into_iter().enumerate() {
         let id = RowId::parse(&row.id).map_err(|e| ApiError::invalid(format!("rows[{i}]: {e}")))?;
+        if row.title.chars().count() > MAX_TITLE_CHARS {
+            return Err(ApiError::invalid(format!(
+                "rows[{i}]: the title is longer than {MAX_TITLE_CHARS} characters: shorten it"
+            )));
+        }
         rows.push(RowInput {
             id,
             title: row.title,
@@ -129,13 +326,31 @@ async fn estimate(
 }
 
 /// `POST /api/v1/jobs`: 201 with the new job and its rows.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = CreateJobRequest,
+    security(("google_id_token" = [], "google_user_token" = [])),
+    responses(
+        (status = 201, description = "The job, with its rows", body = Job),
+        (status = 400, description = "The request is malformed (the message says what to change) or the model is unknown", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token, or no `X-Goog-User-Token`, or Google refused it", body = ErrorBody),
+        (status = 403, description = "`no_access_to_spreadsheet`: the caller's Google account cannot open the spreadsheet", body = ErrorBody),
+        (status = 404, description = "`spreadsheet_not_found` or `sheet_not_found`", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        (status = 429, description = "Too many jobs created by this user; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Google Sheets or Google's signing keys cannot be reached right now", body = ErrorBody),
+    ))]
 async fn create_job(
     State(state): State<AppState>,
     caller: Caller,
+    UserToken(user_token): UserToken,
     body: Result<Json<CreateJobRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     let Json(req) = body?;
-    let job = state.jobs.create(&caller.sub, req).await?;
+    let job = state
+        .jobs
+        .create(&caller.sub, user_token.as_ref(), req)
+        .await?;
     Ok((StatusCode::CREATED, Json(job)))
 }
 
@@ -145,6 +360,14 @@ struct ListQuery {
 }
 
 /// `GET /api/v1/jobs?spreadsheet_id=…`: the caller's jobs on a spreadsheet, newest first.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs",
+    params(("spreadsheet_id" = String, Query, description = "The spreadsheet's id")),
+    responses(
+        (status = 200, description = "The caller's jobs on the spreadsheet, newest first, without rows", body = JobList),
+        (status = 400, description = "`spreadsheet_id` is missing", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
+        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+    ))]
 async fn list_jobs(
     State(state): State<AppState>,
     caller: Caller,
@@ -156,6 +379,14 @@ async fn list_jobs(
 }
 
 /// `GET /api/v1/jobs/{id}`: status, `request_counts` and per-row states.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job with its rows", body = Job),
+        (status = 404, description = "No such job for this caller (another user's job is reported the same way)", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
+        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+    ))]
 async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -165,6 +396,15 @@ async fn get_job(
 }
 
 /// `POST /api/v1/jobs/{id}/cancel`: 202 with the job; 409 when it already ended.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 202, description = "Cancelling: the batch is cancelled and finished rows are written", body = Job),
+        (status = 404, description = "No such job for this caller", body = ErrorBody),
+        (status = 409, description = "The job has already ended", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
+        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+    ))]
 async fn cancel_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -178,6 +418,15 @@ async fn cancel_job(
 
 /// `POST /api/v1/jobs/{id}/retry`: 202 with the job; its failed rows are sent again. 409 while
 /// the job runs or when nothing failed.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 202, description = "Retrying: the failed rows are sent again in a new batch", body = Job),
+        (status = 404, description = "No such job for this caller", body = ErrorBody),
+        (status = 409, description = "The job is still running (`job_running`) or has no failed rows (`nothing_to_retry`)", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
+        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+    ))]
 async fn retry_job(
     State(state): State<AppState>,
     caller: Caller,
@@ -192,6 +441,14 @@ async fn retry_job(
 /// `GET /api/v1/jobs/{id}/events`: Server-Sent Events named `progress`, whose data is a
 /// `JobEvent` as JSON; the current state first, then every change, ending after the job ends.
 /// A comment is sent every 15 s to keep proxies from closing the stream.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "Server-Sent Events named `progress` whose data is a `JobEvent` as JSON, until the job ends", content_type = "text/event-stream", body = openapi::ProgressEvent),
+        (status = 404, description = "No such job for this caller", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
+        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+    ))]
 async fn job_events(
     State(state): State<AppState>,
     caller: Caller,

@@ -13,17 +13,24 @@ use std::sync::Arc;
 use almanac_protocol::{
     CreateJobRequest, ErrorDetail, Job, JobEvent, JobRow, JobStatus, Mode, RowState,
 };
+use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
 
 use crate::domain::{RowId, RowInput, SpreadsheetId};
 use crate::openai::client::BatchClient;
 use crate::pricing::{Catalog, ModelSpec, UnknownModel};
-use crate::sheets::SheetsError;
 use crate::sheets::client::SheetsClient;
+use crate::sheets::{SheetsError, UserAccessError};
 use crate::store::{JobRecord, NewJob, Store, StoreError};
 
 /// Most rows one job may hold (a Generate click; larger selections are split by the person).
 pub const MAX_ROWS_PER_JOB: u64 = 50_000;
+
+/// Highest row number a sheet can have (a spreadsheet holds at most 10 million cells).
+pub const MAX_ROW_NUMBER: u32 = 10_000_000;
+
+/// Most row spans (separate selected ranges) one job may name.
+pub const MAX_SPANS_PER_JOB: usize = 1_000;
 
 /// Everything a job needs from the outside world, shared by the API handlers and the worker.
 pub struct Services {
@@ -55,6 +62,15 @@ pub enum CreateJobError {
     /// The spreadsheet or sheet cannot be found or read by the service account.
     #[error("{0}")]
     SheetNotFound(String),
+    /// The caller's own token shows no spreadsheet with this id.
+    #[error("{0}")]
+    SpreadsheetNotFound(String),
+    /// The caller's own token may not open the spreadsheet.
+    #[error("{0}")]
+    NoAccess(String),
+    /// Google refused the caller's own token.
+    #[error("{0}")]
+    UserTokenRejected(String),
     /// Google Sheets is unreachable or refused for now; try again later.
     #[error("{0}")]
     Unavailable(String),
@@ -100,12 +116,19 @@ impl JobService {
         &self.svc
     }
 
-    /// Creates a job: checks the request, reads the selected rows in one `values.batchGet`, sets
-    /// aside rows that are filled or invalid, stores the job and its rows, and wakes the worker.
+    /// Creates a job: checks the request, proves that the caller can open the spreadsheet (with
+    /// `user_token`, the caller's own Google OAuth token, when given — `None` only in insecure
+    /// local development), reads the selected rows in one `values.batchGet`, sets aside rows that
+    /// are filled or invalid, stores the job and its rows, and wakes the worker.
     ///
     /// # Errors
     /// See [`CreateJobError`].
-    pub async fn create(&self, owner: &str, req: CreateJobRequest) -> Result<Job, CreateJobError> {
+    pub async fn create(
+        &self,
+        owner: &str,
+        user_token: Option<&SecretString>,
+        req: CreateJobRequest,
+    ) -> Result<Job, CreateJobError> {
         let spreadsheet_id = SpreadsheetId::parse(&req.spreadsheet_id)
             .map_err(|e| CreateJobError::Invalid(e.to_string()))?;
         if req.rows.is_empty() {
@@ -113,15 +136,27 @@ impl JobService {
                 "rows is empty: select at least one row below the header".into(),
             ));
         }
+        if req.rows.len() > MAX_SPANS_PER_JOB {
+            return Err(CreateJobError::Invalid(format!(
+                "{} separate row spans selected; one job takes at most {MAX_SPANS_PER_JOB}: merge the spans or split the job",
+                req.rows.len()
+            )));
+        }
         let mut count: u64 = 0;
         for span in &req.rows {
+            if span.end_row > MAX_ROW_NUMBER {
+                return Err(CreateJobError::Invalid(format!(
+                    "row {} does not exist: a spreadsheet has at most {MAX_ROW_NUMBER} rows",
+                    span.end_row
+                )));
+            }
             if span.start_row == 0 || span.end_row < span.start_row {
                 return Err(CreateJobError::Invalid(format!(
                     "row span {}:{} is not valid: rows are numbered from 1 and end_row must be >= start_row",
                     span.start_row, span.end_row
                 )));
             }
-            count += u64::from(span.end_row - span.start_row + 1);
+            count += u64::from(span.end_row - span.start_row) + 1;
         }
         if count > MAX_ROWS_PER_JOB {
             return Err(CreateJobError::Invalid(format!(
@@ -135,6 +170,24 @@ impl JobService {
             ));
         }
 
+        if let Some(token) = user_token {
+            self.svc
+                .sheets
+                .check_user_access(&spreadsheet_id, token)
+                .await
+                .map_err(|e| match e {
+                    UserAccessError::NotFound(_) => CreateJobError::SpreadsheetNotFound(format!(
+                        "{e}, or your Google account cannot see it: check the spreadsheet_id"
+                    )),
+                    UserAccessError::Forbidden(_) => {
+                        CreateJobError::NoAccess(format!("{e}: ask its owner to share it with you"))
+                    }
+                    UserAccessError::TokenRejected => {
+                        CreateJobError::UserTokenRejected(e.to_string())
+                    }
+                    UserAccessError::Unavailable(_) => CreateJobError::Unavailable(e.to_string()),
+                })?;
+        }
         let title = self
             .svc
             .sheets

@@ -110,6 +110,29 @@ struct Context<'a> {
 pub struct SheetsClient {
     hub: Sheets<Connector>,
     email: String,
+    /// `https://sheets.googleapis.com/` or a stand-in's URL, with a trailing slash.
+    api_root: String,
+    /// For calls made with a user's own token ([`SheetsClient::check_user_access`]).
+    user_http: reqwest::Client,
+}
+
+/// Why a user's own token does not prove access to a spreadsheet.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UserAccessError {
+    /// Google answered 404: no such spreadsheet.
+    #[error("spreadsheet {0} does not exist")]
+    NotFound(String),
+    /// Google answered 403: the user may not open it (or the token lacks a Sheets scope).
+    #[error("your Google account cannot open spreadsheet {0}")]
+    Forbidden(String),
+    /// Google answered 401: the token is invalid or expired.
+    #[error(
+        "Google refused the user token (expired or not an OAuth access token): send a fresh ScriptApp.getOAuthToken()"
+    )]
+    TokenRejected,
+    /// 429, 5xx, a timeout or a network failure: retry later.
+    #[error("Google Sheets is not answering right now ({0}); try again in a minute")]
+    Unavailable(String),
 }
 
 impl std::fmt::Debug for SheetsClient {
@@ -159,6 +182,7 @@ impl SheetsClient {
 
         let http = Client::builder(TokioExecutor::new()).build(connector);
         let mut hub = Sheets::new(http, auth);
+        let mut api_root = "https://sheets.googleapis.com/".to_owned();
         if let Some(url) = base_url {
             let url = if url.ends_with('/') {
                 url.to_owned()
@@ -166,9 +190,53 @@ impl SheetsClient {
                 format!("{url}/")
             };
             hub.base_url(url.clone());
-            hub.root_url(url);
+            hub.root_url(url.clone());
+            api_root = url;
         }
-        Ok(SheetsClient { hub, email })
+        let user_http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SheetsError::Other(format!("cannot build an HTTP client: {e}")))?;
+        Ok(SheetsClient {
+            hub,
+            email,
+            api_root,
+            user_http,
+        })
+    }
+
+    /// Checks that the owner of `user_token` (a Google OAuth access token of the caller, from
+    /// `ScriptApp.getOAuthToken()`) can open the spreadsheet: one
+    /// [`spreadsheets.get`](https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets/get)
+    /// with `fields=spreadsheetId`, authorised by that token and not by the service account. The
+    /// token is sent to Google only and never logged.
+    ///
+    /// # Errors
+    /// See [`UserAccessError`].
+    pub async fn check_user_access(
+        &self,
+        spreadsheet_id: &SpreadsheetId,
+        user_token: &secrecy::SecretString,
+    ) -> Result<(), UserAccessError> {
+        use secrecy::ExposeSecret as _;
+        let id = spreadsheet_id.as_str();
+        let url = format!("{}v4/spreadsheets/{id}", self.api_root);
+        tracing::debug!(%spreadsheet_id, "sheets: spreadsheets.get with the user's token");
+        let resp = self
+            .user_http
+            .get(url)
+            .query(&[("fields", "spreadsheetId")])
+            .bearer_auth(user_token.expose_secret())
+            .send()
+            .await
+            .map_err(|e| UserAccessError::Unavailable(e.without_url().to_string()))?;
+        match resp.status().as_u16() {
+            200..=299 => Ok(()),
+            401 => Err(UserAccessError::TokenRejected),
+            403 => Err(UserAccessError::Forbidden(id.to_owned())),
+            404 => Err(UserAccessError::NotFound(id.to_owned())),
+            status => Err(UserAccessError::Unavailable(format!("HTTP {status}"))),
+        }
     }
 
     /// The service account's email (`client_email` of the key): the address people share their

@@ -17,7 +17,7 @@ pub mod a1;
 pub mod client;
 pub mod plan;
 
-pub use client::{SheetRow, SheetsClient, SheetsError, WriteReport};
+pub use client::{SheetRow, SheetsClient, SheetsError, UserAccessError, WriteReport};
 pub use plan::{CellBlock, PlannedRow, WritePlan, WriteProblem, filled_columns, plan_writes};
 
 /// Column A (0-based index): the row's id.

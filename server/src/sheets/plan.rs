@@ -6,7 +6,9 @@
 //! - an id that is missing or appears more than once is reported for that row, never guessed;
 //! - a cell of C–F that is not empty is left alone unless the person asked to overwrite;
 //! - values are passed through unchanged (the client writes with `valueInputOption=RAW`, so a
-//!   leading `=` stays text).
+//!   leading `=`, `+`, `-` or `@` stays text);
+//! - a value longer than Sheets' 50,000 characters per cell fails its row with a reason, instead of
+//!   failing the whole write (<https://support.google.com/docs/answer/37603>).
 //!
 //! The plan's [`CellBlock`]s go to [`SheetsClient::write_blocks`](super::SheetsClient::write_blocks)
 //! in one `values.batchUpdate`
@@ -18,6 +20,17 @@ use std::fmt;
 use super::a1;
 use super::{FIRST_OUTPUT_COL, ID_COL, OUTPUT_COLS, SheetRow};
 use crate::domain::{Generated, RowId};
+
+/// Most characters Google Sheets accepts in one cell.
+pub const MAX_CELL_CHARS: usize = 50_000;
+
+/// Names of C–F for messages.
+const OUTPUT_COLUMN_NAMES: [&str; OUTPUT_COLS] = [
+    "C (year)",
+    "D (content_simple)",
+    "E (content_detailed)",
+    "F (related_movies)",
+];
 
 /// A horizontal run of cells in one row and the text for each, left to right.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,6 +54,13 @@ pub enum WriteProblem {
     },
     /// Every cell of C–F in the row is already filled and overwrite was not asked.
     NothingToWrite,
+    /// A generated value is longer than a cell holds ([`MAX_CELL_CHARS`]).
+    CellTooLong {
+        /// The column, e.g. `E (content_detailed)`.
+        column: &'static str,
+        /// The value's length in characters.
+        chars: usize,
+    },
 }
 
 impl WriteProblem {
@@ -72,6 +92,9 @@ impl WriteProblem {
                 "already has C–F filled; nothing was written (ask to overwrite to replace them)"
                     .to_owned()
             }
+            WriteProblem::CellTooLong { column, chars } => format!(
+                "got {chars} characters for column {column}, more than the {MAX_CELL_CHARS} a Google Sheets cell holds; nothing was written for this row: retry it, or ask for shorter content"
+            ),
         }
     }
 }
@@ -151,6 +174,17 @@ pub fn plan_writes(
     let mut seen: HashMap<&str, ()> = HashMap::with_capacity(results.len());
     for (id, generated) in results {
         if seen.insert(id.as_str(), ()).is_some() {
+            continue;
+        }
+        let too_long = generated
+            .columns()
+            .iter()
+            .zip(OUTPUT_COLUMN_NAMES)
+            .map(|(value, column)| (value.chars().count(), column))
+            .find(|(chars, _)| *chars > MAX_CELL_CHARS);
+        if let Some((chars, column)) = too_long {
+            plan.problems
+                .push((id.clone(), WriteProblem::CellTooLong { column, chars }));
             continue;
         }
         let row = match rows_by_id.get(id.as_str()).map(Vec::as_slice) {
@@ -517,5 +551,43 @@ mod tests {
         assert_eq!(first.kept_cells, 1);
         let second = &plan.rows[1];
         assert_eq!(second.ranges, vec![format!("Events!C{0}:F{0}", N)]);
+    }
+
+    #[test]
+    fn a_value_longer_than_a_cell_holds_fails_its_row_and_the_others_are_written() {
+        let current = vec![
+            SheetRow {
+                row_number: 2,
+                cells: vec!["a".into(), "A".into()],
+            },
+            SheetRow {
+                row_number: 3,
+                cells: vec!["b".into(), "B".into()],
+            },
+        ];
+        let long = Generated {
+            year: "1999".into(),
+            simple: "short".into(),
+            detail: "가".repeat(MAX_CELL_CHARS + 1),
+            related_movies: String::new(),
+        };
+        let fits = Generated {
+            detail: "x".repeat(MAX_CELL_CHARS),
+            ..long.clone()
+        };
+        let plan = plan_writes("S", &current, &[(id("a"), long), (id("b"), fits)], false);
+        assert_eq!(plan.rows.len(), 1);
+        assert_eq!(plan.rows[0].id, id("b"));
+        assert_eq!(
+            plan.problems,
+            vec![(
+                id("a"),
+                WriteProblem::CellTooLong {
+                    column: "E (content_detailed)",
+                    chars: MAX_CELL_CHARS + 1
+                }
+            )]
+        );
+        assert!(plan.problems[0].1.to_string().contains("50000"));
     }
 }

@@ -1,0 +1,20 @@
+//! Who is calling: verification of the Google ID token every `/api/v1` call (but `health`) carries
+//! as `Authorization: Bearer …`. This module and the [`Caller`](crate::api::Caller) extractor are
+//! the only places that know about authentication; handlers and [`JobService`](crate::jobs::JobService)
+//! receive an already-verified owner.
+//!
+//! - [`jwks`]: Google's signing keys (a JWKS, RFC 7517), cached by `kid`, refreshed at most once a
+//!   minute.
+//! - [`verify`]: the checks of
+//!   <https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken>
+//!   with jsonwebtoken (RS256 only, issuer, audience, times with ≤ 60 s leeway, verified email,
+//!   optional email-domain allow-list), each refusal with a reason code.
+//!
+//! Access to a spreadsheet is a separate proof (the user's own OAuth token, checked against Google
+//! by [`crate::sheets::SheetsClient::check_user_access`]) because an ID token says who someone is,
+//! not what they may open.
+
+pub mod jwks;
+pub mod verify;
+
+pub use verify::{AuthError, IdTokenVerifier, Identity, IdentitySettings};

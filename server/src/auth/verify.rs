@@ -1,0 +1,317 @@
+//! Verification of a Google ID token (the `ScriptApp.getIdentityToken()` of the sidebar), as
+//! Google specifies it in
+//! <https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken>:
+//!
+//! 1. the token is a JWS (RFC 7515) signed with RS256 — no other algorithm, so neither `none` nor
+//!    an HS256 token "signed" with the public key passes;
+//! 2. its header's `kid` names a key of Google's JWKS ([`super::jwks`]) and the signature verifies
+//!    with that key;
+//! 3. `iss` is `https://accounts.google.com` or `accounts.google.com`;
+//! 4. `aud` is one of the configured OAuth client ids;
+//! 5. `exp` has not passed and `nbf` (when present) has, each with at most 60 s of clock skew;
+//! 6. `email_verified` is true, and the email's domain is allowed when a list is configured.
+//!
+//! Every refusal is an [`AuthError`] with a stable reason code.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use base64::Engine as _;
+use jsonwebtoken::errors::ErrorKind;
+use jsonwebtoken::{Algorithm, Validation};
+use serde::Deserialize;
+
+use super::jwks::{JwksCache, KeyError};
+
+/// The issuers Google writes into its ID tokens.
+pub const GOOGLE_ISSUERS: [&str; 2] = ["https://accounts.google.com", "accounts.google.com"];
+/// Google's JWKS.
+pub const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+/// Most clock skew tolerated on `exp` and `nbf`, in seconds.
+pub const MAX_LEEWAY_SECS: u64 = 60;
+/// The shortest time between two JWKS fetches in production.
+pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(60);
+
+/// How ID tokens are checked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentitySettings {
+    /// The OAuth client ids tokens must be addressed to (`aud`); at least one.
+    pub client_ids: Vec<String>,
+    /// Where the signing keys are published (Google: [`GOOGLE_JWKS_URL`]).
+    pub jwks_url: String,
+    /// Email domains allowed to call (`example.com`); empty allows every verified email.
+    pub allowed_email_domains: Vec<String>,
+    /// Shortest time between two JWKS fetches ([`JWKS_MIN_REFRESH`] in production).
+    pub jwks_min_refresh: Duration,
+}
+
+impl IdentitySettings {
+    /// Google's JWKS and one-minute refresh, for these client ids.
+    pub fn google(client_ids: Vec<String>) -> IdentitySettings {
+        IdentitySettings {
+            client_ids,
+            jwks_url: GOOGLE_JWKS_URL.to_owned(),
+            allowed_email_domains: Vec::new(),
+            jwks_min_refresh: JWKS_MIN_REFRESH,
+        }
+    }
+}
+
+/// Who a verified token names.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Identity {
+    /// Google's stable account id (`sub`).
+    pub sub: String,
+    /// The verified email address.
+    pub email: String,
+}
+
+/// Why a token was refused. [`AuthError::code`] is the reason code the API answers with.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer …` header.
+    #[error(
+        "send the Google ID token from ScriptApp.getIdentityToken() as `Authorization: Bearer <token>`"
+    )]
+    MissingToken,
+    /// Not a JWT, or claims of the wrong shape; the text says what is wrong.
+    #[error("the bearer token is not a Google ID token: {0}")]
+    MalformedToken(String),
+    /// The signature does not verify with the key its `kid` names.
+    #[error("the token's signature does not verify with Google's published key")]
+    BadSignature,
+    /// The header's `alg` is not RS256.
+    #[error("the token is signed with {0}; only RS256 Google ID tokens are accepted")]
+    UnsupportedAlg(String),
+    /// No published key has the token's `kid` (or the header has none).
+    #[error("the token names a signing key ({0}) that Google does not publish")]
+    UnknownKid(String),
+    /// `exp` has passed (beyond the leeway).
+    #[error("the token has expired: get a fresh one from ScriptApp.getIdentityToken()")]
+    Expired,
+    /// `nbf` is in the future (beyond the leeway).
+    #[error("the token is not valid yet (nbf is in the future): check the clock")]
+    NotYetValid,
+    /// `iss` is not Google.
+    #[error("the token was not issued by Google (iss must be https://accounts.google.com)")]
+    WrongIssuer,
+    /// `aud` is not a configured client id.
+    #[error(
+        "the token is addressed to another OAuth client (aud); this backend accepts only its own client ids"
+    )]
+    WrongAudience,
+    /// No email, or `email_verified` is not true.
+    #[error(
+        "the token carries no verified email: the add-on needs the `email` scope and a verified Google account"
+    )]
+    EmailUnverified,
+    /// The email's domain is not in the allow-list.
+    #[error("accounts of {0} may not use this backend")]
+    EmailDomainNotAllowed(String),
+    /// Google's keys cannot be fetched: the caller may retry later.
+    #[error("{0}")]
+    KeysUnavailable(String),
+}
+
+impl AuthError {
+    /// The stable snake_case reason code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AuthError::MissingToken => "missing_token",
+            AuthError::MalformedToken(_) => "malformed_token",
+            AuthError::BadSignature => "bad_signature",
+            AuthError::UnsupportedAlg(_) => "unsupported_alg",
+            AuthError::UnknownKid(_) => "unknown_kid",
+            AuthError::Expired => "expired",
+            AuthError::NotYetValid => "not_yet_valid",
+            AuthError::WrongIssuer => "wrong_issuer",
+            AuthError::WrongAudience => "wrong_audience",
+            AuthError::EmailUnverified => "email_unverified",
+            AuthError::EmailDomainNotAllowed(_) => "email_domain_not_allowed",
+            AuthError::KeysUnavailable(_) => "identity_unavailable",
+        }
+    }
+}
+
+/// The claims read from a Google ID token (the registered ones are checked by jsonwebtoken).
+#[derive(Debug, Deserialize)]
+struct GoogleClaims {
+    sub: String,
+    #[serde(default)]
+    email: Option<String>,
+    /// A boolean; very old tokens carried the string `"true"`.
+    #[serde(default)]
+    email_verified: Option<serde_json::Value>,
+}
+
+/// Verifies Google ID tokens against one configuration. Share it behind an `Arc`.
+#[derive(Debug)]
+pub struct IdTokenVerifier {
+    settings: IdentitySettings,
+    keys: Arc<JwksCache>,
+    validation: Validation,
+}
+
+impl IdTokenVerifier {
+    /// A verifier for `settings`; keys are fetched on first use.
+    pub fn new(settings: IdentitySettings) -> IdTokenVerifier {
+        let keys = Arc::new(JwksCache::new(
+            settings.jwks_url.clone(),
+            settings.jwks_min_refresh,
+        ));
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_issuer(&GOOGLE_ISSUERS);
+        validation.set_audience(&settings.client_ids);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = MAX_LEEWAY_SECS;
+        validation.validate_exp = true;
+        validation.validate_nbf = true;
+        IdTokenVerifier {
+            settings,
+            keys,
+            validation,
+        }
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &IdentitySettings {
+        &self.settings
+    }
+
+    /// Checks `token` (the text after `Bearer `) and returns who it names.
+    ///
+    /// # Errors
+    /// An [`AuthError`] for the first check that fails, in the order of the module's list.
+    pub async fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(AuthError::MissingToken);
+        }
+        if token.split('.').count() != 3 {
+            return Err(AuthError::MalformedToken(
+                "a JWT has three dot-separated parts".into(),
+            ));
+        }
+        let header = match jsonwebtoken::decode_header(token) {
+            Ok(header) => header,
+            // `none` and other names jsonwebtoken does not know fail to parse as a header.
+            Err(e) => {
+                return Err(match declared_alg(token) {
+                    Some(alg) if alg != "RS256" => AuthError::UnsupportedAlg(alg),
+                    _ => AuthError::MalformedToken(format!("bad header ({e})")),
+                });
+            }
+        };
+        if header.alg != Algorithm::RS256 {
+            return Err(AuthError::UnsupportedAlg(format!("{:?}", header.alg)));
+        }
+        let kid = header
+            .kid
+            .ok_or_else(|| AuthError::UnknownKid("none: the header has no kid".into()))?;
+        let key = self.keys.key(&kid).await.map_err(|e| match e {
+            KeyError::UnknownKid(kid) => AuthError::UnknownKid(kid),
+            KeyError::Unavailable(why) => AuthError::KeysUnavailable(format!(
+                "cannot check the token now ({why}); try again in a minute"
+            )),
+        })?;
+        let data = jsonwebtoken::decode::<GoogleClaims>(token, &key, &self.validation)
+            .map_err(|e| token_error(e.kind()))?;
+        let claims = data.claims;
+        let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true)))
+            || matches!(&claims.email_verified, Some(serde_json::Value::String(s)) if s == "true");
+        let email = claims
+            .email
+            .filter(|e| verified && e.contains('@'))
+            .ok_or(AuthError::EmailUnverified)?;
+        if !self.settings.allowed_email_domains.is_empty() {
+            let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
+            let allowed = self
+                .settings
+                .allowed_email_domains
+                .iter()
+                .any(|d| d.trim_start_matches('@').eq_ignore_ascii_case(domain));
+            if !allowed {
+                return Err(AuthError::EmailDomainNotAllowed(domain.to_owned()));
+            }
+        }
+        Ok(Identity {
+            sub: claims.sub,
+            email,
+        })
+    }
+}
+
+/// Maps a jsonwebtoken failure to a reason.
+fn token_error(kind: &ErrorKind) -> AuthError {
+    match kind {
+        ErrorKind::InvalidSignature => AuthError::BadSignature,
+        ErrorKind::InvalidAlgorithm | ErrorKind::UnsupportedAlgorithm => {
+            AuthError::UnsupportedAlg("another algorithm".into())
+        }
+        ErrorKind::ExpiredSignature => AuthError::Expired,
+        ErrorKind::ImmatureSignature => AuthError::NotYetValid,
+        ErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+        ErrorKind::InvalidAudience => AuthError::WrongAudience,
+        ErrorKind::MissingRequiredClaim(claim) => {
+            AuthError::MalformedToken(format!("the `{claim}` claim is missing"))
+        }
+        ErrorKind::InvalidClaimFormat(claim) => {
+            AuthError::MalformedToken(format!("the `{claim}` claim has the wrong type"))
+        }
+        ErrorKind::Json(_) => {
+            AuthError::MalformedToken("the claims are not what Google sends".into())
+        }
+        ErrorKind::Base64(_) | ErrorKind::Utf8(_) | ErrorKind::InvalidToken => {
+            AuthError::MalformedToken("not base64url JSON".into())
+        }
+        _ => AuthError::MalformedToken("the token cannot be checked".into()),
+    }
+}
+
+/// The `alg` a header declares, read without jsonwebtoken (which refuses names it does not know,
+/// such as `none`).
+fn declared_alg(token: &str) -> Option<String> {
+    let header = token.split('.').next()?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(header.trim_end_matches('='))
+        .ok()?;
+    let value: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
+    value.get("alg")?.as_str().map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_declared_alg_is_read_even_when_jsonwebtoken_does_not_know_it() {
+        let engine = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        let token = format!(
+            "{}.{}.",
+            engine.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            engine.encode(r#"{"sub":"x"}"#)
+        );
+        assert_eq!(declared_alg(&token).as_deref(), Some("none"));
+        assert_eq!(declared_alg("%%%.x.y"), None);
+    }
+
+    #[test]
+    fn every_refusal_has_its_own_reason_code() {
+        let all = [
+            AuthError::MissingToken,
+            AuthError::MalformedToken(String::new()),
+            AuthError::BadSignature,
+            AuthError::UnsupportedAlg(String::new()),
+            AuthError::UnknownKid(String::new()),
+            AuthError::Expired,
+            AuthError::NotYetValid,
+            AuthError::WrongIssuer,
+            AuthError::WrongAudience,
+            AuthError::EmailUnverified,
+            AuthError::EmailDomainNotAllowed(String::new()),
+            AuthError::KeysUnavailable(String::new()),
+        ];
+        let codes: std::collections::BTreeSet<&str> = all.iter().map(AuthError::code).collect();
+        assert_eq!(codes.len(), all.len());
+    }
+}
