@@ -476,3 +476,44 @@ async fn health_the_openapi_document_and_the_docs_need_no_token() {
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("Almanac API"));
 }
+
+#[tokio::test]
+async fn the_event_stream_accepts_the_id_token_as_a_query_parameter_and_no_other_route_does() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    let job = app.create_job(&app.request(0, 2, 3, MODEL)).await;
+    let plain = reqwest::Client::new();
+    let events = format!("{}/jobs/{}/events", app.api, job.id);
+
+    // A browser's EventSource cannot send headers: the token rides in the query.
+    let resp = plain
+        .get(format!("{events}?access_token={}", app.id_token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let body = resp.text().await.unwrap();
+    assert!(body.contains("event: progress"), "{body}");
+
+    // A forged query token is refused like a forged header.
+    let resp = plain
+        .get(format!("{events}?access_token=not.a.token"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+
+    // Other routes take the header only.
+    let resp = plain
+        .get(format!(
+            "{}/jobs/{}?access_token={}",
+            app.api, job.id, app.id_token
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "missing_token");
+}

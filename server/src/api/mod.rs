@@ -130,7 +130,7 @@ impl FromRequestParts<AppState> for Caller {
             },
             Authenticator::GoogleIdToken(verifier) => {
                 let token = bearer_token(parts)?;
-                let identity = verifier.verify(token).await?;
+                let identity = verifier.verify(&token).await?;
                 Caller {
                     sub: identity.sub,
                     email: identity.email,
@@ -142,10 +142,12 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The text after `Bearer ` in the `Authorization` header.
-fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
+/// The text after `Bearer ` in the `Authorization` header — or, for the event stream only, the
+/// `access_token` query parameter (RFC 6750 §2.3), because a browser's `EventSource` cannot send
+/// headers. Request logs record the path without the query, so such a token is not logged.
+fn bearer_token(parts: &Parts) -> Result<String, AuthError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-        return Err(AuthError::MissingToken);
+        return query_token(parts).ok_or(AuthError::MissingToken);
     };
     let value = value
         .to_str()
@@ -158,8 +160,21 @@ fn bearer_token(parts: &Parts) -> Result<&str, AuthError> {
     }
     match token.trim() {
         "" => Err(AuthError::MissingToken),
-        token => Ok(token),
+        token => Ok(token.to_owned()),
     }
+}
+
+/// `access_token` from the query of `GET …/jobs/{id}/events`; `None` on any other route.
+fn query_token(parts: &Parts) -> Option<String> {
+    if parts.method != axum::http::Method::GET || !parts.uri.path().ends_with("/events") {
+        return None;
+    }
+    let Query(query) =
+        Query::<std::collections::HashMap<String, String>>::try_from_uri(&parts.uri).ok()?;
+    query
+        .get("access_token")
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
 }
 
 /// The caller's own Google OAuth access token from the `X-Goog-User-Token` header, which proves
@@ -253,7 +268,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
         .merge(openapi::docs())
         .layer(cors)
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            // The path only: a query may hold an `access_token` (see `bearer_token`).
+            TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+            }),
+        )
 }
 
 async fn not_found() -> ApiError {
@@ -442,7 +462,10 @@ async fn retry_job(
 /// `JobEvent` as JSON; the current state first, then every change, ending after the job ends.
 /// A comment is sent every 15 s to keep proxies from closing the stream.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs",
-    params(("id" = String, Path, description = "The job's id")),
+    params(
+        ("id" = String, Path, description = "The job's id"),
+        ("access_token" = Option<String>, Query, description = "The Google ID token, for clients that cannot send an Authorization header (a browser's EventSource); ignored when the header is present"),
+    ),
     responses(
         (status = 200, description = "Server-Sent Events named `progress` whose data is a `JobEvent` as JSON, until the job ends", content_type = "text/event-stream", body = openapi::ProgressEvent),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
