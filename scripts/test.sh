@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Every test of the project, as README's second command: the Rust workspace (unit, emulator and
-# end-to-end tests) and the Apps Script tests (Node's test runner + tsc --checkJs). It installs the
-# Node packages it needs on first run.
+# Every test of the project, as README's second command:
+#   1. the Rust workspace (unit tests, the emulator's tests, end-to-end tests of the real backend),
+#   2. the Apps Script tests (Node's test runner + tsc --checkJs),
+#   3. the sidebar in headless Chromium (browser test), after its benchmark's figures.
+# It installs what it needs on first run: Node packages, and for the sidebar the wasm32 target,
+# wasm-bindgen-cli at the Cargo.lock version, Debian's binaryen and chromium (scripts/install-web-tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,3 +13,8 @@ cargo test --workspace
 
 echo "== Apps Script: Node tests and tsc --checkJs"
 bash tests/appsscript/run.sh
+
+echo "== Sidebar: web tools, wasm build, headless Chromium"
+bash scripts/install-web-tools.sh
+bash sidebar/build.sh
+SKIP_SIDEBAR_BUILD=1 bash tests/browser/run.sh
