@@ -21,8 +21,13 @@ if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ];
   echo "== cargo install wasm-bindgen-cli $version"
   # --locked first (reproducible); when a crate of its lock file is no longer in the index
   # (yanked), resolve afresh within the same wasm-bindgen-cli version.
-  cargo install --locked wasm-bindgen-cli --version "$version" \
+  cargo install --force --locked wasm-bindgen-cli --version "$version" \
     || cargo install --force wasm-bindgen-cli --version "$version"
+fi
+installed=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')
+if [ "$installed" != "$version" ]; then
+  echo "wasm-bindgen on PATH is '${installed:-missing}', not $version: is ~/.cargo/bin on PATH?" >&2
+  exit 1
 fi
 
 missing=()
