@@ -294,8 +294,7 @@ async fn health() -> Json<Health> {
 #[utoipa::path(get, path = "/api/v1/models", tag = "models",
     responses(
         (status = 200, description = "Known models with prices per 1M tokens", body = ModelList),
-        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
-        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+        openapi::AuthResponses,
     ))]
 async fn models(State(state): State<AppState>, _caller: Caller) -> Json<ModelList> {
     Json(state.jobs.services().catalog.model_list())
@@ -309,8 +308,7 @@ async fn models(State(state): State<AppState>, _caller: Caller) -> Json<ModelLis
         (status = 413, description = "The body is larger than 16 MiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
-        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
-        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+        openapi::AuthResponses,
     ))]
 async fn estimate(
     State(state): State<AppState>,
@@ -385,8 +383,7 @@ struct ListQuery {
     responses(
         (status = 200, description = "The caller's jobs on the spreadsheet, newest first, without rows", body = JobList),
         (status = 400, description = "`spreadsheet_id` is missing", body = ErrorBody),
-        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
-        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+        openapi::AuthResponses,
     ))]
 async fn list_jobs(
     State(state): State<AppState>,
@@ -404,8 +401,7 @@ async fn list_jobs(
     responses(
         (status = 200, description = "The job with its rows", body = Job),
         (status = 404, description = "No such job for this caller (another user's job is reported the same way)", body = ErrorBody),
-        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
-        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+        openapi::AuthResponses,
     ))]
 async fn get_job(
     State(state): State<AppState>,
@@ -422,8 +418,7 @@ async fn get_job(
         (status = 202, description = "Cancelling: the batch is cancelled and finished rows are written", body = Job),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
         (status = 409, description = "The job has already ended", body = ErrorBody),
-        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
-        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+        openapi::AuthResponses,
     ))]
 async fn cancel_job(
     State(state): State<AppState>,
@@ -444,8 +439,7 @@ async fn cancel_job(
         (status = 202, description = "Retrying: the failed rows are sent again in a new batch", body = Job),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
         (status = 409, description = "The job is still running (`job_running`) or has no failed rows (`nothing_to_retry`)", body = ErrorBody),
-        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
-        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+        openapi::AuthResponses,
     ))]
 async fn retry_job(
     State(state): State<AppState>,
@@ -469,8 +463,7 @@ async fn retry_job(
     responses(
         (status = 200, description = "Server-Sent Events named `progress` whose data is a `JobEvent` as JSON, until the job ends", content_type = "text/event-stream", body = openapi::ProgressEvent),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
-        (status = 401, description = "No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)", body = ErrorBody),
-        (status = 503, description = "Google's signing keys cannot be fetched right now", body = ErrorBody),
+        openapi::AuthResponses,
     ))]
 async fn job_events(
     State(state): State<AppState>,

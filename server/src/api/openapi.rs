@@ -90,6 +90,19 @@ pub fn docs() -> Router {
     Router::from(Scalar::with_url("/docs", ApiDoc::openapi()))
 }
 
+/// The answers every operation behind a Google ID token may give besides its own (documented
+/// once, listed in each `#[utoipa::path]`).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only its OpenAPI description is used.
+pub enum AuthResponses {
+    /// No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)
+    #[response(status = 401)]
+    Unauthorized(almanac_protocol::ErrorBody),
+    /// Google's signing keys cannot be fetched right now
+    #[response(status = 503)]
+    KeysUnavailable(almanac_protocol::ErrorBody),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
