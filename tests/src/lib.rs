@@ -196,6 +196,15 @@ impl TestApp {
         serde_json::from_str(&text).expect("a job")
     }
 
+    /// `POST /jobs/{id}/{action}` (`cancel`, `retry`), returning the raw response.
+    pub async fn post_action(&self, id: &str, action: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/jobs/{id}/{action}", self.api))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
     /// `GET /jobs/{id}`.
     pub async fn job(&self, id: &str) -> Job {
         let resp = self

@@ -308,22 +308,12 @@ async fn a_cancelled_job_stops_its_batch_and_ends_cancelled() {
     app.emulator.hold_batches(true);
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
     app.wait_in_progress(&job.id).await;
-    let resp = app
-        .http
-        .post(format!("{}/jobs/{}/cancel", app.api, job.id))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.post_action(&job.id, "cancel").await;
     assert_eq!(resp.status(), 202);
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Cancelled, "{job:#?}");
     assert_eq!(app.emulator.calls().batches_cancel, 1);
-    let again = app
-        .http
-        .post(format!("{}/jobs/{}/cancel", app.api, job.id))
-        .send()
-        .await
-        .unwrap();
+    let again = app.post_action(&job.id, "cancel").await;
     assert_eq!(again.status(), 409);
 }
 
@@ -466,12 +456,11 @@ async fn retrying_a_job_sends_only_its_failed_rows_again_and_fills_them() {
         expire_after: None,
     });
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
-    let retry_url = format!("{}/jobs/{}/retry", app.api, job.id);
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.row_counts.failed, 2, "{job:#?}");
 
     app.emulator.set_faults(Faults::default());
-    let resp = app.http.post(&retry_url).send().await.unwrap();
+    let resp = app.post_action(&job.id, "retry").await;
     assert_eq!(resp.status(), 202);
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
@@ -487,7 +476,7 @@ async fn retrying_a_job_sends_only_its_failed_rows_again_and_fills_them() {
     assert_own_content(&app, 0, 16);
 
     // Nothing left to retry.
-    let again = app.http.post(&retry_url).send().await.unwrap();
+    let again = app.post_action(&job.id, "retry").await;
     assert_eq!(again.status(), 409);
     let body: serde_json::Value = again.json().await.unwrap();
     assert_eq!(body["error"]["code"], "nothing_to_retry");
@@ -500,12 +489,7 @@ async fn a_running_job_cannot_be_retried() {
     app.emulator.hold_batches(true);
     let job = app.create_job(&app.request(0, 2, 5, MODEL)).await;
     app.wait_in_progress(&job.id).await;
-    let resp = app
-        .http
-        .post(format!("{}/jobs/{}/retry", app.api, job.id))
-        .send()
-        .await
-        .unwrap();
+    let resp = app.post_action(&job.id, "retry").await;
     assert_eq!(resp.status(), 409);
     let body: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "job_running");

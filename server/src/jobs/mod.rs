@@ -16,7 +16,7 @@ use almanac_protocol::{
 use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
 
-use crate::domain::{RowId, RowInput, SpreadsheetId};
+use crate::domain::{RowInput, SpreadsheetId};
 use crate::openai::client::BatchClient;
 use crate::pricing::{Catalog, ModelSpec, UnknownModel};
 use crate::sheets::client::SheetsClient;
@@ -311,16 +311,7 @@ impl JobService {
         let resend: Vec<(i64, RowInput)> = rows
             .iter()
             .filter(|r| r.state == RowState::Failed.as_str() && r.batch.is_some())
-            .filter_map(|r| {
-                let row_id = RowId::parse(&r.row_id).ok()?;
-                Some((
-                    r.seq,
-                    RowInput {
-                        id: row_id,
-                        title: r.title.clone(),
-                    },
-                ))
-            })
+            .filter_map(|r| Some((r.seq, r.input()?)))
             .collect();
         let unwritten = rows.iter().any(|r| r.state == RowState::Generated.as_str());
         if resend.is_empty() && !unwritten {

@@ -22,7 +22,7 @@ use crate::openai::client::{BatchInfo, BatchStatus, OpenAiError};
 use crate::openai::{jsonl, output};
 use crate::sheets::SheetsError;
 use crate::sheets::plan::{WriteProblem, plan_writes};
-use crate::store::{BatchRecord, JobRecord, RowResult, StoreError, timestamp};
+use crate::store::{BatchRecord, JobRecord, RowRecord, RowResult, StoreError, timestamp};
 
 /// Why a step did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -222,10 +222,7 @@ impl Worker {
                 .await?
                 .into_iter()
                 .filter(|r| r.state == RowState::Pending.as_str())
-                .filter_map(|r| {
-                    let id = RowId::parse(&r.row_id).ok()?;
-                    Some((r.seq, RowInput { id, title: r.title }))
-                })
+                .filter_map(|r| Some((r.seq, r.input()?)))
                 .collect();
             let parts = super::batch_parts(self.spec(job)?, &pending);
             store.create_batches(&job.id, 0, &parts).await?;
@@ -268,13 +265,8 @@ impl Worker {
                     let rows: Vec<RowInput> = store
                         .batch_rows(batch.id)
                         .await?
-                        .into_iter()
-                        .filter_map(|r| {
-                            Some(RowInput {
-                                id: RowId::parse(&r.row_id).ok()?,
-                                title: r.title,
-                            })
-                        })
+                        .iter()
+                        .filter_map(RowRecord::input)
                         .collect();
                     let body =
                         jsonl::build_jsonl(spec, &rows).map_err(|e| StepError::Permanent {

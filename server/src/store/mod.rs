@@ -18,7 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{AssertSqlSafe, FromRow, SqlitePool};
 
-use crate::domain::Generated;
+use crate::domain::{Generated, RowId, RowInput};
 
 /// A store failure: the database could not be opened, migrated, read or written.
 #[derive(Debug, thiserror::Error)]
@@ -148,6 +148,15 @@ impl RowRecord {
     pub fn state(&self) -> StoreResult<RowState> {
         RowState::parse(&self.state)
             .ok_or_else(|| StoreError::Corrupt(format!("row state {:?}", self.state)))
+    }
+
+    /// The row as a model input, when its id is valid (rows that failed the selection checks may
+    /// have none).
+    pub fn input(&self) -> Option<RowInput> {
+        Some(RowInput {
+            id: RowId::parse(&self.row_id).ok()?,
+            title: self.title.clone(),
+        })
     }
 
     /// The stored answer, when there is one.
