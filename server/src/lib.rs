@@ -8,6 +8,7 @@
 //! - [`pricing`]: the model catalogue (a data file shipped with the server) and cost estimates.
 //! - [`openai`]: the only module that knows the OpenAI wire formats (JSONL lines, Files, Batches).
 //! - [`sheets`]: the only module that knows the Sheets wire format (A1 ranges, `ValueRange`s).
+//! - [`files`]: CSV and seed-JSON event files for the command line (strict reading, atomic writing).
 //! - [`store`]: jobs, rows and batches in SQL (SQLite by default) with migrations.
 //! - [`jobs`]: the job state machine and the worker that drives it.
 //! - [`auth`]: who is calling — Google ID tokens verified against Google's published keys.
@@ -16,7 +17,7 @@
 //! - [`dev`]: the demo's `/dev/sheet` page (an emulated sheet beside the real sidebar).
 //! - [`config`]: settings from the environment and `.env`.
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
-//! - [`cli`]: the `almanac` command line (`serve`, `demo`).
+//! - [`cli`]: the `almanac` command line (`serve`, `demo`, `run`, `batch …`, `sheet …`).
 
 pub mod api;
 pub mod app;
@@ -25,6 +26,7 @@ pub mod cli;
 pub mod config;
 pub mod dev;
 pub mod domain;
+pub mod files;
 pub mod jobs;
 pub mod openai;
 pub mod pricing;

@@ -5,6 +5,7 @@
 //! Handlers in `api` call [`JobService`] with an already-authenticated owner, so authentication can
 //! change without touching this module.
 
+pub mod file_target;
 pub mod selection;
 pub mod worker;
 

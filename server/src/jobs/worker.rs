@@ -405,7 +405,10 @@ impl Worker {
             .filter(|r| r.state == RowState::Generated.as_str())
             .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
             .collect();
-        if !generated.is_empty() {
+        // A job started by `almanac run` writes its file instead of a sheet; the rest is shared.
+        if let Some(target) = store.file_target(&job.id).await? {
+            super::file_target::write(&self.svc, job, &target).await?;
+        } else if !generated.is_empty() {
             let spreadsheet =
                 SpreadsheetId::parse(&job.spreadsheet_id).map_err(|e| StepError::Permanent {
                     code: "invalid_spreadsheet",

@@ -205,6 +205,39 @@ impl SheetsClient {
         })
     }
 
+    /// A client without a service account, for command-line work that may never touch a sheet
+    /// (`almanac run` on a file): every call fails with [`SheetsError::Auth`] saying to set
+    /// `GOOGLE_APPLICATION_CREDENTIALS`. No request is made here.
+    ///
+    /// # Errors
+    /// [`SheetsError::Other`] when no TLS root certificates can be loaded for Google.
+    pub fn without_credentials(base_url: Option<&str>) -> Result<SheetsClient, SheetsError> {
+        let connector = connector(base_url.is_some())?;
+        let http = Client::builder(TokioExecutor::new()).build(connector);
+        let mut hub = Sheets::new(http, NoServiceAccount);
+        let mut api_root = "https://sheets.googleapis.com/".to_owned();
+        if let Some(url) = base_url {
+            let url = if url.ends_with('/') {
+                url.to_owned()
+            } else {
+                format!("{url}/")
+            };
+            hub.base_url(url.clone());
+            hub.root_url(url.clone());
+            api_root = url;
+        }
+        let user_http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| SheetsError::Other(format!("cannot build an HTTP client: {e}")))?;
+        Ok(SheetsClient {
+            hub,
+            email: String::new(),
+            api_root,
+            user_http,
+        })
+    }
+
     /// Checks that the owner of `user_token` (a Google OAuth access token of the caller, from
     /// `ScriptApp.getOAuthToken()`) can open the spreadsheet: one
     /// [`spreadsheets.get`](https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets/get)
@@ -982,5 +1015,26 @@ mod tests {
             split_ranges_for_query(&ranges[..5], READ_QUERY_MAX_BYTES).len(),
             1
         );
+    }
+}
+
+/// The token source of [`SheetsClient::without_credentials`]: refuses every call.
+#[derive(Clone, Copy, Debug)]
+struct NoServiceAccount;
+
+impl google_sheets4::common::GetToken for NoServiceAccount {
+    fn get_token<'a>(
+        &'a self,
+        _scopes: &'a [&str],
+    ) -> std::pin::Pin<
+        Box<
+            dyn Future<Output = Result<Option<String>, Box<dyn std::error::Error + Send + Sync>>>
+                + Send
+                + 'a,
+        >,
+    > {
+        Box::pin(async {
+            Err("no service-account key is configured: set GOOGLE_APPLICATION_CREDENTIALS (or --google-credentials) to the path of a Google service-account key JSON file".into())
+        })
     }
 }

@@ -20,6 +20,9 @@ use sqlx::{AssertSqlSafe, FromRow, SqlitePool};
 
 use crate::domain::{Generated, RowId, RowInput};
 
+mod file_target;
+pub use file_target::FileTarget;
+
 /// A store failure: the database could not be opened, migrated, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -299,41 +302,8 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sqlx`] on a database failure (nothing is inserted then).
     pub async fn insert_job(&self, job: &NewJob, rows: &[NewRow]) -> StoreResult<()> {
-        let now = now();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&job.id)
-        .bind(&job.owner)
-        .bind(&job.spreadsheet_id)
-        .bind(job.sheet_id)
-        .bind(&job.sheet_title)
-        .bind(serde_json::to_string(&job.spans).expect("spans serialize"))
-        .bind(&job.model)
-        .bind(job.mode.as_str())
-        .bind(job.overwrite)
-        .bind(job.status.as_str())
-        .bind(&now)
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        for (seq, row) in rows.iter().enumerate() {
-            sqlx::query(
-                "INSERT INTO job_rows (job_id, seq, row_id, title, row_number, state, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&job.id)
-            .bind(seq as i64)
-            .bind(&row.row_id)
-            .bind(&row.title)
-            .bind(row.row_number)
-            .bind(row.state.as_str())
-            .bind(&row.reason)
-            .execute(&mut *tx)
-            .await?;
-        }
+        insert_job_in(&mut tx, job, rows).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -756,6 +726,49 @@ impl Store {
             .await?;
         Ok(())
     }
+}
+
+/// Inserts a job and its rows inside an open transaction (see [`Store::insert_job`]).
+async fn insert_job_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    job: &NewJob,
+    rows: &[NewRow],
+) -> StoreResult<()> {
+    let now = now();
+    sqlx::query(
+            "INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&job.id)
+        .bind(&job.owner)
+        .bind(&job.spreadsheet_id)
+        .bind(job.sheet_id)
+        .bind(&job.sheet_title)
+        .bind(serde_json::to_string(&job.spans).expect("spans serialize"))
+        .bind(&job.model)
+        .bind(job.mode.as_str())
+        .bind(job.overwrite)
+        .bind(job.status.as_str())
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
+    for (seq, row) in rows.iter().enumerate() {
+        sqlx::query(
+                "INSERT INTO job_rows (job_id, seq, row_id, title, row_number, state, reason) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&job.id)
+            .bind(seq as i64)
+            .bind(&row.row_id)
+            .bind(&row.title)
+            .bind(row.row_number)
+            .bind(row.state.as_str())
+            .bind(&row.reason)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
 }
 
 fn terminal_list() -> String {

@@ -1,6 +1,13 @@
 //! The `almanac` command line: `serve` runs the backend; `demo` runs Almanac's whole main job on
 //! embedded defaults — a SQLite file, in-process stand-ins for OpenAI and Google (the emulator),
-//! a sample sheet — through the real backend over HTTP, and prints the filled sheet.
+//! a sample sheet — through the real backend over HTTP, and prints the filled sheet. `run`,
+//! `batch …` and `sheet …` are the seed workflow's scripts as subcommands, for files and
+//! pipelines (`--json`, documented exit codes, see [`common`]).
+
+pub mod batch;
+pub mod common;
+pub mod run;
+pub mod sheet;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -25,11 +32,11 @@ use crate::dev::{DevIdentity, DevSheet};
 
 /// The sample sheet the demo uses when no `--sheet` is given: 16 Korean events (row `08-15`
 /// already has a year and a simple description).
-pub const SAMPLE_SHEET_CSV: &str = include_str!("../fixtures/historical_events.ko.csv");
+pub const SAMPLE_SHEET_CSV: &str = include_str!("../../fixtures/historical_events.ko.csv");
 
 /// `almanac`: fill Google Sheets rows with AI-written content through the OpenAI Batch API.
 #[derive(Debug, Parser)]
-#[command(name = "almanac", version, about)]
+#[command(name = "almanac", version, about, after_help = common::EXIT_CODES_HELP)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -43,6 +50,14 @@ pub enum Command {
     Serve(ServeArgs),
     /// Run a whole job on a sample sheet against local stand-ins for OpenAI and Google.
     Demo(DemoArgs),
+    /// Fill a CSV or JSON events file in one go: build, submit, wait, merge (resumable).
+    Run(run::RunArgs),
+    /// The batch steps one at a time: build, submit, status, results analyze/merge.
+    #[command(subcommand)]
+    Batch(batch::BatchCommand),
+    /// A sheet to and from a JSON or CSV file, with the service account.
+    #[command(subcommand)]
+    Sheet(sheet::SheetCommand),
 }
 
 /// Flags of `almanac demo`.
@@ -103,7 +118,36 @@ pub async fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve(args).await,
         Command::Demo(args) => demo(args).await,
+        Command::Run(args) => {
+            let output = args.output_args.clone();
+            exit_with(&output, tool(run::run(args)).await)
+        }
+        Command::Batch(cmd) => {
+            let output = cmd.output_args().clone();
+            exit_with(&output, tool(cmd.run()).await)
+        }
+        Command::Sheet(cmd) => {
+            let output = cmd.output_args().clone();
+            exit_with(&output, tool(cmd.run()).await)
+        }
     }
+}
+
+/// Runs a file/automation subcommand with its logging and crypto set up.
+async fn tool(
+    f: impl std::future::Future<Output = Result<common::Report, common::CliError>>,
+) -> Result<common::Report, common::CliError> {
+    init_tracing("warn");
+    install_crypto_provider();
+    f.await
+}
+
+/// Prints the outcome and ends the process with its documented exit code.
+fn exit_with(output: &common::OutputArgs, outcome: Result<common::Report, common::CliError>) -> ! {
+    use std::io::Write as _;
+    let code = common::finish(output, outcome);
+    let _ = std::io::stdout().flush();
+    std::process::exit(i32::from(code))
 }
 
 fn init_tracing(default: &str) {

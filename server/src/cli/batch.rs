@@ -1,0 +1,680 @@
+//! `almanac batch …`: the seed's scripts one step at a time, for pipelines — `build` (JSONL for a
+//! model, `batch_file_generator.py`/`create_batch_input.py`), `submit` (`batch_runner.py`/
+//! `batch_processor.py`), `status` (`batch_status_checker.py`: waits with `--wait` and downloads the
+//! result files), `results analyze` and `results merge` (`process_batch_results.py`).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::common::{
+    CliError, EXIT_FAILURES, EXIT_OK, EXIT_RUNNING, EndpointArgs, OutputArgs, Report,
+    check_interval, completion_window, estimate, estimate_json, estimate_text, log_line,
+    progress_bar,
+};
+use super::run::{drive, job_report, select};
+use crate::domain::{Generated, RowId};
+use crate::files::{EventsFile, write_atomic};
+use crate::openai::client::{BatchInfo, BatchStatus};
+use crate::openai::{jsonl, output};
+use crate::pricing::Catalog;
+
+/// `almanac batch …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum BatchCommand {
+    /// Write the JSONL input of a batch (one request per row that needs one) for a model.
+    #[command(after_help = BUILD_EXAMPLES)]
+    Build(BuildArgs),
+    /// Upload a JSONL file and create a batch; prints its batch id.
+    #[command(after_help = SUBMIT_EXAMPLES)]
+    Submit(SubmitArgs),
+    /// Show a batch (by `batch_…` id) or a `run` job (by job id); `--wait` until it ends; download
+    /// the result files of a finished batch.
+    #[command(after_help = STATUS_EXAMPLES)]
+    Status(StatusArgs),
+    /// Work on downloaded result files.
+    #[command(subcommand)]
+    Results(ResultsCommand),
+}
+
+/// `almanac batch results …`.
+#[derive(Debug, clap::Subcommand)]
+pub enum ResultsCommand {
+    /// Count a result file's lines: succeeded, failed by reason, token usage and cost.
+    #[command(after_help = ANALYZE_EXAMPLES)]
+    Analyze(AnalyzeArgs),
+    /// Merge result files into an events file (CSV or JSON), like `run` does at the end.
+    #[command(after_help = MERGE_EXAMPLES)]
+    Merge(MergeArgs),
+}
+
+const BUILD_EXAMPLES: &str = "\
+Examples:
+  almanac batch build historical_events.json --model o4-mini-2025-04-16 -o batchinput.jsonl
+  almanac batch build events.csv --end-row 10 --json";
+const SUBMIT_EXAMPLES: &str = "\
+Examples:
+  almanac batch submit batchinput.jsonl
+  BATCH=$(almanac batch submit batchinput.jsonl --json | jq -r .batch_id)";
+const STATUS_EXAMPLES: &str = "\
+Examples:
+  almanac batch status batch_abc123                       # exit 3 while it runs
+  almanac batch status batch_abc123 --wait --output-dir out
+  almanac batch status 0193f1c2-…                         # a job of `almanac run`
+Result files are saved as <output-dir>/<batch_id>.output.jsonl and <batch_id>.errors.jsonl.";
+const ANALYZE_EXAMPLES: &str = "\
+Examples:
+  almanac batch results analyze out/batch_abc123.output.jsonl
+  almanac batch results analyze out/*.jsonl --model gpt-4.1-mini-2025-04-14 --json
+Exit 0 when every request succeeded, 4 when some failed.";
+const MERGE_EXAMPLES: &str = "\
+Examples:
+  almanac batch results merge out/batch_abc123.output.jsonl --into events.csv -o final.csv";
+
+/// Flags of `batch build`.
+#[derive(Debug, clap::Args)]
+pub struct BuildArgs {
+    /// The rows: a `.csv` or seed `.json` events file.
+    pub input: PathBuf,
+    /// Where to write the JSONL.
+    #[arg(long, short = 'o', default_value = "batchinput.jsonl")]
+    pub output: PathBuf,
+    /// Model id (default: the catalogue's default).
+    #[arg(long)]
+    pub model: Option<String>,
+    /// First data row, 0-based.
+    #[arg(long, default_value_t = 0)]
+    pub start_row: usize,
+    /// Data row to stop before, 0-based (default: to the end).
+    #[arg(long)]
+    pub end_row: Option<usize>,
+    /// Include rows whose outputs are already filled.
+    #[arg(long)]
+    pub overwrite: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output_args: OutputArgs,
+}
+
+/// Flags of `batch submit`.
+#[derive(Debug, clap::Args)]
+pub struct SubmitArgs {
+    /// The JSONL input (from `batch build`).
+    pub file: PathBuf,
+    /// The batch's completion window (OpenAI accepts only `24h`).
+    #[arg(long, default_value = "24h")]
+    pub completion_window: String,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub endpoints: EndpointArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output_args: OutputArgs,
+}
+
+/// Flags of `batch status`.
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// A batch id (`batch_…`) or the job id printed by `almanac run`.
+    pub id: String,
+    /// Wait until it ends (a job is driven to its end: this resumes an interrupted `run`).
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds between two checks with `--wait`.
+    #[arg(long, default_value_t = 60.0)]
+    pub check_interval: f64,
+    /// Where to save a finished batch's result files.
+    #[arg(long, default_value = ".")]
+    pub output_dir: PathBuf,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub endpoints: EndpointArgs,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output_args: OutputArgs,
+}
+
+/// Flags of `batch results analyze`.
+#[derive(Debug, clap::Args)]
+pub struct AnalyzeArgs {
+    /// Output and/or error files of batches (JSONL).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// Price the tokens as this model (default: the model named in the results).
+    #[arg(long)]
+    pub model: Option<String>,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output_args: OutputArgs,
+}
+
+/// Flags of `batch results merge`.
+#[derive(Debug, clap::Args)]
+pub struct MergeArgs {
+    /// Output files of batches (JSONL).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// The events file the requests were built from (`.csv` or `.json`).
+    #[arg(long)]
+    pub into: PathBuf,
+    /// Where to write the merged file (default: over `--into`).
+    #[arg(long, short = 'o')]
+    pub output: Option<PathBuf>,
+    /// Replace values already filled.
+    #[arg(long)]
+    pub overwrite: bool,
+    #[command(flatten)]
+    #[allow(missing_docs)]
+    pub output_args: OutputArgs,
+}
+
+impl BatchCommand {
+    /// The `--json` flag of the chosen subcommand.
+    pub fn output_args(&self) -> &OutputArgs {
+        match self {
+            BatchCommand::Build(a) => &a.output_args,
+            BatchCommand::Submit(a) => &a.output_args,
+            BatchCommand::Status(a) => &a.output_args,
+            BatchCommand::Results(ResultsCommand::Analyze(a)) => &a.output_args,
+            BatchCommand::Results(ResultsCommand::Merge(a)) => &a.output_args,
+        }
+    }
+
+    /// Runs the subcommand.
+    ///
+    /// # Errors
+    /// See the exit codes.
+    pub async fn run(self) -> Result<Report, CliError> {
+        match self {
+            BatchCommand::Build(a) => build(a),
+            BatchCommand::Submit(a) => submit(a).await,
+            BatchCommand::Status(a) => status(a).await,
+            BatchCommand::Results(ResultsCommand::Analyze(a)) => analyze(a),
+            BatchCommand::Results(ResultsCommand::Merge(a)) => merge(a),
+        }
+    }
+}
+
+fn build(args: BuildArgs) -> Result<Report, CliError> {
+    let catalog = Catalog::builtin();
+    let spec = match &args.model {
+        Some(m) => catalog.resolve(m)?,
+        None => catalog.default_spec(),
+    };
+    let sel = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
+    if sel.pending.is_empty() {
+        return Err(CliError::bad_input(format!(
+            "{}: no selected row needs a request (all filled or invalid): nothing to build",
+            args.input.display()
+        )));
+    }
+    let parts = jsonl::split_into_batches(spec, &sel.pending);
+    if parts.len() > 1 {
+        return Err(CliError::bad_input(format!(
+            "{} requests exceed one batch's limits ({} requests, {} MB): build parts with --start-row/--end-row",
+            sel.pending.len(),
+            jsonl::MAX_REQUESTS_PER_BATCH,
+            jsonl::MAX_FILE_BYTES / 1024 / 1024
+        )));
+    }
+    let body = jsonl::build_jsonl(spec, &sel.pending)
+        .map_err(|e| CliError::error("error", format!("cannot build the JSONL: {e}")))?;
+    write_atomic(&args.output, &body)?;
+    let est = estimate(spec, &sel.pending);
+    let invalid: Vec<Value> = sel
+        .rows
+        .iter()
+        .filter(|r| r.state == almanac_protocol::RowState::Failed)
+        .map(|r| json!({"line": r.row_number, "id": r.row_id, "reason": r.reason}))
+        .collect();
+    let skipped = sel
+        .rows
+        .iter()
+        .filter(|r| r.state == almanac_protocol::RowState::Skipped)
+        .count();
+    let mut text = format!(
+        "Wrote {} requests for {} to {} ({} bytes); {} rows skipped (already filled), {} invalid.\n{}",
+        sel.pending.len(),
+        spec.id,
+        args.output.display(),
+        body.len(),
+        skipped,
+        invalid.len(),
+        estimate_text(&est)
+    );
+    for r in &invalid {
+        text.push_str(&format!(
+            "\n  line {} ({}): {}",
+            r["line"],
+            r["id"].as_str().unwrap_or(""),
+            r["reason"].as_str().unwrap_or("")
+        ));
+    }
+    Ok(Report {
+        exit: EXIT_OK,
+        json: json!({
+            "file": args.output,
+            "model": spec.id,
+            "requests": sel.pending.len(),
+            "bytes": body.len(),
+            "skipped": skipped,
+            "invalid_rows": invalid,
+            "estimate": estimate_json(&est),
+        }),
+        text,
+    })
+}
+
+/// Checks that every line of a JSONL input is a request object with a unique `custom_id`.
+fn check_jsonl(path: &Path, bytes: &[u8]) -> Result<usize, CliError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        CliError::bad_input(format!(
+            "{}: not UTF-8 at byte {}",
+            path.display(),
+            e.valid_up_to()
+        ))
+    })?;
+    let mut seen = std::collections::HashMap::new();
+    let mut count = 0;
+    for (n, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let bad = |m: String| CliError::bad_input(format!("{}:{}: {m}", path.display(), n + 1));
+        let v: Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let id = v["custom_id"].as_str().ok_or_else(|| {
+            bad("no string `custom_id`: build the file with `almanac batch build`".into())
+        })?;
+        if v["body"].is_null() || v["url"].is_null() {
+            return Err(bad("a request line needs `method`, `url` and `body`".into()));
+        }
+        if let Some(first) = seen.insert(id.to_owned(), n + 1) {
+            return Err(bad(format!(
+                "custom_id `{id}` is used again (first on line {first})"
+            )));
+        }
+        count += 1;
+    }
+    if count == 0 {
+        return Err(CliError::bad_input(format!(
+            "{}: no requests",
+            path.display()
+        )));
+    }
+    Ok(count)
+}
+
+async fn submit(args: SubmitArgs) -> Result<Report, CliError> {
+    completion_window(&args.completion_window)?;
+    let bytes = std::fs::read(&args.file)
+        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", args.file.display())))?;
+    let requests = check_jsonl(&args.file, &bytes)?;
+    let openai = args.endpoints.openai()?;
+    let name = args
+        .file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "batchinput.jsonl".into());
+    let file_id = openai.upload_jsonl(&name, bytes).await?;
+    // The metadata label lets `find_batch_for_job` find this batch again.
+    let label = format!("cli-{}", uuid::Uuid::now_v7());
+    let info = openai.create_batch(&file_id, &label).await?;
+    Ok(Report {
+        exit: EXIT_OK,
+        json: json!({
+            "batch_id": info.id,
+            "input_file_id": file_id,
+            "status": info.status.as_str(),
+            "requests": requests,
+        }),
+        text: format!(
+            "Batch {} created from {} ({requests} requests, input_file_id {file_id}); status {}.\nCheck it with: almanac batch status {} --wait",
+            info.id,
+            args.file.display(),
+            info.status.as_str(),
+            info.id
+        ),
+    })
+}
+
+async fn status(args: StatusArgs) -> Result<Report, CliError> {
+    let poll = check_interval(args.check_interval)?;
+    if !args.id.starts_with("batch_") {
+        return job_status(args, poll).await;
+    }
+    let openai = args.endpoints.openai()?;
+    let out = &args.output_args;
+    let mut info = openai.retrieve_batch(&args.id).await?;
+    if args.wait && !info.status.is_terminal() {
+        let bar = progress_bar(out, info.request_counts.total);
+        let mut last = None;
+        while !info.status.is_terminal() {
+            if last != Some(info.status) {
+                log_line(out, &bar, &format!("{}: {}", info.id, info.status.as_str()));
+                last = Some(info.status);
+            }
+            bar.set_length(info.request_counts.total.max(1));
+            bar.set_position(info.request_counts.completed + info.request_counts.failed);
+            bar.set_message(info.status.as_str());
+            tokio::time::sleep(poll).await;
+            info = openai.retrieve_batch(&args.id).await?;
+        }
+        bar.finish_and_clear();
+    }
+    let mut saved = Vec::new();
+    if info.status.is_terminal() {
+        std::fs::create_dir_all(&args.output_dir).map_err(|e| {
+            CliError::error(
+                "error",
+                format!("cannot create {}: {e}", args.output_dir.display()),
+            )
+        })?;
+        for (file_id, suffix) in [
+            (&info.output_file_id, "output"),
+            (&info.error_file_id, "errors"),
+        ] {
+            if let Some(file_id) = file_id {
+                let bytes = openai.file_content(file_id).await?;
+                let path = args.output_dir.join(format!("{}.{suffix}.jsonl", info.id));
+                write_atomic(&path, &bytes)?;
+                saved.push(path);
+            }
+        }
+    }
+    let exit = batch_exit(&info);
+    let c = info.request_counts;
+    let mut text = format!(
+        "{}: {} — {}/{} requests completed, {} failed",
+        info.id,
+        info.status.as_str(),
+        c.completed,
+        c.total,
+        c.failed
+    );
+    if !info.errors.is_empty() {
+        text.push_str(&format!("\nErrors: {}", info.errors.join("; ")));
+    }
+    for p in &saved {
+        text.push_str(&format!("\nSaved {}", p.display()));
+    }
+    if exit == EXIT_RUNNING {
+        text.push_str(&format!(
+            "\nStill running: check again, or wait with `almanac batch status {} --wait`",
+            info.id
+        ));
+    }
+    Ok(Report {
+        exit,
+        json: json!({
+            "batch_id": info.id,
+            "status": info.status.as_str(),
+            "request_counts": c,
+            "input_file_id": info.input_file_id,
+            "output_file_id": info.output_file_id,
+            "error_file_id": info.error_file_id,
+            "errors": info.errors,
+            "saved_files": saved,
+        }),
+        text,
+    })
+}
+
+fn batch_exit(info: &BatchInfo) -> u8 {
+    match info.status {
+        BatchStatus::Completed if info.request_counts.failed == 0 => EXIT_OK,
+        s if s.is_terminal() => EXIT_FAILURES,
+        _ => EXIT_RUNNING,
+    }
+}
+
+async fn job_status(args: StatusArgs, poll: Duration) -> Result<Report, CliError> {
+    let out = &args.output_args;
+    if args.wait {
+        let svc = args.endpoints.services(poll).await?;
+        let Some(job) = svc.store.job(&args.id).await? else {
+            return Err(not_found(&args.id));
+        };
+        let bar = progress_bar(out, 0);
+        let job = if job.status()?.is_terminal() {
+            job
+        } else {
+            drive(&svc, &job.id, &bar, out).await?
+        };
+        bar.finish_and_clear();
+        return job_report(&svc, &job, true).await;
+    }
+    // Without --wait only the store is read: no credentials needed.
+    let (store, _) = args.endpoints.open_store().await?;
+    let Some(job) = store.job(&args.id).await? else {
+        return Err(not_found(&args.id));
+    };
+    let view = crate::jobs::job_view(&store, &job).await?;
+    let status = job.status()?;
+    let exit = if !status.is_terminal() {
+        EXIT_RUNNING
+    } else if status == almanac_protocol::JobStatus::Completed && view.row_counts.failed == 0 {
+        EXIT_OK
+    } else {
+        EXIT_FAILURES
+    };
+    let c = &view.row_counts;
+    Ok(Report {
+        exit,
+        text: format!(
+            "Job {}: {} — {} rows: {} written, {} pending, {} generated, {} skipped, {} failed (batch {}){}",
+            job.id,
+            status.describe(),
+            c.total,
+            c.done,
+            c.pending,
+            c.generated,
+            c.skipped,
+            c.failed,
+            view.batch_ids.join(", "),
+            if exit == EXIT_RUNNING {
+                format!(
+                    "\nStill running: `almanac batch status {} --wait` resumes and waits for it",
+                    job.id
+                )
+            } else {
+                String::new()
+            }
+        ),
+        json: json!({"job": view}),
+    })
+}
+
+fn not_found(id: &str) -> CliError {
+    CliError::bad_input(format!(
+        "no job `{id}` in the store, and it is not a batch id (`batch_…`): pass the job id printed by `almanac run`, with the same --store"
+    ))
+}
+
+/// Totals of a results file.
+#[derive(Default)]
+struct Tally {
+    lines: u64,
+    succeeded: u64,
+    failed: u64,
+    unreadable: Vec<String>,
+    by_code: BTreeMap<String, (u64, String, Vec<String>)>,
+    usage: output::Usage,
+    models: BTreeMap<String, u64>,
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<Report, CliError> {
+    let mut t = Tally::default();
+    for path in &args.files {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
+        for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            t.lines += 1;
+            let text = String::from_utf8_lossy(line);
+            if let Ok(v) = serde_json::from_str::<Value>(&text)
+                && let Some(model) = v["response"]["body"]["model"].as_str()
+            {
+                *t.models.entry(model.to_owned()).or_default() += 1;
+            }
+            match output::parse_line(&text) {
+                Err(e) => t
+                    .unreadable
+                    .push(format!("{}:{}: {}", path.display(), n + 1, e.message)),
+                Ok(parsed) => {
+                    if let Some(u) = parsed.usage {
+                        t.usage.prompt_tokens += u.prompt_tokens;
+                        t.usage.completion_tokens += u.completion_tokens;
+                        t.usage.cached_tokens += u.cached_tokens;
+                        t.usage.reasoning_tokens += u.reasoning_tokens;
+                    }
+                    match parsed.outcome {
+                        Ok(_) => t.succeeded += 1,
+                        Err(e) => {
+                            t.failed += 1;
+                            let entry = t.by_code.entry(e.code.clone()).or_insert((
+                                0,
+                                e.message.clone(),
+                                Vec::new(),
+                            ));
+                            entry.0 += 1;
+                            if entry.2.len() < 5 {
+                                entry.2.push(parsed.custom_id);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    let catalog = Catalog::builtin();
+    let model_name = args.model.clone().or_else(|| {
+        t.models
+            .iter()
+            .max_by_key(|(_, n)| **n)
+            .map(|(m, _)| m.clone())
+    });
+    let spec = match &model_name {
+        Some(m) => Some(catalog.resolve(m)?),
+        None => None,
+    };
+    let cost = spec.map(|s| {
+        let per = |usd: f64| usd / 1_000_000.0 * s.batch_price_factor;
+        let uncached = t.usage.prompt_tokens.saturating_sub(t.usage.cached_tokens);
+        let input = uncached as f64 * per(s.input_per_1m)
+            + t.usage.cached_tokens as f64 * per(s.cached_input_per_1m);
+        let output = t.usage.completion_tokens as f64 * per(s.output_per_1m);
+        (s.id.clone(), input, output)
+    });
+    let failures: Vec<Value> = t
+        .by_code
+        .iter()
+        .map(|(code, (n, message, ids))| json!({"code": code, "count": n, "message": message, "custom_ids": ids}))
+        .collect();
+    let mut text = format!(
+        "{} lines: {} succeeded, {} failed, {} unreadable",
+        t.lines,
+        t.succeeded,
+        t.failed,
+        t.unreadable.len()
+    );
+    for (code, (n, message, ids)) in &t.by_code {
+        text.push_str(&format!(
+            "\n  {code}: {n} — {message} (e.g. {})",
+            ids.join(", ")
+        ));
+    }
+    for u in t.unreadable.iter().take(5) {
+        text.push_str(&format!("\n  unreadable {u}"));
+    }
+    text.push_str(&format!(
+        "\nTokens: {} input ({} cached), {} output ({} reasoning)",
+        t.usage.prompt_tokens,
+        t.usage.cached_tokens,
+        t.usage.completion_tokens,
+        t.usage.reasoning_tokens
+    ));
+    match &cost {
+        Some((model, i, o)) => text.push_str(&format!(
+            "\nCost at {model} batch prices: ${:.4} (input ${i:.4}, output ${o:.4})",
+            i + o
+        )),
+        None => text.push_str("\nCost: unknown (no model in the results; pass --model)"),
+    }
+    let exit = if t.failed > 0 || !t.unreadable.is_empty() {
+        EXIT_FAILURES
+    } else {
+        EXIT_OK
+    };
+    Ok(Report {
+        exit,
+        json: json!({
+            "files": args.files,
+            "lines": t.lines,
+            "succeeded": t.succeeded,
+            "failed": t.failed,
+            "unreadable": t.unreadable,
+            "failures": failures,
+            "usage": {
+                "prompt_tokens": t.usage.prompt_tokens,
+                "cached_tokens": t.usage.cached_tokens,
+                "completion_tokens": t.usage.completion_tokens,
+                "reasoning_tokens": t.usage.reasoning_tokens,
+            },
+            "cost": cost.as_ref().map(|(model, i, o)| json!({
+                "model": model, "pricing": "batch", "input_usd": i, "output_usd": o, "total_usd": i + o,
+            })),
+        }),
+        text,
+    })
+}
+
+fn merge(args: MergeArgs) -> Result<Report, CliError> {
+    let mut file = EventsFile::read(&args.into)?;
+    let mut answers: Vec<(RowId, Generated)> = Vec::new();
+    let mut failed = 0;
+    for path in &args.files {
+        let bytes = std::fs::read(path)
+            .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
+        for line in output::parse_file(&bytes) {
+            match line {
+                Ok(p) => match (p.outcome, RowId::parse(&p.custom_id)) {
+                    (Ok(g), Ok(id)) => answers.push((id, g)),
+                    _ => failed += 1,
+                },
+                Err(_) => failed += 1,
+            }
+        }
+    }
+    let report = file.merge(&answers, args.overwrite);
+    let target = args.output.clone().unwrap_or_else(|| args.into.clone());
+    file.write_atomic(&target)?;
+    Ok(Report {
+        exit: if failed > 0 || report.unknown_ids > 0 {
+            EXIT_FAILURES
+        } else {
+            EXIT_OK
+        },
+        json: json!({
+            "output": target,
+            "answers": answers.len(),
+            "rows_written": report.rows_written,
+            "cells_written": report.cells_written,
+            "rows_already_filled": report.rows_already_filled,
+            "unknown_ids": report.unknown_ids,
+            "failed_lines": failed,
+        }),
+        text: format!(
+            "Wrote {}: {} rows updated ({} cells), {} already filled, {} answers for ids not in the file, {} failed or unreadable lines",
+            target.display(),
+            report.rows_written,
+            report.cells_written,
+            report.rows_already_filled,
+            report.unknown_ids,
+            failed
+        ),
+    })
+}
