@@ -231,7 +231,7 @@ impl EventsFile {
             rows,
         };
         if format == Format::Json {
-            file.to_json_object();
+            file.convert_to_json_object();
         }
         Ok(file)
     }
@@ -302,7 +302,7 @@ impl EventsFile {
         }
     }
 
-    fn to_json_object(&mut self) {
+    fn convert_to_json_object(&mut self) {
         if let Body::Csv { headers, records } = &self.body {
             let entries = records
                 .iter()
