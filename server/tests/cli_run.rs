@@ -372,3 +372,41 @@ async fn usage_errors_exit_2_without_sending_anything() {
     );
     assert_eq!(w.emulator.calls(), CallCounts::default());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_write_keeps_the_answers_and_the_next_run_writes_them_without_a_new_batch() {
+    let w = World::start().await;
+    w.write("events.json", SEED_JSON);
+    let mut run = w.almanac();
+    run.args([
+        "run",
+        "events.json",
+        "later/out.json",
+        "--check-interval",
+        "0.1",
+        "--json",
+    ]);
+    let out = output(run).await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["job"]["status"], "failed");
+    assert_eq!(report["job"]["error"]["code"], "output_unwritable");
+    assert_eq!(report["job"]["row_counts"]["generated"], 16);
+
+    std::fs::create_dir(w.path("later")).unwrap();
+    let mut again = w.almanac();
+    again.args([
+        "run",
+        "events.json",
+        "later/out.json",
+        "--check-interval",
+        "0.1",
+        "--json",
+    ]);
+    let out = output(again).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["resumed"], true);
+    assert_eq!(json(&out)["job"]["row_counts"]["done"], 16);
+    assert_eq!(w.emulator.calls().batches_create, 1, "answers reused");
+    assert_eq!(read_json(&w.path("later/out.json"))["01-27"]["id"], "01-27");
+}

@@ -352,7 +352,7 @@ async fn status(args: StatusArgs) -> Result<Report, CliError> {
         let mut last = None;
         while !info.status.is_terminal() {
             if last != Some(info.status) {
-                log_line(out, &bar, &format!("{}: {}", info.id, info.status.as_str()));
+                log_line(&bar, &format!("{}: {}", info.id, info.status.as_str()));
                 last = Some(info.status);
             }
             bar.set_length(info.request_counts.total.max(1));
@@ -440,7 +440,7 @@ async fn job_status(args: StatusArgs, poll: Duration) -> Result<Report, CliError
         let job = if job.status()?.is_terminal() {
             job
         } else {
-            drive(&svc, &job.id, &bar, out).await?
+            drive(&svc, &job.id, &bar).await?
         };
         bar.finish_and_clear();
         return job_report(&svc, &job, true).await;

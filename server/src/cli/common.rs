@@ -401,8 +401,7 @@ pub fn progress_bar(output: &OutputArgs, len: u64) -> indicatif::ProgressBar {
 }
 
 /// Prints a status line on stderr (above the progress bar when one is drawn), never on stdout.
-pub fn log_line(output: &OutputArgs, bar: &indicatif::ProgressBar, line: &str) {
-    let _ = output;
+pub fn log_line(bar: &indicatif::ProgressBar, line: &str) {
     if bar.is_hidden() {
         eprintln!("{line}");
     } else {

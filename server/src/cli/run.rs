@@ -241,7 +241,6 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     {
         Some(job) => {
             log_line(
-                out,
                 &bar,
                 &format!(
                     "Resuming job {} ({}, model {}) found in the store: its batch is not sent again.",
@@ -258,7 +257,10 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
             if output_abs.exists() && output_abs != input_abs && !args.yes {
                 if !interactive() {
                     return Err(CliError::bad_input(format!(
-                        "{} already exists: pass --yes to replace it when the run ends (or choose another OUTPUT)",
+                        "{} already exists: pass --yes to replace it when the run ends (or choose another OUTPUT). Rows are read from INPUT; to fill only what {} still lacks, run `almanac run {} {}`",
+                        args.output.display(),
+                        args.output.display(),
+                        args.output.display(),
                         args.output.display()
                     )));
                 }
@@ -316,7 +318,6 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
                 .insert_file_job(&job, &selection.rows, &target)
                 .await?;
             log_line(
-                out,
                 &bar,
                 &format!(
                     "Job {id}: {} rows selected, {} to send, {} skipped, {} invalid (model {}).",
@@ -332,7 +333,7 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     };
 
     let outcome = tokio::select! {
-        job = drive(&svc, &job_id, &bar, out) => job?,
+        job = drive(&svc, &job_id, &bar) => job?,
         _ = tokio::signal::ctrl_c() => {
             bar.abandon();
             eprintln!("Interrupted. Job {job_id} is saved; run the same command again to resume it without paying twice.");
@@ -355,7 +356,6 @@ pub async fn drive(
     svc: &Arc<Services>,
     job_id: &str,
     bar: &indicatif::ProgressBar,
-    out: &OutputArgs,
 ) -> Result<JobRecord, CliError> {
     let worker = Worker::new(svc.clone());
     let store = &svc.store;
@@ -371,7 +371,11 @@ pub async fn drive(
         }
         bar.set_position(counts.completed + counts.failed);
         let status = job.status()?;
-        bar.set_message(status.describe().to_owned());
+        let describe = match status {
+            JobStatus::Writing => "Writing the output file",
+            s => s.describe(),
+        };
+        bar.set_message(describe.to_owned());
         if job.status != last_status {
             let batches: Vec<String> = store
                 .batches(job_id)
@@ -380,12 +384,11 @@ pub async fn drive(
                 .filter_map(|b| b.batch_id)
                 .collect();
             log_line(
-                out,
                 bar,
                 &format!(
                     "{}: {}{}",
                     job.status,
-                    status.describe(),
+                    describe,
                     if batches.is_empty() {
                         String::new()
                     } else {

@@ -97,3 +97,111 @@ impl Store {
         .await?)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use almanac_protocol::{JobStatus, Mode, RowState};
+
+    use super::*;
+
+    fn job(id: &str, status: JobStatus) -> NewJob {
+        NewJob {
+            id: id.into(),
+            owner: "cli".into(),
+            spreadsheet_id: "file:/in.csv".into(),
+            sheet_id: 0,
+            sheet_title: "in.csv".into(),
+            spans: vec![],
+            model: "gpt-4.1-mini-2025-04-14".into(),
+            mode: Mode::Batch,
+            overwrite: false,
+            status,
+        }
+    }
+
+    fn target(id: &str, output: &str) -> FileTarget {
+        FileTarget {
+            job_id: id.into(),
+            input_path: "/in.csv".into(),
+            output_path: output.into(),
+            format: "csv".into(),
+            start_row: 0,
+            end_row: Some(10),
+            keep_temp_files: true,
+        }
+    }
+
+    fn row(state: RowState) -> NewRow {
+        NewRow {
+            row_id: "01-01".into(),
+            title: "t".into(),
+            row_number: 2,
+            state,
+            reason: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_running_job_is_found_by_its_paths_and_a_finished_one_is_not() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        let running = job("j1", JobStatus::InProgress);
+        store
+            .insert_file_job(
+                &running,
+                &[row(RowState::Pending)],
+                &target("j1", "/out.csv"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.file_target("j1").await.unwrap(),
+            Some(target("j1", "/out.csv"))
+        );
+        let found = store
+            .unfinished_file_job("/in.csv", "/out.csv")
+            .await
+            .unwrap();
+        assert_eq!(found.map(|j| j.id).as_deref(), Some("j1"));
+        assert!(
+            store
+                .unfinished_file_job("/in.csv", "/other.csv")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        store
+            .set_status("j1", JobStatus::Completed, None)
+            .await
+            .unwrap();
+        assert!(
+            store
+                .unfinished_file_job("/in.csv", "/out.csv")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_job_with_unwritten_answers_is_found_and_a_sheet_job_has_no_target() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store
+            .insert_file_job(
+                &job("j1", JobStatus::Failed),
+                &[row(RowState::Generated)],
+                &target("j1", "/out.csv"),
+            )
+            .await
+            .unwrap();
+        let found = store
+            .unfinished_file_job("/in.csv", "/out.csv")
+            .await
+            .unwrap();
+        assert_eq!(found.map(|j| j.id).as_deref(), Some("j1"));
+        store
+            .insert_job(&job("j2", JobStatus::Created), &[])
+            .await
+            .unwrap();
+        assert_eq!(store.file_target("j2").await.unwrap(), None);
+    }
+}
