@@ -269,3 +269,64 @@ fn every_subcommand_has_help_with_an_example() {
         }
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sheet_pull_of_some_rows_and_push_with_problems() {
+    let w = World::start().await;
+    w.emulator
+        .add_sheet_from_csv("s1", 0, "Events", almanac_emulator::SAMPLE_KO_CSV)
+        .unwrap();
+    let mut pull = w.almanac();
+    pull.args([
+        "sheet", "pull", "s1", "--rows", "2:5", "-o", "some.csv", "--json",
+    ]);
+    let out = output(pull).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["rows"], 4);
+    let text = std::fs::read_to_string(w.path("some.csv")).unwrap();
+    assert!(text.starts_with("id,title,year,content_simple,content_detailed,related_movies,imageUrl,relatedMovieId\n01-27,"), "{text}");
+    assert_eq!(text.lines().count(), 5);
+
+    // One id of the file is not in the sheet: the others are written, exit 4 names it.
+    w.write(
+        "answers.csv",
+        "id,title,year,content_simple,content_detailed,related_movies\n01-27,x,1945,s,d,m\n99-99,y,1,s,d,m\n",
+    );
+    let mut push = w.almanac();
+    push.args(["sheet", "push", "s1", "answers.csv", "--json"]);
+    let out = output(push).await;
+    assert_eq!(code(&out), 4, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["rows_written"], 1);
+    assert_eq!(doc["problems"][0]["id"], "99-99");
+    assert_eq!(w.emulator.cell("s1", 0, 1, 2), "1945");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_credentials_are_named() {
+    let w = World::start().await;
+    w.write("b.jsonl", "{\"custom_id\": \"a\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {}}\n");
+    let mut submit = w.almanac();
+    submit
+        .env_remove("OPENAI_API_KEY")
+        .args(["batch", "submit", "b.jsonl"]);
+    let out = output(submit).await;
+    assert_eq!(code(&out), 2);
+    assert!(
+        stderr(&out).contains("OPENAI_API_KEY is not set"),
+        "{}",
+        stderr(&out)
+    );
+
+    let mut pull = w.almanac();
+    pull.env_remove("GOOGLE_APPLICATION_CREDENTIALS")
+        .args(["sheet", "pull", "s1", "-o", "x.json"]);
+    let out = output(pull).await;
+    assert_eq!(code(&out), 1);
+    assert!(
+        stderr(&out).contains("GOOGLE_APPLICATION_CREDENTIALS"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.emulator.calls().files_create, 0);
+}
