@@ -410,3 +410,46 @@ async fn a_failed_write_keeps_the_answers_and_the_next_run_writes_them_without_a
     assert_eq!(w.emulator.calls().batches_create, 1, "answers reused");
     assert_eq!(read_json(&w.path("later/out.json"))["01-27"]["id"], "01-27");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_openai_stops_the_run_with_exit_1_and_the_job_resumes_later() {
+    let w = World::start().await;
+    w.write("events.json", SEED_JSON);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}/v1", closed.local_addr().unwrap());
+    drop(closed);
+    let mut run = w.almanac();
+    run.env("OPENAI_BASE_URL", &dead_url).args([
+        "run",
+        "events.json",
+        "out.json",
+        "--give-up-after",
+        "1",
+        "--json",
+    ]);
+    let out = output(run).await;
+    assert_eq!(code(&out), 1, "{}", stderr(&out));
+    let doc = json(&out);
+    assert_eq!(doc["error"]["kind"], "unavailable");
+    assert!(
+        doc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("run the same command again")
+    );
+    assert!(!w.path("out.json").exists());
+
+    let mut again = w.almanac();
+    again.args([
+        "run",
+        "events.json",
+        "out.json",
+        "--check-interval",
+        "0.1",
+        "--json",
+    ]);
+    let out = output(again).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["resumed"], true);
+    assert_eq!(w.emulator.calls().batches_create, 1);
+}

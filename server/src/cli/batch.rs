@@ -125,6 +125,9 @@ pub struct StatusArgs {
     /// Seconds between two checks with `--wait`.
     #[arg(long, default_value_t = 60.0)]
     pub check_interval: f64,
+    /// With `--wait` on a job: stop (exit 1) after this many failed tries in a row of one step.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub give_up_after: u32,
     /// Where to save a finished batch's result files.
     #[arg(long, default_value = ".")]
     pub output_dir: PathBuf,
@@ -440,7 +443,7 @@ async fn job_status(args: StatusArgs, poll: Duration) -> Result<Report, CliError
         let job = if job.status()?.is_terminal() {
             job
         } else {
-            drive(&svc, &job.id, &bar).await?
+            drive(&svc, &job.id, &bar, args.give_up_after).await?
         };
         bar.finish_and_clear();
         return job_report(&svc, &job, true).await;

@@ -137,7 +137,13 @@ pub async fn main() -> anyhow::Result<()> {
 async fn tool(
     f: impl std::future::Future<Output = Result<common::Report, common::CliError>>,
 ) -> Result<common::Report, common::CliError> {
-    init_tracing("warn");
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
     install_crypto_provider();
     f.await
 }

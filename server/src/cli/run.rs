@@ -88,6 +88,10 @@ pub struct RunArgs {
     /// Replace values already in year/content_simple/content_detailed/related_movies.
     #[arg(long)]
     pub overwrite: bool,
+    /// Stop (exit 1, the job saved for the next run) after this many failed tries in a row of one
+    /// step (OpenAI or the disk unreachable); tries are spaced 0.5 s, 1 s, 2 s … up to 60 s.
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
+    pub give_up_after: u32,
     /// Do not ask before sending or before replacing an existing OUTPUT (needed to replace OUTPUT
     /// when stdin is not a terminal).
     #[arg(long, short = 'y')]
@@ -250,6 +254,9 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
             if job.status()?.is_terminal() {
                 // It ended with answers still unwritten (its write failed): write them now.
                 store.reopen(&job.id, JobStatus::Writing).await?;
+            } else {
+                // A new run, a new count of failed tries; and due now.
+                store.schedule(&job.id, &crate::store::now(), 0).await?;
             }
             (job.id, true)
         }
@@ -333,7 +340,7 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     };
 
     let outcome = tokio::select! {
-        job = drive(&svc, &job_id, &bar) => job?,
+        job = drive(&svc, &job_id, &bar, args.give_up_after) => job?,
         _ = tokio::signal::ctrl_c() => {
             bar.abandon();
             eprintln!("Interrupted. Job {job_id} is saved; run the same command again to resume it without paying twice.");
@@ -351,11 +358,13 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
 /// Steps the job until it ends, updating the progress bar.
 ///
 /// # Errors
-/// When the store fails.
+/// When the store fails, or after `give_up_after` failed tries in a row of one step (the job stays
+/// saved: running the command again resumes it).
 pub async fn drive(
     svc: &Arc<Services>,
     job_id: &str,
     bar: &indicatif::ProgressBar,
+    give_up_after: u32,
 ) -> Result<JobRecord, CliError> {
     let worker = Worker::new(svc.clone());
     let store = &svc.store;
@@ -400,6 +409,16 @@ pub async fn drive(
         }
         if status.is_terminal() {
             return Ok(job);
+        }
+        if job.attempts >= i64::from(give_up_after) {
+            bar.abandon();
+            return Err(CliError::error(
+                "unavailable",
+                format!(
+                    "giving up for now: the step `{}` failed {} times in a row (see the warnings above). Job {job_id} is saved; run the same command again to resume it without paying twice",
+                    job.status, job.attempts
+                ),
+            ));
         }
         let wait = chrono::DateTime::parse_from_rfc3339(&job.not_before)
             .map(|t| {
