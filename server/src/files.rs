@@ -139,6 +139,8 @@ pub struct EventsFile {
     pub format: Format,
     body: Body,
     rows: Vec<FileRow>,
+    /// The file began with a UTF-8 byte-order mark (Excel's "CSV UTF-8"); it is written back.
+    bom: bool,
 }
 
 /// What [`EventsFile::merge`] changed.
@@ -167,6 +169,7 @@ impl EventsFile {
         let bytes =
             std::fs::read(path).map_err(|e| err(path, None, format!("cannot read: {e}")))?;
         let text = decode(path, &bytes)?;
+        let bom = bytes.starts_with(UTF8_BOM);
         let (body, rows) = match format {
             Format::Csv => parse_csv(path, text)?,
             Format::Json => parse_json(path, text)?,
@@ -177,6 +180,7 @@ impl EventsFile {
             format,
             body,
             rows,
+            bom,
         })
     }
 
@@ -229,6 +233,7 @@ impl EventsFile {
             format: Format::Csv,
             body,
             rows,
+            bom: false,
         };
         if format == Format::Json {
             file.convert_to_json_object();
@@ -332,6 +337,9 @@ impl EventsFile {
         match &self.body {
             Body::Csv { headers, records } => {
                 let mut out = String::new();
+                if self.bom {
+                    out.push('\u{feff}');
+                }
                 {
                     let mut w = csv::WriterBuilder::new()
                         .terminator(csv::Terminator::Any(b'\n'))
@@ -440,6 +448,8 @@ fn set_field(fields: &mut Fields, name: &str, value: &str) {
     }
 }
 
+const UTF8_BOM: &[u8] = &[0xEF, 0xBB, 0xBF];
+
 /// The file as UTF-8 text (a UTF-8 byte-order mark is dropped).
 fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, FileError> {
     if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
@@ -457,7 +467,7 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, FileError> {
             "the file contains NUL bytes: it looks like UTF-16 without a byte-order mark; save it as UTF-8",
         ));
     }
-    let bytes = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(bytes);
+    let bytes = bytes.strip_prefix(UTF8_BOM).unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let at = e.valid_up_to();
         let line = bytes[..at].iter().filter(|b| **b == b'\n').count() as u64 + 1;
@@ -787,6 +797,28 @@ mod tests {
         assert!(out.contains("\"title\": \"나\",\n    \"year\": \"1945\",\n    \"imageUrl\": \"x.png\",\n    \"content_simple\""), "{out}");
         let back: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(back["a"], serde_json::json!({"title": "A"}));
+    }
+
+    #[test]
+    fn a_json_array_and_a_csv_with_a_byte_order_mark_round_trip() {
+        let (_d, path) = write(
+            "a.json",
+            b"[{\"id\": \"x\", \"title\": \"X\", \"extra\": 3}, {\"id\": \"y\", \"title\": \"Y\"}]",
+        );
+        let mut file = EventsFile::read(&path).unwrap();
+        file.merge(&[answer("y")], false);
+        let back: Value = serde_json::from_str(&file.render()).unwrap();
+        assert_eq!(
+            back[0],
+            serde_json::json!({"id": "x", "title": "X", "extra": 3})
+        );
+        assert_eq!(back[1]["content_simple"], "s y");
+
+        let (_d, path) = write("b.csv", "\u{feff}id,title\n1,가\n".as_bytes());
+        let mut file = EventsFile::read(&path).unwrap();
+        assert_eq!(file.rows()[0].id, "1");
+        file.merge(&[answer("1")], false);
+        assert!(file.render().starts_with("\u{feff}id,title,year,"));
     }
 
     #[test]
