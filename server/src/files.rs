@@ -386,7 +386,8 @@ impl EventsFile {
     }
 }
 
-/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename).
+/// Writes `bytes` to `path` atomically (temporary file in the same folder, fsync, rename). A file
+/// that is replaced keeps its permissions; a new one is created `rw-r--r--` on Unix.
 ///
 /// # Errors
 /// [`FileError`] when the folder is not writable or the disk is full; `path` is then untouched.
@@ -396,11 +397,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
         _ => PathBuf::from("."),
     };
     let fail = |e: std::io::Error| err(path, None, format!("cannot write: {e}"));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".almanac-")
-        .suffix(".tmp")
-        .tempfile_in(&dir)
-        .map_err(fail)?;
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".almanac-").suffix(".tmp");
+    // A replaced file keeps its permissions; a new one gets the usual rw-r--r-- (a temporary file
+    // would otherwise be private to its owner).
+    match std::fs::metadata(path) {
+        Ok(meta) => {
+            builder.permissions(meta.permissions());
+        }
+        Err(_) => {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt as _;
+                builder.permissions(std::fs::Permissions::from_mode(0o644));
+            }
+        }
+    }
+    let mut tmp = builder.tempfile_in(&dir).map_err(fail)?;
     tmp.write_all(bytes).map_err(fail)?;
     tmp.as_file().sync_all().map_err(fail)?;
     tmp.persist(path).map_err(|e| fail(e.error))?;
@@ -819,6 +832,26 @@ mod tests {
         assert_eq!(file.rows()[0].id, "1");
         file.merge(&[answer("1")], false);
         assert!(file.render().starts_with("\u{feff}id,title,year,"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_atomic_write_keeps_the_permissions_of_the_file_it_replaces() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let (dir, path) = write("a.csv", b"old");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&path, b"new").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"new");
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&path), 0o640);
+        let fresh = dir.path().join("fresh.csv");
+        write_atomic(&fresh, b"x").unwrap();
+        assert_eq!(mode(&fresh), 0o644);
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names.len(), 2, "no temporary file left: {names:?}");
     }
 
     #[test]

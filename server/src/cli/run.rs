@@ -238,19 +238,16 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     let svc = args.endpoints.services(poll).await?;
     let store = &svc.store;
     let out = &args.output_args;
-    let bar = progress_bar(out, selection.pending.len() as u64);
+    let mut notes = Vec::new();
     let (job_id, resumed) = match store
         .unfinished_file_job(&input_abs.to_string_lossy(), &output_abs.to_string_lossy())
         .await?
     {
         Some(job) => {
-            log_line(
-                &bar,
-                &format!(
-                    "Resuming job {} ({}, model {}) found in the store: its batch is not sent again.",
-                    job.id, job.status, job.model
-                ),
-            );
+            notes.push(format!(
+                "Resuming job {} ({}, model {}) found in the store: its batch is not sent again.",
+                job.id, job.status, job.model
+            ));
             if job.status()?.is_terminal() {
                 // It ended with answers still unwritten (its write failed): write them now.
                 store.reopen(&job.id, JobStatus::Writing).await?;
@@ -324,21 +321,22 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
             store
                 .insert_file_job(&job, &selection.rows, &target)
                 .await?;
-            log_line(
-                &bar,
-                &format!(
-                    "Job {id}: {} rows selected, {} to send, {} skipped, {} invalid (model {}).",
-                    selection.rows.len(),
-                    selection.pending.len(),
-                    counts(RowState::Skipped),
-                    counts(RowState::Failed),
-                    spec.id
-                ),
-            );
+            notes.push(format!(
+                "Job {id}: {} rows selected, {} to send, {} skipped, {} invalid (model {}).",
+                selection.rows.len(),
+                selection.pending.len(),
+                counts(RowState::Skipped),
+                counts(RowState::Failed),
+                spec.id
+            ));
             (id, false)
         }
     };
 
+    let bar = progress_bar(out, selection.pending.len() as u64);
+    for note in &notes {
+        log_line(&bar, note);
+    }
     let outcome = tokio::select! {
         job = drive(&svc, &job_id, &bar, args.give_up_after) => job?,
         _ = tokio::signal::ctrl_c() => {
