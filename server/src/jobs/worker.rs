@@ -596,14 +596,31 @@ impl Worker {
             return Ok(());
         }
         let batches = store.batches(&job.id).await?;
+        let rejected = latest_attempt_rejected(&batches);
         let status = if job.cancel_requested {
             JobStatus::Cancelled
         } else if latest_attempt_expired(&batches) {
             JobStatus::Expired
+        } else if rejected.is_some() {
+            JobStatus::Failed
         } else {
             JobStatus::Completed
         };
-        store.set_status(&job.id, status, None).await?;
+        let error = rejected.map(|errors| {
+            (
+                "batch_failed",
+                format!(
+                    "OpenAI rejected the batch without running it: {errors}. Each row says which request line was wrong; fix those rows and retry"
+                ),
+            )
+        });
+        store
+            .set_status(
+                &job.id,
+                status,
+                error.as_ref().map(|(c, m)| (*c, m.as_str())),
+            )
+            .await?;
         tracing::info!(job_id = %job.id, status = status.as_str(), "job finished");
         Ok(())
     }
@@ -711,6 +728,20 @@ fn latest_attempt_expired(batches: &[BatchRecord]) -> bool {
     batches
         .iter()
         .any(|b| Some(b.attempt) == latest && b.status == "expired")
+}
+
+/// When every batch of the job's latest attempt was rejected in validation (`failed`): their
+/// errors, joined for people.
+fn latest_attempt_rejected(batches: &[BatchRecord]) -> Option<String> {
+    let latest = batches.iter().map(|b| b.attempt).max()?;
+    let last: Vec<&BatchRecord> = batches.iter().filter(|b| b.attempt == latest).collect();
+    last.iter().all(|b| b.status == "failed").then(|| {
+        last.iter()
+            .filter_map(|b| b.errors.as_deref())
+            .flat_map(str::lines)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
 }
 
 /// The job status shown while batches run: the least advanced of the running batches.
