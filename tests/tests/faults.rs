@@ -72,7 +72,7 @@ async fn end_state_failed_a_batch_rejected_in_validation_fails_the_job_with_each
 
     // Retry once the cause is gone: only the failed rows (here all five) go again, and are filled.
     app.emulator.set_faults(Faults::default());
-    assert_eq!(app.post_action(&job.id, "retry").await.status(), 200);
+    assert_eq!(app.post_action(&job.id, "retry").await.status(), 202);
     let job = app
         .wait_until(&job.id, "completed after retry", |j| {
             j.status == JobStatus::Completed
@@ -137,7 +137,7 @@ async fn end_state_cancelled_rows_finished_before_the_cancel_are_written_and_the
         assert!(tokio::time::Instant::now() < deadline, "never progressed");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    assert_eq!(app.post_action(&job.id, "cancel").await.status(), 200);
+    assert_eq!(app.post_action(&job.id, "cancel").await.status(), 202);
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Cancelled, "{job:#?}");
     let done = job.row_counts.done;
@@ -222,7 +222,7 @@ async fn end_state_completed_per_line_failures_each_carry_their_reason_and_retry
     }
 
     app.emulator.set_faults(Faults::default());
-    assert_eq!(app.post_action(&job.id, "retry").await.status(), 200);
+    assert_eq!(app.post_action(&job.id, "retry").await.status(), 202);
     let job = app
         .wait_until(&job.id, "completed after retry", |j| {
             j.status == JobStatus::Completed && j.row_counts.failed == 0
