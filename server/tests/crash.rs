@@ -210,12 +210,13 @@ impl Server {
         kills.push(format!("{point:?}"));
     }
 
-    /// (Re)starts the server, waits until the job's batch at the emulator has at least `done`
-    /// requests finished (or has ended), and kills the server.
+    /// (Re)starts the server, lets the held batch run until it has at least `done` requests
+    /// finished, holds it again and kills the server.
     async fn kill_when_progress(&mut self, job_id: &str, done: u64, kills: &mut Vec<String>) {
         if self.child.is_none() {
             self.start().await;
         }
+        self.emulator.hold_batches(false);
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let batch = batches_of(&self.emulator, job_id).into_iter().next();
@@ -228,6 +229,7 @@ impl Server {
             assert!(Instant::now() < deadline, "the batch never progressed");
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
+        self.emulator.hold_batches(true);
         self.kill();
         kills.push(format!("in_progress>={done}"));
     }
@@ -281,6 +283,9 @@ async fn a_server_killed_at_thirty_three_points_of_three_jobs_fills_every_row_ex
         if server.child.is_none() {
             server.start().await;
         }
+        // The batch advances only when the test lets it (see kill_when_progress), so that every
+        // kill point below is reached in its turn.
+        emulator.hold_batches(true);
         let job = server.create_job(start, end).await;
         // 1: right after the job is stored, before the worker has done anything with it.
         server.kill();
@@ -296,6 +301,7 @@ async fn a_server_killed_at_thirty_three_points_of_three_jobs_fills_every_row_ex
             server.kill_when_progress(&job.id, done, &mut kills).await;
         }
         // 8: the output file is being downloaded; nothing recorded yet.
+        emulator.hold_batches(false);
         server.kill_at(HoldPoint::FileContent, &mut kills).await;
         // 9, 10: the write step reads the sheet's title and rows.
         server.kill_at(HoldPoint::SpreadsheetGet, &mut kills).await;

@@ -112,6 +112,21 @@ async fn end_state_expired_finished_rows_are_written_and_the_rest_sent_again_onc
     assert_eq!(batches[0]["request_counts"]["completed"], 4);
     // Only the 8 rows that never ran were sent again.
     assert_eq!(batches[1]["request_counts"]["total"], 8);
+    // The job shows both batches together, each with its own status and counts.
+    let shown: Vec<(u32, &str, u64, u64)> = job
+        .batches
+        .iter()
+        .map(|b| {
+            (
+                b.attempt,
+                b.status.as_str(),
+                b.request_counts.total,
+                b.request_counts.completed,
+            )
+        })
+        .collect();
+    assert_eq!(shown, [(0, "expired", 12, 4), (1, "completed", 8, 8)]);
+    assert_eq!(job.request_counts.completed, 12);
     for r in 1..=12 {
         assert!(!app.cell(0, r, 3).is_empty(), "row {} empty", r + 1);
     }
