@@ -172,7 +172,7 @@ async fn dispatch(
             }
             axum::Json(value).into_response()
         }
-        Err(response) => response,
+        Err(error) => error.into_response(),
     }
 }
 
@@ -183,7 +183,7 @@ fn handle(
     uri: &Uri,
     headers: &HeaderMap,
     body: &Bytes,
-) -> Result<(Value, Option<HoldPoint>), Response> {
+) -> Result<(Value, Option<HoldPoint>), GoogleError> {
     let rest = uri
         .path()
         .strip_prefix("/v4/spreadsheets/")
@@ -197,15 +197,11 @@ fn handle(
                 "[emulated] {method} {} is not implemented by the emulator.",
                 uri.path()
             ),
-        )
-        .into_response());
+        ));
     };
     let query = parse_form(uri.query().unwrap_or(""));
     let mut state = shared.lock();
-    let user = match check_token(&state.tokens, headers, op.writes()) {
-        Ok(user) => user,
-        Err(error) => return Err(error.into_response()),
-    };
+    let user = check_token(&state.tokens, headers, op.writes())?;
     match &op {
         Op::Get => state.calls.spreadsheets_get += 1,
         Op::ValuesGet(_) => state.calls.values_get += 1,
@@ -226,7 +222,7 @@ fn handle(
         ..
     } = &mut *state;
     let Some(spreadsheet) = spreadsheets.get_mut(&spreadsheet_id) else {
-        return Err(not_found().into_response());
+        return Err(not_found());
     };
     if let Some(user) = user {
         let shared_with_user = shares
@@ -237,8 +233,7 @@ fn handle(
                 StatusCode::FORBIDDEN,
                 "PERMISSION_DENIED",
                 "The caller does not have permission",
-            )
-            .into_response());
+            ));
         }
     }
     let result = match op {
@@ -256,7 +251,7 @@ fn handle(
     };
     match result {
         Ok(value) => Ok((value, hold_point)),
-        Err(error) => Err(error.into_response()),
+        Err(error) => Err(error),
     }
 }
 
