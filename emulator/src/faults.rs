@@ -166,10 +166,12 @@ pub struct Armed {
     release: Arc<Notify>,
 }
 
-/// A response held at a [`HoldPoint`]. Dropping it releases the response.
+/// A response held at a [`HoldPoint`]. Dropping it releases the response, or disarms the hold if
+/// no call has reached it yet.
 pub struct Hold {
     reached: Option<oneshot::Receiver<()>>,
     release: Arc<Notify>,
+    shared: Arc<Shared>,
 }
 
 impl Hold {
@@ -190,11 +192,15 @@ impl Hold {
 
 impl Drop for Hold {
     fn drop(&mut self) {
+        self.shared
+            .lock()
+            .holds
+            .retain(|armed| !Arc::ptr_eq(&armed.release, &self.release));
         self.release.notify_one();
     }
 }
 
-pub(crate) fn arm(shared: &Shared, point: HoldPoint) -> Hold {
+pub(crate) fn arm(shared: &Arc<Shared>, point: HoldPoint) -> Hold {
     let (tx, rx) = oneshot::channel();
     let release = Arc::new(Notify::new());
     shared.lock().holds.push(Armed {
@@ -205,6 +211,7 @@ pub(crate) fn arm(shared: &Shared, point: HoldPoint) -> Hold {
     Hold {
         reached: Some(rx),
         release,
+        shared: shared.clone(),
     }
 }
 

@@ -286,9 +286,13 @@ async fn a_server_killed_at_thirty_three_points_of_three_jobs_fills_every_row_ex
         // The batch advances only when the test lets it (see kill_when_progress), so that every
         // kill point below is reached in its turn.
         emulator.hold_batches(true);
+        // The worker starts on a new job at once; a hold on the upload keeps it from getting
+        // further than that before the kill, whatever the timing.
+        let early = emulator.hold_next(HoldPoint::FileUploaded);
         let job = server.create_job(start, end).await;
-        // 1: right after the job is stored, before the worker has done anything with it.
+        // 1: right after the job is stored (the upload, if it started, is held unanswered).
         server.kill();
+        drop(early);
         kills.push("created".into());
         // 2: the input file is uploaded but its id not saved.
         server.kill_at(HoldPoint::FileUploaded, &mut kills).await;

@@ -691,14 +691,17 @@ impl Worker {
     }
 }
 
-/// True when the sheet row with this id holds exactly `g` in C–F.
+/// True when the sheet row with this id already holds our answer `g`: every filled cell of C–F
+/// was filled, and at least one of the text columns D–F holds exactly our text (a person does not
+/// type the model's paragraph word for word). Covers a write that Google applied but the server
+/// never heard back about — including one that filled only the cells a person had left empty.
 fn row_holds(current: &[crate::sheets::SheetRow], id: &RowId, g: &Generated) -> bool {
     current.iter().any(|row| {
+        let cell = |i: usize| row.cells.get(2 + i).map(String::as_str).unwrap_or("");
+        let columns = g.columns();
         row.cells.first().map(|c| c.trim()) == Some(id.as_str())
-            && g.columns()
-                .iter()
-                .enumerate()
-                .all(|(i, v)| row.cells.get(2 + i).map(String::as_str).unwrap_or("") == *v)
+            && (0..columns.len()).all(|i| !cell(i).trim().is_empty())
+            && (1..columns.len()).any(|i| !columns[i].is_empty() && cell(i) == columns[i])
     })
 }
 
@@ -762,5 +765,67 @@ fn aggregate(batches: &[BatchRecord]) -> JobStatus {
         JobStatus::Cancelling
     } else {
         JobStatus::Finalizing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheets::SheetRow;
+
+    fn generated() -> Generated {
+        Generated {
+            year: "1969".into(),
+            simple: "A person walked on the Moon.".into(),
+            detail: "Apollo 11 landed on the Moon in July 1969.".into(),
+            related_movies: "First Man".into(),
+        }
+    }
+
+    fn row(cells: &[&str]) -> Vec<SheetRow> {
+        vec![SheetRow {
+            row_number: 5,
+            cells: cells.iter().map(|c| c.to_string()).collect(),
+        }]
+    }
+
+    #[test]
+    fn our_own_write_is_recognised_even_around_a_persons_cell_but_a_persons_row_is_not() {
+        let id = RowId::parse("07-20").unwrap();
+        let g = generated();
+        let ours = row(&[
+            "07-20",
+            "Moon",
+            "1969",
+            &g.simple,
+            &g.detail,
+            &g.related_movies,
+        ]);
+        assert!(row_holds(&ours, &id, &g));
+        let around_person = row(&[
+            "07-20",
+            "Moon",
+            "1969",
+            "typed",
+            &g.detail,
+            &g.related_movies,
+        ]);
+        assert!(row_holds(&around_person, &id, &g));
+        let person = row(&["07-20", "Moon", "1969", "a", "b", "c"]);
+        assert!(!row_holds(&person, &id, &g));
+        let partial = row(&["07-20", "Moon", "", &g.simple, &g.detail, &g.related_movies]);
+        assert!(
+            !row_holds(&partial, &id, &g),
+            "an empty cell means not written"
+        );
+        let other_id = row(&[
+            "07-21",
+            "Moon",
+            "1969",
+            &g.simple,
+            &g.detail,
+            &g.related_movies,
+        ]);
+        assert!(!row_holds(&other_id, &id, &g));
     }
 }
