@@ -8,6 +8,11 @@
 //! - Google's ID-token keys `GET /oauth2/v3/certs` (a JWKS), a signer of ID tokens, and user
 //!   access tokens that reach only the spreadsheets shared with their user ([`identity`]).
 //!
+//! Tests steer it: [`Faults`] (per-row answers, expiry, the enqueued-token limit, invalid lines,
+//! and [`faults`]' call faults — 429 / 5xx / cut connections for OpenAI or Sheets),
+//! [`Emulator::hold_batches`], [`Emulator::hold_next`] (stop one response after its effect, to
+//! kill a client at that moment), and [`Emulator::cell_writes`] (how often each cell was written).
+//!
 //! Wire formats follow the published references kept in `server/fixtures/reference/` (OpenAPI
 //! excerpts, the Batch guide's examples, recorded validation errors and recorded Sheets traffic).
 //! Generated content says plainly that it is emulated.

@@ -418,7 +418,7 @@ impl Worker {
         for batch in batches.iter().filter(|b| b.is_terminal() && !b.collected) {
             let span = tracing::info_span!(
                 "batch",
-                batch_id = batch.batch_id.as_deref().unwrap_or_default()
+                batch_id = %batch.batch_id.as_deref().unwrap_or_default()
             );
             self.collect(batch).instrument(span).await?;
         }
