@@ -2,8 +2,8 @@
 //!
 //! - [`CallFault`]s answer whole calls with a 429 or 5xx in the service's own error shape
 //!   (OpenAI's `{"error":{"message","type","param","code"}}`, Google's
-//!   `{"error":{"code","message","status"}}`), or cut the connection mid-response, for a number of
-//!   calls — the transient faults a client must wait out;
+//!   `{"error":{"code","message","status"}}`), cut the connection mid-response, or answer late
+//!   (after the effect), for a number of calls — the transient faults a client must wait out;
 //! - [`Hold`]s stop one response at a [`HoldPoint`] *after* its effect is applied (the batch is
 //!   created, the cells are written) and before it is sent, so that a test can kill the client
 //!   exactly between "the remote side did it" and "the client learnt it".
@@ -55,6 +55,9 @@ pub enum CallFaultKind {
     Status(u16),
     /// A `200` whose body breaks off: the client sees the connection end mid-response.
     Reset,
+    /// The call is carried out, then its answer waits this long — a client with a shorter timeout
+    /// gives up although the effect (a created batch, written cells) happened.
+    Delay(std::time::Duration),
 }
 
 /// A failure of the next `times` calls to `target`.
@@ -90,6 +93,11 @@ pub(crate) async fn inject(
     };
     match kind {
         None => next.run(request).await,
+        Some((CallFaultKind::Delay(delay), _)) => {
+            let response = next.run(request).await;
+            tokio::time::sleep(delay).await;
+            response
+        }
         Some((CallFaultKind::Reset, _)) => {
             let broken = futures_util_once_error();
             (StatusCode::OK, Body::from_stream(broken)).into_response()
