@@ -244,12 +244,27 @@ impl BatchJob {
     pub fn advance(
         &mut self,
         files: &mut HashMap<String, StoredFile>,
-        faults: &Faults,
+        faults: &mut Faults,
         hold: bool,
         rows_per_step: usize,
     ) {
         let now = now_unix();
         match self.status {
+            Status::Validating if faults.token_limit_batches > 0 => {
+                faults.token_limit_batches -= 1;
+                let model = self.first_model(files);
+                self.fail(
+                    now,
+                    vec![batch_error(
+                        "token_limit_exceeded",
+                        &format!(
+                            "Enqueued token limit reached for {model} in organization org-emulator. Limit: 90,000 enqueued tokens. Please try submitting an equivalent batch job once the number of enqueued tokens has decreased."
+                        ),
+                        None,
+                        None,
+                    )],
+                );
+            }
             Status::Validating => match files.get(&self.input_file_id) {
                 None => self.fail(
                     now,
@@ -263,7 +278,9 @@ impl BatchJob {
                         None,
                     )],
                 ),
-                Some(file) => match validate(&file.content, &self.endpoint) {
+                Some(file) => match validate(&file.content, &self.endpoint)
+                    .and_then(|requests| injected_line_errors(requests, &faults.invalid_lines))
+                {
                     Err(errors) => self.fail(now, errors),
                     Ok(requests) => {
                         self.model = requests
@@ -330,6 +347,19 @@ impl BatchJob {
             }
             Status::Failed | Status::Completed | Status::Expired | Status::Cancelled => {}
         }
+    }
+
+    /// The `model` of the input file's first line, for messages.
+    fn first_model(&self, files: &HashMap<String, StoredFile>) -> String {
+        files
+            .get(&self.input_file_id)
+            .and_then(|f| {
+                let text = String::from_utf8_lossy(&f.content);
+                let first = text.lines().next()?.to_string();
+                let v: Value = serde_json::from_str(&first).ok()?;
+                v["body"]["model"].as_str().map(str::to_string)
+            })
+            .unwrap_or_else(|| "this model".to_string())
     }
 
     /// Asks to cancel. Returns the status that refused it (`completed`, `failed`, `expired`).
@@ -444,6 +474,27 @@ fn store_jsonl(
     let id = file.id.clone();
     files.insert(id.clone(), file);
     id
+}
+
+/// Turns requests named in [`Faults::invalid_lines`] into validation errors of their lines.
+fn injected_line_errors(
+    requests: Vec<Request>,
+    invalid: &HashMap<String, (String, String)>,
+) -> Result<Vec<Request>, Vec<Value>> {
+    let errors: Vec<Value> = requests
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| {
+            invalid
+                .get(&r.custom_id)
+                .map(|(code, message)| batch_error(code, message, Some("body.model"), Some(i + 1)))
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(requests)
+    } else {
+        Err(errors)
+    }
 }
 
 /// A `BatchError` (`{code, message, param, line}`).

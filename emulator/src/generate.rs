@@ -86,11 +86,32 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
         .map(|m| message_text(&m["content"]))
         .unwrap_or_default();
     let title = extract_title(&user_text);
-    let content = match fault {
+    let mut content = match fault {
         Some(RowFault::InvalidJson) => {
             format!("[emulated] I am sorry, but I cannot answer in JSON about {title} right now.")
         }
         _ => answer_content(body.get("response_format"), &title, fault),
+    };
+    // A refusal has `content: null` and the reason in `message.refusal`; an answer cut off at the
+    // token limit has `finish_reason: "length"` and a truncated (unparseable) content.
+    let mut refusal = Value::Null;
+    let mut finish_reason = "stop";
+    match fault {
+        Some(RowFault::Refusal(reason)) => {
+            refusal = Value::String(reason.clone());
+            content.clear();
+        }
+        Some(RowFault::Truncated) => {
+            let keep = content.chars().count() / 2;
+            content = content.chars().take(keep).collect();
+            finish_reason = "length";
+        }
+        _ => {}
+    }
+    let content_json = if refusal.is_null() {
+        Value::String(content.clone())
+    } else {
+        Value::Null
     };
 
     let prompt_chars: usize = messages
@@ -108,9 +129,9 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
             "model": model,
             "choices": [{
                 "index": 0,
-                "message": {"role": "assistant", "content": content, "refusal": null, "annotations": []},
+                "message": {"role": "assistant", "content": content_json, "refusal": refusal, "annotations": []},
                 "logprobs": null,
-                "finish_reason": "stop",
+                "finish_reason": finish_reason,
             }],
             "usage": {
                 "prompt_tokens": prompt_tokens,

@@ -8,6 +8,11 @@
 //! - Google's ID-token keys `GET /oauth2/v3/certs` (a JWKS), a signer of ID tokens, and user
 //!   access tokens that reach only the spreadsheets shared with their user ([`identity`]).
 //!
+//! Tests steer it: [`Faults`] (per-row answers, expiry, the enqueued-token limit, invalid lines,
+//! and [`faults`]' call faults — 429 / 5xx / cut connections for OpenAI or Sheets),
+//! [`Emulator::hold_batches`], [`Emulator::hold_next`] (stop one response after its effect, to
+//! kill a client at that moment), and [`Emulator::cell_writes`] (how often each cell was written).
+//!
 //! Wire formats follow the published references kept in `server/fixtures/reference/` (OpenAPI
 //! excerpts, the Batch guide's examples, recorded validation errors and recorded Sheets traffic).
 //! Generated content says plainly that it is emulated.
@@ -26,6 +31,7 @@
 
 pub mod a1;
 pub mod batch;
+pub mod faults;
 pub mod generate;
 pub mod identity;
 pub mod oauth;
@@ -45,6 +51,8 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::state::{Shared, Sheet, Spreadsheet};
+
+pub use crate::faults::{CallFault, CallFaultKind, FaultTarget, Hold, HoldPoint};
 
 /// Korean sample sheet (16 events, header `id,title,year,content_simple,content_detailed,
 /// related_movies,imageUrl,relatedMovieId`), for demos and tests.
@@ -108,6 +116,16 @@ pub struct Faults {
     pub rows: HashMap<String, RowFault>,
     /// End every batch `expired` after this many requests are done.
     pub expire_after: Option<usize>,
+    /// The next this-many batches fail in validation with `token_limit_exceeded` (the enqueued
+    /// token limit of the organization), as the Batch API does when too many tokens are queued.
+    pub token_limit_batches: usize,
+    /// custom_id → `(code, message)`: validation reports that line as invalid, which fails the
+    /// whole batch (`status: failed`, one `errors.data[]` entry per bad line), as the Batch API
+    /// does (e.g. `model_not_found`).
+    pub invalid_lines: HashMap<String, (String, String)>,
+    /// Failures of whole HTTP calls (429, 5xx, cut connections), applied in order of the list:
+    /// the first fault whose target matches a call and has calls left answers it.
+    pub calls: Vec<CallFault>,
 }
 
 /// What goes wrong with one request of a batch.
@@ -122,6 +140,11 @@ pub enum RowFault {
     /// The model answers this value for every text field (e.g. "=SUM(A1:A2)") — to test formula
     /// injection. (`year` keeps its generated value.)
     Text(String),
+    /// The model refuses: `message.content` is null and `message.refusal` holds this text
+    /// (<https://platform.openai.com/docs/guides/structured-outputs#refusals>).
+    Refusal(String),
+    /// The answer hits the token limit: `finish_reason: "length"` and the JSON cut in half.
+    Truncated,
 }
 
 struct Running {
@@ -478,6 +501,69 @@ impl Emulator {
     /// A snapshot of the request counters.
     pub fn calls(&self) -> CallCounts {
         self.shared.lock().calls.clone()
+    }
+
+    /// How many times each cell of a sheet was written by `values.batchUpdate` / `values.update`,
+    /// by 0-based `(row, col)` at the time of the write (cells never written are absent).
+    pub fn cell_writes(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+    ) -> std::collections::BTreeMap<(usize, usize), u32> {
+        self.shared
+            .lock()
+            .cell_writes
+            .iter()
+            .filter(|((s, id, _, _), _)| s == spreadsheet_id && *id == sheet_id)
+            .map(|((_, _, r, c), n)| ((*r, *c), *n))
+            .collect()
+    }
+
+    /// Deletes `count` rows starting at 0-based `at_row`, shifting the rows below up (as a person
+    /// deleting rows does); the grid shrinks by as many rows.
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn delete_rows(&self, spreadsheet_id: &str, sheet_id: i32, at_row: usize, count: usize) {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| {
+            let end = (at_row + count).min(s.cells.len());
+            if at_row < end {
+                s.cells.drain(at_row..end);
+            }
+            s.row_count = s.row_count.saturating_sub(count as u32).max(1);
+        });
+    }
+
+    /// Sorts rows `from_row..` (0-based, to the last stored row) by the text of column `col`,
+    /// descending when `descending` — the rows move whole, as with Data ▸ Sort range.
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn sort_rows(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+        from_row: usize,
+        col: usize,
+        descending: bool,
+    ) {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| {
+            if from_row >= s.cells.len() {
+                return;
+            }
+            let key = |row: &Vec<state::Cell>| row.get(col).map(|c| c.value.clone());
+            s.cells[from_row..].sort_by(|a, b| {
+                let order = key(a).cmp(&key(b));
+                if descending { order.reverse() } else { order }
+            });
+        });
+    }
+
+    /// Holds the next response at `point` (after its effect is applied, before it is sent) until
+    /// [`Hold::release`] or the [`Hold`] is dropped. [`Hold::reached`] resolves when a call gets
+    /// there: the moment for a test to kill the client.
+    pub fn hold_next(&self, point: HoldPoint) -> Hold {
+        faults::arm(&self.shared, point)
     }
 
     // --- batch control ---

@@ -19,6 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::batch::{BatchJob, ENDPOINTS};
+use crate::faults::{HoldPoint, pause};
 use crate::generate::{chat_completion, error_body};
 use crate::state::{Shared, StoredFile};
 use crate::util::{now_unix, random_alnum, random_hex};
@@ -49,6 +50,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/{*rest}", axum::routing::any(invalid_url))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(middleware::from_fn(require_api_key))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            crate::faults::inject,
+        ))
         .with_state(shared)
 }
 
@@ -199,6 +204,7 @@ async fn create_file(State(shared): State<Arc<Shared>>, mut form: Multipart) -> 
     };
     let body = stored.to_json();
     shared.lock().files.insert(stored.id.clone(), stored);
+    pause(&shared, HoldPoint::FileUploaded).await;
     Json(body).into_response()
 }
 
@@ -232,12 +238,16 @@ async fn delete_file(State(shared): State<Arc<Shared>>, Path(id): Path<String>) 
 }
 
 async fn file_content(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    match shared.lock().files.get(&id) {
-        Some(file) => (
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            file.content.clone(),
-        )
-            .into_response(),
+    let content = shared.lock().files.get(&id).map(|f| f.content.clone());
+    match content {
+        Some(content) => {
+            pause(&shared, HoldPoint::FileContent).await;
+            (
+                [(header::CONTENT_TYPE, "application/octet-stream")],
+                content,
+            )
+                .into_response()
+        }
         None => no_such_file(&id),
     }
 }
@@ -321,22 +331,26 @@ async fn create_batch(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
             );
         }
     }
-    let mut state = shared.lock();
-    if let Some(file) = state.files.get(&input_file_id)
-        && file.purpose != "batch"
-    {
-        return invalid_request(
-            &format!(
-                "The input file {input_file_id} has purpose '{}'; a batch needs a file uploaded with purpose 'batch'.",
-                file.purpose
-            ),
-            Some("input_file_id"),
-            Some("invalid_value"),
-        );
-    }
-    let job = BatchJob::new(&endpoint, &input_file_id, metadata);
-    let body = job.to_json();
-    state.batches.push(job);
+    let body = {
+        let mut state = shared.lock();
+        if let Some(file) = state.files.get(&input_file_id)
+            && file.purpose != "batch"
+        {
+            return invalid_request(
+                &format!(
+                    "The input file {input_file_id} has purpose '{}'; a batch needs a file uploaded with purpose 'batch'.",
+                    file.purpose
+                ),
+                Some("input_file_id"),
+                Some("invalid_value"),
+            );
+        }
+        let job = BatchJob::new(&endpoint, &input_file_id, metadata);
+        let body = job.to_json();
+        state.batches.push(job);
+        body
+    };
+    pause(&shared, HoldPoint::BatchCreated).await;
     Json(body).into_response()
 }
 
@@ -352,10 +366,20 @@ fn json_kind(value: &Value) -> &'static str {
 }
 
 async fn retrieve_batch(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
-    let mut state = shared.lock();
-    state.calls.batches_retrieve += 1;
-    match state.batches.iter().find(|b| b.id == id) {
-        Some(job) => Json(job.to_json()).into_response(),
+    let found = {
+        let mut state = shared.lock();
+        state.calls.batches_retrieve += 1;
+        state
+            .batches
+            .iter()
+            .find(|b| b.id == id)
+            .map(BatchJob::to_json)
+    };
+    match found {
+        Some(body) => {
+            pause(&shared, HoldPoint::BatchRetrieved).await;
+            Json(body).into_response()
+        }
         None => no_such_batch(&id),
     }
 }

@@ -42,6 +42,7 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::a1::{self, Rect};
+use crate::faults::{HoldPoint, pause};
 use crate::state::{Shared, Sheet, Spreadsheet};
 use crate::util::{form_get, parse_form, percent_decode};
 
@@ -66,6 +67,10 @@ const WRITE_SCOPES: [&str; 4] = [
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/v4/spreadsheets/{*rest}", any(dispatch))
+        .layer(axum::middleware::from_fn_with_state(
+            shared.clone(),
+            crate::faults::inject,
+        ))
         .with_state(shared)
 }
 
@@ -160,28 +165,43 @@ async fn dispatch(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    match handle(&shared, &method, &uri, &headers, &body) {
+        Ok((value, hold_point)) => {
+            if let Some(point) = hold_point {
+                pause(&shared, point).await;
+            }
+            axum::Json(value).into_response()
+        }
+        Err(error) => error.into_response(),
+    }
+}
+
+/// The call's effect, under the lock; `Ok` carries the answer and where it may be held.
+fn handle(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Value, Option<HoldPoint>), GoogleError> {
     let rest = uri
         .path()
         .strip_prefix("/v4/spreadsheets/")
         .unwrap_or_default()
         .to_string();
-    let Some((spreadsheet_id, op)) = route(&method, &rest) else {
-        return google_error(
+    let Some((spreadsheet_id, op)) = route(method, &rest) else {
+        return Err(google_error(
             StatusCode::NOT_FOUND,
             "NOT_FOUND",
             &format!(
                 "[emulated] {method} {} is not implemented by the emulator.",
                 uri.path()
             ),
-        )
-        .into_response();
+        ));
     };
     let query = parse_form(uri.query().unwrap_or(""));
     let mut state = shared.lock();
-    let user = match check_token(&state.tokens, &headers, op.writes()) {
-        Ok(user) => user,
-        Err(error) => return error.into_response(),
-    };
+    let user = check_token(&state.tokens, headers, op.writes())?;
     match &op {
         Op::Get => state.calls.spreadsheets_get += 1,
         Op::ValuesGet(_) => state.calls.values_get += 1,
@@ -189,43 +209,49 @@ async fn dispatch(
         Op::BatchUpdate => state.calls.values_batch_update += 1,
         Op::ValuesUpdate(_) => {}
     }
+    let hold_point = match &op {
+        Op::Get => Some(HoldPoint::SpreadsheetGet),
+        Op::BatchGet => Some(HoldPoint::ValuesBatchGet),
+        Op::BatchUpdate => Some(HoldPoint::ValuesBatchUpdated),
+        Op::ValuesGet(_) | Op::ValuesUpdate(_) => None,
+    };
     let crate::state::State {
         spreadsheets,
         shares,
+        cell_writes,
         ..
     } = &mut *state;
     let Some(spreadsheet) = spreadsheets.get_mut(&spreadsheet_id) else {
-        return not_found().into_response();
+        return Err(not_found());
     };
     if let Some(user) = user {
         let shared_with_user = shares
             .get(&spreadsheet_id)
             .is_some_and(|users| users.contains(&user));
         if !shared_with_user {
-            return google_error(
+            return Err(google_error(
                 StatusCode::FORBIDDEN,
                 "PERMISSION_DENIED",
                 "The caller does not have permission",
-            )
-            .into_response();
+            ));
         }
     }
     let result = match op {
         Op::Get => Ok(spreadsheet_json(spreadsheet)),
         Op::ValuesGet(range) => values_get(spreadsheet, &range, &query),
         Op::BatchGet => batch_get(spreadsheet, &query),
-        Op::BatchUpdate => match serde_json::from_slice::<Value>(&body) {
-            Ok(request) => batch_update(spreadsheet, &request),
+        Op::BatchUpdate => match serde_json::from_slice::<Value>(body) {
+            Ok(request) => batch_update(spreadsheet, &request, cell_writes),
             Err(e) => Err(bad_request(&format!("Invalid JSON payload received. {e}"))),
         },
-        Op::ValuesUpdate(range) => match serde_json::from_slice::<Value>(&body) {
-            Ok(request) => values_update(spreadsheet, &range, &query, &request),
+        Op::ValuesUpdate(range) => match serde_json::from_slice::<Value>(body) {
+            Ok(request) => values_update(spreadsheet, &range, &query, &request, cell_writes),
             Err(e) => Err(bad_request(&format!("Invalid JSON payload received. {e}"))),
         },
     };
     match result {
-        Ok(value) => axum::Json(value).into_response(),
-        Err(error) => error.into_response(),
+        Ok(value) => Ok((value, hold_point)),
+        Err(error) => Err(error),
     }
 }
 
@@ -570,12 +596,25 @@ fn plan_write(
 }
 
 /// Applies a checked write and returns its UpdateValuesResponse.
-fn apply(spreadsheet: &mut Spreadsheet, plan: &PlannedWrite, include_values: bool) -> Value {
+fn apply(
+    spreadsheet: &mut Spreadsheet,
+    plan: &PlannedWrite,
+    include_values: bool,
+    writes: &mut WriteCounts,
+) -> Value {
     let spreadsheet_id = spreadsheet.id.clone();
     let sheet = &mut spreadsheet.sheets[plan.sheet_index];
     for (i, row) in plan.cells.iter().enumerate() {
         for (j, cell) in row.iter().enumerate() {
             if let Some((value, is_formula)) = cell {
+                *writes
+                    .entry((
+                        spreadsheet_id.clone(),
+                        sheet.sheet_id,
+                        plan.rect.r1 as usize + i,
+                        plan.rect.c1 as usize + j,
+                    ))
+                    .or_default() += 1;
                 sheet.set(
                     plan.rect.r1 as usize + i,
                     plan.rect.c1 as usize + j,
@@ -600,7 +639,14 @@ fn apply(spreadsheet: &mut Spreadsheet, plan: &PlannedWrite, include_values: boo
     out
 }
 
-fn batch_update(spreadsheet: &mut Spreadsheet, request: &Value) -> Result<Value, GoogleError> {
+/// Per-cell write counters (see [`State::cell_writes`](crate::state::State::cell_writes)).
+type WriteCounts = std::collections::HashMap<(String, i32, usize, usize), u32>;
+
+fn batch_update(
+    spreadsheet: &mut Spreadsheet,
+    request: &Value,
+    writes: &mut WriteCounts,
+) -> Result<Value, GoogleError> {
     let option = input_option(request.get("valueInputOption").and_then(Value::as_str))?;
     let include_values = request
         .get("includeValuesInResponse")
@@ -634,7 +680,7 @@ fn batch_update(spreadsheet: &mut Spreadsheet, request: &Value) -> Result<Value,
             }
         }
         cells += plan.count;
-        responses.push(apply(spreadsheet, plan, include_values));
+        responses.push(apply(spreadsheet, plan, include_values, writes));
     }
     let mut out = json!({
         "spreadsheetId": spreadsheet.id,
@@ -654,11 +700,12 @@ fn values_update(
     range: &str,
     query: &[(String, String)],
     request: &Value,
+    writes: &mut WriteCounts,
 ) -> Result<Value, GoogleError> {
     let option = input_option(form_get(query, "valueInputOption"))?;
     let include_values = form_get(query, "includeValuesInResponse") == Some("true");
     let plan = plan_write(spreadsheet, range, request, option)?;
-    Ok(apply(spreadsheet, &plan, include_values))
+    Ok(apply(spreadsheet, &plan, include_values, writes))
 }
 
 #[cfg(test)]
@@ -731,7 +778,7 @@ mod tests {
         let req = json!({"valueInputOption": "USER_ENTERED", "data": [
             {"range": "Sheet1!F1", "values": [["=1+1", "'=text", 5, true, null]]}
         ]});
-        let out = batch_update(&mut s, &req).unwrap();
+        let out = batch_update(&mut s, &req, &mut Default::default()).unwrap();
         assert_eq!(out["responses"][0]["updatedRange"], "Sheet1!F1:J1");
         assert_eq!(out["totalUpdatedCells"], 4);
         let sheet = &s.sheets[0];
@@ -741,11 +788,11 @@ mod tests {
         assert_eq!(sheet.cell(0, 7).unwrap().value, "5");
         assert_eq!(sheet.cell(0, 8).unwrap().value, "TRUE");
         let too_wide = json!({"valueInputOption": "RAW", "data": [{"range": "A1:B1", "values": [["1", "2", "3"]]}]});
-        assert!(batch_update(&mut s, &too_wide).is_err());
+        assert!(batch_update(&mut s, &too_wide, &mut Default::default()).is_err());
         let beyond = json!({"valueInputOption": "RAW", "data": [{"range": "A1000", "values": [["x"], ["y"]]}]});
-        assert!(batch_update(&mut s, &beyond).is_err());
+        assert!(batch_update(&mut s, &beyond, &mut Default::default()).is_err());
         let missing = json!({"data": [{"range": "A1", "values": [["x"]]}]});
-        assert!(batch_update(&mut s, &missing).is_err());
+        assert!(batch_update(&mut s, &missing, &mut Default::default()).is_err());
     }
 
     #[test]
@@ -761,7 +808,7 @@ mod tests {
             let mut s = spreadsheet();
             let req = json!({"valueInputOption": "USER_ENTERED", "data": [
                 {"range": "Sheet1!F1", "values": [[text]]}]});
-            batch_update(&mut s, &req).unwrap();
+            batch_update(&mut s, &req, &mut Default::default()).unwrap();
             assert_eq!(
                 s.sheets[0].cell(0, 5).unwrap().is_formula,
                 formula,
@@ -769,7 +816,7 @@ mod tests {
             );
             let req = json!({"valueInputOption": "RAW", "data": [
                 {"range": "Sheet1!F1", "values": [[text]]}]});
-            batch_update(&mut s, &req).unwrap();
+            batch_update(&mut s, &req, &mut Default::default()).unwrap();
             assert!(!s.sheets[0].cell(0, 5).unwrap().is_formula, "{text}");
         }
     }
@@ -781,11 +828,11 @@ mod tests {
         let req = json!({"valueInputOption": "RAW", "data": [
             {"range": "Sheet1!F1", "values": [["fits"]]},
             {"range": "Sheet1!G1", "values": [[long]]}]});
-        let err = batch_update(&mut s, &req).unwrap_err();
+        let err = batch_update(&mut s, &req, &mut Default::default()).unwrap_err();
         assert!(err.message.contains("50000"), "{}", err.message);
         assert!(s.sheets[0].cell(0, 5).is_none(), "nothing is written");
         let fits = json!({"valueInputOption": "RAW", "data": [
             {"range": "Sheet1!G1", "values": [["x".repeat(MAX_CELL_CHARS)]]}]});
-        assert!(batch_update(&mut s, &fits).is_ok());
+        assert!(batch_update(&mut s, &fits, &mut Default::default()).is_ok());
     }
 }

@@ -71,6 +71,10 @@ pub struct State {
     pub hold: bool,
     /// Requests received per endpoint.
     pub calls: CallCounts,
+    /// `(spreadsheetId, sheetId, row, col)` (0-based, at write time) → times written.
+    pub cell_writes: HashMap<(String, i32, usize, usize), u32>,
+    /// Responses to hold, armed by [`Emulator::hold_next`](crate::Emulator::hold_next).
+    pub holds: Vec<crate::faults::Armed>,
 }
 
 /// An access token handed out by the token endpoint.

@@ -230,6 +230,24 @@ pub struct RequestCounts {
     pub failed: u64,
 }
 
+/// One batch of a job (<https://platform.openai.com/docs/api-reference/batch/object>).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchSummary {
+    /// The OpenAI batch id (`batch_…`); absent until the batch is created.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_id: Option<String>,
+    /// 0 for the first submission, 1.. for rows sent again (after an expiry or a retry).
+    pub attempt: u32,
+    /// The part of that submission (0-based), when it needed several batches.
+    pub part: u32,
+    /// The Batch object's `status` (`validating`, `in_progress`, …), or `preparing` before it
+    /// exists.
+    pub status: String,
+    /// The batch's own `request_counts`.
+    pub request_counts: RequestCounts,
+}
+
 /// Per-state row counts of a job.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -311,6 +329,11 @@ pub struct Job {
     pub row_counts: RowCounts,
     /// The OpenAI batch ids of this job (`batch_…`).
     pub batch_ids: Vec<String>,
+    /// Every batch of the job — several when the selection is over the Batch API's limits
+    /// (50,000 requests or 200 MB per batch) or rows were sent again — with its own status and
+    /// `request_counts`; `request_counts` above is their sum.
+    #[serde(default)]
+    pub batches: Vec<BatchSummary>,
     /// Why the job failed, when `status` is `failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDetail>,

@@ -1,13 +1,24 @@
 //! Wiring: [`Application::build`] turns a [`Config`] into a bound listener, a router and a worker,
 //! and reports the port it got (so tests and the demo can bind port 0). `main`, the demo and the
 //! tests all start the backend this way.
+//!
+//! Shutdown ([`Application::run_until_stopped`]): on SIGTERM or Ctrl-C the listener stops
+//! accepting, the worker finishes the step it is in and takes no new one, and both get
+//! `WorkerSettings::shutdown_grace` to end; whatever is still running then is abandoned, which is
+//! safe because every step can be repeated after a restart.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use metrics_exporter_prometheus::PrometheusHandle;
 
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, broadcast};
+use tokio::sync::{Notify, broadcast, watch};
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Authenticator};
@@ -69,15 +80,19 @@ impl Application {
             AuthMode::InsecureNoAuth => Authenticator::LocalDevelopment,
         };
         let state = AppState::new(JobService::new(services.clone()), auth, config.api.clone());
+        let metrics = metrics_router(crate::metrics::install(), services.clone());
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         Ok(Application {
             listener,
             // The bundle is imported cross-origin by Apps Script's Sidebar.html (a module script
             // and a wasm fetch, both in CORS mode): it gets the API's CORS allow-list.
-            router: api::router(state).merge(
-                web::router(&config.sidebar_dir).layer(api::cors::layer(&config.api.cors_origins)),
-            ),
+            router: api::router(state)
+                .merge(
+                    web::router(&config.sidebar_dir)
+                        .layer(api::cors::layer(&config.api.cors_origins)),
+                )
+                .merge(metrics),
             worker: Worker::new(services.clone()),
             local_addr,
             services,
@@ -102,9 +117,12 @@ impl Application {
 
     /// Starts the worker and the HTTP server in background tasks.
     pub fn spawn(self) -> RunningApp {
-        let worker = tokio::spawn(self.worker.run());
+        let (stop, stopped) = watch::channel(false);
+        let worker = tokio::spawn(self.worker.run_until(stopped.clone()));
         let server = tokio::spawn(async move {
-            if let Err(e) = axum::serve(self.listener, self.router).await {
+            let serve = axum::serve(self.listener, self.router)
+                .with_graceful_shutdown(wait_for_stop(stopped));
+            if let Err(e) = serve.await {
                 tracing::error!(error = %e, "HTTP server stopped");
             }
         });
@@ -112,21 +130,52 @@ impl Application {
             base_url: format!("http://{}", self.local_addr),
             server,
             worker,
+            stop,
+            grace: self.services.settings.shutdown_grace,
         }
     }
 
-    /// Serves until Ctrl-C / SIGTERM, then stops accepting requests and lets in-flight ones end.
-    /// The worker is stopped mid-step if need be: the store makes that safe.
+    /// Serves until Ctrl-C / SIGTERM, then shuts down within the grace period
+    /// (`WorkerSettings::shutdown_grace`): see the module documentation.
     ///
     /// # Errors
     /// When the server fails.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let worker = tokio::spawn(self.worker.run());
-        let result = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown_signal())
-            .await;
-        worker.abort();
-        result
+        let running = self.spawn();
+        shutdown_signal().await;
+        running.shutdown().await;
+        Ok(())
+    }
+}
+
+/// Resolves once `stop` turns true (or its sender is gone).
+async fn wait_for_stop(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stopped| *stopped).await;
+}
+
+/// `GET /metrics`: Prometheus text format.
+fn metrics_router(handle: PrometheusHandle, services: Arc<Services>) -> axum::Router {
+    axum::Router::new()
+        .route("/metrics", axum::routing::get(serve_metrics))
+        .with_state((handle, services))
+}
+
+async fn serve_metrics(
+    State((handle, services)): State<(PrometheusHandle, Arc<Services>)>,
+) -> axum::response::Response {
+    match crate::metrics::render(&handle, &services.store).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count jobs for /metrics");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
     }
 }
 
@@ -154,9 +203,44 @@ pub struct RunningApp {
     pub base_url: String,
     server: JoinHandle<()>,
     worker: JoinHandle<()>,
+    stop: watch::Sender<bool>,
+    grace: Duration,
 }
 
 impl RunningApp {
+    /// Graceful shutdown: stops accepting connections and taking new steps, waits up to the grace
+    /// period for in-flight requests and the current step, then abandons what is left. Returns
+    /// `true` when everything ended within the grace period.
+    pub async fn shutdown(self) -> bool {
+        let RunningApp {
+            mut server,
+            mut worker,
+            stop,
+            grace,
+            ..
+        } = self;
+        let _ = stop.send(true);
+        let drained = tokio::time::timeout(grace, async {
+            let _ = (&mut worker).await;
+            let _ = (&mut server).await;
+        })
+        .await
+        .is_ok();
+        if drained {
+            tracing::info!("shut down cleanly");
+        } else {
+            tracing::warn!(
+                grace_ms = grace.as_millis() as u64,
+                "grace period over: abandoning in-flight requests and steps (they resume after a restart)"
+            );
+            server.abort();
+            worker.abort();
+            let _ = server.await;
+            let _ = worker.await;
+        }
+        drained
+    }
+
     /// Stops the server and the worker at once, as a crash would (nothing is flushed on purpose).
     pub async fn kill(self) {
         self.server.abort();

@@ -56,6 +56,14 @@ pub struct ServeArgs {
         default_value_t = 30.0
     )]
     pub poll_interval_secs: f64,
+    /// Seconds that in-flight requests and the worker's current step get to finish after
+    /// SIGTERM / Ctrl-C before they are abandoned (safe: every step can be repeated).
+    #[arg(
+        long = "shutdown-grace",
+        env = "ALMANAC_SHUTDOWN_GRACE_SECS",
+        default_value_t = 30.0
+    )]
+    pub shutdown_grace_secs: f64,
     /// Folder of the built sidebar bundle, served at `/sidebar/` (see `sidebar/build.sh`).
     #[arg(
         long = "sidebar-dir",
@@ -176,6 +184,9 @@ pub struct WorkerSettings {
     pub retry_min_delay: Duration,
     /// Longest delay between two tries after transient failures.
     pub retry_max_delay: Duration,
+    /// On SIGTERM / Ctrl-C: how long in-flight HTTP requests and the worker's current step may
+    /// take to finish before they are abandoned (abandoning is safe: every step can be repeated).
+    pub shutdown_grace: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -184,6 +195,7 @@ impl Default for WorkerSettings {
             poll_interval: Duration::from_secs(30),
             retry_min_delay: Duration::from_secs(2),
             retry_max_delay: Duration::from_secs(300),
+            shutdown_grace: Duration::from_secs(30),
         }
     }
 }
@@ -260,6 +272,12 @@ impl ServeArgs {
             ));
         }
         let cors_origins = clean(&self.cors_origins);
+        if !(self.shutdown_grace_secs.is_finite() && self.shutdown_grace_secs >= 0.0) {
+            return Err(ConfigError::Invalid(format!(
+                "ALMANAC_SHUTDOWN_GRACE_SECS must be zero or a positive number of seconds, not {}",
+                self.shutdown_grace_secs
+            )));
+        }
         if !(self.poll_interval_secs.is_finite() && self.poll_interval_secs > 0.0) {
             return Err(ConfigError::Invalid(format!(
                 "ALMANAC_POLL_INTERVAL_SECS must be a positive number of seconds, not {}",
@@ -275,6 +293,7 @@ impl ServeArgs {
             sheets_base_url: self.sheets_base_url,
             worker: WorkerSettings {
                 poll_interval: Duration::from_secs_f64(self.poll_interval_secs),
+                shutdown_grace: Duration::from_secs_f64(self.shutdown_grace_secs),
                 ..WorkerSettings::default()
             },
             sidebar_dir: self.sidebar_dir,

@@ -16,6 +16,7 @@
 //! - [`web`]: the sidebar's bundle at `/sidebar/`.
 //! - [`dev`]: the demo's `/dev/sheet` page (an emulated sheet beside the real sidebar).
 //! - [`config`]: settings from the environment and `.env`.
+//! - [`metrics`]: Prometheus metrics at `/metrics` (jobs by state, rows, outside calls).
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
 //! - [`cli`]: the `almanac` command line (`serve`, `demo`, `run`, `batch …`, `sheet …`).
 
@@ -28,6 +29,7 @@ pub mod dev;
 pub mod domain;
 pub mod files;
 pub mod jobs;
+pub mod metrics;
 pub mod openai;
 pub mod pricing;
 pub mod prompt;

@@ -154,6 +154,7 @@ async fn row_failures_arrive_in_the_error_file_with_reasons_for_people() {
             (ids[2].to_owned(), RowFault::HttpError(400)),
         ]),
         expire_after: None,
+        ..Faults::default()
     });
     let file_id = upload(&client, "o4-mini-2025-04-16", &rows).await;
     let batch = client.create_batch(&file_id, "job-faults").await.unwrap();
@@ -196,6 +197,7 @@ async fn an_expired_batch_delivers_finished_rows_and_marks_the_rest_batch_expire
     emulator.set_faults(Faults {
         rows: HashMap::new(),
         expire_after: Some(2),
+        ..Faults::default()
     });
     let rows = sample_rows(6);
     let file_id = upload(&client, "gpt-4.1-mini-2025-04-14", &rows).await;

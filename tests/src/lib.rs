@@ -136,6 +136,7 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
             poll_interval: Duration::from_millis(25),
             retry_min_delay: Duration::from_millis(20),
             retry_max_delay: Duration::from_millis(500),
+            shutdown_grace: Duration::from_secs(5),
         },
         sidebar_dir: almanac::config::DEFAULT_SIDEBAR_DIR.into(),
         auth: AuthMode::GoogleIdToken(identity),

@@ -170,6 +170,7 @@ async fn a_model_answer_that_is_not_json_or_misses_a_field_fails_only_its_row() 
     app.emulator.set_faults(Faults {
         rows,
         expire_after: None,
+        ..Faults::default()
     });
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
@@ -205,6 +206,7 @@ async fn generated_text_starting_with_equals_is_stored_as_text_not_a_formula() {
     app.emulator.set_faults(Faults {
         rows,
         expire_after: None,
+        ..Faults::default()
     });
     let job = app.create_job(&app.request(0, 2, 2, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
@@ -229,6 +231,7 @@ async fn generated_text_starting_with_plus_minus_or_at_stays_literal_text() {
     app.emulator.set_faults(Faults {
         rows,
         expire_after: None,
+        ..Faults::default()
     });
     let job = app.create_job(&app.request(0, 2, 4, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
@@ -254,6 +257,7 @@ async fn a_generated_value_longer_than_a_cell_holds_fails_its_row_and_the_rest_i
     app.emulator.set_faults(Faults {
         rows,
         expire_after: None,
+        ..Faults::default()
     });
     let job = app.create_job(&app.request(0, 2, 4, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
@@ -318,18 +322,23 @@ async fn a_cancelled_job_stops_its_batch_and_ends_cancelled() {
 }
 
 #[tokio::test]
-async fn an_expired_batch_writes_the_finished_rows_and_fails_the_rest_with_a_reason() {
+async fn an_expired_batch_writes_the_finished_rows_resends_the_rest_once_then_fails_them_with_a_reason()
+ {
     let app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", KOREAN_CSV);
     app.emulator.set_faults(Faults {
         rows: HashMap::new(),
         expire_after: Some(5),
+        ..Faults::default()
     });
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
+    // Documented end state `expired`: 5 rows done in the first batch, the 11 unfinished ones sent
+    // again once (5 more done), the last 6 reported.
     assert_eq!(job.status, JobStatus::Expired, "{job:#?}");
-    assert_eq!(job.row_counts.done, 5);
-    assert_eq!(job.row_counts.failed, 11);
+    assert_eq!(job.batch_ids.len(), 2, "{job:#?}");
+    assert_eq!(job.row_counts.done, 10);
+    assert_eq!(job.row_counts.failed, 6);
     let failed = job
         .rows
         .iter()
@@ -454,6 +463,7 @@ async fn retrying_a_job_sends_only_its_failed_rows_again_and_fills_them() {
     app.emulator.set_faults(Faults {
         rows,
         expire_after: None,
+        ..Faults::default()
     });
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
     let job = app.wait_finished(&job.id).await;

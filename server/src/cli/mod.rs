@@ -232,6 +232,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_millis(200),
             retry_min_delay: Duration::from_millis(200),
             retry_max_delay: Duration::from_secs(5),
+            ..WorkerSettings::default()
         },
         auth: AuthMode::GoogleIdToken(emulated_identity(&emulator)),
         api: ApiSettings {

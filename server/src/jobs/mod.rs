@@ -12,7 +12,7 @@ pub mod worker;
 use std::sync::Arc;
 
 use almanac_protocol::{
-    CreateJobRequest, ErrorDetail, Job, JobEvent, JobRow, JobStatus, Mode, RowState,
+    CreateJobRequest, ErrorDetail, Job, JobEvent, JobRow, JobStatus, Mode, RequestCounts, RowState,
 };
 use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
@@ -401,7 +401,21 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
         status_text: status.describe().to_owned(),
         request_counts: store.request_counts(&record.id).await?,
         row_counts: store.row_counts(&record.id).await?,
-        batch_ids: batches.into_iter().filter_map(|b| b.batch_id).collect(),
+        batch_ids: batches.iter().filter_map(|b| b.batch_id.clone()).collect(),
+        batches: batches
+            .into_iter()
+            .map(|b| almanac_protocol::BatchSummary {
+                request_counts: RequestCounts {
+                    total: b.total as u64,
+                    completed: b.completed as u64,
+                    failed: b.failed as u64,
+                },
+                batch_id: b.batch_id,
+                attempt: b.attempt as u32,
+                part: b.part as u32,
+                status: b.status,
+            })
+            .collect(),
         error: match (&record.error_code, &record.error_message) {
             (Some(code), Some(message)) => Some(ErrorDetail {
                 code: code.clone(),

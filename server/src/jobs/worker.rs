@@ -7,6 +7,13 @@
 //! restart — picks up where it stopped without creating a second batch. Transient failures (network,
 //! 429, 5xx) are retried with exponential backoff and jitter (the `backon` crate computes the
 //! delays); permanent ones fail the job with a message that says what to do.
+//!
+//! Limits are waited out, not reported: a batch that OpenAI fails with `token_limit_exceeded`
+//! (the organization's enqueued-token limit) is forgotten and created again after a backoff, and a
+//! 429 on batch creation is a transient failure like any other. An `expired` batch has its finished
+//! lines written and its unfinished rows resubmitted automatically once; a second expiry is
+//! reported on the rows. Every log line of a step carries the job id (the step's span) and, where a
+//! batch is concerned, the batch id (a nested span).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +22,8 @@ use std::time::Duration;
 use almanac_protocol::{JobStatus, RequestCounts, RowState};
 use backon::BackoffBuilder;
 use chrono::Utc;
+use tokio::sync::watch;
+use tracing::Instrument;
 
 use super::{Services, job_event};
 use crate::domain::{Generated, RowId, RowInput, SpreadsheetId};
@@ -87,6 +96,13 @@ impl Worker {
     /// created or cancelled. Unfinished jobs found at start are resumed. Abort the task to stop it;
     /// that is safe at any point.
     pub async fn run(self) {
+        let (_keep, never) = watch::channel(false);
+        self.run_until(never).await;
+    }
+
+    /// [`Worker::run`] until `stop` turns true: the step in progress is finished, no new one is
+    /// started, and the function returns.
+    pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
         match self.svc.store.due_jobs(&crate::store::now()).await {
             Ok(ids) if !ids.is_empty() => {
                 tracing::info!(jobs = ids.len(), "worker started; resuming unfinished jobs")
@@ -94,9 +110,16 @@ impl Worker {
             _ => tracing::info!("worker started"),
         }
         loop {
+            if *stop.borrow() {
+                tracing::info!("worker stopped");
+                return;
+            }
             match self.svc.store.due_jobs(&crate::store::now()).await {
                 Ok(ids) => {
                     for id in ids {
+                        if *stop.borrow() {
+                            break;
+                        }
                         self.run_step(&id).await;
                     }
                 }
@@ -117,6 +140,7 @@ impl Worker {
             tokio::select! {
                 _ = tokio::time::sleep(sleep) => {}
                 _ = self.svc.wake.notified() => {}
+                _ = stop.changed() => {}
             }
         }
     }
@@ -124,6 +148,12 @@ impl Worker {
     /// Runs one step of a job and handles its outcome: reschedules with backoff after a transient
     /// failure, fails the job after a permanent one, and publishes the job's progress.
     pub async fn run_step(&self, id: &str) {
+        self.run_step_inner(id)
+            .instrument(tracing::info_span!("job", job_id = %id))
+            .await
+    }
+
+    async fn run_step_inner(&self, id: &str) {
         let outcome = self.try_execute_step(id).await;
         if let Err(err) = outcome {
             let store = &self.svc.store;
@@ -143,6 +173,8 @@ impl Worker {
                         _ => 0,
                     };
                     let delay = self.retry_delay(attempts);
+                    metrics::counter!(crate::metrics::STEP_RETRIES, "reason" => "transient")
+                        .increment(1);
                     tracing::warn!(job_id = %id, attempt = attempts + 1, delay_ms = delay.as_millis() as u64, error = %err, "step failed; will retry");
                     let at = timestamp(
                         Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default(),
@@ -243,6 +275,30 @@ impl Worker {
                 message: e.to_string(),
             })?;
         for batch in batches.iter().filter(|b| b.status == "preparing") {
+            self.submit_one(job, spec, batch)
+                .instrument(tracing::info_span!(
+                    "batch",
+                    attempt = batch.attempt,
+                    part = batch.part
+                ))
+                .await?;
+        }
+        store
+            .set_status(&job.id, JobStatus::Validating, None)
+            .await?;
+        Ok(())
+    }
+
+    /// Uploads one part's input file (unless saved already) and creates its batch (unless one was
+    /// created before a restart, which is adopted).
+    async fn submit_one(
+        &self,
+        job: &JobRecord,
+        spec: &'static crate::pricing::ModelSpec,
+        batch: &BatchRecord,
+    ) -> Result<(), StepError> {
+        let store = &self.svc.store;
+        {
             if job.cancel_requested {
                 store
                     .update_batch(
@@ -257,7 +313,7 @@ impl Worker {
                 store
                     .record_results(batch.id, &[], "cancelled before it was sent to OpenAI")
                     .await?;
-                continue;
+                return Ok(());
             }
             let input_file_id = match &batch.input_file_id {
                 Some(id) => id.clone(),
@@ -303,9 +359,6 @@ impl Worker {
                 .await?;
             tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
         }
-        store
-            .set_status(&job.id, JobStatus::Validating, None)
-            .await?;
         Ok(())
     }
 
@@ -314,6 +367,7 @@ impl Worker {
     async fn poll(&self, job: &JobRecord) -> Result<(), StepError> {
         let store = &self.svc.store;
         let openai = &self.svc.openai;
+        let mut limited = false;
         for batch in store.batches(&job.id).await? {
             let Some(batch_id) = batch.batch_id.clone() else {
                 continue;
@@ -321,18 +375,52 @@ impl Worker {
             if batch.is_terminal() {
                 continue;
             }
-            let mut info = openai.retrieve_batch(&batch_id).await?;
-            if job.cancel_requested
-                && !info.status.is_terminal()
-                && info.status != BatchStatus::Cancelling
-            {
-                info = openai.cancel_batch(&batch_id).await?;
+            let span = tracing::info_span!("batch", batch_id = %batch_id);
+            async {
+                let mut info = openai.retrieve_batch(&batch_id).await?;
+                if job.cancel_requested
+                    && !info.status.is_terminal()
+                    && info.status != BatchStatus::Cancelling
+                {
+                    info = openai.cancel_batch(&batch_id).await?;
+                }
+                if info.status == BatchStatus::Failed
+                    && !job.cancel_requested
+                    && info
+                        .errors
+                        .iter()
+                        .any(|e| e.contains("token_limit_exceeded"))
+                {
+                    // The organization's enqueued-token limit: nothing ran and nothing was billed.
+                    // Forget this batch and create it again once the queue has drained.
+                    tracing::warn!(errors = %info.errors.join("; "), "enqueued-token limit reached; the batch will be created again");
+                    store.reset_batch(batch.id).await?;
+                    limited = true;
+                    return Ok::<(), StepError>(());
+                }
+                save_batch(store, batch.id, &info).await?;
+                Ok(())
             }
-            save_batch(store, batch.id, &info).await?;
+            .instrument(span)
+            .await?;
+        }
+        if limited {
+            store
+                .set_status(&job.id, JobStatus::Submitting, None)
+                .await?;
+            let wait = self.svc.settings.poll_interval.max(self.retry_delay(0));
+            metrics::counter!(crate::metrics::STEP_RETRIES, "reason" => "token_limit").increment(1);
+            let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
+            store.schedule(&job.id, &timestamp(at), 0).await?;
+            return Ok(());
         }
         let batches = store.batches(&job.id).await?;
         for batch in batches.iter().filter(|b| b.is_terminal() && !b.collected) {
-            self.collect(batch).await?;
+            let span = tracing::info_span!(
+                "batch",
+                batch_id = %batch.batch_id.as_deref().unwrap_or_default()
+            );
+            self.collect(batch).instrument(span).await?;
         }
         let status = if batches.iter().all(BatchRecord::is_terminal) {
             JobStatus::Writing
@@ -372,10 +460,39 @@ impl Worker {
                 }
             }
         }
+        let rows = self.svc.store.batch_rows(batch.id).await?;
+        if batch.status == "failed" {
+            // Validation errors name input lines (1-based); line n is the batch's n-th row, the
+            // order the input file was built in.
+            for error in batch.errors.as_deref().unwrap_or("").lines() {
+                let line = error
+                    .strip_prefix("line ")
+                    .and_then(|rest| rest.split(':').next())
+                    .and_then(|n| n.trim().parse::<usize>().ok());
+                if let Some(row) = line
+                    .and_then(|n| n.checked_sub(1))
+                    .and_then(|i| rows.get(i))
+                {
+                    results.push(RowResult {
+                        row_id: row.row_id.clone(),
+                        outcome: Err(format!(
+                            "OpenAI rejected this row's request ({error}); the batch did not run"
+                        )),
+                    });
+                }
+            }
+        }
         let missing = match batch.status.as_str() {
+            "failed" if !results.is_empty() => {
+                "OpenAI rejected the batch because of other rows' requests (see them); this row was not run: retry it".into()
+            }
             "failed" => format!(
                 "OpenAI rejected the batch: {}",
-                batch.errors.as_deref().unwrap_or("no reason given")
+                batch
+                    .errors
+                    .as_deref()
+                    .unwrap_or("no reason given")
+                    .replace('\n', "; ")
             ),
             "expired" => {
                 "the batch expired before this row was processed (batch_expired): retry the row"
@@ -388,6 +505,9 @@ impl Worker {
             .store
             .record_results(batch.id, &results, &missing)
             .await?;
+        let answered = results.iter().filter(|r| r.outcome.is_ok()).count();
+        metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "openai")
+            .increment(rows.len().saturating_sub(answered) as u64);
         tracing::info!(
             batch_id = batch.batch_id.as_deref().unwrap_or_default(),
             results = results.len(),
@@ -463,29 +583,128 @@ impl Worker {
                 updates.push(update);
             }
             store.set_row_states(&job.id, &updates).await?;
+            let written = updates
+                .iter()
+                .filter(|(_, state, _)| *state == RowState::Done)
+                .count();
+            let failed = updates
+                .iter()
+                .filter(|(_, state, _)| *state == RowState::Failed)
+                .count();
+            metrics::counter!(crate::metrics::ROWS_WRITTEN).increment(written as u64);
+            metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "sheet")
+                .increment(failed as u64);
+        }
+        if !job.cancel_requested && self.resubmit_expired(job).await? {
+            return Ok(());
         }
         let batches = store.batches(&job.id).await?;
+        let rejected = latest_attempt_rejected(&batches);
         let status = if job.cancel_requested {
             JobStatus::Cancelled
         } else if latest_attempt_expired(&batches) {
             JobStatus::Expired
+        } else if rejected.is_some() {
+            JobStatus::Failed
         } else {
             JobStatus::Completed
         };
-        store.set_status(&job.id, status, None).await?;
+        let error = rejected.map(|errors| {
+            (
+                "batch_failed",
+                format!(
+                    "OpenAI rejected the batch without running it: {errors}. Each row says which request line was wrong; fix those rows and retry"
+                ),
+            )
+        });
+        store
+            .set_status(
+                &job.id,
+                status,
+                error.as_ref().map(|(c, m)| (*c, m.as_str())),
+            )
+            .await?;
         tracing::info!(job_id = %job.id, status = status.as_str(), "job finished");
         Ok(())
     }
 }
 
-/// True when the sheet row with this id holds exactly `g` in C–F.
+impl Worker {
+    /// After the finished rows are written: if the latest attempt expired and no attempt expired
+    /// before, sends the rows that never ran again as a new attempt (once per job) and reopens the
+    /// job. Returns `true` when the job was reopened. Safe to repeat: a new attempt already created
+    /// (a crash before the reopen) is only reopened.
+    async fn resubmit_expired(&self, job: &JobRecord) -> Result<bool, StepError> {
+        let store = &self.svc.store;
+        let batches = store.batches(&job.id).await?;
+        let Some(latest) = batches.iter().map(|b| b.attempt).max() else {
+            return Ok(false);
+        };
+        if batches
+            .iter()
+            .any(|b| b.attempt == latest && b.status == "preparing")
+        {
+            store.reopen(&job.id, JobStatus::Created).await?;
+            return Ok(true);
+        }
+        let mut expired_attempts: Vec<i64> = batches
+            .iter()
+            .filter(|b| b.status == "expired")
+            .map(|b| b.attempt)
+            .collect();
+        expired_attempts.dedup();
+        if !latest_attempt_expired(&batches) || expired_attempts.len() != 1 {
+            return Ok(false);
+        }
+        let expired: Vec<i64> = batches
+            .iter()
+            .filter(|b| b.attempt == latest && b.status == "expired")
+            .map(|b| b.id)
+            .collect();
+        let resend: Vec<(i64, RowInput)> = store
+            .rows(&job.id)
+            .await?
+            .into_iter()
+            .filter(|r| r.state == RowState::Failed.as_str())
+            .filter(|r| r.batch.is_some_and(|b| expired.contains(&b)))
+            .filter(|r| {
+                r.reason
+                    .as_deref()
+                    .is_some_and(|why| why.contains("batch_expired"))
+            })
+            .filter_map(|r| Some((r.seq, r.input()?)))
+            .collect();
+        if resend.is_empty() {
+            return Ok(false);
+        }
+        store
+            .create_batches(
+                &job.id,
+                latest + 1,
+                &super::batch_parts(self.spec(job)?, &resend),
+            )
+            .await?;
+        store.reopen(&job.id, JobStatus::Created).await?;
+        tracing::info!(
+            rows = resend.len(),
+            attempt = latest + 1,
+            "the batch expired: its unfinished rows are sent again (once)"
+        );
+        Ok(true)
+    }
+}
+
+/// True when the sheet row with this id already holds our answer `g`: every filled cell of C–F
+/// was filled, and at least one of the text columns D–F holds exactly our text (a person does not
+/// type the model's paragraph word for word). Covers a write that Google applied but the server
+/// never heard back about — including one that filled only the cells a person had left empty.
 fn row_holds(current: &[crate::sheets::SheetRow], id: &RowId, g: &Generated) -> bool {
     current.iter().any(|row| {
+        let cell = |i: usize| row.cells.get(2 + i).map(String::as_str).unwrap_or("");
+        let columns = g.columns();
         row.cells.first().map(|c| c.trim()) == Some(id.as_str())
-            && g.columns()
-                .iter()
-                .enumerate()
-                .all(|(i, v)| row.cells.get(2 + i).map(String::as_str).unwrap_or("") == *v)
+            && (0..columns.len()).all(|i| !cell(i).trim().is_empty())
+            && (1..columns.len()).any(|i| !columns[i].is_empty() && cell(i) == columns[i])
     })
 }
 
@@ -494,7 +713,8 @@ async fn save_batch(
     local: i64,
     info: &BatchInfo,
 ) -> Result<(), StoreError> {
-    let errors = (!info.errors.is_empty()).then(|| info.errors.join("; "));
+    // One error per line, so that `collect` can give each row the error of its input line.
+    let errors = (!info.errors.is_empty()).then(|| info.errors.join("\n"));
     store
         .update_batch(
             local,
@@ -516,6 +736,20 @@ fn latest_attempt_expired(batches: &[BatchRecord]) -> bool {
         .any(|b| Some(b.attempt) == latest && b.status == "expired")
 }
 
+/// When every batch of the job's latest attempt was rejected in validation (`failed`): their
+/// errors, joined for people.
+fn latest_attempt_rejected(batches: &[BatchRecord]) -> Option<String> {
+    let latest = batches.iter().map(|b| b.attempt).max()?;
+    let last: Vec<&BatchRecord> = batches.iter().filter(|b| b.attempt == latest).collect();
+    last.iter().all(|b| b.status == "failed").then(|| {
+        last.iter()
+            .filter_map(|b| b.errors.as_deref())
+            .flat_map(str::lines)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
 /// The job status shown while batches run: the least advanced of the running batches.
 fn aggregate(batches: &[BatchRecord]) -> JobStatus {
     let running: Vec<&str> = batches
@@ -534,5 +768,67 @@ fn aggregate(batches: &[BatchRecord]) -> JobStatus {
         JobStatus::Cancelling
     } else {
         JobStatus::Finalizing
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sheets::SheetRow;
+
+    fn generated() -> Generated {
+        Generated {
+            year: "1969".into(),
+            simple: "A person walked on the Moon.".into(),
+            detail: "Apollo 11 landed on the Moon in July 1969.".into(),
+            related_movies: "First Man".into(),
+        }
+    }
+
+    fn row(cells: &[&str]) -> Vec<SheetRow> {
+        vec![SheetRow {
+            row_number: 5,
+            cells: cells.iter().map(|c| c.to_string()).collect(),
+        }]
+    }
+
+    #[test]
+    fn our_own_write_is_recognised_even_around_a_persons_cell_but_a_persons_row_is_not() {
+        let id = RowId::parse("07-20").unwrap();
+        let g = generated();
+        let ours = row(&[
+            "07-20",
+            "Moon",
+            "1969",
+            &g.simple,
+            &g.detail,
+            &g.related_movies,
+        ]);
+        assert!(row_holds(&ours, &id, &g));
+        let around_person = row(&[
+            "07-20",
+            "Moon",
+            "1969",
+            "typed",
+            &g.detail,
+            &g.related_movies,
+        ]);
+        assert!(row_holds(&around_person, &id, &g));
+        let person = row(&["07-20", "Moon", "1969", "a", "b", "c"]);
+        assert!(!row_holds(&person, &id, &g));
+        let partial = row(&["07-20", "Moon", "", &g.simple, &g.detail, &g.related_movies]);
+        assert!(
+            !row_holds(&partial, &id, &g),
+            "an empty cell means not written"
+        );
+        let other_id = row(&[
+            "07-21",
+            "Moon",
+            "1969",
+            &g.simple,
+            &g.detail,
+            &g.related_movies,
+        ]);
+        assert!(!row_holds(&other_id, &id, &g));
     }
 }

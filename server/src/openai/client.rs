@@ -703,6 +703,29 @@ impl tower::Service<HttpRequestFactory> for Transport {
     }
 }
 
+/// A metrics label for a call: `POST /v1/batches` → `batches.create`,
+/// `GET /v1/batches/batch_1` → `batches.retrieve`, `GET /v1/files/file-1/content` →
+/// `files.content`; ids never become labels.
+fn operation_name(method: &reqwest::Method, path: &str) -> String {
+    let parts: Vec<&str> = path
+        .trim_start_matches('/')
+        .split('/')
+        .skip_while(|p| *p == "v1")
+        .collect();
+    let post = method == reqwest::Method::POST;
+    match parts.as_slice() {
+        ["batches"] if post => "batches.create".into(),
+        ["batches"] => "batches.list".into(),
+        ["batches", _] => "batches.retrieve".into(),
+        ["batches", _, "cancel"] => "batches.cancel".into(),
+        ["files"] if post => "files.create".into(),
+        ["files", _, "content"] => "files.content".into(),
+        ["files", ..] => "files.other".into(),
+        ["chat", "completions"] => "chat.completions".into(),
+        _ => "other".into(),
+    }
+}
+
 /// The end of one attempt that did not succeed: retry it (if retries are left), or give `outcome`
 /// back to async-openai as it is.
 enum Failure {
@@ -751,7 +774,19 @@ impl Transport {
         let path = request.url().path().to_owned();
         // Creating a batch twice would run (and bill) the rows twice.
         let replay_safe = !(method == reqwest::Method::POST && path.ends_with("/batches"));
-        match self.http.execute(request).await {
+        let started = std::time::Instant::now();
+        let sent = self.http.execute(request).await;
+        crate::metrics::external_call(
+            "openai",
+            operation_name(&method, &path),
+            match &sent {
+                Ok(response) => response.status().as_u16().to_string(),
+                Err(e) if e.is_timeout() => "timeout".to_owned(),
+                Err(_) => "connection".to_owned(),
+            },
+            started.elapsed(),
+        );
+        match sent {
             Ok(response) if response.status().is_success() => Ok(response),
             Ok(response) if response.status().as_u16() == 429 => {
                 let status_code = response.status();

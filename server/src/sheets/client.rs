@@ -303,7 +303,7 @@ impl SheetsClient {
             .param("fields", "sheets.properties")
             .add_scope(Scope::Spreadsheet)
             .doit();
-        let (_, spreadsheet) = run(call, &ctx).await?;
+        let (_, spreadsheet) = run("spreadsheets.get", call, &ctx).await?;
         spreadsheet
             .sheets
             .unwrap_or_default()
@@ -453,7 +453,7 @@ impl SheetsClient {
                 .values_batch_update(request, spreadsheet_id.as_str())
                 .add_scope(Scope::Spreadsheet)
                 .doit();
-            let (_, answer) = run(call, &ctx).await?;
+            let (_, answer) = run("values.batchUpdate", call, &ctx).await?;
             report.calls += 1;
             report.updated_cells += answer
                 .total_updated_cells
@@ -504,7 +504,7 @@ impl SheetsClient {
             for range in chunk {
                 call = call.add_ranges(range);
             }
-            let (_, answer) = run(call.doit(), &ctx).await?;
+            let (_, answer) = run("values.batchGet", call.doit(), &ctx).await?;
             let got = answer.value_ranges.unwrap_or_default();
             if got.len() != chunk.len() {
                 return Err(SheetsError::Other(format!(
@@ -550,11 +550,28 @@ fn connector(stand_in: bool) -> Result<Connector, SheetsError> {
 }
 
 /// Runs one google-sheets4 call under [`REQUEST_TIMEOUT`] and maps its error.
+/// `operation` names the call in metrics (`spreadsheets.get`, `values.batchGet`, …).
 async fn run<T>(
+    operation: &'static str,
     call: impl Future<Output = google_sheets4::Result<T>>,
     ctx: &Context<'_>,
 ) -> Result<T, SheetsError> {
-    match tokio::time::timeout(REQUEST_TIMEOUT, call).await {
+    let started = std::time::Instant::now();
+    let outcome = tokio::time::timeout(REQUEST_TIMEOUT, call).await;
+    let status = match &outcome {
+        Ok(Ok(_)) => "200".to_owned(),
+        Ok(Err(google_sheets4::Error::BadRequest(body))) => body["error"]["code"]
+            .as_u64()
+            .map_or_else(|| "error".to_owned(), |c| c.to_string()),
+        Ok(Err(google_sheets4::Error::Failure(response))) => response.status().as_u16().to_string(),
+        Ok(Err(google_sheets4::Error::HttpError(_) | google_sheets4::Error::Io(_))) => {
+            "connection".to_owned()
+        }
+        Ok(Err(_)) => "error".to_owned(),
+        Err(_) => "timeout".to_owned(),
+    };
+    crate::metrics::external_call("sheets", operation.to_owned(), status, started.elapsed());
+    match outcome {
         Ok(Ok(answer)) => Ok(answer),
         Ok(Err(e)) => Err(map_error(e, ctx)),
         Err(_) => Err(SheetsError::Transient(format!(

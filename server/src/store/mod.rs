@@ -579,6 +579,37 @@ impl Store {
         Ok(())
     }
 
+    /// Forgets a batch that OpenAI refused for a reason that passes with time (the enqueued-token
+    /// limit): back to `preparing` without file or batch id, so that the next submit step uploads
+    /// a fresh input file and creates a new batch for the same rows. The refused batch stays at
+    /// OpenAI as `failed` (it ran nothing and costs nothing) and is never adopted again, because
+    /// adoption matches the input file id.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlx`] on a database failure.
+    pub async fn reset_batch(&self, batch: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE batches SET status = 'preparing', input_file_id = NULL, batch_id = NULL, output_file_id = NULL, error_file_id = NULL, errors = NULL, completed = 0, failed = 0, collected = 0, updated_at = ? WHERE id = ?",
+        )
+        .bind(now())
+        .bind(batch)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// How many jobs are in each status, as `(status, count)`.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlx`] on a database failure.
+    pub async fn jobs_by_status(&self) -> StoreResult<Vec<(String, i64)>> {
+        Ok(
+            sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Saves what a Batch object says now.
     ///
     /// # Errors

@@ -1,0 +1,253 @@
+//! Load benchmark (not a test): 200 jobs of 1,000 rows each run at once against the emulator,
+//! while a small load client reads job status (`GET /api/v1/jobs/{id}`) from many connections as
+//! fast as the machine allows. Prints status latency p50/p99, status throughput, the time until
+//! every job completed, the server's peak memory (VmHWM of the `almanac serve` child process), and
+//! the Sheets calls per job.
+//!
+//! ```text
+//! cargo bench -p almanac-server --bench load            # 200 jobs × 1,000 rows
+//! ALMANAC_LOAD_JOBS=20 cargo bench -p almanac-server --bench load
+//! ```
+//!
+//! The server is the real binary (`almanac serve --insecure-dev-no-auth`) in its own process, so its
+//! memory is measured alone; the emulator and the load client live in this process.
+
+use std::net::TcpListener;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use almanac_emulator::{Emulator, EmulatorConfig};
+use almanac_protocol::{CreateJobRequest, Job, JobStatus, Mode, RowSpan};
+
+const MODEL: &str = "gpt-4.1-nano-2025-04-14";
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Peak resident set size of a process in KiB (`VmHWM` in `/proc/PID/status`), Linux only.
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    almanac::app::install_crypto_provider();
+    let jobs = env_usize("ALMANAC_LOAD_JOBS", 200);
+    let rows = env_usize("ALMANAC_LOAD_ROWS", 1_000);
+    let readers = env_usize("ALMANAC_LOAD_READERS", 32);
+
+    let emulator = Emulator::start(EmulatorConfig {
+        step: Duration::from_millis(100),
+        rows_per_step: 250,
+    })
+    .await?;
+    for j in 0..jobs {
+        let mut sheet = vec![vec!["id".to_string(), "title".to_string()]];
+        for r in 0..rows {
+            sheet.push(vec![
+                format!("{j:03}-{r:04}"),
+                format!("Event number {r} of spreadsheet {j}"),
+            ]);
+        }
+        emulator.add_sheet(&format!("load-{j}"), 0, "Events", sheet);
+    }
+
+    let dir = tempfile::tempdir()?;
+    std::fs::write(
+        dir.path().join("sa.json"),
+        emulator.service_account_key_json(),
+    )?;
+    let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+    let log = std::fs::File::create(dir.path().join("server.log"))?;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_almanac"))
+        .arg("serve")
+        .arg("--insecure-dev-no-auth")
+        .env_clear()
+        .env("ALMANAC_BIND", format!("127.0.0.1:{port}"))
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.path().join("load.db").display()),
+        )
+        .env("OPENAI_API_KEY", "sk-load")
+        .env("OPENAI_BASE_URL", emulator.openai_base_url())
+        .env("GOOGLE_APPLICATION_CREDENTIALS", dir.path().join("sa.json"))
+        .env("SHEETS_BASE_URL", emulator.sheets_base_url())
+        .env("ALMANAC_POLL_INTERVAL_SECS", "0.5")
+        .env("ALMANAC_JOBS_PER_MINUTE", "1000000")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone()?)
+        .stderr(log)
+        .spawn()?;
+    let pid = child.id();
+    let api = format!("http://127.0.0.1:{port}/api/v1");
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !http
+        .get(format!("{api}/health"))
+        .send()
+        .await
+        .is_ok_and(|r| r.status().is_success())
+    {
+        anyhow::ensure!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Create every job at once.
+    let started = Instant::now();
+    let mut creations = Vec::new();
+    for j in 0..jobs {
+        let http = http.clone();
+        let api = api.clone();
+        creations.push(tokio::spawn(async move {
+            let resp = http
+                .post(format!("{api}/jobs"))
+                .json(&CreateJobRequest {
+                    spreadsheet_id: format!("load-{j}"),
+                    sheet_id: 0,
+                    rows: vec![RowSpan {
+                        start_row: 2,
+                        end_row: rows as u32 + 1,
+                    }],
+                    model: MODEL.into(),
+                    mode: Mode::Batch,
+                    overwrite: false,
+                })
+                .send()
+                .await?;
+            anyhow::ensure!(resp.status() == 201, "create: {}", resp.status());
+            Ok::<Job, anyhow::Error>(resp.json().await?)
+        }));
+    }
+    let mut ids = Vec::new();
+    for c in creations {
+        ids.push(c.await??.id);
+    }
+    let created_in = started.elapsed();
+    let ids = Arc::new(ids);
+
+    // Readers: GET /jobs/{id} in a loop, round-robin over the jobs, until every job is finished.
+    let done = Arc::new(AtomicBool::new(false));
+    let mut tasks = Vec::new();
+    for k in 0..readers {
+        let (http, api, ids, done) = (http.clone(), api.clone(), ids.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut errors = 0u64;
+            let mut i = k;
+            while !done.load(Ordering::Relaxed) {
+                let id = &ids[i % ids.len()];
+                i += readers;
+                let t = Instant::now();
+                match http.get(format!("{api}/jobs/{id}")).send().await {
+                    Ok(resp) if resp.status().is_success() => {
+                        let _ = resp.bytes().await;
+                        latencies.push(t.elapsed());
+                    }
+                    _ => errors += 1,
+                }
+            }
+            (latencies, errors)
+        }));
+    }
+    let read_start = Instant::now();
+    let mut unfinished = ids.len();
+    let mut statuses = Vec::new();
+    while unfinished > 0 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        statuses.clear();
+        for id in ids.iter() {
+            let job: Job = http
+                .get(format!("{api}/jobs/{id}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            statuses.push(job.status);
+        }
+        unfinished = statuses.iter().filter(|s| !s.is_terminal()).count();
+        anyhow::ensure!(
+            started.elapsed() < Duration::from_secs(1800),
+            "{unfinished} jobs still running after 30 minutes"
+        );
+    }
+    let all_done_in = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let read_secs = read_start.elapsed().as_secs_f64();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await?;
+        latencies.extend(l);
+        errors += e;
+    }
+    latencies.sort();
+    let peak = peak_rss_kib(pid);
+    let _ = child.kill();
+    let _ = child.wait();
+
+    let completed = statuses
+        .iter()
+        .filter(|s| **s == JobStatus::Completed)
+        .count();
+    let calls = emulator.calls();
+    let sheets_calls = calls.spreadsheets_get + calls.values_batch_get + calls.values_batch_update;
+    println!("load: {jobs} jobs × {rows} rows, {readers} status readers");
+    println!(
+        "jobs: {completed}/{jobs} completed; created in {:.2} s; all finished after {:.1} s",
+        created_in.as_secs_f64(),
+        all_done_in.as_secs_f64()
+    );
+    println!(
+        "status reads: {} in {read_secs:.1} s = {:.0} req/s; errors {errors}; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+        latencies.len(),
+        latencies.len() as f64 / read_secs,
+        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
+    );
+    match peak {
+        Some(kib) => println!("server peak memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0),
+        None => println!("server peak memory: unavailable (no /proc)"),
+    }
+    println!(
+        "Sheets calls: {sheets_calls} = {:.2} per job (spreadsheets.get {}, values.batchGet {}, values.batchUpdate {})",
+        sheets_calls as f64 / jobs as f64,
+        calls.spreadsheets_get,
+        calls.values_batch_get,
+        calls.values_batch_update
+    );
+    println!(
+        "OpenAI calls: files {} batches.create {} batches.retrieve {} batches.list {}",
+        calls.files_create, calls.batches_create, calls.batches_retrieve, calls.batches_list
+    );
+    anyhow::ensure!(completed == jobs, "not every job completed");
+    Ok(())
+}
