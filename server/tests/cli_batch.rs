@@ -120,6 +120,7 @@ async fn analyze_counts_failures_by_reason_with_tokens_and_cost() {
         ]
         .into(),
         expire_after: None,
+        ..Faults::default()
     });
     let mut run = w.almanac();
     run.args([

@@ -252,6 +252,7 @@ async fn failed_rows_exit_4_and_the_other_rows_are_written() {
         ]
         .into(),
         expire_after: None,
+        ..Faults::default()
     });
     let mut run = w.almanac();
     run.args([

@@ -289,6 +289,7 @@ impl EndpointArgs {
                 poll_interval,
                 retry_min_delay: Duration::from_millis(500).min(poll_interval),
                 retry_max_delay: Duration::from_secs(60),
+                ..WorkerSettings::default()
             },
         }))
     }
