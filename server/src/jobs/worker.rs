@@ -187,6 +187,12 @@ impl Worker {
         let Some(job) = self.svc.store.job(id).await? else {
             return Ok(());
         };
+        if job.mode() == almanac_protocol::Mode::Realtime
+            && !job.status()?.is_terminal()
+            && job.status()? != JobStatus::Writing
+        {
+            return super::realtime::step(&self.svc, &job).await;
+        }
         match job.status()? {
             JobStatus::Created | JobStatus::Submitting => self.submit(&job).await,
             JobStatus::Validating
@@ -355,6 +361,7 @@ impl Worker {
     /// Downloads and parses a finished batch's output and error files into its rows.
     async fn collect(&self, batch: &BatchRecord) -> Result<(), StepError> {
         let mut results = Vec::new();
+        let mut usage = Vec::new();
         for file_id in [&batch.output_file_id, &batch.error_file_id]
             .into_iter()
             .flatten()
@@ -362,10 +369,15 @@ impl Worker {
             let bytes = self.svc.openai.file_content(file_id).await?;
             for line in output::parse_file(&bytes) {
                 match line {
-                    Ok(parsed) => results.push(RowResult {
-                        row_id: parsed.custom_id,
-                        outcome: parsed.outcome.map_err(|e| e.message),
-                    }),
+                    Ok(parsed) => {
+                        if let Some(u) = parsed.usage {
+                            usage.push((parsed.custom_id.clone(), u));
+                        }
+                        results.push(RowResult {
+                            row_id: parsed.custom_id,
+                            outcome: parsed.outcome.map_err(|e| e.message),
+                        })
+                    }
                     Err(e) => {
                         tracing::warn!(batch_id = batch.batch_id.as_deref().unwrap_or_default(), error = %e, "unreadable line in a batch result file")
                     }
@@ -388,6 +400,8 @@ impl Worker {
             .store
             .record_results(batch.id, &results, &missing)
             .await?;
+        // Actual tokens billed, for the job's cost (issue 6).
+        self.svc.store.add_usage(&batch.job_id, &usage).await?;
         tracing::info!(
             batch_id = batch.batch_id.as_deref().unwrap_or_default(),
             results = results.len(),

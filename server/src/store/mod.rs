@@ -20,6 +20,8 @@ use sqlx::{AssertSqlSafe, FromRow, SqlitePool};
 
 use crate::domain::{Generated, RowId, RowInput};
 
+pub mod cost;
+
 /// A store failure: the database could not be opened, migrated, read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
