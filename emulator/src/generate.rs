@@ -93,12 +93,8 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
         _ => answer_content(body.get("response_format"), &title, fault),
     };
 
-    let prompt_chars: usize = messages
-        .iter()
-        .map(|m| message_text(&m["content"]).chars().count())
-        .sum();
-    let prompt_tokens = (prompt_chars / 4 + 8 * messages.len() + 3) as u64;
-    let completion_tokens = (content.chars().count() / 4 + 1) as u64;
+    let prompt_tokens = crate::tokens::prompt_tokens(body);
+    let completion_tokens = crate::tokens::completion_tokens(model, &content);
     Outcome {
         status: 200,
         body: json!({

@@ -30,8 +30,10 @@ pub mod generate;
 pub mod identity;
 pub mod oauth;
 pub mod openai;
+pub mod ratelimit;
 pub mod sheets;
 pub mod state;
+pub mod tokens;
 pub mod util;
 
 use std::collections::HashMap;
@@ -376,6 +378,19 @@ impl Emulator {
         self.with_sheet(spreadsheet_id, sheet_id, |s| s.trimmed_rows())
     }
 
+    /// How many times `values.batchUpdate` wrote each cell of a sheet, by 0-based `(row, column)`;
+    /// cells never written are absent.
+    ///
+    /// # Panics
+    /// When the spreadsheet or sheet does not exist.
+    pub fn cell_writes(
+        &self,
+        spreadsheet_id: &str,
+        sheet_id: i32,
+    ) -> std::collections::HashMap<(usize, usize), u32> {
+        self.with_sheet(spreadsheet_id, sheet_id, |s| s.writes.clone())
+    }
+
     /// The text of one cell (0-based row and column; `""` when empty). Formulas are returned as
     /// written (`=…`).
     ///
@@ -481,6 +496,22 @@ impl Emulator {
     }
 
     // --- batch control ---
+
+    /// Applies RPM/TPM limits (and a latency) to `POST /v1/chat/completions`, with full buckets;
+    /// `None` removes them. See [`ratelimit`].
+    pub fn set_chat_limits(&self, limits: Option<ratelimit::ChatLimits>) {
+        self.shared.lock().chat_limiter = limits.map(ratelimit::Limiter::new);
+    }
+
+    /// What the chat rate limiter saw since [`Emulator::set_chat_limits`] (zeros without limits).
+    pub fn chat_limit_stats(&self) -> ratelimit::ChatLimitStats {
+        self.shared
+            .lock()
+            .chat_limiter
+            .as_ref()
+            .map(ratelimit::Limiter::stats)
+            .unwrap_or_default()
+    }
 
     /// Replaces the injected faults.
     pub fn set_faults(&self, faults: Faults) {

@@ -634,6 +634,16 @@ fn batch_update(spreadsheet: &mut Spreadsheet, request: &Value) -> Result<Value,
             }
         }
         cells += plan.count;
+        if let Some(sheet) = spreadsheet.sheets.get_mut(plan.sheet_index) {
+            for (i, row) in plan.cells.iter().enumerate() {
+                for j in 0..row.len() {
+                    *sheet
+                        .writes
+                        .entry((plan.rect.r1 as usize + i, plan.rect.c1 as usize + j))
+                        .or_default() += 1;
+                }
+            }
+        }
         responses.push(apply(spreadsheet, plan, include_values));
     }
     let mut out = json!({

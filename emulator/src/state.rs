@@ -71,6 +71,8 @@ pub struct State {
     pub hold: bool,
     /// Requests received per endpoint.
     pub calls: CallCounts,
+    /// RPM/TPM limits of the chat endpoint, when set.
+    pub chat_limiter: Option<crate::ratelimit::Limiter>,
 }
 
 /// An access token handed out by the token endpoint.
@@ -167,6 +169,9 @@ pub struct Sheet {
     pub col_count: u32,
     /// Rows of cells; rows and cells beyond the vectors are empty.
     pub cells: Vec<Vec<Cell>>,
+    /// `values.batchUpdate` writes per cell, `(row, column)` 0-based: lets a test prove that no
+    /// cell was written twice.
+    pub writes: HashMap<(usize, usize), u32>,
 }
 
 impl Sheet {
@@ -186,6 +191,7 @@ impl Sheet {
             })
             .collect::<Vec<Vec<Cell>>>();
         Sheet {
+            writes: HashMap::new(),
             sheet_id,
             title: title.to_string(),
             row_count: DEFAULT_ROWS.max(cells.len() as u32),
