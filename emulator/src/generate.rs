@@ -48,6 +48,21 @@ pub fn error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&
     json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
 }
 
+/// The title a request is about (read from its last user message, as the answer is).
+pub fn request_title(body: &Value) -> String {
+    let user_text = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| {
+            m.iter()
+                .rev()
+                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        })
+        .map(|m| message_text(&m["content"]))
+        .unwrap_or_default();
+    extract_title(&user_text)
+}
+
 /// Answers one Chat Completions request body, applying `fault` if given.
 pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
     if let Some(RowFault::HttpError(status)) = fault {

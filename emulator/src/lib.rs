@@ -106,7 +106,8 @@ pub struct CallCounts {
 /// requests that have not run yet.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
-    /// custom_id → what goes wrong with that request
+    /// custom_id → what goes wrong with that request of a batch; for `POST /v1/chat/completions`
+    /// (no custom_id) the key is the title the request is about.
     pub rows: HashMap<String, RowFault>,
     /// End every batch `expired` after this many requests are done.
     pub expire_after: Option<usize>,

@@ -467,7 +467,17 @@ async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
-    let outcome = chat_completion(&request, None);
+    // Faults apply to chat calls by the title the request is about (there is no custom_id).
+    let fault = {
+        let state = shared.lock();
+        if state.faults.rows.is_empty() {
+            None
+        } else {
+            let title = crate::generate::request_title(&request);
+            state.faults.rows.get(&title).cloned()
+        }
+    };
+    let outcome = chat_completion(&request, fault.as_ref());
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response =
         (status, [("x-request-id", random_hex())], Json(outcome.body)).into_response();

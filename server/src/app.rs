@@ -64,6 +64,7 @@ impl Application {
             cost: config.api.cost.clone(),
             openai_key: config.openai_api_key.clone(),
             openai_base_url: config.openai_base_url.clone(),
+            realtime_runs: Default::default(),
         });
         let auth = match &config.auth {
             AuthMode::GoogleIdToken(settings) => {

@@ -59,6 +59,8 @@ pub struct Services {
     pub openai_key: SecretString,
     /// The OpenAI base URL, for realtime calls when no other realtime base URL is set.
     pub openai_base_url: String,
+    /// Realtime runs alive in this process.
+    pub realtime_runs: realtime::Runs,
 }
 
 /// Why a job could not be created. Each variant maps to one HTTP status in `api`.

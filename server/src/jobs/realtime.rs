@@ -22,9 +22,9 @@
 //! only rows still `pending` are sent again (a call in flight at the crash may thus be billed
 //! twice).
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use almanac_protocol::{JobStatus, Mode, RowState};
@@ -44,10 +44,29 @@ use crate::pricing::{self, ModelSpec};
 use crate::sheets::plan::{WriteProblem, plan_writes};
 use crate::store::{JobRecord, timestamp};
 
-/// Jobs whose [`run`] task is alive in this process.
-fn running() -> &'static Mutex<HashSet<String>> {
-    static RUNNING: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
-    RUNNING.get_or_init(Default::default)
+/// The [`run`] tasks alive in this process, by job id ([`Services::realtime_runs`]).
+pub type Runs = Mutex<HashMap<String, tokio::task::AbortHandle>>;
+
+/// Aborts every realtime run of these services when dropped: the worker holds one, so stopping
+/// the worker (a shutdown, or a test playing a crash) stops the runs too, as a crash would.
+pub struct AbortRunsOnDrop(pub Arc<Services>);
+
+impl Drop for AbortRunsOnDrop {
+    fn drop(&mut self) {
+        let runs = std::mem::take(&mut *self.0.realtime_runs.lock().expect("not poisoned"));
+        for (_, run) in runs {
+            run.abort();
+        }
+    }
+}
+
+/// Aborts a task when dropped (the dispatcher dies with its run).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The worker's step for a realtime job that is not writing or finished: starts its [`run`] task
@@ -58,11 +77,13 @@ fn running() -> &'static Mutex<HashSet<String>> {
 /// [`StepError::Store`] when the job cannot be rescheduled.
 pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError> {
     let store = &svc.store;
-    let fresh = running()
+    let alive = svc
+        .realtime_runs
         .lock()
         .expect("not poisoned")
-        .insert(job.id.clone());
-    if fresh {
+        .get(&job.id)
+        .is_some_and(|run| !run.is_finished());
+    if !alive {
         if job.status()? != JobStatus::InProgress {
             store
                 .set_status(&job.id, JobStatus::InProgress, None)
@@ -70,9 +91,10 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
         }
         let svc = svc.clone();
         let id = job.id.clone();
-        tokio::spawn(async move {
+        let runs = svc.clone();
+        let task = tokio::spawn(async move {
             let outcome = run(&svc, &id).await;
-            running().lock().expect("not poisoned").remove(&id);
+            svc.realtime_runs.lock().expect("not poisoned").remove(&id);
             match outcome {
                 Ok(()) => {
                     if let Err(e) = store_done(&svc, &id).await {
@@ -96,9 +118,14 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
             publish(&svc, &id).await;
             svc.wake.notify_one();
         });
+        runs.realtime_runs
+            .lock()
+            .expect("not poisoned")
+            .insert(job.id.clone(), task.abort_handle());
     }
-    // Look again later; the task normally ends first and wakes the worker.
-    let at = timestamp(Utc::now() + chrono::Duration::seconds(30));
+    // Look again in a while (a run that died is started again); the run normally ends first
+    // and wakes the worker.
+    let at = timestamp(Utc::now() + chrono::Duration::seconds(5));
     store.schedule(&job.id, &at, 0).await?;
     Ok(())
 }
@@ -231,13 +258,13 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
         retrying: AtomicUsize::new(0),
     });
     let (tx, mut rx) = mpsc::unbounded_channel::<Answer>();
-    let dispatcher = tokio::spawn(dispatch(
+    let mut dispatcher = AbortOnDrop(tokio::spawn(dispatch(
         shared.clone(),
         pacer.clone(),
         client,
         tx,
         estimate.max_cost_usd,
-    ));
+    )));
 
     let mut unflushed = store.row_counts(job_id).await?.generated as usize;
     let mut last_flush = Instant::now();
@@ -286,7 +313,7 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
     }
     shared.stop.store(true, Ordering::SeqCst);
     shared.notify.notify_one();
-    let _ = dispatcher.await;
+    let _ = (&mut dispatcher.0).await;
     let reason = shared.stop_reason.lock().expect("not poisoned").clone();
     if let Some(reason) = reason {
         let left = store.fail_pending(job_id, &reason).await?;

@@ -87,6 +87,8 @@ impl Worker {
     /// created or cancelled. Unfinished jobs found at start are resumed. Abort the task to stop it;
     /// that is safe at any point.
     pub async fn run(self) {
+        // Realtime runs stop with the worker (issue 6).
+        let _runs = super::realtime::AbortRunsOnDrop(self.svc.clone());
         match self.svc.store.due_jobs(&crate::store::now()).await {
             Ok(ids) if !ids.is_empty() => {
                 tracing::info!(jobs = ids.len(), "worker started; resuming unfinished jobs")
