@@ -459,14 +459,21 @@ impl JobService {
         let store = &self.svc.store;
         let id = record.id.as_str();
         let rows = store.rows(id).await?;
+        let requests: std::collections::HashMap<i64, i64> =
+            store.failed_requests(id).await?.into_iter().collect();
         let resend: Vec<RowInput> = rows
             .iter()
             .filter(|r| r.state == RowState::Failed.as_str())
+            .filter(|r| {
+                crate::store::cost::realtime_retryable(
+                    requests.get(&r.seq).copied().unwrap_or(0),
+                    r.reason.as_deref(),
+                )
+            })
             .filter_map(RowRecord::input)
             .collect();
         let unwritten = rows.iter().any(|r| r.state == RowState::Generated.as_str());
-        let sent_failed = store.realtime_request_counts(id).await?.failed;
-        if sent_failed == 0 && !unwritten {
+        if resend.is_empty() && !unwritten {
             return Err(JobError::NothingToRetry(id.to_owned()));
         }
         let estimate = store.job_estimate(id).await?;

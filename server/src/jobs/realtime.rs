@@ -42,6 +42,7 @@ use crate::openai::client::OpenAiError;
 use crate::openai::{jsonl, output};
 use crate::pricing::{self, ModelSpec};
 use crate::sheets::plan::{WriteProblem, plan_writes};
+use crate::store::cost::UNSENT_PREFIX;
 use crate::store::{JobRecord, timestamp};
 
 /// The [`run`] tasks alive in this process, by job id ([`Services::realtime_runs`]).
@@ -285,7 +286,10 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
         if last_cancel_check.elapsed() >= Duration::from_millis(500) {
             last_cancel_check = Instant::now();
             if store.job(job_id).await?.is_some_and(|j| j.cancel_requested) {
-                stop(&shared, "cancelled before this row was sent");
+                stop(
+                    &shared,
+                    &format!("{UNSENT_PREFIX}the job was cancelled before this row was sent"),
+                );
             }
         }
         let due = unflushed >= settings.flush_rows
@@ -380,7 +384,7 @@ async fn dispatch(
                 stop(
                     &shared,
                     &format!(
-                        "not sent: the job's cap of ${max:.4} would be passed (${spent:.4} spent, ${in_flight:.4} in flight); raise max_cost_usd and retry the job"
+                        "{UNSENT_PREFIX}the job's cap of ${max:.4} would be passed (${spent:.4} spent, ${in_flight:.4} in flight); create a new job with a higher max_cost_usd to send this row"
                     ),
                 );
                 return;

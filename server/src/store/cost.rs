@@ -45,6 +45,15 @@ pub struct MonthJob {
     pub est_cost_usd: f64,
 }
 
+/// How the reason of a realtime row that was never sent (cap reached, job cancelled) begins.
+pub const UNSENT_PREFIX: &str = "not sent: ";
+
+/// Whether a failed row of a realtime job may be sent again by a retry (see
+/// [`Store::reset_failed_realtime_rows`]).
+pub fn realtime_retryable(requests: i64, reason: Option<&str>) -> bool {
+    requests > 0 || reason.is_some_and(|r| r.starts_with(UNSENT_PREFIX))
+}
+
 impl Store {
     /// Saves the estimate and cap of a job (right after [`Store::insert_job`]).
     ///
@@ -174,6 +183,19 @@ impl Store {
         Ok(())
     }
 
+    /// `(seq, requests)` of the failed rows of a job.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn failed_requests(&self, job_id: &str) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT seq, requests FROM job_rows WHERE job_id = ? AND state = 'failed' ORDER BY seq",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// `request_counts` of a realtime job, from its rows: `total` rows sent at least once,
     /// `completed` of those answered (generated or written), `failed` of those failed.
     ///
@@ -248,16 +270,18 @@ impl Store {
         Ok(done.rows_affected())
     }
 
-    /// Puts failed rows that were sent (realtime `requests > 0`) back to `pending`, for a retry;
-    /// returns how many.
+    /// Puts failed rows of a realtime job that a retry may fix back to `pending`: rows that were
+    /// sent (`requests > 0`) and rows left unsent by a cap or a cancel (reason starting with
+    /// [`UNSENT_PREFIX`]); returns how many. Rows failed by the selection checks stay failed.
     ///
     /// # Errors
     /// [`super::StoreError::Sqlx`] on a database failure.
     pub async fn reset_failed_realtime_rows(&self, job_id: &str) -> StoreResult<u64> {
         let done = sqlx::query(
-            "UPDATE job_rows SET state = 'pending', reason = NULL WHERE job_id = ? AND state = 'failed' AND requests > 0",
+            "UPDATE job_rows SET state = 'pending', reason = NULL WHERE job_id = ? AND state = 'failed' AND (requests > 0 OR reason LIKE ?)",
         )
         .bind(job_id)
+        .bind(format!("{UNSENT_PREFIX}%"))
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
