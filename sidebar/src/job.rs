@@ -261,6 +261,9 @@ pub fn JobCard(job: Job) -> impl IntoView {
                     aria-label="Requests done"
                 ></progress>
             </Show>
+            {move || current.with(|j| format::cost_line(&j.cost)).map(|line| view! {
+                <p class="cost" data-mode=move || current.with(|j| j.mode.as_str())>{line}</p>
+            })}
             <p class="muted elapsed">
                 {move || {
                     let time = elapsed().unwrap_or_default();
