@@ -239,3 +239,66 @@ async fn a_running_realtime_job_stops_sending_when_its_cap_would_be_passed() {
         "{message}"
     );
 }
+
+#[tokio::test]
+async fn a_batch_retry_that_would_pass_the_cap_is_refused() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    let long = "y".repeat(6_000);
+    let mut rows: HashMap<String, RowFault> = (1..=9)
+        .map(|row| (app.cell(0, row, 0), RowFault::Text(long.clone())))
+        .collect();
+    rows.insert(app.cell(0, 10, 0), RowFault::HttpError(500));
+    app.emulator.set_faults(Faults {
+        rows,
+        ..Faults::default()
+    });
+    let req = app.request_in(0, 2, 11, MODEL, Mode::Batch);
+    let (_, _, message) = error_of(
+        app.post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(0.0),
+                ..JobOptions::default()
+            },
+        )
+        .await,
+    )
+    .await;
+    let estimate: f64 = message
+        .split('$')
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("the refusal names the estimate");
+    let resp = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(estimate * 1.05),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let job: almanac_protocol::Job = resp.json().await.unwrap();
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.row_counts.failed, 1, "{:?}", job.row_counts);
+    assert!(
+        job.cost.actual_usd > job.cost.estimated_usd,
+        "{:?}",
+        job.cost
+    );
+    let batches_before = app.emulator.calls().batches_create;
+    let (status, code, message) = error_of(app.post_action(&job.id, "retry").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_job_budget"),
+        "{message}"
+    );
+    assert_eq!(
+        app.emulator.calls().batches_create,
+        batches_before,
+        "no new batch"
+    );
+}

@@ -228,3 +228,35 @@ async fn a_server_set_to_always_batch_refuses_realtime_and_settles_auto_as_batch
     assert_eq!(job.mode, Mode::Batch);
     app.wait_finished(&job.id).await;
 }
+
+#[tokio::test]
+async fn cancelling_a_realtime_job_stops_sending_and_keeps_what_was_answered() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    app.emulator.set_chat_limits(Some(ChatLimits {
+        requests_per_minute: Some(300),
+        ..ChatLimits::default()
+    }));
+    let job = app
+        .create_job(&app.request_in(0, 2, 101, MODEL, Mode::Realtime))
+        .await;
+    app.wait_until(&job.id, "a few answers", |j| {
+        j.request_counts.completed >= 5
+    })
+    .await;
+    let resp = app.post_action(&job.id, "cancel").await;
+    assert_eq!(resp.status(), 202);
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.status, JobStatus::Cancelled, "{job:#?}");
+    let answered = job.row_counts.done;
+    assert!(answered >= 5 && answered < 100, "{:?}", job.row_counts);
+    assert_eq!(answered + job.row_counts.failed, 100);
+    let unsent = job
+        .rows
+        .iter()
+        .find(|r| r.state == RowState::Failed)
+        .unwrap();
+    assert!(unsent.reason.as_deref().unwrap().contains("cancelled"));
+    assert!((app.emulator.chat_limit_stats().accepted as u64) < 100);
+    assert_each_cell_written_once(&app, 0, answered as usize);
+}

@@ -431,6 +431,20 @@ impl JobService {
                 .catalog
                 .resolve(&record.model)
                 .map_err(|e| JobError::Store(StoreError::Corrupt(e.to_string())))?;
+            // A new batch may not take the job past its cap (issue 6).
+            if let Some(max) = store.job_estimate(id).await?.max_cost_usd {
+                let (_, used) = store.job_usage(id).await?;
+                let spent = crate::pricing::usage_cost(spec, Mode::Batch, &used);
+                let inputs: Vec<RowInput> = resend.iter().map(|(_, r)| r.clone()).collect();
+                let more = crate::pricing::estimate(spec, &inputs).batch.total_usd;
+                if spent + more > max {
+                    return Err(JobError::OverBudget(budget::BudgetError::OverJobCap {
+                        estimate_usd: spent + more,
+                        max_cost_usd: max,
+                        mode: "batch",
+                    }));
+                }
+            }
             let attempt = store
                 .batches(id)
                 .await?
