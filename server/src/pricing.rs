@@ -29,8 +29,9 @@ use crate::domain::RowInput;
 /// The catalogue shipped with the server (`server/data/models.toml`).
 const BUILTIN_TOML: &str = include_str!("../data/models.toml");
 
-/// Realtime requests the estimate assumes are in flight at once (realtime mode should use the same
-/// figure, so that the estimate and the run agree).
+/// Realtime requests the wait estimate assumes are in flight at once. A conservative figure:
+/// realtime mode itself runs as fast as the account's rate limits allow (`jobs::pacer`), which
+/// the estimate cannot know before the first answer.
 pub const REALTIME_CONCURRENCY: u64 = 8;
 
 /// Prompt caching applies only when the shared prefix of a request is at least this long, in tokens

@@ -329,6 +329,11 @@ fn EstimateView(
                                         </tr>
                                     </tbody>
                                 </table>
+                                <p class="muted per-row">{format!(
+                                    "Per row: {} batch · {} realtime",
+                                    format::usd(e.batch.total_usd / e.rows.max(1) as f64),
+                                    format::usd(e.realtime.total_usd / e.rows.max(1) as f64),
+                                )}</p>
                                 <p class="muted">{format!("Batch mode saves {} (results within 24 h at most).", format::usd(saved))}</p>
                             }
                             .into_any()

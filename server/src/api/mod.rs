@@ -365,6 +365,7 @@ async fn estimate(
     security(("google_id_token" = [], "google_user_token" = [])),
     responses(
         (status = 200, description = "The budget (`monthly_usd` null when none) and what this month's jobs committed", body = Budget),
+        (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
         (status = 403, description = "`no_access_to_spreadsheet`", body = ErrorBody),
         (status = 404, description = "`spreadsheet_not_found`", body = ErrorBody),
         openapi::AuthResponses,
@@ -391,9 +392,12 @@ async fn get_budget(
     security(("google_id_token" = [], "google_user_token" = [])),
     responses(
         (status = 200, description = "The budget as now set", body = Budget),
-        (status = 400, description = "`monthly_usd` is negative or not a number", body = ErrorBody),
+        (status = 400, description = "`monthly_usd` is negative or not a number, or the spreadsheet id is not valid", body = ErrorBody),
         (status = 403, description = "`no_access_to_spreadsheet`", body = ErrorBody),
         (status = 404, description = "`spreadsheet_not_found`", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
         openapi::AuthResponses,
     ))]
 async fn put_budget(
