@@ -260,3 +260,35 @@ async fn cancelling_a_realtime_job_stops_sending_and_keeps_what_was_answered() {
     assert!((app.emulator.chat_limit_stats().accepted as u64) < 100);
     assert_each_cell_written_once(&app, 0, answered as usize);
 }
+
+#[tokio::test]
+async fn a_refused_key_ends_the_run_instead_of_failing_every_row_one_call_at_a_time() {
+    let app = spawn_app_with(fast(), |config| {
+        // A base URL the emulator does not serve: every call answers 404 Invalid URL.
+        config.api.cost.realtime_base_url = Some(format!("{}/nowhere/v1", config.openai_base_url));
+    })
+    .await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    let job = app
+        .create_job(&app.request_in(0, 2, 41, MODEL, Mode::Realtime))
+        .await;
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.row_counts.failed, 40, "{:?}", job.row_counts);
+    assert!(
+        app.emulator.calls().chat_completions == 0,
+        "the calls went to the other endpoint"
+    );
+    let unsent = job
+        .rows
+        .iter()
+        .filter(|r| {
+            r.reason
+                .as_deref()
+                .is_some_and(|m| m.starts_with("not sent:"))
+        })
+        .count();
+    assert!(
+        unsent >= 30,
+        "{unsent} of 40 rows left unsent after the refusals"
+    );
+}

@@ -455,6 +455,16 @@ async fn handle(
             } else {
                 e.to_string()
             };
+            // A refusal that every other call would meet too (bad key, no access to the model,
+            // no quota left) ends the run instead of failing the rows one call at a time.
+            if matches!(e.status(), Some(401 | 403 | 404 | 429)) {
+                stop(
+                    shared,
+                    &format!(
+                        "{UNSENT_PREFIX}an earlier call was refused ({e}); fix that and retry the job"
+                    ),
+                );
+            }
             store
                 .record_realtime_result(job_id, call.seq, &Err(reason))
                 .await?;

@@ -166,7 +166,7 @@ impl Store {
         Ok(avg)
     }
 
-    /// Counts one more realtime call for each row (by `seq`), before the calls are made.
+    /// Counts one more realtime call for each row (by `seq`), as its answer (or error) arrives.
     ///
     /// # Errors
     /// [`super::StoreError::Sqlx`] on a database failure.
