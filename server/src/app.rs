@@ -65,6 +65,7 @@ impl Application {
             openai_key: config.openai_api_key.clone(),
             openai_base_url: config.openai_base_url.clone(),
             realtime_runs: Default::default(),
+            realtime_pacer: Default::default(),
         });
         let auth = match &config.auth {
             AuthMode::GoogleIdToken(settings) => {

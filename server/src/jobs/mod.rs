@@ -61,6 +61,9 @@ pub struct Services {
     pub openai_base_url: String,
     /// Realtime runs alive in this process.
     pub realtime_runs: realtime::Runs,
+    /// The pacer of the realtime endpoint, shared by every run of this process: the account's
+    /// limits are shared by all its jobs.
+    pub realtime_pacer: std::sync::OnceLock<Arc<pacer::Pacer>>,
 }
 
 /// Why a job could not be created. Each variant maps to one HTTP status in `api`.

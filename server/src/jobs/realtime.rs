@@ -6,7 +6,8 @@
 //! process (and does nothing while it runs). The task:
 //!
 //! 1. queues every `pending` row; a dispatcher sends them through one [`ChatClient`] whose answers'
-//!    rate-limit headers feed a [`Pacer`] (RPM and TPM, `retry-after`, AIMD concurrency);
+//!    rate-limit headers feed the process's [`Pacer`] (RPM and TPM, `retry-after`, AIMD
+//!    concurrency), shared by all runs since the account's limits are;
 //! 2. stores each answer on its row (`generated`, with its `usage`) or its failure (`failed` with
 //!    the same reasons as a batch output line, see [`crate::openai::output`]) **before** anything
 //!    is written; a transient failure (429, 5xx, timeout) sends the row again after a backoff, up
@@ -239,7 +240,10 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
     }
     tracing::info!(job_id, rows = queue.len(), "realtime run started");
 
-    let pacer = Pacer::new(settings.pacer.clone());
+    let pacer = svc
+        .realtime_pacer
+        .get_or_init(|| Pacer::new(settings.pacer.clone()))
+        .clone();
     let key = settings
         .realtime_api_key
         .clone()
