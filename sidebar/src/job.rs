@@ -201,9 +201,10 @@ pub fn JobCard(job: Job) -> impl IntoView {
     };
     let heading = current.with_untracked(|j| {
         format!(
-            "{} · {} · {}",
+            "{} · {} · {} · {}",
             format::rows(j.row_counts.total),
             j.model,
+            j.mode.as_str(),
             js::local_time(&j.created_at)
         )
     });
