@@ -276,7 +276,16 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
     let tick = settings.flush_interval.min(Duration::from_millis(250));
     let mut last_cancel_check = Instant::now();
     loop {
-        if let Ok(Some(answer)) = tokio::time::timeout(tick, rx.recv()).await {
+        let received = match tokio::time::timeout(tick, rx.recv()).await {
+            Ok(Some(answer)) => Some(answer),
+            // Every sender is gone (the dispatcher stopped, no call in flight): just wait.
+            Ok(None) => {
+                tokio::time::sleep(tick).await;
+                None
+            }
+            Err(_) => None,
+        };
+        if let Some(answer) = received {
             shared.in_flight.fetch_sub(1, Ordering::SeqCst);
             {
                 let mut money = shared.money.lock().expect("not poisoned");
@@ -315,7 +324,8 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
         let idle = shared.in_flight.load(Ordering::SeqCst) == 0;
         let empty = shared.queue.lock().expect("not poisoned").is_empty();
         let waiting_retries = shared.pending_retries() > 0;
-        if idle && !waiting_retries && (empty || shared.stop.load(Ordering::SeqCst)) {
+        // Once stopped, rows waiting for a retry stay pending and fail with the stop's reason.
+        if idle && (shared.stop.load(Ordering::SeqCst) || (empty && !waiting_retries)) {
             break;
         }
     }
@@ -396,6 +406,16 @@ async fn dispatch(
             money.1 += call.predicted_usd;
         }
         pacer.acquire(call.rate_tokens).await;
+        if shared.stop.load(Ordering::SeqCst) {
+            // Stopped (cancel, cap) while waiting for the pacer: the call is not made.
+            {
+                let mut money = shared.money.lock().expect("not poisoned");
+                money.1 = (money.1 - call.predicted_usd).max(0.0);
+            }
+            shared.queue.lock().expect("not poisoned").push_front(call);
+            shared.in_flight.fetch_sub(1, Ordering::SeqCst);
+            return;
+        }
         let client = client.clone();
         let tx = tx.clone();
         tokio::spawn(async move {
