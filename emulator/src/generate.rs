@@ -48,6 +48,21 @@ pub fn error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&
     json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
 }
 
+/// The title a request is about (read from its last user message, as the answer is).
+pub fn request_title(body: &Value) -> String {
+    let user_text = body
+        .get("messages")
+        .and_then(Value::as_array)
+        .and_then(|m| {
+            m.iter()
+                .rev()
+                .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
+        })
+        .map(|m| message_text(&m["content"]))
+        .unwrap_or_default();
+    extract_title(&user_text)
+}
+
 /// Answers one Chat Completions request body, applying `fault` if given.
 pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
     if let Some(RowFault::HttpError(status)) = fault {
@@ -114,12 +129,8 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
         Value::Null
     };
 
-    let prompt_chars: usize = messages
-        .iter()
-        .map(|m| message_text(&m["content"]).chars().count())
-        .sum();
-    let prompt_tokens = (prompt_chars / 4 + 8 * messages.len() + 3) as u64;
-    let completion_tokens = (content.chars().count() / 4 + 1) as u64;
+    let prompt_tokens = crate::tokens::prompt_tokens(body);
+    let completion_tokens = crate::tokens::completion_tokens(model, &content);
     Outcome {
         status: 200,
         body: json!({

@@ -36,8 +36,10 @@ pub mod generate;
 pub mod identity;
 pub mod oauth;
 pub mod openai;
+pub mod ratelimit;
 pub mod sheets;
 pub mod state;
+pub mod tokens;
 pub mod util;
 
 use std::collections::HashMap;
@@ -112,7 +114,8 @@ pub struct CallCounts {
 /// requests that have not run yet.
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
-    /// custom_id → what goes wrong with that request
+    /// custom_id → what goes wrong with that request of a batch; for `POST /v1/chat/completions`
+    /// (no custom_id) the key is the title the request is about.
     pub rows: HashMap<String, RowFault>,
     /// End every batch `expired` after this many requests are done.
     pub expire_after: Option<usize>,
@@ -567,6 +570,22 @@ impl Emulator {
     }
 
     // --- batch control ---
+
+    /// Applies RPM/TPM limits (and a latency) to `POST /v1/chat/completions`, with full buckets;
+    /// `None` removes them. See [`ratelimit`].
+    pub fn set_chat_limits(&self, limits: Option<ratelimit::ChatLimits>) {
+        self.shared.lock().chat_limiter = limits.map(ratelimit::Limiter::new);
+    }
+
+    /// What the chat rate limiter saw since [`Emulator::set_chat_limits`] (zeros without limits).
+    pub fn chat_limit_stats(&self) -> ratelimit::ChatLimitStats {
+        self.shared
+            .lock()
+            .chat_limiter
+            .as_ref()
+            .map(ratelimit::Limiter::stats)
+            .unwrap_or_default()
+    }
 
     /// Replaces the injected faults.
     pub fn set_faults(&self, faults: Faults) {

@@ -462,7 +462,58 @@ async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
             None,
         );
     }
-    let outcome = chat_completion(&request, None);
+    let verdict = {
+        let mut state = shared.lock();
+        state.chat_limiter.as_mut().map(|limiter| {
+            let model = request.get("model").and_then(Value::as_str).unwrap_or("");
+            let weight =
+                crate::tokens::prompt_tokens(&request) + crate::tokens::output_cap(&request);
+            (limiter.admit(model, weight), limiter.limits.latency)
+        })
+    };
+    let (headers, latency) = match verdict {
+        Some((verdict, latency)) => {
+            if let Some(message) = verdict.refusal {
+                let mut response = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &message,
+                    "requests",
+                    None,
+                    Some("rate_limit_exceeded"),
+                );
+                add_headers(&mut response, &verdict.headers);
+                return response;
+            }
+            (verdict.headers, latency)
+        }
+        None => (Vec::new(), std::time::Duration::ZERO),
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    // Faults apply to chat calls by the title the request is about (there is no custom_id).
+    let fault = {
+        let state = shared.lock();
+        if state.faults.rows.is_empty() {
+            None
+        } else {
+            let title = crate::generate::request_title(&request);
+            state.faults.rows.get(&title).cloned()
+        }
+    };
+    let outcome = chat_completion(&request, fault.as_ref());
     let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, [("x-request-id", random_hex())], Json(outcome.body)).into_response()
+    let mut response =
+        (status, [("x-request-id", random_hex())], Json(outcome.body)).into_response();
+    add_headers(&mut response, &headers);
+    response
+}
+
+/// Adds `x-ratelimit-*` / `retry-after` headers to a response.
+fn add_headers(response: &mut Response, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(value) = axum::http::HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, value);
+        }
+    }
 }

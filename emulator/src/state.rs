@@ -75,6 +75,8 @@ pub struct State {
     pub cell_writes: HashMap<(String, i32, usize, usize), u32>,
     /// Responses to hold, armed by [`Emulator::hold_next`](crate::Emulator::hold_next).
     pub holds: Vec<crate::faults::Armed>,
+    /// RPM/TPM limits of the chat endpoint, when set.
+    pub chat_limiter: Option<crate::ratelimit::Limiter>,
 }
 
 /// An access token handed out by the token endpoint.

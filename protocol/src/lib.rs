@@ -165,6 +165,9 @@ pub enum Mode {
     Batch,
     /// One Chat Completions call per row: full price, results in seconds.
     Realtime,
+    /// Only in requests: let the server choose (realtime for a small job or when the batch wait
+    /// would exceed `max_wait_seconds`, batch otherwise). A job's own mode is never `auto`.
+    Auto,
 }
 
 impl Mode {
@@ -173,6 +176,7 @@ impl Mode {
         match self {
             Mode::Batch => "batch",
             Mode::Realtime => "realtime",
+            Mode::Auto => "auto",
         }
     }
 }
@@ -344,6 +348,9 @@ pub struct Job {
     /// The rows; omitted from list responses.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub rows: Vec<JobRow>,
+    /// Estimated and actual tokens and cost, and the spending cap.
+    #[serde(default)]
+    pub cost: JobCost,
 }
 
 /// `GET /api/v1/jobs?spreadsheet_id=…`: newest first, without rows.
@@ -433,6 +440,123 @@ pub struct Estimate {
     pub batch_wait_seconds: u64,
     /// Expected wait in realtime mode, in seconds.
     pub realtime_wait_seconds: u64,
+    /// Where `output_tokens` comes from: `history` (the average of finished jobs with the same
+    /// model and prompt template) or `catalogue` (the model's typical figure), capped by the
+    /// output limit of every request.
+    #[serde(default)]
+    pub output_tokens_source: String,
+    /// Each row's own figures, in the order given.
+    #[serde(default)]
+    pub per_row: Vec<RowEstimate>,
+}
+
+/// One row of an [`Estimate`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RowEstimate {
+    /// The row's id (column A).
+    pub id: String,
+    /// Input tokens of this row's request body.
+    pub input_tokens: u64,
+    /// Expected output tokens.
+    pub output_tokens: u64,
+    /// Cost through the Batch API, USD.
+    pub batch_usd: f64,
+    /// Cost through realtime calls, USD.
+    pub realtime_usd: f64,
+}
+
+/// Token counts of a job (estimated or as billed).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TokenUsage {
+    /// Input (prompt) tokens, cached ones included (`usage.prompt_tokens`).
+    pub input_tokens: u64,
+    /// Of `input_tokens`, those billed at the cached rate (`prompt_tokens_details.cached_tokens`).
+    pub cached_input_tokens: u64,
+    /// Output tokens, reasoning included (`usage.completion_tokens`).
+    pub output_tokens: u64,
+    /// Of `output_tokens`, hidden reasoning (`completion_tokens_details.reasoning_tokens`).
+    pub reasoning_tokens: u64,
+}
+
+/// What a job was expected to cost and what it cost, in US dollars.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobCost {
+    /// Rows the estimate covered (the rows sent when the job was created).
+    pub estimated_rows: u64,
+    /// Tokens the estimate expected for those rows.
+    pub estimated: TokenUsage,
+    /// The estimate for those rows in the job's mode.
+    pub estimated_usd: f64,
+    /// Rows whose responses reported `usage` so far.
+    pub actual_rows: u64,
+    /// Tokens the responses' `usage` fields reported (requests that ran, failed answers included).
+    pub actual: TokenUsage,
+    /// Cost of `actual` at the model's prices in the job's mode.
+    pub actual_usd: f64,
+    /// `(actual_usd − estimate for actual_rows) / estimate for actual_rows`; `None` before any
+    /// usage is known. 0.05 means the bill was 5 % above the estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_error: Option<f64>,
+    /// The job's spending cap, when one was set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+}
+
+/// Extra choices of `POST /api/v1/jobs`, beside [`CreateJobRequest`] (same JSON object).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct JobOptions {
+    /// Refuse the job if its estimate is above this many US dollars, and stop sending requests
+    /// once what it has spent plus the next request would pass it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_cost_usd: Option<f64>,
+    /// With `mode: auto`: the longest the person is willing to wait for results, in seconds;
+    /// realtime is chosen when the batch wait is expected to be longer. Default: the server's
+    /// `max_wait_time`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_seconds: Option<u64>,
+}
+
+/// The body of `POST /api/v1/jobs`: a [`CreateJobRequest`] and [`JobOptions`] in one JSON object.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewJobRequest {
+    /// What to generate.
+    #[serde(flatten)]
+    pub job: CreateJobRequest,
+    /// Cap and wait.
+    #[serde(flatten)]
+    pub options: JobOptions,
+}
+
+/// `GET/PUT /api/v1/spreadsheets/{spreadsheet_id}/budget`: a spreadsheet's monthly budget and
+/// what this calendar month (UTC) has used of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Budget {
+    /// The spreadsheet's `spreadsheetId`.
+    pub spreadsheet_id: String,
+    /// The monthly budget in US dollars; `None` means no budget.
+    pub monthly_usd: Option<f64>,
+    /// The month counted, `YYYY-MM` (UTC).
+    pub month: String,
+    /// This month's jobs: actual cost of finished requests plus the estimate of requests still to
+    /// run, USD.
+    pub committed_usd: f64,
+    /// `monthly_usd − committed_usd`, when there is a budget (may be negative).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining_usd: Option<f64>,
+}
+
+/// The body of `PUT /api/v1/spreadsheets/{spreadsheet_id}/budget`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SetBudgetRequest {
+    /// US dollars per calendar month (UTC), `>= 0`; `null` removes the budget.
+    pub monthly_usd: Option<f64>,
 }
 
 /// One entry of `GET /api/v1/models`.

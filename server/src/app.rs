@@ -72,6 +72,11 @@ impl Application {
             events,
             wake: Notify::new(),
             settings: config.worker.clone(),
+            cost: config.api.cost.clone(),
+            openai_key: config.openai_api_key.clone(),
+            openai_base_url: config.openai_base_url.clone(),
+            realtime_runs: Default::default(),
+            realtime_pacer: Default::default(),
         });
         let auth = match &config.auth {
             AuthMode::GoogleIdToken(settings) => {

@@ -117,6 +117,181 @@ pub struct ServeArgs {
         default_value_t = 10
     )]
     pub jobs_per_minute: u32,
+    /// Mode strategy and realtime endpoint (boxed: the flags are many, the enum of commands stays small).
+    #[command(flatten)]
+    pub cost: Box<CostArgs>,
+}
+
+/// Flags and environment variables of `almanac serve` for modes and realtime calls.
+#[derive(Clone, Debug, clap::Args)]
+pub struct CostArgs {
+    /// How a job's mode is chosen: `user_choice` (the person picks batch, realtime or auto),
+    /// `always_batch` or `never_batch`.
+    #[arg(
+        long = "batch-strategy",
+        env = "ALMANAC_BATCH_STRATEGY",
+        default_value = "user_choice"
+    )]
+    pub batch_strategy: String,
+    /// `auto` picks realtime when the batch wait is expected to exceed this (`30m`, `6h`, or
+    /// seconds), unless the request names its own `max_wait_seconds`.
+    #[arg(
+        long = "max-wait-time",
+        env = "ALMANAC_MAX_WAIT_TIME",
+        default_value = "6h"
+    )]
+    pub max_wait_time: String,
+    /// `auto` picks realtime for jobs of at most this many rows.
+    #[arg(
+        long = "auto-realtime-max-rows",
+        env = "ALMANAC_AUTO_REALTIME_MAX_ROWS",
+        default_value_t = 100
+    )]
+    pub auto_realtime_max_rows: u64,
+    /// Base URL of the OpenAI-compatible endpoint that serves realtime calls (e.g. a self-hosted
+    /// vLLM at `http://gpu-box:8000/v1`); default: `OPENAI_BASE_URL`.
+    #[arg(long = "realtime-base-url", env = "ALMANAC_REALTIME_BASE_URL")]
+    pub realtime_base_url: Option<String>,
+    /// API key for `ALMANAC_REALTIME_BASE_URL`; default: `OPENAI_API_KEY`.
+    #[arg(
+        long = "realtime-api-key",
+        env = "ALMANAC_REALTIME_API_KEY",
+        hide_env_values = true
+    )]
+    pub realtime_api_key: Option<String>,
+    /// Most realtime calls in flight at once, per job.
+    #[arg(
+        long = "realtime-max-concurrency",
+        env = "ALMANAC_REALTIME_MAX_CONCURRENCY",
+        default_value_t = 64
+    )]
+    pub realtime_max_concurrency: usize,
+}
+
+/// How a job's mode is chosen (the seeds' `batch_strategy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BatchStrategy {
+    /// The person chooses batch, realtime or auto.
+    #[default]
+    UserChoice,
+    /// Every job goes through the Batch API; realtime requests are refused.
+    AlwaysBatch,
+    /// Every job is sent as realtime calls; batch requests are refused.
+    NeverBatch,
+}
+
+impl BatchStrategy {
+    /// Reads `user_choice`, `always_batch` or `never_batch`.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] naming the accepted values.
+    pub fn parse(s: &str) -> Result<BatchStrategy, ConfigError> {
+        match s.trim() {
+            "user_choice" => Ok(BatchStrategy::UserChoice),
+            "always_batch" => Ok(BatchStrategy::AlwaysBatch),
+            "never_batch" => Ok(BatchStrategy::NeverBatch),
+            other => Err(ConfigError::Invalid(format!(
+                "ALMANAC_BATCH_STRATEGY must be user_choice, always_batch or never_batch, not {other:?}"
+            ))),
+        }
+    }
+
+    /// The snake_case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchStrategy::UserChoice => "user_choice",
+            BatchStrategy::AlwaysBatch => "always_batch",
+            BatchStrategy::NeverBatch => "never_batch",
+        }
+    }
+}
+
+/// Reads a wait such as `6h`, `30m`, `90s`, `6_hours` (the seed's spelling) or plain seconds.
+///
+/// # Errors
+/// [`ConfigError::Invalid`] for anything else.
+pub fn parse_wait(s: &str) -> Result<Duration, ConfigError> {
+    let t = s.trim().to_lowercase().replace('_', "");
+    let bad = || {
+        ConfigError::Invalid(format!(
+            "ALMANAC_MAX_WAIT_TIME must look like 30m, 6h, 90s or a number of seconds, not {s:?}"
+        ))
+    };
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let value: f64 = t[..split].parse().map_err(|_| bad())?;
+    let unit = match &t[split..] {
+        "" | "s" | "sec" | "secs" | "seconds" | "second" => 1.0,
+        "m" | "min" | "mins" | "minutes" | "minute" => 60.0,
+        "h" | "hour" | "hours" => 3600.0,
+        "d" | "day" | "days" => 86_400.0,
+        _ => return Err(bad()),
+    };
+    let secs = value * unit;
+    if !(secs.is_finite() && secs >= 0.0) {
+        return Err(bad());
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// How jobs choose their mode and how realtime calls are made (issue 6). Part of [`ApiSettings`]
+/// so that every way of building a [`Config`] gets the defaults.
+#[derive(Clone, Debug)]
+pub struct CostSettings {
+    /// The server's rule for modes.
+    pub strategy: BatchStrategy,
+    /// `auto` picks realtime when the batch wait is expected to exceed this.
+    pub max_wait: Duration,
+    /// `auto` picks realtime for jobs of at most this many rows.
+    pub auto_realtime_max_rows: u64,
+    /// Realtime endpoint base URL; `None` = the OpenAI base URL.
+    pub realtime_base_url: Option<String>,
+    /// Realtime endpoint key; `None` = the OpenAI key.
+    pub realtime_api_key: Option<SecretString>,
+    /// Pacing of realtime calls.
+    pub pacer: crate::jobs::pacer::PacerSettings,
+    /// Write answers to the sheet once this many are waiting…
+    pub flush_rows: usize,
+    /// …or once the oldest has waited this long.
+    pub flush_interval: Duration,
+    /// Calls per row before a transient failure (429, 5xx, timeout) fails the row.
+    pub max_attempts: u32,
+    /// Timeout of one realtime call.
+    pub request_timeout: Duration,
+}
+
+impl Default for CostSettings {
+    fn default() -> Self {
+        CostSettings {
+            strategy: BatchStrategy::UserChoice,
+            max_wait: Duration::from_secs(6 * 3600),
+            auto_realtime_max_rows: 100,
+            realtime_base_url: None,
+            realtime_api_key: None,
+            pacer: crate::jobs::pacer::PacerSettings::default(),
+            flush_rows: 200,
+            flush_interval: Duration::from_secs(3),
+            max_attempts: 6,
+            request_timeout: Duration::from_secs(120),
+        }
+    }
+}
+
+impl PartialEq for CostSettings {
+    /// Compares everything but the key.
+    fn eq(&self, other: &Self) -> bool {
+        self.strategy == other.strategy
+            && self.max_wait == other.max_wait
+            && self.auto_realtime_max_rows == other.auto_realtime_max_rows
+            && self.realtime_base_url == other.realtime_base_url
+            && self.realtime_api_key.is_some() == other.realtime_api_key.is_some()
+            && self.pacer == other.pacer
+            && self.flush_rows == other.flush_rows
+            && self.flush_interval == other.flush_interval
+            && self.max_attempts == other.max_attempts
+            && self.request_timeout == other.request_timeout
+    }
 }
 
 /// How callers are authenticated.
@@ -129,13 +304,15 @@ pub enum AuthMode {
 }
 
 /// Settings of the HTTP surface.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct ApiSettings {
     /// Origins allowed by CORS: exact (`https://example.com`), with a wildcard subdomain
     /// (`https://*.googleusercontent.com`), or `*` for any.
     pub cors_origins: Vec<String>,
     /// Jobs one user may create per minute (also the burst size); at least 1.
     pub jobs_per_minute: u32,
+    /// Mode strategy and realtime calls.
+    pub cost: CostSettings,
 }
 
 impl Default for ApiSettings {
@@ -143,6 +320,7 @@ impl Default for ApiSettings {
         ApiSettings {
             cors_origins: vec![DEFAULT_CORS_ORIGINS.to_owned()],
             jobs_per_minute: 10,
+            cost: CostSettings::default(),
         }
     }
 }
@@ -301,6 +479,22 @@ impl ServeArgs {
             api: ApiSettings {
                 cors_origins,
                 jobs_per_minute: self.jobs_per_minute,
+                cost: CostSettings {
+                    strategy: BatchStrategy::parse(&self.cost.batch_strategy)?,
+                    max_wait: parse_wait(&self.cost.max_wait_time)?,
+                    auto_realtime_max_rows: self.cost.auto_realtime_max_rows,
+                    realtime_base_url: self.cost.realtime_base_url.filter(|u| !u.trim().is_empty()),
+                    realtime_api_key: self
+                        .cost
+                        .realtime_api_key
+                        .filter(|k| !k.trim().is_empty())
+                        .map(SecretString::from),
+                    pacer: crate::jobs::pacer::PacerSettings {
+                        max_concurrency: self.cost.realtime_max_concurrency.max(1),
+                        ..Default::default()
+                    },
+                    ..CostSettings::default()
+                },
             },
         })
     }

@@ -20,18 +20,18 @@ use std::fmt;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use almanac_protocol::{Cost, Estimate, ModelInfo, ModelList};
+use almanac_protocol::{Cost, Estimate, Mode, ModelInfo, ModelList, RowEstimate, TokenUsage};
 use serde::Deserialize;
 use tiktoken_rs::CoreBPE;
 
 use crate::domain::RowInput;
-use crate::prompt;
 
 /// The catalogue shipped with the server (`server/data/models.toml`).
 const BUILTIN_TOML: &str = include_str!("../data/models.toml");
 
-/// Realtime requests the estimate assumes are in flight at once (realtime mode should use the same
-/// figure, so that the estimate and the run agree).
+/// Realtime requests the wait estimate assumes are in flight at once. A conservative figure:
+/// realtime mode itself runs as fast as the account's rate limits allow (`jobs::pacer`), which
+/// the estimate cannot know before the first answer.
 pub const REALTIME_CONCURRENCY: u64 = 8;
 
 /// Prompt caching applies only when the shared prefix of a request is at least this long, in tokens
@@ -400,38 +400,94 @@ impl fmt::Display for UnknownModel {
 
 impl std::error::Error for UnknownModel {}
 
-/// Token counts of the part of every request that does not depend on the row.
-#[derive(Clone, Copy, Debug)]
-struct SharedPrefix {
-    /// The system message with its framing, plus the response schema.
-    tokens: u64,
-}
-
-/// The shared prefix for a tokenizer, counted once per process.
-fn shared_prefix(tokenizer: Tokenizer) -> SharedPrefix {
-    static O200K: OnceLock<SharedPrefix> = OnceLock::new();
-    static CL100K: OnceLock<SharedPrefix> = OnceLock::new();
-    let cell = match tokenizer {
-        Tokenizer::O200kBase => &O200K,
-        Tokenizer::Cl100kBase => &CL100K,
-    };
-    *cell.get_or_init(|| {
-        let schema = serde_json::to_string(&prompt::response_format_typed().json_schema)
-            .expect("the schema serializes");
-        SharedPrefix {
-            tokens: TOKENS_PER_MESSAGE
-                + tokenizer.count("system")
-                + tokenizer.count(prompt::SYSTEM_PROMPT)
-                + tokenizer.count(&schema),
+/// Input tokens of one Chat Completions request body, counted the way OpenAI's cookbook ("How to
+/// count tokens with tiktoken") counts chat input, with the model's encoding:
+///
+/// - per message: 3 framing tokens + the role + the content (text parts of an array are counted
+///   as text) + 1 and the name when a `name` is given;
+/// - 3 tokens priming the reply;
+/// - structured outputs: the compact JSON text of `response_format.json_schema`. How the service
+///   renders the schema internally is not published; this is the approximation the emulator uses
+///   too, so the estimate and the emulator's `usage.prompt_tokens` agree exactly.
+///
+/// `body` is the exact body sent ([`crate::openai::jsonl::request_body`]). Long texts that repeat
+/// in every body (the system prompt, the schema) are counted once per process and remembered.
+pub fn request_input_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u64 {
+    let mut tokens = REPLY_PRIMING_TOKENS;
+    for message in body
+        .get("messages")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        tokens += TOKENS_PER_MESSAGE;
+        if let Some(role) = message.get("role").and_then(serde_json::Value::as_str) {
+            tokens += count_remembered(tokenizer, role);
         }
-    })
+        match message.get("content") {
+            Some(serde_json::Value::String(text)) => tokens += count_remembered(tokenizer, text),
+            Some(serde_json::Value::Array(parts)) => {
+                for part in parts {
+                    if let Some(text) = part.get("text").and_then(serde_json::Value::as_str) {
+                        tokens += count_remembered(tokenizer, text);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(name) = message.get("name").and_then(serde_json::Value::as_str) {
+            tokens += 1 + tokenizer.count(name);
+        }
+    }
+    if let Some(schema) = body.pointer("/response_format/json_schema") {
+        let text = serde_json::to_string(schema).expect("a JSON value serializes");
+        tokens += count_remembered(tokenizer, &text);
+    }
+    tokens
 }
 
-/// Input tokens of the row-specific part of one request: the user message with its framing and
-/// the reply priming.
-fn row_tokens(tokenizer: Tokenizer, title: &str) -> u64 {
-    // "user" is one token in every encoding used here.
-    TOKENS_PER_MESSAGE + 1 + tokenizer.count(&prompt::user_message(title)) + REPLY_PRIMING_TOKENS
+/// Tokens of the part of [`request_input_tokens`] that every request of a job shares (system
+/// messages and the schema): the prefix a provider may serve from its prompt cache.
+fn shared_prefix_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u64 {
+    let system_only = serde_json::json!({
+        "messages": body
+            .get("messages")
+            .and_then(serde_json::Value::as_array)
+            .map(|m| {
+                m.iter()
+                    .filter(|m| m.get("role").and_then(serde_json::Value::as_str) == Some("system"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+        "response_format": body.get("response_format").cloned().unwrap_or_default(),
+    });
+    request_input_tokens(tokenizer, &system_only) - REPLY_PRIMING_TOKENS
+}
+
+/// Counts `text`; texts of 256 bytes or more (the system prompt, the schema) are remembered, so
+/// counting 50,000 bodies encodes them once.
+fn count_remembered(tokenizer: Tokenizer, text: &str) -> u64 {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    const REMEMBER_FROM_BYTES: usize = 256;
+    const MAX_REMEMBERED: usize = 64;
+    if text.len() < REMEMBER_FROM_BYTES {
+        return tokenizer.count(text);
+    }
+    static MEMO: OnceLock<Mutex<HashMap<(Tokenizer, String), u64>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key = (tokenizer, text.to_owned());
+    if let Some(n) = memo.lock().expect("not poisoned").get(&key) {
+        return *n;
+    }
+    let n = tokenizer.count(text);
+    let mut memo = memo.lock().expect("not poisoned");
+    if memo.len() >= MAX_REMEMBERED {
+        memo.clear();
+    }
+    memo.insert(key, n);
+    n
 }
 
 /// Of a request whose shared prefix is `prefix` tokens, how many a cache hit covers.
@@ -443,52 +499,117 @@ fn cacheable_tokens(prefix: u64) -> u64 {
     }
 }
 
-/// What generating these rows with this model would cost and how long it would take.
-///
-/// Same as [`estimate_titles`] over the rows' titles.
-pub fn estimate(spec: &ModelSpec, rows: &[RowInput]) -> Estimate {
-    estimate_titles(spec, rows.iter().map(|r| r.title.as_str()))
+/// The expected output tokens per request, and where the figure comes from.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct OutputPrediction {
+    /// Output tokens (reasoning included) expected per request.
+    pub tokens_per_row: u64,
+    /// `"history"` or `"catalogue"` (see [`predict_output`]).
+    pub source: &'static str,
 }
 
-/// What generating one request per title would cost and how long it would take.
-///
-/// - `input_tokens`: per request, the tokens of the system prompt, the user message
-///   ([`prompt::user_message`]) and the compact JSON text of the response schema, plus the chat
-///   format's framing (3 tokens per message, 3 to prime the reply, as in OpenAI's cookbook), counted
-///   with the model's tokenizer. How the service renders the schema internally is not published, so
-///   the schema part is an approximation (a few tokens either way).
-/// - `cached_input_tokens`: prompt caching covers a shared prefix only when it is at least
-///   [`MIN_CACHEABLE_PREFIX_TOKENS`] (1024) tokens long, in steps of [`CACHE_INCREMENT_TOKENS`].
-///   The shared prefix here is the system message and schema; for every request but the first, that
-///   cacheable part is counted as cached. Today's prompt is well under 1024 tokens, so this is **0**
-///   and the estimate does not pretend otherwise. Caching is best effort even when it applies
-///   (requests of a batch run on many machines), so a non-zero figure is an upper bound.
-/// - `output_tokens`: `typical_output_tokens + typical_reasoning_tokens` per request, from the data
-///   file; real answers vary.
-/// - `batch` / `realtime`: input at `input_per_1m` (cached part at `cached_input_per_1m`), output at
-///   `output_per_1m`; batch is realtime × `batch_price_factor`. USD, unrounded.
-/// - `batch_wait_seconds`: `typical_batch_minutes + batch_minutes_per_1000_rows × rows / 1000`,
-///   at most 24 h. `realtime_wait_seconds`: `typical_request_seconds` per request with
-///   [`REALTIME_CONCURRENCY`] requests in flight. Both 0 for no rows.
-///
-/// Counting is a few microseconds per title after the first call of the process (which builds the
-/// tokenizer), so 50,000 rows take well under a second in a release build.
+/// Predicts output tokens per request: the average `completion_tokens` per row of finished jobs
+/// with the same model and prompt template when there is one (`history`, from the store), else the
+/// catalogue's `typical_output_tokens + typical_reasoning_tokens`; either way at most the
+/// schema's limit for one answer, the request's `max_output_tokens` (an answer cannot be longer).
+pub fn predict_output(spec: &ModelSpec, history_per_row: Option<f64>) -> OutputPrediction {
+    let cap = u64::from(spec.max_output_tokens);
+    match history_per_row.filter(|n| n.is_finite() && *n > 0.0) {
+        Some(avg) => OutputPrediction {
+            tokens_per_row: (avg.round() as u64).clamp(1, cap),
+            source: "history",
+        },
+        None => OutputPrediction {
+            tokens_per_row: (u64::from(spec.typical_output_tokens)
+                + u64::from(spec.typical_reasoning_tokens))
+            .min(cap),
+            source: "catalogue",
+        },
+    }
+}
+
+/// Tokens charged against a tokens-per-minute rate limit by one request: its input tokens plus its
+/// output cap (`max_tokens` / `max_completion_tokens`), as OpenAI counts them before the request
+/// runs (<https://platform.openai.com/docs/guides/rate-limits>).
+pub fn rate_limit_tokens(spec: &ModelSpec, input_tokens: u64) -> u64 {
+    input_tokens + u64::from(spec.max_output_tokens)
+}
+
+/// What generating these rows would cost and how long it would take, with the catalogue's output
+/// figure. Same as [`estimate_with`] with [`predict_output`]`(spec, None)`.
+pub fn estimate(spec: &ModelSpec, rows: &[RowInput]) -> Estimate {
+    estimate_with(spec, rows, predict_output(spec, None))
+}
+
+/// Same as [`estimate`] over bare titles (row ids `1`, `2`, … in the per-row figures).
 pub fn estimate_titles<'a>(
     spec: &ModelSpec,
     titles: impl IntoIterator<Item = &'a str>,
 ) -> Estimate {
-    let prefix = shared_prefix(spec.tokenizer).tokens;
-    let mut rows: u64 = 0;
-    let mut input_tokens: u64 = 0;
-    for title in titles {
-        rows += 1;
-        input_tokens += prefix + row_tokens(spec.tokenizer, title);
-    }
-    let cached_input_tokens = rows.saturating_sub(1) * cacheable_tokens(prefix);
-    let output_tokens =
-        rows * (u64::from(spec.typical_output_tokens) + u64::from(spec.typical_reasoning_tokens));
+    let rows: Vec<RowInput> = titles
+        .into_iter()
+        .enumerate()
+        .map(|(i, title)| RowInput {
+            id: crate::domain::RowId::parse(&(i + 1).to_string()).expect("a number is a row id"),
+            title: title.to_owned(),
+        })
+        .collect();
+    estimate(spec, &rows)
+}
 
+/// What generating one request per row would cost and how long it would take.
+///
+/// - `input_tokens`: [`request_input_tokens`] of each row's exact request body
+///   ([`crate::openai::jsonl::request_body`]), with the model's tokenizer.
+/// - `cached_input_tokens`: prompt caching covers a shared prefix only when it is at least
+///   [`MIN_CACHEABLE_PREFIX_TOKENS`] (1024) tokens long, in steps of [`CACHE_INCREMENT_TOKENS`].
+///   The shared prefix is the system message and the schema; for every request but the first, its
+///   cacheable part is priced at `cached_input_per_1m`. Today's prompt is well under 1024 tokens,
+///   so this is **0** and the estimate does not pretend otherwise. Caching is best effort even
+///   when it applies, so a non-zero figure is an upper bound of the saving.
+/// - `output_tokens`: `prediction.tokens_per_row` per row (see [`predict_output`]).
+/// - `batch` / `realtime`: input at `input_per_1m` (cached part at `cached_input_per_1m`), output
+///   at `output_per_1m`; batch is realtime × `batch_price_factor`. USD, unrounded. `per_row` has
+///   each row's share (the cache saving goes to rows after the first).
+/// - `batch_wait_seconds`: `typical_batch_minutes + batch_minutes_per_1000_rows × rows / 1000`,
+///   at most 24 h. `realtime_wait_seconds`: `typical_request_seconds` per request with
+///   [`REALTIME_CONCURRENCY`] requests in flight. Both 0 for no rows.
+pub fn estimate_with(
+    spec: &ModelSpec,
+    rows: &[RowInput],
+    prediction: OutputPrediction,
+) -> Estimate {
     let per_token = |usd_per_1m: f64| usd_per_1m / 1_000_000.0;
+    let mut per_row = Vec::with_capacity(rows.len());
+    let mut input_tokens: u64 = 0;
+    let mut cached_input_tokens: u64 = 0;
+    let mut prefix: Option<u64> = None;
+    let output = prediction.tokens_per_row;
+    let output_usd_row = output as f64 * per_token(spec.output_per_1m);
+    for (i, row) in rows.iter().enumerate() {
+        let body = crate::openai::jsonl::request_body(spec, &row.title);
+        let tokens = request_input_tokens(spec.tokenizer, &body);
+        let prefix = *prefix.get_or_insert_with(|| shared_prefix_tokens(spec.tokenizer, &body));
+        let cached = if i == 0 {
+            0
+        } else {
+            cacheable_tokens(prefix).min(tokens)
+        };
+        input_tokens += tokens;
+        cached_input_tokens += cached;
+        let input_usd = (tokens - cached) as f64 * per_token(spec.input_per_1m)
+            + cached as f64 * per_token(spec.cached_input_per_1m);
+        let realtime_usd = input_usd + output_usd_row;
+        per_row.push(RowEstimate {
+            id: row.id.as_str().to_owned(),
+            input_tokens: tokens,
+            output_tokens: output,
+            batch_usd: realtime_usd * spec.batch_price_factor,
+            realtime_usd,
+        });
+    }
+    let n = rows.len() as u64;
+    let output_tokens = n * output;
     let input_usd = (input_tokens - cached_input_tokens) as f64 * per_token(spec.input_per_1m)
         + cached_input_tokens as f64 * per_token(spec.cached_input_per_1m);
     let output_usd = output_tokens as f64 * per_token(spec.output_per_1m);
@@ -497,22 +618,10 @@ pub fn estimate_titles<'a>(
         input_usd * spec.batch_price_factor,
         output_usd * spec.batch_price_factor,
     );
-
-    let (batch_wait_seconds, realtime_wait_seconds) = if rows == 0 {
-        (0, 0)
-    } else {
-        let batch_minutes =
-            spec.typical_batch_minutes + spec.batch_minutes_per_1000_rows * rows as f64 / 1000.0;
-        let rounds = rows.div_ceil(REALTIME_CONCURRENCY);
-        (
-            ((batch_minutes * 60.0).round() as u64).min(BATCH_WINDOW_SECONDS),
-            (rounds as f64 * spec.typical_request_seconds).round() as u64,
-        )
-    };
-
+    let (batch_wait_seconds, realtime_wait_seconds) = waits(spec, n);
     Estimate {
         model: spec.id.clone(),
-        rows,
+        rows: n,
         input_tokens,
         cached_input_tokens,
         output_tokens,
@@ -520,6 +629,45 @@ pub fn estimate_titles<'a>(
         realtime,
         batch_wait_seconds,
         realtime_wait_seconds,
+        output_tokens_source: prediction.source.to_owned(),
+        per_row,
+    }
+}
+
+/// `(batch_wait_seconds, realtime_wait_seconds)` of `rows` requests (see [`estimate_with`]).
+pub fn waits(spec: &ModelSpec, rows: u64) -> (u64, u64) {
+    if rows == 0 {
+        return (0, 0);
+    }
+    let batch_minutes =
+        spec.typical_batch_minutes + spec.batch_minutes_per_1000_rows * rows as f64 / 1000.0;
+    let rounds = rows.div_ceil(REALTIME_CONCURRENCY);
+    (
+        ((batch_minutes * 60.0).round() as u64).min(BATCH_WINDOW_SECONDS),
+        (rounds as f64 * spec.typical_request_seconds).round() as u64,
+    )
+}
+
+/// What `usage` costs at this model's prices in this mode, USD: uncached input at `input_per_1m`,
+/// cached input at `cached_input_per_1m`, output (reasoning included) at `output_per_1m`, times
+/// `batch_price_factor` in batch mode.
+pub fn usage_cost(spec: &ModelSpec, mode: Mode, usage: &TokenUsage) -> f64 {
+    let per_token = |usd_per_1m: f64| usd_per_1m / 1_000_000.0;
+    let cached = usage.cached_input_tokens.min(usage.input_tokens);
+    let realtime = (usage.input_tokens - cached) as f64 * per_token(spec.input_per_1m)
+        + cached as f64 * per_token(spec.cached_input_per_1m)
+        + usage.output_tokens as f64 * per_token(spec.output_per_1m);
+    match mode {
+        Mode::Batch => realtime * spec.batch_price_factor,
+        Mode::Realtime | Mode::Auto => realtime,
+    }
+}
+
+/// The total of an estimate in `mode` (batch or realtime; `auto` reads as realtime, the dearer).
+pub fn estimate_total(estimate: &Estimate, mode: Mode) -> f64 {
+    match mode {
+        Mode::Batch => estimate.batch.total_usd,
+        Mode::Realtime | Mode::Auto => estimate.realtime.total_usd,
     }
 }
 
@@ -535,6 +683,7 @@ fn cost(input_usd: f64, output_usd: f64) -> Cost {
 mod tests {
     use super::*;
     use crate::domain::RowId;
+    use crate::prompt;
 
     fn row(id: &str, title: &str) -> RowInput {
         RowInput {

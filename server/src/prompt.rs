@@ -40,6 +40,22 @@ pub fn user_message(title: &str) -> String {
     format!("Historical event: {}", title.trim())
 }
 
+/// A short id of the prompt template (system prompt + answer schema): 16 hex digits of the
+/// FNV-1a hash of both texts. Stored with each job so that output-token averages are taken only
+/// over jobs that used the same words (see [`crate::pricing::predict_output`]).
+pub fn template_id() -> &'static str {
+    static ID: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    ID.get_or_init(|| {
+        let schema = serde_json::to_string(response_format_typed()).expect("the schema serializes");
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for byte in SYSTEM_PROMPT.bytes().chain([0]).chain(schema.bytes()) {
+            hash ^= u64::from(byte);
+            hash = hash.wrapping_mul(0x0100_0000_01b3);
+        }
+        format!("{hash:016x}")
+    })
+}
+
 /// The `json_schema.name` of the answer schema (letters, digits, `_` and `-`, at most 64).
 pub const SCHEMA_NAME: &str = "historical_event";
 

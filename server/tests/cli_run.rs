@@ -343,12 +343,56 @@ async fn bad_input_files_name_the_file_line_and_problem_and_nothing_is_written()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn realtime_mode_fills_the_file_with_chat_completions_and_no_batch() {
+    let w = World::start().await;
+    w.write("events.json", SEED_JSON);
+    let mut run = w.almanac();
+    run.args([
+        "run",
+        "events.json",
+        "out.json",
+        "--mode",
+        "realtime",
+        "--check-interval",
+        "0.1",
+        "--json",
+    ]);
+    let out = output(run).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let report = json(&out);
+    assert_eq!(report["job"]["status"], "completed");
+    assert_eq!(report["job"]["row_counts"]["done"], 16, "{report}");
+    let calls = w.emulator.calls();
+    assert_eq!(calls.batches_create, 0, "realtime sends no batch");
+    assert_eq!(calls.files_create, 0);
+    assert_eq!(calls.chat_completions, 16, "one call per row to fill");
+    let cost = &report["job"]["cost"];
+    assert_eq!(cost["actual_rows"], 16, "{cost}");
+    assert_eq!(
+        cost["actual"]["input_tokens"], cost["estimated"]["input_tokens"],
+        "the estimate counted the exact bodies the emulator billed: {cost}"
+    );
+    assert!(cost["actual_usd"].as_f64().unwrap() > 0.0, "{cost}");
+    assert_eq!(
+        calls.values_batch_update, 0,
+        "a file job's grouped writes never touch a sheet"
+    );
+    let filled = read_json(&w.path("out.json"));
+    for (id, entry) in filled.as_object().unwrap() {
+        assert!(
+            !entry["content_simple"].as_str().unwrap().is_empty(),
+            "{id} filled"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn usage_errors_exit_2_without_sending_anything() {
     let w = World::start().await;
     w.write("events.json", SEED_JSON);
     w.write("existing.json", "{}");
     let cases: [(&[&str], &str); 5] = [
-        (&["--mode", "realtime"], "realtime is not available"),
+        (&["--mode", "sometimes"], "invalid value 'sometimes'"),
         (&["--model", "gpt-4.1-mini-2025-04-15"], "did you mean"),
         (&["--completion-window", "1h"], "only `24h`"),
         (&["--start-row", "40"], "selects no rows"),

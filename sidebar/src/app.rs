@@ -57,6 +57,7 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
     provide_context(api.clone());
     let summary = SelectionSummary::of(&ctx.rows);
     let model = RwSignal::new(None::<String>);
+    let mode = RwSignal::new(Mode::Batch);
     let jobs = RwSignal::new(Vec::<Job>::new());
 
     let listed = {
@@ -109,7 +110,7 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
                 sheet_id,
                 rows: spans.clone(),
                 model,
-                mode: Mode::Batch,
+                mode: mode.get_untracked(),
                 overwrite: false,
             });
         }
@@ -125,7 +126,7 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
         <SelectionView summary/>
         <Show when=move || can_generate>
             <ModelPicker model/>
-            <EstimateView model rows=to_generate.clone()/>
+            <EstimateView model mode rows=to_generate.clone()/>
         </Show>
         <div class="actions">
             <button
@@ -252,10 +253,29 @@ fn ModelPicker(model: RwSignal<Option<String>>) -> impl IntoView {
     }
 }
 
-/// Tokens and cost of the rows to generate, batch beside realtime, and the expected wait.
+/// One choosable mode in the cost table: a radio button named after the mode.
+#[component]
+fn ModeChoice(mode: RwSignal<Mode>, value: Mode, label: &'static str) -> impl IntoView {
+    view! {
+        <label>
+            <input
+                type="radio"
+                name="almanac-mode"
+                value=value.as_str()
+                prop:checked=move || mode.get() == value
+                on:change=move |_| mode.set(value)
+            />
+            {label}
+        </label>
+    }
+}
+
+/// Tokens and cost of the rows to generate, batch beside realtime, and the expected wait; the
+/// person picks the mode here (batch, realtime, or auto: Almanac chooses).
 #[component]
 fn EstimateView(
     model: RwSignal<Option<String>>,
+    mode: RwSignal<Mode>,
     rows: Vec<almanac_protocol::EstimateRow>,
 ) -> impl IntoView {
     let api = expect_context::<Api>();
@@ -283,27 +303,37 @@ fn EstimateView(
                             view! {
                                 <p class="tokens">
                                     {format!(
-                                        "{}: {} input + ~{} output tokens",
+                                        "{}: {} input + ~{} output tokens{}",
                                         format::rows(e.rows),
                                         format::thousands(e.input_tokens),
                                         format::thousands(e.output_tokens),
+                                        if e.output_tokens_source == "history" { " (from past jobs)" } else { "" },
                                     )}
                                 </p>
                                 <table class="costs">
                                     <thead><tr><th scope="col">"Mode"</th><th scope="col">"Cost"</th><th scope="col">"Wait"</th></tr></thead>
                                     <tbody>
                                         <tr class="batch">
-                                            <th scope="row">"Batch"</th>
+                                            <th scope="row"><ModeChoice mode value=Mode::Batch label="Batch"/></th>
                                             <td data-cost="batch">{format::usd(e.batch.total_usd)}</td>
                                             <td>{format!("~{}", format::duration(e.batch_wait_seconds))}</td>
                                         </tr>
                                         <tr>
-                                            <th scope="row">"Realtime"</th>
+                                            <th scope="row"><ModeChoice mode value=Mode::Realtime label="Realtime"/></th>
                                             <td data-cost="realtime">{format::usd(e.realtime.total_usd)}</td>
                                             <td>{format!("~{}", format::duration(e.realtime_wait_seconds))}</td>
                                         </tr>
+                                        <tr>
+                                            <th scope="row"><ModeChoice mode value=Mode::Auto label="Auto"/></th>
+                                            <td colspan="2" class="muted">"Realtime if small or urgent, else batch"</td>
+                                        </tr>
                                     </tbody>
                                 </table>
+                                <p class="muted per-row">{format!(
+                                    "Per row: {} batch · {} realtime",
+                                    format::usd(e.batch.total_usd / e.rows.max(1) as f64),
+                                    format::usd(e.realtime.total_usd / e.rows.max(1) as f64),
+                                )}</p>
                                 <p class="muted">{format!("Batch mode saves {} (results within 24 h at most).", format::usd(saved))}</p>
                             }
                             .into_any()

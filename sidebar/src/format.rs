@@ -52,9 +52,61 @@ pub fn percent(done: u64, total: u64) -> u64 {
     (done.min(total) * 100).checked_div(total).unwrap_or(0)
 }
 
+/// One line about a job's money: `Cost $0.0123 · estimate $0.0150 (−18%)` once responses
+/// reported usage, `Estimate $0.0150` before, and `None` for a job without figures. The cap is
+/// appended when one was set (`· cap $1.00`).
+pub fn cost_line(cost: &almanac_protocol::JobCost) -> Option<String> {
+    let cap = cost
+        .max_cost_usd
+        .map(|m| format!(" · cap {}", usd(m)))
+        .unwrap_or_default();
+    if cost.actual_rows > 0 {
+        let error = cost
+            .estimate_error
+            .map(|e| {
+                let pct = (e * 100.0).round() as i64;
+                if pct >= 0 {
+                    format!(" (+{pct}%)")
+                } else {
+                    format!(" (−{}%)", -pct)
+                }
+            })
+            .unwrap_or_default();
+        Some(format!(
+            "Cost {} · estimate {}{error}{cap}",
+            usd(cost.actual_usd),
+            usd(cost.estimated_usd)
+        ))
+    } else if cost.estimated_usd > 0.0 {
+        Some(format!("Estimate {}{cap}", usd(cost.estimated_usd)))
+    } else {
+        None
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_cost_line_shows_actual_against_estimate_with_the_error() {
+        let mut cost = almanac_protocol::JobCost {
+            estimated_usd: 0.002,
+            ..Default::default()
+        };
+        assert_eq!(cost_line(&cost).as_deref(), Some("Estimate $0.0020"));
+        cost.actual_rows = 3;
+        cost.actual_usd = 0.00164;
+        cost.estimate_error = Some(-0.18);
+        cost.max_cost_usd = Some(1.0);
+        assert_eq!(
+            cost_line(&cost).as_deref(),
+            Some("Cost $0.0016 · estimate $0.0020 (−18%) · cap $1.00")
+        );
+        cost.estimate_error = Some(0.05);
+        assert!(cost_line(&cost).unwrap().contains("(+5%)"));
+        assert_eq!(cost_line(&almanac_protocol::JobCost::default()), None);
+    }
 
     #[test]
     fn dollars_show_cents_or_two_significant_digits_for_tiny_amounts() {

@@ -201,9 +201,10 @@ pub fn JobCard(job: Job) -> impl IntoView {
     };
     let heading = current.with_untracked(|j| {
         format!(
-            "{} · {} · {}",
+            "{} · {} · {} · {}",
             format::rows(j.row_counts.total),
             j.model,
+            j.mode.as_str(),
             js::local_time(&j.created_at)
         )
     });
@@ -261,6 +262,9 @@ pub fn JobCard(job: Job) -> impl IntoView {
                     aria-label="Requests done"
                 ></progress>
             </Show>
+            {move || current.with(|j| format::cost_line(&j.cost)).map(|line| view! {
+                <p class="cost" data-mode=move || current.with(|j| j.mode.as_str())>{line}</p>
+            })}
             <p class="muted elapsed">
                 {move || {
                     let time = elapsed().unwrap_or_default();

@@ -171,3 +171,24 @@ test('when the event stream cannot be opened the card polls until the job ends',
   await card.getByText('2 written').waitFor();
   await page.unroute('**/events?*');
 });
+
+test('choosing realtime beside its cost runs the job as realtime calls and shows what it cost', async () => {
+  await selectRows(15, 16);
+  await sidebar.locator('[data-cost="realtime"]').waitFor();
+  await sidebar.getByText(/^Per row: \$[\d.]+ batch · \$[\d.]+ realtime$/).waitFor();
+  const realtime = sidebar.getByRole('radio', { name: 'Realtime' });
+  assert.equal(await sidebar.getByRole('radio', { name: 'Batch' }).isChecked(), true);
+  await realtime.check();
+  assert.equal(await realtime.isChecked(), true);
+  await screenshot(page, '08-realtime-chosen');
+  await sidebar.getByRole('button', { name: 'Generate' }).click();
+  const card = newestJob();
+  await waitForStatus(card, 'completed');
+  await card.getByText('2 written').waitFor();
+  const cost = card.locator('p.cost');
+  assert.equal(await cost.getAttribute('data-mode'), 'realtime');
+  await cost.getByText(/^Cost \$[\d.]+ · estimate \$[\d.]+ \([+−]\d+%\)$/).waitFor();
+  const rows = await sheetRows();
+  assert.notEqual((rows[14][3] || '').trim(), '', 'D15 is filled');
+  await screenshot(page, '09-realtime-done');
+});

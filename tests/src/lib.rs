@@ -188,6 +188,38 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// `POST /jobs` with [`JobOptions`] beside the request, returning the raw response.
+    pub async fn post_job_with(
+        &self,
+        req: &CreateJobRequest,
+        options: almanac_protocol::JobOptions,
+    ) -> reqwest::Response {
+        self.http
+            .post(format!("{}/jobs", self.api))
+            .json(&almanac_protocol::NewJobRequest {
+                job: req.clone(),
+                options,
+            })
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// A request for rows `start..=end` of sheet `sheet_id` in `mode`.
+    pub fn request_in(
+        &self,
+        sheet_id: i32,
+        start: u32,
+        end: u32,
+        model: &str,
+        mode: Mode,
+    ) -> CreateJobRequest {
+        CreateJobRequest {
+            mode,
+            ..self.request(sheet_id, start, end, model)
+        }
+    }
+
     /// `POST /jobs`, expecting 201.
     pub async fn create_job(&self, req: &CreateJobRequest) -> Job {
         let resp = self.post_job(req).await;

@@ -123,6 +123,16 @@ impl From<CreateJobError> for ApiError {
                 code: "sheets_unavailable",
                 message: m,
             },
+            CreateJobError::ModeNotAllowed(m) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: "mode_not_allowed",
+                message: m,
+            },
+            CreateJobError::OverBudget(b) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: b.code(),
+                message: b.to_string(),
+            },
             CreateJobError::Store(s) => ApiError::internal(&s),
         }
     }
@@ -146,6 +156,11 @@ impl From<JobError> for ApiError {
                 status: StatusCode::CONFLICT,
                 code: "nothing_to_retry",
                 message: e.to_string(),
+            },
+            JobError::OverBudget(b) => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                code: b.code(),
+                message: b.to_string(),
             },
             JobError::Store(s) => ApiError::internal(&s),
         }

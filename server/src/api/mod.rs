@@ -16,7 +16,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use almanac_protocol::{
-    CreateJobRequest, ErrorBody, Estimate, EstimateRequest, Health, Job, JobList, ModelList,
+    Budget, ErrorBody, Estimate, EstimateRequest, Health, Job, JobList, ModelList, NewJobRequest,
+    SetBudgetRequest,
 };
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
@@ -260,6 +261,10 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}/events", get(job_events))
         .route("/jobs/{id}/cancel", post(cancel_job))
         .route("/jobs/{id}/retry", post(retry_job))
+        .route(
+            "/spreadsheets/{spreadsheet_id}/budget",
+            get(get_budget).put(put_budget),
+        )
         .fallback(not_found);
     let cors = cors::layer(&state.settings.cors_origins);
     Router::new()
@@ -336,15 +341,94 @@ async fn estimate(
             title: row.title,
         });
     }
-    let spec = spec.clone();
-    let estimate = tokio::task::spawn_blocking(move || crate::pricing::estimate(&spec, &rows))
+    let history = state
+        .jobs
+        .services()
+        .store
+        .average_output_tokens(&spec.id, crate::prompt::template_id())
         .await
         .map_err(|e| ApiError::internal(&e))?;
+    let prediction = crate::pricing::predict_output(spec, history);
+    let spec = spec.clone();
+    let estimate = tokio::task::spawn_blocking(move || {
+        crate::pricing::estimate_with(&spec, &rows, prediction)
+    })
+    .await
+    .map_err(|e| ApiError::internal(&e))?;
     Ok(Json(estimate))
 }
 
+/// `GET /api/v1/spreadsheets/{spreadsheet_id}/budget`: the monthly budget and this month's
+/// commitments.
+#[utoipa::path(get, path = "/api/v1/spreadsheets/{spreadsheet_id}/budget", tag = "budget",
+    params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
+    security(("google_id_token" = [], "google_user_token" = [])),
+    responses(
+        (status = 200, description = "The budget (`monthly_usd` null when none) and what this month's jobs committed", body = Budget),
+        (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
+        (status = 403, description = "`no_access_to_spreadsheet`", body = ErrorBody),
+        (status = 404, description = "`spreadsheet_not_found`", body = ErrorBody),
+        openapi::AuthResponses,
+    ))]
+async fn get_budget(
+    State(state): State<AppState>,
+    _caller: Caller,
+    UserToken(user_token): UserToken,
+    Path(spreadsheet_id): Path<String>,
+) -> Result<Json<Budget>, ApiError> {
+    let svc = state.jobs.services();
+    crate::jobs::budget::check_access(svc, &spreadsheet_id, user_token.as_ref()).await?;
+    let budget = crate::jobs::budget::budget(svc, &spreadsheet_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(budget))
+}
+
+/// `PUT /api/v1/spreadsheets/{spreadsheet_id}/budget`: sets (or with `null` removes) the monthly
+/// budget of a spreadsheet; anyone who can open the spreadsheet may.
+#[utoipa::path(put, path = "/api/v1/spreadsheets/{spreadsheet_id}/budget", tag = "budget",
+    params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
+    request_body = SetBudgetRequest,
+    security(("google_id_token" = [], "google_user_token" = [])),
+    responses(
+        (status = 200, description = "The budget as now set", body = Budget),
+        (status = 400, description = "`monthly_usd` is negative or not a number, or the spreadsheet id is not valid", body = ErrorBody),
+        (status = 403, description = "`no_access_to_spreadsheet`", body = ErrorBody),
+        (status = 404, description = "`spreadsheet_not_found`", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        openapi::AuthResponses,
+    ))]
+async fn put_budget(
+    State(state): State<AppState>,
+    _caller: Caller,
+    UserToken(user_token): UserToken,
+    Path(spreadsheet_id): Path<String>,
+    body: Result<Json<SetBudgetRequest>, JsonRejection>,
+) -> Result<Json<Budget>, ApiError> {
+    let Json(req) = body?;
+    if let Some(usd) = req.monthly_usd
+        && !(usd.is_finite() && usd >= 0.0)
+    {
+        return Err(ApiError::invalid(format!(
+            "monthly_usd must be a number of US dollars >= 0 (or null to remove the budget), not {usd}"
+        )));
+    }
+    let svc = state.jobs.services();
+    crate::jobs::budget::check_access(svc, &spreadsheet_id, user_token.as_ref()).await?;
+    svc.store
+        .set_budget(&spreadsheet_id, req.monthly_usd)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    let budget = crate::jobs::budget::budget(svc, &spreadsheet_id)
+        .await
+        .map_err(|e| ApiError::internal(&e))?;
+    Ok(Json(budget))
+}
+
 /// `POST /api/v1/jobs`: 201 with the new job and its rows.
-#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = CreateJobRequest,
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = NewJobRequest,
     security(("google_id_token" = [], "google_user_token" = [])),
     responses(
         (status = 201, description = "The job, with its rows", body = Job),
@@ -354,7 +438,7 @@ async fn estimate(
         (status = 404, description = "`spreadsheet_not_found` or `sheet_not_found`", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape; or `over_job_budget` / `over_monthly_budget`: the estimate passes `max_cost_usd` or the spreadsheet's monthly budget (the message has the figures)", body = ErrorBody),
         (status = 429, description = "Too many jobs created by this user; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "Google Sheets or Google's signing keys cannot be reached right now", body = ErrorBody),
     ))]
@@ -362,12 +446,12 @@ async fn create_job(
     State(state): State<AppState>,
     caller: Caller,
     UserToken(user_token): UserToken,
-    body: Result<Json<CreateJobRequest>, JsonRejection>,
+    body: Result<Json<NewJobRequest>, JsonRejection>,
 ) -> Result<(StatusCode, Json<Job>), ApiError> {
     let Json(req) = body?;
     let job = state
         .jobs
-        .create(&caller.sub, user_token.as_ref(), req)
+        .create_with(&caller.sub, user_token.as_ref(), req.job, req.options)
         .await?;
     Ok((StatusCode::CREATED, Json(job)))
 }

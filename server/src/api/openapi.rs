@@ -30,6 +30,8 @@ use utoipa_scalar::{Scalar, Servable};
         super::job_events,
         super::cancel_job,
         super::retry_job,
+        super::get_budget,
+        super::put_budget,
     ),
     modifiers(&SecuritySchemes),
     security(("google_id_token" = [])),

@@ -12,7 +12,7 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::sync::{Notify, broadcast};
 
-use crate::config::WorkerSettings;
+use crate::config::{CostSettings, WorkerSettings};
 use crate::domain::RowInput;
 use crate::files::FileError;
 use crate::jobs::Services;
@@ -189,6 +189,13 @@ pub struct EndpointArgs {
     /// (`$XDG_STATE_HOME`, `~/.local/state` on Linux).
     #[arg(long = "store", env = "ALMANAC_DATABASE_URL")]
     pub store: Option<String>,
+    /// Any OpenAI-compatible Chat Completions endpoint for `--mode realtime` (with `/v1`);
+    /// default: the OpenAI base URL.
+    #[arg(long, env = "ALMANAC_REALTIME_BASE_URL")]
+    pub realtime_base_url: Option<String>,
+    /// Key for `--realtime-base-url` (never printed); default: the OpenAI key.
+    #[arg(long, env = "ALMANAC_REALTIME_API_KEY", hide_env_values = true)]
+    pub realtime_api_key: Option<String>,
 }
 
 impl EndpointArgs {
@@ -278,6 +285,15 @@ impl EndpointArgs {
         let openai = self.openai()?;
         let sheets = self.sheets().await?;
         let (store, _) = self.open_store().await?;
+        let cost = CostSettings {
+            realtime_base_url: self.realtime_base_url.clone(),
+            realtime_api_key: self
+                .realtime_api_key
+                .clone()
+                .filter(|k| !k.trim().is_empty())
+                .map(SecretString::from),
+            ..CostSettings::default()
+        };
         Ok(Arc::new(Services {
             store,
             openai,
@@ -291,6 +307,11 @@ impl EndpointArgs {
                 retry_max_delay: Duration::from_secs(60),
                 ..WorkerSettings::default()
             },
+            cost,
+            openai_key: SecretString::from(self.openai_api_key.clone().unwrap_or_default()),
+            openai_base_url: self.openai_base_url.clone(),
+            realtime_runs: Default::default(),
+            realtime_pacer: Default::default(),
         }))
     }
 }

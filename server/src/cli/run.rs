@@ -181,11 +181,6 @@ fn absolute(path: &Path) -> Result<PathBuf, CliError> {
 pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     completion_window(&args.completion_window)?;
     let poll = check_interval(args.check_interval)?;
-    if args.mode == ModeArg::Realtime {
-        return Err(CliError::bad_input(
-            "--mode realtime is not available in this build yet (it is being added); use --mode batch (half the price, usually done within minutes to hours)",
-        ));
-    }
     let catalog = Catalog::builtin();
     let spec = match &args.model {
         Some(m) => catalog.resolve(m)?,
@@ -301,7 +296,10 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
                     end_row: end.unwrap_or(selection.file.rows().len()) as u32,
                 }],
                 model: spec.id.clone(),
-                mode: Mode::Batch,
+                mode: match args.mode {
+                    ModeArg::Batch => Mode::Batch,
+                    ModeArg::Realtime => Mode::Realtime,
+                },
                 overwrite: args.overwrite,
                 status: if selection.pending.is_empty() {
                     JobStatus::Writing
@@ -320,6 +318,24 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
             };
             store
                 .insert_file_job(&job, &selection.rows, &target)
+                .await?;
+            // Stored like a sheet job's, so the report can set the bill beside the estimate.
+            store
+                .set_job_estimate(
+                    &id,
+                    &crate::store::cost::JobEstimateRecord {
+                        template: crate::prompt::template_id().to_owned(),
+                        max_cost_usd: None,
+                        est_rows: est.rows as i64,
+                        est_input_tokens: est.input_tokens as i64,
+                        est_cached_tokens: est.cached_input_tokens as i64,
+                        est_output_tokens: est.output_tokens as i64,
+                        est_cost_usd: match job.mode {
+                            Mode::Realtime => est.realtime.total_usd,
+                            _ => est.batch.total_usd,
+                        },
+                    },
+                )
                 .await?;
             notes.push(format!(
                 "Job {id}: {} rows selected, {} to send, {} skipped, {} invalid (model {}).",
@@ -484,6 +500,19 @@ pub async fn job_report(
                 crate::jobs::file_target::temp_files_dir(Path::new(&t.output_path)).display()
             ));
         }
+    }
+    if view.cost.actual_rows > 0 {
+        let cost = &view.cost;
+        text.push_str(&format!(
+            "\nCost: ${:.4} for {} input + {} output tokens (estimate ${:.4}{})",
+            cost.actual_usd,
+            cost.actual.input_tokens,
+            cost.actual.output_tokens,
+            cost.estimated_usd,
+            cost.estimate_error
+                .map(|e| format!(", off by {:+.1} %", e * 100.0))
+                .unwrap_or_default()
+        ));
     }
     if let Some(e) = &view.error {
         text.push_str(&format!("\nError ({}): {}", e.code, e.message));

@@ -5,14 +5,19 @@
 //! Handlers in `api` call [`JobService`] with an already-authenticated owner, so authentication can
 //! change without touching this module.
 
+pub mod budget;
 pub mod file_target;
+pub mod pacer;
+pub mod realtime;
 pub mod selection;
+pub mod strategy;
 pub mod worker;
 
 use std::sync::Arc;
 
 use almanac_protocol::{
-    CreateJobRequest, ErrorDetail, Job, JobEvent, JobRow, JobStatus, Mode, RequestCounts, RowState,
+    CreateJobRequest, ErrorDetail, Job, JobCost, JobEvent, JobOptions, JobRow, JobStatus, Mode,
+    RequestCounts, RowState, TokenUsage,
 };
 use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
@@ -22,7 +27,7 @@ use crate::openai::client::BatchClient;
 use crate::pricing::{Catalog, ModelSpec, UnknownModel};
 use crate::sheets::client::SheetsClient;
 use crate::sheets::{SheetsError, UserAccessError};
-use crate::store::{JobRecord, NewJob, Store, StoreError};
+use crate::store::{JobRecord, NewJob, RowRecord, Store, StoreError};
 
 /// Most rows one job may hold (a Generate click; larger selections are split by the person).
 pub const MAX_ROWS_PER_JOB: u64 = 50_000;
@@ -49,6 +54,17 @@ pub struct Services {
     pub wake: Notify,
     /// Worker pacing.
     pub settings: crate::config::WorkerSettings,
+    /// Mode strategy, realtime endpoint and pacing.
+    pub cost: crate::config::CostSettings,
+    /// The OpenAI key, for realtime calls when no other realtime key is set.
+    pub openai_key: SecretString,
+    /// The OpenAI base URL, for realtime calls when no other realtime base URL is set.
+    pub openai_base_url: String,
+    /// Realtime runs alive in this process.
+    pub realtime_runs: realtime::Runs,
+    /// The pacer of the realtime endpoint, shared by every run of this process: the account's
+    /// limits are shared by all its jobs.
+    pub realtime_pacer: std::sync::OnceLock<Arc<pacer::Pacer>>,
 }
 
 /// Why a job could not be created. Each variant maps to one HTTP status in `api`.
@@ -75,6 +91,12 @@ pub enum CreateJobError {
     /// Google Sheets is unreachable or refused for now; try again later.
     #[error("{0}")]
     Unavailable(String),
+    /// The server's batch strategy does not allow the mode asked for.
+    #[error("{0}")]
+    ModeNotAllowed(String),
+    /// The estimate passes the job's cap or the spreadsheet's monthly budget.
+    #[error(transparent)]
+    OverBudget(#[from] budget::BudgetError),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -95,6 +117,9 @@ pub enum JobError {
     /// The job has no failed rows that a retry could fix.
     #[error("job {0} has no failed rows to retry")]
     NothingToRetry(String),
+    /// Retrying would pass the job's cap or the spreadsheet's monthly budget.
+    #[error(transparent)]
+    OverBudget(#[from] budget::BudgetError),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -130,6 +155,31 @@ impl JobService {
         user_token: Option<&SecretString>,
         req: CreateJobRequest,
     ) -> Result<Job, CreateJobError> {
+        self.create_with(owner, user_token, req, JobOptions::default())
+            .await
+    }
+
+    /// [`JobService::create`] with a spending cap and an accepted wait: the rows to send are
+    /// estimated on their exact request bodies, `mode: auto` is settled ([`strategy::choose`]),
+    /// and the job is refused when its estimate passes `max_cost_usd` or the spreadsheet's
+    /// monthly budget ([`budget::check`]). The estimate is stored with the job.
+    ///
+    /// # Errors
+    /// See [`CreateJobError`]; [`CreateJobError::OverBudget`] carries the figures.
+    pub async fn create_with(
+        &self,
+        owner: &str,
+        user_token: Option<&SecretString>,
+        req: CreateJobRequest,
+        options: JobOptions,
+    ) -> Result<Job, CreateJobError> {
+        if let Some(max) = options.max_cost_usd
+            && !(max.is_finite() && max >= 0.0)
+        {
+            return Err(CreateJobError::Invalid(format!(
+                "max_cost_usd must be a number of US dollars >= 0, not {max}"
+            )));
+        }
         let spreadsheet_id = SpreadsheetId::parse(&req.spreadsheet_id)
             .map_err(|e| CreateJobError::Invalid(e.to_string()))?;
         if req.rows.is_empty() {
@@ -165,10 +215,13 @@ impl JobService {
             )));
         }
         let model = self.svc.catalog.resolve(&req.model)?;
-        if req.mode == Mode::Realtime {
-            return Err(CreateJobError::Invalid(
-                "mode \"realtime\" is not available yet: use \"batch\"".into(),
-            ));
+        if self.svc.cost.strategy != crate::config::BatchStrategy::UserChoice
+            || req.mode != Mode::Auto
+        {
+            // Refuse a forbidden mode before touching the sheet.
+            let empty = crate::pricing::estimate(model, &[]);
+            strategy::choose(&self.svc.cost, req.mode, &empty, None)
+                .map_err(CreateJobError::ModeNotAllowed)?;
         }
 
         if let Some(token) = user_token {
@@ -203,6 +256,46 @@ impl JobService {
             .map_err(sheet_error)?;
         let rows = selection::classify(&sheet_rows, req.overwrite);
         let pending = rows.iter().filter(|r| r.state == RowState::Pending).count();
+        let inputs: Vec<RowInput> = rows
+            .iter()
+            .filter(|r| r.state == RowState::Pending)
+            .filter_map(|r| {
+                Some(RowInput {
+                    id: crate::domain::RowId::parse(&r.row_id).ok()?,
+                    title: r.title.clone(),
+                })
+            })
+            .collect();
+        let history = self
+            .svc
+            .store
+            .average_output_tokens(&model.id, crate::prompt::template_id())
+            .await?;
+        let prediction = crate::pricing::predict_output(model, history);
+        let spec = model.clone();
+        let estimate = tokio::task::spawn_blocking(move || {
+            crate::pricing::estimate_with(&spec, &inputs, prediction)
+        })
+        .await
+        .map_err(|e| CreateJobError::Store(StoreError::Corrupt(e.to_string())))?;
+        let choice = strategy::choose(
+            &self.svc.cost,
+            req.mode,
+            &estimate,
+            options.max_wait_seconds.map(std::time::Duration::from_secs),
+        )
+        .map_err(CreateJobError::ModeNotAllowed)?;
+        let estimate_usd = crate::pricing::estimate_total(&estimate, choice.mode);
+        if pending > 0 {
+            budget::check(
+                &self.svc,
+                spreadsheet_id.as_str(),
+                choice.mode,
+                estimate_usd,
+                options.max_cost_usd,
+            )
+            .await??;
+        }
         let id = uuid::Uuid::now_v7().to_string();
         let job = NewJob {
             id: id.clone(),
@@ -212,7 +305,7 @@ impl JobService {
             sheet_title: title,
             spans: req.rows.clone(),
             model: model.id.clone(),
-            mode: req.mode,
+            mode: choice.mode,
             overwrite: req.overwrite,
             status: if pending == 0 {
                 JobStatus::Completed
@@ -221,7 +314,22 @@ impl JobService {
             },
         };
         self.svc.store.insert_job(&job, &rows).await?;
-        tracing::info!(job_id = %id, rows = rows.len(), pending, model = %model.id, "job created");
+        self.svc
+            .store
+            .set_job_estimate(
+                &id,
+                &crate::store::cost::JobEstimateRecord {
+                    template: crate::prompt::template_id().to_owned(),
+                    max_cost_usd: options.max_cost_usd,
+                    est_rows: estimate.rows as i64,
+                    est_input_tokens: estimate.input_tokens as i64,
+                    est_cached_tokens: estimate.cached_input_tokens as i64,
+                    est_output_tokens: estimate.output_tokens as i64,
+                    est_cost_usd: estimate_usd,
+                },
+            )
+            .await?;
+        tracing::info!(job_id = %id, rows = rows.len(), pending, model = %model.id, mode = choice.mode.as_str(), why = %choice.reason, estimate_usd, "job created");
         self.svc.wake.notify_one();
         let view = self.get(owner, &id).await.map_err(|e| match e {
             JobError::Store(s) => CreateJobError::Store(s),
@@ -308,6 +416,9 @@ impl JobService {
             return Err(JobError::Running(id.to_owned()));
         }
         let store = &self.svc.store;
+        if record.mode() == Mode::Realtime {
+            return self.retry_realtime(owner, &record).await;
+        }
         let rows = store.rows(id).await?;
         let resend: Vec<(i64, RowInput)> = rows
             .iter()
@@ -324,6 +435,20 @@ impl JobService {
                 .catalog
                 .resolve(&record.model)
                 .map_err(|e| JobError::Store(StoreError::Corrupt(e.to_string())))?;
+            // A new batch may not take the job past its cap (issue 6).
+            if let Some(max) = store.job_estimate(id).await?.max_cost_usd {
+                let (_, used) = store.job_usage(id).await?;
+                let spent = crate::pricing::usage_cost(spec, Mode::Batch, &used);
+                let inputs: Vec<RowInput> = resend.iter().map(|(_, r)| r.clone()).collect();
+                let more = crate::pricing::estimate(spec, &inputs).batch.total_usd;
+                if spent + more > max {
+                    return Err(JobError::OverBudget(budget::BudgetError::OverJobCap {
+                        estimate_usd: spent + more,
+                        max_cost_usd: max,
+                        mode: "batch",
+                    }));
+                }
+            }
             let attempt = store
                 .batches(id)
                 .await?
@@ -342,6 +467,57 @@ impl JobService {
         };
         store.reopen(id, status).await?;
         tracing::info!(job_id = %id, rows = resend.len(), "retry requested");
+        self.svc.wake.notify_one();
+        self.get(owner, id).await
+    }
+
+    /// Retry of a realtime job: failed rows that were sent go back to `pending` (if the job's
+    /// cap allows their estimate) and unwritten answers are written again.
+    async fn retry_realtime(&self, owner: &str, record: &JobRecord) -> Result<Job, JobError> {
+        let store = &self.svc.store;
+        let id = record.id.as_str();
+        let rows = store.rows(id).await?;
+        let requests: std::collections::HashMap<i64, i64> =
+            store.failed_requests(id).await?.into_iter().collect();
+        let resend: Vec<RowInput> = rows
+            .iter()
+            .filter(|r| r.state == RowState::Failed.as_str())
+            .filter(|r| {
+                crate::store::cost::realtime_retryable(
+                    requests.get(&r.seq).copied().unwrap_or(0),
+                    r.reason.as_deref(),
+                )
+            })
+            .filter_map(RowRecord::input)
+            .collect();
+        let unwritten = rows.iter().any(|r| r.state == RowState::Generated.as_str());
+        if resend.is_empty() && !unwritten {
+            return Err(JobError::NothingToRetry(id.to_owned()));
+        }
+        let estimate = store.job_estimate(id).await?;
+        if let (Some(max), Ok(spec)) = (
+            estimate.max_cost_usd,
+            self.svc.catalog.resolve(&record.model),
+        ) {
+            let (_, used) = store.job_usage(id).await?;
+            let spent = crate::pricing::usage_cost(spec, Mode::Realtime, &used);
+            let more = crate::pricing::estimate(spec, &resend).realtime.total_usd;
+            if spent + more > max {
+                return Err(JobError::OverBudget(budget::BudgetError::OverJobCap {
+                    estimate_usd: spent + more,
+                    max_cost_usd: max,
+                    mode: "realtime",
+                }));
+            }
+        }
+        let reopened = store.reset_failed_realtime_rows(id).await?;
+        let status = if reopened == 0 {
+            JobStatus::Writing
+        } else {
+            JobStatus::Created
+        };
+        store.reopen(id, status).await?;
+        tracing::info!(job_id = %id, rows = reopened, "realtime retry requested");
         self.svc.wake.notify_one();
         self.get(owner, id).await
     }
@@ -399,7 +575,7 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
         overwrite: record.overwrite,
         status,
         status_text: status.describe().to_owned(),
-        request_counts: store.request_counts(&record.id).await?,
+        request_counts: request_counts(store, record).await?,
         row_counts: store.row_counts(&record.id).await?,
         batch_ids: batches.iter().filter_map(|b| b.batch_id.clone()).collect(),
         batches: batches
@@ -426,6 +602,54 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
         created_at: record.created_at.clone(),
         updated_at: record.updated_at.clone(),
         rows: Vec::new(),
+        cost: job_cost(store, record).await?,
+    })
+}
+
+/// `request_counts` of a job: from its batches, or from its rows in realtime mode.
+async fn request_counts(
+    store: &Store,
+    record: &JobRecord,
+) -> Result<almanac_protocol::RequestCounts, StoreError> {
+    if record.mode() == Mode::Realtime {
+        store.realtime_request_counts(&record.id).await
+    } else {
+        store.request_counts(&record.id).await
+    }
+}
+
+/// The estimate a job was created with, the usage its responses reported, and what that cost.
+///
+/// # Errors
+/// [`StoreError`] on a database failure.
+pub async fn job_cost(store: &Store, record: &JobRecord) -> Result<JobCost, StoreError> {
+    let est = store.job_estimate(&record.id).await?;
+    let (actual_rows, actual) = store.job_usage(&record.id).await?;
+    let mode = record.mode();
+    let actual_usd = Catalog::builtin()
+        .resolve(&record.model)
+        .map(|spec| crate::pricing::usage_cost(spec, mode, &actual))
+        .unwrap_or(0.0);
+    let expected_for_actual = if est.est_rows > 0 {
+        est.est_cost_usd * actual_rows as f64 / est.est_rows as f64
+    } else {
+        0.0
+    };
+    Ok(JobCost {
+        estimated_rows: est.est_rows.max(0) as u64,
+        estimated: TokenUsage {
+            input_tokens: est.est_input_tokens.max(0) as u64,
+            cached_input_tokens: est.est_cached_tokens.max(0) as u64,
+            output_tokens: est.est_output_tokens.max(0) as u64,
+            reasoning_tokens: 0,
+        },
+        estimated_usd: est.est_cost_usd,
+        actual_rows,
+        actual,
+        actual_usd,
+        estimate_error: (actual_rows > 0 && expected_for_actual > 0.0)
+            .then(|| (actual_usd - expected_for_actual) / expected_for_actual),
+        max_cost_usd: est.max_cost_usd,
     })
 }
 
@@ -439,7 +663,7 @@ pub async fn job_event(store: &Store, record: &JobRecord) -> Result<JobEvent, St
         job_id: record.id.clone(),
         status,
         status_text: status.describe().to_owned(),
-        request_counts: store.request_counts(&record.id).await?,
+        request_counts: request_counts(store, record).await?,
         row_counts: store.row_counts(&record.id).await?,
     })
 }

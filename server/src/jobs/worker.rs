@@ -101,8 +101,10 @@ impl Worker {
     }
 
     /// [`Worker::run`] until `stop` turns true: the step in progress is finished, no new one is
-    /// started, and the function returns.
+    /// started, and the function returns. Realtime runs (their own tasks) are aborted when it
+    /// returns; their answers are stored as they arrive, so nothing is lost.
     pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
+        let _runs = super::realtime::AbortRunsOnDrop(self.svc.clone());
         match self.svc.store.due_jobs(&crate::store::now()).await {
             Ok(ids) if !ids.is_empty() => {
                 tracing::info!(jobs = ids.len(), "worker started; resuming unfinished jobs")
@@ -219,6 +221,12 @@ impl Worker {
         let Some(job) = self.svc.store.job(id).await? else {
             return Ok(());
         };
+        if job.mode() == almanac_protocol::Mode::Realtime
+            && !job.status()?.is_terminal()
+            && job.status()? != JobStatus::Writing
+        {
+            return super::realtime::step(&self.svc, &job).await;
+        }
         match job.status()? {
             JobStatus::Created | JobStatus::Submitting => self.submit(&job).await,
             JobStatus::Validating
@@ -443,6 +451,7 @@ impl Worker {
     /// Downloads and parses a finished batch's output and error files into its rows.
     async fn collect(&self, batch: &BatchRecord) -> Result<(), StepError> {
         let mut results = Vec::new();
+        let mut usage = Vec::new();
         for file_id in [&batch.output_file_id, &batch.error_file_id]
             .into_iter()
             .flatten()
@@ -450,10 +459,15 @@ impl Worker {
             let bytes = self.svc.openai.file_content(file_id).await?;
             for line in output::parse_file(&bytes) {
                 match line {
-                    Ok(parsed) => results.push(RowResult {
-                        row_id: parsed.custom_id,
-                        outcome: parsed.outcome.map_err(|e| e.message),
-                    }),
+                    Ok(parsed) => {
+                        if let Some(u) = parsed.usage {
+                            usage.push((parsed.custom_id.clone(), u));
+                        }
+                        results.push(RowResult {
+                            row_id: parsed.custom_id,
+                            outcome: parsed.outcome.map_err(|e| e.message),
+                        })
+                    }
                     Err(e) => {
                         tracing::warn!(batch_id = batch.batch_id.as_deref().unwrap_or_default(), error = %e, "unreadable line in a batch result file")
                     }
@@ -508,6 +522,8 @@ impl Worker {
         let answered = results.iter().filter(|r| r.outcome.is_ok()).count();
         metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "openai")
             .increment(rows.len().saturating_sub(answered) as u64);
+        // Actual tokens billed, for the job's cost.
+        self.svc.store.add_usage(&batch.job_id, &usage).await?;
         tracing::info!(
             batch_id = batch.batch_id.as_deref().unwrap_or_default(),
             results = results.len(),
@@ -518,83 +534,13 @@ impl Worker {
 
     /// Writes every generated row into the sheet in one `values.batchUpdate`, locating rows by id.
     async fn write(&self, job: &JobRecord) -> Result<(), StepError> {
-        let store = &self.svc.store;
-        let rows = store.rows(&job.id).await?;
-        let generated: Vec<(i64, RowId, Generated)> = rows
-            .iter()
-            .filter(|r| r.state == RowState::Generated.as_str())
-            .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
-            .collect();
         // A job started by `almanac run` writes its file instead of a sheet; the rest is shared.
-        if let Some(target) = store.file_target(&job.id).await? {
+        if let Some(target) = self.svc.store.file_target(&job.id).await? {
             super::file_target::write(&self.svc, job, &target).await?;
-        } else if !generated.is_empty() {
-            let spreadsheet =
-                SpreadsheetId::parse(&job.spreadsheet_id).map_err(|e| StepError::Permanent {
-                    code: "invalid_spreadsheet",
-                    message: e.to_string(),
-                })?;
-            let sheets = &self.svc.sheets;
-            let title = sheets
-                .sheet_title(&spreadsheet, job.sheet_id as i32)
-                .await?;
-            if title != job.sheet_title {
-                store.set_sheet_title(&job.id, &title).await?;
-            }
-            let current = sheets.read_ids_and_outputs(&spreadsheet, &title).await?;
-            let results: Vec<(RowId, Generated)> = generated
-                .iter()
-                .map(|(_, id, g)| (id.clone(), g.clone()))
-                .collect();
-            let plan = plan_writes(&title, &current, &results, job.overwrite);
-            if !plan.blocks.is_empty() {
-                let report = sheets.write_blocks(&spreadsheet, &plan.blocks).await?;
-                tracing::info!(job_id = %job.id, cells = report.updated_cells, calls = report.calls, "sheet written");
-            }
-            let seq_of: HashMap<&str, i64> = generated
-                .iter()
-                .map(|(seq, id, _)| (id.as_str(), *seq))
-                .collect();
-            let mut updates = Vec::new();
-            for planned in &plan.rows {
-                if let Some(seq) = seq_of.get(planned.id.as_str()) {
-                    updates.push((*seq, RowState::Done, None));
-                }
-            }
-            for (id, problem) in &plan.problems {
-                let Some(seq) = seq_of.get(id.as_str()) else {
-                    continue;
-                };
-                let update = match problem {
-                    WriteProblem::NothingToWrite => {
-                        // Written before a restart (the cells hold our answer), or a person filled them.
-                        let ours = generated
-                            .iter()
-                            .find(|(s, _, _)| s == seq)
-                            .map(|(_, _, g)| g);
-                        if ours.is_some_and(|g| row_holds(&current, id, g)) {
-                            (*seq, RowState::Done, None)
-                        } else {
-                            (*seq, RowState::Skipped, Some(problem.to_string()))
-                        }
-                    }
-                    _ => (*seq, RowState::Failed, Some(problem.to_string())),
-                };
-                updates.push(update);
-            }
-            store.set_row_states(&job.id, &updates).await?;
-            let written = updates
-                .iter()
-                .filter(|(_, state, _)| *state == RowState::Done)
-                .count();
-            let failed = updates
-                .iter()
-                .filter(|(_, state, _)| *state == RowState::Failed)
-                .count();
-            metrics::counter!(crate::metrics::ROWS_WRITTEN).increment(written as u64);
-            metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "sheet")
-                .increment(failed as u64);
+        } else {
+            write_sheet(&self.svc, job).await?;
         }
+        let store = &self.svc.store;
         if !job.cancel_requested && self.resubmit_expired(job).await? {
             return Ok(());
         }
@@ -692,6 +638,93 @@ impl Worker {
         );
         Ok(true)
     }
+}
+
+/// Writes every answered (`generated`) row of a sheet job in one `values.batchUpdate` (split only
+/// above the request size limit), locating rows by id in the sheet as it is now, and settles each
+/// row: `done` when written (or when its cells already hold this answer — a write applied before a
+/// crash), `skipped` when a person filled the cells, `failed` with the reason when its id is gone
+/// or duplicated. Used by the batch worker's `writing` step and by realtime runs' grouped writes.
+/// Returns the rows settled (0 when nothing was answered).
+///
+/// # Errors
+/// [`StepError`] from Sheets or the store; the answers stay stored, so a retry writes them.
+pub(super) async fn write_sheet(svc: &Services, job: &JobRecord) -> Result<usize, StepError> {
+    let store = &svc.store;
+    let rows = store.rows(&job.id).await?;
+    let generated: Vec<(i64, RowId, Generated)> = rows
+        .iter()
+        .filter(|r| r.state == RowState::Generated.as_str())
+        .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
+        .collect();
+    if generated.is_empty() {
+        return Ok(0);
+    }
+    let spreadsheet =
+        SpreadsheetId::parse(&job.spreadsheet_id).map_err(|e| StepError::Permanent {
+            code: "invalid_spreadsheet",
+            message: e.to_string(),
+        })?;
+    let sheets = &svc.sheets;
+    let title = sheets
+        .sheet_title(&spreadsheet, job.sheet_id as i32)
+        .await?;
+    if title != job.sheet_title {
+        store.set_sheet_title(&job.id, &title).await?;
+    }
+    let current = sheets.read_ids_and_outputs(&spreadsheet, &title).await?;
+    let results: Vec<(RowId, Generated)> = generated
+        .iter()
+        .map(|(_, id, g)| (id.clone(), g.clone()))
+        .collect();
+    let plan = plan_writes(&title, &current, &results, job.overwrite);
+    if !plan.blocks.is_empty() {
+        let report = sheets.write_blocks(&spreadsheet, &plan.blocks).await?;
+        tracing::info!(job_id = %job.id, cells = report.updated_cells, calls = report.calls, "sheet written");
+    }
+    let seq_of: HashMap<&str, i64> = generated
+        .iter()
+        .map(|(seq, id, _)| (id.as_str(), *seq))
+        .collect();
+    let mut updates = Vec::new();
+    for planned in &plan.rows {
+        if let Some(seq) = seq_of.get(planned.id.as_str()) {
+            updates.push((*seq, RowState::Done, None));
+        }
+    }
+    for (id, problem) in &plan.problems {
+        let Some(seq) = seq_of.get(id.as_str()) else {
+            continue;
+        };
+        let update = match problem {
+            WriteProblem::NothingToWrite => {
+                // Written before a restart (the cells hold our answer), or a person filled them.
+                let ours = generated
+                    .iter()
+                    .find(|(s, _, _)| s == seq)
+                    .map(|(_, _, g)| g);
+                if ours.is_some_and(|g| row_holds(&current, id, g)) {
+                    (*seq, RowState::Done, None)
+                } else {
+                    (*seq, RowState::Skipped, Some(problem.to_string()))
+                }
+            }
+            _ => (*seq, RowState::Failed, Some(problem.to_string())),
+        };
+        updates.push(update);
+    }
+    store.set_row_states(&job.id, &updates).await?;
+    let written = updates
+        .iter()
+        .filter(|(_, state, _)| *state == RowState::Done)
+        .count();
+    let failed = updates
+        .iter()
+        .filter(|(_, state, _)| *state == RowState::Failed)
+        .count();
+    metrics::counter!(crate::metrics::ROWS_WRITTEN).increment(written as u64);
+    metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "sheet").increment(failed as u64);
+    Ok(updates.len())
 }
 
 /// True when the sheet row with this id already holds our answer `g`: every filled cell of C–F

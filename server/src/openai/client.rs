@@ -630,7 +630,7 @@ fn string_field(v: &Value, key: &str, what: &str) -> Result<String, OpenAiError>
 }
 
 /// An error and its sources, `: `-joined (reqwest hides the cause, e.g. "connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -642,7 +642,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// At most 500 characters.
-fn short(text: String) -> String {
+pub(super) fn short(text: String) -> String {
     const MAX: usize = 500;
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -652,7 +652,7 @@ fn short(text: String) -> String {
 
 /// Removes the API key and anything shaped like an OpenAI key (`sk-…`, also masked ones such as
 /// `sk-proj-****abcd` that OpenAI echoes in 401 messages) from `text`.
-fn redact(text: &str, key: &str) -> String {
+pub(super) fn redact(text: &str, key: &str) -> String {
     let mut text = if key.len() >= 8 {
         text.replace(key, "[redacted]")
     } else {
@@ -854,7 +854,7 @@ impl Transport {
 
 /// `retry-after-ms` (milliseconds) or `retry-after` (seconds) as sent by OpenAI; HTTP dates are
 /// ignored.
-fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(super) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let number = |name: &str| {
         headers
             .get(name)

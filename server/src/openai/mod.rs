@@ -15,6 +15,7 @@
 //! The prompt and schema come from [`crate::prompt`]; the per-model request shape (reasoning or
 //! not, output cap, temperature) from [`crate::pricing::ModelSpec`].
 
+pub mod chat;
 pub mod client;
 pub mod jsonl;
 pub mod output;

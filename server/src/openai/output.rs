@@ -164,6 +164,14 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, LineError> {
     })
 }
 
+/// Reads a realtime Chat Completions response (`chat.completion` object, status 200,
+/// <https://platform.openai.com/docs/api-reference/chat/object>) the same way as a batch output
+/// line's body: the row's answer or why there is none (same [`RowError`] codes), and its `usage`.
+pub fn parse_completion(body: &Value) -> (Result<Generated, RowError>, Option<Usage>) {
+    let usage = body.get("usage").and_then(parse_usage);
+    (answer(body, usage), usage)
+}
+
 /// A line's `error` object: the request never ran.
 fn request_error(error: &Value) -> RowError {
     let code = error

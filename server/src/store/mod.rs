@@ -22,6 +22,7 @@ use crate::domain::{Generated, RowId, RowInput};
 
 mod file_target;
 pub use file_target::FileTarget;
+pub mod cost;
 
 /// A store failure: the database could not be opened, migrated, read or written.
 #[derive(Debug, thiserror::Error)]

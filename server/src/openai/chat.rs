@@ -1,0 +1,273 @@
+//! Realtime Chat Completions calls (`POST {base}/chat/completions`,
+//! <https://platform.openai.com/docs/api-reference/chat/create>) through `async-openai`, with the
+//! rate-limit headers of every answer captured.
+//!
+//! Any OpenAI-compatible endpoint works: [`ChatClient::new`] takes a base URL and a key (OpenAI's
+//! `https://api.openai.com/v1`, the emulator, or a self-hosted server such as vLLM or llama.cpp's
+//! server). The client makes **one attempt per call**: retrying a 429 is the caller's job, because
+//! the caller paces every call of a job together (`jobs::pacer`); each answer's
+//! `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` and `retry-after(-ms)` headers
+//! (<https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers>) are handed to a
+//! [`RateLimitObserver`] before the answer is read.
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use async_openai::Client;
+use async_openai::config::{Config, OpenAIConfig};
+use async_openai::error::{ApiErrorResponse, OpenAIError};
+use async_openai::middleware::HttpRequestFactory;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use super::client::{OpenAiError, error_chain, redact, retry_after, short};
+
+/// What one answer's rate-limit headers said. Every field is `None` when the header is absent
+/// (self-hosted servers usually send none).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RateLimitHeaders {
+    /// HTTP status of the answer.
+    pub status: u16,
+    /// `x-ratelimit-limit-requests`: requests per minute allowed.
+    pub limit_requests: Option<u64>,
+    /// `x-ratelimit-limit-tokens`: tokens per minute allowed.
+    pub limit_tokens: Option<u64>,
+    /// `x-ratelimit-remaining-requests`.
+    pub remaining_requests: Option<u64>,
+    /// `x-ratelimit-remaining-tokens`.
+    pub remaining_tokens: Option<u64>,
+    /// `x-ratelimit-reset-requests` (e.g. `1s`, `6m0s`, `20ms`): until the request budget is full.
+    pub reset_requests: Option<Duration>,
+    /// `x-ratelimit-reset-tokens`.
+    pub reset_tokens: Option<Duration>,
+    /// `retry-after-ms` or `retry-after` (seconds).
+    pub retry_after: Option<Duration>,
+}
+
+impl RateLimitHeaders {
+    /// Reads the headers of one answer.
+    pub fn from_headers(status: u16, headers: &reqwest::header::HeaderMap) -> RateLimitHeaders {
+        let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+        let number = |name: &str| text(name).and_then(|v| v.trim().parse::<u64>().ok());
+        let duration = |name: &str| text(name).and_then(parse_reset);
+        RateLimitHeaders {
+            status,
+            limit_requests: number("x-ratelimit-limit-requests"),
+            limit_tokens: number("x-ratelimit-limit-tokens"),
+            remaining_requests: number("x-ratelimit-remaining-requests"),
+            remaining_tokens: number("x-ratelimit-remaining-tokens"),
+            reset_requests: duration("x-ratelimit-reset-requests"),
+            reset_tokens: duration("x-ratelimit-reset-tokens"),
+            retry_after: retry_after(headers),
+        }
+    }
+}
+
+/// Parses OpenAI's reset durations: a sequence of number+unit pairs with units `h`, `m`, `s`,
+/// `ms` (`1s`, `6m0s`, `1h2m3.5s`, `20ms`, `0.5s`). `None` for anything else.
+pub fn parse_reset(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total = 0.0f64;
+    let mut rest = text;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return None;
+        }
+        let value: f64 = rest[..digits].parse().ok()?;
+        rest = &rest[digits..];
+        let (unit, len) = if rest.starts_with("ms") {
+            (0.001, 2)
+        } else if rest.starts_with('h') {
+            (3600.0, 1)
+        } else if rest.starts_with('m') {
+            (60.0, 1)
+        } else if rest.starts_with('s') {
+            (1.0, 1)
+        } else {
+            return None;
+        };
+        total += value * unit;
+        rest = &rest[len..];
+    }
+    total.is_finite().then(|| Duration::from_secs_f64(total))
+}
+
+/// Told about every answer's rate-limit headers, before the answer is read.
+pub trait RateLimitObserver: Send + Sync {
+    /// One answer arrived (any status).
+    fn observe(&self, headers: &RateLimitHeaders);
+}
+
+/// A client of one OpenAI-compatible Chat Completions endpoint. Cheap to clone.
+#[derive(Clone)]
+pub struct ChatClient {
+    api: Client<OpenAIConfig>,
+    key: SecretString,
+}
+
+impl fmt::Debug for ChatClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChatClient")
+            .field("api_base", &self.api.config().api_base())
+            .field("key", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl ChatClient {
+    /// A client for `api_base` (ending in `/v1` for OpenAI) with `api_key`, a per-call `timeout`,
+    /// reporting every answer's headers to `observer`.
+    pub fn new(
+        api_key: &SecretString,
+        api_base: &str,
+        timeout: Duration,
+        observer: Arc<dyn RateLimitObserver>,
+    ) -> ChatClient {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let key = api_key.expose_secret().trim();
+        let config = OpenAIConfig::new()
+            .with_api_key(if key.bytes().all(|b| b.is_ascii_graphic()) {
+                key
+            } else {
+                ""
+            })
+            .with_api_base(api_base.trim_end_matches('/'));
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeout)
+            .pool_max_idle_per_host(256)
+            .build()
+            .expect("an HTTP client builds once a rustls crypto provider is installed");
+        let api = Client::build(http.clone(), config)
+            .with_http_service(ObservingTransport { http, observer });
+        ChatClient {
+            api,
+            key: SecretString::from(key.to_owned()),
+        }
+    }
+
+    /// One call with a request body such as [`super::jsonl::request_body`]; the answer's body
+    /// (a `chat.completion` object). Not retried.
+    ///
+    /// # Errors
+    /// [`OpenAiError::Transient`] for 429 (except `insufficient_quota`), 408, 5xx, timeouts and
+    /// connection failures; [`OpenAiError::Permanent`] otherwise.
+    pub async fn create(&self, body: Value) -> Result<Value, OpenAiError> {
+        self.api
+            .chat()
+            .create_byot(body)
+            .await
+            .map_err(|e| self.classify(e))
+    }
+
+    fn classify(&self, error: OpenAIError) -> OpenAiError {
+        let scrub = |text: String| redact(&text, self.key.expose_secret());
+        match error {
+            OpenAIError::ApiError(ApiErrorResponse {
+                status_code,
+                api_error,
+            }) => {
+                let status = status_code.as_u16();
+                let message = scrub(short(api_error.to_string()));
+                let quota = api_error.r#type.as_deref() == Some("insufficient_quota")
+                    || api_error.code.as_deref() == Some("insufficient_quota");
+                if (status == 429 && !quota) || status == 408 || status >= 500 {
+                    OpenAiError::Transient(format!("HTTP {status}: {message}"))
+                } else {
+                    OpenAiError::Permanent {
+                        status: Some(status),
+                        message,
+                    }
+                }
+            }
+            OpenAIError::Reqwest(e) if e.is_builder() => OpenAiError::Permanent {
+                status: None,
+                message: scrub(e.to_string()),
+            },
+            OpenAIError::Reqwest(e) => OpenAiError::Transient(scrub(error_chain(&e))),
+            OpenAIError::JSONDeserialize(e, content) => OpenAiError::Transient(scrub(format!(
+                "the answer could not be read ({e}): {}",
+                short(content)
+            ))),
+            other => OpenAiError::Transient(scrub(other.to_string())),
+        }
+    }
+}
+
+/// Sends each request once and reports the answer's rate-limit headers.
+#[derive(Clone)]
+struct ObservingTransport {
+    http: reqwest::Client,
+    observer: Arc<dyn RateLimitObserver>,
+}
+
+type TransportFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
+
+impl tower::Service<HttpRequestFactory> for ObservingTransport {
+    type Response = reqwest::Response;
+    type Error = OpenAIError;
+    type Future = TransportFuture;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
+        let this = self.clone();
+        Box::pin(async move {
+            let request = factory.build().await?;
+            let response = this.http.execute(request).await?;
+            this.observer.observe(&RateLimitHeaders::from_headers(
+                response.status().as_u16(),
+                response.headers(),
+            ));
+            Ok(response)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_durations_in_openai_s_format_parse() {
+        assert_eq!(parse_reset("1s"), Some(Duration::from_secs(1)));
+        assert_eq!(parse_reset("6m0s"), Some(Duration::from_secs(360)));
+        assert_eq!(parse_reset("20ms"), Some(Duration::from_millis(20)));
+        assert_eq!(
+            parse_reset("1h2m3.5s"),
+            Some(Duration::from_secs_f64(3723.5))
+        );
+        assert_eq!(parse_reset("0.25s"), Some(Duration::from_millis(250)));
+        assert_eq!(parse_reset(""), None);
+        assert_eq!(parse_reset("soon"), None);
+        assert_eq!(parse_reset("5"), None);
+    }
+
+    #[test]
+    fn headers_are_read_and_missing_ones_stay_none() {
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert("x-ratelimit-limit-requests", "5000".parse().unwrap());
+        h.insert("x-ratelimit-remaining-tokens", "1999".parse().unwrap());
+        h.insert("x-ratelimit-reset-tokens", "6m0s".parse().unwrap());
+        h.insert("retry-after-ms", "150".parse().unwrap());
+        let r = RateLimitHeaders::from_headers(429, &h);
+        assert_eq!(r.status, 429);
+        assert_eq!(r.limit_requests, Some(5000));
+        assert_eq!(r.limit_tokens, None);
+        assert_eq!(r.remaining_tokens, Some(1999));
+        assert_eq!(r.reset_tokens, Some(Duration::from_secs(360)));
+        assert_eq!(r.retry_after, Some(Duration::from_millis(150)));
+    }
+}

@@ -1,0 +1,304 @@
+//! Spending caps: a job's `max_cost_usd` and a spreadsheet's monthly budget refuse jobs with the
+//! figures, and a running realtime job stops sending once its cap would be passed.
+
+use std::collections::HashMap;
+
+use almanac_emulator::{Faults, RowFault};
+use almanac_protocol::{Budget, JobOptions, JobStatus, Mode, RowState, SetBudgetRequest};
+use almanac_tests::{ENGLISH_CSV, SPREADSHEET, TestApp, USER_B, fast, spawn_app};
+use serde_json::Value;
+
+const MODEL: &str = "gpt-4.1-2025-04-14";
+
+async fn error_of(resp: reqwest::Response) -> (u16, String, String) {
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    (
+        status,
+        body["error"]["code"].as_str().unwrap_or("").to_owned(),
+        body["error"]["message"].as_str().unwrap_or("").to_owned(),
+    )
+}
+
+async fn put_budget(app: &TestApp, monthly_usd: Option<f64>) -> reqwest::Response {
+    app.http
+        .put(format!("{}/spreadsheets/{SPREADSHEET}/budget", app.api))
+        .json(&SetBudgetRequest { monthly_usd })
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get_budget(app: &TestApp) -> Budget {
+    let resp = app
+        .http
+        .get(format!("{}/spreadsheets/{SPREADSHEET}/budget", app.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+async fn list_len(app: &TestApp) -> usize {
+    let list: Value = app
+        .http
+        .get(format!("{}/jobs?spreadsheet_id={SPREADSHEET}", app.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list["jobs"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn a_job_whose_estimate_is_above_its_cap_is_refused_with_the_figures() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    let req = app.request_in(0, 2, 101, MODEL, Mode::Batch);
+    let resp = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(0.0001),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    let (status, code, message) = error_of(resp).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_job_budget"),
+        "{message}"
+    );
+    assert!(message.contains("$0.0001"), "{message}");
+    assert!(message.contains("batch mode"), "{message}");
+    assert_eq!(list_len(&app).await, 0, "nothing was created");
+
+    // A cap above the estimate is accepted and shown on the job.
+    let resp = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(5.0),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let job: almanac_protocol::Job = resp.json().await.unwrap();
+    assert_eq!(job.cost.max_cost_usd, Some(5.0));
+    assert!(job.cost.estimated_usd > 0.0001 && job.cost.estimated_usd < 5.0);
+
+    let resp = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(-1.0),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(resp.status(), 400);
+}
+
+#[tokio::test]
+async fn the_monthly_budget_refuses_a_job_that_would_pass_it_and_counts_what_jobs_committed() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    let none = get_budget(&app).await;
+    assert_eq!(none.monthly_usd, None);
+    assert_eq!(none.committed_usd, 0.0);
+
+    let resp = put_budget(&app, Some(0.05)).await;
+    assert_eq!(resp.status(), 200);
+    let set: Budget = resp.json().await.unwrap();
+    assert_eq!(set.monthly_usd, Some(0.05));
+    assert_eq!(set.remaining_usd, Some(0.05));
+
+    // 300 rows of gpt-4.1 in realtime cost well above $0.05.
+    let big = app.request_in(0, 2, 301, MODEL, Mode::Realtime);
+    let (status, code, message) = error_of(app.post_job(&big).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_monthly_budget"),
+        "{message}"
+    );
+    assert!(message.contains("$0.0500 budget"), "{message}");
+    assert!(message.contains(&set.month), "{message}");
+
+    // A small batch job fits; once it ran, its actual cost is committed.
+    let job = app
+        .create_job(&app.request_in(0, 2, 6, MODEL, Mode::Batch))
+        .await;
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.status, JobStatus::Completed);
+    let after = get_budget(&app).await;
+    assert!(
+        (after.committed_usd - job.cost.actual_usd).abs() < 1e-12,
+        "{after:?}"
+    );
+    assert!(after.committed_usd > 0.0);
+    assert_eq!(after.remaining_usd, Some(0.05 - after.committed_usd));
+
+    // Removing the budget lets the big job through.
+    assert_eq!(put_budget(&app, None).await.status(), 200);
+    assert_eq!(app.post_job(&big).await.status(), 201);
+}
+
+#[tokio::test]
+async fn a_budget_needs_a_valid_amount_and_access_to_the_spreadsheet() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    let (status, code, _) = error_of(put_budget(&app, Some(-3.0)).await).await;
+    assert_eq!((status, code.as_str()), (400, "invalid_request"));
+    let stranger = app.client_as(USER_B);
+    let resp = stranger
+        .put(format!("{}/spreadsheets/{SPREADSHEET}/budget", app.api))
+        .json(&SetBudgetRequest {
+            monthly_usd: Some(100.0),
+        })
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        [403, 404].contains(&resp.status().as_u16()),
+        "{}",
+        resp.status()
+    );
+    assert_eq!(get_budget(&app).await.monthly_usd, None);
+}
+
+#[tokio::test]
+async fn a_running_realtime_job_stops_sending_when_its_cap_would_be_passed() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    // Every answer is far longer than predicted, so the bill outruns the estimate.
+    let long = "x".repeat(6_000);
+    let rows: HashMap<String, RowFault> = (1..=40)
+        .map(|row| (app.cell(0, row, 1), RowFault::Text(long.clone())))
+        .collect();
+    app.emulator.set_faults(Faults {
+        rows,
+        ..Faults::default()
+    });
+    let req = app.request_in(0, 2, 41, MODEL, Mode::Realtime);
+    let probe = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(0.0),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    let (_, _, message) = error_of(probe).await;
+    let estimate: f64 = message
+        .split('$')
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("the refusal names the estimate");
+    let cap = estimate * 1.05;
+    let resp = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(cap),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let job: almanac_protocol::Job = resp.json().await.unwrap();
+    let job = app.wait_finished(&job.id).await;
+    let unsent: Vec<_> = job
+        .rows
+        .iter()
+        .filter(|r| r.state == RowState::Failed)
+        .collect();
+    assert!(!unsent.is_empty(), "{:?}", job.row_counts);
+    assert!(job.row_counts.done > 0, "{:?}", job.row_counts);
+    for row in &unsent {
+        let reason = row.reason.as_deref().unwrap();
+        assert!(reason.contains("max_cost_usd"), "{reason}");
+    }
+    assert!(
+        app.emulator.calls().chat_completions < 40,
+        "rows past the cap were not sent"
+    );
+    assert!(job.cost.actual_usd > job.cost.estimated_usd);
+
+    // Retrying would spend more than the cap allows: refused with the figures.
+    let (status, code, message) = error_of(app.post_action(&job.id, "retry").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_job_budget"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn a_batch_retry_that_would_pass_the_cap_is_refused() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    let long = "y".repeat(6_000);
+    let mut rows: HashMap<String, RowFault> = (1..=9)
+        .map(|row| (app.cell(0, row, 0), RowFault::Text(long.clone())))
+        .collect();
+    rows.insert(app.cell(0, 10, 0), RowFault::HttpError(500));
+    app.emulator.set_faults(Faults {
+        rows,
+        ..Faults::default()
+    });
+    let req = app.request_in(0, 2, 11, MODEL, Mode::Batch);
+    let (_, _, message) = error_of(
+        app.post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(0.0),
+                ..JobOptions::default()
+            },
+        )
+        .await,
+    )
+    .await;
+    let estimate: f64 = message
+        .split('$')
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("the refusal names the estimate");
+    let resp = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(estimate * 1.05),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let job: almanac_protocol::Job = resp.json().await.unwrap();
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.row_counts.failed, 1, "{:?}", job.row_counts);
+    assert!(
+        job.cost.actual_usd > job.cost.estimated_usd,
+        "{:?}",
+        job.cost
+    );
+    let batches_before = app.emulator.calls().batches_create;
+    let (status, code, message) = error_of(app.post_action(&job.id, "retry").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_job_budget"),
+        "{message}"
+    );
+    assert_eq!(
+        app.emulator.calls().batches_create,
+        batches_before,
+        "no new batch"
+    );
+}
