@@ -52,6 +52,20 @@ function newestJob() {
   return sidebar.locator('article.job').first();
 }
 
+// Clicks Generate and returns the new job's card once it is on the page (until then the newest
+// card is the previous test's job, which may already show the status a test waits for).
+async function generate() {
+  const cards = sidebar.locator('article.job');
+  const before = await cards.count();
+  await sidebar.getByRole('button', { name: 'Generate' }).click();
+  const deadline = Date.now() + LONG;
+  while ((await cards.count()) <= before) {
+    assert.ok(Date.now() < deadline, 'no new job card appeared after Generate');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return newestJob();
+}
+
 async function waitForStatus(card, status) {
   await card.and(sidebar.locator(`[data-status="${status}"]`)).waitFor({ timeout: LONG });
 }
@@ -89,8 +103,7 @@ test('a selection with the header shows the counts and an estimate in batch and 
 
 test('generate shows live progress, then the outcome, and the cells fill', async () => {
   await devApi('/dev/api/hold', { hold: true });
-  await sidebar.getByRole('button', { name: 'Generate' }).click();
-  const card = newestJob();
+  const card = await generate();
   await waitForStatus(card, 'in_progress');
   await card.locator('progress').waitFor();
   await card.getByText('OpenAI is writing the content').waitFor();
@@ -118,8 +131,7 @@ test('a row that fails is listed with its reason and Retry failed rows writes it
   await page.getByRole('button', { name: 'Make selected rows fail' }).click();
   await selectRows(6, 8);
   assert.equal(await count('to-generate').textContent(), '3');
-  await sidebar.getByRole('button', { name: 'Generate' }).click();
-  const card = newestJob();
+  const card = await generate();
   await waitForStatus(card, 'completed');
   await card.getByText('2 written · 0 skipped · 1 failed').waitFor();
   const failed = card.getByRole('list', { name: 'Failed rows' });
@@ -139,8 +151,7 @@ test('a row that fails is listed with its reason and Retry failed rows writes it
 test('a job keeps running across a reload and the sidebar picks it up live', async () => {
   await devApi('/dev/api/hold', { hold: true });
   await selectRows(9, 12);
-  await sidebar.getByRole('button', { name: 'Generate' }).click();
-  const card = newestJob();
+  const card = await generate();
   await waitForStatus(card, 'in_progress');
   const jobId = await card.getAttribute('data-job-id');
 
@@ -162,8 +173,7 @@ test('when the event stream cannot be opened the card polls until the job ends',
   await page.route('**/events?*', (route) => route.abort());
   await devApi('/dev/api/hold', { hold: true });
   await selectRows(13, 14);
-  await sidebar.getByRole('button', { name: 'Generate' }).click();
-  const card = newestJob();
+  const card = await generate();
   await card.getByText(/checking every \d+ s/).waitFor({ timeout: LONG });
   await screenshot(page, '08-polling');
   await devApi('/dev/api/hold', { hold: false });
@@ -181,8 +191,7 @@ test('choosing realtime beside its cost runs the job as realtime calls and shows
   await realtime.check();
   assert.equal(await realtime.isChecked(), true);
   await screenshot(page, '08-realtime-chosen');
-  await sidebar.getByRole('button', { name: 'Generate' }).click();
-  const card = newestJob();
+  const card = await generate();
   await waitForStatus(card, 'completed');
   await card.getByText('2 written').waitFor();
   const cost = card.locator('p.cost');
