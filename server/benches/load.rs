@@ -1,5 +1,6 @@
 //! Load benchmark (not a test): 200 jobs of 1,000 rows each run at once against the emulator,
-//! while a small load client reads job status (`GET /api/v1/jobs/{id}`) from many connections as
+//! while a small load client reads job status (`GET /api/v1/jobs/{id}/status`, or the whole job
+//! with its rows, `GET /api/v1/jobs/{id}`, when `ALMANAC_LOAD_READ=job`) from many connections as
 //! fast as the machine allows. Prints status latency p50/p99, status throughput, the time until
 //! every job completed, the server's peak memory (VmHWM of the `almanac serve` child process), and
 //! the Sheets calls per job.
@@ -19,7 +20,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use almanac_emulator::{Emulator, EmulatorConfig};
-use almanac_protocol::{CreateJobRequest, Job, JobStatus, Mode, RowSpan};
+use almanac_protocol::{CreateJobRequest, Job, JobEvent, JobStatus, Mode, RowSpan};
 
 const MODEL: &str = "gpt-4.1-nano-2025-04-14";
 
@@ -62,6 +63,13 @@ async fn run() -> anyhow::Result<()> {
     let jobs = env_usize("ALMANAC_LOAD_JOBS", 200);
     let rows = env_usize("ALMANAC_LOAD_ROWS", 1_000);
     let readers = env_usize("ALMANAC_LOAD_READERS", 32);
+    // `status` (default): the progress alone; `job`: the whole job with its rows.
+    let read = std::env::var("ALMANAC_LOAD_READ").unwrap_or_else(|_| "status".into());
+    let suffix = match read.as_str() {
+        "status" => "/status",
+        "job" => "",
+        other => anyhow::bail!("ALMANAC_LOAD_READ must be `status` or `job`, not {other}"),
+    };
 
     let emulator = Emulator::start(EmulatorConfig {
         step: Duration::from_millis(100),
@@ -153,7 +161,8 @@ async fn run() -> anyhow::Result<()> {
     let created_in = started.elapsed();
     let ids = Arc::new(ids);
 
-    // Readers: GET /jobs/{id} in a loop, round-robin over the jobs, until every job is finished.
+    // Readers: GET /jobs/{id}[/status] in a loop, round-robin over the jobs, until every job is
+    // finished.
     let done = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for k in 0..readers {
@@ -166,7 +175,7 @@ async fn run() -> anyhow::Result<()> {
                 let id = &ids[i % ids.len()];
                 i += readers;
                 let t = Instant::now();
-                match http.get(format!("{api}/jobs/{id}")).send().await {
+                match http.get(format!("{api}/jobs/{id}{suffix}")).send().await {
                     Ok(resp) if resp.status().is_success() => {
                         let _ = resp.bytes().await;
                         latencies.push(t.elapsed());
@@ -184,8 +193,8 @@ async fn run() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_millis(500)).await;
         statuses.clear();
         for id in ids.iter() {
-            let job: Job = http
-                .get(format!("{api}/jobs/{id}"))
+            let job: JobEvent = http
+                .get(format!("{api}/jobs/{id}/status"))
                 .send()
                 .await?
                 .json()
@@ -219,7 +228,7 @@ async fn run() -> anyhow::Result<()> {
         .count();
     let calls = emulator.calls();
     let sheets_calls = calls.spreadsheets_get + calls.values_batch_get + calls.values_batch_update;
-    println!("load: {jobs} jobs × {rows} rows, {readers} status readers");
+    println!("load: {jobs} jobs × {rows} rows, {readers} readers of GET /jobs/{{id}}{suffix}");
     println!(
         "jobs: {completed}/{jobs} completed; created in {:.2} s; all finished after {:.1} s",
         created_in.as_secs_f64(),

@@ -39,6 +39,23 @@ async fn the_korean_sample_is_filled_except_the_cells_already_written_in_08_15()
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
     assert_eq!(job.row_counts.done, 16);
+    // The light status read agrees with the full job, without the rows.
+    let status: serde_json::Value = app
+        .http
+        .get(format!("{}/jobs/{}/status", app.api, job.id))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(status["status"], "completed", "{status}");
+    assert_eq!(status["row_counts"]["done"], 16, "{status}");
+    assert_eq!(
+        status["request_counts"]["completed"],
+        job.request_counts.completed
+    );
+    assert!(status.get("rows").is_none(), "{status}");
     for row in 1..=16 {
         let id = app.cell(0, row, 0);
         if id == "08-15" {

@@ -227,6 +227,7 @@ async fn another_user_cannot_read_stream_cancel_retry_or_list_a_job_that_is_not_
     };
     let url = |tail: &str| format!("{}/jobs/{}{tail}", app.api, job.id);
     not_found(bob.get(url("")).send().await.unwrap()).await;
+    not_found(bob.get(url("/status")).send().await.unwrap()).await;
     not_found(bob.get(url("/events")).send().await.unwrap()).await;
     not_found(bob.post(url("/cancel")).send().await.unwrap()).await;
     let list: Value = bob
@@ -471,6 +472,7 @@ async fn health_the_openapi_document_and_the_docs_need_no_token() {
         .unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     assert!(doc["paths"].get("/api/v1/jobs/{id}/cancel").is_some());
+    assert!(doc["paths"].get("/api/v1/jobs/{id}/status").is_some());
     let base = app.api.trim_end_matches("/api/v1");
     let docs = anonymous.get(format!("{base}/docs")).send().await.unwrap();
     assert_eq!(docs.status(), 200);

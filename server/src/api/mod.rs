@@ -16,8 +16,8 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use almanac_protocol::{
-    Budget, ErrorBody, Estimate, EstimateRequest, Health, Job, JobList, ModelList, NewJobRequest,
-    SetBudgetRequest,
+    Budget, ErrorBody, Estimate, EstimateRequest, Health, Job, JobEvent, JobList, ModelList,
+    NewJobRequest, SetBudgetRequest,
 };
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, Request, State};
@@ -258,6 +258,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/jobs", create)
         .route("/jobs/{id}", get(get_job))
+        .route("/jobs/{id}/status", get(job_status))
         .route("/jobs/{id}/events", get(job_events))
         .route("/jobs/{id}/cancel", post(cancel_job))
         .route("/jobs/{id}/retry", post(retry_job))
@@ -493,6 +494,24 @@ async fn get_job(
     Path(id): Path<String>,
 ) -> Result<Json<Job>, ApiError> {
     Ok(Json(state.jobs.get(&caller.sub, &id).await?))
+}
+
+/// `GET /api/v1/jobs/{id}/status`: the job's progress alone — status, `request_counts` and row
+/// counts, the same `JobEvent` its event stream sends — without its rows. For pollers: a few
+/// hundred bytes and three indexed queries, however large the job.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/status", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job's progress (no rows)", body = JobEvent),
+        (status = 404, description = "No such job for this caller (another user's job is reported the same way)", body = ErrorBody),
+        openapi::AuthResponses,
+    ))]
+async fn job_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<JobEvent>, ApiError> {
+    Ok(Json(state.jobs.event(&caller.sub, &id).await?))
 }
 
 /// `POST /api/v1/jobs/{id}/cancel`: 202 with the job; 409 when it already ended.

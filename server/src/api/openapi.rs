@@ -27,6 +27,7 @@ use utoipa_scalar::{Scalar, Servable};
         super::create_job,
         super::list_jobs,
         super::get_job,
+        super::job_status,
         super::job_events,
         super::cancel_job,
         super::retry_job,
