@@ -27,12 +27,7 @@ use crate::store::{FileTarget, JobRecord, RowRecord};
 /// transient OpenAI errors (while saving `--keep-temp-files` copies) are retried.
 pub async fn write(svc: &Services, job: &JobRecord, target: &FileTarget) -> Result<(), StepError> {
     let store = &svc.store;
-    let rows = store.rows(&job.id).await?;
-    let generated: Vec<(i64, RowId, Generated)> = rows
-        .iter()
-        .filter(|r| r.state == RowState::Generated.as_str())
-        .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
-        .collect();
+    let generated = store.generated_rows(&job.id).await?;
     let kept = "the generated answers are kept: fix this and run `almanac run` again to write them";
     let mut file =
         EventsFile::read(Path::new(&target.input_path)).map_err(|e| StepError::Permanent {

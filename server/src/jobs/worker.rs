@@ -651,12 +651,7 @@ impl Worker {
 /// [`StepError`] from Sheets or the store; the answers stay stored, so a retry writes them.
 pub(super) async fn write_sheet(svc: &Services, job: &JobRecord) -> Result<usize, StepError> {
     let store = &svc.store;
-    let rows = store.rows(&job.id).await?;
-    let generated: Vec<(i64, RowId, Generated)> = rows
-        .iter()
-        .filter(|r| r.state == RowState::Generated.as_str())
-        .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
-        .collect();
+    let generated = store.generated_rows(&job.id).await?;
     if generated.is_empty() {
         return Ok(0);
     }

@@ -19,12 +19,12 @@ use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::{Config, OpenAIConfig};
-use async_openai::error::{ApiErrorResponse, OpenAIError};
+use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::client::{OpenAiError, error_chain, redact, retry_after, short};
+use super::client::{OpenAiError, classify, retry_after};
 
 /// What one answer's rate-limit headers said. Every field is `None` when the header is absent
 /// (self-hosted servers usually send none).
@@ -167,40 +167,7 @@ impl ChatClient {
             .chat()
             .create_byot(body)
             .await
-            .map_err(|e| self.classify(e))
-    }
-
-    fn classify(&self, error: OpenAIError) -> OpenAiError {
-        let scrub = |text: String| redact(&text, self.key.expose_secret());
-        match error {
-            OpenAIError::ApiError(ApiErrorResponse {
-                status_code,
-                api_error,
-            }) => {
-                let status = status_code.as_u16();
-                let message = scrub(short(api_error.to_string()));
-                let quota = api_error.r#type.as_deref() == Some("insufficient_quota")
-                    || api_error.code.as_deref() == Some("insufficient_quota");
-                if (status == 429 && !quota) || status == 408 || status >= 500 {
-                    OpenAiError::Transient(format!("HTTP {status}: {message}"))
-                } else {
-                    OpenAiError::Permanent {
-                        status: Some(status),
-                        message,
-                    }
-                }
-            }
-            OpenAIError::Reqwest(e) if e.is_builder() => OpenAiError::Permanent {
-                status: None,
-                message: scrub(e.to_string()),
-            },
-            OpenAIError::Reqwest(e) => OpenAiError::Transient(scrub(error_chain(&e))),
-            OpenAIError::JSONDeserialize(e, content) => OpenAiError::Transient(scrub(format!(
-                "the answer could not be read ({e}): {}",
-                short(content)
-            ))),
-            other => OpenAiError::Transient(scrub(other.to_string())),
-        }
+            .map_err(|e| classify(e, self.key.expose_secret()))
     }
 }
 

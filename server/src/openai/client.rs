@@ -581,40 +581,47 @@ impl BatchClient {
 
     /// Sorts an `async-openai` error into transient or permanent, with a scrubbed message.
     fn classify(&self, error: OpenAIError) -> OpenAiError {
-        let scrub = |text: String| redact(&text, self.key.expose_secret());
-        match error {
-            OpenAIError::ApiError(ApiErrorResponse {
-                status_code,
-                api_error,
-            }) => {
-                let status = status_code.as_u16();
-                let message = scrub(short(api_error.to_string()));
-                let quota = api_error.r#type.as_deref() == Some("insufficient_quota")
-                    || api_error.code.as_deref() == Some("insufficient_quota");
-                if (status == 429 && !quota) || status == 408 || status >= 500 {
-                    OpenAiError::Transient(format!("HTTP {status}: {message}"))
-                } else {
-                    OpenAiError::Permanent {
-                        status: Some(status),
-                        message,
-                    }
+        classify(error, self.key.expose_secret())
+    }
+}
+
+/// Sorts an `async-openai` error into transient (429 but `insufficient_quota`, 408, 5xx, network,
+/// unreadable answers) or permanent (every other status, a request that could not be built), with
+/// `key` scrubbed from the message. Shared by [`BatchClient`] and the realtime `ChatClient`.
+pub(super) fn classify(error: OpenAIError, key: &str) -> OpenAiError {
+    let scrub = |text: String| redact(&text, key);
+    match error {
+        OpenAIError::ApiError(ApiErrorResponse {
+            status_code,
+            api_error,
+        }) => {
+            let status = status_code.as_u16();
+            let message = scrub(short(api_error.to_string()));
+            let quota = api_error.r#type.as_deref() == Some("insufficient_quota")
+                || api_error.code.as_deref() == Some("insufficient_quota");
+            if (status == 429 && !quota) || status == 408 || status >= 500 {
+                OpenAiError::Transient(format!("HTTP {status}: {message}"))
+            } else {
+                OpenAiError::Permanent {
+                    status: Some(status),
+                    message,
                 }
             }
-            OpenAIError::Reqwest(e) if e.is_builder() => OpenAiError::Permanent {
-                status: None,
-                message: scrub(e.to_string()),
-            },
-            OpenAIError::Reqwest(e) => OpenAiError::Transient(scrub(error_chain(&e))),
-            OpenAIError::JSONDeserialize(e, content) => OpenAiError::Transient(scrub(format!(
-                "OpenAI's answer could not be read ({e}): {}",
-                short(content)
-            ))),
-            OpenAIError::Boxed(e) => OpenAiError::Transient(scrub(e.to_string())),
-            other => OpenAiError::Permanent {
-                status: None,
-                message: scrub(other.to_string()),
-            },
         }
+        OpenAIError::Reqwest(e) if e.is_builder() => OpenAiError::Permanent {
+            status: None,
+            message: scrub(e.to_string()),
+        },
+        OpenAIError::Reqwest(e) => OpenAiError::Transient(scrub(error_chain(&e))),
+        OpenAIError::JSONDeserialize(e, content) => OpenAiError::Transient(scrub(format!(
+            "OpenAI's answer could not be read ({e}): {}",
+            short(content)
+        ))),
+        OpenAIError::Boxed(e) => OpenAiError::Transient(scrub(e.to_string())),
+        other => OpenAiError::Permanent {
+            status: None,
+            message: scrub(other.to_string()),
+        },
     }
 }
 
@@ -630,7 +637,7 @@ fn string_field(v: &Value, key: &str, what: &str) -> Result<String, OpenAiError>
 }
 
 /// An error and its sources, `: `-joined (reqwest hides the cause, e.g. "connection refused").
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
+fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -642,7 +649,7 @@ pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// At most 500 characters.
-pub(super) fn short(text: String) -> String {
+fn short(text: String) -> String {
     const MAX: usize = 500;
     match text.char_indices().nth(MAX) {
         Some((cut, _)) => format!("{}…", &text[..cut]),
@@ -652,7 +659,7 @@ pub(super) fn short(text: String) -> String {
 
 /// Removes the API key and anything shaped like an OpenAI key (`sk-…`, also masked ones such as
 /// `sk-proj-****abcd` that OpenAI echoes in 401 messages) from `text`.
-pub(super) fn redact(text: &str, key: &str) -> String {
+fn redact(text: &str, key: &str) -> String {
     let mut text = if key.len() >= 8 {
         text.replace(key, "[redacted]")
     } else {

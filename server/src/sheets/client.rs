@@ -181,7 +181,28 @@ impl SheetsClient {
         })?;
 
         let http = Client::builder(TokioExecutor::new()).build(connector);
-        let mut hub = Sheets::new(http, auth);
+        SheetsClient::assemble(Sheets::new(http, auth), email, base_url)
+    }
+
+    /// A client without a service account, for command-line work that may never touch a sheet
+    /// (`almanac run` on a file): every call fails with [`SheetsError::Auth`] saying to set
+    /// `GOOGLE_APPLICATION_CREDENTIALS`. No request is made here.
+    ///
+    /// # Errors
+    /// [`SheetsError::Other`] when no TLS root certificates can be loaded for Google.
+    pub fn without_credentials(base_url: Option<&str>) -> Result<SheetsClient, SheetsError> {
+        let connector = connector(base_url.is_some())?;
+        let http = Client::builder(TokioExecutor::new()).build(connector);
+        SheetsClient::assemble(Sheets::new(http, NoServiceAccount), String::new(), base_url)
+    }
+
+    /// Points `hub` at `base_url` (a stand-in; `None` = Google) and adds the client that checks
+    /// callers' own tokens.
+    fn assemble(
+        mut hub: Sheets<Connector>,
+        email: String,
+        base_url: Option<&str>,
+    ) -> Result<SheetsClient, SheetsError> {
         let mut api_root = "https://sheets.googleapis.com/".to_owned();
         if let Some(url) = base_url {
             let url = if url.ends_with('/') {
@@ -200,39 +221,6 @@ impl SheetsClient {
         Ok(SheetsClient {
             hub,
             email,
-            api_root,
-            user_http,
-        })
-    }
-
-    /// A client without a service account, for command-line work that may never touch a sheet
-    /// (`almanac run` on a file): every call fails with [`SheetsError::Auth`] saying to set
-    /// `GOOGLE_APPLICATION_CREDENTIALS`. No request is made here.
-    ///
-    /// # Errors
-    /// [`SheetsError::Other`] when no TLS root certificates can be loaded for Google.
-    pub fn without_credentials(base_url: Option<&str>) -> Result<SheetsClient, SheetsError> {
-        let connector = connector(base_url.is_some())?;
-        let http = Client::builder(TokioExecutor::new()).build(connector);
-        let mut hub = Sheets::new(http, NoServiceAccount);
-        let mut api_root = "https://sheets.googleapis.com/".to_owned();
-        if let Some(url) = base_url {
-            let url = if url.ends_with('/') {
-                url.to_owned()
-            } else {
-                format!("{url}/")
-            };
-            hub.base_url(url.clone());
-            hub.root_url(url.clone());
-            api_root = url;
-        }
-        let user_http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| SheetsError::Other(format!("cannot build an HTTP client: {e}")))?;
-        Ok(SheetsClient {
-            hub,
-            email: String::new(),
             api_root,
             user_http,
         })

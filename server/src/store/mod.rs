@@ -440,6 +440,21 @@ impl Store {
         .await?)
     }
 
+    /// The answered rows of a job waiting to be written (`generated`), in selection order, as
+    /// `(seq, id, answer)`; rows whose stored id or answer cannot be read are left out.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlx`] on a database failure.
+    pub async fn generated_rows(&self, job_id: &str) -> StoreResult<Vec<(i64, RowId, Generated)>> {
+        Ok(self
+            .rows(job_id)
+            .await?
+            .iter()
+            .filter(|r| r.state == RowState::Generated.as_str())
+            .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
+            .collect())
+    }
+
     /// Per-state row counts of a job.
     ///
     /// # Errors
