@@ -319,7 +319,7 @@ impl Worker {
                     )
                     .await?;
                 store
-                    .record_results(batch.id, &[], "cancelled before it was sent to OpenAI")
+                    .record_results(batch.id, &[], "cancelled before it was sent to OpenAI", &[])
                     .await?;
                 return Ok(());
             }
@@ -517,13 +517,11 @@ impl Worker {
         };
         self.svc
             .store
-            .record_results(batch.id, &results, &missing)
+            .record_results(batch.id, &results, &missing, &usage)
             .await?;
         let answered = results.iter().filter(|r| r.outcome.is_ok()).count();
         metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "openai")
             .increment(rows.len().saturating_sub(answered) as u64);
-        // Actual tokens billed, for the job's cost.
-        self.svc.store.add_usage(&batch.job_id, &usage).await?;
         tracing::info!(
             batch_id = batch.batch_id.as_deref().unwrap_or_default(),
             results = results.len(),

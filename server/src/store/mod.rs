@@ -657,9 +657,11 @@ impl Store {
         Ok(())
     }
 
-    /// Records the answers of a finished batch on its rows and marks the batch collected, in one
-    /// transaction. Rows of the batch with no result at all fail with `missing_reason`. Only rows
-    /// still `pending` in this batch change (a row matched twice keeps its first answer).
+    /// Records the answers of a finished batch on its rows, adds the tokens its output lines'
+    /// `usage` reported (`(custom_id, usage)`) to those rows' spending, and marks the batch
+    /// collected — in one transaction, so a crash can neither lose a batch's usage nor count it
+    /// twice. Rows of the batch with no result at all fail with `missing_reason`. Only rows still
+    /// `pending` in this batch change (a row matched twice keeps its first answer).
     ///
     /// # Errors
     /// [`StoreError::Sqlx`] on a database failure (nothing is changed then).
@@ -668,8 +670,24 @@ impl Store {
         batch: i64,
         results: &[RowResult],
         missing_reason: &str,
+        usage: &[(String, crate::openai::output::Usage)],
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        for (row_id, u) in usage {
+            sqlx::query(
+                "UPDATE job_rows SET spent_prompt_tokens = spent_prompt_tokens + ?, spent_cached_tokens = spent_cached_tokens + ?,
+                 spent_completion_tokens = spent_completion_tokens + ?, spent_reasoning_tokens = spent_reasoning_tokens + ?, billed = billed + 1
+                 WHERE batch = ? AND row_id = ? AND state = 'pending'",
+            )
+            .bind(u.prompt_tokens as i64)
+            .bind(u.cached_tokens as i64)
+            .bind(u.completion_tokens as i64)
+            .bind(u.reasoning_tokens as i64)
+            .bind(batch)
+            .bind(row_id)
+            .execute(&mut *tx)
+            .await?;
+        }
         for result in results {
             match &result.outcome {
                 Ok(g) => {
@@ -923,9 +941,21 @@ mod tests {
                     },
                 ],
                 "no result",
+                &[(
+                    "c".into(),
+                    crate::openai::output::Usage {
+                        prompt_tokens: 120,
+                        completion_tokens: 30,
+                        cached_tokens: 0,
+                        reasoning_tokens: 0,
+                    },
+                )],
             )
             .await
             .unwrap();
+        let (billed_rows, usage) = store.job_usage("j1").await.unwrap();
+        assert_eq!(billed_rows, 1, "the usage is recorded with the answers");
+        assert_eq!((usage.input_tokens, usage.output_tokens), (120, 30));
         let rows = store.rows("j1").await.unwrap();
         assert_eq!(rows[0].state().unwrap(), RowState::Failed);
         assert_eq!(rows[0].reason.as_deref(), Some("bad json"));
