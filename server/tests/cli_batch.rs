@@ -46,6 +46,17 @@ async fn the_steps_one_by_one_build_submit_wait_analyze_and_merge() {
     let batch_id = json(&out)["batch_id"].as_str().unwrap().to_owned();
     assert!(batch_id.starts_with("batch_"));
     assert_eq!(w.emulator.calls().batches_create, 1);
+    assert_eq!(json(&out)["already_submitted"], false);
+
+    // The same file again (a pipeline re-run): the first batch is found, nothing is sent.
+    let mut again = w.almanac();
+    again.args(["batch", "submit", "batchinput.jsonl", "--json"]);
+    let out = output(again).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert_eq!(json(&out)["batch_id"], batch_id.as_str());
+    assert_eq!(json(&out)["already_submitted"], true);
+    assert_eq!(w.emulator.calls().batches_create, 1, "not billed twice");
+    assert_eq!(w.emulator.calls().files_create, 1);
 
     // Still running: exit 3, nothing downloaded.
     let mut status = w.almanac();

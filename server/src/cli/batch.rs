@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde_json::{Value, json};
+use sha2::{Digest as _, Sha256};
 
 use super::common::{
     CliError, EXIT_FAILURES, EXIT_OK, EXIT_RUNNING, EndpointArgs, OutputArgs, Report,
@@ -103,6 +104,10 @@ pub struct BuildArgs {
 pub struct SubmitArgs {
     /// The JSONL input (from `batch build`).
     pub file: PathBuf,
+    /// Submit even if a batch of this very file (same bytes) was already submitted and has not
+    /// failed, expired or been cancelled — that would run, and bill, every request again.
+    #[arg(long)]
+    pub force: bool,
     /// The batch's completion window (OpenAI accepts only `24h`).
     #[arg(long, default_value = "24h")]
     pub completion_window: String,
@@ -320,9 +325,36 @@ async fn submit(args: SubmitArgs) -> Result<Report, CliError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "batchinput.jsonl".into());
+    // The batch is labelled with its input's hash (`metadata.job_id`), so submitting the same
+    // file again — a pipeline re-run after a lost answer — finds the first batch instead of
+    // paying twice.
+    let label = format!("cli-sha256-{:x}", Sha256::digest(&bytes));
+    if !args.force
+        && let Some(info) = openai.find_batch_labelled(&label).await?
+        && !matches!(
+            info.status,
+            BatchStatus::Failed | BatchStatus::Expired | BatchStatus::Cancelled
+        )
+    {
+        return Ok(Report {
+            exit: EXIT_OK,
+            json: json!({
+                "batch_id": info.id,
+                "input_file_id": info.input_file_id,
+                "status": info.status.as_str(),
+                "requests": requests,
+                "already_submitted": true,
+            }),
+            text: format!(
+                "{} was already submitted as batch {} (status {}): not sent again (--force sends it again, billing every request twice).\nCheck it with: almanac batch status {} --wait",
+                args.file.display(),
+                info.id,
+                info.status.as_str(),
+                info.id
+            ),
+        });
+    }
     let file_id = openai.upload_jsonl(&name, bytes).await?;
-    // The metadata label lets `find_batch_for_job` find this batch again.
-    let label = format!("cli-{}", uuid::Uuid::now_v7());
     let info = openai.create_batch(&file_id, &label).await?;
     Ok(Report {
         exit: EXIT_OK,
@@ -331,6 +363,7 @@ async fn submit(args: SubmitArgs) -> Result<Report, CliError> {
             "input_file_id": file_id,
             "status": info.status.as_str(),
             "requests": requests,
+            "already_submitted": false,
         }),
         text: format!(
             "Batch {} created from {} ({requests} requests, input_file_id {file_id}); status {}.\nCheck it with: almanac batch status {} --wait",

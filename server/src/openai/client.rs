@@ -461,6 +461,27 @@ impl BatchClient {
         job_id: &str,
         input_file_id: &str,
     ) -> Result<Option<BatchInfo>, OpenAiError> {
+        self.find_batch(job_id, Some(input_file_id)).await
+    }
+
+    /// Finds the newest batch whose `metadata.job_id` is `job_id`, whatever its input file (the
+    /// command line's `batch submit` labels a batch with its input's hash, so a second submit of
+    /// the same file finds the first batch). Reads at most [`FIND_MAX_PAGES`] pages.
+    ///
+    /// # Errors
+    /// As the service answers.
+    pub async fn find_batch_labelled(
+        &self,
+        job_id: &str,
+    ) -> Result<Option<BatchInfo>, OpenAiError> {
+        self.find_batch(job_id, None).await
+    }
+
+    async fn find_batch(
+        &self,
+        job_id: &str,
+        input_file_id: Option<&str>,
+    ) -> Result<Option<BatchInfo>, OpenAiError> {
         self.check_key()?;
         let mut after: Option<String> = None;
         for _ in 0..FIND_MAX_PAGES {
@@ -480,7 +501,9 @@ impl BatchClient {
             for batch in data.into_iter().flatten() {
                 let matches = batch.pointer("/metadata/job_id").and_then(Value::as_str)
                     == Some(job_id)
-                    && batch.get("input_file_id").and_then(Value::as_str) == Some(input_file_id);
+                    && input_file_id.is_none_or(|file| {
+                        batch.get("input_file_id").and_then(Value::as_str) == Some(file)
+                    });
                 if matches {
                     return BatchInfo::from_json(batch).map(Some);
                 }
