@@ -459,8 +459,11 @@ pub async fn job_report(
     resumed: bool,
 ) -> Result<Report, CliError> {
     let store = &svc.store;
-    let view = job_view(store, job).await?;
+    let mut view = job_view(store, job).await?;
     let target = store.file_target(&job.id).await?;
+    if target.is_some() && view.status == JobStatus::Writing {
+        "Writing the output file".clone_into(&mut view.status_text);
+    }
     let rows = store.rows(&job.id).await?;
     let problems: Vec<_> = rows
         .iter()
