@@ -1,8 +1,10 @@
 //! Spending caps: a job's `max_cost_usd` and a spreadsheet's monthly budget refuse jobs with the
-//! figures, and a running realtime job stops sending once its cap would be passed.
+//! figures, a running realtime job stops sending once its cap would be passed, and a running
+//! batch job submits no further batch that would pass it.
 
 use std::collections::HashMap;
 
+use almanac_emulator::EmulatorConfig;
 use almanac_emulator::{Faults, RowFault};
 use almanac_protocol::{Budget, JobOptions, JobStatus, Mode, RowState, SetBudgetRequest};
 use almanac_tests::{ENGLISH_CSV, SPREADSHEET, TestApp, USER_B, fast, spawn_app};
@@ -300,5 +302,80 @@ async fn a_batch_retry_that_would_pass_the_cap_is_refused() {
         app.emulator.calls().batches_create,
         batches_before,
         "no new batch"
+    );
+}
+
+#[tokio::test]
+async fn a_running_batch_job_submits_no_further_batch_that_would_pass_its_cap() {
+    // Two rows a step, so the first batch expires with 4 of its 12 rows done; its automatic
+    // resubmission is the further batch the cap must stop.
+    let app = spawn_app(EmulatorConfig {
+        step: std::time::Duration::from_millis(20),
+        rows_per_step: 2,
+    })
+    .await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    // Every answer is far longer than predicted (about 3,000 tokens of distinct words), so the 4
+    // rows that ran cost more than the estimate allowed them.
+    let long: String = (0..1_500).map(|i| format!("word{i} ")).collect();
+    // Batch faults are keyed by custom_id (column A).
+    let rows: HashMap<String, RowFault> = (1..=12)
+        .map(|row| (app.cell(0, row, 0), RowFault::Text(long.clone())))
+        .collect();
+    app.emulator.set_faults(Faults {
+        rows,
+        expire_after: Some(4),
+        ..Faults::default()
+    });
+    let req = app.request_in(0, 2, 13, MODEL, Mode::Batch);
+    let probe = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(0.0),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    let (_, _, message) = error_of(probe).await;
+    let estimate: f64 = message
+        .split('$')
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .and_then(|s| s.parse().ok())
+        .expect("the refusal names the estimate");
+    let resp = app
+        .post_job_with(
+            &req,
+            JobOptions {
+                max_cost_usd: Some(estimate * 1.05),
+                ..JobOptions::default()
+            },
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let job: almanac_protocol::Job = resp.json().await.unwrap();
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(
+        job.row_counts.done, 4,
+        "{:?} {:?}",
+        job.row_counts, job.cost
+    );
+    assert_eq!(job.row_counts.failed, 8, "{:?}", job.row_counts);
+    for row in job.rows.iter().filter(|r| r.state == RowState::Failed) {
+        let reason = row.reason.as_deref().unwrap();
+        assert!(
+            reason.starts_with("not sent: ") && reason.contains("max_cost_usd"),
+            "{reason}"
+        );
+    }
+    // The resubmission was never sent: one batch at OpenAI, and nothing billed past the 4 rows.
+    assert_eq!(app.emulator.calls().batches_create, 1);
+    assert_eq!(app.emulator.calls().files_create, 1);
+    assert_eq!(job.cost.actual_rows, 4, "{:?}", job.cost);
+    assert!(
+        job.cost.estimate_error.unwrap() > 0.05,
+        "the answers outran the estimate: {:?}",
+        job.cost
     );
 }

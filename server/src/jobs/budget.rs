@@ -5,7 +5,9 @@
 //! "Committed" counts, for every job of the spreadsheet created this calendar month (UTC): the
 //! actual cost of the responses so far, plus, for jobs still running, the estimate of the rows not
 //! yet answered. A running realtime job stops sending once its spend plus the next call would pass
-//! its cap (`jobs::realtime`); a retry is refused when its estimate would.
+//! its cap (`jobs::realtime`); a running batch job submits no further batch (a later part, an
+//! automatic resubmission) whose share of the estimate plus what it spent would pass it
+//! (`jobs::worker`); a retry is refused when its estimate would.
 
 use almanac_protocol::{Budget, Mode};
 use chrono::{Datelike, TimeZone, Utc};

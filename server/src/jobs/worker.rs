@@ -31,6 +31,7 @@ use crate::openai::client::{BatchInfo, BatchStatus, OpenAiError};
 use crate::openai::{jsonl, output};
 use crate::sheets::SheetsError;
 use crate::sheets::plan::{WriteProblem, plan_writes};
+use crate::store::cost::UNSENT_PREFIX;
 use crate::store::{BatchRecord, JobRecord, RowRecord, RowResult, StoreError, timestamp};
 
 /// Why a step did not finish.
@@ -332,6 +333,21 @@ impl Worker {
                         .iter()
                         .filter_map(RowRecord::input)
                         .collect();
+                    if let Some(reason) = self.over_cap(job, rows.len()).await? {
+                        tracing::warn!(job_id = %job.id, rows = rows.len(), %reason, "batch not submitted: the job's cap would be passed");
+                        store
+                            .update_batch(
+                                batch.id,
+                                "cancelled",
+                                RequestCounts::default(),
+                                None,
+                                None,
+                                None,
+                            )
+                            .await?;
+                        store.record_results(batch.id, &[], &reason, &[]).await?;
+                        return Ok(());
+                    }
                     let body =
                         jsonl::build_jsonl(spec, &rows).map_err(|e| StepError::Permanent {
                             code: "invalid_input",
@@ -368,6 +384,29 @@ impl Worker {
             tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
         }
         Ok(())
+    }
+
+    /// Whether sending `rows` more requests could pass the job's `max_cost_usd`: what its
+    /// responses have cost so far plus this batch's share of the estimate (pro rata by rows). The
+    /// first batch never trips it (its estimate passed the cap check at creation); a later part,
+    /// an automatic resubmission or a retry of a job whose answers ran longer than predicted can.
+    /// Returns the reason to give the rows left unsent, `None` when the batch may go.
+    async fn over_cap(&self, job: &JobRecord, rows: usize) -> Result<Option<String>, StepError> {
+        let estimate = self.svc.store.job_estimate(&job.id).await?;
+        let Some(cap) = estimate.max_cost_usd else {
+            return Ok(None);
+        };
+        let spent = super::job_cost(&self.svc.store, job).await?.actual_usd;
+        let share = if estimate.est_rows > 0 {
+            estimate.est_cost_usd * rows as f64 / estimate.est_rows as f64
+        } else {
+            0.0
+        };
+        Ok((spent + share > cap).then(|| {
+            format!(
+                "{UNSENT_PREFIX}the job's max_cost_usd of ${cap:.4} would be passed: ${spent:.4} spent so far and about ${share:.4} for this batch's {rows} rows; raise max_cost_usd and retry the job"
+            )
+        }))
     }
 
     /// Polls the job's running batches, cancels them if asked, collects the finished ones, and
