@@ -155,12 +155,7 @@ pub fn select(
     let pending = rows
         .iter()
         .filter(|r| r.state == RowState::Pending)
-        .filter_map(|r| {
-            Some(RowInput {
-                id: crate::domain::RowId::parse(&r.row_id).ok()?,
-                title: r.title.clone(),
-            })
-        })
+        .filter_map(NewRow::input)
         .collect();
     Ok(Selection {
         file,

@@ -93,13 +93,7 @@ async fn save_temp_files(
         message: format!("cannot save the temporary files in {}: {e}", dir.display()),
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let spec = svc
-        .catalog
-        .resolve(&job.model)
-        .map_err(|e| StepError::Permanent {
-            code: "unknown_model",
-            message: e.to_string(),
-        })?;
+    let spec = super::worker::model_spec(svc, job)?;
     for batch in svc.store.batches(&job.id).await? {
         let name = batch
             .batch_id

@@ -25,8 +25,8 @@ use tokio::sync::{Notify, broadcast};
 use crate::domain::{RowInput, SpreadsheetId};
 use crate::openai::client::BatchClient;
 use crate::pricing::{Catalog, ModelSpec, UnknownModel};
+use crate::sheets::SheetsError;
 use crate::sheets::client::SheetsClient;
-use crate::sheets::{SheetsError, UserAccessError};
 use crate::store::{JobRecord, NewJob, RowRecord, Store, StoreError};
 
 /// Most rows one job may hold (a Generate click; larger selections are split by the person).
@@ -224,24 +224,7 @@ impl JobService {
                 .map_err(CreateJobError::ModeNotAllowed)?;
         }
 
-        if let Some(token) = user_token {
-            self.svc
-                .sheets
-                .check_user_access(&spreadsheet_id, token)
-                .await
-                .map_err(|e| match e {
-                    UserAccessError::NotFound(_) => CreateJobError::SpreadsheetNotFound(format!(
-                        "{e}, or your Google account cannot see it: check the spreadsheet_id"
-                    )),
-                    UserAccessError::Forbidden(_) => {
-                        CreateJobError::NoAccess(format!("{e}: ask its owner to share it with you"))
-                    }
-                    UserAccessError::TokenRejected => {
-                        CreateJobError::UserTokenRejected(e.to_string())
-                    }
-                    UserAccessError::Unavailable(_) => CreateJobError::Unavailable(e.to_string()),
-                })?;
-        }
+        budget::check_access(&self.svc, spreadsheet_id.as_str(), user_token).await?;
         let title = self
             .svc
             .sheets
@@ -259,12 +242,7 @@ impl JobService {
         let inputs: Vec<RowInput> = rows
             .iter()
             .filter(|r| r.state == RowState::Pending)
-            .filter_map(|r| {
-                Some(RowInput {
-                    id: crate::domain::RowId::parse(&r.row_id).ok()?,
-                    title: r.title.clone(),
-                })
-            })
+            .filter_map(crate::store::NewRow::input)
             .collect();
         let history = self
             .svc

@@ -192,13 +192,7 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
     let Some(job) = store.job(job_id).await? else {
         return Ok(());
     };
-    let spec: &'static ModelSpec =
-        svc.catalog
-            .resolve(&job.model)
-            .map_err(|e| StepError::Permanent {
-                code: "unknown_model",
-                message: e.to_string(),
-            })?;
+    let spec = super::worker::model_spec(svc, &job)?;
     let settings = &svc.cost;
     let estimate = store.job_estimate(job_id).await?;
     let output = pricing::predict_output(

@@ -242,17 +242,6 @@ impl Worker {
         }
     }
 
-    /// The job's model, from the catalogue.
-    fn spec(&self, job: &JobRecord) -> Result<&'static crate::pricing::ModelSpec, StepError> {
-        self.svc
-            .catalog
-            .resolve(&job.model)
-            .map_err(|e| StepError::Permanent {
-                code: "unknown_model",
-                message: e.to_string(),
-            })
-    }
-
     /// Uploads the input file and creates the batch of every part that has none yet.
     async fn submit(&self, job: &JobRecord) -> Result<(), StepError> {
         let store = &self.svc.store;
@@ -265,7 +254,7 @@ impl Worker {
                 .filter(|r| r.state == RowState::Pending.as_str())
                 .filter_map(|r| Some((r.seq, r.input()?)))
                 .collect();
-            let parts = super::batch_parts(self.spec(job)?, &pending);
+            let parts = super::batch_parts(model_spec(&self.svc, job)?, &pending);
             store.create_batches(&job.id, 0, &parts).await?;
             batches = store.batches(&job.id).await?;
         }
@@ -275,14 +264,7 @@ impl Worker {
                 .await?;
             self.publish(&job.id).await;
         }
-        let spec = self
-            .svc
-            .catalog
-            .resolve(&job.model)
-            .map_err(|e| StepError::Permanent {
-                code: "unknown_model",
-                message: e.to_string(),
-            })?;
+        let spec = model_spec(&self.svc, job)?;
         for batch in batches.iter().filter(|b| b.status == "preparing") {
             self.submit_one(job, spec, batch)
                 .instrument(tracing::info_span!(
@@ -309,20 +291,9 @@ impl Worker {
         let store = &self.svc.store;
         {
             if job.cancel_requested {
-                store
-                    .update_batch(
-                        batch.id,
-                        "cancelled",
-                        RequestCounts::default(),
-                        None,
-                        None,
-                        None,
-                    )
-                    .await?;
-                store
-                    .record_results(batch.id, &[], "cancelled before it was sent to OpenAI", &[])
-                    .await?;
-                return Ok(());
+                return self
+                    .leave_unsent(batch, "cancelled before it was sent to OpenAI")
+                    .await;
             }
             let input_file_id = match &batch.input_file_id {
                 Some(id) => id.clone(),
@@ -335,18 +306,7 @@ impl Worker {
                         .collect();
                     if let Some(reason) = self.over_cap(job, rows.len()).await? {
                         tracing::warn!(job_id = %job.id, rows = rows.len(), %reason, "batch not submitted: the job's cap would be passed");
-                        store
-                            .update_batch(
-                                batch.id,
-                                "cancelled",
-                                RequestCounts::default(),
-                                None,
-                                None,
-                                None,
-                            )
-                            .await?;
-                        store.record_results(batch.id, &[], &reason, &[]).await?;
-                        return Ok(());
+                        return self.leave_unsent(batch, &reason).await;
                     }
                     let body =
                         jsonl::build_jsonl(spec, &rows).map_err(|e| StepError::Permanent {
@@ -383,6 +343,24 @@ impl Worker {
                 .await?;
             tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
         }
+        Ok(())
+    }
+
+    /// Settles a batch that was never sent: `cancelled`, and its rows failed with `reason`
+    /// (a retry may send them).
+    async fn leave_unsent(&self, batch: &BatchRecord, reason: &str) -> Result<(), StepError> {
+        let store = &self.svc.store;
+        store
+            .update_batch(
+                batch.id,
+                "cancelled",
+                RequestCounts::default(),
+                None,
+                None,
+                None,
+            )
+            .await?;
+        store.record_results(batch.id, &[], reason, &[]).await?;
         Ok(())
     }
 
@@ -664,7 +642,7 @@ impl Worker {
             .create_batches(
                 &job.id,
                 latest + 1,
-                &super::batch_parts(self.spec(job)?, &resend),
+                &super::batch_parts(model_spec(&self.svc, job)?, &resend),
             )
             .await?;
         store.reopen(&job.id, JobStatus::Created).await?;
@@ -675,6 +653,22 @@ impl Worker {
         );
         Ok(true)
     }
+}
+
+/// The job's model, from the catalogue.
+///
+/// # Errors
+/// [`StepError::Permanent`] (`unknown_model`) when the catalogue no longer has it.
+pub(super) fn model_spec(
+    svc: &Services,
+    job: &JobRecord,
+) -> Result<&'static crate::pricing::ModelSpec, StepError> {
+    svc.catalog
+        .resolve(&job.model)
+        .map_err(|e| StepError::Permanent {
+            code: "unknown_model",
+            message: e.to_string(),
+        })
 }
 
 /// Writes every answered (`generated`) row of a sheet job in one `values.batchUpdate` (split only

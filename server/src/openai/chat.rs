@@ -11,20 +11,15 @@
 //! [`RateLimitObserver`] before the answer is read.
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use async_openai::Client;
 use async_openai::config::{Config, OpenAIConfig};
-use async_openai::error::OpenAIError;
-use async_openai::middleware::HttpRequestFactory;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
-use super::client::{OpenAiError, classify, retry_after};
+use super::client::{OpenAiError, RetryPolicy, Transport, classify, retry_after};
 
 /// What one answer's rate-limit headers said. Every field is `None` when the header is absent
 /// (self-hosted servers usually send none).
@@ -148,8 +143,16 @@ impl ChatClient {
             .pool_max_idle_per_host(256)
             .build()
             .expect("an HTTP client builds once a rustls crypto provider is installed");
-        let api = Client::build(http.clone(), config)
-            .with_http_service(ObservingTransport { http, observer });
+        // One attempt per call: the pacer decides when a row is sent again.
+        let once = RetryPolicy {
+            max_retries: 0,
+            ..RetryPolicy::default()
+        };
+        let api = Client::build(http.clone(), config).with_http_service(Transport::new(
+            http,
+            once,
+            Some(observer),
+        ));
         ChatClient {
             api,
             key: SecretString::from(key.to_owned()),
@@ -168,38 +171,6 @@ impl ChatClient {
             .create_byot(body)
             .await
             .map_err(|e| classify(e, self.key.expose_secret()))
-    }
-}
-
-/// Sends each request once and reports the answer's rate-limit headers.
-#[derive(Clone)]
-struct ObservingTransport {
-    http: reqwest::Client,
-    observer: Arc<dyn RateLimitObserver>,
-}
-
-type TransportFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
-
-impl tower::Service<HttpRequestFactory> for ObservingTransport {
-    type Response = reqwest::Response;
-    type Error = OpenAIError;
-    type Future = TransportFuture;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, factory: HttpRequestFactory) -> Self::Future {
-        let this = self.clone();
-        Box::pin(async move {
-            let request = factory.build().await?;
-            let response = this.http.execute(request).await?;
-            this.observer.observe(&RateLimitHeaders::from_headers(
-                response.status().as_u16(),
-                response.headers(),
-            ));
-            Ok(response)
-        })
     }
 }
 

@@ -33,6 +33,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -48,6 +49,7 @@ use bytes::Bytes;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 
+use super::chat::{RateLimitHeaders, RateLimitObserver};
 use super::jsonl::{ENDPOINT, MAX_FILE_BYTES};
 
 /// Pages of `GET /v1/batches` (100 batches each) that [`BatchClient::find_batch_for_job`] reads
@@ -354,10 +356,11 @@ impl BatchClient {
                 .timeout(timeout)
                 .build()
                 .expect("an HTTP client builds once a rustls crypto provider is installed");
-            Client::build(http.clone(), config.clone()).with_http_service(Transport {
+            Client::build(http.clone(), config.clone()).with_http_service(Transport::new(
                 http,
-                policy: policy.clone(),
-            })
+                policy.clone(),
+                None,
+            ))
         };
         BatchClient {
             api: build(policy.request_timeout),
@@ -709,11 +712,14 @@ fn redact(text: &str, key: &str) -> String {
 }
 
 /// The HTTP transport of both `async-openai` clients: sends each request with `reqwest` and
-/// retries as [`RetryPolicy`] says.
+/// retries as [`RetryPolicy`] says; records every attempt in the metrics and, when it has an
+/// observer (the realtime [`super::chat::ChatClient`]), hands every answer's rate-limit headers to
+/// it before the answer is read.
 #[derive(Clone)]
-struct Transport {
+pub(super) struct Transport {
     http: reqwest::Client,
     policy: RetryPolicy,
+    observer: Option<Arc<dyn RateLimitObserver>>,
 }
 
 type TransportFuture = Pin<Box<dyn Future<Output = Result<reqwest::Response, OpenAIError>> + Send>>;
@@ -773,6 +779,20 @@ enum Failure {
 }
 
 impl Transport {
+    /// A transport sending with `http`, retrying as `policy` says, reporting rate-limit headers
+    /// to `observer` if any.
+    pub(super) fn new(
+        http: reqwest::Client,
+        policy: RetryPolicy,
+        observer: Option<Arc<dyn RateLimitObserver>>,
+    ) -> Transport {
+        Transport {
+            http,
+            policy,
+            observer,
+        }
+    }
+
     /// Sends a request, retrying with `backon` as [`RetryPolicy`] says.
     async fn send(&self, factory: HttpRequestFactory) -> Result<reqwest::Response, OpenAIError> {
         use backon::Retryable;
@@ -816,6 +836,12 @@ impl Transport {
             },
             started.elapsed(),
         );
+        if let (Some(observer), Ok(response)) = (&self.observer, &sent) {
+            observer.observe(&RateLimitHeaders::from_headers(
+                response.status().as_u16(),
+                response.headers(),
+            ));
+        }
         match sent {
             Ok(response) if response.status().is_success() => Ok(response),
             Ok(response) if response.status().as_u16() == 429 => {

@@ -257,6 +257,17 @@ pub struct NewRow {
     pub reason: Option<String>,
 }
 
+impl NewRow {
+    /// The row as a model input, when its id is valid (rows that failed the selection checks may
+    /// have none).
+    pub fn input(&self) -> Option<RowInput> {
+        Some(RowInput {
+            id: RowId::parse(&self.row_id).ok()?,
+            title: self.title.clone(),
+        })
+    }
+}
+
 /// What the model answered for one row of a batch, to record.
 #[derive(Clone, Debug)]
 pub struct RowResult {
