@@ -18,7 +18,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Authenticator};
@@ -27,7 +27,6 @@ use crate::config::{AuthMode, Config};
 use crate::jobs::worker::Worker;
 use crate::jobs::{JobService, Services};
 use crate::openai::client::BatchClient;
-use crate::pricing::Catalog;
 use crate::sheets::client::SheetsClient;
 use crate::store::Store;
 use crate::web;
@@ -63,21 +62,15 @@ impl Application {
             config.sheets_base_url.as_deref(),
         )
         .await?;
-        let (events, _) = broadcast::channel(1024);
-        let services = Arc::new(Services {
+        let services = Arc::new(Services::new(
             store,
             openai,
             sheets,
-            catalog: Catalog::builtin(),
-            events,
-            wake: Notify::new(),
-            settings: config.worker.clone(),
-            cost: config.api.cost.clone(),
-            openai_key: config.openai_api_key.clone(),
-            openai_base_url: config.openai_base_url.clone(),
-            realtime_runs: Default::default(),
-            realtime_pacer: Default::default(),
-        });
+            config.worker.clone(),
+            config.api.cost.clone(),
+            config.openai_api_key.clone(),
+            config.openai_base_url.clone(),
+        ));
         let auth = match &config.auth {
             AuthMode::GoogleIdToken(settings) => {
                 Authenticator::GoogleIdToken(Arc::new(IdTokenVerifier::new(settings.clone())))

@@ -10,14 +10,13 @@ use std::time::Duration;
 use almanac_protocol::Estimate;
 use secrecy::SecretString;
 use serde_json::{Value, json};
-use tokio::sync::{Notify, broadcast};
 
 use crate::config::{CostSettings, WorkerSettings};
 use crate::domain::RowInput;
 use crate::files::FileError;
 use crate::jobs::Services;
 use crate::openai::client::BatchClient;
-use crate::pricing::{Catalog, ModelSpec, UnknownModel};
+use crate::pricing::{ModelSpec, UnknownModel};
 use crate::sheets::client::SheetsClient;
 use crate::store::Store;
 
@@ -294,25 +293,20 @@ impl EndpointArgs {
                 .map(SecretString::from),
             ..CostSettings::default()
         };
-        Ok(Arc::new(Services {
+        Ok(Arc::new(Services::new(
             store,
             openai,
             sheets,
-            catalog: Catalog::builtin(),
-            events: broadcast::channel(64).0,
-            wake: Notify::new(),
-            settings: WorkerSettings {
+            WorkerSettings {
                 poll_interval,
                 retry_min_delay: Duration::from_millis(500).min(poll_interval),
                 retry_max_delay: Duration::from_secs(60),
                 ..WorkerSettings::default()
             },
             cost,
-            openai_key: SecretString::from(self.openai_api_key.clone().unwrap_or_default()),
-            openai_base_url: self.openai_base_url.clone(),
-            realtime_runs: Default::default(),
-            realtime_pacer: Default::default(),
-        }))
+            SecretString::from(self.openai_api_key.clone().unwrap_or_default()),
+            self.openai_base_url.clone(),
+        )))
     }
 }
 

@@ -67,6 +67,46 @@ pub struct Services {
     pub realtime_pacer: std::sync::OnceLock<Arc<pacer::Pacer>>,
 }
 
+impl Services {
+    /// The services over these clients, with the built-in catalogue, a fresh event channel (1,024
+    /// events buffered per subscriber) and no realtime run yet. The one constructor, for the server
+    /// and the command line alike.
+    pub fn new(
+        store: Store,
+        openai: BatchClient,
+        sheets: SheetsClient,
+        settings: crate::config::WorkerSettings,
+        cost: crate::config::CostSettings,
+        openai_key: SecretString,
+        openai_base_url: String,
+    ) -> Services {
+        Services {
+            store,
+            openai,
+            sheets,
+            catalog: Catalog::builtin(),
+            events: broadcast::channel(1024).0,
+            wake: Notify::new(),
+            settings,
+            cost,
+            openai_key,
+            openai_base_url,
+            realtime_runs: Default::default(),
+            realtime_pacer: Default::default(),
+        }
+    }
+
+    /// Sends the job's current progress to its event-stream subscribers (none is fine); a job
+    /// that cannot be read is skipped.
+    pub async fn publish(&self, id: &str) {
+        if let Ok(Some(record)) = self.store.job(id).await
+            && let Ok(event) = job_event(&self.store, &record).await
+        {
+            let _ = self.events.send(event);
+        }
+    }
+}
+
 /// Why a job could not be created. Each variant maps to one HTTP status in `api`.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateJobError {

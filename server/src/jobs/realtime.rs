@@ -33,9 +33,9 @@ use chrono::Utc;
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
+use super::Services;
 use super::pacer::Pacer;
 use super::worker::StepError;
-use super::{Services, job_event};
 use crate::config::CostSettings;
 use crate::openai::chat::ChatClient;
 use crate::openai::client::OpenAiError;
@@ -115,7 +115,7 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
                     let _ = svc.store.schedule(&id, &at, 0).await;
                 }
             }
-            publish(&svc, &id).await;
+            svc.publish(&id).await;
             svc.wake.notify_one();
         });
         runs.realtime_runs
@@ -134,14 +134,6 @@ async fn store_done(svc: &Services, id: &str) -> Result<(), StepError> {
     svc.store.set_status(id, JobStatus::Writing, None).await?;
     svc.store.schedule(id, &crate::store::now(), 0).await?;
     Ok(())
-}
-
-async fn publish(svc: &Services, id: &str) {
-    if let Ok(Some(record)) = svc.store.job(id).await
-        && let Ok(event) = job_event(&svc.store, &record).await
-    {
-        let _ = svc.events.send(event);
-    }
 }
 
 /// One row's call, queued or in flight.
@@ -304,7 +296,7 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
                 Ok(_) => {
                     unflushed = 0;
                     last_flush = Instant::now();
-                    publish(svc, job_id).await;
+                    svc.publish(job_id).await;
                 }
                 Err(e) => {
                     // The answers stay stored; the next flush (or the worker's write) retries.

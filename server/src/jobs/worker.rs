@@ -25,7 +25,7 @@ use chrono::Utc;
 use tokio::sync::watch;
 use tracing::Instrument;
 
-use super::{Services, job_event};
+use super::Services;
 use crate::domain::{Generated, RowId, RowInput, SpreadsheetId};
 use crate::openai::client::{BatchInfo, BatchStatus, OpenAiError};
 use crate::openai::{jsonl, output};
@@ -206,12 +206,7 @@ impl Worker {
     }
 
     async fn publish(&self, id: &str) {
-        if let Ok(Some(record)) = self.svc.store.job(id).await
-            && let Ok(event) = job_event(&self.svc.store, &record).await
-        {
-            // No subscriber is fine.
-            let _ = self.svc.events.send(event);
-        }
+        self.svc.publish(id).await;
     }
 
     /// Does the one thing the job's status calls for and saves the result.
