@@ -457,11 +457,15 @@ impl Store {
     /// # Errors
     /// [`StoreError::Sqlx`] on a database failure.
     pub async fn generated_rows(&self, job_id: &str) -> StoreResult<Vec<(i64, RowId, Generated)>> {
-        Ok(self
-            .rows(job_id)
-            .await?
+        let rows: Vec<RowRecord> = sqlx::query_as(
+            "SELECT job_id, seq, row_id, title, row_number, state, reason, batch, year, simple, detail, related_movies
+             FROM job_rows WHERE job_id = ? AND state = 'generated' ORDER BY seq",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
             .iter()
-            .filter(|r| r.state == RowState::Generated.as_str())
             .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
             .collect())
     }
