@@ -61,6 +61,8 @@ pub use crate::faults::{CallFault, CallFaultKind, FaultTarget, Hold, HoldPoint};
 pub const SAMPLE_KO_CSV: &str = include_str!("../fixtures/historical_events.ko.csv");
 /// English sample sheet (348 events, same header).
 pub const SAMPLE_EN_CSV: &str = include_str!("../fixtures/history_en.csv");
+/// The Korean sample as the seed workflow's `historical_events.json` (an object keyed by id).
+pub const SAMPLE_KO_JSON: &str = include_str!("../fixtures/historical_events.ko.json");
 
 /// Timing of the emulated batch service.
 #[derive(Clone, Debug)]

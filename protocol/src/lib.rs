@@ -11,6 +11,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The header that carries the caller's Google OAuth access token (`ScriptApp.getOAuthToken()`)
+/// beside `Authorization: Bearer <ID token>`; lower case, as HTTP/2 sends header names.
+pub const USER_TOKEN_HEADER: &str = "x-goog-user-token";
+
 /// Where a job is in its life. The order of variants is the order of the happy path.
 ///
 /// ```text
@@ -191,6 +195,27 @@ pub struct RowSpan {
     /// Last row, 1-based, inclusive; `>= start_row`.
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 10_000_000))]
     pub end_row: u32,
+}
+
+impl RowSpan {
+    /// Parses `START:END` (or a single row `N`) into a span of 1-based rows, as the command line
+    /// takes them (`--rows 2:17`).
+    ///
+    /// # Errors
+    /// A message saying how to write a span, when the text is not two positive row numbers in
+    /// order.
+    pub fn parse(spec: &str) -> Result<RowSpan, String> {
+        let (a, b) = spec.split_once(':').unwrap_or((spec, spec));
+        let parse = |s: &str| s.trim().parse::<u32>().ok().filter(|n| *n >= 1);
+        match (parse(a), parse(b)) {
+            (Some(start_row), Some(end_row)) if start_row <= end_row => {
+                Ok(RowSpan { start_row, end_row })
+            }
+            _ => Err(format!(
+                "{spec:?} is not a row span: write it like 2:17 (1-based, inclusive)"
+            )),
+        }
+    }
 }
 
 /// `POST /api/v1/jobs`: generate C–F for the selected rows of one sheet.
@@ -647,6 +672,27 @@ pub struct SelectionContext {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn row_spans_parse_ranges_and_single_rows_and_refuse_the_rest() {
+        assert_eq!(
+            RowSpan::parse("2:17").unwrap(),
+            RowSpan {
+                start_row: 2,
+                end_row: 17
+            }
+        );
+        assert_eq!(
+            RowSpan::parse("5").unwrap(),
+            RowSpan {
+                start_row: 5,
+                end_row: 5
+            }
+        );
+        assert!(RowSpan::parse("0:3").is_err());
+        assert!(RowSpan::parse("9:3").is_err());
+        assert!(RowSpan::parse("A1:B2").is_err());
+    }
 
     #[test]
     fn job_status_names_round_trip_through_serde_and_parse() {

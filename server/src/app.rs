@@ -26,10 +26,10 @@ use crate::auth::IdTokenVerifier;
 use crate::config::{AuthMode, Config};
 use crate::jobs::worker::Worker;
 use crate::jobs::{JobService, Services};
-use crate::openai::client::BatchClient;
-use crate::sheets::client::SheetsClient;
-use crate::store::Store;
 use crate::web;
+use almanac_openai::{BatchClient, RetryPolicy};
+use almanac_sheets::SheetsClient;
+use almanac_store::Store;
 
 /// Installs ring as the process-wide rustls crypto provider. google-sheets4 and async-openai pull
 /// different providers; with none chosen the first HTTPS client panics. Idempotent.
@@ -56,12 +56,19 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Application> {
         install_crypto_provider();
         let store = Store::connect(&config.database_url).await?;
-        let openai = BatchClient::new(&config.openai_api_key, &config.openai_base_url);
+        let calls = crate::metrics::call_observer();
+        let openai = BatchClient::observed(
+            &config.openai_api_key,
+            &config.openai_base_url,
+            RetryPolicy::default(),
+            calls.clone(),
+        );
         let sheets = SheetsClient::new(
             config.google_service_account_key.expose_secret(),
             config.sheets_base_url.as_deref(),
         )
-        .await?;
+        .await?
+        .with_call_observer(calls.clone());
         let services = Arc::new(Services::new(
             store,
             openai,
@@ -70,6 +77,7 @@ impl Application {
             config.api.cost.clone(),
             config.openai_api_key.clone(),
             config.openai_base_url.clone(),
+            calls,
         ));
         let auth = match &config.auth {
             AuthMode::GoogleIdToken(settings) => {
@@ -78,7 +86,7 @@ impl Application {
             AuthMode::InsecureNoAuth => Authenticator::LocalDevelopment,
         };
         let state = AppState::new(JobService::new(services.clone()), auth, config.api.clone());
-        let metrics = metrics_router(crate::metrics::install(), services.clone());
+        let metrics = metrics_router(crate::metrics::install(), JobService::new(services.clone()));
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
         Ok(Application {
@@ -152,22 +160,22 @@ async fn wait_for_stop(mut stop: watch::Receiver<bool>) {
 }
 
 /// `GET /metrics`: Prometheus text format.
-fn metrics_router(handle: PrometheusHandle, services: Arc<Services>) -> axum::Router {
+fn metrics_router(handle: PrometheusHandle, jobs: JobService) -> axum::Router {
     axum::Router::new()
         .route("/metrics", axum::routing::get(serve_metrics))
-        .with_state((handle, services))
+        .with_state((handle, jobs))
 }
 
 async fn serve_metrics(
-    State((handle, services)): State<(PrometheusHandle, Arc<Services>)>,
+    State((handle, jobs)): State<(PrometheusHandle, JobService)>,
 ) -> axum::response::Response {
-    match crate::metrics::render(&handle, &services.store).await {
-        Ok(text) => (
+    match jobs.counts_by_status().await {
+        Ok(counts) => (
             [(
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            text,
+            crate::metrics::render(&handle, &counts),
         )
             .into_response(),
         Err(e) => {

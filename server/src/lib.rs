@@ -1,38 +1,31 @@
-//! Almanac's backend: it reads the selected rows of a Google Sheet, sends them to the OpenAI Batch
-//! API, and writes the model's answers into columns C–F when the batch completes.
+//! Almanac's backend (crate `almanac-server`, library `almanac`): it reads the selected rows of a
+//! Google Sheet, sends them to the OpenAI Batch API (or as realtime calls), and writes the model's
+//! answers into columns C–F. This is the only crate that knows all the others; below it, each
+//! outside party has its own crate, and they all depend only on `almanac-core`:
 //!
-//! One module per outside party or concern, so that a reader knows where a line belongs:
+//! ```text
+//! api, cli ──▶ jobs ──▶ almanac-openai, almanac-sheets, almanac-store, almanac-files ──▶ almanac-core
+//! ```
 //!
-//! - [`domain`]: typed values (`RowId`, `SpreadsheetId`, `Generated`) used everywhere.
-//! - [`prompt`]: the shared system prompt and the strict JSON schema of an answer.
-//! - [`pricing`]: the model catalogue (a data file shipped with the server) and cost estimates.
-//! - [`openai`]: the only module that knows the OpenAI wire formats (JSONL lines, Files, Batches).
-//! - [`sheets`]: the only module that knows the Sheets wire format (A1 ranges, `ValueRange`s).
-//! - [`files`]: CSV and seed-JSON event files for the command line (strict reading, atomic writing).
-//! - [`store`]: jobs, rows and batches in SQL (SQLite by default) with migrations.
-//! - [`jobs`]: the job state machine and the worker that drives it.
+//! - [`jobs`]: a job's life — `JobService` (create, read, cancel, retry), the queue that steps
+//!   every unfinished job, the batch steps, realtime runs and their pacer, and where a job's
+//!   answers go (a sheet or a file).
 //! - [`auth`]: who is calling — Google ID tokens verified against Google's published keys.
 //! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
 //! - [`web`]: the sidebar's bundle at `/sidebar/`.
-//! - [`dev`]: the demo's `/dev/sheet` page (an emulated sheet beside the real sidebar).
-//! - [`config`]: settings from the environment and `.env`.
+//! - [`config`]: settings from flags, the environment and `.env`.
 //! - [`metrics`]: Prometheus metrics at `/metrics` (jobs by state, rows, outside calls).
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
-//! - [`cli`]: the `almanac` command line (`serve`, `demo`, `run`, `batch …`, `sheet …`).
+//! - [`cli`]: the `almanac` command line (`serve`, `run`, `batch …`, `sheet …`, and `demo` when
+//!   built with the default `demo` feature).
+
+#![warn(missing_docs)]
 
 pub mod api;
 pub mod app;
 pub mod auth;
 pub mod cli;
 pub mod config;
-pub mod dev;
-pub mod domain;
-pub mod files;
 pub mod jobs;
 pub mod metrics;
-pub mod openai;
-pub mod pricing;
-pub mod prompt;
-pub mod sheets;
-pub mod store;
 pub mod web;

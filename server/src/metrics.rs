@@ -5,20 +5,18 @@
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `almanac_jobs` | gauge | `status` | jobs in the store per status (counted at scrape time) |
+//! | `almanac_jobs` | gauge | `status` | jobs per status (counted at scrape time by the jobs layer) |
 //! | `almanac_rows_written_total` | counter | | rows whose C–F were written to the sheet (or found already holding our answer) |
 //! | `almanac_rows_failed_total` | counter | `stage` (`openai`, `sheet`) | rows that ended failed, with the stage that failed them |
 //! | `almanac_external_requests_total` | counter | `service` (`openai`, `sheets`), `operation`, `status` | every HTTP attempt to OpenAI or Google Sheets; `status` is the HTTP status, or `timeout` / `connection` |
 //! | `almanac_external_request_duration_seconds` | histogram | `service`, `operation` | latency of those attempts |
 //! | `almanac_step_retries_total` | counter | `reason` (`transient`, `token_limit`) | worker steps rescheduled after a transient failure or an enqueued-token limit |
 
-use std::sync::OnceLock;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
 
+use almanac_core::calls::{CallObserver, ExternalCall, Observer};
 use almanac_protocol::JobStatus;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-
-use crate::store::{Store, StoreError};
 
 /// `almanac_external_requests_total`.
 pub const EXTERNAL_REQUESTS: &str = "almanac_external_requests_total";
@@ -60,29 +58,34 @@ pub fn install() -> PrometheusHandle {
         .clone()
 }
 
-/// Records one HTTP attempt to an outside service: `service` is `openai` or `sheets`,
-/// `operation` a short name such as `batches.create` or `values.batchUpdate`, `status` the HTTP
-/// status or `timeout` / `connection`.
-pub fn external_call(service: &'static str, operation: String, status: String, took: Duration) {
-    metrics::counter!(EXTERNAL_REQUESTS, "service" => service, "operation" => operation.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!(EXTERNAL_DURATION, "service" => service, "operation" => operation)
-        .record(took.as_secs_f64());
+/// Records every HTTP attempt of the OpenAI and Sheets clients as `almanac_external_requests_total`
+/// and `almanac_external_request_duration_seconds` (labels `service`, `operation`, `status`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CallMetrics;
+
+impl CallObserver for CallMetrics {
+    fn observe(&self, call: &ExternalCall) {
+        metrics::counter!(EXTERNAL_REQUESTS, "service" => call.service, "operation" => call.operation.clone(), "status" => call.status.clone())
+            .increment(1);
+        metrics::histogram!(EXTERNAL_DURATION, "service" => call.service, "operation" => call.operation.clone())
+            .record(call.took.as_secs_f64());
+    }
 }
 
-/// Sets `almanac_jobs{status}` from the store (every status, zeros included) and renders the
-/// whole registry as Prometheus text.
-///
-/// # Errors
-/// [`StoreError`] when the jobs cannot be counted.
-pub async fn render(handle: &PrometheusHandle, store: &Store) -> Result<String, StoreError> {
-    let counts = store.jobs_by_status().await?;
+/// The observer to hand the clients: [`CallMetrics`].
+pub fn call_observer() -> Observer {
+    Some(Arc::new(CallMetrics))
+}
+
+/// Sets `almanac_jobs{status}` from `counts` (jobs per status; every status is set, zeros
+/// included) and renders the whole registry as Prometheus text.
+pub fn render(handle: &PrometheusHandle, counts: &[(JobStatus, u64)]) -> String {
     for status in JobStatus::ALL {
         let n = counts
             .iter()
-            .find(|(s, _)| s == status.as_str())
+            .find(|(s, _)| *s == status)
             .map_or(0, |(_, n)| *n);
         metrics::gauge!(JOBS, "status" => status.as_str()).set(n as f64);
     }
-    Ok(handle.render())
+    handle.render()
 }

@@ -7,8 +7,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use almanac::app::{Application, RunningApp, install_crypto_provider};
-use almanac::cli::{authorized_client, emulated_identity};
+use almanac::auth::IdentitySettings;
 use almanac::config::{ApiSettings, AuthMode, Config, WorkerSettings};
+use almanac_demo::authorized_client;
 use almanac_emulator::identity::CLIENT_ID;
 use almanac_emulator::{Emulator, EmulatorConfig};
 use almanac_protocol::{CreateJobRequest, Job, JobStatus, Mode, RowSpan};
@@ -17,9 +18,9 @@ use secrecy::SecretString;
 /// The spreadsheet every test sheet lives in.
 pub const SPREADSHEET: &str = "test-spreadsheet";
 /// The sample sheets, as shipped with the emulator.
-pub const KOREAN_CSV: &str = include_str!("../../emulator/fixtures/historical_events.ko.csv");
+pub const KOREAN_CSV: &str = almanac_emulator::SAMPLE_KO_CSV;
 /// 348 English events.
-pub const ENGLISH_CSV: &str = include_str!("../../emulator/fixtures/history_en.csv");
+pub const ENGLISH_CSV: &str = almanac_emulator::SAMPLE_EN_CSV;
 /// The OpenAI key the backend is configured with (to check that it never leaks).
 pub const OPENAI_KEY: &str = "sk-test-key-3f9a1c7e5b";
 
@@ -117,6 +118,16 @@ async fn start_backend(
         .await
         .expect("backend builds")
         .spawn()
+}
+
+/// Identity settings that trust the emulator's ID-token signer (its JWKS) for its client id.
+pub fn emulated_identity(emulator: &Emulator) -> IdentitySettings {
+    IdentitySettings {
+        client_ids: vec![CLIENT_ID.to_owned()],
+        jwks_url: emulator.jwks_url(),
+        allowed_email_domains: Vec::new(),
+        jwks_min_refresh: almanac::auth::verify::JWKS_MIN_REFRESH,
+    }
 }
 
 /// The backend's settings for tests: the emulator for OpenAI and Google (identity tokens signed by

@@ -53,7 +53,7 @@ async fn every_worker_line_of_a_job_carries_its_job_id_and_batch_lines_their_bat
     let logs = String::from_utf8_lossy(&capture.0.lock().unwrap()).into_owned();
     let job_lines: Vec<&str> = logs
         .lines()
-        .filter(|l| l.contains("almanac::jobs::worker") || l.contains("almanac::openai::client"))
+        .filter(|l| l.contains("almanac::jobs::") || l.contains("almanac_openai::"))
         .filter(|l| !l.contains("worker started") && !l.contains("worker stopped"))
         .collect();
     assert!(job_lines.len() >= 4, "the capture works: {logs}");

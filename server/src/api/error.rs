@@ -11,7 +11,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use crate::jobs::{CreateJobError, JobError};
-use crate::pricing::UnknownModel;
+use almanac_core::catalog::UnknownModel;
 
 /// An error answered by the API.
 #[derive(Debug)]

@@ -40,8 +40,8 @@ pub use error::ApiError;
 
 use crate::auth::{AuthError, IdTokenVerifier};
 use crate::config::ApiSettings;
-use crate::domain::{RowId, RowInput};
 use crate::jobs::{JobService, MAX_ROWS_PER_JOB, selection::MAX_TITLE_CHARS};
+use almanac_core::domain::{RowId, RowInput};
 
 /// Largest `POST /estimate` body, in bytes (an estimate of 50,000 rows fits).
 pub const MAX_ESTIMATE_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -49,7 +49,7 @@ pub const MAX_ESTIMATE_BODY_BYTES: usize = 16 * 1024 * 1024;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 /// The header that carries the caller's own Google OAuth access token
 /// (`ScriptApp.getOAuthToken()`), proof of access to a spreadsheet when a job is created.
-pub const USER_TOKEN_HEADER: &str = "x-goog-user-token";
+pub use almanac_protocol::USER_TOKEN_HEADER;
 
 /// How callers are identified.
 #[derive(Clone, Debug)]
@@ -346,13 +346,13 @@ async fn estimate(
         .jobs
         .services()
         .store
-        .average_output_tokens(&spec.id, crate::prompt::template_id())
+        .average_output_tokens(&spec.id, almanac_core::prompt::template_id())
         .await
         .map_err(|e| ApiError::internal(&e))?;
-    let prediction = crate::pricing::predict_output(spec, history);
+    let prediction = almanac_core::cost::predict_output(spec, history);
     let spec = spec.clone();
     let estimate = tokio::task::spawn_blocking(move || {
-        crate::pricing::estimate_with(&spec, &rows, prediction)
+        almanac_openai::tokens::estimate_with(&spec, &rows, prediction)
     })
     .await
     .map_err(|e| ApiError::internal(&e))?;

@@ -11,7 +11,7 @@
 //!   optional email-domain allow-list), each refusal with a reason code.
 //!
 //! Access to a spreadsheet is a separate proof (the user's own OAuth token, checked against Google
-//! by [`crate::sheets::SheetsClient::check_user_access`]) because an ID token says who someone is,
+//! by [`almanac_sheets::SheetsClient::check_user_access`]) because an ID token says who someone is,
 //! not what they may open.
 
 pub mod jwks;

@@ -16,11 +16,11 @@ use super::common::{
     progress_bar,
 };
 use super::run::{drive, job_report, select};
-use crate::domain::{Generated, RowId};
-use crate::files::{EventsFile, write_atomic};
-use crate::openai::client::{BatchInfo, BatchStatus};
-use crate::openai::{jsonl, output};
-use crate::pricing::Catalog;
+use almanac_core::catalog::Catalog;
+use almanac_core::domain::{Generated, RowId};
+use almanac_files::{EventsFile, write_atomic};
+use almanac_openai::batch::{BatchInfo, BatchStatus};
+use almanac_openai::{jsonl, output};
 
 /// `almanac batch …`.
 #[derive(Debug, clap::Subcommand)]

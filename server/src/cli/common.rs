@@ -12,13 +12,13 @@ use secrecy::SecretString;
 use serde_json::{Value, json};
 
 use crate::config::{CostSettings, WorkerSettings};
-use crate::domain::RowInput;
-use crate::files::FileError;
 use crate::jobs::Services;
-use crate::openai::client::BatchClient;
-use crate::pricing::{ModelSpec, UnknownModel};
-use crate::sheets::client::SheetsClient;
-use crate::store::Store;
+use almanac_core::catalog::{ModelSpec, UnknownModel};
+use almanac_core::domain::RowInput;
+use almanac_files::FileError;
+use almanac_openai::batch::BatchClient;
+use almanac_sheets::client::SheetsClient;
+use almanac_store::Store;
 
 /// Exit code: the command did what was asked (the job or batch completed, every row written).
 pub const EXIT_OK: u8 = 0;
@@ -93,20 +93,20 @@ impl From<UnknownModel> for CliError {
     }
 }
 
-impl From<crate::store::StoreError> for CliError {
-    fn from(e: crate::store::StoreError) -> Self {
+impl From<almanac_store::StoreError> for CliError {
+    fn from(e: almanac_store::StoreError) -> Self {
         CliError::error("store_error", e.to_string())
     }
 }
 
-impl From<crate::openai::client::OpenAiError> for CliError {
-    fn from(e: crate::openai::client::OpenAiError) -> Self {
+impl From<almanac_openai::OpenAiError> for CliError {
+    fn from(e: almanac_openai::OpenAiError) -> Self {
         CliError::error("openai_error", format!("OpenAI: {e}"))
     }
 }
 
-impl From<crate::sheets::SheetsError> for CliError {
-    fn from(e: crate::sheets::SheetsError) -> Self {
+impl From<almanac_sheets::SheetsError> for CliError {
+    fn from(e: almanac_sheets::SheetsError) -> Self {
         CliError::error("sheets_error", format!("Google Sheets: {e}"))
     }
 }
@@ -306,6 +306,7 @@ impl EndpointArgs {
             cost,
             SecretString::from(self.openai_api_key.clone().unwrap_or_default()),
             self.openai_base_url.clone(),
+            None,
         )))
     }
 }
@@ -353,7 +354,7 @@ pub fn completion_window(value: &str) -> Result<(), CliError> {
 
 /// The cost and time estimate of sending these rows — the one call site of `pricing`'s estimate.
 pub fn estimate(spec: &ModelSpec, rows: &[RowInput]) -> Estimate {
-    crate::pricing::estimate(spec, rows)
+    almanac_openai::tokens::estimate(spec, rows)
 }
 
 /// The estimate as JSON.

@@ -15,12 +15,12 @@ use super::common::{
     check_interval, completion_window, confirm, estimate, estimate_json, estimate_text,
     interactive, log_line, progress_bar,
 };
-use crate::domain::RowInput;
-use crate::files::{EventsFile, FileRow};
 use crate::jobs::worker::Worker;
 use crate::jobs::{Services, job_view, selection};
-use crate::pricing::Catalog;
-use crate::store::{FileTarget, JobRecord, NewJob, NewRow};
+use almanac_core::catalog::Catalog;
+use almanac_core::domain::RowInput;
+use almanac_files::{EventsFile, FileRow};
+use almanac_store::{FileTarget, JobRecord, NewJob, NewRow};
 
 /// The owner recorded on command-line jobs.
 pub const CLI_OWNER: &str = "cli";
@@ -182,7 +182,7 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
         None => catalog.default_spec(),
     };
     let selection = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
-    let output_format = crate::files::Format::from_path(&args.output)?;
+    let output_format = almanac_files::Format::from_path(&args.output)?;
     if output_format != selection.file.format {
         return Err(CliError::bad_input(format!(
             "{} is {} but {} is {}: the output keeps the input's format; name it .{}",
@@ -243,7 +243,7 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
                 store.reopen(&job.id, JobStatus::Writing).await?;
             } else {
                 // A new run, a new count of failed tries; and due now.
-                store.schedule(&job.id, &crate::store::now(), 0).await?;
+                store.schedule(&job.id, &almanac_store::now(), 0).await?;
             }
             (job.id, true)
         }
@@ -318,8 +318,8 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
             store
                 .set_job_estimate(
                     &id,
-                    &crate::store::cost::JobEstimateRecord {
-                        template: crate::prompt::template_id().to_owned(),
+                    &almanac_store::cost::JobEstimateRecord {
+                        template: almanac_core::prompt::template_id().to_owned(),
                         max_cost_usd: None,
                         est_rows: est.rows as i64,
                         est_input_tokens: est.input_tokens as i64,

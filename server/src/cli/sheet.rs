@@ -11,9 +11,9 @@ use almanac_protocol::RowSpan;
 use serde_json::json;
 
 use super::common::{CliError, EXIT_FAILURES, EXIT_OK, EndpointArgs, OutputArgs, Report};
-use crate::domain::{Generated, RowId, SpreadsheetId};
-use crate::files::{EventsFile, Format};
-use crate::sheets::plan::plan_writes;
+use almanac_core::domain::{Generated, RowId, SpreadsheetId};
+use almanac_files::{EventsFile, Format};
+use almanac_sheets::plan::plan_writes;
 
 /// `almanac sheet …`.
 #[derive(Debug, clap::Subcommand)]
@@ -116,9 +116,9 @@ async fn pull(args: PullArgs) -> Result<Report, CliError> {
     let span = args
         .rows
         .as_deref()
-        .map(super::parse_row_span)
+        .map(RowSpan::parse)
         .transpose()
-        .map_err(|e| CliError::bad_input(e.to_string()))?;
+        .map_err(|e| CliError::bad_input(format!("--rows {e}")))?;
     let id = spreadsheet(&args.sheet.spreadsheet_id)?;
     let sheets = args.endpoints.sheets().await?;
     let title = sheets.sheet_title(&id, args.sheet.sheet_id).await?;
@@ -190,7 +190,7 @@ async fn push(args: PushArgs) -> Result<Report, CliError> {
     let current = sheets.read_ids_and_outputs(&id, &title).await?;
     let plan = plan_writes(&title, &current, &results, args.overwrite);
     let report = if plan.blocks.is_empty() {
-        crate::sheets::client::WriteReport::default()
+        almanac_sheets::client::WriteReport::default()
     } else {
         sheets.write_blocks(&id, &plan.blocks).await?
     };
@@ -202,7 +202,7 @@ async fn push(args: PushArgs) -> Result<Report, CliError> {
     let skipped = plan
         .problems
         .iter()
-        .filter(|(_, p)| matches!(p, crate::sheets::plan::WriteProblem::NothingToWrite))
+        .filter(|(_, p)| matches!(p, almanac_sheets::plan::WriteProblem::NothingToWrite))
         .count();
     let failed = plan.problems.len() - skipped;
     let mut text = format!(
@@ -211,7 +211,7 @@ async fn push(args: PushArgs) -> Result<Report, CliError> {
         report.updated_cells
     );
     for (row, p) in &plan.problems {
-        if !matches!(p, crate::sheets::plan::WriteProblem::NothingToWrite) {
+        if !matches!(p, almanac_sheets::plan::WriteProblem::NothingToWrite) {
             text.push_str(&format!("\n  {}", p.message(row)));
         }
     }

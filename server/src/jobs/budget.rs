@@ -13,8 +13,7 @@ use almanac_protocol::{Budget, Mode};
 use chrono::{Datelike, TimeZone, Utc};
 
 use super::Services;
-use crate::pricing;
-use crate::store::{StoreError, timestamp};
+use almanac_store::{StoreError, timestamp};
 
 /// Why a job may not spend what it would.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -89,7 +88,7 @@ pub async fn budget(svc: &Services, spreadsheet_id: &str) -> Result<Budget, Stor
         };
         let (rows, usage) = store.job_usage(&job.id).await?;
         if let Ok(spec) = svc.catalog.resolve(&job.model) {
-            committed_usd += pricing::usage_cost(spec, mode, &usage);
+            committed_usd += almanac_core::cost::usage_cost(spec, mode, &usage);
         }
         let running =
             almanac_protocol::JobStatus::parse(&job.status).is_some_and(|s| !s.is_terminal());
@@ -154,8 +153,8 @@ pub async fn check_access(
     user_token: Option<&secrecy::SecretString>,
 ) -> Result<(), super::CreateJobError> {
     use super::CreateJobError;
-    use crate::sheets::UserAccessError;
-    let id = crate::domain::SpreadsheetId::parse(spreadsheet_id)
+    use almanac_sheets::UserAccessError;
+    let id = almanac_core::domain::SpreadsheetId::parse(spreadsheet_id)
         .map_err(|e| CreateJobError::Invalid(e.to_string()))?;
     let Some(token) = user_token else {
         return Ok(());

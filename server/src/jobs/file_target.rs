@@ -13,10 +13,10 @@ use almanac_protocol::RowState;
 
 use super::Services;
 use super::worker::StepError;
-use crate::domain::{Generated, RowId, RowInput};
-use crate::files::{EventsFile, write_atomic};
-use crate::openai::jsonl;
-use crate::store::{FileTarget, JobRecord, RowRecord};
+use almanac_core::domain::{Generated, RowId, RowInput};
+use almanac_files::{EventsFile, write_atomic};
+use almanac_openai::jsonl;
+use almanac_store::{FileTarget, JobRecord, RowRecord};
 
 /// Writes the output file of a file job and marks its generated rows `done` (or `failed` when
 /// their id is no longer in the input file).
@@ -107,7 +107,7 @@ async fn save_temp_files(
             .filter_map(RowRecord::input)
             .collect();
         let body = jsonl::build_jsonl(spec, &inputs).map_err(io)?;
-        let keep = |e: crate::files::FileError| StepError::Permanent {
+        let keep = |e: almanac_files::FileError| StepError::Permanent {
             code: "output_unwritable",
             message: e.to_string(),
         };

@@ -10,8 +10,11 @@ pub mod file_target;
 pub mod pacer;
 pub mod realtime;
 pub mod selection;
+pub mod settings;
 pub mod strategy;
 pub mod worker;
+
+pub use settings::{BatchStrategy, CostSettings, WorkerSettings};
 
 use std::sync::Arc;
 
@@ -22,12 +25,12 @@ use almanac_protocol::{
 use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
 
-use crate::domain::{RowInput, SpreadsheetId};
-use crate::openai::client::BatchClient;
-use crate::pricing::{Catalog, ModelSpec, UnknownModel};
-use crate::sheets::SheetsError;
-use crate::sheets::client::SheetsClient;
-use crate::store::{JobRecord, NewJob, RowRecord, Store, StoreError};
+use almanac_core::catalog::{Catalog, ModelSpec, UnknownModel};
+use almanac_core::domain::{RowInput, SpreadsheetId};
+use almanac_openai::batch::BatchClient;
+use almanac_sheets::SheetsError;
+use almanac_sheets::client::SheetsClient;
+use almanac_store::{JobRecord, NewJob, RowRecord, Store, StoreError};
 
 /// Most rows one job may hold (a Generate click; larger selections are split by the person).
 pub const MAX_ROWS_PER_JOB: u64 = 50_000;
@@ -53,9 +56,9 @@ pub struct Services {
     /// Wakes the worker when a job is created or cancelled.
     pub wake: Notify,
     /// Worker pacing.
-    pub settings: crate::config::WorkerSettings,
+    pub settings: settings::WorkerSettings,
     /// Mode strategy, realtime endpoint and pacing.
-    pub cost: crate::config::CostSettings,
+    pub cost: settings::CostSettings,
     /// The OpenAI key, for realtime calls when no other realtime key is set.
     pub openai_key: SecretString,
     /// The OpenAI base URL, for realtime calls when no other realtime base URL is set.
@@ -65,20 +68,25 @@ pub struct Services {
     /// The pacer of the realtime endpoint, shared by every run of this process: the account's
     /// limits are shared by all its jobs.
     pub realtime_pacer: std::sync::OnceLock<Arc<pacer::Pacer>>,
+    /// Told about every outside HTTP call (the server's metrics), handed to the clients made
+    /// later (realtime).
+    pub calls: almanac_core::calls::Observer,
 }
 
 impl Services {
     /// The services over these clients, with the built-in catalogue, a fresh event channel (1,024
     /// events buffered per subscriber) and no realtime run yet. The one constructor, for the server
     /// and the command line alike.
+    #[allow(clippy::too_many_arguments)] // each is one outside party's handle or one setting
     pub fn new(
         store: Store,
         openai: BatchClient,
         sheets: SheetsClient,
-        settings: crate::config::WorkerSettings,
-        cost: crate::config::CostSettings,
+        settings: settings::WorkerSettings,
+        cost: settings::CostSettings,
         openai_key: SecretString,
         openai_base_url: String,
+        calls: almanac_core::calls::Observer,
     ) -> Services {
         Services {
             store,
@@ -93,6 +101,7 @@ impl Services {
             openai_base_url,
             realtime_runs: Default::default(),
             realtime_pacer: Default::default(),
+            calls,
         }
     }
 
@@ -255,11 +264,9 @@ impl JobService {
             )));
         }
         let model = self.svc.catalog.resolve(&req.model)?;
-        if self.svc.cost.strategy != crate::config::BatchStrategy::UserChoice
-            || req.mode != Mode::Auto
-        {
+        if self.svc.cost.strategy != settings::BatchStrategy::UserChoice || req.mode != Mode::Auto {
             // Refuse a forbidden mode before touching the sheet.
-            let empty = crate::pricing::estimate(model, &[]);
+            let empty = almanac_openai::tokens::estimate(model, &[]);
             strategy::choose(&self.svc.cost, req.mode, &empty, None)
                 .map_err(CreateJobError::ModeNotAllowed)?;
         }
@@ -282,17 +289,17 @@ impl JobService {
         let inputs: Vec<RowInput> = rows
             .iter()
             .filter(|r| r.state == RowState::Pending)
-            .filter_map(crate::store::NewRow::input)
+            .filter_map(almanac_store::NewRow::input)
             .collect();
         let history = self
             .svc
             .store
-            .average_output_tokens(&model.id, crate::prompt::template_id())
+            .average_output_tokens(&model.id, almanac_core::prompt::template_id())
             .await?;
-        let prediction = crate::pricing::predict_output(model, history);
+        let prediction = almanac_core::cost::predict_output(model, history);
         let spec = model.clone();
         let estimate = tokio::task::spawn_blocking(move || {
-            crate::pricing::estimate_with(&spec, &inputs, prediction)
+            almanac_openai::tokens::estimate_with(&spec, &inputs, prediction)
         })
         .await
         .map_err(|e| CreateJobError::Store(StoreError::Corrupt(e.to_string())))?;
@@ -303,7 +310,7 @@ impl JobService {
             options.max_wait_seconds.map(std::time::Duration::from_secs),
         )
         .map_err(CreateJobError::ModeNotAllowed)?;
-        let estimate_usd = crate::pricing::estimate_total(&estimate, choice.mode);
+        let estimate_usd = almanac_core::cost::estimate_total(&estimate, choice.mode);
         if pending > 0 {
             budget::check(
                 &self.svc,
@@ -336,8 +343,8 @@ impl JobService {
             .store
             .set_job_estimate(
                 &id,
-                &crate::store::cost::JobEstimateRecord {
-                    template: crate::prompt::template_id().to_owned(),
+                &almanac_store::cost::JobEstimateRecord {
+                    template: almanac_core::prompt::template_id().to_owned(),
                     max_cost_usd: options.max_cost_usd,
                     est_rows: estimate.rows as i64,
                     est_input_tokens: estimate.input_tokens as i64,
@@ -354,6 +361,18 @@ impl JobService {
             other => CreateJobError::Invalid(other.to_string()),
         })?;
         Ok(view)
+    }
+
+    /// How many jobs are in each status (every job of every owner), for `/metrics`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a database failure.
+    pub async fn counts_by_status(&self) -> Result<Vec<(JobStatus, u64)>, StoreError> {
+        let counts = self.svc.store.jobs_by_status().await?;
+        Ok(counts
+            .into_iter()
+            .filter_map(|(s, n)| Some((JobStatus::parse(&s)?, n.max(0) as u64)))
+            .collect())
     }
 
     /// One job with its rows, if `owner` owns it.
@@ -456,9 +475,11 @@ impl JobService {
             // A new batch may not take the job past its cap (issue 6).
             if let Some(max) = store.job_estimate(id).await?.max_cost_usd {
                 let (_, used) = store.job_usage(id).await?;
-                let spent = crate::pricing::usage_cost(spec, Mode::Batch, &used);
+                let spent = almanac_core::cost::usage_cost(spec, Mode::Batch, &used);
                 let inputs: Vec<RowInput> = resend.iter().map(|(_, r)| r.clone()).collect();
-                let more = crate::pricing::estimate(spec, &inputs).batch.total_usd;
+                let more = almanac_openai::tokens::estimate(spec, &inputs)
+                    .batch
+                    .total_usd;
                 if spent + more > max {
                     return Err(JobError::OverBudget(budget::BudgetError::OverJobCap {
                         estimate_usd: spent + more,
@@ -501,7 +522,7 @@ impl JobService {
             .iter()
             .filter(|r| r.state == RowState::Failed.as_str())
             .filter(|r| {
-                crate::store::cost::realtime_retryable(
+                almanac_store::cost::realtime_retryable(
                     requests.get(&r.seq).copied().unwrap_or(0),
                     r.reason.as_deref(),
                 )
@@ -518,8 +539,10 @@ impl JobService {
             self.svc.catalog.resolve(&record.model),
         ) {
             let (_, used) = store.job_usage(id).await?;
-            let spent = crate::pricing::usage_cost(spec, Mode::Realtime, &used);
-            let more = crate::pricing::estimate(spec, &resend).realtime.total_usd;
+            let spent = almanac_core::cost::usage_cost(spec, Mode::Realtime, &used);
+            let more = almanac_openai::tokens::estimate(spec, &resend)
+                .realtime
+                .total_usd;
             if spent + more > max {
                 return Err(JobError::OverBudget(budget::BudgetError::OverJobCap {
                     estimate_usd: spent + more,
@@ -554,7 +577,7 @@ pub fn batch_parts(spec: &ModelSpec, rows: &[(i64, RowInput)]) -> Vec<Vec<i64>> 
     let inputs: Vec<RowInput> = rows.iter().map(|(_, row)| row.clone()).collect();
     let mut offset = 0;
     let mut parts = Vec::new();
-    for chunk in crate::openai::jsonl::split_into_batches(spec, &inputs) {
+    for chunk in almanac_openai::jsonl::split_into_batches(spec, &inputs) {
         parts.push(
             rows[offset..offset + chunk.len()]
                 .iter()
@@ -646,7 +669,7 @@ pub async fn job_cost(store: &Store, record: &JobRecord) -> Result<JobCost, Stor
     let mode = record.mode();
     let actual_usd = Catalog::builtin()
         .resolve(&record.model)
-        .map(|spec| crate::pricing::usage_cost(spec, mode, &actual))
+        .map(|spec| almanac_core::cost::usage_cost(spec, mode, &actual))
         .unwrap_or(0.0);
     let expected_for_actual = if est.est_rows > 0 {
         est.est_cost_usd * actual_rows as f64 / est.est_rows as f64

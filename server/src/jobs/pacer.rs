@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
-use crate::openai::chat::{RateLimitHeaders, RateLimitObserver};
+use almanac_openai::ratelimit::{RateLimitHeaders, RateLimitObserver};
 
 /// How a [`Pacer`] behaves.
 #[derive(Clone, Debug, PartialEq)]

@@ -1,4 +1,4 @@
-//! Realtime mode: the same request bodies as a batch ([`crate::openai::jsonl::request_body`]),
+//! Realtime mode: the same request bodies as a batch ([`almanac_openai::jsonl::request_body`]),
 //! sent as concurrent Chat Completions calls at the highest rate the account allows, with the
 //! answers written to the sheet in groups as they arrive.
 //!
@@ -9,7 +9,7 @@
 //!    rate-limit headers feed the process's [`Pacer`] (RPM and TPM, `retry-after`, AIMD
 //!    concurrency), shared by all runs since the account's limits are;
 //! 2. stores each answer on its row (`generated`, with its `usage`) or its failure (`failed` with
-//!    the same reasons as a batch output line, see [`crate::openai::output`]) **before** anything
+//!    the same reasons as a batch output line, see [`almanac_openai::output`]) **before** anything
 //!    is written; a transient failure (429, 5xx, timeout) sends the row again after a backoff, up
 //!    to [`CostSettings::max_attempts`] calls;
 //! 3. every [`CostSettings::flush_rows`] answers or [`CostSettings::flush_interval`], writes the
@@ -35,14 +35,14 @@ use tokio::sync::{Notify, mpsc};
 
 use super::Services;
 use super::pacer::Pacer;
+use super::settings::CostSettings;
 use super::worker::StepError;
-use crate::config::CostSettings;
-use crate::openai::chat::ChatClient;
-use crate::openai::client::OpenAiError;
-use crate::openai::{jsonl, output};
-use crate::pricing::{self, ModelSpec};
-use crate::store::cost::UNSENT_PREFIX;
-use crate::store::{JobRecord, timestamp};
+use almanac_core::catalog::ModelSpec;
+use almanac_openai::OpenAiError;
+use almanac_openai::chat::ChatClient;
+use almanac_openai::{jsonl, output};
+use almanac_store::cost::UNSENT_PREFIX;
+use almanac_store::{JobRecord, timestamp};
 
 /// The [`run`] tasks alive in this process, by job id ([`Services::realtime_runs`]).
 pub type Runs = Mutex<HashMap<String, tokio::task::AbortHandle>>;
@@ -132,7 +132,7 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
 
 async fn store_done(svc: &Services, id: &str) -> Result<(), StepError> {
     svc.store.set_status(id, JobStatus::Writing, None).await?;
-    svc.store.schedule(id, &crate::store::now(), 0).await?;
+    svc.store.schedule(id, &almanac_store::now(), 0).await?;
     Ok(())
 }
 
@@ -187,14 +187,14 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
     let spec = super::worker::model_spec(svc, &job)?;
     let settings = &svc.cost;
     let estimate = store.job_estimate(job_id).await?;
-    let output = pricing::predict_output(
+    let output = almanac_core::cost::predict_output(
         spec,
         store
-            .average_output_tokens(&spec.id, crate::prompt::template_id())
+            .average_output_tokens(&spec.id, almanac_core::prompt::template_id())
             .await?,
     );
     let (_, used) = store.job_usage(job_id).await?;
-    let spent = pricing::usage_cost(spec, Mode::Realtime, &used);
+    let spent = almanac_core::cost::usage_cost(spec, Mode::Realtime, &used);
 
     let mut queue = VecDeque::new();
     for row in store.rows(job_id).await? {
@@ -203,8 +203,8 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
         }
         let Some(input) = row.input() else { continue };
         let body = jsonl::request_body(spec, &input.title);
-        let input_tokens = pricing::request_input_tokens(spec.tokenizer, &body);
-        let predicted_usd = pricing::usage_cost(
+        let input_tokens = almanac_openai::tokens::request_input_tokens(spec.tokenizer, &body);
+        let predicted_usd = almanac_core::cost::usage_cost(
             spec,
             Mode::Realtime,
             &almanac_protocol::TokenUsage {
@@ -217,7 +217,7 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
             seq: row.seq,
             row_id: row.row_id,
             body,
-            rate_tokens: pricing::rate_limit_tokens(spec, input_tokens),
+            rate_tokens: almanac_core::cost::rate_limit_tokens(spec, input_tokens),
             predicted_usd,
             attempt: 0,
         });
@@ -236,7 +236,13 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
         .realtime_base_url
         .clone()
         .unwrap_or_else(|| svc.openai_base_url.clone());
-    let client = ChatClient::new(&key, &base, settings.request_timeout, pacer.clone());
+    let client = ChatClient::new(
+        &key,
+        &base,
+        settings.request_timeout,
+        pacer.clone(),
+        svc.calls.clone(),
+    );
     let shared = Arc::new(Shared {
         queue: Mutex::new(queue),
         in_flight: AtomicUsize::new(0),
@@ -427,8 +433,10 @@ async fn handle(
             pacer.on_success();
             let (outcome, usage) = output::parse_completion(&body);
             if let Some(u) = usage {
-                store.add_usage(job_id, &[(call.row_id.clone(), u)]).await?;
-                let cost = pricing::usage_cost(spec, Mode::Realtime, &usage_tokens(&u));
+                store
+                    .add_usage(job_id, &[(call.row_id.clone(), u.tokens())])
+                    .await?;
+                let cost = almanac_core::cost::usage_cost(spec, Mode::Realtime, &usage_tokens(&u));
                 shared.money.lock().expect("not poisoned").0 += cost;
             }
             let outcome = outcome.map_err(|e| e.message);

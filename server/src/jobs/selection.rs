@@ -6,9 +6,9 @@ use std::collections::HashMap;
 
 use almanac_protocol::RowState;
 
-use crate::domain::RowId;
-use crate::sheets::{SheetRow, plan::filled_columns};
-use crate::store::NewRow;
+use almanac_core::domain::RowId;
+use almanac_sheets::{SheetRow, plan::filled_columns};
+use almanac_store::NewRow;
 
 /// Longest title accepted, in characters (a title is one event's name, not an essay).
 pub const MAX_TITLE_CHARS: usize = 500;

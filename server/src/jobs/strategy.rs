@@ -7,7 +7,7 @@
 //!
 //! - realtime when the job is small (at most `auto_realtime_max_rows` rows to send): the
 //!   saving is cents and the wait would be minutes;
-//! - realtime when the batch wait expected for this job ([`crate::pricing::waits`]) is longer
+//! - realtime when the batch wait expected for this job ([`almanac_core::cost::waits`]) is longer
 //!   than the wait the person accepts (`max_wait_seconds`, default the server's `max_wait_time`);
 //! - batch otherwise: half the price.
 
@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use almanac_protocol::{Estimate, Mode};
 
-use crate::config::{BatchStrategy, CostSettings};
+use super::settings::{BatchStrategy, CostSettings};
 
 /// The mode chosen for a job, and why (for the log and the person).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,7 +90,8 @@ pub fn choose(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pricing::{Catalog, estimate_titles};
+    use almanac_core::catalog::Catalog;
+    use almanac_openai::tokens::estimate_titles;
 
     fn estimate(rows: usize) -> Estimate {
         let spec = Catalog::builtin().default_spec();

@@ -26,13 +26,13 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use super::Services;
-use crate::domain::{Generated, RowId, RowInput, SpreadsheetId};
-use crate::openai::client::{BatchInfo, BatchStatus, OpenAiError};
-use crate::openai::{jsonl, output};
-use crate::sheets::SheetsError;
-use crate::sheets::plan::{WriteProblem, plan_writes};
-use crate::store::cost::UNSENT_PREFIX;
-use crate::store::{BatchRecord, JobRecord, RowRecord, RowResult, StoreError, timestamp};
+use almanac_core::domain::{Generated, RowId, RowInput, SpreadsheetId};
+use almanac_openai::{BatchInfo, BatchStatus, OpenAiError};
+use almanac_openai::{jsonl, output};
+use almanac_sheets::SheetsError;
+use almanac_sheets::plan::{WriteProblem, plan_writes};
+use almanac_store::cost::UNSENT_PREFIX;
+use almanac_store::{BatchRecord, JobRecord, RowRecord, RowResult, StoreError, timestamp};
 
 /// Why a step did not finish.
 #[derive(Debug, thiserror::Error)]
@@ -106,7 +106,7 @@ impl Worker {
     /// returns; their answers are stored as they arrive, so nothing is lost.
     pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
         let _runs = super::realtime::AbortRunsOnDrop(self.svc.clone());
-        match self.svc.store.due_jobs(&crate::store::now()).await {
+        match self.svc.store.due_jobs(&almanac_store::now()).await {
             Ok(ids) if !ids.is_empty() => {
                 tracing::info!(jobs = ids.len(), "worker started; resuming unfinished jobs")
             }
@@ -117,7 +117,7 @@ impl Worker {
                 tracing::info!("worker stopped");
                 return;
             }
-            match self.svc.store.due_jobs(&crate::store::now()).await {
+            match self.svc.store.due_jobs(&almanac_store::now()).await {
                 Ok(ids) => {
                     for id in ids {
                         if *stop.borrow() {
@@ -280,7 +280,7 @@ impl Worker {
     async fn submit_one(
         &self,
         job: &JobRecord,
-        spec: &'static crate::pricing::ModelSpec,
+        spec: &'static almanac_core::catalog::ModelSpec,
         batch: &BatchRecord,
     ) -> Result<(), StepError> {
         let store = &self.svc.store;
@@ -473,7 +473,7 @@ impl Worker {
                 match line {
                     Ok(parsed) => {
                         if let Some(u) = parsed.usage {
-                            usage.push((parsed.custom_id.clone(), u));
+                            usage.push((parsed.custom_id.clone(), u.tokens()));
                         }
                         results.push(RowResult {
                             row_id: parsed.custom_id,
@@ -657,7 +657,7 @@ impl Worker {
 pub(super) fn model_spec(
     svc: &Services,
     job: &JobRecord,
-) -> Result<&'static crate::pricing::ModelSpec, StepError> {
+) -> Result<&'static almanac_core::catalog::ModelSpec, StepError> {
     svc.catalog
         .resolve(&job.model)
         .map_err(|e| StepError::Permanent {
@@ -752,7 +752,7 @@ pub(super) async fn write_sheet(svc: &Services, job: &JobRecord) -> Result<usize
 /// was filled, and at least one of the text columns D–F holds exactly our text (a person does not
 /// type the model's paragraph word for word). Covers a write that Google applied but the server
 /// never heard back about — including one that filled only the cells a person had left empty.
-fn row_holds(current: &[crate::sheets::SheetRow], id: &RowId, g: &Generated) -> bool {
+fn row_holds(current: &[almanac_sheets::SheetRow], id: &RowId, g: &Generated) -> bool {
     current.iter().any(|row| {
         let cell = |i: usize| row.cells.get(2 + i).map(String::as_str).unwrap_or("");
         let columns = g.columns();
@@ -763,7 +763,7 @@ fn row_holds(current: &[crate::sheets::SheetRow], id: &RowId, g: &Generated) -> 
 }
 
 async fn save_batch(
-    store: &crate::store::Store,
+    store: &almanac_store::Store,
     local: i64,
     info: &BatchInfo,
 ) -> Result<(), StoreError> {
@@ -828,7 +828,7 @@ fn aggregate(batches: &[BatchRecord]) -> JobStatus {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sheets::SheetRow;
+    use almanac_sheets::SheetRow;
 
     fn generated() -> Generated {
         Generated {

@@ -1,0 +1,183 @@
+//! Typed domain values shared by every crate: a [`RowId`] or a [`SpreadsheetId`] cannot hold an
+//! invalid value ("parse, don't validate"), a [`SheetRow`] is one row of a grid as read (a sheet's
+//! or a file's), and [`Generated`] is the content the model writes for one row. Nothing here knows
+//! a wire format.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a value could not become a domain value. The message says what was wrong and what to do.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidValue(pub String);
+
+/// The id of a row (column A), used as the batch line's `custom_id`.
+///
+/// Trimmed, 1–64 characters, no control characters. Ids are compared exactly (case-sensitive).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct RowId(String);
+
+impl RowId {
+    /// Longest id accepted, in characters.
+    pub const MAX_CHARS: usize = 64;
+
+    /// Parses a cell value into an id.
+    ///
+    /// # Errors
+    /// [`InvalidValue`] when the trimmed value is empty, longer than [`RowId::MAX_CHARS`]
+    /// characters, or contains a control character.
+    pub fn parse(raw: &str) -> Result<RowId, InvalidValue> {
+        let id = raw.trim();
+        if id.is_empty() {
+            return Err(InvalidValue("the id in column A is empty".into()));
+        }
+        if id.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidValue(format!(
+                "the id in column A is longer than {} characters",
+                Self::MAX_CHARS
+            )));
+        }
+        if id.chars().any(char::is_control) {
+            return Err(InvalidValue(
+                "the id in column A contains a control character (tab, newline…)".into(),
+            ));
+        }
+        Ok(RowId(id.to_owned()))
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for RowId {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        RowId::parse(&value)
+    }
+}
+
+impl From<RowId> for String {
+    fn from(value: RowId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for RowId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A spreadsheet's `spreadsheetId`: 1–128 characters of `A–Z a–z 0–9 - _`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SpreadsheetId(String);
+
+impl SpreadsheetId {
+    /// Parses a `spreadsheetId`.
+    ///
+    /// # Errors
+    /// [`InvalidValue`] when empty, too long or containing other characters.
+    pub fn parse(raw: &str) -> Result<SpreadsheetId, InvalidValue> {
+        let ok = !raw.is_empty()
+            && raw.len() <= 128
+            && raw
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if ok {
+            Ok(SpreadsheetId(raw.to_owned()))
+        } else {
+            Err(InvalidValue(format!(
+                "spreadsheet_id {raw:?} is not a spreadsheet id: use the id between /d/ and /edit in the sheet's URL"
+            )))
+        }
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SpreadsheetId {
+    type Error = InvalidValue;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        SpreadsheetId::parse(&value)
+    }
+}
+
+impl From<SpreadsheetId> for String {
+    fn from(value: SpreadsheetId) -> Self {
+        value.0
+    }
+}
+
+impl fmt::Display for SpreadsheetId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// One row to send to the model: its id (the batch line's `custom_id`) and its title.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RowInput {
+    /// Column A.
+    pub id: RowId,
+    /// Column B, trimmed, non-empty.
+    pub title: String,
+}
+
+/// What the model writes for one row: the four columns C–F, in sheet order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Generated {
+    /// Column C `year`: the year the event happened, e.g. `1945` (negative for BCE).
+    pub year: String,
+    /// Column D `content_simple`: one or two plain sentences.
+    pub simple: String,
+    /// Column E `content_detailed`: a detailed paragraph.
+    pub detail: String,
+    /// Column F `related_movies`: films about the event, comma-separated, or empty.
+    pub related_movies: String,
+}
+
+impl Generated {
+    /// The values in column order C, D, E, F.
+    pub fn columns(&self) -> [&str; 4] {
+        [&self.year, &self.simple, &self.detail, &self.related_movies]
+    }
+}
+
+/// One row of a grid as read: a sheet's (through the Sheets API) or an events file's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SheetRow {
+    /// The row number in the grid, 1-based (in a file, the header is row 1).
+    pub row_number: u32,
+    /// The cells from column A, as displayed (`FORMATTED_VALUE`), padded with `""` to the number
+    /// of columns read (8 for A–H at creation, 6 for A–F at write time).
+    pub cells: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn row_ids_are_trimmed_and_refuse_empty_or_control_characters() {
+        assert_eq!(RowId::parse(" 04-01 ").unwrap().as_str(), "04-01");
+        assert!(RowId::parse("   ").is_err());
+        assert!(RowId::parse("a\tb").is_err());
+        assert!(RowId::parse(&"x".repeat(65)).is_err());
+        assert!(RowId::parse(&"가".repeat(64)).is_ok());
+    }
+
+    #[test]
+    fn spreadsheet_ids_accept_url_ids_only() {
+        assert!(SpreadsheetId::parse("1BxiMVs0XRA5nFMdKvBdBZjgmUUqptlbs74OgvE2upms").is_ok());
+        assert!(SpreadsheetId::parse("../etc").is_err());
+        assert!(SpreadsheetId::parse("").is_err());
+    }
+}

@@ -1,0 +1,416 @@
+//! The batch input file: one JSON request line per row, and the Batch API's limits.
+//!
+//! A line is `{"custom_id", "method": "POST", "url": "/v1/chat/completions", "body"}` where `body` is
+//! a Chat Completions request: the model's id, the shared system message, the row's user message,
+//! the strict `response_format` of [`almanac_core::prompt`], and the model's output cap
+//! (<https://platform.openai.com/docs/api-reference/batch/request-input>,
+//! <https://platform.openai.com/docs/api-reference/chat/create>). Reasoning models (o-series,
+//! gpt-5 family) take no `temperature` and cap output with `max_completion_tokens`; other models
+//! get the catalogue's `temperature` and `max_tokens`.
+//!
+//! Lines are serialized from borrowed typed structs, one at a time, so writing 50,000 rows neither
+//! builds a tree of values nor holds more than one line in memory besides the output.
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use almanac_core::catalog::ModelSpec;
+use almanac_core::domain::RowInput;
+use almanac_core::prompt::{self, ResponseFormat};
+
+/// The endpoint of every line and of the batch (`url` of a line, `endpoint` of the batch).
+pub const ENDPOINT: &str = "/v1/chat/completions";
+
+/// Most requests one batch input file may hold
+/// (<https://platform.openai.com/docs/api-reference/batch/create>).
+pub const MAX_REQUESTS_PER_BATCH: usize = 50_000;
+
+/// Largest batch input file, in bytes (200 MB; same source).
+pub const MAX_FILE_BYTES: usize = 200 * 1024 * 1024;
+
+/// One line of the input file.
+#[derive(Serialize)]
+struct Line<'a> {
+    custom_id: &'a str,
+    method: &'static str,
+    url: &'static str,
+    body: Body<'a>,
+}
+
+/// A Chat Completions request body, fields in the order they are written.
+#[derive(Serialize)]
+struct Body<'a> {
+    model: &'a str,
+    messages: [Message<'a>; 2],
+    response_format: &'static ResponseFormat,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    temperature: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max_completion_tokens: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reasoning_effort: Option<&'a str>,
+}
+
+/// A chat message; the system message is borrowed, the user message is built per row.
+#[derive(Serialize)]
+struct Message<'a> {
+    role: &'static str,
+    content: Cow<'a, str>,
+}
+
+fn body<'a>(spec: &'a ModelSpec, title: &str) -> Body<'a> {
+    let (temperature, max_tokens, max_completion_tokens, reasoning_effort) = if spec.reasoning {
+        (
+            None,
+            None,
+            Some(spec.max_output_tokens),
+            spec.reasoning_effort.as_deref(),
+        )
+    } else {
+        (spec.temperature, Some(spec.max_output_tokens), None, None)
+    };
+    Body {
+        model: &spec.id,
+        messages: [
+            Message {
+                role: "system",
+                content: Cow::Borrowed(prompt::SYSTEM_PROMPT),
+            },
+            Message {
+                role: "user",
+                content: Cow::Owned(prompt::user_message(title)),
+            },
+        ],
+        response_format: prompt::response_format_typed(),
+        temperature,
+        max_tokens,
+        max_completion_tokens,
+        reasoning_effort,
+    }
+}
+
+fn line<'a>(spec: &'a ModelSpec, row: &'a RowInput) -> Line<'a> {
+    Line {
+        custom_id: row.id.as_str(),
+        method: "POST",
+        url: ENDPOINT,
+        body: body(spec, &row.title),
+    }
+}
+
+/// The Chat Completions request body for one title, as sent inside a batch line and as sent
+/// directly in realtime mode (`POST /v1/chat/completions`,
+/// <https://platform.openai.com/docs/api-reference/chat/create>):
+///
+/// ```json
+/// {"model": "gpt-4.1-mini-2025-04-14",
+///  "messages": [{"role": "system", "content": SYSTEM_PROMPT},
+///               {"role": "user", "content": "Historical event: …"}],
+///  "response_format": {"type": "json_schema", …},
+///  "temperature": 0.7, "max_tokens": 2048}
+/// ```
+///
+/// For a reasoning model `temperature` and `max_tokens` are absent and `max_completion_tokens`
+/// (plus `reasoning_effort` when the catalogue sets one) is present.
+pub fn request_body(spec: &ModelSpec, title: &str) -> serde_json::Value {
+    serde_json::to_value(body(spec, title)).expect("a request body serializes")
+}
+
+/// One input-file line for a row, as JSON:
+/// `{"custom_id": row.id, "method": "POST", "url": "/v1/chat/completions", "body": request_body(..)}`
+/// (<https://platform.openai.com/docs/api-reference/batch/request-input>).
+pub fn request_line(spec: &ModelSpec, row: &RowInput) -> serde_json::Value {
+    serde_json::to_value(line(spec, row)).expect("a request line serializes")
+}
+
+/// Builds the whole input file in memory, reserving its size up front (estimated from the first
+/// line) so that a 100 MB file is not copied while it grows.
+///
+/// # Errors
+/// As [`write_jsonl`].
+pub fn build_jsonl(spec: &ModelSpec, rows: &[RowInput]) -> io::Result<Vec<u8>> {
+    let first = rows
+        .first()
+        .map(|row| serde_json::to_vec(&line(spec, row)).map(|l| l.len() + 1))
+        .transpose()
+        .map_err(io::Error::other)?
+        .unwrap_or(0);
+    // Titles differ in length; leave an eighth for the longer ones.
+    let mut out = Vec::with_capacity(first * rows.len() + first * rows.len() / 8);
+    write_jsonl(spec, rows, &mut out)?;
+    Ok(out)
+}
+
+/// Writes the input file for `rows`: one line per row, each ended by `\n`, in row order. Returns the
+/// bytes written.
+///
+/// Each line is serialized into a reused buffer and written with one `write_all`, so an unbuffered
+/// writer is fine.
+///
+/// # Errors
+/// `InvalidInput` (nothing written) when two rows share an id — `custom_id` must be unique within a
+/// batch — or when there are more than [`MAX_REQUESTS_PER_BATCH`] rows (use
+/// [`split_into_batches`]); otherwise any error of `out`.
+pub fn write_jsonl<W: Write>(spec: &ModelSpec, rows: &[RowInput], mut out: W) -> io::Result<usize> {
+    if rows.len() > MAX_REQUESTS_PER_BATCH {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "{} rows exceed the Batch API's {MAX_REQUESTS_PER_BATCH} requests per batch; split them with split_into_batches",
+                rows.len()
+            ),
+        ));
+    }
+    let mut seen = HashSet::with_capacity(rows.len());
+    for row in rows {
+        if !seen.insert(row.id.as_str()) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!(
+                    "row id `{}` appears twice; custom_id must be unique within a batch",
+                    row.id
+                ),
+            ));
+        }
+    }
+    let mut buf = Vec::with_capacity(4096);
+    let mut written = 0;
+    for row in rows {
+        buf.clear();
+        serde_json::to_writer(&mut buf, &line(spec, row)).map_err(io::Error::other)?;
+        buf.push(b'\n');
+        out.write_all(&buf)?;
+        written += buf.len();
+    }
+    out.flush()?;
+    Ok(written)
+}
+
+/// Splits rows into consecutive chunks that each fit one batch: at most
+/// [`MAX_REQUESTS_PER_BATCH`] lines and at most [`MAX_FILE_BYTES`] bytes of JSONL as
+/// [`write_jsonl`] writes it. No rows give no chunks.
+pub fn split_into_batches<'r>(spec: &ModelSpec, rows: &'r [RowInput]) -> Vec<&'r [RowInput]> {
+    split_into_batches_with_limits(spec, rows, MAX_REQUESTS_PER_BATCH, MAX_FILE_BYTES)
+}
+
+/// [`split_into_batches`] with other limits (for tests, or a provider with smaller limits).
+///
+/// Each line's size is measured by serializing it into a counting sink (no allocation per line).
+/// A single line larger than `max_bytes` gets a chunk of its own (the provider will then reject
+/// that file; a row id is at most 64 characters, so only an absurdly long title can do this).
+///
+/// # Panics
+/// When `max_requests` is 0.
+pub fn split_into_batches_with_limits<'r>(
+    spec: &ModelSpec,
+    rows: &'r [RowInput],
+    max_requests: usize,
+    max_bytes: usize,
+) -> Vec<&'r [RowInput]> {
+    assert!(max_requests > 0, "max_requests must be at least 1");
+    let mut chunks = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, row) in rows.iter().enumerate() {
+        let len = line_len(spec, row);
+        let count = i - start;
+        if count > 0 && (count == max_requests || bytes + len > max_bytes) {
+            chunks.push(&rows[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += len;
+    }
+    if start < rows.len() {
+        chunks.push(&rows[start..]);
+    }
+    chunks
+}
+
+/// Bytes of a row's line including its `\n`.
+fn line_len(spec: &ModelSpec, row: &RowInput) -> usize {
+    struct Counter(usize);
+    impl Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, &line(spec, row)).expect("a request line serializes");
+    counter.0 + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_core::catalog::Catalog;
+    use almanac_core::domain::RowId;
+    use serde_json::Value;
+
+    fn row(id: &str, title: &str) -> RowInput {
+        RowInput {
+            id: RowId::parse(id).unwrap(),
+            title: title.into(),
+        }
+    }
+
+    fn spec(id: &str) -> &'static ModelSpec {
+        Catalog::builtin().resolve(id).unwrap()
+    }
+
+    const SAMPLE_INPUT: &str = include_str!(
+        "../../../fixtures/reference/openai-batch/sample-input-chat-completions.jsonl"
+    );
+
+    #[test]
+    fn a_line_has_the_same_envelope_as_the_recorded_sample_input() {
+        let sample: Value = serde_json::from_str(SAMPLE_INPUT.lines().next().unwrap()).unwrap();
+        let ours = request_line(
+            spec("gpt-4.1-mini-2025-04-14"),
+            &row("04-01", "오키나와 전투 개시"),
+        );
+        let keys = |v: &Value| {
+            let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            k.sort();
+            k
+        };
+        assert_eq!(keys(&ours), keys(&sample));
+        assert_eq!(ours["method"], sample["method"]);
+        assert_eq!(ours["url"], sample["url"]);
+        assert_eq!(ours["custom_id"], "04-01");
+        let messages = ours["body"]["messages"].as_array().unwrap();
+        assert_eq!(messages.len(), 2);
+        assert_eq!(messages[0]["role"], sample["body"]["messages"][0]["role"]);
+        assert_eq!(messages[1]["role"], sample["body"]["messages"][1]["role"]);
+        assert_eq!(messages[0]["content"], prompt::SYSTEM_PROMPT);
+        assert_eq!(
+            messages[1]["content"],
+            "Historical event: 오키나와 전투 개시"
+        );
+        assert_eq!(ours["body"]["model"], "gpt-4.1-mini-2025-04-14");
+        assert_eq!(ours["body"]["response_format"], prompt::response_format());
+    }
+
+    #[test]
+    fn non_reasoning_models_get_temperature_and_max_tokens() {
+        let s = spec("gpt-4.1-2025-04-14");
+        let body = &request_line(s, &row("a", "3·1 운동"))["body"];
+        assert_eq!(body["max_tokens"], s.max_output_tokens);
+        assert!(
+            body["temperature"]
+                .as_f64()
+                .is_some_and(|t| (t - 0.7).abs() < 1e-6)
+        );
+        assert!(body.get("max_completion_tokens").is_none());
+        assert!(body.get("reasoning_effort").is_none());
+    }
+
+    #[test]
+    fn reasoning_models_get_no_temperature_and_use_max_completion_tokens() {
+        for id in [
+            "o4-mini-2025-04-16",
+            "o3-2025-04-16",
+            "o3-mini-2025-01-31",
+            "gpt-5-mini-2025-08-07",
+        ] {
+            let s = spec(id);
+            let body = &request_line(s, &row("a", "3·1 운동"))["body"];
+            assert!(body.get("temperature").is_none(), "{id}");
+            assert!(body.get("max_tokens").is_none(), "{id}");
+            assert_eq!(body["max_completion_tokens"], s.max_output_tokens, "{id}");
+            assert_eq!(body["reasoning_effort"], "low", "{id}");
+        }
+    }
+
+    #[test]
+    fn every_written_line_is_json_ending_in_a_newline_with_the_row_id_as_custom_id() {
+        let rows = vec![
+            row("01-27", "아우슈비츠 강제 수용소 해방"),
+            row("03-01", "3·1 운동 \"만세\"\n"),
+        ];
+        let mut out = Vec::new();
+        let n = write_jsonl(spec("o4-mini-2025-04-16"), &rows, &mut out).unwrap();
+        assert_eq!(n, out.len());
+        let text = String::from_utf8(out).unwrap();
+        assert!(text.ends_with('\n'));
+        let lines: Vec<&str> = text.split_terminator('\n').collect();
+        assert_eq!(lines.len(), 2);
+        for (line, row) in lines.iter().zip(&rows) {
+            let v: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(v, request_line(spec("o4-mini-2025-04-16"), row));
+            assert_eq!(v["custom_id"], row.id.as_str());
+            assert_eq!(line_len(spec("o4-mini-2025-04-16"), row), line.len() + 1);
+        }
+    }
+
+    #[test]
+    fn duplicate_row_ids_are_refused_before_anything_is_written() {
+        let rows = vec![row("a", "x"), row("b", "y"), row("a", "z")];
+        let mut out = Vec::new();
+        let err = write_jsonl(spec("gpt-4.1-mini-2025-04-14"), &rows, &mut out).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+        assert!(err.to_string().contains("`a` appears twice"), "{err}");
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn writing_50000_rows_is_fast_and_stays_under_the_file_limit() {
+        let rows: Vec<RowInput> = (0..MAX_REQUESTS_PER_BATCH)
+            .map(|i| row(&format!("{i:05}"), "제2차 세계 대전 종전과 포츠담 선언"))
+            .collect();
+        let started = std::time::Instant::now();
+        let mut out = Vec::new();
+        let n = write_jsonl(spec("gpt-4.1-mini-2025-04-14"), &rows, &mut out).unwrap();
+        let took = started.elapsed();
+        assert_eq!(
+            out.iter().filter(|&&b| b == b'\n').count(),
+            MAX_REQUESTS_PER_BATCH
+        );
+        assert!(n < MAX_FILE_BYTES);
+        assert!(took.as_secs_f64() < 10.0, "took {took:?}");
+        let one_more = [rows.as_slice(), &[row("extra", "x")]].concat();
+        let err = write_jsonl(spec("gpt-4.1-mini-2025-04-14"), &one_more, io::sink()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
+    }
+
+    #[test]
+    fn splitting_respects_the_request_limit() {
+        let s = spec("gpt-4.1-mini-2025-04-14");
+        let rows: Vec<RowInput> = (0..7).map(|i| row(&format!("r{i}"), "t")).collect();
+        let chunks = split_into_batches_with_limits(s, &rows, 3, usize::MAX);
+        let sizes: Vec<usize> = chunks.iter().map(|c| c.len()).collect();
+        assert_eq!(sizes, [3, 3, 1]);
+        assert_eq!(chunks.concat(), rows);
+        assert!(split_into_batches(s, &[]).is_empty());
+        assert_eq!(split_into_batches(s, &rows), vec![rows.as_slice()]);
+    }
+
+    #[test]
+    fn splitting_respects_the_byte_limit_measured_as_written() {
+        let s = spec("gpt-4.1-mini-2025-04-14");
+        let rows: Vec<RowInput> = (0..10)
+            .map(|i| row(&format!("r{i}"), &"가".repeat(i * 50)))
+            .collect();
+        let max_bytes = 3 * line_len(s, &rows[9]);
+        let chunks = split_into_batches_with_limits(s, &rows, 1000, max_bytes);
+        assert!(chunks.len() > 1);
+        assert_eq!(chunks.concat(), rows);
+        for chunk in &chunks {
+            let mut out = Vec::new();
+            let n = write_jsonl(s, chunk, &mut out).unwrap();
+            assert!(n <= max_bytes, "{n} > {max_bytes}");
+        }
+        // A line larger than the limit still gets a chunk of its own rather than vanishing.
+        let chunks = split_into_batches_with_limits(s, &rows, 1000, 10);
+        assert_eq!(chunks.len(), rows.len());
+    }
+}

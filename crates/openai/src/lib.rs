@@ -1,0 +1,45 @@
+//! Everything that knows OpenAI's wire formats, and nothing else does (crate `almanac-openai`,
+//! depending only on `almanac-core`).
+//!
+//! - [`jsonl`]: the batch input file — one `/v1/chat/completions` request line per row, `custom_id`
+//!   = the row's id (<https://platform.openai.com/docs/api-reference/batch/request-input>), and the
+//!   Batch API's size limits.
+//! - [`output`]: the batch output and error files — one line per request, matched to rows by
+//!   `custom_id`, never by order
+//!   (<https://platform.openai.com/docs/api-reference/batch/request-output>) — and realtime
+//!   answers.
+//! - [`tokens`]: input tokens of the exact request bodies (tiktoken, chat framing), and the
+//!   estimate of a job built on them.
+//! - [`batch`]: [`BatchClient`], the Files and Batches endpoints (upload, create, find, retrieve,
+//!   cancel, download) through `async-openai`
+//!   (<https://platform.openai.com/docs/api-reference/batch>,
+//!   <https://platform.openai.com/docs/api-reference/files>).
+//! - [`chat`]: [`ChatClient`], one realtime Chat Completions call per row against any
+//!   OpenAI-compatible base URL, one attempt per call (the caller paces and retries).
+//! - [`transport`]: the HTTP layer under both clients (bounded retries with `backon`, no replayed
+//!   batch create, per-attempt timeouts, call and rate-limit observers).
+//! - [`ratelimit`]: the `x-ratelimit-*` / `retry-after` headers of an answer.
+//! - [`error`]: [`OpenAiError`], transient or permanent, scrubbed of keys.
+//!
+//! The prompt and schema come from `almanac_core::prompt`; the per-model request shape (reasoning
+//! or not, output cap, temperature) from `almanac_core::catalog::ModelSpec`. Clients build their
+//! HTTP clients with rustls and no crypto provider of their own: the process installs one at
+//! start-up.
+
+#![warn(missing_docs)]
+
+pub mod batch;
+pub mod chat;
+pub mod error;
+pub mod jsonl;
+pub mod output;
+pub mod ratelimit;
+pub mod tokens;
+pub mod transport;
+
+pub use batch::{BatchClient, BatchInfo, BatchStatus};
+pub use chat::ChatClient;
+pub use error::OpenAiError;
+pub use output::{BatchResults, LineError, ParsedLine, RowError, Usage};
+pub use ratelimit::{RateLimitHeaders, RateLimitObserver};
+pub use transport::RetryPolicy;

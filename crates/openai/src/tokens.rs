@@ -1,0 +1,279 @@
+//! Input tokens of request bodies, counted as OpenAI bills them, and the estimate of a job built
+//! on those counts.
+//!
+//! The count runs over the exact bodies [`crate::jsonl::request_body`] builds, with the model's
+//! tiktoken encoding and the chat framing of OpenAI's cookbook ("How to count tokens with
+//! tiktoken"); the emulator counts `usage.prompt_tokens` by the same published rules in its own
+//! code, so a test can hold them equal. Pricing the counts is [`almanac_core::cost`]'s job:
+//! [`estimate_with`] counts and hands over.
+
+use std::sync::OnceLock;
+
+use almanac_core::catalog::{ModelSpec, Tokenizer};
+use almanac_core::cost::{self, CountedRequest, OutputPrediction, predict_output};
+use almanac_core::domain::{RowId, RowInput};
+use almanac_protocol::Estimate;
+use tiktoken_rs::CoreBPE;
+
+/// Framing tokens per chat message (`<|start|>{role}<|message|>…<|end|>` minus the role itself),
+/// as in OpenAI's cookbook "How to count tokens with tiktoken".
+const TOKENS_PER_MESSAGE: u64 = 3;
+
+/// Tokens that prime the assistant's reply, once per request (same source).
+const REPLY_PRIMING_TOKENS: u64 = 3;
+
+/// The encoder of `tokenizer`, built once per process and shared (building it takes a noticeable
+/// fraction of a second; tiktoken-rs keeps it in a static).
+fn bpe(tokenizer: Tokenizer) -> &'static CoreBPE {
+    match tokenizer {
+        Tokenizer::O200kBase => tiktoken_rs::o200k_base_singleton(),
+        Tokenizer::Cl100kBase => tiktoken_rs::cl100k_base_singleton(),
+    }
+}
+
+/// Tokens in `text` (no special tokens).
+fn count(tokenizer: Tokenizer, text: &str) -> u64 {
+    bpe(tokenizer).encode_ordinary(text).len() as u64
+}
+
+/// Input tokens of one Chat Completions request body, counted the way OpenAI's cookbook ("How to
+/// count tokens with tiktoken") counts chat input, with the model's encoding:
+///
+/// - per message: 3 framing tokens + the role + the content (text parts of an array are counted
+///   as text) + 1 and the name when a `name` is given;
+/// - 3 tokens priming the reply;
+/// - structured outputs: the compact JSON text of `response_format.json_schema`. How the service
+///   renders the schema internally is not published; this is the approximation the emulator uses
+///   too, so the estimate and the emulator's `usage.prompt_tokens` agree exactly.
+///
+/// `body` is the exact body sent ([`crate::jsonl::request_body`]). Long texts that repeat
+/// in every body (the system prompt, the schema) are counted once per process and remembered.
+pub fn request_input_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u64 {
+    let mut tokens = REPLY_PRIMING_TOKENS;
+    for message in body
+        .get("messages")
+        .and_then(serde_json::Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        tokens += TOKENS_PER_MESSAGE;
+        if let Some(role) = message.get("role").and_then(serde_json::Value::as_str) {
+            tokens += count_remembered(tokenizer, role);
+        }
+        match message.get("content") {
+            Some(serde_json::Value::String(text)) => tokens += count_remembered(tokenizer, text),
+            Some(serde_json::Value::Array(parts)) => {
+                for part in parts {
+                    if let Some(text) = part.get("text").and_then(serde_json::Value::as_str) {
+                        tokens += count_remembered(tokenizer, text);
+                    }
+                }
+            }
+            _ => {}
+        }
+        if let Some(name) = message.get("name").and_then(serde_json::Value::as_str) {
+            tokens += 1 + count(tokenizer, name);
+        }
+    }
+    if let Some(schema) = body.pointer("/response_format/json_schema") {
+        let text = serde_json::to_string(schema).expect("a JSON value serializes");
+        tokens += count_remembered(tokenizer, &text);
+    }
+    tokens
+}
+
+/// Tokens of the part of [`request_input_tokens`] that every request of a job shares (system
+/// messages and the schema): the prefix a provider may serve from its prompt cache.
+pub fn shared_prefix_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u64 {
+    let system_only = serde_json::json!({
+        "messages": body
+            .get("messages")
+            .and_then(serde_json::Value::as_array)
+            .map(|m| {
+                m.iter()
+                    .filter(|m| m.get("role").and_then(serde_json::Value::as_str) == Some("system"))
+                    .cloned()
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default(),
+        "response_format": body.get("response_format").cloned().unwrap_or_default(),
+    });
+    request_input_tokens(tokenizer, &system_only) - REPLY_PRIMING_TOKENS
+}
+
+/// Counts `text`; texts of 256 bytes or more (the system prompt, the schema) are remembered, so
+/// counting 50,000 bodies encodes them once.
+fn count_remembered(tokenizer: Tokenizer, text: &str) -> u64 {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    const REMEMBER_FROM_BYTES: usize = 256;
+    const MAX_REMEMBERED: usize = 64;
+    if text.len() < REMEMBER_FROM_BYTES {
+        return count(tokenizer, text);
+    }
+    static MEMO: OnceLock<Mutex<HashMap<(Tokenizer, String), u64>>> = OnceLock::new();
+    let memo = MEMO.get_or_init(Default::default);
+    let key = (tokenizer, text.to_owned());
+    if let Some(n) = memo.lock().expect("not poisoned").get(&key) {
+        return *n;
+    }
+    let n = count(tokenizer, text);
+    let mut memo = memo.lock().expect("not poisoned");
+    if memo.len() >= MAX_REMEMBERED {
+        memo.clear();
+    }
+    memo.insert(key, n);
+    n
+}
+
+/// What generating these rows would cost and how long it would take, with the catalogue's output
+/// figure. Same as [`estimate_with`] with [`predict_output`]`(spec, None)`.
+pub fn estimate(spec: &ModelSpec, rows: &[RowInput]) -> Estimate {
+    estimate_with(spec, rows, predict_output(spec, None))
+}
+
+/// Same as [`estimate`] over bare titles (row ids `1`, `2`, … in the per-row figures).
+pub fn estimate_titles<'a>(
+    spec: &ModelSpec,
+    titles: impl IntoIterator<Item = &'a str>,
+) -> Estimate {
+    let rows: Vec<RowInput> = titles
+        .into_iter()
+        .enumerate()
+        .map(|(i, title)| RowInput {
+            id: RowId::parse(&(i + 1).to_string()).expect("a number is a row id"),
+            title: title.to_owned(),
+        })
+        .collect();
+    estimate(spec, &rows)
+}
+
+/// Counts each row's exact request body ([`request_input_tokens`]) and the part every body shares
+/// ([`shared_prefix_tokens`]), then prices them with [`almanac_core::cost::estimate`] (see there
+/// for caching, output and waits).
+pub fn estimate_with(
+    spec: &ModelSpec,
+    rows: &[RowInput],
+    prediction: OutputPrediction,
+) -> Estimate {
+    let mut prefix = 0;
+    let requests: Vec<CountedRequest<'_>> = rows
+        .iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let body = crate::jsonl::request_body(spec, &row.title);
+            if i == 0 {
+                prefix = shared_prefix_tokens(spec.tokenizer, &body);
+            }
+            CountedRequest {
+                id: row.id.as_str(),
+                input_tokens: request_input_tokens(spec.tokenizer, &body),
+            }
+        })
+        .collect();
+    cost::estimate(spec, &requests, prefix, prediction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use almanac_core::catalog::Catalog;
+    use almanac_core::prompt;
+
+    fn row(id: &str, title: &str) -> RowInput {
+        RowInput {
+            id: RowId::parse(id).unwrap(),
+            title: title.into(),
+        }
+    }
+
+    #[test]
+    fn input_tokens_match_a_hand_count_of_the_messages() {
+        let spec = Catalog::builtin()
+            .resolve("gpt-4.1-mini-2025-04-14")
+            .unwrap();
+        let bpe = tiktoken_rs::o200k_base_singleton();
+        let n = |s: &str| bpe.encode_ordinary(s).len() as u64;
+        let schema = serde_json::to_string(&prompt::response_format()["json_schema"]).unwrap();
+        let title = "오키나와 전투 개시";
+        let expected = 3
+            + n("system")
+            + n(prompt::SYSTEM_PROMPT)
+            + n(&schema)
+            + 3
+            + n("user")
+            + n(&prompt::user_message(title))
+            + 3;
+        let e = estimate(spec, &[row("04-01", title)]);
+        assert_eq!(e.rows, 1);
+        assert_eq!(e.input_tokens, expected);
+        assert_eq!(e.output_tokens, u64::from(spec.typical_output_tokens));
+    }
+
+    #[test]
+    fn costs_follow_the_prices_and_batch_is_half_of_realtime() {
+        let spec = Catalog::builtin().resolve("gpt-4.1-2025-04-14").unwrap();
+        let rows: Vec<RowInput> = (0..10).map(|i| row(&format!("r{i}"), "3·1 운동")).collect();
+        let e = estimate(spec, &rows);
+        assert_eq!(
+            e.cached_input_tokens, 0,
+            "today's prompt is shorter than 1024 tokens"
+        );
+        let input = e.input_tokens as f64 * 2.00 / 1e6;
+        let output = e.output_tokens as f64 * 8.00 / 1e6;
+        assert!((e.realtime.input_usd - input).abs() < 1e-12);
+        assert!((e.realtime.output_usd - output).abs() < 1e-12);
+        assert!((e.realtime.total_usd - (input + output)).abs() < 1e-12);
+        assert!((e.batch.total_usd - e.realtime.total_usd / 2.0).abs() < 1e-12);
+        assert_eq!(e.model, "gpt-4.1-2025-04-14");
+    }
+
+    #[test]
+    fn reasoning_models_count_reasoning_tokens_as_output() {
+        let spec = Catalog::builtin().resolve("o3-2025-04-16").unwrap();
+        let e = estimate(
+            spec,
+            &[row("a", "Battle of Hastings"), row("b", "Moon landing")],
+        );
+        assert_eq!(
+            e.output_tokens,
+            2 * u64::from(spec.typical_output_tokens + spec.typical_reasoning_tokens)
+        );
+        assert!(spec.typical_reasoning_tokens > 0);
+    }
+
+    #[test]
+    fn no_rows_cost_nothing_and_take_no_time() {
+        let spec = Catalog::builtin().default_spec();
+        let e = estimate(spec, &[]);
+        assert_eq!(
+            (
+                e.rows,
+                e.input_tokens,
+                e.output_tokens,
+                e.batch_wait_seconds,
+                e.realtime_wait_seconds
+            ),
+            (0, 0, 0, 0, 0)
+        );
+        assert_eq!(e.batch.total_usd, 0.0);
+    }
+
+    #[test]
+    fn waits_grow_with_rows_and_batch_waits_stay_within_24_hours() {
+        let spec = Catalog::builtin().resolve("gpt-4.1-2025-04-14").unwrap();
+        let few = estimate_titles(spec, ["a"; 80]);
+        assert_eq!(
+            few.batch_wait_seconds,
+            ((spec.typical_batch_minutes + spec.batch_minutes_per_1000_rows * 0.08) * 60.0).round()
+                as u64
+        );
+        assert_eq!(
+            few.realtime_wait_seconds,
+            (10.0 * spec.typical_request_seconds).round() as u64
+        );
+        let many = estimate_titles(spec, std::iter::repeat_n("a", 1_000_000));
+        assert!(many.batch_wait_seconds > few.batch_wait_seconds);
+        assert!(many.batch_wait_seconds <= 24 * 3600);
+    }
+}

@@ -1,0 +1,12 @@
+//! `almanac-openai` against the emulator (`almanac_emulator`), one test binary: the real
+//! async-openai code paths upload a JSONL file, create, list, poll and cancel batches, download
+//! and parse the output and error files (`client`), and time out, retry or refuse to replay as
+//! the transport promises (`timeouts`).
+
+mod client;
+mod timeouts;
+
+/// The process's rustls crypto provider (ring), as the server installs it at start-up.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}

@@ -1,0 +1,29 @@
+//! Google Sheets (crate `almanac-sheets`, depending only on `almanac-core`): the only crate that knows the Sheets wire format (A1 ranges, `ValueRange`s,
+//! the API's error bodies). The rest of the backend speaks in [`SheetRow`]s, [`CellBlock`]s and
+//! [`SheetsError`]s.
+//!
+//! - [`a1`]: A1 notation — quoting sheet titles as the API does, building and parsing ranges.
+//! - [`plan`]: the pure rules of a write (find rows by id now, never overwrite a filled cell unless
+//!   asked, report missing/duplicated ids) turning results into [`CellBlock`]s.
+//! - [`layout`]: which column holds what.
+//! - [`client`]: [`SheetsClient`], google-sheets4 + a yup-oauth2 service account: one
+//!   `spreadsheets.get` for the title, one `values.batchGet` to read, one `values.batchUpdate`
+//!   (`valueInputOption=RAW`) to write.
+//!
+//! The sheet's layout: A `id`, B `title` (filled by people); C `year`, D `content_simple`,
+//! E `content_detailed`, F `related_movies` (filled by the model); G `imageUrl`, H `relatedMovieId`
+//! (read, never written).
+
+#![warn(missing_docs)]
+
+pub mod a1;
+pub mod client;
+pub mod layout;
+pub mod plan;
+
+pub use almanac_core::domain::SheetRow;
+pub use client::{SheetsClient, SheetsError, UserAccessError, WriteReport};
+pub use layout::{
+    FIRST_OUTPUT_COL, ID_COL, LAST_OUTPUT_COL, LAST_READ_COL, OUTPUT_COLS, TITLE_COL,
+};
+pub use plan::{CellBlock, PlannedRow, WritePlan, WriteProblem, filled_columns, plan_writes};

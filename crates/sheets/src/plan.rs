@@ -1,0 +1,594 @@
+//! Planning the write of a job's results: which cells of C–F receive which text. Pure — no I/O —
+//! so that every rule of "Writing to the sheet" (DESIGN.md) lives here and is tested here:
+//!
+//! - a row is found by its id in column A *as the sheet is now*, never by the row number seen at
+//!   submission (rows may have been inserted, deleted or sorted since);
+//! - an id that is missing or appears more than once is reported for that row, never guessed;
+//! - a cell of C–F that is not empty is left alone unless the person asked to overwrite;
+//! - values are passed through unchanged (the client writes with `valueInputOption=RAW`, so a
+//!   leading `=`, `+`, `-` or `@` stays text);
+//! - a value longer than Sheets' 50,000 characters per cell fails its row with a reason, instead of
+//!   failing the whole write (<https://support.google.com/docs/answer/37603>).
+//!
+//! The plan's [`CellBlock`]s go to [`SheetsClient::write_blocks`](crate::SheetsClient::write_blocks)
+//! in one `values.batchUpdate`
+//! (<https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/batchUpdate>).
+
+use std::collections::HashMap;
+use std::fmt;
+
+use almanac_core::domain::{Generated, RowId, SheetRow};
+
+use crate::a1;
+use crate::layout::{FIRST_OUTPUT_COL, ID_COL, OUTPUT_COLS};
+
+/// Most characters Google Sheets accepts in one cell.
+pub const MAX_CELL_CHARS: usize = 50_000;
+
+/// Names of C–F for messages.
+const OUTPUT_COLUMN_NAMES: [&str; OUTPUT_COLS] = [
+    "C (year)",
+    "D (content_simple)",
+    "E (content_detailed)",
+    "F (related_movies)",
+];
+
+/// A horizontal run of cells in one row and the text for each, left to right.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CellBlock {
+    /// The cells, in A1 notation with the sheet title (`'My sheet'!E5:F5`, or `'My sheet'!F5` for
+    /// one cell — the form the API reports back as `updatedRange`).
+    pub range: String,
+    /// One value per cell of `range`, left to right; written as given.
+    pub values: Vec<String>,
+}
+
+/// Why nothing was written for one result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WriteProblem {
+    /// No row of column A holds the id any more (deleted, or the id was edited).
+    IdMissing,
+    /// Several rows hold the id; `rows` are their 1-based row numbers, ascending.
+    IdDuplicated {
+        /// The rows where the id appears, ascending.
+        rows: Vec<u32>,
+    },
+    /// Every cell of C–F in the row is already filled and overwrite was not asked.
+    NothingToWrite,
+    /// A generated value is longer than a cell holds ([`MAX_CELL_CHARS`]).
+    CellTooLong {
+        /// The column, e.g. `E (content_detailed)`.
+        column: &'static str,
+        /// The value's length in characters.
+        chars: usize,
+    },
+}
+
+impl WriteProblem {
+    /// The sentence for people, naming the id: "id 04-01 appears in rows 5 and 9; nothing was
+    /// written: make the ids unique and retry".
+    pub fn message(&self, id: &RowId) -> String {
+        format!("id {id} {}", self.predicate())
+    }
+
+    /// The sentence after its subject ("is no longer in column A; …").
+    fn predicate(&self) -> String {
+        match self {
+            WriteProblem::IdMissing => {
+                "is no longer in column A; it may have been deleted or changed — nothing was written"
+                    .to_owned()
+            }
+            WriteProblem::IdDuplicated { rows } => {
+                let list = match rows.as_slice() {
+                    [] => String::new(),
+                    [one] => one.to_string(),
+                    [init @ .., last] => {
+                        let init: Vec<String> = init.iter().map(u32::to_string).collect();
+                        format!("{} and {last}", init.join(", "))
+                    }
+                };
+                format!("appears in rows {list}; nothing was written: make the ids unique and retry")
+            }
+            WriteProblem::NothingToWrite => {
+                "already has C–F filled; nothing was written (ask to overwrite to replace them)"
+                    .to_owned()
+            }
+            WriteProblem::CellTooLong { column, chars } => format!(
+                "got {chars} characters for column {column}, more than the {MAX_CELL_CHARS} a Google Sheets cell holds; nothing was written for this row: retry it, or ask for shorter content"
+            ),
+        }
+    }
+}
+
+/// The sentence for a row's status, with "this id" as subject ("this id appears in rows 5 and 9;
+/// nothing was written: make the ids unique and retry"); [`WriteProblem::message`] names the id.
+impl fmt::Display for WriteProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "this id {}", self.predicate())
+    }
+}
+
+/// Where one result goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PlannedRow {
+    /// The row's id (column A).
+    pub id: RowId,
+    /// The 1-based row where the id is now.
+    pub row_number: u32,
+    /// The ranges written for this row (one per block), in column order.
+    pub ranges: Vec<String>,
+    /// Cells of C–F that were not empty and are left as they are (0 when overwriting).
+    pub kept_cells: usize,
+}
+
+/// The whole write of a job: blocks for one `values.batchUpdate`, where each result goes, and the
+/// results that are not written with the reason.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct WritePlan {
+    /// Every block to write, in the order of the results.
+    pub blocks: Vec<CellBlock>,
+    /// One entry per result that has at least one block, in the order of the results.
+    pub rows: Vec<PlannedRow>,
+    /// One entry per result that is not written, in the order of the results.
+    pub problems: Vec<(RowId, WriteProblem)>,
+}
+
+/// Which of C, D, E, F hold something other than blanks (`[year, simple, detail, related_movies]`).
+/// A cell beyond the end of `row.cells` (the API trims trailing blanks) counts as empty.
+pub fn filled_columns(row: &SheetRow) -> [bool; OUTPUT_COLS] {
+    std::array::from_fn(|i| {
+        row.cells
+            .get(FIRST_OUTPUT_COL as usize + i)
+            .is_some_and(|c| !c.trim().is_empty())
+    })
+}
+
+/// Plans where each result is written.
+///
+/// - `title`: the sheet's current title (from [`SheetsClient::sheet_title`](crate::SheetsClient::sheet_title)).
+/// - `current`: column A–F as read now by
+///   [`SheetsClient::read_ids_and_outputs`](crate::SheetsClient::read_ids_and_outputs); ids are
+///   compared after trimming, exactly (case-sensitive).
+/// - `results`: the generated content per id. When an id occurs more than once here, only its first
+///   occurrence is planned (outputs are matched by `custom_id` upstream, so this should not happen).
+/// - `overwrite`: `false` writes only contiguous runs of empty cells of C–F (C and D filled →
+///   one block `E{r}:F{r}`); `true` writes the whole `C{r}:F{r}`.
+///
+/// Runs in time linear in `current.len() + results.len()`.
+pub fn plan_writes(
+    title: &str,
+    current: &[SheetRow],
+    results: &[(RowId, Generated)],
+    overwrite: bool,
+) -> WritePlan {
+    let mut rows_by_id: HashMap<&str, Vec<usize>> = HashMap::with_capacity(current.len());
+    for (i, row) in current.iter().enumerate() {
+        let Some(id) = row.cells.get(ID_COL as usize).map(|c| c.trim()) else {
+            continue;
+        };
+        if !id.is_empty() {
+            rows_by_id.entry(id).or_default().push(i);
+        }
+    }
+
+    let mut plan = WritePlan::default();
+    let mut seen: HashMap<&str, ()> = HashMap::with_capacity(results.len());
+    for (id, generated) in results {
+        if seen.insert(id.as_str(), ()).is_some() {
+            continue;
+        }
+        let too_long = generated
+            .columns()
+            .iter()
+            .zip(OUTPUT_COLUMN_NAMES)
+            .map(|(value, column)| (value.chars().count(), column))
+            .find(|(chars, _)| *chars > MAX_CELL_CHARS);
+        if let Some((chars, column)) = too_long {
+            plan.problems
+                .push((id.clone(), WriteProblem::CellTooLong { column, chars }));
+            continue;
+        }
+        let row = match rows_by_id.get(id.as_str()).map(Vec::as_slice) {
+            None | Some([]) => {
+                plan.problems.push((id.clone(), WriteProblem::IdMissing));
+                continue;
+            }
+            Some([one]) => &current[*one],
+            Some(many) => {
+                let mut rows: Vec<u32> = many.iter().map(|&i| current[i].row_number).collect();
+                rows.sort_unstable();
+                plan.problems
+                    .push((id.clone(), WriteProblem::IdDuplicated { rows }));
+                continue;
+            }
+        };
+
+        let filled = if overwrite {
+            [false; OUTPUT_COLS]
+        } else {
+            filled_columns(row)
+        };
+        let values = generated.columns();
+        let mut ranges = Vec::new();
+        let mut col = 0;
+        while col < OUTPUT_COLS {
+            if filled[col] {
+                col += 1;
+                continue;
+            }
+            let start = col;
+            while col < OUTPUT_COLS && !filled[col] {
+                col += 1;
+            }
+            let range = a1::row_range(
+                title,
+                FIRST_OUTPUT_COL + start as u32,
+                FIRST_OUTPUT_COL + col as u32 - 1,
+                row.row_number,
+            );
+            ranges.push(range.clone());
+            plan.blocks.push(CellBlock {
+                range,
+                values: values[start..col].iter().map(|v| (*v).to_owned()).collect(),
+            });
+        }
+        if ranges.is_empty() {
+            plan.problems
+                .push((id.clone(), WriteProblem::NothingToWrite));
+        } else {
+            plan.rows.push(PlannedRow {
+                id: id.clone(),
+                row_number: row.row_number,
+                ranges,
+                kept_cells: filled.iter().filter(|f| **f).count(),
+            });
+        }
+    }
+    plan
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> RowId {
+        RowId::parse(s).unwrap()
+    }
+
+    fn row(row_number: u32, cells: &[&str]) -> SheetRow {
+        SheetRow {
+            row_number,
+            cells: cells.iter().map(|c| (*c).to_owned()).collect(),
+        }
+    }
+
+    fn generated(tag: &str) -> Generated {
+        Generated {
+            year: format!("{tag}-year"),
+            simple: format!("{tag}-simple"),
+            detail: format!("{tag}-detail"),
+            related_movies: format!("{tag}-movies"),
+        }
+    }
+
+    fn header() -> SheetRow {
+        row(
+            1,
+            &[
+                "id",
+                "title",
+                "year",
+                "content_simple",
+                "content_detailed",
+                "related_movies",
+            ],
+        )
+    }
+
+    #[test]
+    fn a_row_moved_down_by_an_insertion_above_is_written_at_its_new_row() {
+        // At submission 04-01 was row 2; two rows were inserted above it since.
+        let current = vec![
+            header(),
+            row(2, &["new-1", "Inserted"]),
+            row(3, &["new-2", "Inserted"]),
+            row(4, &["04-01", "Moon landing"]),
+        ];
+        let plan = plan_writes("Events", &current, &[(id("04-01"), generated("a"))], false);
+        assert_eq!(plan.problems, vec![]);
+        assert_eq!(
+            plan.blocks,
+            vec![CellBlock {
+                range: "Events!C4:F4".into(),
+                values: vec![
+                    "a-year".into(),
+                    "a-simple".into(),
+                    "a-detail".into(),
+                    "a-movies".into()
+                ],
+            }]
+        );
+        assert_eq!(
+            plan.rows,
+            vec![PlannedRow {
+                id: id("04-01"),
+                row_number: 4,
+                ranges: vec!["Events!C4:F4".into()],
+                kept_cells: 0
+            }]
+        );
+    }
+
+    #[test]
+    fn a_missing_id_is_reported_and_nothing_is_written_for_it() {
+        let current = vec![header(), row(2, &["04-02", "Other"])];
+        let plan = plan_writes("Events", &current, &[(id("04-01"), generated("a"))], false);
+        assert!(plan.blocks.is_empty());
+        assert!(plan.rows.is_empty());
+        assert_eq!(plan.problems, vec![(id("04-01"), WriteProblem::IdMissing)]);
+        assert_eq!(
+            WriteProblem::IdMissing.message(&id("04-01")),
+            "id 04-01 is no longer in column A; it may have been deleted or changed — nothing was written"
+        );
+    }
+
+    #[test]
+    fn a_duplicated_id_is_reported_with_its_rows_and_nothing_is_written_for_it() {
+        let current = vec![
+            header(),
+            row(9, &[" 04-01 ", "Copy"]),
+            row(5, &["04-01", "Original"]),
+            row(6, &["04-02", "Fine"]),
+        ];
+        let results = [(id("04-01"), generated("a")), (id("04-02"), generated("b"))];
+        let plan = plan_writes("Events", &current, &results, true);
+        assert_eq!(
+            plan.problems,
+            vec![(id("04-01"), WriteProblem::IdDuplicated { rows: vec![5, 9] })]
+        );
+        assert_eq!(plan.blocks.len(), 1);
+        assert_eq!(plan.blocks[0].range, "Events!C6:F6");
+        assert_eq!(
+            plan.problems[0].1.message(&id("04-01")),
+            "id 04-01 appears in rows 5 and 9; nothing was written: make the ids unique and retry"
+        );
+        assert_eq!(
+            WriteProblem::IdDuplicated {
+                rows: vec![2, 3, 4]
+            }
+            .to_string(),
+            "this id appears in rows 2, 3 and 4; nothing was written: make the ids unique and retry"
+        );
+    }
+
+    #[test]
+    fn ids_are_compared_exactly_after_trimming() {
+        let current = vec![row(2, &["Ab-1 ", "x"]), row(3, &["ab-1", "y"])];
+        let plan = plan_writes("T", &current, &[(id("ab-1"), generated("a"))], false);
+        assert_eq!(plan.rows[0].row_number, 3);
+        let plan = plan_writes("T", &current, &[(id("Ab-1"), generated("a"))], false);
+        assert_eq!(plan.rows[0].row_number, 2);
+    }
+
+    #[test]
+    fn filled_cells_are_kept_and_only_runs_of_empty_cells_become_blocks() {
+        let current = vec![
+            // C and D filled by a person: one block E:F.
+            row(7, &["08-15", "Liberation", "1945", "typed by hand"]),
+            // D filled, C/E/F empty (F beyond the ragged end): blocks C and E:F.
+            row(8, &["08-16", "x", "", "kept", "  ", ""]),
+            // Only whitespace in C–F counts as empty.
+            row(9, &["08-17", "x", " ", "\t"]),
+        ];
+        let results = [
+            (id("08-15"), generated("a")),
+            (id("08-16"), generated("b")),
+            (id("08-17"), generated("c")),
+        ];
+        let plan = plan_writes("My sheet", &current, &results, false);
+        assert_eq!(plan.problems, vec![]);
+        assert_eq!(
+            plan.blocks,
+            vec![
+                CellBlock {
+                    range: "'My sheet'!E7:F7".into(),
+                    values: vec!["a-detail".into(), "a-movies".into()]
+                },
+                CellBlock {
+                    range: "'My sheet'!C8".into(),
+                    values: vec!["b-year".into()]
+                },
+                CellBlock {
+                    range: "'My sheet'!E8:F8".into(),
+                    values: vec!["b-detail".into(), "b-movies".into()]
+                },
+                CellBlock {
+                    range: "'My sheet'!C9:F9".into(),
+                    values: vec![
+                        "c-year".into(),
+                        "c-simple".into(),
+                        "c-detail".into(),
+                        "c-movies".into()
+                    ]
+                },
+            ]
+        );
+        assert_eq!(plan.rows[0].kept_cells, 2);
+        assert_eq!(plan.rows[1].kept_cells, 1);
+        assert_eq!(
+            plan.rows[1].ranges,
+            vec!["'My sheet'!C8", "'My sheet'!E8:F8"]
+        );
+        assert_eq!(plan.rows[2].kept_cells, 0);
+    }
+
+    #[test]
+    fn a_fully_filled_row_is_reported_as_nothing_to_write_unless_overwriting() {
+        let current = vec![row(
+            3,
+            &["1", "t", "c", "d", "e", "f", "G stays", "H stays"],
+        )];
+        let results = [(id("1"), generated("a"))];
+        let plan = plan_writes("T", &current, &results, false);
+        assert!(plan.blocks.is_empty());
+        assert_eq!(plan.problems, vec![(id("1"), WriteProblem::NothingToWrite)]);
+
+        let plan = plan_writes("T", &current, &results, true);
+        assert_eq!(plan.problems, vec![]);
+        assert_eq!(
+            plan.blocks,
+            vec![CellBlock {
+                range: "T!C3:F3".into(),
+                values: vec![
+                    "a-year".into(),
+                    "a-simple".into(),
+                    "a-detail".into(),
+                    "a-movies".into()
+                ]
+            }]
+        );
+        assert_eq!(plan.rows[0].kept_cells, 0);
+    }
+
+    #[test]
+    fn overwriting_writes_the_whole_c_to_f_block_even_over_a_partly_filled_row() {
+        let current = vec![row(4, &["x", "t", "", "typed", "", "typed"])];
+        let plan = plan_writes("T", &current, &[(id("x"), generated("a"))], true);
+        assert_eq!(plan.blocks.len(), 1);
+        assert_eq!(plan.blocks[0].range, "T!C4:F4");
+    }
+
+    #[test]
+    fn values_starting_with_equals_are_passed_through_unchanged() {
+        let current = vec![row(2, &["f1", "Formula-looking"])];
+        let g = Generated {
+            year: "=SUM(1,2)".into(),
+            simple: "'quoted".into(),
+            detail: "+1".into(),
+            related_movies: String::new(),
+        };
+        let plan = plan_writes("T", &current, &[(id("f1"), g)], false);
+        assert_eq!(
+            plan.blocks[0].values,
+            vec!["=SUM(1,2)", "'quoted", "+1", ""]
+        );
+    }
+
+    #[test]
+    fn a_result_given_twice_is_planned_once() {
+        let current = vec![row(2, &["a", "t"])];
+        let plan = plan_writes(
+            "T",
+            &current,
+            &[
+                (id("a"), generated("first")),
+                (id("a"), generated("second")),
+            ],
+            false,
+        );
+        assert_eq!(plan.blocks.len(), 1);
+        assert_eq!(plan.blocks[0].values[0], "first-year");
+    }
+
+    #[test]
+    fn filled_columns_reports_c_to_f_and_treats_missing_cells_as_empty() {
+        assert_eq!(filled_columns(&row(2, &["a", "b"])), [false; 4]);
+        assert_eq!(
+            filled_columns(&row(2, &["a", "b", "1945", " ", "x"])),
+            [true, false, true, false]
+        );
+        assert_eq!(
+            filled_columns(&row(2, &["", "", "c", "d", "e", "f", "g", "h"])),
+            [true; 4]
+        );
+    }
+
+    #[test]
+    fn fifty_thousand_results_against_a_shuffled_sheet_are_planned_quickly_and_exactly() {
+        const N: u32 = 50_000;
+        // The sheet is the reverse of the submission order, with every 10th row partly filled,
+        // one id deleted and one id duplicated.
+        let mut current = vec![header()];
+        for k in 0..N {
+            let n = N - 1 - k;
+            let row_number = k + 2;
+            let idc = format!("ev-{n}");
+            if n == 123 {
+                continue;
+            }
+            let cells = if n.is_multiple_of(10) {
+                vec![idc, "t".into(), "1900".into()]
+            } else {
+                vec![idc, "t".into()]
+            };
+            current.push(SheetRow { row_number, cells });
+        }
+        current.push(row(N + 2, &["ev-777", "dup"]));
+        let results: Vec<(RowId, Generated)> = (0..N)
+            .map(|n| (id(&format!("ev-{n}")), generated("x")))
+            .collect();
+
+        let started = std::time::Instant::now();
+        let plan = plan_writes("Events", &current, &results, false);
+        let took = started.elapsed();
+
+        assert!(took.as_secs() < 5, "planning took {took:?}");
+        assert_eq!(plan.problems.len(), 2);
+        assert!(
+            plan.problems
+                .contains(&(id("ev-123"), WriteProblem::IdMissing))
+        );
+        assert!(plan.problems.contains(&(
+            id("ev-777"),
+            WriteProblem::IdDuplicated {
+                rows: vec![N - 777 + 1, N + 2]
+            }
+        )));
+        assert_eq!(plan.rows.len(), N as usize - 2);
+        assert_eq!(plan.blocks.len(), N as usize - 2);
+        let first = &plan.rows[0];
+        assert_eq!((first.id.as_str(), first.row_number), ("ev-0", N + 1));
+        assert_eq!(first.ranges, vec![format!("Events!D{}:F{}", N + 1, N + 1)]);
+        assert_eq!(first.kept_cells, 1);
+        let second = &plan.rows[1];
+        assert_eq!(second.ranges, vec![format!("Events!C{0}:F{0}", N)]);
+    }
+
+    #[test]
+    fn a_value_longer_than_a_cell_holds_fails_its_row_and_the_others_are_written() {
+        let current = vec![
+            SheetRow {
+                row_number: 2,
+                cells: vec!["a".into(), "A".into()],
+            },
+            SheetRow {
+                row_number: 3,
+                cells: vec!["b".into(), "B".into()],
+            },
+        ];
+        let long = Generated {
+            year: "1999".into(),
+            simple: "short".into(),
+            detail: "가".repeat(MAX_CELL_CHARS + 1),
+            related_movies: String::new(),
+        };
+        let fits = Generated {
+            detail: "x".repeat(MAX_CELL_CHARS),
+            ..long.clone()
+        };
+        let plan = plan_writes("S", &current, &[(id("a"), long), (id("b"), fits)], false);
+        assert_eq!(plan.rows.len(), 1);
+        assert_eq!(plan.rows[0].id, id("b"));
+        assert_eq!(
+            plan.problems,
+            vec![(
+                id("a"),
+                WriteProblem::CellTooLong {
+                    column: "E (content_detailed)",
+                    chars: MAX_CELL_CHARS + 1
+                }
+            )]
+        );
+        assert!(plan.problems[0].1.to_string().contains("50000"));
+    }
+}

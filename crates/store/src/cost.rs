@@ -1,0 +1,350 @@
+//! The store's side of cost: the estimate a job was created with and its cap, the `usage` each
+//! row's responses reported, realtime calls per row, and per-spreadsheet monthly budgets
+//! (`migrations/0003_cost.sql`). Kept apart from the job/row/batch queries of `store` so the
+//! money figures have one home.
+
+use almanac_protocol::{RequestCounts, RowState, TokenUsage};
+use sqlx::FromRow;
+
+use super::{Store, StoreResult, now};
+
+/// What a job was estimated to cost when it was created (see `jobs` columns `est_*`).
+#[derive(Clone, Debug, Default, PartialEq, FromRow)]
+pub struct JobEstimateRecord {
+    /// `prompt::template_id()` at creation.
+    pub template: String,
+    /// The job's cap in USD.
+    pub max_cost_usd: Option<f64>,
+    /// Rows the estimate covered.
+    pub est_rows: i64,
+    /// Input tokens of those rows.
+    pub est_input_tokens: i64,
+    /// Of which at the cached rate.
+    pub est_cached_tokens: i64,
+    /// Expected output tokens.
+    pub est_output_tokens: i64,
+    /// Expected cost in the job's mode, USD.
+    pub est_cost_usd: f64,
+}
+
+/// One job of a spreadsheet's month, for its budget.
+#[derive(Clone, Debug, FromRow)]
+pub struct MonthJob {
+    /// Job id.
+    pub id: String,
+    /// Model id.
+    pub model: String,
+    /// `batch` or `realtime`.
+    pub mode: String,
+    /// A `JobStatus` name.
+    pub status: String,
+    /// Rows the estimate covered.
+    pub est_rows: i64,
+    /// Expected cost, USD.
+    pub est_cost_usd: f64,
+}
+
+/// How the reason of a realtime row that was never sent (cap reached, job cancelled) begins.
+pub const UNSENT_PREFIX: &str = "not sent: ";
+
+/// Whether a failed row of a realtime job may be sent again by a retry (see
+/// [`Store::reset_failed_realtime_rows`]).
+pub fn realtime_retryable(requests: i64, reason: Option<&str>) -> bool {
+    requests > 0 || reason.is_some_and(|r| r.starts_with(UNSENT_PREFIX))
+}
+
+impl Store {
+    /// Saves the estimate and cap of a job (right after [`Store::insert_job`]).
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn set_job_estimate(&self, job_id: &str, e: &JobEstimateRecord) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE jobs SET template = ?, max_cost_usd = ?, est_rows = ?, est_input_tokens = ?, est_cached_tokens = ?, est_output_tokens = ?, est_cost_usd = ? WHERE id = ?",
+        )
+        .bind(&e.template)
+        .bind(e.max_cost_usd)
+        .bind(e.est_rows)
+        .bind(e.est_input_tokens)
+        .bind(e.est_cached_tokens)
+        .bind(e.est_output_tokens)
+        .bind(e.est_cost_usd)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The estimate and cap of a job (all zero for a job created before migration 0003).
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn job_estimate(&self, job_id: &str) -> StoreResult<JobEstimateRecord> {
+        Ok(sqlx::query_as(
+            "SELECT template, max_cost_usd, est_rows, est_input_tokens, est_cached_tokens, est_output_tokens, est_cost_usd FROM jobs WHERE id = ?",
+        )
+        .bind(job_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .unwrap_or_default())
+    }
+
+    /// Adds the `usage` of responses to their rows (by the row's id, `custom_id`), one
+    /// transaction. A row answered twice (a retry) counts both: both were billed.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure (nothing is changed then).
+    pub async fn add_usage(&self, job_id: &str, usage: &[(String, TokenUsage)]) -> StoreResult<()> {
+        if usage.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.pool.begin().await?;
+        for (row_id, u) in usage {
+            sqlx::query(
+                "UPDATE job_rows SET spent_prompt_tokens = spent_prompt_tokens + ?, spent_cached_tokens = spent_cached_tokens + ?,
+                 spent_completion_tokens = spent_completion_tokens + ?, spent_reasoning_tokens = spent_reasoning_tokens + ?, billed = billed + 1
+                 WHERE job_id = ? AND row_id = ?",
+            )
+            .bind(u.input_tokens as i64)
+            .bind(u.cached_input_tokens as i64)
+            .bind(u.output_tokens as i64)
+            .bind(u.reasoning_tokens as i64)
+            .bind(job_id)
+            .bind(row_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `(rows with usage, summed usage)` of a job.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn job_usage(&self, job_id: &str) -> StoreResult<(u64, TokenUsage)> {
+        let (rows, input, cached, output, reasoning): (i64, i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(billed > 0),0), COALESCE(SUM(spent_prompt_tokens),0), COALESCE(SUM(spent_cached_tokens),0),
+                    COALESCE(SUM(spent_completion_tokens),0), COALESCE(SUM(spent_reasoning_tokens),0)
+             FROM job_rows WHERE job_id = ?",
+        )
+        .bind(job_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok((
+            rows as u64,
+            TokenUsage {
+                input_tokens: input as u64,
+                cached_input_tokens: cached as u64,
+                output_tokens: output as u64,
+                reasoning_tokens: reasoning as u64,
+            },
+        ))
+    }
+
+    /// The average output tokens per answered row of `completed` jobs with this model and prompt
+    /// template (the 20 most recent such jobs), or `None` when there are none.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn average_output_tokens(
+        &self,
+        model: &str,
+        template: &str,
+    ) -> StoreResult<Option<f64>> {
+        let avg: Option<f64> = sqlx::query_scalar(
+            "SELECT AVG(CAST(r.spent_completion_tokens AS REAL) / r.billed) FROM job_rows r
+             WHERE r.billed > 0 AND r.job_id IN (
+                SELECT id FROM jobs WHERE model = ? AND template = ? AND status = 'completed'
+                ORDER BY created_at DESC LIMIT 20)",
+        )
+        .bind(model)
+        .bind(template)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(avg)
+    }
+
+    /// Counts one more realtime call for each row (by `seq`), as its answer (or error) arrives.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn count_requests(&self, job_id: &str, seqs: &[i64]) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        for seq in seqs {
+            sqlx::query("UPDATE job_rows SET requests = requests + 1 WHERE job_id = ? AND seq = ?")
+                .bind(job_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// `(seq, requests)` of the failed rows of a job.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn failed_requests(&self, job_id: &str) -> StoreResult<Vec<(i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT seq, requests FROM job_rows WHERE job_id = ? AND state = 'failed' ORDER BY seq",
+        )
+        .bind(job_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// `request_counts` of a realtime job, from its rows: `total` rows sent at least once,
+    /// `completed` of those answered (generated or written), `failed` of those failed.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn realtime_request_counts(&self, job_id: &str) -> StoreResult<RequestCounts> {
+        let (total, completed, failed): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(requests > 0),0),
+                    COALESCE(SUM(requests > 0 AND state IN ('generated','done')),0),
+                    COALESCE(SUM(requests > 0 AND state = 'failed'),0)
+             FROM job_rows WHERE job_id = ?",
+        )
+        .bind(job_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(RequestCounts {
+            total: total as u64,
+            completed: completed as u64,
+            failed: failed as u64,
+        })
+    }
+
+    /// Stores one realtime answer (or failure) on a row still `pending`: state `generated` with
+    /// the four columns, or `failed` with the reason. Returns false if the row was not pending.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn record_realtime_result(
+        &self,
+        job_id: &str,
+        seq: i64,
+        outcome: &Result<almanac_core::domain::Generated, String>,
+    ) -> StoreResult<bool> {
+        let done = match outcome {
+            Ok(g) => sqlx::query(
+                "UPDATE job_rows SET state = 'generated', reason = NULL, year = ?, simple = ?, detail = ?, related_movies = ?
+                 WHERE job_id = ? AND seq = ? AND state = 'pending'",
+            )
+            .bind(&g.year)
+            .bind(&g.simple)
+            .bind(&g.detail)
+            .bind(&g.related_movies)
+            .bind(job_id)
+            .bind(seq)
+            .execute(&self.pool)
+            .await?,
+            Err(reason) => sqlx::query(
+                "UPDATE job_rows SET state = 'failed', reason = ? WHERE job_id = ? AND seq = ? AND state = 'pending'",
+            )
+            .bind(reason)
+            .bind(job_id)
+            .bind(seq)
+            .execute(&self.pool)
+            .await?,
+        };
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Fails every row of a job still `pending`, with `reason`; returns how many.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn fail_pending(&self, job_id: &str, reason: &str) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE job_rows SET state = ?, reason = ? WHERE job_id = ? AND state = 'pending'",
+        )
+        .bind(RowState::Failed.as_str())
+        .bind(reason)
+        .bind(job_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Puts failed rows of a realtime job that a retry may fix back to `pending`: rows that were
+    /// sent (`requests > 0`) and rows left unsent by a cap or a cancel (reason starting with
+    /// [`UNSENT_PREFIX`]); returns how many. Rows failed by the selection checks stay failed.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn reset_failed_realtime_rows(&self, job_id: &str) -> StoreResult<u64> {
+        let done = sqlx::query(
+            "UPDATE job_rows SET state = 'pending', reason = NULL WHERE job_id = ? AND state = 'failed' AND (requests > 0 OR reason LIKE ?)",
+        )
+        .bind(job_id)
+        .bind(format!("{UNSENT_PREFIX}%"))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Sets (or with `None` removes) a spreadsheet's monthly budget.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn set_budget(
+        &self,
+        spreadsheet_id: &str,
+        monthly_usd: Option<f64>,
+    ) -> StoreResult<()> {
+        match monthly_usd {
+            Some(usd) => {
+                sqlx::query(
+                    "INSERT INTO spreadsheet_budgets (spreadsheet_id, monthly_usd, updated_at) VALUES (?, ?, ?)
+                     ON CONFLICT (spreadsheet_id) DO UPDATE SET monthly_usd = excluded.monthly_usd, updated_at = excluded.updated_at",
+                )
+                .bind(spreadsheet_id)
+                .bind(usd)
+                .bind(now())
+                .execute(&self.pool)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM spreadsheet_budgets WHERE spreadsheet_id = ?")
+                    .bind(spreadsheet_id)
+                    .execute(&self.pool)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A spreadsheet's monthly budget, USD, if it has one.
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn budget(&self, spreadsheet_id: &str) -> StoreResult<Option<f64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT monthly_usd FROM spreadsheet_budgets WHERE spreadsheet_id = ?",
+        )
+        .bind(spreadsheet_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    /// Every job of a spreadsheet (any owner) created at or after `since` (RFC 3339).
+    ///
+    /// # Errors
+    /// [`super::StoreError::Sqlx`] on a database failure.
+    pub async fn jobs_since(
+        &self,
+        spreadsheet_id: &str,
+        since: &str,
+    ) -> StoreResult<Vec<MonthJob>> {
+        Ok(sqlx::query_as(
+            "SELECT id, model, mode, status, est_rows, est_cost_usd FROM jobs WHERE spreadsheet_id = ? AND created_at >= ?",
+        )
+        .bind(spreadsheet_id)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

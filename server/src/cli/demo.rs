@@ -1,0 +1,89 @@
+//! `almanac demo` (default `demo` feature): the glue between the `almanac-demo` crate, which owns
+//! the stand-ins, the sample sheet and the job driven over HTTP, and this crate's backend. It
+//! builds the backend's [`Config`] from where the demo's stand-ins are ([`almanac_demo::Backend`]),
+//! starts it (with the `/dev` pages under `--serve`), and hands over its URL.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use almanac_demo::{Demo, DemoArgs};
+use secrecy::SecretString;
+
+use crate::app::{Application, shutdown_signal};
+use crate::auth::IdentitySettings;
+use crate::config::{ApiSettings, AuthMode, Config, DEFAULT_SIDEBAR_DIR};
+use crate::jobs::WorkerSettings;
+
+/// Flags of `almanac demo`: the demo's own and the backend's sidebar folder.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DemoCommand {
+    /// The demo's flags.
+    #[command(flatten)]
+    pub demo: DemoArgs,
+    /// Folder of the built sidebar bundle, served at `/sidebar/` (and in `/dev/sheet` with
+    /// `--serve`).
+    #[arg(long, env = "ALMANAC_SIDEBAR_DIR", default_value = DEFAULT_SIDEBAR_DIR)]
+    pub sidebar_dir: PathBuf,
+}
+
+/// Runs the demo: one job and the filled sheet, or `--serve` until Ctrl-C.
+///
+/// # Errors
+/// When the sheet cannot be read, the backend cannot start, or the job does not complete.
+pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
+    super::init_tracing("warn");
+    let args = &cmd.demo;
+    let demo = Demo::start(args).await?;
+    let mut app = Application::build(config(&cmd, &demo)?).await?;
+    if args.serve {
+        app = app.with_routes(demo.dev_routes());
+    }
+    let app = app.spawn();
+    let outcome = if args.serve {
+        let built = cmd.sidebar_dir.join(crate::web::BUNDLE_WASM).is_file();
+        demo.print_serving(&app.base_url, &cmd.sidebar_dir, built)?;
+        shutdown_signal().await;
+        Ok(())
+    } else {
+        demo.run_job(&app.base_url).await
+    };
+    app.kill().await;
+    demo.shutdown().await;
+    outcome
+}
+
+/// The backend's settings over the demo's stand-ins: quick polls and retries, ID tokens checked
+/// against the emulator's JWKS for its client id, the per-user job rate of `--jobs-per-minute`.
+fn config(cmd: &DemoCommand, demo: &Demo) -> anyhow::Result<Config> {
+    let args = &cmd.demo;
+    let backend = demo.backend();
+    Ok(Config {
+        bind: if args.serve {
+            args.bind
+        } else {
+            "127.0.0.1:0".parse()?
+        },
+        database_url: backend.database_url,
+        openai_api_key: SecretString::from(backend.openai_api_key),
+        openai_base_url: backend.openai_base_url,
+        google_service_account_key: SecretString::from(backend.service_account_key_json),
+        sheets_base_url: Some(backend.sheets_base_url),
+        worker: WorkerSettings {
+            poll_interval: Duration::from_millis(200),
+            retry_min_delay: Duration::from_millis(200),
+            retry_max_delay: Duration::from_secs(5),
+            ..WorkerSettings::default()
+        },
+        auth: AuthMode::GoogleIdToken(IdentitySettings {
+            client_ids: vec![backend.client_id],
+            jwks_url: backend.jwks_url,
+            allowed_email_domains: Vec::new(),
+            jwks_min_refresh: crate::auth::verify::JWKS_MIN_REFRESH,
+        }),
+        api: ApiSettings {
+            jobs_per_minute: args.jobs_per_minute.max(1),
+            ..ApiSettings::default()
+        },
+        sidebar_dir: cmd.sidebar_dir.clone(),
+    })
+}

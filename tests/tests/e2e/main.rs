@@ -1,0 +1,21 @@
+//! End-to-end tests of the real backend over HTTP against the emulator, one test binary (the
+//! tests that install a process-wide log subscriber, `logs` and `secrets`, are binaries of their
+//! own):
+//!
+//! - `flow`: the main job; `recovery`: a crash between batch create and save;
+//! - `faults`: every batch outcome, per-line failure, limit and transient fault, each naming its
+//!   end state; `churn`: the sheet edited while a job runs, every cell checked;
+//! - `estimate`: estimated input tokens = emulator `prompt_tokens`, actual usage and history;
+//!   `budget`: refusals and the running cap; `cost_table`: README's cost table;
+//! - `realtime`: rate limits, grouped writes, restart, retry, `auto`;
+//! - `security`: tokens, ownership, access, limits, CORS.
+
+mod budget;
+mod churn;
+mod cost_table;
+mod estimate;
+mod faults;
+mod flow;
+mod realtime;
+mod recovery;
+mod security;

@@ -1,0 +1,101 @@
+//! Crash recovery driven step by step: the worker is not running; the test plays the crash.
+
+use almanac::app::{Application, install_crypto_provider};
+use almanac::jobs::JobService;
+use almanac::jobs::worker::Worker;
+use almanac_core::domain::{RowId, RowInput};
+use almanac_emulator::Emulator;
+use almanac_openai::jsonl;
+use almanac_protocol::JobStatus;
+use almanac_tests::{KOREAN_CSV, SPREADSHEET, USER_A, backend_config, fast};
+use secrecy::SecretString;
+
+#[tokio::test]
+async fn a_batch_created_just_before_a_crash_is_adopted_instead_of_created_again() {
+    install_crypto_provider();
+    let emulator = Emulator::start(fast()).await.unwrap();
+    emulator
+        .add_sheet_from_csv(SPREADSHEET, 0, "Events", KOREAN_CSV)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("a.db").display());
+    // Built but not spawned: no worker runs behind the test's back.
+    let app = Application::build(backend_config(&emulator, &url))
+        .await
+        .unwrap();
+    let svc = app.services().clone();
+    let jobs = JobService::new(svc.clone());
+    let req = almanac_protocol::CreateJobRequest {
+        spreadsheet_id: SPREADSHEET.into(),
+        sheet_id: 0,
+        rows: vec![almanac_protocol::RowSpan {
+            start_row: 2,
+            end_row: 5,
+        }],
+        model: "gpt-4.1-nano-2025-04-14".into(),
+        mode: almanac_protocol::Mode::Batch,
+        overwrite: false,
+    };
+    emulator.share(SPREADSHEET, USER_A.email);
+    let user_token = SecretString::from(emulator.user_token(USER_A.email));
+    let job = jobs
+        .create(USER_A.sub, Some(&user_token), req)
+        .await
+        .unwrap();
+
+    // What the worker does up to the crash: assign rows, upload and save the file id, create the
+    // batch — and die before saving the batch id.
+    let rows = svc.store.rows(&job.id).await.unwrap();
+    svc.store
+        .create_batches(&job.id, 0, &[rows.iter().map(|r| r.seq).collect()])
+        .await
+        .unwrap();
+    let batch = svc.store.batches(&job.id).await.unwrap().remove(0);
+    let inputs: Vec<RowInput> = rows
+        .iter()
+        .map(|r| RowInput {
+            id: RowId::parse(&r.row_id).unwrap(),
+            title: r.title.clone(),
+        })
+        .collect();
+    let spec = svc.catalog.resolve(&job.model).unwrap();
+    let file_id = svc
+        .openai
+        .upload_jsonl(
+            "pre-crash.jsonl",
+            jsonl::build_jsonl(spec, &inputs).unwrap(),
+        )
+        .await
+        .unwrap();
+    svc.store.set_input_file(batch.id, &file_id).await.unwrap();
+    let orphan = svc.openai.create_batch(&file_id, &job.id).await.unwrap();
+
+    // After the restart, the worker's step adopts the orphan.
+    let worker = Worker::new(svc.clone());
+    worker.try_execute_step(&job.id).await.unwrap();
+    let saved = svc.store.batches(&job.id).await.unwrap().remove(0);
+    assert_eq!(saved.batch_id.as_deref(), Some(orphan.id.as_str()));
+    assert_eq!(emulator.calls().batches_create, 1);
+    assert_eq!(emulator.calls().files_create, 1);
+
+    // And the job runs to the end on that batch.
+    let mut status = JobStatus::Validating;
+    for _ in 0..500 {
+        worker.try_execute_step(&job.id).await.unwrap();
+        status = svc
+            .store
+            .job(&job.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status()
+            .unwrap();
+        if status.is_terminal() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert_eq!(status, JobStatus::Completed);
+    assert_eq!(svc.store.row_counts(&job.id).await.unwrap().done, 4);
+    assert_eq!(emulator.calls().batches_create, 1);
+}
