@@ -2,7 +2,10 @@
 //! Generate, and this spreadsheet's jobs. Each component is small and takes what it shows as
 //! props; the API client comes from context.
 
-use almanac_protocol::{CreateJobRequest, EstimateRequest, Job, Mode, SelectionContext};
+use almanac_protocol::{
+    CreateJobRequest, Estimate, EstimateRequest, EstimateRow, Job, JobList, Mode, ModelList,
+    RowSpan, SelectionContext,
+};
 use leptos::prelude::*;
 
 use crate::api::{Api, ApiError};
@@ -50,7 +53,8 @@ fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
     }
 }
 
-/// Everything below the title once the selection is known.
+/// Everything below the title once the selection is known: the sheet, the [`SelectionView`],
+/// model and estimate, Generate, and the [`JobsSection`]. Provides the API client as context.
 #[component]
 fn Panel(ctx: SelectionContext) -> impl IntoView {
     let api = Api::new(&ctx);
@@ -59,16 +63,44 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
     let model = RwSignal::new(None::<String>);
     let mode = RwSignal::new(Mode::Batch);
     let jobs = RwSignal::new(Vec::<Job>::new());
-
-    let listed = {
-        let api = api.clone();
-        let spreadsheet_id = ctx.spreadsheet_id.clone();
-        LocalResource::new(move || {
-            let api = api.clone();
-            let spreadsheet_id = spreadsheet_id.clone();
-            async move { api.list_jobs(&spreadsheet_id).await }
-        })
+    let listed = list_jobs(&api, &ctx.spreadsheet_id, jobs);
+    let create = create_job(&api, jobs);
+    let target = Target {
+        spreadsheet_id: ctx.spreadsheet_id.clone(),
+        sheet_id: ctx.sheet_id,
+        spans: summary.spans.clone(),
     };
+    let can_generate = summary.can_generate();
+    let to_generate = summary.to_generate.clone();
+
+    view! {
+        <SheetLine sheet_title=ctx.sheet_title user_email=ctx.user_email/>
+        <SelectionView summary/>
+        <Show when=move || can_generate>
+            <ModelPicker model/>
+            <EstimateView model mode rows=to_generate.clone()/>
+        </Show>
+        <GenerateButton create model mode can_generate target/>
+        <CreateError create/>
+        <JobsSection listed jobs/>
+    }
+}
+
+/// The answer of `GET /jobs?spreadsheet_id=`.
+type ListedJobs = LocalResource<Result<JobList, ApiError>>;
+
+/// `POST /jobs` with the request it is dispatched with.
+type CreateAction = Action<CreateJobRequest, Result<Job, ApiError>>;
+
+/// Lists the spreadsheet's jobs once and adds those not shown yet to `jobs`, after any started
+/// here meanwhile.
+fn list_jobs(api: &Api, spreadsheet_id: &str, jobs: RwSignal<Vec<Job>>) -> ListedJobs {
+    let (api, spreadsheet_id) = (api.clone(), spreadsheet_id.to_owned());
+    let listed = LocalResource::new(move || {
+        let api = api.clone();
+        let spreadsheet_id = spreadsheet_id.clone();
+        async move { api.list_jobs(&spreadsheet_id).await }
+    });
     Effect::new(move |_| {
         if let Some(Ok(list)) = listed.get() {
             jobs.update(|shown| {
@@ -80,15 +112,17 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
             });
         }
     });
+    listed
+}
 
-    let create = {
+/// `POST /jobs` as an action; the job it starts goes first in `jobs`.
+fn create_job(api: &Api, jobs: RwSignal<Vec<Job>>) -> CreateAction {
+    let api = api.clone();
+    let create = Action::new_local(move |req: &CreateJobRequest| {
         let api = api.clone();
-        Action::new_local(move |req: &CreateJobRequest| {
-            let api = api.clone();
-            let req = req.clone();
-            async move { api.create_job(&req).await }
-        })
-    };
+        let req = req.clone();
+        async move { api.create_job(&req).await }
+    });
     Effect::new(move |_| {
         if let Some(Ok(job)) = create.value().get() {
             jobs.update(|shown| {
@@ -98,70 +132,111 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
             });
         }
     });
-    let generate = {
-        let spans = summary.spans.clone();
-        let (spreadsheet_id, sheet_id) = (ctx.spreadsheet_id.clone(), ctx.sheet_id);
-        move |_| {
-            let Some(model) = model.get_untracked() else {
-                return;
-            };
-            create.dispatch(CreateJobRequest {
-                spreadsheet_id: spreadsheet_id.clone(),
-                sheet_id,
-                rows: spans.clone(),
-                model,
-                mode: mode.get_untracked(),
-                overwrite: false,
-            });
-        }
-    };
-    let can_generate = summary.can_generate();
-    let to_generate = summary.to_generate.clone();
+    create
+}
 
+/// Where a new job writes: the spreadsheet, the sheet and the selected rows.
+#[derive(Clone, Debug)]
+struct Target {
+    spreadsheet_id: String,
+    sheet_id: i32,
+    spans: Vec<RowSpan>,
+}
+
+impl Target {
+    /// The `POST /jobs` body for these rows with `model` and `mode`, overwriting nothing.
+    fn request(&self, model: String, mode: Mode) -> CreateJobRequest {
+        CreateJobRequest {
+            spreadsheet_id: self.spreadsheet_id.clone(),
+            sheet_id: self.sheet_id,
+            rows: self.spans.clone(),
+            model,
+            mode,
+            overwrite: false,
+        }
+    }
+}
+
+/// The sheet's name and, when known, the person's address.
+#[component]
+fn SheetLine(sheet_title: String, user_email: String) -> impl IntoView {
     view! {
         <p class="muted sheet">
-            {format!("Sheet “{}”", ctx.sheet_title)}
-            {(!ctx.user_email.is_empty()).then(|| format!(" · {}", ctx.user_email))}
+            {format!("Sheet “{sheet_title}”")}
+            {(!user_email.is_empty()).then(|| format!(" · {user_email}"))}
         </p>
-        <SelectionView summary/>
-        <Show when=move || can_generate>
-            <ModelPicker model/>
-            <EstimateView model mode rows=to_generate.clone()/>
-        </Show>
+    }
+}
+
+/// Generate: starts a job on `target` with the chosen model and mode. Disabled while there is
+/// nothing to generate, no model or a job is starting.
+#[component]
+fn GenerateButton(
+    create: CreateAction,
+    model: RwSignal<Option<String>>,
+    mode: RwSignal<Mode>,
+    can_generate: bool,
+    target: Target,
+) -> impl IntoView {
+    let generate = move |_| {
+        let Some(model) = model.get_untracked() else {
+            return;
+        };
+        create.dispatch(target.request(model, mode.get_untracked()));
+    };
+    view! {
         <div class="actions">
             <button
                 type="button"
                 class="primary"
                 disabled=move || !can_generate || model.get().is_none() || create.pending().get()
-                on:click=generate.clone()
+                on:click=generate
             >
                 {move || if create.pending().get() { "Starting…" } else { "Generate" }}
             </button>
         </div>
-        {move || {
-            create
-                .value()
-                .get()
-                .and_then(Result::err)
-                .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
-        }}
+    }
+}
+
+/// Why the last Generate did not start a job, as an alert.
+#[component]
+fn CreateError(create: CreateAction) -> impl IntoView {
+    move || {
+        create
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <p class="error" role="alert">{e.to_string()}</p> })
+    }
+}
+
+/// This spreadsheet's jobs, newest first, one [`JobCard`] each.
+#[component]
+fn JobsSection(listed: ListedJobs, jobs: RwSignal<Vec<Job>>) -> impl IntoView {
+    view! {
         <section class="jobs" aria-labelledby="jobs-title">
             <h2 id="jobs-title">"Jobs on this spreadsheet"</h2>
-            {move || match listed.get() {
-                None => Some(view! { <p class="muted">"Loading jobs…"</p> }.into_any()),
-                Some(Err(e)) => Some(
-                    view! { <p class="error" role="alert">{format!("Could not list the jobs: {e}")}</p> }
-                        .into_any(),
-                ),
-                Some(Ok(_)) if jobs.with(Vec::is_empty) => {
-                    Some(view! { <p class="muted">"No jobs yet."</p> }.into_any())
-                }
-                Some(Ok(_)) => None,
-            }}
+            <JobsNotice listed jobs/>
             <For each=move || jobs.get() key=|job| job.id.clone() let:job>
                 <JobCard job/>
             </For>
         </section>
+    }
+}
+
+/// While the list loads, when it fails, or when there is no job: a line saying so.
+#[component]
+fn JobsNotice(listed: ListedJobs, jobs: RwSignal<Vec<Job>>) -> impl IntoView {
+    move || match listed.get() {
+        None => Some(view! { <p class="muted">"Loading jobs…"</p> }.into_any()),
+        Some(Err(e)) => Some(
+            view! { <p class="error" role="alert">{format!("Could not list the jobs: {e}")}</p> }
+                .into_any(),
+        ),
+        Some(Ok(_)) if jobs.with(Vec::is_empty) => {
+            Some(view! { <p class="muted">"No jobs yet."</p> }.into_any())
+        }
+        Some(Ok(_)) => None,
     }
 }
 
@@ -223,33 +298,36 @@ fn ModelPicker(model: RwSignal<Option<String>>) -> impl IntoView {
             <Suspense fallback=|| view! { <select id="almanac-model" disabled=true><option>"Loading…"</option></select> }>
                 {move || Suspend::new(async move {
                     match models.await {
-                        Ok(list) => {
-                            if model.get_untracked().is_none() {
-                                model.set(Some(list.default_model.clone()));
-                            }
-                            view! {
-                                <select
-                                    id="almanac-model"
-                                    on:change=move |ev| model.set(Some(event_target_value(&ev)))
-                                    prop:value=move || model.get().unwrap_or_default()
-                                >
-                                    {list
-                                        .models
-                                        .into_iter()
-                                        .map(|m| {
-                                            let selected = Some(&m.id) == model.get_untracked().as_ref();
-                                            view! { <option value=m.id.clone() selected=selected>{m.id.clone()}</option> }
-                                        })
-                                        .collect_view()}
-                                </select>
-                            }
-                            .into_any()
-                        }
+                        Ok(list) => view! { <ModelSelect list model/> }.into_any(),
                         Err(e) => view! { <p class="error" role="alert">{format!("Could not list the models: {e}")}</p> }.into_any(),
                     }
                 })}
             </Suspense>
         </div>
+    }
+}
+
+/// The `<select>` of the listed models, bound to `model`, which starts as the list's default.
+#[component]
+fn ModelSelect(list: ModelList, model: RwSignal<Option<String>>) -> impl IntoView {
+    if model.get_untracked().is_none() {
+        model.set(Some(list.default_model.clone()));
+    }
+    view! {
+        <select
+            id="almanac-model"
+            on:change=move |ev| model.set(Some(event_target_value(&ev)))
+            prop:value=move || model.get().unwrap_or_default()
+        >
+            {list
+                .models
+                .into_iter()
+                .map(|m| {
+                    let selected = Some(&m.id) == model.get_untracked().as_ref();
+                    view! { <option value=m.id.clone() selected=selected>{m.id.clone()}</option> }
+                })
+                .collect_view()}
+        </select>
     }
 }
 
@@ -276,10 +354,32 @@ fn ModeChoice(mode: RwSignal<Mode>, value: Mode, label: &'static str) -> impl In
 fn EstimateView(
     model: RwSignal<Option<String>>,
     mode: RwSignal<Mode>,
-    rows: Vec<almanac_protocol::EstimateRow>,
+    rows: Vec<EstimateRow>,
 ) -> impl IntoView {
-    let api = expect_context::<Api>();
-    let estimate = LocalResource::new(move || {
+    let estimate = estimate_resource(expect_context::<Api>(), model, rows);
+    view! {
+        <section class="estimate" aria-label="Estimate" aria-live="polite">
+            <Suspense fallback=|| view! { <p class="muted">"Estimating…"</p> }>
+                {move || Suspend::new(async move {
+                    match estimate.await {
+                        Ok(Some(estimate)) => view! { <EstimateDetails estimate mode/> }.into_any(),
+                        Ok(None) => view! { <p class="muted">"Pick a model to see the cost."</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{format!("No estimate: {e}")}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// `POST /estimate` of `rows` with the chosen model, again whenever the model changes; `None`
+/// while no model is chosen.
+fn estimate_resource(
+    api: Api,
+    model: RwSignal<Option<String>>,
+    rows: Vec<EstimateRow>,
+) -> LocalResource<Result<Option<Estimate>, ApiError>> {
+    LocalResource::new(move || {
         let api = api.clone();
         let rows = rows.clone();
         let model = model.get();
@@ -292,57 +392,65 @@ fn EstimateView(
                 None => Ok(None),
             }
         }
-    });
+    })
+}
+
+/// An estimate: the tokens, the [`CostTable`], the cost per row and what batch mode saves.
+#[component]
+fn EstimateDetails(estimate: Estimate, mode: RwSignal<Mode>) -> impl IntoView {
+    let e = &estimate;
+    let tokens = format!(
+        "{}: {} input + ~{} output tokens{}",
+        format::rows(e.rows),
+        format::thousands(e.input_tokens),
+        format::thousands(e.output_tokens),
+        if e.output_tokens_source == "history" {
+            " (from past jobs)"
+        } else {
+            ""
+        },
+    );
+    let per_row = format!(
+        "Per row: {} batch · {} realtime",
+        format::usd(e.batch.total_usd / e.rows.max(1) as f64),
+        format::usd(e.realtime.total_usd / e.rows.max(1) as f64),
+    );
+    let saved = e.realtime.total_usd - e.batch.total_usd;
+    let saves = format!(
+        "Batch mode saves {} (results within 24 h at most).",
+        format::usd(saved)
+    );
     view! {
-        <section class="estimate" aria-label="Estimate" aria-live="polite">
-            <Suspense fallback=|| view! { <p class="muted">"Estimating…"</p> }>
-                {move || Suspend::new(async move {
-                    match estimate.await {
-                        Ok(Some(e)) => {
-                            let saved = e.realtime.total_usd - e.batch.total_usd;
-                            view! {
-                                <p class="tokens">
-                                    {format!(
-                                        "{}: {} input + ~{} output tokens{}",
-                                        format::rows(e.rows),
-                                        format::thousands(e.input_tokens),
-                                        format::thousands(e.output_tokens),
-                                        if e.output_tokens_source == "history" { " (from past jobs)" } else { "" },
-                                    )}
-                                </p>
-                                <table class="costs">
-                                    <thead><tr><th scope="col">"Mode"</th><th scope="col">"Cost"</th><th scope="col">"Wait"</th></tr></thead>
-                                    <tbody>
-                                        <tr class="batch">
-                                            <th scope="row"><ModeChoice mode value=Mode::Batch label="Batch"/></th>
-                                            <td data-cost="batch">{format::usd(e.batch.total_usd)}</td>
-                                            <td>{format!("~{}", format::duration(e.batch_wait_seconds))}</td>
-                                        </tr>
-                                        <tr>
-                                            <th scope="row"><ModeChoice mode value=Mode::Realtime label="Realtime"/></th>
-                                            <td data-cost="realtime">{format::usd(e.realtime.total_usd)}</td>
-                                            <td>{format!("~{}", format::duration(e.realtime_wait_seconds))}</td>
-                                        </tr>
-                                        <tr>
-                                            <th scope="row"><ModeChoice mode value=Mode::Auto label="Auto"/></th>
-                                            <td colspan="2" class="muted">"Realtime if small or urgent, else batch"</td>
-                                        </tr>
-                                    </tbody>
-                                </table>
-                                <p class="muted per-row">{format!(
-                                    "Per row: {} batch · {} realtime",
-                                    format::usd(e.batch.total_usd / e.rows.max(1) as f64),
-                                    format::usd(e.realtime.total_usd / e.rows.max(1) as f64),
-                                )}</p>
-                                <p class="muted">{format!("Batch mode saves {} (results within 24 h at most).", format::usd(saved))}</p>
-                            }
-                            .into_any()
-                        }
-                        Ok(None) => view! { <p class="muted">"Pick a model to see the cost."</p> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{format!("No estimate: {e}")}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
-        </section>
+        <p class="tokens">{tokens}</p>
+        <CostTable estimate mode/>
+        <p class="muted per-row">{per_row}</p>
+        <p class="muted">{saves}</p>
+    }
+}
+
+/// Cost and wait of each mode, with the radio button that chooses it.
+#[component]
+fn CostTable(estimate: Estimate, mode: RwSignal<Mode>) -> impl IntoView {
+    let e = estimate;
+    view! {
+        <table class="costs">
+            <thead><tr><th scope="col">"Mode"</th><th scope="col">"Cost"</th><th scope="col">"Wait"</th></tr></thead>
+            <tbody>
+                <tr class="batch">
+                    <th scope="row"><ModeChoice mode value=Mode::Batch label="Batch"/></th>
+                    <td data-cost="batch">{format::usd(e.batch.total_usd)}</td>
+                    <td>{format!("~{}", format::duration(e.batch_wait_seconds))}</td>
+                </tr>
+                <tr>
+                    <th scope="row"><ModeChoice mode value=Mode::Realtime label="Realtime"/></th>
+                    <td data-cost="realtime">{format::usd(e.realtime.total_usd)}</td>
+                    <td>{format!("~{}", format::duration(e.realtime_wait_seconds))}</td>
+                </tr>
+                <tr>
+                    <th scope="row"><ModeChoice mode value=Mode::Auto label="Auto"/></th>
+                    <td colspan="2" class="muted">"Realtime if small or urgent, else batch"</td>
+                </tr>
+            </tbody>
+        </table>
     }
 }
