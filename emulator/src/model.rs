@@ -25,11 +25,11 @@
 //! 4. **Function calls.** With function tools declared: a question holding row ids — `MM-DD`
 //!    tokens such as `08-15`, or a double-quoted token with a digit and no space (`"movie_0001"`,
 //!    also `“…”`, `「…」`, `『…』`, `‘…’`) — calls the first function with an id property
-//!    ([`crate::schema::id_property`]) with those ids; otherwise a quoted text, or the words after
+//!    (`schema::id_property`) with those ids; otherwise a quoted text, or the words after
 //!    `search`/`find`/`look up`/`look for`/`titled` (the words before `검색`/`찾아` in Korean), calls
-//!    the first function with a query property ([`crate::schema::query_property`]) with that text.
+//!    the first function with a query property (`schema::query_property`) with that text.
 //!    The call is one `function_call` item (`call_id` `call_…`, `arguments` built by
-//!    [`crate::schema::arguments`], valid against the schema). No match with `auto` → rule 5.
+//!    `schema::arguments`, valid against the schema). No match with `auto` → rule 5.
 //! 5. **Plain answer.** `[emulated] You asked: "<question>". Earlier user turns in this
 //!    conversation: <n>.` where n counts the `user` messages before the question.
 

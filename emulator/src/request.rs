@@ -1,5 +1,5 @@
 //! Validation of `POST /v1/responses` bodies (the spec's `CreateResponse`,
-//! <https://platform.openai.com/docs/api-reference/responses/create>) into a [`CreateRequest`],
+//! <https://platform.openai.com/docs/api-reference/responses/create>) into a `CreateRequest`,
 //! as strictly as the real service:
 //!
 //! - unknown top-level parameters → 400 `unknown_parameter`; wrong JSON types → 400 `invalid_type`;

@@ -1,9 +1,9 @@
 //! JSON schemas of function tools: the checks the real service makes on `parameters`
 //! (<https://platform.openai.com/docs/guides/function-calling#strict-mode>), and the arguments
-//! the emulated model writes for a call ([`arguments`]), which always validate against the schema.
+//! the emulated model writes for a call (`arguments`), which always validate against the schema.
 //!
 //! Arguments: the properties in `required` are filled (plus the id or query property, see
-//! [`Fill`]); a `const` or an `enum`'s first value is used as is, then the ids or the query, then a
+//! `Fill`); a `const` or an `enum`'s first value is used as is, then the ids or the query, then a
 //! `default`; otherwise by
 //! type: `string` → `""`, `integer`/`number` → 10 for names like `limit`/`max`/`count`/`top`/`k`/`n`
 //! and 1 otherwise (clamped to `minimum`/`maximum`), `boolean` → `false`, `array` → `[]` (one
