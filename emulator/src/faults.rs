@@ -27,6 +27,8 @@ pub enum FaultTarget {
     OpenAi,
     /// `POST /v1/batches` only (batch creation; a 429 here is the "batch creation rate limit").
     OpenAiBatchCreate,
+    /// `POST /v1/responses` only (creating a model response; a 429 carries `retry-after: 1`).
+    OpenAiResponses,
     /// Every Sheets call under `/v4/spreadsheets/`.
     Sheets,
     /// Sheets writes only (`values:batchUpdate`, `values.update`).
@@ -38,6 +40,7 @@ impl FaultTarget {
         match self {
             FaultTarget::OpenAi => path.starts_with("/v1/"),
             FaultTarget::OpenAiBatchCreate => method == Method::POST && path == "/v1/batches",
+            FaultTarget::OpenAiResponses => method == Method::POST && path == "/v1/responses",
             FaultTarget::Sheets => path.starts_with("/v4/spreadsheets/"),
             FaultTarget::SheetsWrite => {
                 path.starts_with("/v4/spreadsheets/")
@@ -68,6 +71,63 @@ pub struct CallFault {
     /// What happens to them.
     pub kind: CallFaultKind,
     /// How many calls fail; `usize::MAX` for "until the faults are replaced".
+    pub times: usize,
+}
+
+/// What goes wrong with a model response (see [`ResponseFault`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseFaultKind {
+    /// Streams only: after `after_events` events (clamped to before the terminal event) an
+    /// `error` event (`code: "server_error"`) ends the stream; the response ends `failed`.
+    ErrorEvent {
+        /// Events sent before the error.
+        after_events: usize,
+    },
+    /// Streams only: after `after_events` events a `response.failed` event (the response with
+    /// `status: "failed"`, `error.code: "server_error"`) ends the stream.
+    FailedEvent {
+        /// Events sent before `response.failed`.
+        after_events: usize,
+    },
+    /// Streams only: after `after_events` events the connection is cut (the body errors, hyper
+    /// aborts it). The response itself goes on and ends as planned: `GET /v1/responses/{id}`
+    /// shows it, and a background stream resumes with `GET …?stream=true&starting_after=N`.
+    Cut {
+        /// Events sent before the cut.
+        after_events: usize,
+    },
+    /// Any mode: the response ends `failed` (`error: {"code": "server_error", …}`, no output); a
+    /// stream sends `response.created`, `response.in_progress`, `response.failed`.
+    Failed,
+    /// Any mode: the response ends `incomplete` (`incomplete_details.reason:
+    /// "max_output_tokens"`): the answer's text is cut to half its characters and its message
+    /// has `status: "incomplete"`.
+    Incomplete,
+}
+
+impl ResponseFaultKind {
+    /// Whether this kind applies only to `stream: true` requests.
+    pub fn streams_only(self) -> bool {
+        matches!(
+            self,
+            ResponseFaultKind::ErrorEvent { .. }
+                | ResponseFaultKind::FailedEvent { .. }
+                | ResponseFaultKind::Cut { .. }
+        )
+    }
+}
+
+/// A fault for the next `times` `POST /v1/responses` it applies to, in the order of
+/// [`Faults::responses`](crate::Faults::responses): the first fault with calls left, whose
+/// `matching` text (if any) is in the latest user message and whose kind fits the request
+/// (stream-only kinds skip non-streaming requests), is used and counted.
+#[derive(Clone, Debug)]
+pub struct ResponseFault {
+    /// What goes wrong.
+    pub kind: ResponseFaultKind,
+    /// Only requests whose latest user message contains this text; `None` = any request.
+    pub matching: Option<String>,
+    /// How many requests it hits; `usize::MAX` for "until the faults are replaced".
     pub times: usize,
 }
 
@@ -114,7 +174,9 @@ pub(crate) async fn inject(
                     },
                     "status": if code == 429 { "RESOURCE_EXHAUSTED" } else { "UNAVAILABLE" },
                 }}),
-                FaultTarget::OpenAi | FaultTarget::OpenAiBatchCreate => json!({"error": {
+                FaultTarget::OpenAi
+                | FaultTarget::OpenAiBatchCreate
+                | FaultTarget::OpenAiResponses => json!({"error": {
                     "message": if code == 429 {
                         "[emulated] Rate limit reached for requests. Please try again in 1s."
                     } else {

@@ -3,18 +3,26 @@
 //! paths against it in the demo and in tests. One axum server on one port serves:
 //!
 //! - OpenAI under `/v1`: Files, Batches and Chat Completions ([`openai`], [`batch`], [`generate`]);
+//!   Conversations ([`conversations`], items in [`items`]), Responses ([`responses`]: validation in
+//!   [`request`], the emulated model in [`model`], streaming in [`stream`]) and code interpreter
+//!   containers ([`containers`], the canned CSV analysis in [`analysis`] and [`interpreter`], PNG
+//!   charts in [`chart`]) — the successors of the Assistants API;
 //! - Google Sheets v4 under `/v4/spreadsheets/` ([`sheets`], with A1 parsing in [`a1`]);
 //! - Google's OAuth token endpoint `POST /token` for service accounts ([`oauth`]);
 //! - Google's ID-token keys `GET /oauth2/v3/certs` (a JWKS), a signer of ID tokens, and user
 //!   access tokens that reach only the spreadsheets shared with their user ([`identity`]).
 //!
 //! Tests steer it: [`Faults`] (per-row answers, expiry, the enqueued-token limit, invalid lines,
-//! and [`faults`]' call faults — 429 / 5xx / cut connections for OpenAI or Sheets),
+//! and [`faults`]' call faults — 429 / 5xx / cut connections for OpenAI or Sheets — and response
+//! faults: mid-stream errors, cut streams, failed or incomplete responses),
 //! [`Emulator::hold_batches`], [`Emulator::hold_next`] (stop one response after its effect, to
-//! kill a client at that moment), and [`Emulator::cell_writes`] (how often each cell was written).
+//! kill a client at that moment), [`Emulator::cell_writes`] (how often each cell was written),
+//! [`Emulator::set_responses_config`] (background timing, per-event stream delay and
+//! time-to-first-token), [`Emulator::hold_responses`] and [`Emulator::response_stats`].
 //!
 //! Wire formats follow the published references kept in `server/fixtures/reference/` (OpenAPI
-//! excerpts, the Batch guide's examples, recorded validation errors and recorded Sheets traffic).
+//! excerpts, the Batch guide's examples, recorded validation errors and recorded Sheets traffic)
+//! and `emulator/fixtures/reference/` (the Conversations and Responses OpenAPI excerpt).
 //! Generated content says plainly that it is emulated.
 //!
 //! ```no_run
@@ -30,17 +38,29 @@
 #![warn(missing_docs)]
 
 pub mod a1;
+pub mod analysis;
 pub mod batch;
+pub mod chart;
+pub mod containers;
+pub mod conversations;
 pub mod faults;
 pub mod generate;
 pub mod identity;
+pub mod interpreter;
+pub mod items;
+pub mod model;
 pub mod oauth;
 pub mod openai;
 pub mod ratelimit;
+pub mod request;
+pub mod responses;
+pub mod schema;
 pub mod sheets;
 pub mod state;
+pub mod stream;
 pub mod tokens;
 pub mod util;
+pub mod wire;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -54,7 +74,10 @@ use tokio::task::JoinHandle;
 
 use crate::state::{Shared, Sheet, Spreadsheet};
 
-pub use crate::faults::{CallFault, CallFaultKind, FaultTarget, Hold, HoldPoint};
+pub use crate::faults::{
+    CallFault, CallFaultKind, FaultTarget, Hold, HoldPoint, ResponseFault, ResponseFaultKind,
+};
+pub use crate::responses::{ResponseStats, ResponseStatus, ResponsesConfig};
 
 /// Korean sample sheet (16 events, header `id,title,year,content_simple,content_detailed,
 /// related_movies,imageUrl,relatedMovieId`), for demos and tests.
@@ -131,6 +154,10 @@ pub struct Faults {
     /// Failures of whole HTTP calls (429, 5xx, cut connections), applied in order of the list:
     /// the first fault whose target matches a call and has calls left answers it.
     pub calls: Vec<CallFault>,
+    /// Failures of model responses (`POST /v1/responses`): mid-stream `error` events or
+    /// `response.failed`, cut streams, responses that end `failed` or `incomplete`. See
+    /// [`ResponseFault`].
+    pub responses: Vec<ResponseFault>,
 }
 
 /// What goes wrong with one request of a batch.
@@ -589,6 +616,71 @@ impl Emulator {
             .unwrap_or_default()
     }
 
+    // --- conversations and responses ---
+
+    /// Sets the timing of background and streamed responses (applies to responses that have not
+    /// ended; a running stream keeps the delays it started with).
+    pub fn set_responses_config(&self, config: ResponsesConfig) {
+        self.shared.lock().responses_config = config;
+    }
+
+    /// While true, background responses stay at their status (`queued` or `in_progress`), e.g.
+    /// to cancel one at a known moment. Streams are not held.
+    pub fn hold_responses(&self, hold: bool) {
+        self.shared.lock().responses_hold = hold;
+    }
+
+    /// Applies RPM/TPM limits (and no latency) to `POST /v1/responses`, with full buckets; a
+    /// request weighs its input tokens plus `max_output_tokens`. `None` removes them. Refusals
+    /// are 429 `rate_limit_exceeded` with `retry-after`/`retry-after-ms`. See [`ratelimit`].
+    pub fn set_responses_limits(&self, limits: Option<ratelimit::ChatLimits>) {
+        self.shared.lock().responses_limiter = limits.map(ratelimit::Limiter::new);
+    }
+
+    /// What the responses rate limiter saw since [`Emulator::set_responses_limits`].
+    pub fn responses_limit_stats(&self) -> ratelimit::ChatLimitStats {
+        self.shared
+            .lock()
+            .responses_limiter
+            .as_ref()
+            .map(ratelimit::Limiter::stats)
+            .unwrap_or_default()
+    }
+
+    /// A snapshot of the Conversations/Responses counters (responses created, per conversation,
+    /// polls, cancels, function calls, code interpreter runs, …).
+    pub fn response_stats(&self) -> ResponseStats {
+        self.shared.lock().response_stats.clone()
+    }
+
+    /// The items of a conversation, oldest first (as stored: code interpreter calls keep their
+    /// `outputs`); `None` when it does not exist.
+    pub fn conversation_items(&self, conversation_id: &str) -> Option<Vec<serde_json::Value>> {
+        self.shared
+            .lock()
+            .conversations
+            .get(conversation_id)
+            .map(|c| c.items.clone())
+    }
+
+    /// A stored response object as `GET /v1/responses/{id}` shows it (with
+    /// `code_interpreter_call.outputs`), if it exists.
+    pub fn response(&self, response_id: &str) -> Option<serde_json::Value> {
+        let include = ["code_interpreter_call.outputs".to_string()];
+        responses::stored(&self.shared.lock(), response_id).map(|r| r.to_json(&include))
+    }
+
+    /// The content of a file in a code interpreter container, if it exists.
+    pub fn container_file(&self, container_id: &str, file_id: &str) -> Option<Vec<u8>> {
+        let state = self.shared.lock();
+        let container = state.containers.get(container_id)?;
+        container
+            .files
+            .iter()
+            .find(|f| f.id == file_id)
+            .map(|f| f.content.to_vec())
+    }
+
     /// Replaces the injected faults.
     pub fn set_faults(&self, faults: Faults) {
         self.shared.lock().faults = faults;
@@ -661,7 +753,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(sheets::router(shared))
 }
 
-/// Advances every batch one step per `config.step`.
+/// Advances every batch and background response one step per `config.step`.
 async fn tick_forever(shared: Arc<Shared>) {
     let step = shared.config.step.max(Duration::from_millis(1));
     let mut interval = tokio::time::interval(step);
@@ -673,7 +765,7 @@ async fn tick_forever(shared: Arc<Shared>) {
     }
 }
 
-/// One step of every batch.
+/// One step of every batch and background response.
 pub(crate) fn tick(shared: &Shared) {
     let rows_per_step = shared.config.rows_per_step;
     let mut state = shared.lock();
@@ -687,4 +779,5 @@ pub(crate) fn tick(shared: &Shared) {
     for job in batches.iter_mut() {
         job.advance(files, faults, *hold, rows_per_step);
     }
+    responses::advance(&mut state);
 }

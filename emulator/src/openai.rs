@@ -1,6 +1,7 @@
 //! The OpenAI side, under `/v1`: Files (<https://platform.openai.com/docs/api-reference/files>),
 //! Batches (<https://platform.openai.com/docs/api-reference/batch>) and non-streaming Chat
-//! Completions (<https://platform.openai.com/docs/api-reference/chat/create>).
+//! Completions (<https://platform.openai.com/docs/api-reference/chat/create>), plus the routes of
+//! [`crate::conversations`], [`crate::responses`] and [`crate::containers`].
 //!
 //! Every route needs `Authorization: Bearer <anything non-empty>`; otherwise 401. Errors use
 //! OpenAI's shape `{"error":{"message","type","param","code"}}`; unknown ids answer 404, unknown
@@ -47,6 +48,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/batches/{id}", get(retrieve_batch))
         .route("/v1/batches/{id}/cancel", post(cancel_batch))
         .route("/v1/chat/completions", post(chat))
+        .merge(crate::conversations::routes())
+        .merge(crate::responses::routes())
+        .merge(crate::containers::routes())
         .route("/v1/{*rest}", axum::routing::any(invalid_url))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(middleware::from_fn(require_api_key))

@@ -1,6 +1,7 @@
 //! The emulator's in-memory world, shared by the HTTP handlers, the batch ticker and the
 //! [`Emulator`](crate::Emulator) control methods: spreadsheets and their cells, uploaded and
-//! generated files, batches, issued OAuth tokens, injected faults and call counters.
+//! generated files, batches, conversations, responses and code interpreter containers, issued
+//! OAuth tokens, injected faults and call counters.
 //!
 //! Everything sits behind one `std::sync::Mutex`; no lock is held across an `.await`.
 
@@ -77,6 +78,20 @@ pub struct State {
     pub holds: Vec<crate::faults::Armed>,
     /// RPM/TPM limits of the chat endpoint, when set.
     pub chat_limiter: Option<crate::ratelimit::Limiter>,
+    /// Conversations by id (`conv_…`).
+    pub conversations: HashMap<String, crate::conversations::Conversation>,
+    /// Responses by id (`resp_…`), including unstored ones while they run.
+    pub responses: HashMap<String, crate::responses::StoredResponse>,
+    /// Code interpreter containers by id (`cntr_…`).
+    pub containers: HashMap<String, crate::containers::Container>,
+    /// Counters of the Conversations and Responses routes.
+    pub response_stats: crate::responses::ResponseStats,
+    /// Timing of background and streamed responses.
+    pub responses_config: crate::responses::ResponsesConfig,
+    /// While true, background responses do not advance.
+    pub responses_hold: bool,
+    /// RPM/TPM limits of `POST /v1/responses`, when set.
+    pub responses_limiter: Option<crate::ratelimit::Limiter>,
 }
 
 /// An access token handed out by the token endpoint.

@@ -7,6 +7,10 @@
 //! priming the reply. Structured outputs add the compact JSON text of
 //! `response_format.json_schema` (how OpenAI renders the schema is not published; this is the
 //! emulator's stand-in). Written independently of the product's estimate, from the same rules.
+//!
+//! Responses (`POST /v1/responses`) are counted the same way over items instead of messages
+//! ([`response_input_tokens`]), with prompt caching for the items sent before
+//! ([`cached_tokens`]).
 
 use serde_json::Value;
 use tiktoken_rs::CoreBPE;
@@ -71,6 +75,53 @@ pub fn output_cap(body: &Value) -> u64 {
         .unwrap_or(0)
 }
 
+/// `usage.input_tokens` of a Responses request
+/// (<https://platform.openai.com/docs/api-reference/responses/object#responses/object-usage>),
+/// by the same rules as chat: `instructions` count as a `developer` message, then per item 3
+/// framing tokens + its role (messages) + its text ([`crate::items`]: message parts, a function
+/// call's name and arguments, a function output, code), then the compact JSON of `tools` (when
+/// not empty), then 3 tokens priming the reply.
+pub fn response_input_tokens(
+    model: &str,
+    instructions: Option<&str>,
+    items: &[Value],
+    tools: &[Value],
+) -> u64 {
+    let bpe = bpe(model);
+    let mut tokens = 3;
+    if let Some(text) = instructions {
+        tokens += 3 + count(bpe, "developer") + count(bpe, text);
+    }
+    tokens += items_tokens(model, items);
+    if !tools.is_empty() {
+        tokens += count(bpe, &Value::Array(tools.to_vec()).to_string());
+    }
+    tokens
+}
+
+/// The tokens `items` add to a Responses request (see [`response_input_tokens`]).
+pub fn items_tokens(model: &str, items: &[Value]) -> u64 {
+    let bpe = bpe(model);
+    items
+        .iter()
+        .map(|item| {
+            let role = item.get("role").and_then(Value::as_str).unwrap_or("");
+            3 + count(bpe, role) + count(bpe, &crate::items::text(item))
+        })
+        .sum()
+}
+
+/// `input_tokens_details.cached_tokens` for a request whose first `prefix` input tokens were sent
+/// before (the items of its conversation or previous response): OpenAI caches prompts of at
+/// least 1024 tokens, in steps of 128 (<https://platform.openai.com/docs/guides/prompt-caching>).
+pub fn cached_tokens(prefix: u64) -> u64 {
+    if prefix < 1024 {
+        0
+    } else {
+        1024 + (prefix - 1024) / 128 * 128
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +137,25 @@ mod tests {
         let expected =
             3 + n("system") + n("Be brief.") + 3 + n("user") + n("Historical event: 3·1 운동") + 3;
         assert_eq!(prompt_tokens(&body), expected);
+    }
+
+    #[test]
+    fn responses_count_instructions_items_and_tools() {
+        let bpe = tiktoken_rs::o200k_base_singleton();
+        let n = |s: &str| bpe.encode_ordinary(s).len() as u64;
+        let items = [json!({"type": "message", "role": "user",
+            "content": [{"type": "input_text", "text": "How many events?"}]})];
+        let bare = response_input_tokens("gpt-4.1", None, &items, &[]);
+        assert_eq!(bare, 3 + 3 + n("user") + n("How many events?"));
+        let with = response_input_tokens(
+            "gpt-4.1",
+            Some("Be brief."),
+            &items,
+            &[json!({"type": "code_interpreter"})],
+        );
+        assert!(with > bare + n("Be brief."));
+        assert_eq!(cached_tokens(1023), 0);
+        assert_eq!(cached_tokens(1300), 1280);
     }
 
     #[test]

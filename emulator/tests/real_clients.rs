@@ -1,8 +1,11 @@
-//! The real client crates against the emulator: async-openai (Files, Batches, Chat), yup-oauth2's
-//! service-account flow (padded JWT, real form body) and google-sheets4 (percent-encoded ranges,
-//! batchGet, batchUpdate, spreadsheets.get).
+//! The real client crates against the emulator: async-openai (Files, Batches, Chat; and in
+//! [`responses`] Conversations, Responses and Containers), yup-oauth2's service-account flow
+//! (padded JWT, real form body) and google-sheets4 (percent-encoded ranges, batchGet, batchUpdate,
+//! spreadsheets.get).
 
 mod common;
+#[path = "real_clients/responses.rs"]
+mod responses;
 
 use std::time::Duration;
 

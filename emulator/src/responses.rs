@@ -1,0 +1,771 @@
+//! The Responses API under `/v1/responses`
+//! (<https://platform.openai.com/docs/api-reference/responses>), the successor of the Assistants
+//! API's runs: `POST /v1/responses` checks the body ([`crate::request`]), gathers the context
+//! (the `conversation`'s items, or the `previous_response_id`'s context and output, then the
+//! `input` items), lets the emulated model answer ([`crate::model`]: a message, a
+//! `function_call`, or a `code_interpreter_call` and a message with a chart) and reports `usage`
+//! counted with tiktoken ([`crate::tokens`]).
+//!
+//! Three ways to run, as the real service:
+//! - **synchronous** (default): the answer is the finished `response` object;
+//! - **`background: true`**: the answer has `status: "queued"`; the emulator's ticker (one tick
+//!   per [`EmulatorConfig::step`](crate::EmulatorConfig::step)) moves it to `in_progress` after
+//!   [`ResponsesConfig::queued_steps`] ticks and to its final status after
+//!   [`ResponsesConfig::in_progress_steps`] more; `POST /v1/responses/{id}/cancel` makes a
+//!   queued or in-progress background response `cancelled` (cancelling again returns it
+//!   unchanged; other responses refuse with 400); [`crate::Emulator::hold_responses`] freezes it;
+//! - **`stream: true`**: `text/event-stream` of the spec's `ResponseStreamEvent`s, in order, each
+//!   with `sequence_number` from 0 ([`crate::stream`]), paced by
+//!   [`ResponsesConfig::event_delay`] and [`ResponsesConfig::first_token_delay`]. With
+//!   `background: true` too, the events start with `response.queued` after `response.created`,
+//!   and `GET /v1/responses/{id}?stream=true&starting_after=N` replays/follows them.
+//!
+//! A response with `conversation` appends its input items and then its output items to the
+//! conversation when it ends `completed` or `incomplete` (not when `failed` or `cancelled`).
+//! `store: false` responses cannot be retrieved, cancelled or used as `previous_response_id`.
+//!
+//! Other routes: `GET /v1/responses/{id}` (`include`, `stream`, `starting_after`),
+//! `DELETE /v1/responses/{id}` (`{"id","object":"response","deleted":true}`),
+//! `GET /v1/responses/{id}/input_items` (the response's own input items; `limit`, `order`,
+//! `after`, `include`). Unknown ids: 404 `Response with id '…' not found.`; an unknown
+//! `previous_response_id`: 400 `Previous response with id '…' not found.`
+//! (`previous_response_not_found`); an unknown `conversation`: 404.
+//!
+//! Usage: `input_tokens` by [`crate::tokens::response_input_tokens`] over the instructions, the
+//! whole context and the tools; `cached_tokens` by [`crate::tokens::cached_tokens`] of the items
+//! taken from the conversation or previous response; `output_tokens` over the output items' text
+//! (message text, function name and arguments, code); `reasoning_tokens` 0.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::faults::ResponseFaultKind;
+use crate::model::{self, Decision};
+use crate::request::{self, ContainerSpec, CreateRequest};
+use crate::state::{Shared, State as World};
+use crate::util::{form_get, now_unix, parse_form};
+use crate::wire::{self, Refusal, bad_request, not_found};
+use crate::{conversations, items, tokens};
+
+/// Timing of background and streamed responses (see [`crate::Emulator::set_responses_config`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResponsesConfig {
+    /// Ticks a background response stays `queued`. Default 1.
+    pub queued_steps: u32,
+    /// Ticks a background response stays `in_progress` before it ends. Default 2.
+    pub in_progress_steps: u32,
+    /// Pause before every streamed event. Default 0.
+    pub event_delay: Duration,
+    /// Extra pause before the first delta event of a stream (`response.output_text.delta`, or
+    /// `….function_call_arguments.delta` / `….code_interpreter_call_code.delta` when the model
+    /// calls a tool first) — the time-to-first-token knob. Default 0.
+    pub first_token_delay: Duration,
+}
+
+impl Default for ResponsesConfig {
+    fn default() -> Self {
+        ResponsesConfig {
+            queued_steps: 1,
+            in_progress_steps: 2,
+            event_delay: Duration::ZERO,
+            first_token_delay: Duration::ZERO,
+        }
+    }
+}
+
+/// Counters of the Conversations and Responses stand-ins (see
+/// [`crate::Emulator::response_stats`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ResponseStats {
+    /// `POST /v1/conversations` that created a conversation.
+    pub conversations_created: usize,
+    /// `POST /v1/responses` that created a response (refused requests are not counted).
+    pub created: usize,
+    /// … of which with `background: true`.
+    pub background: usize,
+    /// … of which with `stream: true`.
+    pub streamed: usize,
+    /// Responses created per conversation id.
+    pub per_conversation: BTreeMap<String, usize>,
+    /// `GET /v1/responses/{id}` calls (polls).
+    pub retrieved: usize,
+    /// Responses that ended `completed`.
+    pub completed: usize,
+    /// … `failed`.
+    pub failed: usize,
+    /// … `incomplete`.
+    pub incomplete: usize,
+    /// … `cancelled`.
+    pub cancelled: usize,
+    /// `function_call` items the model emitted.
+    pub function_calls: usize,
+    /// Code interpreter runs.
+    pub code_interpreter_runs: usize,
+    /// `POST /v1/responses` refused with 429 by the rate limiter.
+    pub throttled: usize,
+}
+
+/// The status of a response (the spec's `Response.status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ResponseStatus {
+    /// Waiting (background only).
+    Queued,
+    /// Being generated.
+    InProgress,
+    /// Finished.
+    Completed,
+    /// Failed (`error` says why).
+    Failed,
+    /// Cut short (`incomplete_details.reason`).
+    Incomplete,
+    /// Cancelled (background only).
+    Cancelled,
+}
+
+impl ResponseStatus {
+    /// The wire spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseStatus::Queued => "queued",
+            ResponseStatus::InProgress => "in_progress",
+            ResponseStatus::Completed => "completed",
+            ResponseStatus::Failed => "failed",
+            ResponseStatus::Incomplete => "incomplete",
+            ResponseStatus::Cancelled => "cancelled",
+        }
+    }
+
+    /// Completed, failed, incomplete or cancelled.
+    pub fn is_terminal(self) -> bool {
+        !matches!(self, ResponseStatus::Queued | ResponseStatus::InProgress)
+    }
+}
+
+/// What a response ends with, planned when it is created.
+#[derive(Clone, Debug)]
+pub(crate) struct Outcome {
+    pub output: Vec<Value>,
+    pub status: ResponseStatus,
+    pub error: Value,
+    pub incomplete_details: Value,
+    pub usage: Value,
+}
+
+/// A response the emulator knows.
+#[derive(Clone, Debug)]
+pub struct StoredResponse {
+    /// `resp_…`.
+    pub id: String,
+    /// Unix seconds.
+    pub created_at: u64,
+    pub(crate) request: CreateRequest,
+    /// The request's input items as stored (with ids).
+    pub input_items: Vec<Value>,
+    /// Everything the model saw: earlier items, then the input items.
+    pub context: Vec<Value>,
+    pub(crate) outcome: Outcome,
+    /// Current status.
+    pub status: ResponseStatus,
+    /// Unix seconds, once completed.
+    pub completed_at: Option<u64>,
+    ticks: u32,
+    /// The planned stream events (streamed responses), with `sequence_number`s.
+    pub(crate) events: Vec<Value>,
+    /// Events sent (or, after a cut, produced) so far.
+    pub(crate) emitted: usize,
+}
+
+impl StoredResponse {
+    /// The `response` object as it is now; `include` adds `code_interpreter_call.outputs`.
+    pub fn to_json(&self, include: &[String]) -> Value {
+        self.snapshot(self.status, include)
+    }
+
+    /// The `response` object as it looks in `status` (output and usage only once it ended).
+    pub(crate) fn snapshot(&self, status: ResponseStatus, include: &[String]) -> Value {
+        let req = &self.request;
+        let mut include = include.to_vec();
+        include.extend(req.include.iter().cloned());
+        let ended = matches!(
+            status,
+            ResponseStatus::Completed | ResponseStatus::Incomplete
+        );
+        let output: Vec<Value> = if ended {
+            self.outcome
+                .output
+                .iter()
+                .map(|i| items::render(i, &include))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        let mut body = json!({
+            "id": self.id,
+            "object": "response",
+            "created_at": self.created_at,
+            "status": status.as_str(),
+            "background": req.background,
+            "completed_at": if status == ResponseStatus::Completed { json!(self.completed_at.unwrap_or_else(now_unix)) } else { Value::Null },
+            "conversation": req.conversation.as_ref().map(|id| json!({"id": id})),
+            "error": if status == ResponseStatus::Failed { self.outcome.error.clone() } else { Value::Null },
+            "incomplete_details": if status == ResponseStatus::Incomplete { self.outcome.incomplete_details.clone() } else { Value::Null },
+            "instructions": req.instructions,
+            "max_output_tokens": req.max_output_tokens,
+            "model": req.model,
+            "output": output,
+            "parallel_tool_calls": req.parallel_tool_calls,
+            "previous_response_id": req.previous_response_id,
+            "reasoning": req.reasoning,
+            "service_tier": req.service_tier,
+            "store": req.store,
+            "temperature": req.temperature,
+            "text": {"format": {"type": "text"}, "verbosity": "medium"},
+            "tool_choice": req.tool_choice,
+            "tools": req.tools,
+            "top_p": req.top_p,
+            "truncation": req.truncation,
+            "usage": if ended { self.outcome.usage.clone() } else { Value::Null },
+            "metadata": req.metadata,
+        });
+        for (key, value) in &req.echo {
+            body[key] = value.clone();
+        }
+        if body["top_logprobs"].is_null() {
+            body["top_logprobs"] = json!(0);
+        }
+        body
+    }
+}
+
+/// The routes of this module (state supplied by [`crate::openai::router`]).
+pub(crate) fn routes() -> Router<Arc<Shared>> {
+    Router::new()
+        .route("/v1/responses", post(create))
+        .route("/v1/responses/{id}", get(retrieve).delete(remove))
+        .route("/v1/responses/{id}/cancel", post(cancel))
+        .route("/v1/responses/{id}/input_items", get(input_items))
+}
+
+/// 404 for an unknown (or unstored) response.
+pub(crate) fn no_such_response(id: &str) -> Refusal {
+    not_found(&format!("Response with id '{id}' not found."), None)
+}
+
+/// A stored (retrievable) response.
+pub(crate) fn stored<'a>(state: &'a World, id: &str) -> Option<&'a StoredResponse> {
+    state.responses.get(id).filter(|r| r.request.store)
+}
+
+/// The items before the input: the conversation's, or the previous response's context and output.
+fn prior_items(state: &World, req: &CreateRequest) -> Result<Vec<Value>, Refusal> {
+    if let Some(id) = &req.conversation {
+        return match state.conversations.get(id) {
+            Some(c) => Ok(c.items.clone()),
+            None => Err(conversations::no_such_conversation(id)),
+        };
+    }
+    let Some(id) = &req.previous_response_id else {
+        return Ok(Vec::new());
+    };
+    match stored(state, id) {
+        Some(prev) => {
+            let mut items = prev.context.clone();
+            if matches!(
+                prev.status,
+                ResponseStatus::Completed | ResponseStatus::Incomplete
+            ) {
+                items.extend(prev.outcome.output.iter().cloned());
+            }
+            Ok(items)
+        }
+        None => Err(bad_request(
+            &format!("Previous response with id '{id}' not found."),
+            Some("previous_response_id"),
+            Some("previous_response_not_found"),
+        )),
+    }
+}
+
+/// The code interpreter's files and container must exist.
+fn check_container(state: &World, req: &CreateRequest) -> Result<(), Refusal> {
+    match &req.code_interpreter {
+        Some(ContainerSpec::Id(id)) if !state.containers.contains_key(id) => Err(not_found(
+            &format!("Container with id '{id}' not found."),
+            Some("tools"),
+        )),
+        Some(ContainerSpec::Auto { file_ids, .. }) => {
+            match file_ids.iter().find(|f| !state.files.contains_key(*f)) {
+                Some(missing) => Err(bad_request(
+                    &format!("No such File object: {missing}"),
+                    Some("tools"),
+                    Some("invalid_value"),
+                )),
+                None => Ok(()),
+            }
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Uses up the first [`crate::faults::ResponseFault`] that applies.
+fn take_fault(state: &mut World, req: &CreateRequest, question: &str) -> Option<ResponseFaultKind> {
+    let fault = state.faults.responses.iter_mut().find(|f| {
+        f.times > 0
+            && (req.stream || !f.kind.streams_only())
+            && f.matching.as_deref().is_none_or(|m| question.contains(m))
+    })?;
+    fault.times -= 1;
+    Some(fault.kind)
+}
+
+/// Applies the rate limiter, if set: `Err` is the 429.
+fn rate_limit(
+    state: &mut World,
+    req: &CreateRequest,
+    input_tokens: u64,
+) -> Result<Vec<(&'static str, String)>, Refusal> {
+    let Some(limiter) = state.responses_limiter.as_mut() else {
+        return Ok(Vec::new());
+    };
+    let verdict = limiter.admit(
+        &req.model,
+        input_tokens + req.max_output_tokens.unwrap_or(0),
+    );
+    match verdict.refusal {
+        None => Ok(verdict.headers),
+        Some(message) => {
+            state.response_stats.throttled += 1;
+            let mut response = (
+                StatusCode::TOO_MANY_REQUESTS,
+                Json(crate::generate::error_body(
+                    &message,
+                    if message.contains("(RPM)") {
+                        "requests"
+                    } else {
+                        "tokens"
+                    },
+                    None,
+                    Some("rate_limit_exceeded"),
+                )),
+            )
+                .into_response();
+            add_headers(&mut response, &verdict.headers);
+            Err(response.into())
+        }
+    }
+}
+
+/// Adds `x-ratelimit-*` / `retry-after` headers.
+fn add_headers(response: &mut Response, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(value) = HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, value);
+        }
+    }
+}
+
+/// The output items for a decision.
+fn output_for(state: &mut World, req: &CreateRequest, context: &[Value]) -> Vec<Value> {
+    match model::decide(req, context) {
+        Decision::Text(text) => vec![model::message_item(&text, Vec::new())],
+        Decision::Call { name, arguments } => {
+            state.response_stats.function_calls += 1;
+            vec![model::function_call_item(&name, &arguments)]
+        }
+        Decision::Analyze => match &req.code_interpreter {
+            Some(spec) => {
+                state.response_stats.code_interpreter_runs += 1;
+                crate::interpreter::run(state, spec, context)
+            }
+            None => vec![model::message_item(
+                "[emulated] The code interpreter is not available.",
+                Vec::new(),
+            )],
+        },
+    }
+}
+
+/// Cuts the answer to fit `max_output_tokens` (or to half, for the `Incomplete` fault); returns
+/// whether it was cut.
+fn limit_output(output: &mut [Value], req: &CreateRequest, halve: bool) -> bool {
+    let count = |items: &[Value]| -> u64 {
+        items
+            .iter()
+            .map(|i| tokens::completion_tokens(&req.model, &items::text(i)))
+            .sum()
+    };
+    let over = req.max_output_tokens.is_some_and(|max| count(output) > max);
+    if !over && !halve {
+        return false;
+    }
+    let Some(message) = output.iter_mut().rev().find(|i| i["type"] == "message") else {
+        if let Some(last) = output.last_mut() {
+            last["status"] = json!("incomplete");
+        }
+        return true;
+    };
+    let text = message["content"][0]["text"]
+        .as_str()
+        .unwrap_or("")
+        .to_string();
+    let mut keep: String = text.chars().take(text.chars().count() / 2).collect();
+    if let (false, Some(max)) = (halve, req.max_output_tokens) {
+        let words: Vec<&str> = text.split_inclusive(' ').collect();
+        keep.clear();
+        for word in words {
+            if tokens::completion_tokens(&req.model, &format!("{keep}{word}")) > max {
+                break;
+            }
+            keep.push_str(word);
+        }
+    }
+    let len = keep.chars().count() as u64;
+    message["content"][0]["text"] = json!(keep);
+    if let Some(annotations) = message["content"][0]["annotations"].as_array_mut() {
+        annotations.retain(|a| a["end_index"].as_u64().is_none_or(|end| end <= len));
+    }
+    message["status"] = json!("incomplete");
+    true
+}
+
+/// Plans the whole outcome of a response.
+fn plan(
+    state: &mut World,
+    req: &CreateRequest,
+    context: &[Value],
+    prior: usize,
+    fault: Option<ResponseFaultKind>,
+) -> Outcome {
+    if fault == Some(ResponseFaultKind::Failed) {
+        return Outcome {
+            output: Vec::new(),
+            status: ResponseStatus::Failed,
+            error: json!({"code": "server_error", "message": "[emulated] The model failed to generate a response (injected fault)."}),
+            incomplete_details: Value::Null,
+            usage: Value::Null,
+        };
+    }
+    let mut output = output_for(state, req, context);
+    let cut = limit_output(
+        &mut output,
+        req,
+        fault == Some(ResponseFaultKind::Incomplete),
+    );
+    let input =
+        tokens::response_input_tokens(&req.model, req.instructions.as_deref(), context, &req.tools);
+    let cached =
+        tokens::cached_tokens(tokens::items_tokens(&req.model, &context[..prior])).min(input);
+    let out: u64 = output
+        .iter()
+        .map(|i| tokens::completion_tokens(&req.model, &items::text(i)))
+        .sum();
+    Outcome {
+        output,
+        status: if cut {
+            ResponseStatus::Incomplete
+        } else {
+            ResponseStatus::Completed
+        },
+        error: Value::Null,
+        incomplete_details: if cut {
+            json!({"reason": "max_output_tokens"})
+        } else {
+            Value::Null
+        },
+        usage: json!({
+            "input_tokens": input,
+            "input_tokens_details": {"cached_tokens": cached, "cache_write_tokens": 0},
+            "output_tokens": out,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": input + out,
+        }),
+    }
+}
+
+/// A created response, ready to be answered.
+struct Created {
+    id: String,
+    headers: Vec<(&'static str, String)>,
+    fault: Option<ResponseFaultKind>,
+}
+
+/// Checks the request against the world and creates the response (all under one lock).
+fn prepare(state: &mut World, req: CreateRequest) -> Result<Created, Refusal> {
+    let prior = prior_items(state, &req)?;
+    let input_items = {
+        let lookup = |id: &str| conversations::find_item(state, id);
+        items::normalize_list(&req.input, "input", &lookup)?
+    };
+    let mut context = prior.clone();
+    context.extend(input_items.iter().cloned());
+    if context.is_empty() {
+        return Err(wire::missing("input"));
+    }
+    items::check_tool_pairs(&context)?;
+    check_container(state, &req)?;
+    let input_tokens = tokens::response_input_tokens(
+        &req.model,
+        req.instructions.as_deref(),
+        &context,
+        &req.tools,
+    );
+    let headers = rate_limit(state, &req, input_tokens)?;
+    let (_, question) = model::question(&context);
+    let fault = take_fault(state, &req, &question);
+    let outcome = plan(state, &req, &context, prior.len(), fault);
+    let stats = &mut state.response_stats;
+    stats.created += 1;
+    stats.background += usize::from(req.background);
+    stats.streamed += usize::from(req.stream);
+    if let Some(conversation) = &req.conversation {
+        *stats
+            .per_conversation
+            .entry(conversation.clone())
+            .or_default() += 1;
+    }
+    let response = StoredResponse {
+        id: wire::new_id("resp_"),
+        created_at: now_unix(),
+        status: if req.background {
+            ResponseStatus::Queued
+        } else {
+            ResponseStatus::InProgress
+        },
+        request: req,
+        input_items,
+        context,
+        outcome,
+        completed_at: None,
+        ticks: 0,
+        events: Vec::new(),
+        emitted: 0,
+    };
+    let id = response.id.clone();
+    state.responses.insert(id.clone(), response);
+    Ok(Created { id, headers, fault })
+}
+
+/// How a response ends.
+pub(crate) enum End {
+    /// As planned.
+    Planned,
+    /// Failed with this `error` object.
+    Failed(Value),
+}
+
+/// Ends a response: its final status, the conversation update, the counters (see
+/// [`forget_unstored`] for `store: false`).
+pub(crate) fn settle(state: &mut World, id: &str, end: End) {
+    let Some(resp) = state.responses.get_mut(id) else {
+        return;
+    };
+    if resp.status.is_terminal() {
+        return;
+    }
+    if let End::Failed(error) = end {
+        resp.outcome.status = ResponseStatus::Failed;
+        resp.outcome.error = error;
+    }
+    resp.status = resp.outcome.status;
+    resp.completed_at = (resp.status == ResponseStatus::Completed).then(now_unix);
+    let append = matches!(
+        resp.status,
+        ResponseStatus::Completed | ResponseStatus::Incomplete
+    );
+    let new_items: Vec<Value> = resp
+        .input_items
+        .iter()
+        .chain(resp.outcome.output.iter())
+        .cloned()
+        .collect();
+    let (conversation, status) = (resp.request.conversation.clone(), resp.status);
+    if let Some(c) = conversation
+        .filter(|_| append)
+        .and_then(|id| state.conversations.get_mut(&id))
+    {
+        c.items.extend(new_items);
+    }
+    let stats = &mut state.response_stats;
+    match status {
+        ResponseStatus::Completed => stats.completed += 1,
+        ResponseStatus::Failed => stats.failed += 1,
+        ResponseStatus::Incomplete => stats.incomplete += 1,
+        _ => {}
+    }
+}
+
+/// Forgets a finished `store: false` response.
+pub(crate) fn forget_unstored(state: &mut World, id: &str) {
+    let unstored = state
+        .responses
+        .get(id)
+        .is_some_and(|r| !r.request.store && r.status.is_terminal());
+    if unstored {
+        state.responses.remove(id);
+    }
+}
+
+/// One tick of every background response that is not streamed (called by the emulator's ticker).
+pub(crate) fn advance(state: &mut World) {
+    if state.responses_hold {
+        return;
+    }
+    let config = state.responses_config.clone();
+    let mut done = Vec::new();
+    for resp in state.responses.values_mut() {
+        if !resp.request.background || resp.request.stream || resp.status.is_terminal() {
+            continue;
+        }
+        resp.ticks += 1;
+        if resp.status == ResponseStatus::Queued && resp.ticks >= config.queued_steps {
+            resp.status = ResponseStatus::InProgress;
+            resp.ticks = 0;
+        } else if resp.status == ResponseStatus::InProgress
+            && resp.ticks >= config.in_progress_steps
+        {
+            done.push(resp.id.clone());
+        }
+    }
+    for id in done {
+        settle(state, &id, End::Planned);
+    }
+}
+
+async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    let body = match wire::parse_object(&body) {
+        Ok(body) => body,
+        Err(e) => return e.into_response(),
+    };
+    let req = match request::parse(&body) {
+        Ok(req) => req,
+        Err(e) => return e.into_response(),
+    };
+    let (stream, background) = (req.stream, req.background);
+    let created = {
+        let mut state = shared.lock();
+        match prepare(&mut state, req) {
+            Ok(created) => created,
+            Err(e) => return e.into_response(),
+        }
+    };
+    let mut response = if stream {
+        crate::stream::start(shared.clone(), &created.id, created.fault)
+    } else {
+        let mut state = shared.lock();
+        if !background {
+            settle(&mut state, &created.id, End::Planned);
+        }
+        let body = state.responses.get(&created.id).map(|r| r.to_json(&[]));
+        forget_unstored(&mut state, &created.id);
+        match body {
+            Some(body) => Json(body).into_response(),
+            None => no_such_response(&created.id).into_response(),
+        }
+    };
+    add_headers(&mut response, &created.headers);
+    response
+}
+
+async fn retrieve(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let pairs = parse_form(query.as_deref().unwrap_or(""));
+    let include: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "include" || k == "include[]")
+        .map(|(_, v)| v.clone())
+        .collect();
+    if form_get(&pairs, "stream") == Some("true") {
+        let after = form_get(&pairs, "starting_after").and_then(|v| v.parse::<i64>().ok());
+        return crate::stream::follow(shared.clone(), &id, after.unwrap_or(-1));
+    }
+    let mut state = shared.lock();
+    state.response_stats.retrieved += 1;
+    match stored(&state, &id) {
+        Some(resp) => Json(resp.to_json(&include)).into_response(),
+        None => no_such_response(&id).into_response(),
+    }
+}
+
+async fn remove(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let mut state = shared.lock();
+    if stored(&state, &id).is_none() {
+        return no_such_response(&id).into_response();
+    }
+    state.responses.remove(&id);
+    Json(json!({"id": id, "object": "response", "deleted": true})).into_response()
+}
+
+async fn cancel(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let mut state = shared.lock();
+    let World {
+        responses,
+        response_stats,
+        ..
+    } = &mut *state;
+    let Some(resp) = responses.get_mut(&id).filter(|r| r.request.store) else {
+        return no_such_response(&id).into_response();
+    };
+    if !resp.request.background {
+        return bad_request(
+            "Only responses created with background=true can be cancelled.",
+            None,
+            None,
+        )
+        .into_response();
+    }
+    match resp.status {
+        ResponseStatus::Queued | ResponseStatus::InProgress => {
+            resp.status = ResponseStatus::Cancelled;
+            response_stats.cancelled += 1;
+            Json(resp.to_json(&[])).into_response()
+        }
+        ResponseStatus::Cancelled => Json(resp.to_json(&[])).into_response(),
+        other => bad_request(
+            &format!("Cannot cancel a response with status '{}'.", other.as_str()),
+            None,
+            None,
+        )
+        .into_response(),
+    }
+}
+
+async fn input_items(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let page = match wire::page(query.as_deref()) {
+        Ok(page) => page,
+        Err(e) => return e.into_response(),
+    };
+    let state = shared.lock();
+    let Some(resp) = stored(&state, &id) else {
+        return no_such_response(&id).into_response();
+    };
+    match wire::list(&resp.input_items, &page, |i| {
+        items::render(i, &page.include)
+    }) {
+        Some(list) => Json(list).into_response(),
+        None => not_found(
+            &format!(
+                "Item with id '{}' not found.",
+                page.after.unwrap_or_default()
+            ),
+            None,
+        )
+        .into_response(),
+    }
+}
