@@ -20,9 +20,9 @@
 //! [`Emulator::set_responses_config`] (background timing, per-event stream delay and
 //! time-to-first-token), [`Emulator::hold_responses`] and [`Emulator::response_stats`].
 //!
-//! Wire formats follow the published references kept in `server/fixtures/reference/` (OpenAPI
+//! Wire formats follow the published references kept in `fixtures/reference/` (OpenAPI
 //! excerpts, the Batch guide's examples, recorded validation errors and recorded Sheets traffic)
-//! and `emulator/fixtures/reference/` (the Conversations and Responses OpenAPI excerpt).
+//! and `fixtures/reference/openai-responses/` (the Conversations and Responses OpenAPI excerpt).
 //! Generated content says plainly that it is emulated.
 //!
 //! ```no_run

@@ -5,7 +5,7 @@
 //! pagination of lists (`limit`, `order`, `after`; `first_id`, `last_id`, `has_more`).
 //!
 //! Reference: <https://platform.openai.com/docs/api-reference/responses> and
-//! `emulator/fixtures/reference/openai-responses/` (`Error`, `Metadata`, `ConversationItemList`).
+//! `fixtures/reference/openai-responses/` (`Error`, `Metadata`, `ConversationItemList`).
 
 use axum::Json;
 use axum::http::StatusCode;
