@@ -26,6 +26,8 @@ pub const USER_TOKEN_HEADER: &str = "x-goog-user-token";
 /// object's `status` (<https://platform.openai.com/docs/api-reference/batch/object>).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum JobStatus {
     /// Accepted and stored; rows not yet read from the sheet.
@@ -119,6 +121,8 @@ impl JobStatus {
 /// The state of one row of a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum RowState {
     /// Sent (or about to be sent) to the model; no result yet.
@@ -159,9 +163,371 @@ impl RowState {
     }
 }
 
+/// Where one batch of a job is: `preparing` until OpenAI has it (input file not uploaded or batch
+/// not created yet), then the Batch object's `status`
+/// (<https://platform.openai.com/docs/api-reference/batch/object>).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "text", rename_all = "snake_case"))]
+#[serde(rename_all = "snake_case")]
+pub enum BatchState {
+    /// Not at OpenAI yet: the input file is being uploaded or the batch created.
+    Preparing,
+    /// The input file is being validated.
+    Validating,
+    /// Validation failed (see the batch's errors); nothing ran.
+    Failed,
+    /// Requests are running.
+    InProgress,
+    /// Results are being assembled.
+    Finalizing,
+    /// Done; results are in the output and/or error file.
+    Completed,
+    /// The 24 h window ran out; finished requests are in the output file, the rest in the error
+    /// file as `batch_expired`.
+    Expired,
+    /// A cancel was asked; in-flight requests finish (up to 10 minutes).
+    Cancelling,
+    /// Cancelled (or never sent because the job was cancelled or its cap reached).
+    Cancelled,
+}
+
+impl BatchState {
+    /// Every state, in declaration order.
+    pub const ALL: [BatchState; 9] = [
+        BatchState::Preparing,
+        BatchState::Validating,
+        BatchState::Failed,
+        BatchState::InProgress,
+        BatchState::Finalizing,
+        BatchState::Completed,
+        BatchState::Expired,
+        BatchState::Cancelling,
+        BatchState::Cancelled,
+    ];
+
+    /// The snake_case name used on the wire, by OpenAI and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BatchState::Preparing => "preparing",
+            BatchState::Validating => "validating",
+            BatchState::Failed => "failed",
+            BatchState::InProgress => "in_progress",
+            BatchState::Finalizing => "finalizing",
+            BatchState::Completed => "completed",
+            BatchState::Expired => "expired",
+            BatchState::Cancelling => "cancelling",
+            BatchState::Cancelled => "cancelled",
+        }
+    }
+
+    /// Parses the snake_case name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<BatchState> {
+        BatchState::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// True when the batch will not change any more (`failed`, `completed`, `expired`,
+    /// `cancelled`).
+    pub fn is_terminal(self) -> bool {
+        matches!(
+            self,
+            BatchState::Failed | BatchState::Completed | BatchState::Expired | BatchState::Cancelled
+        )
+    }
+}
+
+impl std::fmt::Display for BatchState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a row failed, for programs (the row's `reason` says it for people). Written as snake_case
+/// text on the wire and in the store: `id_missing`, `http_500`, `batch_expired`, …
+///
+/// Three families, and what a retry of the job does with each ([`FailureCode::is_retryable`]):
+/// - the row itself is unusable (`id_missing`, `id_invalid`, `id_duplicated`, `title_missing`,
+///   `title_too_long`): a retry leaves it — fix the sheet and create a new job;
+/// - its request did not produce an answer (`batch_expired`, `batch_cancelled`, `batch_rejected`,
+///   `line_invalid`, `http_<status>`, `refusal`, `truncated`, `content_filter`, `empty_answer`,
+///   `invalid_json`, `missing_field`, `invalid_field`, `no_response`, `request_error`,
+///   `retries_exhausted`) or it was never sent (`not_sent_cancelled`, `not_sent_over_cap`,
+///   `not_sent_refused`): a retry sends it again;
+/// - its answer could not be written (`id_not_in_sheet`, `id_duplicated_in_sheet`,
+///   `value_too_long`): a retry sends it again and writes where the id is then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum FailureCode {
+    /// Column A is empty.
+    IdMissing,
+    /// Column A is too long or holds a control character.
+    IdInvalid,
+    /// The id appears on several selected rows.
+    IdDuplicated,
+    /// Column B is empty.
+    TitleMissing,
+    /// Column B is longer than allowed.
+    TitleTooLong,
+    /// The batch expired before this row ran (`batch_expired` in the error file).
+    BatchExpired,
+    /// The batch was cancelled before this row ran.
+    BatchCancelled,
+    /// OpenAI rejected the batch in validation because of other rows' lines; this row did not run.
+    BatchRejected,
+    /// OpenAI rejected this row's own input line in validation.
+    LineInvalid,
+    /// OpenAI answered this row's request with this HTTP status.
+    Http(u16),
+    /// The model refused (`message.refusal`).
+    Refusal,
+    /// The answer was cut off (`finish_reason: length`).
+    Truncated,
+    /// The answer was withheld by content filtering.
+    ContentFilter,
+    /// The answer was empty.
+    EmptyAnswer,
+    /// The answer was not JSON.
+    InvalidJson,
+    /// The answer's JSON lacks a field of the schema.
+    MissingField,
+    /// A field of the answer's JSON is not a string.
+    InvalidField,
+    /// OpenAI returned no result line for this row.
+    NoResponse,
+    /// The request's line carried another error.
+    RequestError,
+    /// Realtime: every call of the row failed for a passing reason (429, 5xx, timeout).
+    RetriesExhausted,
+    /// Never sent: the job was cancelled first.
+    NotSentCancelled,
+    /// Never sent: it would have passed the job's `max_cost_usd`.
+    NotSentOverCap,
+    /// Never sent: an earlier call was refused in a way every call would be (bad key, no quota).
+    NotSentRefused,
+    /// At write time, no row of the sheet has this id in column A.
+    IdNotInSheet,
+    /// At write time, several rows of the sheet have this id in column A.
+    IdDuplicatedInSheet,
+    /// A generated value is longer than a cell may hold.
+    ValueTooLong,
+}
+
+impl FailureCode {
+    /// Every code without data, and `Http(500)` standing for the `http_<status>` family.
+    pub const EXAMPLES: [FailureCode; 26] = [
+        FailureCode::IdMissing,
+        FailureCode::IdInvalid,
+        FailureCode::IdDuplicated,
+        FailureCode::TitleMissing,
+        FailureCode::TitleTooLong,
+        FailureCode::BatchExpired,
+        FailureCode::BatchCancelled,
+        FailureCode::BatchRejected,
+        FailureCode::LineInvalid,
+        FailureCode::Http(500),
+        FailureCode::Refusal,
+        FailureCode::Truncated,
+        FailureCode::ContentFilter,
+        FailureCode::EmptyAnswer,
+        FailureCode::InvalidJson,
+        FailureCode::MissingField,
+        FailureCode::InvalidField,
+        FailureCode::NoResponse,
+        FailureCode::RequestError,
+        FailureCode::RetriesExhausted,
+        FailureCode::NotSentCancelled,
+        FailureCode::NotSentOverCap,
+        FailureCode::NotSentRefused,
+        FailureCode::IdNotInSheet,
+        FailureCode::IdDuplicatedInSheet,
+        FailureCode::ValueTooLong,
+    ];
+
+    /// The codes a retry of the job leaves alone: the row itself is unusable.
+    pub const NOT_RETRYABLE: [FailureCode; 5] = [
+        FailureCode::IdMissing,
+        FailureCode::IdInvalid,
+        FailureCode::IdDuplicated,
+        FailureCode::TitleMissing,
+        FailureCode::TitleTooLong,
+    ];
+
+    /// Whether a retry of the job sends this row again: every code but [`Self::NOT_RETRYABLE`].
+    pub fn is_retryable(self) -> bool {
+        !Self::NOT_RETRYABLE.contains(&self)
+    }
+
+    /// Whether the row was never sent (`not_sent_*`).
+    pub fn is_unsent(self) -> bool {
+        matches!(
+            self,
+            FailureCode::NotSentCancelled
+                | FailureCode::NotSentOverCap
+                | FailureCode::NotSentRefused
+        )
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            FailureCode::IdMissing => "id_missing",
+            FailureCode::IdInvalid => "id_invalid",
+            FailureCode::IdDuplicated => "id_duplicated",
+            FailureCode::TitleMissing => "title_missing",
+            FailureCode::TitleTooLong => "title_too_long",
+            FailureCode::BatchExpired => "batch_expired",
+            FailureCode::BatchCancelled => "batch_cancelled",
+            FailureCode::BatchRejected => "batch_rejected",
+            FailureCode::LineInvalid => "line_invalid",
+            FailureCode::Http(_) => "http",
+            FailureCode::Refusal => "refusal",
+            FailureCode::Truncated => "truncated",
+            FailureCode::ContentFilter => "content_filter",
+            FailureCode::EmptyAnswer => "empty_answer",
+            FailureCode::InvalidJson => "invalid_json",
+            FailureCode::MissingField => "missing_field",
+            FailureCode::InvalidField => "invalid_field",
+            FailureCode::NoResponse => "no_response",
+            FailureCode::RequestError => "request_error",
+            FailureCode::RetriesExhausted => "retries_exhausted",
+            FailureCode::NotSentCancelled => "not_sent_cancelled",
+            FailureCode::NotSentOverCap => "not_sent_over_cap",
+            FailureCode::NotSentRefused => "not_sent_refused",
+            FailureCode::IdNotInSheet => "id_not_in_sheet",
+            FailureCode::IdDuplicatedInSheet => "id_duplicated_in_sheet",
+            FailureCode::ValueTooLong => "value_too_long",
+        }
+    }
+
+    /// Parses the snake_case text (`http_429` for [`FailureCode::Http`]); `None` for anything
+    /// else.
+    pub fn parse(s: &str) -> Option<FailureCode> {
+        if let Some(status) = s.strip_prefix("http_") {
+            return status
+                .parse::<u16>()
+                .ok()
+                .filter(|n| (100..=599).contains(n))
+                .map(FailureCode::Http);
+        }
+        Self::EXAMPLES
+            .into_iter()
+            .filter(|c| !matches!(c, FailureCode::Http(_)))
+            .find(|c| c.name() == s)
+    }
+}
+
+impl std::fmt::Display for FailureCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailureCode::Http(status) => write!(f, "http_{status}"),
+            other => f.write_str(other.name()),
+        }
+    }
+}
+
+impl PartialEq<&str> for FailureCode {
+    /// Compares with the snake_case text (`FailureCode::Http(429) == "http_429"`).
+    fn eq(&self, other: &&str) -> bool {
+        self.to_string() == *other
+    }
+}
+
+impl From<FailureCode> for String {
+    fn from(code: FailureCode) -> String {
+        code.to_string()
+    }
+}
+
+impl TryFrom<String> for FailureCode {
+    type Error = String;
+    fn try_from(s: String) -> Result<FailureCode, String> {
+        FailureCode::parse(&s).ok_or_else(|| format!("unknown failure code {s:?}"))
+    }
+}
+
+impl std::str::FromStr for FailureCode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<FailureCode, String> {
+        FailureCode::try_from(s.to_owned())
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for FailureCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        let names: Vec<String> = FailureCode::EXAMPLES
+            .iter()
+            .map(|c| match c {
+                FailureCode::Http(_) => "http_<status>".to_owned(),
+                other => other.to_string(),
+            })
+            .collect();
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[a-z_]+$|^http_[1-5][0-9][0-9]$"))
+            .description(Some(format!(
+                "Why the row failed, for programs: one of {}",
+                names.join(", ")
+            )))
+            .examples(["batch_expired", "http_500"])
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for FailureCode {}
+
+#[cfg(feature = "sqlx")]
+mod failure_code_sql {
+    //! `FailureCode` in SQL: a text column holding its snake_case name, for every database whose
+    //! `String` is text.
+
+    use super::FailureCode;
+    use sqlx::encode::IsNull;
+    use sqlx::error::BoxDynError;
+    use sqlx::{Database, Decode, Encode, Type};
+
+    impl<DB: Database> Type<DB> for FailureCode
+    where
+        String: Type<DB>,
+    {
+        fn type_info() -> DB::TypeInfo {
+            <String as Type<DB>>::type_info()
+        }
+
+        fn compatible(ty: &DB::TypeInfo) -> bool {
+            <String as Type<DB>>::compatible(ty)
+        }
+    }
+
+    impl<'q, DB: Database> Encode<'q, DB> for FailureCode
+    where
+        String: Encode<'q, DB>,
+    {
+        fn encode_by_ref(
+            &self,
+            buf: &mut <DB as Database>::ArgumentBuffer,
+        ) -> Result<IsNull, BoxDynError> {
+            self.to_string().encode(buf)
+        }
+    }
+
+    impl<'r, DB: Database> Decode<'r, DB> for FailureCode
+    where
+        String: Decode<'r, DB>,
+    {
+        fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<FailureCode, BoxDynError> {
+            let text = <String as Decode<'r, DB>>::decode(value)?;
+            Ok(FailureCode::parse(&text).ok_or_else(|| format!("unknown failure code {text:?}"))?)
+        }
+    }
+}
+
 /// How the rows are sent to the model.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(feature = "sqlx", sqlx(type_name = "text", rename_all = "snake_case"))]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// The OpenAI Batch API: half the price, results within 24 h.
@@ -272,7 +638,7 @@ pub struct BatchSummary {
     pub part: u32,
     /// The Batch object's `status` (`validating`, `in_progress`, …), or `preparing` before it
     /// exists.
-    pub status: String,
+    pub status: BatchState,
     /// The batch's own `request_counts`.
     pub request_counts: RequestCounts,
 }
@@ -310,6 +676,9 @@ pub struct JobRow {
     /// Why the row failed or was skipped, in words.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Why the row failed, for programs (only on failed rows): see [`FailureCode`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure_code: Option<FailureCode>,
 }
 
 /// Machine-readable error: `{"error":{"code","message"}}`.

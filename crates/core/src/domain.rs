@@ -151,6 +151,53 @@ impl Generated {
     }
 }
 
+/// One error of a batch's validation (`errors.data[]` of the Batch object,
+/// <https://platform.openai.com/docs/api-reference/batch/object>): which input line (1-based, when
+/// it is about one line), OpenAI's code (e.g. `invalid_json_line`, `token_limit_exceeded`), its
+/// message and the parameter concerned. Stored with the batch as it came, so decisions read the
+/// `code` and the `line`, never the text.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BatchError {
+    /// The input file's line (1-based) the error is about, if one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<u64>,
+    /// OpenAI's error code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// OpenAI's message, for people.
+    pub message: String,
+    /// The request parameter concerned, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub param: Option<String>,
+}
+
+impl BatchError {
+    /// True for the organization's enqueued-token limit (`token_limit_exceeded`): nothing ran and
+    /// the same batch may be created again once the queue has drained.
+    pub fn is_token_limit(&self) -> bool {
+        self.code.as_deref() == Some("token_limit_exceeded")
+    }
+}
+
+impl fmt::Display for BatchError {
+    /// `line 3: invalid_json_line: … (param: custom_id)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(line) = self.line {
+            write!(f, "line {line}: ")?;
+        }
+        write!(
+            f,
+            "{}: {}",
+            self.code.as_deref().unwrap_or("error"),
+            self.message
+        )?;
+        if let Some(param) = &self.param {
+            write!(f, " (param: {param})")?;
+        }
+        Ok(())
+    }
+}
+
 /// One row of a grid as read: a sheet's (through the Sheets API) or an events file's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SheetRow {

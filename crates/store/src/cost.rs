@@ -1,12 +1,42 @@
 //! The store's side of cost: the estimate a job was created with and its cap, the `usage` each
-//! row's responses reported, realtime calls per row, and per-spreadsheet monthly budgets
-//! (`migrations/0003_cost.sql`). Kept apart from the job/row/batch queries of `store` so the
-//! money figures have one home.
+//! row's responses reported, realtime calls and answers per row, and per-spreadsheet monthly
+//! budgets (`migrations/0003_cost.sql`). Kept apart from the job/row/batch queries so the money
+//! figures have one home.
 
-use almanac_protocol::{RequestCounts, RowState, TokenUsage};
-use sqlx::FromRow;
+use almanac_core::domain::Generated;
+use almanac_core::state::{FailureCode, JobStatus, Mode, RowFailure, RowState};
+use almanac_protocol::{RequestCounts, TokenUsage};
+use sqlx::sqlite::{Sqlite, SqliteArguments};
+use sqlx::{AssertSqlSafe, FromRow};
 
-use super::{Store, StoreResult, now};
+use crate::{Store, StoreResult, now};
+
+/// `UPDATE job_rows` adding one response's `usage` to a row's spending (and `billed + 1`), with the
+/// four token counts bound; the caller binds the parameters of `filter` (the `WHERE` clause).
+pub(crate) fn add_row_usage<'q>(
+    filter: &str,
+    u: &TokenUsage,
+) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
+    sqlx::query(AssertSqlSafe(format!(
+        "UPDATE job_rows SET spent_prompt_tokens = spent_prompt_tokens + ?, spent_cached_tokens = spent_cached_tokens + ?,
+         spent_completion_tokens = spent_completion_tokens + ?, spent_reasoning_tokens = spent_reasoning_tokens + ?, billed = billed + 1
+         WHERE {filter}"
+    )))
+    .bind(u.input_tokens as i64)
+    .bind(u.cached_input_tokens as i64)
+    .bind(u.output_tokens as i64)
+    .bind(u.reasoning_tokens as i64)
+}
+
+/// The failure codes a retry leaves alone, as an SQL list (`'id_missing', …`), from
+/// [`FailureCode::NOT_RETRYABLE`] — the one copy of the rule.
+fn not_retryable_list() -> String {
+    FailureCode::NOT_RETRYABLE
+        .iter()
+        .map(|c| format!("'{c}'"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 /// What a job was estimated to cost when it was created (see `jobs` columns `est_*`).
 #[derive(Clone, Debug, Default, PartialEq, FromRow)]
@@ -34,30 +64,21 @@ pub struct MonthJob {
     pub id: String,
     /// Model id.
     pub model: String,
-    /// `batch` or `realtime`.
-    pub mode: String,
-    /// A `JobStatus` name.
-    pub status: String,
+    /// Batch or realtime.
+    pub mode: Mode,
+    /// Where the job is.
+    pub status: JobStatus,
     /// Rows the estimate covered.
     pub est_rows: i64,
     /// Expected cost, USD.
     pub est_cost_usd: f64,
 }
 
-/// How the reason of a realtime row that was never sent (cap reached, job cancelled) begins.
-pub const UNSENT_PREFIX: &str = "not sent: ";
-
-/// Whether a failed row of a realtime job may be sent again by a retry (see
-/// [`Store::reset_failed_realtime_rows`]).
-pub fn realtime_retryable(requests: i64, reason: Option<&str>) -> bool {
-    requests > 0 || reason.is_some_and(|r| r.starts_with(UNSENT_PREFIX))
-}
-
 impl Store {
     /// Saves the estimate and cap of a job (right after [`Store::insert_job`]).
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_job_estimate(&self, job_id: &str, e: &JobEstimateRecord) -> StoreResult<()> {
         sqlx::query(
             "UPDATE jobs SET template = ?, max_cost_usd = ?, est_rows = ?, est_input_tokens = ?, est_cached_tokens = ?, est_output_tokens = ?, est_cost_usd = ? WHERE id = ?",
@@ -70,7 +91,7 @@ impl Store {
         .bind(e.est_output_tokens)
         .bind(e.est_cost_usd)
         .bind(job_id)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(())
     }
@@ -78,13 +99,13 @@ impl Store {
     /// The estimate and cap of a job (all zero for a job created before migration 0003).
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn job_estimate(&self, job_id: &str) -> StoreResult<JobEstimateRecord> {
         Ok(sqlx::query_as(
             "SELECT template, max_cost_usd, est_rows, est_input_tokens, est_cached_tokens, est_output_tokens, est_cost_usd FROM jobs WHERE id = ?",
         )
         .bind(job_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?
         .unwrap_or_default())
     }
@@ -93,26 +114,18 @@ impl Store {
     /// transaction. A row answered twice (a retry) counts both: both were billed.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure (nothing is changed then).
+    /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
     pub async fn add_usage(&self, job_id: &str, usage: &[(String, TokenUsage)]) -> StoreResult<()> {
         if usage.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         for (row_id, u) in usage {
-            sqlx::query(
-                "UPDATE job_rows SET spent_prompt_tokens = spent_prompt_tokens + ?, spent_cached_tokens = spent_cached_tokens + ?,
-                 spent_completion_tokens = spent_completion_tokens + ?, spent_reasoning_tokens = spent_reasoning_tokens + ?, billed = billed + 1
-                 WHERE job_id = ? AND row_id = ?",
-            )
-            .bind(u.input_tokens as i64)
-            .bind(u.cached_input_tokens as i64)
-            .bind(u.output_tokens as i64)
-            .bind(u.reasoning_tokens as i64)
-            .bind(job_id)
-            .bind(row_id)
-            .execute(&mut *tx)
-            .await?;
+            add_row_usage("job_id = ? AND row_id = ?", u)
+                .bind(job_id)
+                .bind(row_id)
+                .execute(&mut *tx)
+                .await?;
         }
         tx.commit().await?;
         Ok(())
@@ -121,7 +134,7 @@ impl Store {
     /// `(rows with usage, summed usage)` of a job.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn job_usage(&self, job_id: &str) -> StoreResult<(u64, TokenUsage)> {
         let (rows, input, cached, output, reasoning): (i64, i64, i64, i64, i64) = sqlx::query_as(
             "SELECT COALESCE(SUM(billed > 0),0), COALESCE(SUM(spent_prompt_tokens),0), COALESCE(SUM(spent_cached_tokens),0),
@@ -129,7 +142,7 @@ impl Store {
              FROM job_rows WHERE job_id = ?",
         )
         .bind(job_id)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         Ok((
             rows as u64,
@@ -146,7 +159,7 @@ impl Store {
     /// template (the 20 most recent such jobs), or `None` when there are none.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn average_output_tokens(
         &self,
         model: &str,
@@ -160,7 +173,7 @@ impl Store {
         )
         .bind(model)
         .bind(template)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         Ok(avg)
     }
@@ -168,7 +181,7 @@ impl Store {
     /// Counts one more realtime call for each row (by `seq`), as its answer (or error) arrives.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn count_requests(&self, job_id: &str, seqs: &[i64]) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
         for seq in seqs {
@@ -182,24 +195,11 @@ impl Store {
         Ok(())
     }
 
-    /// `(seq, requests)` of the failed rows of a job.
-    ///
-    /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
-    pub async fn failed_requests(&self, job_id: &str) -> StoreResult<Vec<(i64, i64)>> {
-        Ok(sqlx::query_as(
-            "SELECT seq, requests FROM job_rows WHERE job_id = ? AND state = 'failed' ORDER BY seq",
-        )
-        .bind(job_id)
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// `request_counts` of a realtime job, from its rows: `total` rows sent at least once,
     /// `completed` of those answered (generated or written), `failed` of those failed.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn realtime_request_counts(&self, job_id: &str) -> StoreResult<RequestCounts> {
         let (total, completed, failed): (i64, i64, i64) = sqlx::query_as(
             "SELECT COALESCE(SUM(requests > 0),0),
@@ -208,7 +208,7 @@ impl Store {
              FROM job_rows WHERE job_id = ?",
         )
         .bind(job_id)
-        .fetch_one(&self.pool)
+        .fetch_one(self.pool())
         .await?;
         Ok(RequestCounts {
             total: total as u64,
@@ -218,70 +218,76 @@ impl Store {
     }
 
     /// Stores one realtime answer (or failure) on a row still `pending`: state `generated` with
-    /// the four columns, or `failed` with the reason. Returns false if the row was not pending.
+    /// the four columns, or `failed` with the failure. Returns false if the row was not pending.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn record_realtime_result(
         &self,
         job_id: &str,
         seq: i64,
-        outcome: &Result<almanac_core::domain::Generated, String>,
+        outcome: &Result<Generated, RowFailure>,
     ) -> StoreResult<bool> {
         let done = match outcome {
             Ok(g) => sqlx::query(
-                "UPDATE job_rows SET state = 'generated', reason = NULL, year = ?, simple = ?, detail = ?, related_movies = ?
+                "UPDATE job_rows SET state = ?, reason = NULL, failure_code = NULL, year = ?, simple = ?, detail = ?, related_movies = ?
                  WHERE job_id = ? AND seq = ? AND state = 'pending'",
             )
+            .bind(RowState::Generated)
             .bind(&g.year)
             .bind(&g.simple)
             .bind(&g.detail)
             .bind(&g.related_movies)
             .bind(job_id)
             .bind(seq)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?,
-            Err(reason) => sqlx::query(
-                "UPDATE job_rows SET state = 'failed', reason = ? WHERE job_id = ? AND seq = ? AND state = 'pending'",
+            Err(failure) => sqlx::query(
+                "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE job_id = ? AND seq = ? AND state = 'pending'",
             )
-            .bind(reason)
+            .bind(RowState::Failed)
+            .bind(&failure.reason)
+            .bind(failure.code)
             .bind(job_id)
             .bind(seq)
-            .execute(&self.pool)
+            .execute(self.pool())
             .await?,
         };
         Ok(done.rows_affected() == 1)
     }
 
-    /// Fails every row of a job still `pending`, with `reason`; returns how many.
+    /// Fails every row of a job still `pending` with `failure`; returns how many.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
-    pub async fn fail_pending(&self, job_id: &str, reason: &str) -> StoreResult<u64> {
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn fail_pending(&self, job_id: &str, failure: &RowFailure) -> StoreResult<u64> {
         let done = sqlx::query(
-            "UPDATE job_rows SET state = ?, reason = ? WHERE job_id = ? AND state = 'pending'",
+            "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE job_id = ? AND state = 'pending'",
         )
-        .bind(RowState::Failed.as_str())
-        .bind(reason)
+        .bind(RowState::Failed)
+        .bind(&failure.reason)
+        .bind(failure.code)
         .bind(job_id)
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(done.rows_affected())
     }
 
-    /// Puts failed rows of a realtime job that a retry may fix back to `pending`: rows that were
-    /// sent (`requests > 0`) and rows left unsent by a cap or a cancel (reason starting with
-    /// [`UNSENT_PREFIX`]); returns how many. Rows failed by the selection checks stay failed.
+    /// Puts the failed rows of a realtime job that a retry may fix back to `pending` (every
+    /// failure code but [`FailureCode::NOT_RETRYABLE`]: rows that were sent, and rows left unsent
+    /// by a cap, a cancel or a refusal); returns how many. Rows failed by the selection checks stay
+    /// failed.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn reset_failed_realtime_rows(&self, job_id: &str) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "UPDATE job_rows SET state = 'pending', reason = NULL WHERE job_id = ? AND state = 'failed' AND (requests > 0 OR reason LIKE ?)",
-        )
+        let keep = not_retryable_list();
+        let done = sqlx::query(AssertSqlSafe(format!(
+            "UPDATE job_rows SET state = 'pending', reason = NULL, failure_code = NULL
+             WHERE job_id = ? AND state = 'failed' AND failure_code IS NOT NULL AND failure_code NOT IN ({keep})"
+        )))
         .bind(job_id)
-        .bind(format!("{UNSENT_PREFIX}%"))
-        .execute(&self.pool)
+        .execute(self.pool())
         .await?;
         Ok(done.rows_affected())
     }
@@ -289,7 +295,7 @@ impl Store {
     /// Sets (or with `None` removes) a spreadsheet's monthly budget.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_budget(
         &self,
         spreadsheet_id: &str,
@@ -304,13 +310,13 @@ impl Store {
                 .bind(spreadsheet_id)
                 .bind(usd)
                 .bind(now())
-                .execute(&self.pool)
+                .execute(self.pool())
                 .await?;
             }
             None => {
                 sqlx::query("DELETE FROM spreadsheet_budgets WHERE spreadsheet_id = ?")
                     .bind(spreadsheet_id)
-                    .execute(&self.pool)
+                    .execute(self.pool())
                     .await?;
             }
         }
@@ -320,20 +326,20 @@ impl Store {
     /// A spreadsheet's monthly budget, USD, if it has one.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn budget(&self, spreadsheet_id: &str) -> StoreResult<Option<f64>> {
         Ok(sqlx::query_scalar(
             "SELECT monthly_usd FROM spreadsheet_budgets WHERE spreadsheet_id = ?",
         )
         .bind(spreadsheet_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?)
     }
 
     /// Every job of a spreadsheet (any owner) created at or after `since` (RFC 3339).
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn jobs_since(
         &self,
         spreadsheet_id: &str,
@@ -344,7 +350,7 @@ impl Store {
         )
         .bind(spreadsheet_id)
         .bind(since)
-        .fetch_all(&self.pool)
+        .fetch_all(self.pool())
         .await?)
     }
 }

@@ -4,7 +4,9 @@
 
 use sqlx::{AssertSqlSafe, FromRow};
 
-use super::{JOB_COLUMNS, JobRecord, NewJob, NewRow, Store, StoreResult, insert_job_in};
+use crate::jobs::{insert_job_in, terminal_list};
+use crate::records::{JOB_COLUMNS, JobRecord, NewJob, NewRow};
+use crate::{Store, StoreResult};
 
 /// Where a file job reads its rows and writes its result.
 #[derive(Clone, Debug, PartialEq, Eq, FromRow)]
@@ -29,14 +31,14 @@ impl Store {
     /// Inserts a file job, its rows and its target in one transaction.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure (nothing is inserted then).
+    /// [`crate::StoreError::Sqlx`] on a database failure (nothing is inserted then).
     pub async fn insert_file_job(
         &self,
         job: &NewJob,
         rows: &[NewRow],
         target: &FileTarget,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.pool().begin().await?;
         insert_job_in(&mut tx, job, rows).await?;
         sqlx::query(
             "INSERT INTO file_targets (job_id, input_path, output_path, format, start_row, end_row, keep_temp_files) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -57,13 +59,13 @@ impl Store {
     /// The file target of a job; `None` for a sheet job.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn file_target(&self, job_id: &str) -> StoreResult<Option<FileTarget>> {
         Ok(sqlx::query_as(
             "SELECT job_id, input_path, output_path, format, start_row, end_row, keep_temp_files FROM file_targets WHERE job_id = ?",
         )
         .bind(job_id)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?)
     }
 
@@ -72,13 +74,13 @@ impl Store {
     /// instead of paying for a second batch.
     ///
     /// # Errors
-    /// [`super::StoreError::Sqlx`] on a database failure.
+    /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn unfinished_file_job(
         &self,
         input_path: &str,
         output_path: &str,
     ) -> StoreResult<Option<JobRecord>> {
-        let terminal = super::terminal_list();
+        let terminal = terminal_list();
         let columns = JOB_COLUMNS
             .split(", ")
             .map(|c| format!("j.{c}"))
@@ -93,7 +95,7 @@ impl Store {
         )))
         .bind(input_path)
         .bind(output_path)
-        .fetch_optional(&self.pool)
+        .fetch_optional(self.pool())
         .await?)
     }
 }
@@ -138,6 +140,7 @@ mod tests {
             row_number: 2,
             state,
             reason: None,
+            failure_code: None,
         }
     }
 

@@ -1,0 +1,247 @@
+//! A job's batches in the store: create the batches of an attempt and assign their rows, save each
+//! external id right after the call that made it, save what OpenAI says of a batch, forget a batch
+//! refused for a passing reason, and record a finished batch's answers with their `usage`.
+
+use almanac_core::state::{BatchState, RowFailure, RowState};
+use almanac_protocol::{RequestCounts, TokenUsage};
+use sqlx::AssertSqlSafe;
+
+use crate::records::{BATCH_COLUMNS, BatchProgress, BatchRecord, RowResult};
+use crate::{Store, StoreResult, now};
+
+impl Store {
+    /// The batches of a job, oldest first.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn batches(&self, job_id: &str) -> StoreResult<Vec<BatchRecord>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {BATCH_COLUMNS} FROM batches WHERE job_id = ? ORDER BY attempt, part"
+        )))
+        .bind(job_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// `request_counts` summed over a job's batches.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn request_counts(&self, job_id: &str) -> StoreResult<RequestCounts> {
+        let (total, completed, failed): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COALESCE(SUM(total),0), COALESCE(SUM(completed),0), COALESCE(SUM(failed),0) FROM batches WHERE job_id = ?",
+        )
+        .bind(job_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(RequestCounts {
+            total: total as u64,
+            completed: completed as u64,
+            failed: failed as u64,
+        })
+    }
+
+    /// Creates the batches of one attempt and assigns rows to them, all in one transaction:
+    /// `parts[i]` lists the `seq`s of the rows of part `i`; those rows become `pending` (their
+    /// reason and failure code cleared).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
+    pub async fn create_batches(
+        &self,
+        job_id: &str,
+        attempt: i64,
+        parts: &[Vec<i64>],
+    ) -> StoreResult<()> {
+        let now = now();
+        let mut tx = self.pool().begin().await?;
+        for (part, seqs) in parts.iter().enumerate() {
+            let id: i64 = sqlx::query_scalar(
+                "INSERT INTO batches (job_id, attempt, part, status, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            )
+            .bind(job_id)
+            .bind(attempt)
+            .bind(part as i64)
+            .bind(BatchState::Preparing)
+            .bind(seqs.len() as i64)
+            .bind(&now)
+            .bind(&now)
+            .fetch_one(&mut *tx)
+            .await?;
+            for seq in seqs {
+                sqlx::query(
+                    "UPDATE job_rows SET batch = ?, state = ?, reason = NULL, failure_code = NULL WHERE job_id = ? AND seq = ?",
+                )
+                .bind(id)
+                .bind(RowState::Pending)
+                .bind(job_id)
+                .bind(seq)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Saves the OpenAI input file id of a batch (right after the upload).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn set_input_file(&self, batch: i64, file_id: &str) -> StoreResult<()> {
+        sqlx::query("UPDATE batches SET input_file_id = ?, updated_at = ? WHERE id = ?")
+            .bind(file_id)
+            .bind(now())
+            .bind(batch)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Saves the OpenAI batch id and state of a batch (right after create, or after finding it).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn set_batch_id(
+        &self,
+        batch: i64,
+        batch_id: &str,
+        status: BatchState,
+    ) -> StoreResult<()> {
+        sqlx::query("UPDATE batches SET batch_id = ?, status = ?, updated_at = ? WHERE id = ?")
+            .bind(batch_id)
+            .bind(status)
+            .bind(now())
+            .bind(batch)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Forgets a batch that OpenAI refused for a reason that passes with time (the enqueued-token
+    /// limit): back to `preparing` without file or batch id, so that the next submit step uploads
+    /// a fresh input file and creates a new batch for the same rows. The refused batch stays at
+    /// OpenAI as `failed` (it ran nothing and costs nothing) and is never adopted again, because
+    /// adoption matches the input file id.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn reset_batch(&self, batch: i64) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE batches SET status = ?, input_file_id = NULL, batch_id = NULL, output_file_id = NULL, error_file_id = NULL, errors = NULL, completed = 0, failed = 0, collected = 0, updated_at = ? WHERE id = ?",
+        )
+        .bind(BatchState::Preparing)
+        .bind(now())
+        .bind(batch)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Saves what a Batch object says now.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn update_batch(&self, batch: i64, progress: &BatchProgress) -> StoreResult<()> {
+        let counts = progress.request_counts;
+        sqlx::query(
+            "UPDATE batches SET status = ?, total = ?, completed = ?, failed = ?, output_file_id = ?, error_file_id = ?, errors = ?, updated_at = ? WHERE id = ?",
+        )
+        .bind(progress.status)
+        .bind(counts.total as i64)
+        .bind(counts.completed as i64)
+        .bind(counts.failed as i64)
+        .bind(&progress.output_file_id)
+        .bind(&progress.error_file_id)
+        .bind(sqlx::types::Json(&progress.errors))
+        .bind(now())
+        .bind(batch)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Records the answers of a finished batch on its rows, adds the tokens its output lines'
+    /// `usage` reported (`(custom_id, usage)`) to those rows' spending, and marks the batch
+    /// collected — in one transaction, so a crash can neither lose a batch's usage nor count it
+    /// twice. Rows of the batch with no result at all fail with `missing`. Only rows still
+    /// `pending` in this batch change (a row matched twice keeps its first answer).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
+    pub async fn record_results(
+        &self,
+        batch: i64,
+        results: &[RowResult],
+        missing: &RowFailure,
+        usage: &[(String, TokenUsage)],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for (row_id, u) in usage {
+            crate::cost::add_row_usage("batch = ? AND row_id = ? AND state = 'pending'", u)
+                .bind(batch)
+                .bind(row_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        for result in results {
+            record_outcome(&mut tx, batch, &result.row_id, &result.outcome).await?;
+        }
+        sqlx::query(
+            "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE batch = ? AND state = 'pending'",
+        )
+        .bind(RowState::Failed)
+        .bind(&missing.reason)
+        .bind(missing.code)
+        .bind(batch)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("UPDATE batches SET collected = 1, updated_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(batch)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Stores one row's answer (`generated`) or failure on the row of `batch` with this id, if it is
+/// still `pending`.
+async fn record_outcome(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    batch: i64,
+    row_id: &str,
+    outcome: &Result<almanac_core::domain::Generated, RowFailure>,
+) -> StoreResult<()> {
+    match outcome {
+        Ok(g) => {
+            sqlx::query(
+                "UPDATE job_rows SET state = ?, reason = NULL, failure_code = NULL, year = ?, simple = ?, detail = ?, related_movies = ?
+                 WHERE batch = ? AND row_id = ? AND state = 'pending'",
+            )
+            .bind(RowState::Generated)
+            .bind(&g.year)
+            .bind(&g.simple)
+            .bind(&g.detail)
+            .bind(&g.related_movies)
+            .bind(batch)
+            .bind(row_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+        Err(failure) => {
+            sqlx::query(
+                "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE batch = ? AND row_id = ? AND state = 'pending'",
+            )
+            .bind(RowState::Failed)
+            .bind(&failure.reason)
+            .bind(failure.code)
+            .bind(batch)
+            .bind(row_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,288 @@
+//! The rows of the store as Rust values: what is read ([`JobRecord`], [`RowRecord`],
+//! [`BatchRecord`]) and what is written ([`NewJob`], [`NewRow`], [`RowResult`], [`RowUpdate`],
+//! [`BatchProgress`]). States are typed (`JobStatus`, `Mode`, `RowState`, `BatchState`,
+//! `FailureCode`, stored as their snake_case text); see `migrations/` for each column.
+
+use almanac_core::domain::{BatchError, Generated, RowId, RowInput};
+use almanac_core::state::{BatchState, FailureCode, JobStatus, Mode, RowFailure, RowState};
+use almanac_protocol::{RequestCounts, RowSpan};
+use sqlx::FromRow;
+
+/// The columns of `jobs` that [`JobRecord`] reads, in its field order.
+pub(crate) const JOB_COLUMNS: &str = "id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, cancel_requested, error_code, error_message, attempts, not_before, created_at, updated_at";
+/// The columns of `job_rows` that [`RowRecord`] reads.
+pub(crate) const ROW_COLUMNS: &str = "job_id, seq, row_id, title, row_number, state, reason, failure_code, batch, year, simple, detail, related_movies";
+/// The columns of `batches` that [`BatchRecord`] reads.
+pub(crate) const BATCH_COLUMNS: &str = "id, job_id, attempt, part, input_file_id, batch_id, status, output_file_id, error_file_id, total, completed, failed, errors, collected";
+
+/// A job as stored (see `migrations/0001_init.sql` for the meaning of each column).
+#[derive(Clone, Debug, FromRow)]
+pub struct JobRecord {
+    /// UUID v7.
+    pub id: String,
+    /// The caller's `sub`.
+    pub owner: String,
+    /// Sheets `spreadsheetId`.
+    pub spreadsheet_id: String,
+    /// Sheets `sheetId`.
+    pub sheet_id: i64,
+    /// The sheet's title as last seen.
+    pub sheet_title: String,
+    /// JSON of the selected `RowSpan`s.
+    pub spans: String,
+    /// Model id.
+    pub model: String,
+    /// Batch or realtime (never `auto`: it is settled at creation).
+    pub mode: Mode,
+    /// Replace filled cells.
+    pub overwrite: bool,
+    /// Where the job is.
+    pub status: JobStatus,
+    /// The caller asked to cancel.
+    pub cancel_requested: bool,
+    /// Error code when failed.
+    pub error_code: Option<String>,
+    /// Error message when failed.
+    pub error_message: Option<String>,
+    /// Consecutive transient failures of the current step.
+    pub attempts: i64,
+    /// The worker leaves the job alone until then (RFC 3339).
+    pub not_before: String,
+    /// RFC 3339.
+    pub created_at: String,
+    /// RFC 3339.
+    pub updated_at: String,
+}
+
+impl JobRecord {
+    /// The selected spans.
+    pub fn spans(&self) -> Vec<RowSpan> {
+        serde_json::from_str(&self.spans).unwrap_or_default()
+    }
+}
+
+/// A row of a job as stored.
+#[derive(Clone, Debug, FromRow)]
+pub struct RowRecord {
+    /// The job.
+    pub job_id: String,
+    /// Position in the selection (0-based).
+    pub seq: i64,
+    /// Column A; `''` when the cell was empty.
+    pub row_id: String,
+    /// Column B.
+    pub title: String,
+    /// 1-based row number at submission.
+    pub row_number: i64,
+    /// Where the row is.
+    pub state: RowState,
+    /// Why failed or skipped, for people.
+    pub reason: Option<String>,
+    /// Why failed, for programs (failed rows only).
+    pub failure_code: Option<FailureCode>,
+    /// The local id of the batch the row was last sent in.
+    pub batch: Option<i64>,
+    /// Column C answer.
+    pub year: Option<String>,
+    /// Column D answer.
+    pub simple: Option<String>,
+    /// Column E answer.
+    pub detail: Option<String>,
+    /// Column F answer.
+    pub related_movies: Option<String>,
+}
+
+impl RowRecord {
+    /// The row as a model input, when its id is valid (rows that failed the selection checks may
+    /// have none).
+    pub fn input(&self) -> Option<RowInput> {
+        Some(RowInput {
+            id: RowId::parse(&self.row_id).ok()?,
+            title: self.title.clone(),
+        })
+    }
+
+    /// The stored answer, when there is one.
+    pub fn generated(&self) -> Option<Generated> {
+        Some(Generated {
+            year: self.year.clone()?,
+            simple: self.simple.clone()?,
+            detail: self.detail.clone()?,
+            related_movies: self.related_movies.clone()?,
+        })
+    }
+
+    /// True for a failed row that a retry of its job sends again
+    /// ([`FailureCode::is_retryable`]).
+    pub fn is_retryable_failure(&self) -> bool {
+        self.state == RowState::Failed && self.failure_code.is_some_and(FailureCode::is_retryable)
+    }
+}
+
+/// A batch (one OpenAI batch, or one about to be created) as stored.
+#[derive(Clone, Debug, FromRow)]
+pub struct BatchRecord {
+    /// Local id.
+    pub id: i64,
+    /// The job.
+    pub job_id: String,
+    /// 0 = first submission, 1.. = retries.
+    pub attempt: i64,
+    /// Index within the attempt.
+    pub part: i64,
+    /// OpenAI input file id, once uploaded.
+    pub input_file_id: Option<String>,
+    /// OpenAI batch id, once created.
+    pub batch_id: Option<String>,
+    /// `preparing`, then the Batch object's status.
+    pub status: BatchState,
+    /// OpenAI output file id.
+    pub output_file_id: Option<String>,
+    /// OpenAI error file id.
+    pub error_file_id: Option<String>,
+    /// `request_counts.total`.
+    pub total: i64,
+    /// `request_counts.completed`.
+    pub completed: i64,
+    /// `request_counts.failed`.
+    pub failed: i64,
+    /// Validation errors (`errors.data[]`) as they came; empty unless validation failed.
+    #[sqlx(json(nullable))]
+    pub errors: Option<Vec<BatchError>>,
+    /// Output and error files have been parsed into rows.
+    pub collected: bool,
+}
+
+impl BatchRecord {
+    /// True once the batch will not change any more (or never reached OpenAI and never will).
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+
+    /// The validation errors (none when the batch passed validation).
+    pub fn errors(&self) -> &[BatchError] {
+        self.errors.as_deref().unwrap_or_default()
+    }
+}
+
+/// What a Batch object says now, to save on its batch ([`crate::Store::update_batch`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BatchProgress {
+    /// Its status.
+    pub status: BatchState,
+    /// Its `request_counts`.
+    pub request_counts: RequestCounts,
+    /// Its output file, once there is one.
+    pub output_file_id: Option<String>,
+    /// Its error file, once there is one.
+    pub error_file_id: Option<String>,
+    /// Its validation errors.
+    pub errors: Vec<BatchError>,
+}
+
+/// A job to insert.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    /// UUID.
+    pub id: String,
+    /// The caller's `sub`.
+    pub owner: String,
+    /// Sheets `spreadsheetId`.
+    pub spreadsheet_id: String,
+    /// Sheets `sheetId`.
+    pub sheet_id: i32,
+    /// Current title.
+    pub sheet_title: String,
+    /// Selected spans.
+    pub spans: Vec<RowSpan>,
+    /// Model id (resolved).
+    pub model: String,
+    /// Batch or realtime.
+    pub mode: Mode,
+    /// Replace filled cells.
+    pub overwrite: bool,
+    /// Initial status.
+    pub status: JobStatus,
+}
+
+/// A row to insert with its job.
+#[derive(Clone, Debug)]
+pub struct NewRow {
+    /// Column A (`''` when empty).
+    pub row_id: String,
+    /// Column B.
+    pub title: String,
+    /// 1-based row number.
+    pub row_number: u32,
+    /// Initial state (`pending`, `skipped` or `failed`).
+    pub state: RowState,
+    /// Why skipped or failed, for people.
+    pub reason: Option<String>,
+    /// Why failed, for programs.
+    pub failure_code: Option<FailureCode>,
+}
+
+impl NewRow {
+    /// The row as a model input, when its id is valid (rows that failed the selection checks may
+    /// have none).
+    pub fn input(&self) -> Option<RowInput> {
+        Some(RowInput {
+            id: RowId::parse(&self.row_id).ok()?,
+            title: self.title.clone(),
+        })
+    }
+}
+
+/// What the model answered for one row of a batch, to record.
+#[derive(Clone, Debug)]
+pub struct RowResult {
+    /// The row's `custom_id`.
+    pub row_id: String,
+    /// The answer, or why there is none.
+    pub outcome: Result<Generated, RowFailure>,
+}
+
+/// A new state for one row, by its `seq` ([`crate::Store::set_row_states`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RowUpdate {
+    /// The row's position in its job.
+    pub seq: i64,
+    /// Its new state.
+    pub state: RowState,
+    /// Why (for skipped and failed rows), for people.
+    pub reason: Option<String>,
+    /// Why, for programs (failed rows only).
+    pub failure_code: Option<FailureCode>,
+}
+
+impl RowUpdate {
+    /// The row is written (or already held this answer).
+    pub fn done(seq: i64) -> RowUpdate {
+        RowUpdate {
+            seq,
+            state: RowState::Done,
+            reason: None,
+            failure_code: None,
+        }
+    }
+
+    /// The row is left as a person filled it.
+    pub fn skipped(seq: i64, reason: String) -> RowUpdate {
+        RowUpdate {
+            seq,
+            state: RowState::Skipped,
+            reason: Some(reason),
+            failure_code: None,
+        }
+    }
+
+    /// The row failed.
+    pub fn failed(seq: i64, failure: RowFailure) -> RowUpdate {
+        RowUpdate {
+            seq,
+            state: RowState::Failed,
+            reason: Some(failure.reason),
+            failure_code: Some(failure.code),
+        }
+    }
+}

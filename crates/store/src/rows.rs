@@ -1,0 +1,118 @@
+//! A job's rows in the store: read them (all, the answered ones, a batch's), count them by state,
+//! and settle them after a write.
+
+use almanac_core::domain::{Generated, RowId};
+use almanac_core::state::RowState;
+use almanac_protocol::RowCounts;
+use sqlx::AssertSqlSafe;
+
+use crate::records::{ROW_COLUMNS, RowRecord, RowUpdate};
+use crate::{Store, StoreResult, now};
+
+impl Store {
+    /// The rows of a job in selection order.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn rows(&self, job_id: &str) -> StoreResult<Vec<RowRecord>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = ? ORDER BY seq"
+        )))
+        .bind(job_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The rows of a job in one state, in selection order.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn rows_in(&self, job_id: &str, state: RowState) -> StoreResult<Vec<RowRecord>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = ? AND state = ? ORDER BY seq"
+        )))
+        .bind(job_id)
+        .bind(state)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The answered rows of a job waiting to be written (`generated`), in selection order, as
+    /// `(seq, id, answer)`; rows whose stored id or answer cannot be read are left out.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn generated_rows(&self, job_id: &str) -> StoreResult<Vec<(i64, RowId, Generated)>> {
+        Ok(self
+            .rows_in(job_id, RowState::Generated)
+            .await?
+            .iter()
+            .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
+            .collect())
+    }
+
+    /// The rows assigned to a batch, in selection order.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn batch_rows(&self, batch: i64) -> StoreResult<Vec<RowRecord>> {
+        Ok(sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {ROW_COLUMNS} FROM job_rows WHERE batch = ? ORDER BY seq"
+        )))
+        .bind(batch)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Per-state row counts of a job.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn row_counts(&self, job_id: &str) -> StoreResult<RowCounts> {
+        let pairs: Vec<(RowState, i64)> =
+            sqlx::query_as("SELECT state, COUNT(*) FROM job_rows WHERE job_id = ? GROUP BY state")
+                .bind(job_id)
+                .fetch_all(self.pool())
+                .await?;
+        let mut counts = RowCounts::default();
+        for (state, n) in pairs {
+            let n = n as u64;
+            counts.total += n;
+            match state {
+                RowState::Pending => counts.pending += n,
+                RowState::Generated => counts.generated += n,
+                RowState::Done => counts.done += n,
+                RowState::Skipped => counts.skipped += n,
+                RowState::Failed => counts.failed += n,
+            }
+        }
+        Ok(counts)
+    }
+
+    /// Sets the state, reason and failure code of rows by `seq`, in one transaction.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
+    pub async fn set_row_states(&self, job_id: &str, updates: &[RowUpdate]) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        for update in updates {
+            sqlx::query(
+                "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE job_id = ? AND seq = ?",
+            )
+            .bind(update.state)
+            .bind(&update.reason)
+            .bind(update.failure_code)
+            .bind(job_id)
+            .bind(update.seq)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?")
+            .bind(now())
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
