@@ -118,6 +118,18 @@ impl JobStatus {
     }
 }
 
+impl std::fmt::Display for JobStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::fmt::Display for RowState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// The state of one row of a job.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -232,7 +244,10 @@ impl BatchState {
     pub fn is_terminal(self) -> bool {
         matches!(
             self,
-            BatchState::Failed | BatchState::Completed | BatchState::Expired | BatchState::Cancelled
+            BatchState::Failed
+                | BatchState::Completed
+                | BatchState::Expired
+                | BatchState::Cancelled
         )
     }
 }
@@ -305,7 +320,7 @@ pub enum FailureCode {
     NotSentOverCap,
     /// Never sent: an earlier call was refused in a way every call would be (bad key, no quota).
     NotSentRefused,
-    /// At write time, no row of the sheet has this id in column A.
+    /// At write time, no row of the sheet (or the input file) has this id.
     IdNotInSheet,
     /// At write time, several rows of the sheet have this id in column A.
     IdDuplicatedInSheet,
@@ -518,7 +533,10 @@ mod failure_code_sql {
     {
         fn decode(value: <DB as Database>::ValueRef<'r>) -> Result<FailureCode, BoxDynError> {
             let text = <String as Decode<'r, DB>>::decode(value)?;
-            Ok(FailureCode::parse(&text).ok_or_else(|| format!("unknown failure code {text:?}"))?)
+            Ok(
+                FailureCode::parse(&text)
+                    .ok_or_else(|| format!("unknown failure code {text:?}"))?,
+            )
         }
     }
 }

@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 use crate::api::{self, AppState, Authenticator};
 use crate::auth::IdTokenVerifier;
 use crate::config::{AuthMode, Config};
-use crate::jobs::worker::Worker;
+use crate::jobs::Worker;
 use crate::jobs::{JobService, Services};
 use crate::web;
 use almanac_openai::{BatchClient, RetryPolicy};

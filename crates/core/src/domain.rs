@@ -29,27 +29,55 @@ impl RowId {
     /// [`InvalidValue`] when the trimmed value is empty, longer than [`RowId::MAX_CHARS`]
     /// characters, or contains a control character.
     pub fn parse(raw: &str) -> Result<RowId, InvalidValue> {
+        match RowId::problem(raw) {
+            Some(problem) => Err(InvalidValue(format!("the id in column A {problem}"))),
+            None => Ok(RowId(raw.trim().to_owned())),
+        }
+    }
+
+    /// What keeps `raw` from being an id, if anything (the rules of [`RowId::parse`]).
+    pub fn problem(raw: &str) -> Option<RowIdProblem> {
         let id = raw.trim();
         if id.is_empty() {
-            return Err(InvalidValue("the id in column A is empty".into()));
+            Some(RowIdProblem::Empty)
+        } else if id.chars().count() > Self::MAX_CHARS {
+            Some(RowIdProblem::TooLong)
+        } else if id.chars().any(char::is_control) {
+            Some(RowIdProblem::ControlCharacter)
+        } else {
+            None
         }
-        if id.chars().count() > Self::MAX_CHARS {
-            return Err(InvalidValue(format!(
-                "the id in column A is longer than {} characters",
-                Self::MAX_CHARS
-            )));
-        }
-        if id.chars().any(char::is_control) {
-            return Err(InvalidValue(
-                "the id in column A contains a control character (tab, newline…)".into(),
-            ));
-        }
-        Ok(RowId(id.to_owned()))
     }
 
     /// The id as text.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// Why a cell cannot be a [`RowId`]. Displays as the end of a sentence whose subject names the
+/// place (`the id in column A` + `is empty`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RowIdProblem {
+    /// Nothing but spaces.
+    Empty,
+    /// More than [`RowId::MAX_CHARS`] characters.
+    TooLong,
+    /// A tab, newline or other control character.
+    ControlCharacter,
+}
+
+impl fmt::Display for RowIdProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RowIdProblem::Empty => f.write_str("is empty"),
+            RowIdProblem::TooLong => {
+                write!(f, "is longer than {} characters", RowId::MAX_CHARS)
+            }
+            RowIdProblem::ControlCharacter => {
+                f.write_str("contains a control character (tab, newline…)")
+            }
+        }
     }
 }
 

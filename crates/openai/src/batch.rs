@@ -16,6 +16,8 @@ use std::fmt;
 use std::time::Duration;
 
 use almanac_core::calls::Observer;
+use almanac_core::domain::BatchError;
+use almanac_core::state::BatchState;
 use almanac_protocol::RequestCounts;
 use async_openai::Client;
 use async_openai::config::{Config, OpenAIConfig};
@@ -34,86 +36,13 @@ use crate::transport::{RetryPolicy, Transport};
 /// before giving up: the 1,000 most recent batches of the organization.
 pub const FIND_MAX_PAGES: usize = 10;
 
-/// Where a batch is (`status` of the Batch object,
-/// <https://platform.openai.com/docs/api-reference/batch/object>).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum BatchStatus {
-    /// The input file is being validated.
-    Validating,
-    /// Validation failed; see [`BatchInfo::errors`].
-    Failed,
-    /// Requests are running.
-    InProgress,
-    /// Results are being assembled.
-    Finalizing,
-    /// Done; results are in the output and/or error file.
-    Completed,
-    /// The 24 h window ran out; finished requests are in the output file, the rest in the error
-    /// file as `batch_expired`.
-    Expired,
-    /// A cancel was asked; in-flight requests finish (up to 10 minutes).
-    Cancelling,
-    /// Cancelled; finished requests are in the output file.
-    Cancelled,
-}
-
-impl BatchStatus {
-    /// Every status.
-    pub const ALL: [BatchStatus; 8] = [
-        BatchStatus::Validating,
-        BatchStatus::Failed,
-        BatchStatus::InProgress,
-        BatchStatus::Finalizing,
-        BatchStatus::Completed,
-        BatchStatus::Expired,
-        BatchStatus::Cancelling,
-        BatchStatus::Cancelled,
-    ];
-
-    /// The wire name (`in_progress`, …).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BatchStatus::Validating => "validating",
-            BatchStatus::Failed => "failed",
-            BatchStatus::InProgress => "in_progress",
-            BatchStatus::Finalizing => "finalizing",
-            BatchStatus::Completed => "completed",
-            BatchStatus::Expired => "expired",
-            BatchStatus::Cancelling => "cancelling",
-            BatchStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// Parses a wire name; `None` for anything else.
-    pub fn parse(s: &str) -> Option<BatchStatus> {
-        BatchStatus::ALL.into_iter().find(|st| st.as_str() == s)
-    }
-
-    /// True when the batch will not change any more (`failed`, `completed`, `expired`, `cancelled`).
-    pub fn is_terminal(self) -> bool {
-        matches!(
-            self,
-            BatchStatus::Failed
-                | BatchStatus::Completed
-                | BatchStatus::Expired
-                | BatchStatus::Cancelled
-        )
-    }
-}
-
-impl fmt::Display for BatchStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// What Almanac needs of a Batch object (<https://platform.openai.com/docs/api-reference/batch/object>).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchInfo {
     /// `batch_…`.
     pub id: String,
-    /// Where the batch is.
-    pub status: BatchStatus,
+    /// Where the batch is (never `preparing`: that is Almanac's own state before a batch exists).
+    pub status: BatchState,
     /// The uploaded input file (`file-…`).
     pub input_file_id: String,
     /// Results of successful requests; `None` until completed, and also when every request failed.
@@ -122,9 +51,9 @@ pub struct BatchInfo {
     pub error_file_id: Option<String>,
     /// `request_counts` (all 0 while validating).
     pub request_counts: RequestCounts,
-    /// Batch-level errors (`errors.data[]`), e.g. `line 3: invalid_json_line: This line is not
-    /// parseable as valid JSON.`; empty unless validation failed.
-    pub errors: Vec<String>,
+    /// Batch-level errors (`errors.data[]`) as they came (line, code, message, param); empty
+    /// unless validation failed.
+    pub errors: Vec<BatchError>,
     /// `metadata.job_id`: the Almanac job that created the batch.
     pub metadata_job_id: Option<String>,
 }
@@ -134,7 +63,8 @@ impl BatchInfo {
     /// defaults (absent ids → `None`, absent counts → 0).
     ///
     /// # Errors
-    /// [`OpenAiError::Permanent`] when `id` is missing or `status` is not one of the eight known.
+    /// [`OpenAiError::Permanent`] when `id` is missing or `status` is not one of the Batch
+    /// object's eight statuses.
     pub fn from_json(v: &Value) -> Result<BatchInfo, OpenAiError> {
         let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
         let id = text("id").ok_or_else(|| OpenAiError::Permanent {
@@ -142,12 +72,14 @@ impl BatchInfo {
             message: "OpenAI answered with a batch object without an `id`".into(),
         })?;
         let status_text = text("status").unwrap_or_default();
-        let status = BatchStatus::parse(&status_text).ok_or_else(|| OpenAiError::Permanent {
-            status: None,
-            message: format!(
-                "OpenAI answered with an unknown batch status `{status_text}` for {id}"
-            ),
-        })?;
+        let status = BatchState::parse(&status_text)
+            .filter(|s| *s != BatchState::Preparing)
+            .ok_or_else(|| OpenAiError::Permanent {
+                status: None,
+                message: format!(
+                    "OpenAI answered with an unknown batch status `{status_text}` for {id}"
+                ),
+            })?;
         let count = |key: &str| {
             v.get("request_counts")
                 .and_then(|c| c.get(key))
@@ -157,7 +89,7 @@ impl BatchInfo {
         let errors = v
             .pointer("/errors/data")
             .and_then(Value::as_array)
-            .map(|list| list.iter().map(describe_batch_error).collect())
+            .map(|list| list.iter().map(batch_error).collect())
             .unwrap_or_default();
         Ok(BatchInfo {
             input_file_id: text("input_file_id").unwrap_or_default(),
@@ -179,21 +111,16 @@ impl BatchInfo {
     }
 }
 
-/// `{"code", "message", "param", "line"}` → `line 3: invalid_json_line: …` or
-/// `invalid_request: … (param: file_id)`.
-fn describe_batch_error(e: &Value) -> String {
-    let s = |k: &str| e.get(k).and_then(Value::as_str);
-    let mut out = String::new();
-    if let Some(line) = e.get("line").and_then(Value::as_u64) {
-        out.push_str(&format!("line {line}: "));
+/// One `errors.data[]` entry `{"code", "message", "param", "line"}`, fields absent or null when
+/// not given.
+fn batch_error(e: &Value) -> BatchError {
+    let s = |k: &str| e.get(k).and_then(Value::as_str).map(str::to_owned);
+    BatchError {
+        line: e.get("line").and_then(Value::as_u64),
+        code: s("code"),
+        message: s("message").unwrap_or_else(|| "(no message)".to_owned()),
+        param: s("param"),
     }
-    out.push_str(s("code").unwrap_or("error"));
-    out.push_str(": ");
-    out.push_str(s("message").unwrap_or("(no message)"));
-    if let Some(param) = s("param") {
-        out.push_str(&format!(" (param: {param})"));
-    }
-    out
 }
 
 /// A client of the OpenAI Files, Batches and Chat Completions endpoints.
@@ -544,7 +471,7 @@ mod tests {
         let created: Value = serde_json::from_str(r#"{"id": "batch_abc123", "object": "batch", "endpoint": "/v1/chat/completions", "errors": null, "input_file_id": "file-abc123", "completion_window": "24h", "status": "validating", "output_file_id": null, "error_file_id": null, "created_at": 1714508499, "in_progress_at": null, "expires_at": 1714536634, "completed_at": null, "failed_at": null, "expired_at": null, "request_counts": {"total": 0, "completed": 0, "failed": 0}, "metadata": null}"#).unwrap();
         let info = BatchInfo::from_json(&created).unwrap();
         assert_eq!(info.id, "batch_abc123");
-        assert_eq!(info.status, BatchStatus::Validating);
+        assert_eq!(info.status, BatchState::Validating);
         assert_eq!(info.input_file_id, "file-abc123");
         assert_eq!(info.output_file_id, None);
         assert_eq!(info.metadata_job_id, None);
@@ -556,11 +483,14 @@ mod tests {
     fn recorded_validation_errors_become_readable_lines() {
         let failed: Value = serde_json::from_str(r#"{"id":"batch_1","status": "failed", "input_file_id":"file-1", "errors": {"object": "list", "data": [{"code": "missing_required_parameter", "line": 1, "message": "Missing required parameter: 'custom_id'.", "param": "custom_id"}, {"code": "invalid_json_line", "line": 2, "message": "This line is not parseable as valid JSON.", "param": null}, {"code": "invalid_request", "line": null, "message": "Cannot find file ..., or organization ... does not have access to it.", "param": "file_id"}]}, "failed_at": 1754566945, "metadata": {"job_id": "job-7"}}"#).unwrap();
         let info = BatchInfo::from_json(&failed).unwrap();
-        assert_eq!(info.status, BatchStatus::Failed);
+        assert_eq!(info.status, BatchState::Failed);
         assert!(info.status.is_terminal());
         assert_eq!(info.metadata_job_id.as_deref(), Some("job-7"));
         assert_eq!(
-            info.errors,
+            info.errors
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>(),
             [
                 "line 1: missing_required_parameter: Missing required parameter: 'custom_id'. (param: custom_id)",
                 "line 2: invalid_json_line: This line is not parseable as valid JSON.",
@@ -582,20 +512,20 @@ mod tests {
 
     #[test]
     fn every_status_name_round_trips_and_only_four_are_terminal() {
-        for st in BatchStatus::ALL {
-            assert_eq!(BatchStatus::parse(st.as_str()), Some(st));
+        for st in BatchState::ALL {
+            assert_eq!(BatchState::parse(st.as_str()), Some(st));
         }
-        let terminal: Vec<_> = BatchStatus::ALL
+        let terminal: Vec<_> = BatchState::ALL
             .into_iter()
             .filter(|s| s.is_terminal())
             .collect();
         assert_eq!(
             terminal,
             [
-                BatchStatus::Failed,
-                BatchStatus::Completed,
-                BatchStatus::Expired,
-                BatchStatus::Cancelled
+                BatchState::Failed,
+                BatchState::Completed,
+                BatchState::Expired,
+                BatchState::Cancelled
             ]
         );
     }
@@ -770,7 +700,7 @@ mod tests {
             .retrieve_batch("batch_1")
             .await
             .unwrap();
-        assert_eq!(info.status, BatchStatus::InProgress);
+        assert_eq!(info.status, BatchState::InProgress);
         assert_eq!(info.request_counts.completed, 1);
         assert_eq!(
             seen.lock().unwrap().as_slice(),

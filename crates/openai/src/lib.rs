@@ -37,7 +37,8 @@ pub mod ratelimit;
 pub mod tokens;
 pub mod transport;
 
-pub use batch::{BatchClient, BatchInfo, BatchStatus};
+pub use almanac_core::state::BatchState;
+pub use batch::{BatchClient, BatchInfo};
 pub use chat::ChatClient;
 pub use error::OpenAiError;
 pub use output::{BatchResults, LineError, ParsedLine, RowError, Usage};

@@ -20,6 +20,7 @@ use serde_json::Value;
 
 use almanac_core::domain::Generated;
 use almanac_core::prompt::FIELDS;
+use almanac_core::state::{FailureCode, RowFailure};
 
 /// One parsed line: which row, what came of it, and the tokens it used.
 #[derive(Clone, Debug, PartialEq)]
@@ -32,24 +33,25 @@ pub struct ParsedLine {
     pub usage: Option<Usage>,
 }
 
-/// Why one row has no result. `code` is a stable snake_case word for programs; `message` is a
+/// Why one row has no result. `code` is the typed [`FailureCode`] programs act on; `message` is a
 /// sentence for people (it ends up in the sidebar next to the row).
 ///
-/// Codes: `batch_expired`, `batch_cancelled` (and any other code of the line's `error` object),
-/// `http_<status>` for a request OpenAI refused, `refusal`, `truncated`, `content_filter`,
-/// `empty_answer`, `invalid_json`, `missing_field`, `invalid_field`, `no_response`.
+/// Codes: `batch_expired`, `batch_cancelled`, `request_error` (any other code of the line's
+/// `error` object), `http_<status>` for a request OpenAI refused, `refusal`, `truncated`,
+/// `content_filter`, `empty_answer`, `invalid_json`, `missing_field`, `invalid_field`,
+/// `no_response`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RowError {
     /// Stable machine-readable code.
-    pub code: String,
+    pub code: FailureCode,
     /// What happened and what to do, for people.
     pub message: String,
 }
 
 impl RowError {
-    fn new(code: impl Into<String>, message: impl Into<String>) -> RowError {
+    fn new(code: FailureCode, message: impl Into<String>) -> RowError {
         RowError {
-            code: code.into(),
+            code,
             message: message.into(),
         }
     }
@@ -58,14 +60,24 @@ impl RowError {
     /// cancelled), hit a rate limit or a server error, or the model produced an unusable answer
     /// once. False for refusals, content filtering and requests OpenAI rejected as invalid.
     pub fn is_retryable(&self) -> bool {
-        match self.code.as_str() {
-            "batch_expired" | "batch_cancelled" | "truncated" | "invalid_json"
-            | "missing_field" | "invalid_field" | "empty_answer" | "no_response" => true,
-            code => code
-                .strip_prefix("http_")
-                .and_then(|s| s.parse::<u16>().ok())
-                .is_some_and(|status| matches!(status, 408 | 409 | 429 | 500..=599)),
+        use FailureCode as C;
+        match self.code {
+            C::BatchExpired
+            | C::BatchCancelled
+            | C::Truncated
+            | C::InvalidJson
+            | C::MissingField
+            | C::InvalidField
+            | C::EmptyAnswer
+            | C::NoResponse => true,
+            C::Http(status) => matches!(status, 408 | 409 | 429 | 500..=599),
+            _ => false,
         }
+    }
+
+    /// The row's failure as the store keeps it (code and sentence).
+    pub fn failure(self) -> RowFailure {
+        RowFailure::new(self.code, self.message)
     }
 }
 
@@ -156,7 +168,7 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, LineError> {
         return Ok(ParsedLine {
             custom_id,
             outcome: Err(RowError::new(
-                "no_response",
+                FailureCode::NoResponse,
                 "OpenAI returned neither an answer nor an error for this row; retry the row",
             )),
             usage: None,
@@ -192,18 +204,20 @@ fn request_error(error: &Value) -> RowError {
         .and_then(Value::as_str)
         .unwrap_or("unknown_error");
     let detail = error.get("message").and_then(Value::as_str).unwrap_or("");
-    let message = match code {
-        "batch_expired" => {
-            "the batch expired before this row was processed (batch_expired); retry the row"
-                .to_owned()
-        }
-        "batch_cancelled" => {
-            "the batch was cancelled before this row was processed (batch_cancelled); retry the row"
-                .to_owned()
-        }
-        _ => format!("OpenAI could not run this request ({code}): {detail}"),
-    };
-    RowError::new(code, message)
+    match code {
+        "batch_expired" => RowError::new(
+            FailureCode::BatchExpired,
+            "the batch expired before this row was processed (batch_expired); retry the row",
+        ),
+        "batch_cancelled" => RowError::new(
+            FailureCode::BatchCancelled,
+            "the batch was cancelled before this row was processed (batch_cancelled); retry the row",
+        ),
+        _ => RowError::new(
+            FailureCode::RequestError,
+            format!("OpenAI could not run this request ({code}): {detail}"),
+        ),
+    }
 }
 
 /// A non-200 `response`: OpenAI refused or failed this one request.
@@ -223,7 +237,10 @@ fn http_error(status: Option<u64>, body: &Value) -> RowError {
         (None, Some(k)) => k.to_owned(),
         (None, None) => "no status".to_owned(),
     };
-    let code = status.map_or_else(|| "http_error".to_owned(), |s| format!("http_{s}"));
+    let code = status
+        .and_then(|s| u16::try_from(s).ok())
+        .filter(|s| (100..=599).contains(s))
+        .map_or(FailureCode::RequestError, FailureCode::Http);
     let message = match status {
         Some(429) | Some(500..=599) => {
             format!("OpenAI could not process the request ({status_text}): {detail}; retry the row")
@@ -250,14 +267,14 @@ fn parse_usage(usage: &Value) -> Option<Usage> {
 fn answer(body: &Value, usage: Option<Usage>) -> Result<Generated, RowError> {
     let Some(choice) = body.pointer("/choices/0") else {
         return Err(RowError::new(
-            "empty_answer",
+            FailureCode::EmptyAnswer,
             "OpenAI's response has no answer (no choices); retry the row",
         ));
     };
     let message = choice.get("message").unwrap_or(&Value::Null);
     if let Some(refusal) = message.get("refusal").and_then(Value::as_str) {
         return Err(RowError::new(
-            "refusal",
+            FailureCode::Refusal,
             format!("the model refused to answer: {refusal}"),
         ));
     }
@@ -267,7 +284,7 @@ fn answer(body: &Value, usage: Option<Usage>) -> Result<Generated, RowError> {
                 .map(|u| format!(" after {} tokens", u.completion_tokens))
                 .unwrap_or_default();
             return Err(RowError::new(
-                "truncated",
+                FailureCode::Truncated,
                 format!(
                     "the answer was cut off (finish_reason: length){after}; retry the row or raise max_output_tokens for this model"
                 ),
@@ -275,7 +292,7 @@ fn answer(body: &Value, usage: Option<Usage>) -> Result<Generated, RowError> {
         }
         Some("content_filter") => {
             return Err(RowError::new(
-                "content_filter",
+                FailureCode::ContentFilter,
                 "OpenAI's content filter withheld the answer (finish_reason: content_filter)",
             ));
         }
@@ -284,7 +301,7 @@ fn answer(body: &Value, usage: Option<Usage>) -> Result<Generated, RowError> {
     match message.get("content").and_then(Value::as_str) {
         Some(content) => parse_content(content),
         None => Err(RowError::new(
-            "empty_answer",
+            FailureCode::EmptyAnswer,
             "the model's answer is empty (no message content); retry the row",
         )),
     }
@@ -304,7 +321,7 @@ pub fn parse_content(content: &str) -> Result<Generated, RowError> {
     let text = strip_code_fence(content.trim());
     let v: Value = serde_json::from_str(text).map_err(|e| {
         RowError::new(
-            "invalid_json",
+            FailureCode::InvalidJson,
             format!(
                 "the model's answer is not valid JSON: {e}; it begins: {:?}",
                 snippet(text, 60)
@@ -313,7 +330,7 @@ pub fn parse_content(content: &str) -> Result<Generated, RowError> {
     })?;
     let Some(obj) = v.as_object() else {
         return Err(RowError::new(
-            "invalid_json",
+            FailureCode::InvalidJson,
             format!(
                 "the model's answer is JSON but not an object: {:?}",
                 snippet(text, 60)
@@ -329,13 +346,13 @@ pub fn parse_content(content: &str) -> Result<Generated, RowError> {
         0 => {}
         1 => {
             return Err(RowError::new(
-                "missing_field",
+                FailureCode::MissingField,
                 format!("the model's answer has no {} field", missing[0]),
             ));
         }
         _ => {
             return Err(RowError::new(
-                "missing_field",
+                FailureCode::MissingField,
                 format!("the model's answer has no {} fields", missing.join(", ")),
             ));
         }
@@ -345,7 +362,7 @@ pub fn parse_content(content: &str) -> Result<Generated, RowError> {
             Value::String(s) => Ok(s.trim().to_owned()),
             Value::Number(n) if name == "year" && (n.is_i64() || n.is_u64()) => Ok(n.to_string()),
             other => Err(RowError::new(
-                "invalid_field",
+                FailureCode::InvalidField,
                 format!(
                     "the model's answer has a `{name}` field that is not text ({})",
                     kind(other)

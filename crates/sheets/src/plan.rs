@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use almanac_core::domain::{Generated, RowId, SheetRow};
+use almanac_core::state::FailureCode;
 
 use crate::a1;
 use crate::layout::{FIRST_OUTPUT_COL, ID_COL, OUTPUT_COLS};
@@ -65,6 +66,17 @@ pub enum WriteProblem {
 }
 
 impl WriteProblem {
+    /// The row's failure code, for the problems that fail it (`None` for
+    /// [`WriteProblem::NothingToWrite`], which skips it).
+    pub fn failure_code(&self) -> Option<FailureCode> {
+        match self {
+            WriteProblem::IdMissing => Some(FailureCode::IdNotInSheet),
+            WriteProblem::IdDuplicated { .. } => Some(FailureCode::IdDuplicatedInSheet),
+            WriteProblem::CellTooLong { .. } => Some(FailureCode::ValueTooLong),
+            WriteProblem::NothingToWrite => None,
+        }
+    }
+
     /// The sentence for people, naming the id: "id 04-01 appears in rows 5 and 9; nothing was
     /// written: make the ids unique and retry".
     pub fn message(&self, id: &RowId) -> String {

@@ -40,8 +40,7 @@ pub use error::ApiError;
 
 use crate::auth::{AuthError, IdTokenVerifier};
 use crate::config::ApiSettings;
-use crate::jobs::{JobService, MAX_ROWS_PER_JOB, selection::MAX_TITLE_CHARS};
-use almanac_core::domain::{RowId, RowInput};
+use crate::jobs::JobService;
 
 /// Largest `POST /estimate` body, in bytes (an estimate of 50,000 rows fits).
 pub const MAX_ESTIMATE_BODY_BYTES: usize = 16 * 1024 * 1024;
@@ -303,7 +302,7 @@ async fn health() -> Json<Health> {
         openapi::AuthResponses,
     ))]
 async fn models(State(state): State<AppState>, _caller: Caller) -> Json<ModelList> {
-    Json(state.jobs.services().catalog.model_list())
+    Json(state.jobs.models())
 }
 
 /// `POST /api/v1/estimate`: tokens and cost of generating these rows, in batch and realtime mode.
@@ -322,41 +321,7 @@ async fn estimate(
     body: Result<Json<EstimateRequest>, JsonRejection>,
 ) -> Result<Json<Estimate>, ApiError> {
     let Json(req) = body?;
-    let spec = state.jobs.services().catalog.resolve(&req.model)?;
-    if req.rows.len() as u64 > MAX_ROWS_PER_JOB {
-        return Err(ApiError::invalid(format!(
-            "{} rows sent; an estimate takes at most {MAX_ROWS_PER_JOB}: send fewer rows",
-            req.rows.len()
-        )));
-    }
-    let mut rows = Vec::with_capacity(req.rows.len());
-    for (i, row) in req.rows.into_iter().enumerate() {
-        let id = RowId::parse(&row.id).map_err(|e| ApiError::invalid(format!("rows[{i}]: {e}")))?;
-        if row.title.chars().count() > MAX_TITLE_CHARS {
-            return Err(ApiError::invalid(format!(
-                "rows[{i}]: the title is longer than {MAX_TITLE_CHARS} characters: shorten it"
-            )));
-        }
-        rows.push(RowInput {
-            id,
-            title: row.title,
-        });
-    }
-    let history = state
-        .jobs
-        .services()
-        .store
-        .average_output_tokens(&spec.id, almanac_core::prompt::template_id())
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let prediction = almanac_core::cost::predict_output(spec, history);
-    let spec = spec.clone();
-    let estimate = tokio::task::spawn_blocking(move || {
-        almanac_openai::tokens::estimate_with(&spec, &rows, prediction)
-    })
-    .await
-    .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(estimate))
+    Ok(Json(state.jobs.estimate(req).await?))
 }
 
 /// `GET /api/v1/spreadsheets/{spreadsheet_id}/budget`: the monthly budget and this month's
@@ -377,12 +342,12 @@ async fn get_budget(
     UserToken(user_token): UserToken,
     Path(spreadsheet_id): Path<String>,
 ) -> Result<Json<Budget>, ApiError> {
-    let svc = state.jobs.services();
-    crate::jobs::budget::check_access(svc, &spreadsheet_id, user_token.as_ref()).await?;
-    let budget = crate::jobs::budget::budget(svc, &spreadsheet_id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    Ok(Json(budget))
+    Ok(Json(
+        state
+            .jobs
+            .budget(&spreadsheet_id, user_token.as_ref())
+            .await?,
+    ))
 }
 
 /// `PUT /api/v1/spreadsheets/{spreadsheet_id}/budget`: sets (or with `null` removes) the monthly
@@ -416,15 +381,10 @@ async fn put_budget(
             "monthly_usd must be a number of US dollars >= 0 (or null to remove the budget), not {usd}"
         )));
     }
-    let svc = state.jobs.services();
-    crate::jobs::budget::check_access(svc, &spreadsheet_id, user_token.as_ref()).await?;
-    svc.store
-        .set_budget(&spreadsheet_id, req.monthly_usd)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
-    let budget = crate::jobs::budget::budget(svc, &spreadsheet_id)
-        .await
-        .map_err(|e| ApiError::internal(&e))?;
+    let budget = state
+        .jobs
+        .set_budget(&spreadsheet_id, user_token.as_ref(), req.monthly_usd)
+        .await?;
     Ok(Json(budget))
 }
 
@@ -574,7 +534,7 @@ async fn job_events(
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before reading the current state so that no change falls in between.
-    let updates = BroadcastStream::new(state.jobs.services().events.subscribe());
+    let updates = BroadcastStream::new(state.jobs.subscribe());
     let first = state.jobs.event(&caller.sub, &id).await?;
     let job_id = id.clone();
     let changes = updates.filter_map(move |msg| {

@@ -12,14 +12,13 @@ use sha2::{Digest as _, Sha256};
 
 use super::common::{
     CliError, EXIT_FAILURES, EXIT_OK, EXIT_RUNNING, EndpointArgs, OutputArgs, Report,
-    check_interval, completion_window, estimate, estimate_json, estimate_text, log_line,
-    progress_bar,
+    check_interval, completion_window, estimate_json, estimate_text, log_line, progress_bar,
 };
 use super::run::{drive, job_report, select};
 use almanac_core::catalog::Catalog;
 use almanac_core::domain::{Generated, RowId};
 use almanac_files::{EventsFile, write_atomic};
-use almanac_openai::batch::{BatchInfo, BatchStatus};
+use almanac_openai::{BatchInfo, BatchState as BatchStatus};
 use almanac_openai::{jsonl, output};
 
 /// `almanac batch …`.
@@ -230,7 +229,7 @@ fn build(args: BuildArgs) -> Result<Report, CliError> {
     let body = jsonl::build_jsonl(spec, &sel.pending)
         .map_err(|e| CliError::error("error", format!("cannot build the JSONL: {e}")))?;
     write_atomic(&args.output, &body)?;
-    let est = estimate(spec, &sel.pending);
+    let est = almanac_openai::tokens::estimate(spec, &sel.pending);
     let invalid: Vec<Value> = sel
         .rows
         .iter()
@@ -430,7 +429,8 @@ async fn status(args: StatusArgs) -> Result<Report, CliError> {
         c.failed
     );
     if !info.errors.is_empty() {
-        text.push_str(&format!("\nErrors: {}", info.errors.join("; ")));
+        let errors: Vec<String> = info.errors.iter().map(ToString::to_string).collect();
+        text.push_str(&format!("\nErrors: {}", errors.join("; ")));
     }
     for p in &saved {
         text.push_str(&format!("\nSaved {}", p.display()));
@@ -473,7 +473,7 @@ async fn job_status(args: StatusArgs, poll: Duration) -> Result<Report, CliError
             return Err(not_found(&args.id));
         };
         let bar = progress_bar(out, 0);
-        let job = if job.status()?.is_terminal() {
+        let job = if job.status.is_terminal() {
             job
         } else {
             drive(&svc, &job.id, &bar, args.give_up_after).await?
@@ -487,7 +487,7 @@ async fn job_status(args: StatusArgs, poll: Duration) -> Result<Report, CliError
         return Err(not_found(&args.id));
     };
     let view = crate::jobs::job_view(&store, &job).await?;
-    let status = job.status()?;
+    let status = job.status;
     let exit = if !status.is_terminal() {
         EXIT_RUNNING
     } else if status == almanac_protocol::JobStatus::Completed && view.row_counts.failed == 0 {
@@ -571,7 +571,7 @@ fn analyze(args: AnalyzeArgs) -> Result<Report, CliError> {
                         Ok(_) => t.succeeded += 1,
                         Err(e) => {
                             t.failed += 1;
-                            let entry = t.by_code.entry(e.code.clone()).or_insert((
+                            let entry = t.by_code.entry(e.code.to_string()).or_insert((
                                 0,
                                 e.message.clone(),
                                 Vec::new(),

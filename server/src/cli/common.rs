@@ -13,8 +13,7 @@ use serde_json::{Value, json};
 
 use crate::config::{CostSettings, WorkerSettings};
 use crate::jobs::Services;
-use almanac_core::catalog::{ModelSpec, UnknownModel};
-use almanac_core::domain::RowInput;
+use almanac_core::catalog::UnknownModel;
 use almanac_files::FileError;
 use almanac_openai::batch::BatchClient;
 use almanac_sheets::client::SheetsClient;
@@ -96,6 +95,18 @@ impl From<UnknownModel> for CliError {
 impl From<almanac_store::StoreError> for CliError {
     fn from(e: almanac_store::StoreError) -> Self {
         CliError::error("store_error", e.to_string())
+    }
+}
+
+impl From<crate::jobs::CreateJobError> for CliError {
+    fn from(e: crate::jobs::CreateJobError) -> Self {
+        use crate::jobs::CreateJobError as E;
+        match e {
+            E::Store(e) => e.into(),
+            E::UnknownModel(e) => e.into(),
+            E::Invalid(message) => CliError::bad_input(message),
+            other => CliError::error("job_refused", other.to_string()),
+        }
     }
 }
 
@@ -350,11 +361,6 @@ pub fn completion_window(value: &str) -> Result<(), CliError> {
             "--completion-window {value:?} is not accepted: OpenAI's Batch API supports only `24h`"
         )))
     }
-}
-
-/// The cost and time estimate of sending these rows — the one call site of `pricing`'s estimate.
-pub fn estimate(spec: &ModelSpec, rows: &[RowInput]) -> Estimate {
-    almanac_openai::tokens::estimate(spec, rows)
 }
 
 /// The estimate as JSON.

@@ -7,20 +7,22 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use almanac_protocol::{JobStatus, Mode, RowSpan, RowState};
+use almanac_core::catalog::{Catalog, ModelSpec};
+use almanac_core::domain::RowInput;
+use almanac_core::state::{JobStatus, Mode, RowState};
+use almanac_files::{EventsFile, FileRow};
+use almanac_protocol::{Estimate, RowSpan};
+use almanac_store::{FileTarget, JobRecord, NewRow};
 use serde_json::json;
 
 use super::common::{
     CliError, EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EndpointArgs, OutputArgs, Report,
-    check_interval, completion_window, confirm, estimate, estimate_json, estimate_text,
-    interactive, log_line, progress_bar,
+    check_interval, completion_window, confirm, estimate_json, estimate_text, interactive,
+    log_line, progress_bar,
 };
-use crate::jobs::worker::Worker;
-use crate::jobs::{Services, job_view, selection};
-use almanac_core::catalog::Catalog;
-use almanac_core::domain::RowInput;
-use almanac_files::{EventsFile, FileRow};
-use almanac_store::{FileTarget, JobRecord, NewJob, NewRow};
+use crate::jobs::selection::{self, Place};
+use crate::jobs::target::file::temp_files_dir;
+use crate::jobs::{JobService, NewFileJob, Services, Worker, job_view};
 
 /// The owner recorded on command-line jobs.
 pub const CLI_OWNER: &str = "cli";
@@ -48,7 +50,8 @@ its batch in the store and does not pay twice.";
 pub enum ModeArg {
     /// OpenAI Batch API: half price, results within 24 h.
     Batch,
-    /// One Chat Completions call per row (not available in this build yet).
+    /// One Chat Completions call per row, paced at the account's rate limits: full price,
+    /// results in seconds.
     Realtime,
 }
 
@@ -96,11 +99,11 @@ pub struct RunArgs {
     /// when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Endpoints, keys and the job store (the same settings as `almanac serve`).
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub endpoints: EndpointArgs,
+    /// `--json` and the progress bar.
     #[command(flatten)]
-    #[allow(missing_docs)]
     pub output_args: OutputArgs,
 }
 
@@ -114,7 +117,15 @@ pub struct Selection {
     pub pending: Vec<RowInput>,
 }
 
-/// Reads a file and classifies its rows `start..end` like the sheet flow does.
+impl Selection {
+    /// How many selected rows are in `state`.
+    pub fn count(&self, state: RowState) -> usize {
+        self.rows.iter().filter(|r| r.state == state).count()
+    }
+}
+
+/// Reads a file and classifies its rows `start..end` like the sheet flow does, in the file's
+/// words.
 ///
 /// # Errors
 /// Bad input for an unreadable file or an empty range.
@@ -136,27 +147,8 @@ pub fn select(
     }
     let selected: Vec<&FileRow> = file.rows()[start..end_row].iter().collect();
     let sheet_rows: Vec<_> = selected.iter().map(|r| r.as_sheet_row()).collect();
-    let rows = selection::classify(&sheet_rows, overwrite)
-        .into_iter()
-        .map(|mut r| {
-            // The sheet flow speaks of columns; a file has fields.
-            r.reason = r.reason.map(|m| {
-                m.replace("column A", "the id field")
-                    .replace("column B", "the title field")
-                    .replace(
-                        "C–F",
-                        "year, content_simple, content_detailed and related_movies",
-                    )
-                    .replace("choose overwrite", "pass --overwrite")
-            });
-            r
-        })
-        .collect::<Vec<_>>();
-    let pending = rows
-        .iter()
-        .filter(|r| r.state == RowState::Pending)
-        .filter_map(NewRow::input)
-        .collect();
+    let rows = selection::classify_in(&sheet_rows, overwrite, Place::File);
+    let pending = crate::jobs::create::pending_inputs(&rows);
     Ok(Selection {
         file,
         rows,
@@ -167,6 +159,23 @@ pub fn select(
 /// An absolute path for a file that may not exist yet.
 fn absolute(path: &Path) -> Result<PathBuf, CliError> {
     std::path::absolute(path).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
+}
+
+/// INPUT and OUTPUT as absolute paths (INPUT exists; OUTPUT may not yet).
+struct Paths {
+    input: PathBuf,
+    output: PathBuf,
+}
+
+impl Paths {
+    fn of(args: &RunArgs) -> Result<Paths, CliError> {
+        let input = std::fs::canonicalize(&args.input)
+            .map_err(|e| CliError::bad_input(format!("{}: {e}", args.input.display())))?;
+        Ok(Paths {
+            input,
+            output: absolute(&args.output)?,
+        })
+    }
 }
 
 /// Runs `almanac run`.
@@ -182,172 +191,23 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
         None => catalog.default_spec(),
     };
     let selection = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
-    let output_format = almanac_files::Format::from_path(&args.output)?;
-    if output_format != selection.file.format {
-        return Err(CliError::bad_input(format!(
-            "{} is {} but {} is {}: the output keeps the input's format; name it .{}",
-            args.input.display(),
-            selection.file.format.as_str(),
-            args.output.display(),
-            output_format.as_str(),
-            selection.file.format.as_str()
-        )));
-    }
-    let counts = |state: RowState| selection.rows.iter().filter(|r| r.state == state).count();
-    let est = estimate(spec, &selection.pending);
+    check_output_format(&args, &selection)?;
     if args.estimate_cost {
-        let failed: Vec<_> = selection
-            .rows
-            .iter()
-            .filter(|r| r.state == RowState::Failed)
-            .map(|r| json!({"line": r.row_number, "id": r.row_id, "reason": r.reason}))
-            .collect();
-        return Ok(Report {
-            exit: EXIT_OK,
-            json: json!({
-                "estimate": estimate_json(&est),
-                "rows": {"selected": selection.rows.len(), "to_send": selection.pending.len(),
-                         "skipped": counts(RowState::Skipped), "failed": counts(RowState::Failed)},
-                "invalid_rows": failed,
-                "sent": false,
-            }),
-            text: format!(
-                "{}\n{} rows selected: {} to send, {} skipped (already filled), {} invalid. Nothing was sent.",
-                estimate_text(&est),
-                selection.rows.len(),
-                selection.pending.len(),
-                counts(RowState::Skipped),
-                counts(RowState::Failed)
-            ),
-        });
+        let (store, _) = args.endpoints.open_store().await?;
+        let est = crate::jobs::estimate::estimate(&store, spec, selection.pending.clone()).await?;
+        return Ok(estimate_report(&est, &selection));
     }
-
-    let input_abs = std::fs::canonicalize(&args.input)
-        .map_err(|e| CliError::bad_input(format!("{}: {e}", args.input.display())))?;
-    let output_abs = absolute(&args.output)?;
+    let paths = Paths::of(&args)?;
     let svc = args.endpoints.services(poll).await?;
-    let store = &svc.store;
-    let out = &args.output_args;
-    let mut notes = Vec::new();
-    let (job_id, resumed) = match store
-        .unfinished_file_job(&input_abs.to_string_lossy(), &output_abs.to_string_lossy())
-        .await?
-    {
-        Some(job) => {
-            notes.push(format!(
-                "Resuming job {} ({}, model {}) found in the store: its batch is not sent again.",
-                job.id, job.status, job.model
-            ));
-            if job.status()?.is_terminal() {
-                // It ended with answers still unwritten (its write failed): write them now.
-                store.reopen(&job.id, JobStatus::Writing).await?;
-            } else {
-                // A new run, a new count of failed tries; and due now.
-                store.schedule(&job.id, &almanac_store::now(), 0).await?;
-            }
-            (job.id, true)
-        }
-        None => {
-            if output_abs.exists() && output_abs != input_abs && !args.yes {
-                if !interactive() {
-                    return Err(CliError::bad_input(format!(
-                        "{} already exists: pass --yes to replace it when the run ends (or choose another OUTPUT). Rows are read from INPUT; to fill only what {} still lacks, run `almanac run {} {}`",
-                        args.output.display(),
-                        args.output.display(),
-                        args.output.display(),
-                        args.output.display()
-                    )));
-                }
-                if !confirm(&format!(
-                    "{} exists; replace it when the run ends?",
-                    args.output.display()
-                )) {
-                    return Err(CliError::bad_input("stopped: nothing was sent"));
-                }
-            }
-            if !selection.pending.is_empty() && !args.yes && interactive() {
-                eprintln!("{}", estimate_text(&est));
-                if !confirm(&format!(
-                    "Send {} requests to OpenAI?",
-                    selection.pending.len()
-                )) {
-                    return Err(CliError::bad_input("stopped: nothing was sent"));
-                }
-            }
-            let id = uuid::Uuid::now_v7().to_string();
-            let end = args.end_row.map(|e| e.min(selection.file.rows().len()));
-            let job = NewJob {
-                id: id.clone(),
-                owner: CLI_OWNER.into(),
-                spreadsheet_id: format!("file:{}", input_abs.display()),
-                sheet_id: 0,
-                sheet_title: args
-                    .input
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default(),
-                spans: vec![RowSpan {
-                    start_row: args.start_row as u32 + 1,
-                    end_row: end.unwrap_or(selection.file.rows().len()) as u32,
-                }],
-                model: spec.id.clone(),
-                mode: match args.mode {
-                    ModeArg::Batch => Mode::Batch,
-                    ModeArg::Realtime => Mode::Realtime,
-                },
-                overwrite: args.overwrite,
-                status: if selection.pending.is_empty() {
-                    JobStatus::Writing
-                } else {
-                    JobStatus::Created
-                },
-            };
-            let target = FileTarget {
-                job_id: id.clone(),
-                input_path: input_abs.to_string_lossy().into_owned(),
-                output_path: output_abs.to_string_lossy().into_owned(),
-                format: selection.file.format.as_str().into(),
-                start_row: args.start_row as i64,
-                end_row: end.map(|e| e as i64),
-                keep_temp_files: args.keep_temp_files,
-            };
-            store
-                .insert_file_job(&job, &selection.rows, &target)
-                .await?;
-            // Stored like a sheet job's, so the report can set the bill beside the estimate.
-            store
-                .set_job_estimate(
-                    &id,
-                    &almanac_store::cost::JobEstimateRecord {
-                        template: almanac_core::prompt::template_id().to_owned(),
-                        max_cost_usd: None,
-                        est_rows: est.rows as i64,
-                        est_input_tokens: est.input_tokens as i64,
-                        est_cached_tokens: est.cached_input_tokens as i64,
-                        est_output_tokens: est.output_tokens as i64,
-                        est_cost_usd: match job.mode {
-                            Mode::Realtime => est.realtime.total_usd,
-                            _ => est.batch.total_usd,
-                        },
-                    },
-                )
-                .await?;
-            notes.push(format!(
-                "Job {id}: {} rows selected, {} to send, {} skipped, {} invalid (model {}).",
-                selection.rows.len(),
-                selection.pending.len(),
-                counts(RowState::Skipped),
-                counts(RowState::Failed),
-                spec.id
-            ));
-            (id, false)
-        }
+    let input = paths.input.to_string_lossy();
+    let output = paths.output.to_string_lossy();
+    let (job_id, resumed, note) = match svc.store.unfinished_file_job(&input, &output).await? {
+        Some(job) => (job.id.clone(), true, resume(&svc, &job).await?),
+        None => create(&svc, &args, spec, &selection, &paths).await?,
     };
-
+    let out = &args.output_args;
     let bar = progress_bar(out, selection.pending.len() as u64);
-    for note in &notes {
-        log_line(&bar, note);
-    }
+    log_line(&bar, &note);
     let outcome = tokio::select! {
         job = drive(&svc, &job_id, &bar, args.give_up_after) => job?,
         _ = tokio::signal::ctrl_c() => {
@@ -364,6 +224,147 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     job_report(&svc, &outcome, resumed).await
 }
 
+/// OUTPUT keeps INPUT's format.
+fn check_output_format(args: &RunArgs, selection: &Selection) -> Result<(), CliError> {
+    let output_format = almanac_files::Format::from_path(&args.output)?;
+    let input_format = selection.file.format;
+    if output_format == input_format {
+        return Ok(());
+    }
+    Err(CliError::bad_input(format!(
+        "{} is {} but {} is {}: the output keeps the input's format; name it .{}",
+        args.input.display(),
+        input_format.as_str(),
+        args.output.display(),
+        output_format.as_str(),
+        input_format.as_str()
+    )))
+}
+
+/// `--estimate-cost`: what the run would cost, and that nothing was sent.
+fn estimate_report(est: &Estimate, selection: &Selection) -> Report {
+    let failed: Vec<_> = selection
+        .rows
+        .iter()
+        .filter(|r| r.state == RowState::Failed)
+        .map(|r| json!({"line": r.row_number, "id": r.row_id, "reason": r.reason}))
+        .collect();
+    let (skipped, invalid) = (
+        selection.count(RowState::Skipped),
+        selection.count(RowState::Failed),
+    );
+    Report {
+        exit: EXIT_OK,
+        json: json!({
+            "estimate": estimate_json(est),
+            "rows": {"selected": selection.rows.len(), "to_send": selection.pending.len(),
+                     "skipped": skipped, "failed": invalid},
+            "invalid_rows": failed,
+            "sent": false,
+        }),
+        text: format!(
+            "{}\n{} rows selected: {} to send, {} skipped (already filled), {invalid} invalid. Nothing was sent.",
+            estimate_text(est),
+            selection.rows.len(),
+            selection.pending.len(),
+            skipped,
+        ),
+    }
+}
+
+/// Takes up a job an earlier run left: due now with a fresh count of failed tries, or — when it
+/// ended with answers still unwritten (its write failed) — reopened at `writing`.
+async fn resume(svc: &Services, job: &JobRecord) -> Result<String, CliError> {
+    let store = &svc.store;
+    if job.status.is_terminal() {
+        store.reopen(&job.id, JobStatus::Writing).await?;
+    } else {
+        store.schedule(&job.id, &almanac_store::now(), 0).await?;
+    }
+    Ok(format!(
+        "Resuming job {} ({}, model {}) found in the store: its batch is not sent again.",
+        job.id, job.status, job.model
+    ))
+}
+
+/// Creates the run's job through the jobs layer, after asking (on a terminal) before replacing an
+/// existing OUTPUT and before sending; returns its id and a line for the log.
+async fn create(
+    svc: &Arc<Services>,
+    args: &RunArgs,
+    spec: &'static ModelSpec,
+    selection: &Selection,
+    paths: &Paths,
+) -> Result<(String, bool, String), CliError> {
+    confirm_output(args, paths)?;
+    if !selection.pending.is_empty() && !args.yes && interactive() {
+        let est = crate::jobs::estimate::estimate(&svc.store, spec, selection.pending.clone());
+        eprintln!("{}", estimate_text(&est.await?));
+        let question = format!("Send {} requests to OpenAI?", selection.pending.len());
+        if !confirm(&question) {
+            return Err(CliError::bad_input("stopped: nothing was sent"));
+        }
+    }
+    let total = selection.file.rows().len();
+    let end = args.end_row.map(|e| e.min(total));
+    let new = NewFileJob {
+        rows: selection.rows.clone(),
+        target: FileTarget {
+            job_id: String::new(),
+            input_path: paths.input.to_string_lossy().into_owned(),
+            output_path: paths.output.to_string_lossy().into_owned(),
+            format: selection.file.format.as_str().into(),
+            start_row: args.start_row as i64,
+            end_row: end.map(|e| e as i64),
+            keep_temp_files: args.keep_temp_files,
+        },
+        span: RowSpan {
+            start_row: args.start_row as u32 + 1,
+            end_row: end.unwrap_or(total) as u32,
+        },
+        title: args
+            .input
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        model: spec,
+        mode: match args.mode {
+            ModeArg::Batch => Mode::Batch,
+            ModeArg::Realtime => Mode::Realtime,
+        },
+        overwrite: args.overwrite,
+        owner: CLI_OWNER.into(),
+    };
+    let job = JobService::new(svc.clone()).create_file_job(new).await?;
+    let note = format!(
+        "Job {}: {} rows selected, {} to send, {} skipped, {} invalid (model {}).",
+        job.id,
+        selection.rows.len(),
+        selection.pending.len(),
+        selection.count(RowState::Skipped),
+        selection.count(RowState::Failed),
+        spec.id
+    );
+    Ok((job.id, false, note))
+}
+
+/// Refuses to replace an existing OUTPUT (other than INPUT) without `--yes` or a confirmation.
+fn confirm_output(args: &RunArgs, paths: &Paths) -> Result<(), CliError> {
+    if !paths.output.exists() || paths.output == paths.input || args.yes {
+        return Ok(());
+    }
+    let out = args.output.display();
+    if !interactive() {
+        return Err(CliError::bad_input(format!(
+            "{out} already exists: pass --yes to replace it when the run ends (or choose another OUTPUT). Rows are read from INPUT; to fill only what {out} still lacks, run `almanac run {out} {out}`"
+        )));
+    }
+    if !confirm(&format!("{out} exists; replace it when the run ends?")) {
+        return Err(CliError::bad_input("stopped: nothing was sent"));
+    }
+    Ok(())
+}
+
 /// Steps the job until it ends, updating the progress bar.
 ///
 /// # Errors
@@ -377,46 +378,14 @@ pub async fn drive(
 ) -> Result<JobRecord, CliError> {
     let worker = Worker::new(svc.clone());
     let store = &svc.store;
-    let mut last_status = String::new();
+    let mut last_status = None;
     loop {
         let job = store
             .job(job_id)
             .await?
             .ok_or_else(|| CliError::error("store_error", format!("job {job_id} vanished")))?;
-        let counts = store.request_counts(job_id).await?;
-        if counts.total > 0 {
-            bar.set_length(counts.total);
-        }
-        bar.set_position(counts.completed + counts.failed);
-        let status = job.status()?;
-        let describe = match status {
-            JobStatus::Writing => "Writing the output file",
-            s => s.describe(),
-        };
-        bar.set_message(describe.to_owned());
-        if job.status != last_status {
-            let batches: Vec<String> = store
-                .batches(job_id)
-                .await?
-                .into_iter()
-                .filter_map(|b| b.batch_id)
-                .collect();
-            log_line(
-                bar,
-                &format!(
-                    "{}: {}{}",
-                    job.status,
-                    describe,
-                    if batches.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" (batch {})", batches.join(", "))
-                    }
-                ),
-            );
-            last_status = job.status.clone();
-        }
-        if status.is_terminal() {
+        show_progress(svc, &job, bar, &mut last_status).await?;
+        if job.status.is_terminal() {
             return Ok(job);
         }
         if job.attempts >= i64::from(give_up_after) {
@@ -444,6 +413,43 @@ pub async fn drive(
     }
 }
 
+/// Sets the bar from the job's request counts and logs a line at each change of status.
+async fn show_progress(
+    svc: &Services,
+    job: &JobRecord,
+    bar: &indicatif::ProgressBar,
+    last_status: &mut Option<JobStatus>,
+) -> Result<(), CliError> {
+    let store = &svc.store;
+    let counts = store.request_counts(&job.id).await?;
+    if counts.total > 0 {
+        bar.set_length(counts.total);
+    }
+    bar.set_position(counts.completed + counts.failed);
+    let describe = match job.status {
+        JobStatus::Writing => "Writing the output file",
+        s => s.describe(),
+    };
+    bar.set_message(describe.to_owned());
+    if *last_status == Some(job.status) {
+        return Ok(());
+    }
+    let batches: Vec<String> = store
+        .batches(&job.id)
+        .await?
+        .into_iter()
+        .filter_map(|b| b.batch_id)
+        .collect();
+    let batch = if batches.is_empty() {
+        String::new()
+    } else {
+        format!(" (batch {})", batches.join(", "))
+    };
+    log_line(bar, &format!("{}: {describe}{batch}", job.status));
+    *last_status = Some(job.status);
+    Ok(())
+}
+
 /// The report of a finished (or stopped) job: counts, failures, batch ids, exit code.
 ///
 /// # Errors
@@ -462,10 +468,10 @@ pub async fn job_report(
     let rows = store.rows(&job.id).await?;
     let problems: Vec<_> = rows
         .iter()
-        .filter(|r| r.state == RowState::Failed.as_str())
+        .filter(|r| r.state == RowState::Failed)
         .map(|r| json!({"line": r.row_number, "id": r.row_id, "reason": r.reason}))
         .collect();
-    let status = job.status()?;
+    let status = job.status;
     let exit = if !status.is_terminal() {
         super::common::EXIT_RUNNING
     } else if status == JobStatus::Completed && view.row_counts.failed == 0 {
@@ -495,7 +501,7 @@ pub async fn job_report(
         if t.keep_temp_files {
             text.push_str(&format!(
                 "\nKept the batch files in {}",
-                crate::jobs::file_target::temp_files_dir(Path::new(&t.output_path)).display()
+                temp_files_dir(Path::new(&t.output_path)).display()
             ));
         }
     }

@@ -1,71 +1,139 @@
 //! Turning the rows a person selected into the rows of a job: which are sent to the model, which
 //! are skipped (a header row, C–F already filled) and which fail at once (no id, no title, an id
-//! used twice in the selection). Pure functions, no I/O.
+//! used twice in the selection), each failure with its [`FailureCode`] and a sentence in the words
+//! of where the rows come from ([`Place`]: a sheet's columns or a file's fields). Pure functions,
+//! no I/O.
 
 use std::collections::HashMap;
 
-use almanac_protocol::RowState;
-
-use almanac_core::domain::RowId;
-use almanac_sheets::{SheetRow, plan::filled_columns};
+use almanac_core::domain::{RowId, RowIdProblem, SheetRow};
+use almanac_core::state::{FailureCode, RowState};
+use almanac_sheets::filled_columns;
 use almanac_store::NewRow;
 
 /// Longest title accepted, in characters (a title is one event's name, not an essay).
 pub const MAX_TITLE_CHARS: usize = 500;
 
-/// Classifies the selected rows (as read from the sheet, A–H) into the rows of a new job.
+/// Where the rows come from, for the sentences people read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Place {
+    /// A Google Sheet: columns A–F, the sidebar's overwrite choice.
+    Sheet,
+    /// An events file of the command line: fields, `--overwrite`.
+    File,
+}
+
+impl Place {
+    fn id(self) -> &'static str {
+        match self {
+            Place::Sheet => "the id in column A",
+            Place::File => "the id field",
+        }
+    }
+
+    fn ids(self) -> &'static str {
+        match self {
+            Place::Sheet => "the ids in column A",
+            Place::File => "the ids in the id field",
+        }
+    }
+
+    fn id_place(self) -> &'static str {
+        match self {
+            Place::Sheet => "column A",
+            Place::File => "the id field",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Place::Sheet => "the title in column B",
+            Place::File => "the title field",
+        }
+    }
+
+    fn filled(self) -> &'static str {
+        match self {
+            Place::Sheet => "C–F are already filled (choose overwrite to replace them)",
+            Place::File => {
+                "year, content_simple, content_detailed and related_movies are already filled (pass --overwrite to replace them)"
+            }
+        }
+    }
+}
+
+/// [`classify_in`] for rows of a sheet.
+pub fn classify(rows: &[SheetRow], overwrite: bool) -> Vec<NewRow> {
+    classify_in(rows, overwrite, Place::Sheet)
+}
+
+/// Classifies the selected rows (as read, A–H) into the rows of a new job.
 ///
 /// Rules, in order: a row whose A and B read `id` and `title` is the header row and is skipped;
 /// a row with an invalid id or an empty title fails with a reason; a row whose C–F are all filled
 /// is skipped unless `overwrite`; an id that appears on several selected rows fails on each of
 /// them (results are matched by id, so they could not be told apart). Everything else is
 /// `pending`. The output has one entry per input row, in the same order.
-pub fn classify(rows: &[SheetRow], overwrite: bool) -> Vec<NewRow> {
-    let mut out: Vec<NewRow> = rows
-        .iter()
-        .map(|row| {
-            let cell = |i: usize| row.cells.get(i).map(String::as_str).unwrap_or("");
-            let (raw_id, raw_title) = (cell(0), cell(1));
-            let title = raw_title.trim().to_owned();
-            let mut new = NewRow {
-                row_id: raw_id.trim().to_owned(),
-                title: title.clone(),
-                row_number: row.row_number,
-                state: RowState::Pending,
-                reason: None,
-            };
-            let mut set = |state, reason: String| {
-                new.state = state;
-                new.reason = Some(reason);
-            };
-            if raw_id.trim().eq_ignore_ascii_case("id") && title.eq_ignore_ascii_case("title") {
-                set(RowState::Skipped, "header row".into());
-            } else if raw_id.trim().is_empty() && title.is_empty() {
-                set(RowState::Skipped, "empty row".into());
-            } else if let Err(e) = RowId::parse(raw_id) {
-                set(RowState::Failed, format!("{e}: put a unique id in column A"));
-            } else if title.is_empty() {
-                set(
-                    RowState::Failed,
-                    "the title in column B is empty: write the event's name there".into(),
-                );
-            } else if title.chars().count() > MAX_TITLE_CHARS {
-                set(
-                    RowState::Failed,
-                    format!(
-                        "the title in column B is longer than {MAX_TITLE_CHARS} characters: shorten it"
-                    ),
-                );
-            } else if !overwrite && filled_columns(row).iter().all(|f| *f) {
-                set(
-                    RowState::Skipped,
-                    "C–F are already filled (choose overwrite to replace them)".into(),
-                );
-            }
-            new
-        })
-        .collect();
+pub fn classify_in(rows: &[SheetRow], overwrite: bool, place: Place) -> Vec<NewRow> {
+    let mut out: Vec<NewRow> = rows.iter().map(|r| one(r, overwrite, place)).collect();
+    fail_duplicates(&mut out, place);
+    out
+}
 
+/// One row on its own (duplicates are found afterwards).
+fn one(row: &SheetRow, overwrite: bool, place: Place) -> NewRow {
+    let cell = |i: usize| row.cells.get(i).map(String::as_str).unwrap_or("");
+    let (raw_id, title) = (cell(0).trim(), cell(1).trim());
+    let mut new = NewRow {
+        row_id: raw_id.to_owned(),
+        title: title.to_owned(),
+        row_number: row.row_number,
+        state: RowState::Pending,
+        reason: None,
+        failure_code: None,
+    };
+    let mut fail = |code, reason: String| {
+        new.state = RowState::Failed;
+        new.reason = Some(reason);
+        new.failure_code = Some(code);
+    };
+    if raw_id.eq_ignore_ascii_case("id") && title.eq_ignore_ascii_case("title") {
+        return skipped(new, "header row");
+    } else if raw_id.is_empty() && title.is_empty() {
+        return skipped(new, "empty row");
+    } else if let Some(problem) = RowId::problem(raw_id) {
+        let code = match problem {
+            RowIdProblem::Empty => FailureCode::IdMissing,
+            _ => FailureCode::IdInvalid,
+        };
+        let (id, at) = (place.id(), place.id_place());
+        fail(code, format!("{id} {problem}: put a unique id in {at}"));
+    } else if title.is_empty() {
+        let title = place.title();
+        fail(
+            FailureCode::TitleMissing,
+            format!("{title} is empty: write the event's name there"),
+        );
+    } else if title.chars().count() > MAX_TITLE_CHARS {
+        let title = place.title();
+        fail(
+            FailureCode::TitleTooLong,
+            format!("{title} is longer than {MAX_TITLE_CHARS} characters: shorten it"),
+        );
+    } else if !overwrite && filled_columns(row).iter().all(|f| *f) {
+        return skipped(new, place.filled());
+    }
+    new
+}
+
+fn skipped(mut row: NewRow, reason: &str) -> NewRow {
+    row.state = RowState::Skipped;
+    row.reason = Some(reason.to_owned());
+    row
+}
+
+/// Fails every pending row whose id is on several pending rows (`id_duplicated`).
+fn fail_duplicates(out: &mut [NewRow], place: Place) {
     let mut by_id: HashMap<&str, Vec<usize>> = HashMap::new();
     for (i, row) in out.iter().enumerate() {
         if row.state == RowState::Pending {
@@ -78,8 +146,9 @@ pub fn classify(rows: &[SheetRow], overwrite: bool) -> Vec<NewRow> {
         .map(|(id, idx)| {
             let numbers: Vec<String> = idx.iter().map(|&i| out[i].row_number.to_string()).collect();
             let reason = format!(
-                "id {id} appears on rows {} of the selection: make the ids in column A unique",
-                numbers.join(", ")
+                "id {id} appears on rows {} of the selection: make {} unique",
+                numbers.join(", "),
+                place.ids()
             );
             (idx, reason)
         })
@@ -88,11 +157,10 @@ pub fn classify(rows: &[SheetRow], overwrite: bool) -> Vec<NewRow> {
         for i in idx {
             out[i].state = RowState::Failed;
             out[i].reason = Some(reason.clone());
+            out[i].failure_code = Some(FailureCode::IdDuplicated);
         }
     }
-    out
 }
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +201,28 @@ mod tests {
         );
         assert!(out[4].reason.as_deref().unwrap().contains("column A"));
         assert!(out[5].reason.as_deref().unwrap().contains("column B"));
+        assert_eq!(out[4].failure_code, Some(FailureCode::IdMissing));
+        assert_eq!(out[5].failure_code, Some(FailureCode::TitleMissing));
+    }
+
+    #[test]
+    fn a_files_rows_are_told_in_the_files_words() {
+        let rows = [
+            row(2, &["", "No id"]),
+            row(3, &["a", "x", "1", "s", "d", "m"]),
+        ];
+        let out = classify_in(&rows, false, Place::File);
+        assert_eq!(
+            out[0].reason.as_deref(),
+            Some("the id field is empty: put a unique id in the id field")
+        );
+        assert!(
+            out[1]
+                .reason
+                .as_deref()
+                .unwrap()
+                .contains("pass --overwrite")
+        );
     }
 
     #[test]
@@ -153,5 +243,6 @@ mod tests {
         assert_eq!(out[1].state, RowState::Pending);
         assert_eq!(out[2].state, RowState::Failed);
         assert!(out[2].reason.as_deref().unwrap().contains("rows 2, 4"));
+        assert_eq!(out[2].failure_code, Some(FailureCode::IdDuplicated));
     }
 }

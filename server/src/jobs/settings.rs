@@ -20,6 +20,23 @@ pub struct WorkerSettings {
     pub shutdown_grace: Duration,
 }
 
+impl WorkerSettings {
+    /// The delay before try number `attempts + 1` of a step: exponential from
+    /// `retry_min_delay`, capped at `retry_max_delay`, with jitter (the `backon` crate computes
+    /// it).
+    pub fn retry_delay(&self, attempts: i64) -> Duration {
+        use backon::BackoffBuilder;
+        backon::ExponentialBuilder::default()
+            .with_min_delay(self.retry_min_delay)
+            .with_max_delay(self.retry_max_delay)
+            .with_jitter()
+            .without_max_times()
+            .build()
+            .nth(attempts.clamp(0, 64) as usize)
+            .unwrap_or(self.retry_max_delay)
+    }
+}
+
 impl Default for WorkerSettings {
     fn default() -> Self {
         WorkerSettings {

@@ -2,7 +2,7 @@
 
 use almanac::app::{Application, install_crypto_provider};
 use almanac::jobs::JobService;
-use almanac::jobs::worker::Worker;
+use almanac::jobs::Worker;
 use almanac_core::domain::{RowId, RowInput};
 use almanac_emulator::Emulator;
 use almanac_openai::jsonl;
@@ -82,14 +82,7 @@ async fn a_batch_created_just_before_a_crash_is_adopted_instead_of_created_again
     let mut status = JobStatus::Validating;
     for _ in 0..500 {
         worker.try_execute_step(&job.id).await.unwrap();
-        status = svc
-            .store
-            .job(&job.id)
-            .await
-            .unwrap()
-            .unwrap()
-            .status()
-            .unwrap();
+        status = svc.store.job(&job.id).await.unwrap().unwrap().status;
         if status.is_terminal() {
             break;
         }

@@ -11,7 +11,7 @@ use almanac_core::domain::{RowId, RowInput};
 use almanac_emulator::{Emulator, EmulatorConfig, Faults, RowFault, SAMPLE_KO_CSV};
 use almanac_openai::jsonl::{request_body, write_jsonl};
 use almanac_openai::output::collect_results;
-use almanac_openai::{BatchClient, BatchInfo, BatchStatus};
+use almanac_openai::{BatchClient, BatchInfo, BatchState as BatchStatus};
 use secrecy::SecretString;
 
 async fn start() -> (Emulator, BatchClient) {
@@ -176,7 +176,7 @@ async fn row_failures_arrive_in_the_error_file_with_reasons_for_people() {
             .outcome
             .as_ref()
             .err()
-            .map(|e| e.code.clone())
+            .map(|e| e.code.to_string())
     };
     assert_eq!(code(ids[0]).as_deref(), Some("invalid_json"));
     assert_eq!(code(ids[1]).as_deref(), Some("missing_field"));

@@ -9,14 +9,14 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-use almanac_protocol::RowState;
-
-use super::Services;
-use super::worker::StepError;
 use almanac_core::domain::{Generated, RowId, RowInput};
+use almanac_core::state::{FailureCode, RowFailure};
 use almanac_files::{EventsFile, write_atomic};
 use almanac_openai::jsonl;
-use almanac_store::{FileTarget, JobRecord, RowRecord};
+use almanac_store::{FileTarget, JobRecord, RowRecord, RowUpdate};
+
+use crate::jobs::services::Services;
+use crate::jobs::step::StepError;
 
 /// Writes the output file of a file job and marks its generated rows `done` (or `failed` when
 /// their id is no longer in the input file).
@@ -49,19 +49,21 @@ pub async fn write(svc: &Services, job: &JobRecord, target: &FileTarget) -> Resu
         })?;
     tracing::info!(job_id = %job.id, rows = report.rows_written, cells = report.cells_written, path = %target.output_path, "output file written");
     let present: HashSet<&str> = file.rows().iter().map(|r| r.id.as_str()).collect();
-    let updates: Vec<(i64, RowState, Option<String>)> = generated
+    let updates: Vec<RowUpdate> = generated
         .iter()
         .map(|(seq, id, _)| {
             if present.contains(id.as_str()) {
-                (*seq, RowState::Done, None)
+                RowUpdate::done(*seq)
             } else {
-                (
+                RowUpdate::failed(
                     *seq,
-                    RowState::Failed,
-                    Some(format!(
-                        "id `{id}` is no longer in {}: the answer was not written",
-                        target.input_path
-                    )),
+                    RowFailure::new(
+                        FailureCode::IdNotInSheet,
+                        format!(
+                            "id `{id}` is no longer in {}: the answer was not written",
+                            target.input_path
+                        ),
+                    ),
                 )
             }
         })
@@ -93,7 +95,7 @@ async fn save_temp_files(
         message: format!("cannot save the temporary files in {}: {e}", dir.display()),
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
-    let spec = super::worker::model_spec(svc, job)?;
+    let spec = svc.model_spec(job)?;
     for batch in svc.store.batches(&job.id).await? {
         let name = batch
             .batch_id

@@ -1,0 +1,281 @@
+//! Creating a job: a sheet job from a Generate click ([`create`]) or a file job from `almanac run`
+//! ([`create_file_job`]). Both check what they are given, classify the rows (`jobs::selection`),
+//! estimate the rows to send with the one estimate (`jobs::estimate`), and store the job, its rows
+//! and its estimate; a sheet job also proves that the caller can open the spreadsheet, settles
+//! `mode: auto` (`jobs::strategy`) and is refused when its estimate passes its cap or the
+//! spreadsheet's monthly budget (`jobs::budget`).
+
+use almanac_core::catalog::ModelSpec;
+use almanac_core::cost::estimate_total;
+use almanac_core::domain::{RowInput, SpreadsheetId};
+use almanac_core::state::{JobStatus, Mode, RowState};
+use almanac_protocol::{CreateJobRequest, Estimate, JobOptions};
+use almanac_sheets::SheetsError;
+use almanac_store::cost::JobEstimateRecord;
+use almanac_store::{FileTarget, NewJob, NewRow};
+use secrecy::SecretString;
+
+use crate::jobs::budget;
+use crate::jobs::errors::CreateJobError;
+use crate::jobs::estimate::estimate;
+use crate::jobs::selection;
+use crate::jobs::services::Services;
+use crate::jobs::strategy;
+
+/// Most rows one job may hold (a Generate click; larger selections are split by the person).
+pub const MAX_ROWS_PER_JOB: u64 = 50_000;
+
+/// Highest row number a sheet can have (a spreadsheet holds at most 10 million cells).
+pub const MAX_ROW_NUMBER: u32 = 10_000_000;
+
+/// Most row spans (separate selected ranges) one job may name.
+pub const MAX_SPANS_PER_JOB: usize = 1_000;
+
+/// Creates a sheet job and returns its id: checks the request, proves that the caller can open the
+/// spreadsheet (with `user_token`, the caller's own Google OAuth token, when given — `None` only in
+/// insecure local development), reads the selected rows in one `values.batchGet`, sets aside rows
+/// that are filled or invalid, estimates the rest, settles the mode, checks the caps, and stores
+/// the job with its rows and estimate.
+///
+/// # Errors
+/// See [`CreateJobError`]; [`CreateJobError::OverBudget`] carries the figures.
+pub async fn create(
+    svc: &Services,
+    owner: &str,
+    user_token: Option<&SecretString>,
+    req: CreateJobRequest,
+    options: JobOptions,
+) -> Result<String, CreateJobError> {
+    check_cap_option(options.max_cost_usd)?;
+    let spreadsheet_id = check_request(&req)?;
+    let model = svc.catalog.resolve(&req.model)?;
+    check_mode_allowed(svc, req.mode, model)?;
+    budget::check_access(svc, spreadsheet_id.as_str(), user_token).await?;
+    let title = svc
+        .sheets
+        .sheet_title(&spreadsheet_id, req.sheet_id)
+        .await
+        .map_err(sheet_error)?;
+    let sheet_rows = svc
+        .sheets
+        .read_rows(&spreadsheet_id, &title, &req.rows)
+        .await
+        .map_err(sheet_error)?;
+    let rows = selection::classify(&sheet_rows, req.overwrite);
+    let estimate = estimate(&svc.store, model, pending_inputs(&rows)).await?;
+    let max_wait = options.max_wait_seconds.map(std::time::Duration::from_secs);
+    let choice = strategy::choose(&svc.cost, req.mode, &estimate, max_wait)
+        .map_err(CreateJobError::ModeNotAllowed)?;
+    let estimate_usd = estimate_total(&estimate, choice.mode);
+    if estimate.rows > 0 {
+        let checked = budget::check(
+            svc,
+            spreadsheet_id.as_str(),
+            choice.mode,
+            estimate_usd,
+            options.max_cost_usd,
+        );
+        checked.await??;
+    }
+    let job = new_job(
+        owner,
+        &req,
+        spreadsheet_id,
+        title,
+        model,
+        choice.mode,
+        &rows,
+    );
+    let id = job.id.clone();
+    store_job(svc, &job, &rows, &estimate, options.max_cost_usd, None).await?;
+    tracing::info!(job_id = %id, rows = rows.len(), pending = estimate.rows, model = %model.id, mode = choice.mode.as_str(), why = %choice.reason, estimate_usd, "job created");
+    svc.wake.notify_one();
+    Ok(id)
+}
+
+/// A command-line job over an events file: its rows (already classified), where to read and write,
+/// the model and mode.
+#[derive(Clone, Debug)]
+pub struct NewFileJob {
+    /// The job's rows, classified in the file's words.
+    pub rows: Vec<NewRow>,
+    /// Where the job reads and writes (its `job_id` is set here).
+    pub target: FileTarget,
+    /// The rows selected, as 1-based data-row numbers (for the job's `spans`).
+    pub span: almanac_protocol::RowSpan,
+    /// The input file's name, shown as the job's sheet title.
+    pub title: String,
+    /// The model.
+    pub model: &'static ModelSpec,
+    /// Batch or realtime.
+    pub mode: Mode,
+    /// Replace filled values.
+    pub overwrite: bool,
+    /// Who runs it (the command line's owner).
+    pub owner: String,
+}
+
+/// Stores a file job (`almanac run`) with its rows, target and estimate, and returns its id; a
+/// job with nothing to send starts at `writing`.
+///
+/// # Errors
+/// [`CreateJobError::Store`] on a database failure.
+pub async fn create_file_job(svc: &Services, new: NewFileJob) -> Result<String, CreateJobError> {
+    let estimate = estimate(&svc.store, new.model, pending_inputs(&new.rows)).await?;
+    let id = uuid::Uuid::now_v7().to_string();
+    let job = NewJob {
+        id: id.clone(),
+        owner: new.owner,
+        spreadsheet_id: format!("file:{}", new.target.input_path),
+        sheet_id: 0,
+        sheet_title: new.title,
+        spans: vec![new.span],
+        model: new.model.id.clone(),
+        mode: new.mode,
+        overwrite: new.overwrite,
+        status: if estimate.rows == 0 {
+            JobStatus::Writing
+        } else {
+            JobStatus::Created
+        },
+    };
+    let target = FileTarget {
+        job_id: id.clone(),
+        ..new.target
+    };
+    store_job(svc, &job, &new.rows, &estimate, None, Some(&target)).await?;
+    Ok(id)
+}
+
+/// The inputs of the rows to send.
+pub fn pending_inputs(rows: &[NewRow]) -> Vec<RowInput> {
+    rows.iter()
+        .filter(|r| r.state == RowState::Pending)
+        .filter_map(NewRow::input)
+        .collect()
+}
+
+/// Inserts the job, its rows (and file target) and its estimate.
+async fn store_job(
+    svc: &Services,
+    job: &NewJob,
+    rows: &[NewRow],
+    estimate: &Estimate,
+    max_cost_usd: Option<f64>,
+    target: Option<&FileTarget>,
+) -> Result<(), CreateJobError> {
+    let store = &svc.store;
+    match target {
+        Some(target) => store.insert_file_job(job, rows, target).await?,
+        None => store.insert_job(job, rows).await?,
+    }
+    let record = JobEstimateRecord {
+        template: almanac_core::prompt::template_id().to_owned(),
+        max_cost_usd,
+        est_rows: estimate.rows as i64,
+        est_input_tokens: estimate.input_tokens as i64,
+        est_cached_tokens: estimate.cached_input_tokens as i64,
+        est_output_tokens: estimate.output_tokens as i64,
+        est_cost_usd: estimate_total(estimate, job.mode),
+    };
+    store.set_job_estimate(&job.id, &record).await?;
+    Ok(())
+}
+
+/// The sheet job to insert: `completed` at once when no row is pending.
+fn new_job(
+    owner: &str,
+    req: &CreateJobRequest,
+    spreadsheet_id: SpreadsheetId,
+    title: String,
+    model: &ModelSpec,
+    mode: Mode,
+    rows: &[NewRow],
+) -> NewJob {
+    let pending = rows.iter().any(|r| r.state == RowState::Pending);
+    NewJob {
+        id: uuid::Uuid::now_v7().to_string(),
+        owner: owner.to_owned(),
+        spreadsheet_id: spreadsheet_id.to_string(),
+        sheet_id: req.sheet_id,
+        sheet_title: title,
+        spans: req.rows.clone(),
+        model: model.id.clone(),
+        mode,
+        overwrite: req.overwrite,
+        status: if pending {
+            JobStatus::Created
+        } else {
+            JobStatus::Completed
+        },
+    }
+}
+
+fn check_cap_option(max_cost_usd: Option<f64>) -> Result<(), CreateJobError> {
+    match max_cost_usd {
+        Some(max) if !(max.is_finite() && max >= 0.0) => Err(CreateJobError::Invalid(format!(
+            "max_cost_usd must be a number of US dollars >= 0, not {max}"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The request's spreadsheet id, once its spans are checked (1-based, in order, within a sheet's
+/// size, at most [`MAX_SPANS_PER_JOB`] of them and [`MAX_ROWS_PER_JOB`] rows in all).
+fn check_request(req: &CreateJobRequest) -> Result<SpreadsheetId, CreateJobError> {
+    let spreadsheet_id = SpreadsheetId::parse(&req.spreadsheet_id)
+        .map_err(|e| CreateJobError::Invalid(e.to_string()))?;
+    let invalid = |message: String| Err(CreateJobError::Invalid(message));
+    if req.rows.is_empty() {
+        return invalid("rows is empty: select at least one row below the header".into());
+    }
+    if req.rows.len() > MAX_SPANS_PER_JOB {
+        return invalid(format!(
+            "{} separate row spans selected; one job takes at most {MAX_SPANS_PER_JOB}: merge the spans or split the job",
+            req.rows.len()
+        ));
+    }
+    let mut count: u64 = 0;
+    for span in &req.rows {
+        if span.end_row > MAX_ROW_NUMBER {
+            return invalid(format!(
+                "row {} does not exist: a spreadsheet has at most {MAX_ROW_NUMBER} rows",
+                span.end_row
+            ));
+        }
+        if span.start_row == 0 || span.end_row < span.start_row {
+            return invalid(format!(
+                "row span {}:{} is not valid: rows are numbered from 1 and end_row must be >= start_row",
+                span.start_row, span.end_row
+            ));
+        }
+        count += u64::from(span.end_row - span.start_row) + 1;
+    }
+    if count > MAX_ROWS_PER_JOB {
+        return invalid(format!(
+            "{count} rows selected; one job takes at most {MAX_ROWS_PER_JOB}: select fewer rows"
+        ));
+    }
+    Ok(spreadsheet_id)
+}
+
+/// Refuses a mode the server's strategy forbids, before the sheet is touched.
+fn check_mode_allowed(svc: &Services, mode: Mode, model: &ModelSpec) -> Result<(), CreateJobError> {
+    if svc.cost.strategy == crate::jobs::settings::BatchStrategy::UserChoice && mode == Mode::Auto {
+        return Ok(());
+    }
+    let empty = almanac_openai::tokens::estimate(model, &[]);
+    strategy::choose(&svc.cost, mode, &empty, None)
+        .map(|_| ())
+        .map_err(CreateJobError::ModeNotAllowed)
+}
+
+fn sheet_error(e: SheetsError) -> CreateJobError {
+    if e.is_transient() {
+        CreateJobError::Unavailable(format!(
+            "Google Sheets is not answering right now ({e}); try again in a minute"
+        ))
+    } else {
+        CreateJobError::SheetNotFound(e.to_string())
+    }
+}

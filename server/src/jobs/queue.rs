@@ -1,0 +1,157 @@
+//! The worker: the queue of unfinished jobs, stepped one step at a time, like a database-backed
+//! job queue (jobs are rows in the store).
+//!
+//! [`Worker::try_execute_step`] reads a job, does the one thing its status calls for (submit,
+//! poll, write — or hand a realtime job to its run), saves what it learnt, and returns. Because
+//! every external id is saved before anything depends on it, the process may die between any two
+//! statements and the next step — in this process or after a restart — picks up where it stopped
+//! without creating a second batch. [`Worker::run_step`] handles the outcome: a transient failure
+//! (network, 429, 5xx, database) reschedules the step with exponential backoff and jitter
+//! ([`WorkerSettings::retry_delay`](crate::jobs::settings::WorkerSettings::retry_delay)), a
+//! permanent one fails the job with a message that says what to do. Every log line of a step
+//! carries the job id (the step's span) and, where a batch is concerned, the batch id.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use almanac_core::state::{JobStatus, Mode};
+use almanac_store::timestamp;
+use chrono::Utc;
+use tokio::sync::watch;
+use tracing::Instrument;
+
+use crate::jobs::batch::{finish, poll, submit};
+use crate::jobs::realtime;
+use crate::jobs::services::Services;
+use crate::jobs::step::StepError;
+use crate::jobs::target::Target;
+
+/// Drives jobs. Cheap to clone.
+#[derive(Clone)]
+pub struct Worker {
+    svc: Arc<Services>,
+}
+
+impl Worker {
+    /// A worker over the shared services.
+    pub fn new(svc: Arc<Services>) -> Worker {
+        Worker { svc }
+    }
+
+    /// Runs forever: steps every due job, then sleeps until the next one is due or a job is
+    /// created or cancelled. Unfinished jobs found at start are resumed. Abort the task to stop it;
+    /// that is safe at any point.
+    pub async fn run(self) {
+        let (_keep, never) = watch::channel(false);
+        self.run_until(never).await;
+    }
+
+    /// [`Worker::run`] until `stop` turns true: the step in progress is finished, no new one is
+    /// started, and the function returns. Realtime runs (their own tasks) are aborted when it
+    /// returns; their answers are stored as they arrive, so nothing is lost.
+    pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
+        let _runs = realtime::runs::AbortRunsOnDrop(self.svc.clone());
+        match self.svc.store.due_jobs(&almanac_store::now()).await {
+            Ok(ids) if !ids.is_empty() => {
+                tracing::info!(jobs = ids.len(), "worker started; resuming unfinished jobs")
+            }
+            _ => tracing::info!("worker started"),
+        }
+        while !*stop.borrow() {
+            match self.svc.store.due_jobs(&almanac_store::now()).await {
+                Ok(ids) => {
+                    for id in ids.iter().take_while(|_| !*stop.borrow()) {
+                        self.run_step(id).await;
+                    }
+                }
+                Err(e) => tracing::error!(error = %e, "cannot list due jobs"),
+            }
+            let sleep = self.until_next_due().await;
+            tokio::select! {
+                _ = tokio::time::sleep(sleep) => {}
+                _ = self.svc.wake.notified() => {}
+                _ = stop.changed() => {}
+            }
+        }
+        tracing::info!("worker stopped");
+    }
+
+    /// How long until the next unfinished job is due: at most a minute (5 s when the store cannot
+    /// say).
+    async fn until_next_due(&self) -> Duration {
+        let wait = match self.svc.store.next_due().await {
+            Ok(Some(at)) => chrono::DateTime::parse_from_rfc3339(&at)
+                .map(|t| {
+                    (t.with_timezone(&Utc) - Utc::now())
+                        .to_std()
+                        .unwrap_or_default()
+                })
+                .unwrap_or(Duration::from_secs(1)),
+            Ok(None) => Duration::from_secs(60),
+            Err(_) => Duration::from_secs(5),
+        };
+        wait.min(Duration::from_secs(60))
+    }
+
+    /// Runs one step of a job and handles its outcome: reschedules with backoff after a transient
+    /// failure, fails the job after a permanent one, and publishes the job's progress.
+    pub async fn run_step(&self, id: &str) {
+        let span = tracing::info_span!("job", job_id = %id);
+        async {
+            if let Err(err) = self.try_execute_step(id).await {
+                self.handle_failure(id, err).await;
+            }
+            self.svc.publish(id).await;
+        }
+        .instrument(span)
+        .await
+    }
+
+    /// After a failed step: fail the job (permanent) or try again after a backoff (transient).
+    async fn handle_failure(&self, id: &str, err: StepError) {
+        let store = &self.svc.store;
+        if let StepError::Permanent { code, message } = &err {
+            tracing::warn!(job_id = %id, code, %message, "job failed");
+            let failed = store
+                .set_status(id, JobStatus::Failed, Some((code, message)))
+                .await;
+            if let Err(e) = failed {
+                tracing::error!(job_id = %id, error = %e, "cannot save the job's failure");
+            }
+            return;
+        }
+        let attempts = match store.job(id).await {
+            Ok(Some(job)) => job.attempts,
+            _ => 0,
+        };
+        let delay = self.svc.settings.retry_delay(attempts);
+        metrics::counter!(crate::metrics::STEP_RETRIES, "reason" => "transient").increment(1);
+        tracing::warn!(job_id = %id, attempt = attempts + 1, delay_ms = delay.as_millis() as u64, error = %err, "step failed; will retry");
+        let at = timestamp(Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default());
+        if let Err(e) = store.schedule(id, &at, attempts + 1).await {
+            tracing::error!(job_id = %id, error = %e, "cannot reschedule the job");
+        }
+    }
+
+    /// Does the one thing the job's status calls for and saves the result.
+    ///
+    /// # Errors
+    /// [`StepError`]: transient ones are retried by [`Worker::run_step`], permanent ones fail the
+    /// job.
+    pub async fn try_execute_step(&self, id: &str) -> Result<(), StepError> {
+        let Some(job) = self.svc.store.job(id).await? else {
+            return Ok(());
+        };
+        let svc = &self.svc;
+        match job.status {
+            status if status.is_terminal() => Ok(()),
+            JobStatus::Writing => {
+                Target::of(svc, &job).await?.write(svc, &job).await?;
+                finish::finish(svc, &job).await
+            }
+            _ if job.mode == Mode::Realtime => realtime::step(svc, &job).await,
+            JobStatus::Created | JobStatus::Submitting => submit::submit(svc, &job).await,
+            _ => poll::poll(svc, &job).await,
+        }
+    }
+}

@@ -1,0 +1,242 @@
+//! [`JobService`]: every operation on jobs that the HTTP API and the command line offer, with an
+//! already-authenticated owner (so authentication can change without touching this layer). Every
+//! job query is scoped by owner; another owner's job is answered exactly like a missing one.
+
+use std::sync::Arc;
+
+use almanac_core::domain::{RowId, RowInput};
+use almanac_core::state::JobStatus;
+use almanac_protocol::{
+    Budget, CreateJobRequest, Estimate, EstimateRequest, Job, JobEvent, JobOptions, ModelList,
+};
+use almanac_store::{JobRecord, StoreError};
+use secrecy::SecretString;
+use tokio::sync::broadcast;
+
+use crate::jobs::create::{self, MAX_ROWS_PER_JOB, NewFileJob};
+use crate::jobs::errors::{CreateJobError, JobError};
+use crate::jobs::selection::MAX_TITLE_CHARS;
+use crate::jobs::services::Services;
+use crate::jobs::view::{job_event, job_row, job_view};
+use crate::jobs::{budget, estimate, retry};
+
+/// Operations on jobs, for the HTTP API and the command line. Cheap to clone.
+#[derive(Clone)]
+pub struct JobService {
+    svc: Arc<Services>,
+}
+
+impl JobService {
+    /// Wraps the shared services.
+    pub fn new(svc: Arc<Services>) -> JobService {
+        JobService { svc }
+    }
+
+    /// The shared services.
+    pub fn services(&self) -> &Arc<Services> {
+        &self.svc
+    }
+
+    /// The catalogue with prices (`GET /models`).
+    pub fn models(&self) -> ModelList {
+        self.svc.catalog.model_list()
+    }
+
+    /// The progress events of every job (the event stream filters by job id).
+    pub fn subscribe(&self) -> broadcast::Receiver<JobEvent> {
+        self.svc.events.subscribe()
+    }
+
+    /// What generating these rows would cost, in batch and realtime mode (`POST /estimate`).
+    ///
+    /// # Errors
+    /// [`CreateJobError::Invalid`] for too many rows, an invalid id or a too-long title (naming
+    /// the row), [`CreateJobError::UnknownModel`], [`CreateJobError::Store`].
+    pub async fn estimate(&self, req: EstimateRequest) -> Result<Estimate, CreateJobError> {
+        let spec = self.svc.catalog.resolve(&req.model)?;
+        if req.rows.len() as u64 > MAX_ROWS_PER_JOB {
+            return Err(CreateJobError::Invalid(format!(
+                "{} rows sent; an estimate takes at most {MAX_ROWS_PER_JOB}: send fewer rows",
+                req.rows.len()
+            )));
+        }
+        let mut rows = Vec::with_capacity(req.rows.len());
+        for (i, row) in req.rows.into_iter().enumerate() {
+            let invalid = |e: String| CreateJobError::Invalid(format!("rows[{i}]: {e}"));
+            let id = RowId::parse(&row.id).map_err(|e| invalid(e.to_string()))?;
+            if row.title.chars().count() > MAX_TITLE_CHARS {
+                return Err(invalid(format!(
+                    "the title is longer than {MAX_TITLE_CHARS} characters: shorten it"
+                )));
+            }
+            rows.push(RowInput {
+                id,
+                title: row.title,
+            });
+        }
+        Ok(estimate::estimate(&self.svc.store, spec, rows).await?)
+    }
+
+    /// Creates a sheet job (see `jobs::create::create`) and returns it with its rows.
+    ///
+    /// # Errors
+    /// See [`CreateJobError`].
+    pub async fn create(
+        &self,
+        owner: &str,
+        user_token: Option<&SecretString>,
+        req: CreateJobRequest,
+    ) -> Result<Job, CreateJobError> {
+        self.create_with(owner, user_token, req, JobOptions::default())
+            .await
+    }
+
+    /// [`JobService::create`] with a spending cap and an accepted wait.
+    ///
+    /// # Errors
+    /// See [`CreateJobError`]; [`CreateJobError::OverBudget`] carries the figures.
+    pub async fn create_with(
+        &self,
+        owner: &str,
+        user_token: Option<&SecretString>,
+        req: CreateJobRequest,
+        options: JobOptions,
+    ) -> Result<Job, CreateJobError> {
+        let id = create::create(&self.svc, owner, user_token, req, options).await?;
+        self.get(owner, &id).await.map_err(|e| match e {
+            JobError::Store(s) => CreateJobError::Store(s),
+            other => CreateJobError::Invalid(other.to_string()),
+        })
+    }
+
+    /// Creates a file job for the command line and returns its record.
+    ///
+    /// # Errors
+    /// [`CreateJobError::Store`] on a database failure.
+    pub async fn create_file_job(&self, new: NewFileJob) -> Result<JobRecord, CreateJobError> {
+        let id = create::create_file_job(&self.svc, new).await?;
+        self.svc
+            .store
+            .job(&id)
+            .await?
+            .ok_or_else(|| CreateJobError::Store(StoreError::Corrupt(format!("job {id} vanished"))))
+    }
+
+    /// One job with its rows, if `owner` owns it.
+    ///
+    /// # Errors
+    /// [`JobError::NotFound`] when there is no such job or another owner has it.
+    pub async fn get(&self, owner: &str, id: &str) -> Result<Job, JobError> {
+        let record = self.owned(owner, id).await?;
+        let mut job = job_view(&self.svc.store, &record).await?;
+        job.rows = self
+            .svc
+            .store
+            .rows(id)
+            .await?
+            .into_iter()
+            .map(job_row)
+            .collect();
+        Ok(job)
+    }
+
+    /// The current progress of a job, as sent on its event stream.
+    ///
+    /// # Errors
+    /// [`JobError::NotFound`] when there is no such job or another owner has it.
+    pub async fn event(&self, owner: &str, id: &str) -> Result<JobEvent, JobError> {
+        let record = self.owned(owner, id).await?;
+        Ok(job_event(&self.svc.store, &record).await?)
+    }
+
+    /// The jobs of `owner` on one spreadsheet, newest first (at most 50), without rows.
+    ///
+    /// # Errors
+    /// [`JobError::Store`] on a database failure.
+    pub async fn list(&self, owner: &str, spreadsheet_id: &str) -> Result<Vec<Job>, JobError> {
+        let store = &self.svc.store;
+        let mut out = Vec::new();
+        for record in store
+            .jobs_for_spreadsheet(owner, spreadsheet_id, 50)
+            .await?
+        {
+            out.push(job_view(store, &record).await?);
+        }
+        Ok(out)
+    }
+
+    /// Asks a running job to stop: its batches are cancelled and what finished before is written.
+    ///
+    /// # Errors
+    /// [`JobError::NotFound`], or [`JobError::Finished`] when the job has ended.
+    pub async fn cancel(&self, owner: &str, id: &str) -> Result<Job, JobError> {
+        self.owned(owner, id).await?;
+        if !self.svc.store.request_cancel(id).await? {
+            return Err(JobError::Finished(id.to_owned()));
+        }
+        tracing::info!(job_id = %id, "cancel requested");
+        self.svc.wake.notify_one();
+        self.get(owner, id).await
+    }
+
+    /// Retries a finished job's failed rows (see `jobs::retry`).
+    ///
+    /// # Errors
+    /// [`JobError::NotFound`], [`JobError::Running`] while the job runs,
+    /// [`JobError::NothingToRetry`], or [`JobError::OverBudget`].
+    pub async fn retry(&self, owner: &str, id: &str) -> Result<Job, JobError> {
+        let record = self.owned(owner, id).await?;
+        retry::retry(&self.svc, &record).await?;
+        self.get(owner, id).await
+    }
+
+    /// A spreadsheet's monthly budget and this month's commitments, for a caller who can open it.
+    ///
+    /// # Errors
+    /// The [`CreateJobError`] variants of the access check; [`CreateJobError::Store`].
+    pub async fn budget(
+        &self,
+        spreadsheet_id: &str,
+        user_token: Option<&SecretString>,
+    ) -> Result<Budget, CreateJobError> {
+        budget::check_access(&self.svc, spreadsheet_id, user_token).await?;
+        Ok(budget::budget(&self.svc, spreadsheet_id).await?)
+    }
+
+    /// Sets (or with `None` removes) a spreadsheet's monthly budget, for a caller who can open it.
+    ///
+    /// # Errors
+    /// As [`JobService::budget`].
+    pub async fn set_budget(
+        &self,
+        spreadsheet_id: &str,
+        user_token: Option<&SecretString>,
+        monthly_usd: Option<f64>,
+    ) -> Result<Budget, CreateJobError> {
+        budget::check_access(&self.svc, spreadsheet_id, user_token).await?;
+        self.svc
+            .store
+            .set_budget(spreadsheet_id, monthly_usd)
+            .await?;
+        Ok(budget::budget(&self.svc, spreadsheet_id).await?)
+    }
+
+    /// How many jobs are in each status (every job of every owner), for `/metrics`.
+    ///
+    /// # Errors
+    /// [`StoreError`] on a database failure.
+    pub async fn counts_by_status(&self) -> Result<Vec<(JobStatus, u64)>, StoreError> {
+        let counts = self.svc.store.jobs_by_status().await?;
+        Ok(counts
+            .into_iter()
+            .map(|(s, n)| (s, n.max(0) as u64))
+            .collect())
+    }
+
+    async fn owned(&self, owner: &str, id: &str) -> Result<JobRecord, JobError> {
+        match self.svc.store.job(id).await? {
+            Some(record) if record.owner == owner => Ok(record),
+            _ => Err(JobError::NotFound(id.to_owned())),
+        }
+    }
+}
