@@ -14,12 +14,12 @@
 //! memory is measured alone; the emulator and the load client live in this process.
 
 use std::net::TcpListener;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use almanac_emulator::{Emulator, EmulatorConfig};
+use almanac_emulator::{CallCounts, Emulator, EmulatorConfig};
 use almanac_protocol::{CreateJobRequest, Job, JobEvent, JobStatus, Mode, RowSpan};
 
 const MODEL: &str = "gpt-4.1-nano-2025-04-14";
@@ -58,27 +58,113 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run())
 }
 
+/// What to run, from `ALMANAC_LOAD_*`.
+struct Settings {
+    /// Jobs created at once.
+    jobs: usize,
+    /// Rows of each job's sheet.
+    rows: usize,
+    /// Concurrent readers of job status.
+    readers: usize,
+    /// What a reader reads after `/jobs/{id}`: `/status` (the progress alone) or `` (the whole job).
+    suffix: &'static str,
+}
+
+impl Settings {
+    fn from_env() -> anyhow::Result<Settings> {
+        // `status` (default): the progress alone; `job`: the whole job with its rows.
+        let read = std::env::var("ALMANAC_LOAD_READ").unwrap_or_else(|_| "status".into());
+        let suffix = match read.as_str() {
+            "status" => "/status",
+            "job" => "",
+            other => anyhow::bail!("ALMANAC_LOAD_READ must be `status` or `job`, not {other}"),
+        };
+        Ok(Settings {
+            jobs: env_usize("ALMANAC_LOAD_JOBS", 200),
+            rows: env_usize("ALMANAC_LOAD_ROWS", 1_000),
+            readers: env_usize("ALMANAC_LOAD_READERS", 32),
+            suffix,
+        })
+    }
+}
+
+/// What the readers measured: every successful read's latency (sorted), the failed reads, and
+/// the seconds they read for.
+struct Reads {
+    latencies: Vec<Duration>,
+    errors: u64,
+    secs: f64,
+}
+
+/// Everything the benchmark prints.
+struct Figures {
+    created_in: Duration,
+    all_done_in: Duration,
+    completed: usize,
+    reads: Reads,
+    peak_kib: Option<u64>,
+    calls: CallCounts,
+}
+
+/// The `almanac serve` child process and the folder holding its database, key and log.
+struct Server {
+    child: Child,
+    /// `http://127.0.0.1:{port}/api/v1`.
+    api: String,
+    _dir: tempfile::TempDir,
+}
+
 async fn run() -> anyhow::Result<()> {
     almanac::app::install_crypto_provider();
-    let jobs = env_usize("ALMANAC_LOAD_JOBS", 200);
-    let rows = env_usize("ALMANAC_LOAD_ROWS", 1_000);
-    let readers = env_usize("ALMANAC_LOAD_READERS", 32);
-    // `status` (default): the progress alone; `job`: the whole job with its rows.
-    let read = std::env::var("ALMANAC_LOAD_READ").unwrap_or_else(|_| "status".into());
-    let suffix = match read.as_str() {
-        "status" => "/status",
-        "job" => "",
-        other => anyhow::bail!("ALMANAC_LOAD_READ must be `status` or `job`, not {other}"),
-    };
-
+    let settings = Settings::from_env()?;
     let emulator = Emulator::start(EmulatorConfig {
         step: Duration::from_millis(100),
         rows_per_step: 250,
     })
     .await?;
-    for j in 0..jobs {
+    add_sheets(&emulator, &settings);
+    let mut server = start_server(&emulator)?;
+    let http = reqwest::Client::new();
+    wait_until_healthy(&http, &server.api).await?;
+
+    let started = Instant::now();
+    let ids = Arc::new(create_jobs(&http, &server.api, &settings).await?);
+    let created_in = started.elapsed();
+    let done = Arc::new(AtomicBool::new(false));
+    let readers = spawn_readers(&http, &server.api, &settings, &ids, &done);
+    let read_start = Instant::now();
+    let statuses = wait_until_finished(&http, &server.api, &ids, started).await?;
+    let all_done_in = started.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let reads = collect_reads(readers, read_start.elapsed().as_secs_f64()).await?;
+    let peak_kib = peak_rss_kib(server.child.id());
+    let _ = server.child.kill();
+    let _ = server.child.wait();
+
+    let completed = statuses
+        .iter()
+        .filter(|s| **s == JobStatus::Completed)
+        .count();
+    print_figures(
+        &settings,
+        &Figures {
+            created_in,
+            all_done_in,
+            completed,
+            reads,
+            peak_kib,
+            calls: emulator.calls(),
+        },
+    );
+    anyhow::ensure!(completed == settings.jobs, "not every job completed");
+    Ok(())
+}
+
+/// One sheet `load-{j}` (tab `Events`, sheet id 0) of `rows` titled rows for each job.
+fn add_sheets(emulator: &Emulator, settings: &Settings) {
+    for j in 0..settings.jobs {
         let mut sheet = vec![vec!["id".to_string(), "title".to_string()]];
-        for r in 0..rows {
+        for r in 0..settings.rows {
             sheet.push(vec![
                 format!("{j:03}-{r:04}"),
                 format!("Event number {r} of spreadsheet {j}"),
@@ -86,7 +172,11 @@ async fn run() -> anyhow::Result<()> {
         }
         emulator.add_sheet(&format!("load-{j}"), 0, "Events", sheet);
     }
+}
 
+/// Starts `almanac serve --insecure-dev-no-auth` on a free port against the emulator, with its
+/// database, key and log in a temporary folder.
+fn start_server(emulator: &Emulator) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     std::fs::write(
         dir.path().join("sa.json"),
@@ -94,7 +184,7 @@ async fn run() -> anyhow::Result<()> {
     )?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let log = std::fs::File::create(dir.path().join("server.log"))?;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_almanac"))
+    let child = Command::new(env!("CARGO_BIN_EXE_almanac"))
         .arg("serve")
         .arg("--insecure-dev-no-auth")
         .env_clear()
@@ -114,9 +204,15 @@ async fn run() -> anyhow::Result<()> {
         .stdout(log.try_clone()?)
         .stderr(log)
         .spawn()?;
-    let pid = child.id();
-    let api = format!("http://127.0.0.1:{port}/api/v1");
-    let http = reqwest::Client::new();
+    Ok(Server {
+        child,
+        api: format!("http://127.0.0.1:{port}/api/v1"),
+        _dir: dir,
+    })
+}
+
+/// Waits (up to 30 s) until `GET {api}/health` succeeds.
+async fn wait_until_healthy(http: &reqwest::Client, api: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     while !http
         .get(format!("{api}/health"))
@@ -127,13 +223,20 @@ async fn run() -> anyhow::Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "the server did not start");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    Ok(())
+}
 
-    // Create every job at once.
-    let started = Instant::now();
+/// Creates every job at once (one batch job per sheet, all its rows); returns their ids in order.
+async fn create_jobs(
+    http: &reqwest::Client,
+    api: &str,
+    settings: &Settings,
+) -> anyhow::Result<Vec<String>> {
+    let rows = settings.rows;
     let mut creations = Vec::new();
-    for j in 0..jobs {
+    for j in 0..settings.jobs {
         let http = http.clone();
-        let api = api.clone();
+        let api = api.to_owned();
         creations.push(tokio::spawn(async move {
             let resp = http
                 .post(format!("{api}/jobs"))
@@ -158,15 +261,24 @@ async fn run() -> anyhow::Result<()> {
     for c in creations {
         ids.push(c.await??.id);
     }
-    let created_in = started.elapsed();
-    let ids = Arc::new(ids);
+    Ok(ids)
+}
 
-    // Readers: GET /jobs/{id}[/status] in a loop, round-robin over the jobs, until every job is
-    // finished.
-    let done = Arc::new(AtomicBool::new(false));
+/// A reader's task: its latencies and its failed reads.
+type Reader = tokio::task::JoinHandle<(Vec<Duration>, u64)>;
+
+/// Readers: GET /jobs/{id}[/status] in a loop, round-robin over the jobs, until `done`.
+fn spawn_readers(
+    http: &reqwest::Client,
+    api: &str,
+    settings: &Settings,
+    ids: &Arc<Vec<String>>,
+    done: &Arc<AtomicBool>,
+) -> Vec<Reader> {
+    let (readers, suffix) = (settings.readers, settings.suffix);
     let mut tasks = Vec::new();
     for k in 0..readers {
-        let (http, api, ids, done) = (http.clone(), api.clone(), ids.clone(), done.clone());
+        let (http, api, ids, done) = (http.clone(), api.to_owned(), ids.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
@@ -186,13 +298,23 @@ async fn run() -> anyhow::Result<()> {
             (latencies, errors)
         }));
     }
-    let read_start = Instant::now();
+    tasks
+}
+
+/// Reads every job's status every 500 ms until none is running (at most 30 minutes after
+/// `started`); returns the last statuses.
+async fn wait_until_finished(
+    http: &reqwest::Client,
+    api: &str,
+    ids: &[String],
+    started: Instant,
+) -> anyhow::Result<Vec<JobStatus>> {
     let mut unfinished = ids.len();
     let mut statuses = Vec::new();
     while unfinished > 0 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         statuses.clear();
-        for id in ids.iter() {
+        for id in ids {
             let job: JobEvent = http
                 .get(format!("{api}/jobs/{id}/status"))
                 .send()
@@ -207,26 +329,47 @@ async fn run() -> anyhow::Result<()> {
             "{unfinished} jobs still running after 30 minutes"
         );
     }
-    let all_done_in = started.elapsed();
-    done.store(true, Ordering::Relaxed);
-    let read_secs = read_start.elapsed().as_secs_f64();
+    Ok(statuses)
+}
+
+/// Joins the readers (stopped) and pools what they measured over `secs` seconds.
+async fn collect_reads(readers: Vec<Reader>, secs: f64) -> anyhow::Result<Reads> {
     let mut latencies = Vec::new();
     let mut errors = 0;
-    for t in tasks {
+    for t in readers {
         let (l, e) = t.await?;
         latencies.extend(l);
         errors += e;
     }
     latencies.sort();
-    let peak = peak_rss_kib(pid);
-    let _ = child.kill();
-    let _ = child.wait();
+    Ok(Reads {
+        latencies,
+        errors,
+        secs,
+    })
+}
 
-    let completed = statuses
-        .iter()
-        .filter(|s| **s == JobStatus::Completed)
-        .count();
-    let calls = emulator.calls();
+/// Prints the figures, one topic a line.
+fn print_figures(settings: &Settings, figures: &Figures) {
+    let Settings {
+        jobs,
+        rows,
+        readers,
+        suffix,
+    } = settings;
+    let Figures {
+        created_in,
+        all_done_in,
+        completed,
+        reads,
+        peak_kib,
+        calls,
+    } = figures;
+    let Reads {
+        latencies,
+        errors,
+        secs: read_secs,
+    } = reads;
     let sheets_calls = calls.spreadsheets_get + calls.values_batch_get + calls.values_batch_update;
     println!("load: {jobs} jobs × {rows} rows, {readers} readers of GET /jobs/{{id}}{suffix}");
     println!(
@@ -238,17 +381,20 @@ async fn run() -> anyhow::Result<()> {
         "status reads: {} in {read_secs:.1} s = {:.0} req/s; errors {errors}; p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
         latencies.len(),
         latencies.len() as f64 / read_secs,
-        percentile(&latencies, 0.50).as_secs_f64() * 1e3,
-        percentile(&latencies, 0.99).as_secs_f64() * 1e3,
+        percentile(latencies, 0.50).as_secs_f64() * 1e3,
+        percentile(latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
-    match peak {
-        Some(kib) => println!("server peak memory (VmHWM): {:.1} MiB", kib as f64 / 1024.0),
+    match peak_kib {
+        Some(kib) => println!(
+            "server peak memory (VmHWM): {:.1} MiB",
+            *kib as f64 / 1024.0
+        ),
         None => println!("server peak memory: unavailable (no /proc)"),
     }
     println!(
         "Sheets calls: {sheets_calls} = {:.2} per job (spreadsheets.get {}, values.batchGet {}, values.batchUpdate {})",
-        sheets_calls as f64 / jobs as f64,
+        sheets_calls as f64 / *jobs as f64,
         calls.spreadsheets_get,
         calls.values_batch_get,
         calls.values_batch_update
@@ -257,6 +403,4 @@ async fn run() -> anyhow::Result<()> {
         "OpenAI calls: files {} batches.create {} batches.retrieve {} batches.list {}",
         calls.files_create, calls.batches_create, calls.batches_retrieve, calls.batches_list
     );
-    anyhow::ensure!(completed == jobs, "not every job completed");
-    Ok(())
 }

@@ -289,58 +289,18 @@ impl ServeArgs {
                     "OPENAI_API_KEY",
                     "set it to your OpenAI API key (https://platform.openai.com/api-keys)",
                 ))?;
-        let path = self.google_credentials.ok_or(ConfigError::Missing(
-            "GOOGLE_APPLICATION_CREDENTIALS",
-            "set it to the path of a Google service-account key JSON file",
-        ))?;
-        let sa = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
-            path: path.clone(),
-            source,
-        })?;
-        let client_ids: Vec<String> = self
-            .oauth_client_ids
-            .iter()
-            .map(|s| s.trim().to_owned())
-            .filter(|s| !s.is_empty())
-            .collect();
-        let auth = match (client_ids.is_empty(), self.insecure_dev_no_auth) {
-            (false, false) => AuthMode::GoogleIdToken(IdentitySettings {
-                client_ids,
-                jwks_url: self.jwks_url,
-                allowed_email_domains: clean(&self.allowed_email_domains),
-                jwks_min_refresh: JWKS_MIN_REFRESH,
-            }),
-            (true, false) => {
-                return Err(ConfigError::Missing(
-                    "ALMANAC_OAUTH_CLIENT_IDS",
-                    "set it to the OAuth client id of the Apps Script project (callers' ID tokens must be addressed to it), or pass --insecure-dev-no-auth for local development only",
-                ));
-            }
-            (false, true) => {
-                return Err(ConfigError::Invalid(
-                    "ALMANAC_OAUTH_CLIENT_IDS and --insecure-dev-no-auth contradict each other: drop one".into(),
-                ));
-            }
-            (true, true) => AuthMode::InsecureNoAuth,
-        };
-        if self.jobs_per_minute == 0 {
-            return Err(ConfigError::Invalid(
-                "ALMANAC_JOBS_PER_MINUTE must be at least 1".into(),
-            ));
-        }
-        let cors_origins = clean(&self.cors_origins);
-        if !(self.shutdown_grace_secs.is_finite() && self.shutdown_grace_secs >= 0.0) {
-            return Err(ConfigError::Invalid(format!(
-                "ALMANAC_SHUTDOWN_GRACE_SECS must be zero or a positive number of seconds, not {}",
-                self.shutdown_grace_secs
-            )));
-        }
-        if !(self.poll_interval_secs.is_finite() && self.poll_interval_secs > 0.0) {
-            return Err(ConfigError::Invalid(format!(
-                "ALMANAC_POLL_INTERVAL_SECS must be a positive number of seconds, not {}",
-                self.poll_interval_secs
-            )));
-        }
+        let sa = read_service_account_key(self.google_credentials)?;
+        let auth = auth_mode(
+            &self.oauth_client_ids,
+            self.insecure_dev_no_auth,
+            self.jwks_url,
+            &self.allowed_email_domains,
+        )?;
+        check_limits(
+            self.jobs_per_minute,
+            self.shutdown_grace_secs,
+            self.poll_interval_secs,
+        )?;
         Ok(Config {
             bind: self.bind,
             database_url: self.database_url,
@@ -356,28 +316,98 @@ impl ServeArgs {
             sidebar_dir: self.sidebar_dir,
             auth,
             api: ApiSettings {
-                cors_origins,
+                cors_origins: clean(&self.cors_origins),
                 jobs_per_minute: self.jobs_per_minute,
-                cost: CostSettings {
-                    strategy: BatchStrategy::parse(&self.cost.batch_strategy)
-                        .map_err(ConfigError::Invalid)?,
-                    max_wait: parse_wait(&self.cost.max_wait_time)?,
-                    auto_realtime_max_rows: self.cost.auto_realtime_max_rows,
-                    realtime_base_url: self.cost.realtime_base_url.filter(|u| !u.trim().is_empty()),
-                    realtime_api_key: self
-                        .cost
-                        .realtime_api_key
-                        .filter(|k| !k.trim().is_empty())
-                        .map(SecretString::from),
-                    pacer: crate::jobs::pacer::PacerSettings {
-                        max_concurrency: self.cost.realtime_max_concurrency.max(1),
-                        ..Default::default()
-                    },
-                    ..CostSettings::default()
-                },
+                cost: self.cost.into_settings()?,
             },
         })
     }
+}
+
+impl CostArgs {
+    /// The mode strategy and realtime settings these flags ask for.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for an unknown strategy or a bad wait.
+    fn into_settings(self) -> Result<CostSettings, ConfigError> {
+        Ok(CostSettings {
+            strategy: BatchStrategy::parse(&self.batch_strategy).map_err(ConfigError::Invalid)?,
+            max_wait: parse_wait(&self.max_wait_time)?,
+            auto_realtime_max_rows: self.auto_realtime_max_rows,
+            realtime_base_url: self.realtime_base_url.filter(|u| !u.trim().is_empty()),
+            realtime_api_key: self
+                .realtime_api_key
+                .filter(|k| !k.trim().is_empty())
+                .map(SecretString::from),
+            pacer: crate::jobs::pacer::PacerSettings {
+                max_concurrency: self.realtime_max_concurrency.max(1),
+                ..Default::default()
+            },
+            ..CostSettings::default()
+        })
+    }
+}
+
+/// The content of the service-account key file named by `GOOGLE_APPLICATION_CREDENTIALS`.
+fn read_service_account_key(path: Option<PathBuf>) -> Result<String, ConfigError> {
+    let path = path.ok_or(ConfigError::Missing(
+        "GOOGLE_APPLICATION_CREDENTIALS",
+        "set it to the path of a Google service-account key JSON file",
+    ))?;
+    std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path, source })
+}
+
+/// Google ID tokens addressed to `oauth_client_ids`, or no authentication with
+/// `--insecure-dev-no-auth` — exactly one of the two.
+fn auth_mode(
+    oauth_client_ids: &[String],
+    insecure_dev_no_auth: bool,
+    jwks_url: String,
+    allowed_email_domains: &[String],
+) -> Result<AuthMode, ConfigError> {
+    let client_ids = clean(oauth_client_ids);
+    match (client_ids.is_empty(), insecure_dev_no_auth) {
+        (false, false) => Ok(AuthMode::GoogleIdToken(IdentitySettings {
+            client_ids,
+            jwks_url,
+            allowed_email_domains: clean(allowed_email_domains),
+            jwks_min_refresh: JWKS_MIN_REFRESH,
+        })),
+        (true, false) => Err(ConfigError::Missing(
+            "ALMANAC_OAUTH_CLIENT_IDS",
+            "set it to the OAuth client id of the Apps Script project (callers' ID tokens must be addressed to it), or pass --insecure-dev-no-auth for local development only",
+        )),
+        (false, true) => Err(ConfigError::Invalid(
+            "ALMANAC_OAUTH_CLIENT_IDS and --insecure-dev-no-auth contradict each other: drop one"
+                .into(),
+        )),
+        (true, true) => Ok(AuthMode::InsecureNoAuth),
+    }
+}
+
+/// Checks the rate limit (at least 1), the shutdown grace (zero or more seconds) and the poll
+/// interval (more than zero seconds).
+fn check_limits(
+    jobs_per_minute: u32,
+    shutdown_grace_secs: f64,
+    poll_interval_secs: f64,
+) -> Result<(), ConfigError> {
+    if jobs_per_minute == 0 {
+        return Err(ConfigError::Invalid(
+            "ALMANAC_JOBS_PER_MINUTE must be at least 1".into(),
+        ));
+    }
+    if !(shutdown_grace_secs.is_finite() && shutdown_grace_secs >= 0.0) {
+        return Err(ConfigError::Invalid(format!(
+            "ALMANAC_SHUTDOWN_GRACE_SECS must be zero or a positive number of seconds, not {shutdown_grace_secs}"
+        )));
+    }
+    if !(poll_interval_secs.is_finite() && poll_interval_secs > 0.0) {
+        return Err(ConfigError::Invalid(format!(
+            "ALMANAC_POLL_INTERVAL_SECS must be a positive number of seconds, not {poll_interval_secs}"
+        )));
+    }
+    Ok(())
 }
 
 /// Trimmed, non-empty entries.

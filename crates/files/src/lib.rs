@@ -653,6 +653,82 @@ fn text_of(v: Option<&Value>) -> String {
     }
 }
 
+/// The 1-based line of `text` on which `raw` (a slice of `text`) starts.
+fn line_of(text: &str, raw: &RawValue) -> u64 {
+    let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count() as u64
+        + 1
+}
+
+/// The id of a JSON entry on `line`: its `id` field, which must equal the key when the file is an
+/// object keyed by id, or else the key; an entry of an array needs its own `id`.
+fn entry_id(
+    path: &Path,
+    line: u64,
+    id_field: Option<&Value>,
+    key: Option<&str>,
+) -> Result<String, FileError> {
+    match (id_field, key) {
+        (Some(v), Some(k)) if text_of(Some(v)).trim() != k.trim() => Err(err(
+            path,
+            Some(line),
+            format!(
+                "entry `{k}` has id `{}`: the key and the `id` field must be the same",
+                text_of(Some(v))
+            ),
+        )),
+        (Some(v), _) => Ok(text_of(Some(v))),
+        (None, Some(k)) => Ok(k.to_owned()),
+        (None, None) => Err(err(
+            path,
+            Some(line),
+            "this entry has no `id` field: every entry needs `id` and `title`",
+        )),
+    }
+}
+
+/// One entry of a JSON events file (`key` when the file is an object keyed by id): its fields in
+/// file order and its row (with `index` 0, set by the caller).
+fn json_entry(
+    path: &Path,
+    text: &str,
+    raw: &RawValue,
+    key: Option<&str>,
+) -> Result<(Fields, FileRow), FileError> {
+    let line = line_of(text, raw);
+    let name = key.map_or_else(String::new, |k| format!(" `{k}`"));
+    let Ordered(fields) = serde_json::from_str(raw.get()).map_err(|_| {
+        err(
+            path,
+            Some(line),
+            format!(
+                "entry{name} is not an object: each entry must be an object with `id` and `title`"
+            ),
+        )
+    })?;
+    let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v);
+    let id = entry_id(path, line, get("id"), key)?;
+    if get("title").is_none() {
+        return Err(err(
+            path,
+            Some(line),
+            format!("entry{name} has no `title` field: every entry needs `id` and `title`"),
+        ));
+    }
+    let row = FileRow {
+        index: 0,
+        line,
+        id: id.trim().to_owned(),
+        title: text_of(get("title")).trim().to_owned(),
+        outputs: OUTPUT_FIELDS.map(|n| text_of(get(n))),
+    };
+    Ok((fields, row))
+}
+
+/// Reads a JSON events file: an object keyed by id, or an array of objects, in file order.
 fn parse_json(path: &Path, text: &str) -> Result<(Body, Vec<FileRow>), FileError> {
     let top: TopLevel = serde_json::from_str(text).map_err(|e| {
         err(
@@ -661,66 +737,17 @@ fn parse_json(path: &Path, text: &str) -> Result<(Body, Vec<FileRow>), FileError
             format!("malformed JSON: {e}"),
         )
     })?;
-    let line_of = |raw: &RawValue| {
-        let offset = (raw.get().as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
-        text.as_bytes()[..offset.min(text.len())]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count() as u64
-            + 1
-    };
-    let entry = |raw: &RawValue, key: Option<&str>| -> Result<(Fields, FileRow), FileError> {
-        let line = line_of(raw);
-        let name = key.map_or_else(String::new, |k| format!(" `{k}`"));
-        let Ordered(fields) = serde_json::from_str(raw.get()).map_err(|_| {
-            err(path, Some(line), format!("entry{name} is not an object: each entry must be an object with `id` and `title`"))
-        })?;
-        let get = |n: &str| fields.iter().find(|(k, _)| k == n).map(|(_, v)| v);
-        let id = match (get("id"), key) {
-            (Some(v), Some(k)) if text_of(Some(v)).trim() != k.trim() => {
-                return Err(err(
-                    path,
-                    Some(line),
-                    format!(
-                        "entry `{k}` has id `{}`: the key and the `id` field must be the same",
-                        text_of(Some(v))
-                    ),
-                ));
-            }
-            (Some(v), _) => text_of(Some(v)),
-            (None, Some(k)) => k.to_owned(),
-            (None, None) => {
-                return Err(err(
-                    path,
-                    Some(line),
-                    "this entry has no `id` field: every entry needs `id` and `title`",
-                ));
-            }
-        };
-        if get("title").is_none() {
-            return Err(err(
-                path,
-                Some(line),
-                format!("entry{name} has no `title` field: every entry needs `id` and `title`"),
-            ));
-        }
-        let row = FileRow {
-            index: 0,
-            line,
-            id: id.trim().to_owned(),
-            title: text_of(get("title")).trim().to_owned(),
-            outputs: OUTPUT_FIELDS.map(|n| text_of(get(n))),
-        };
-        Ok((fields, row))
-    };
     let mut rows = Vec::new();
+    let mut push_row = |mut row: FileRow| {
+        row.index = rows.len();
+        rows.push(row);
+    };
     let body = match top {
         TopLevel::Object(items) => {
             let mut entries = Vec::new();
             for (key, raw) in items {
-                let (fields, mut row) = entry(raw, Some(&key))?;
-                row.index = rows.len();
-                rows.push(row);
+                let (fields, row) = json_entry(path, text, raw, Some(&key))?;
+                push_row(row);
                 entries.push((key, fields));
             }
             Body::JsonObject(entries)
@@ -728,9 +755,8 @@ fn parse_json(path: &Path, text: &str) -> Result<(Body, Vec<FileRow>), FileError
         TopLevel::Array(items) => {
             let mut entries = Vec::new();
             for raw in items {
-                let (fields, mut row) = entry(raw, None)?;
-                row.index = rows.len();
-                rows.push(row);
+                let (fields, row) = json_entry(path, text, raw, None)?;
+                push_row(row);
                 entries.push(fields);
             }
             Body::JsonArray(entries)

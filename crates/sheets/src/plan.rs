@@ -173,6 +173,28 @@ pub fn plan_writes(
     results: &[(RowId, Generated)],
     overwrite: bool,
 ) -> WritePlan {
+    let rows_by_id = index_ids(current);
+    let mut plan = WritePlan::default();
+    let mut seen: HashMap<&str, ()> = HashMap::with_capacity(results.len());
+    for (id, generated) in results {
+        if seen.insert(id.as_str(), ()).is_some() {
+            continue;
+        }
+        // A value too long for its cell fails the row before its id is looked up.
+        let row = match too_long_cell(generated) {
+            Some(problem) => Err(problem),
+            None => find_row(current, &rows_by_id, id),
+        };
+        match row {
+            Ok(row) => plan_row(&mut plan, title, id, generated, row, overwrite),
+            Err(problem) => plan.problems.push((id.clone(), problem)),
+        }
+    }
+    plan
+}
+
+/// The indices into `current` of the rows holding each (trimmed, non-empty) id of column A.
+fn index_ids(current: &[SheetRow]) -> HashMap<&str, Vec<usize>> {
     let mut rows_by_id: HashMap<&str, Vec<usize>> = HashMap::with_capacity(current.len());
     for (i, row) in current.iter().enumerate() {
         let Some(id) = row.cells.get(ID_COL as usize).map(|c| c.trim()) else {
@@ -182,81 +204,96 @@ pub fn plan_writes(
             rows_by_id.entry(id).or_default().push(i);
         }
     }
+    rows_by_id
+}
 
-    let mut plan = WritePlan::default();
-    let mut seen: HashMap<&str, ()> = HashMap::with_capacity(results.len());
-    for (id, generated) in results {
-        if seen.insert(id.as_str(), ()).is_some() {
-            continue;
-        }
-        let too_long = generated
-            .columns()
-            .iter()
-            .zip(OUTPUT_COLUMN_NAMES)
-            .map(|(value, column)| (value.chars().count(), column))
-            .find(|(chars, _)| *chars > MAX_CELL_CHARS);
-        if let Some((chars, column)) = too_long {
-            plan.problems
-                .push((id.clone(), WriteProblem::CellTooLong { column, chars }));
-            continue;
-        }
-        let row = match rows_by_id.get(id.as_str()).map(Vec::as_slice) {
-            None | Some([]) => {
-                plan.problems.push((id.clone(), WriteProblem::IdMissing));
-                continue;
-            }
-            Some([one]) => &current[*one],
-            Some(many) => {
-                let mut rows: Vec<u32> = many.iter().map(|&i| current[i].row_number).collect();
-                rows.sort_unstable();
-                plan.problems
-                    .push((id.clone(), WriteProblem::IdDuplicated { rows }));
-                continue;
-            }
-        };
+/// [`WriteProblem::CellTooLong`] for the first of C–F whose value is longer than a cell holds.
+fn too_long_cell(generated: &Generated) -> Option<WriteProblem> {
+    generated
+        .columns()
+        .iter()
+        .zip(OUTPUT_COLUMN_NAMES)
+        .map(|(value, column)| (value.chars().count(), column))
+        .find(|(chars, _)| *chars > MAX_CELL_CHARS)
+        .map(|(chars, column)| WriteProblem::CellTooLong { column, chars })
+}
 
-        let filled = if overwrite {
-            [false; OUTPUT_COLS]
-        } else {
-            filled_columns(row)
-        };
-        let values = generated.columns();
-        let mut ranges = Vec::new();
-        let mut col = 0;
-        while col < OUTPUT_COLS {
-            if filled[col] {
-                col += 1;
-                continue;
-            }
-            let start = col;
-            while col < OUTPUT_COLS && !filled[col] {
-                col += 1;
-            }
-            let range = a1::row_range(
-                title,
-                FIRST_OUTPUT_COL + start as u32,
-                FIRST_OUTPUT_COL + col as u32 - 1,
-                row.row_number,
-            );
-            ranges.push(range.clone());
-            plan.blocks.push(CellBlock {
-                range,
-                values: values[start..col].iter().map(|v| (*v).to_owned()).collect(),
-            });
-        }
-        if ranges.is_empty() {
-            plan.problems
-                .push((id.clone(), WriteProblem::NothingToWrite));
-        } else {
-            plan.rows.push(PlannedRow {
-                id: id.clone(),
-                row_number: row.row_number,
-                ranges,
-                kept_cells: filled.iter().filter(|f| **f).count(),
-            });
+/// The one row of `current` that holds `id` now, or why there is none.
+fn find_row<'a>(
+    current: &'a [SheetRow],
+    rows_by_id: &HashMap<&str, Vec<usize>>,
+    id: &RowId,
+) -> Result<&'a SheetRow, WriteProblem> {
+    match rows_by_id.get(id.as_str()).map(Vec::as_slice) {
+        None | Some([]) => Err(WriteProblem::IdMissing),
+        Some([one]) => Ok(&current[*one]),
+        Some(many) => {
+            let mut rows: Vec<u32> = many.iter().map(|&i| current[i].row_number).collect();
+            rows.sort_unstable();
+            Err(WriteProblem::IdDuplicated { rows })
         }
     }
-    plan
+}
+
+/// The runs of columns (`start..end`, indices into C–F, left to right) that are not `filled`.
+fn empty_runs(filled: &[bool; OUTPUT_COLS]) -> Vec<std::ops::Range<usize>> {
+    let mut runs = Vec::new();
+    let mut col = 0;
+    while col < OUTPUT_COLS {
+        if filled[col] {
+            col += 1;
+            continue;
+        }
+        let start = col;
+        while col < OUTPUT_COLS && !filled[col] {
+            col += 1;
+        }
+        runs.push(start..col);
+    }
+    runs
+}
+
+/// Adds to `plan` the blocks of one result written to `row` (its empty cells of C–F, or all four
+/// when overwriting), and the row — or [`WriteProblem::NothingToWrite`] when every cell is kept.
+fn plan_row(
+    plan: &mut WritePlan,
+    title: &str,
+    id: &RowId,
+    generated: &Generated,
+    row: &SheetRow,
+    overwrite: bool,
+) {
+    let filled = if overwrite {
+        [false; OUTPUT_COLS]
+    } else {
+        filled_columns(row)
+    };
+    let values = generated.columns();
+    let mut ranges = Vec::new();
+    for run in empty_runs(&filled) {
+        let range = a1::row_range(
+            title,
+            FIRST_OUTPUT_COL + run.start as u32,
+            FIRST_OUTPUT_COL + run.end as u32 - 1,
+            row.row_number,
+        );
+        ranges.push(range.clone());
+        plan.blocks.push(CellBlock {
+            range,
+            values: values[run].iter().map(|v| (*v).to_owned()).collect(),
+        });
+    }
+    if ranges.is_empty() {
+        plan.problems
+            .push((id.clone(), WriteProblem::NothingToWrite));
+    } else {
+        plan.rows.push(PlannedRow {
+            id: id.clone(),
+            row_number: row.row_number,
+            ranges,
+            kept_cells: filled.iter().filter(|f| **f).count(),
+        });
+    }
 }
 
 #[cfg(test)]

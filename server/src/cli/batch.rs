@@ -15,10 +15,10 @@ use super::common::{
     check_interval, completion_window, estimate_json, estimate_text, log_line, progress_bar,
 };
 use super::run::{drive, job_report, select};
-use almanac_core::catalog::Catalog;
+use almanac_core::catalog::{Catalog, ModelSpec};
 use almanac_core::domain::{Generated, RowId};
 use almanac_files::{EventsFile, write_atomic};
-use almanac_openai::{BatchInfo, BatchState as BatchStatus};
+use almanac_openai::{BatchClient, BatchInfo, BatchState as BatchStatus};
 use almanac_openai::{jsonl, output};
 
 /// `almanac batch …`.
@@ -380,45 +380,85 @@ async fn status(args: StatusArgs) -> Result<Report, CliError> {
         return job_status(args, poll).await;
     }
     let openai = args.endpoints.openai()?;
-    let out = &args.output_args;
     let mut info = openai.retrieve_batch(&args.id).await?;
     if args.wait && !info.status.is_terminal() {
-        let bar = progress_bar(out, info.request_counts.total);
-        let mut last = None;
-        while !info.status.is_terminal() {
-            if last != Some(info.status) {
-                log_line(&bar, &format!("{}: {}", info.id, info.status.as_str()));
-                last = Some(info.status);
-            }
-            bar.set_length(info.request_counts.total.max(1));
-            bar.set_position(info.request_counts.completed + info.request_counts.failed);
-            bar.set_message(info.status.as_str());
-            tokio::time::sleep(poll).await;
-            info = openai.retrieve_batch(&args.id).await?;
-        }
-        bar.finish_and_clear();
+        info = wait_for_batch(&openai, &args.id, info, &args.output_args, poll).await?;
     }
-    let mut saved = Vec::new();
-    if info.status.is_terminal() {
-        std::fs::create_dir_all(&args.output_dir).map_err(|e| {
-            CliError::error(
-                "error",
-                format!("cannot create {}: {e}", args.output_dir.display()),
-            )
-        })?;
-        for (file_id, suffix) in [
-            (&info.output_file_id, "output"),
-            (&info.error_file_id, "errors"),
-        ] {
-            if let Some(file_id) = file_id {
-                let bytes = openai.file_content(file_id).await?;
-                let path = args.output_dir.join(format!("{}.{suffix}.jsonl", info.id));
-                write_atomic(&path, &bytes)?;
-                saved.push(path);
-            }
-        }
-    }
+    let saved = if info.status.is_terminal() {
+        save_result_files(&openai, &info, &args.output_dir).await?
+    } else {
+        Vec::new()
+    };
     let exit = batch_exit(&info);
+    Ok(Report {
+        exit,
+        text: batch_status_text(&info, &saved, exit),
+        json: json!({
+            "batch_id": info.id,
+            "status": info.status.as_str(),
+            "request_counts": info.request_counts,
+            "input_file_id": info.input_file_id,
+            "output_file_id": info.output_file_id,
+            "error_file_id": info.error_file_id,
+            "errors": info.errors,
+            "saved_files": saved,
+        }),
+    })
+}
+
+/// Checks batch `id` every `poll` until it ends, showing its progress and logging each new status;
+/// returns its last state.
+async fn wait_for_batch(
+    openai: &BatchClient,
+    id: &str,
+    mut info: BatchInfo,
+    out: &OutputArgs,
+    poll: Duration,
+) -> Result<BatchInfo, CliError> {
+    let bar = progress_bar(out, info.request_counts.total);
+    let mut last = None;
+    while !info.status.is_terminal() {
+        if last != Some(info.status) {
+            log_line(&bar, &format!("{}: {}", info.id, info.status.as_str()));
+            last = Some(info.status);
+        }
+        bar.set_length(info.request_counts.total.max(1));
+        bar.set_position(info.request_counts.completed + info.request_counts.failed);
+        bar.set_message(info.status.as_str());
+        tokio::time::sleep(poll).await;
+        info = openai.retrieve_batch(id).await?;
+    }
+    bar.finish_and_clear();
+    Ok(info)
+}
+
+/// Downloads an ended batch's output and error files into `dir` (created if needed) as
+/// `<batch_id>.output.jsonl` and `<batch_id>.errors.jsonl`; returns the paths written.
+async fn save_result_files(
+    openai: &BatchClient,
+    info: &BatchInfo,
+    dir: &Path,
+) -> Result<Vec<PathBuf>, CliError> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| CliError::error("error", format!("cannot create {}: {e}", dir.display())))?;
+    let mut saved = Vec::new();
+    for (file_id, suffix) in [
+        (&info.output_file_id, "output"),
+        (&info.error_file_id, "errors"),
+    ] {
+        if let Some(file_id) = file_id {
+            let bytes = openai.file_content(file_id).await?;
+            let path = dir.join(format!("{}.{suffix}.jsonl", info.id));
+            write_atomic(&path, &bytes)?;
+            saved.push(path);
+        }
+    }
+    Ok(saved)
+}
+
+/// The text of `batch status` for a batch: its counts, errors, the files saved, and how to check
+/// again while it runs.
+fn batch_status_text(info: &BatchInfo, saved: &[PathBuf], exit: u8) -> String {
     let c = info.request_counts;
     let mut text = format!(
         "{}: {} — {}/{} requests completed, {} failed",
@@ -432,7 +472,7 @@ async fn status(args: StatusArgs) -> Result<Report, CliError> {
         let errors: Vec<String> = info.errors.iter().map(ToString::to_string).collect();
         text.push_str(&format!("\nErrors: {}", errors.join("; ")));
     }
-    for p in &saved {
+    for p in saved {
         text.push_str(&format!("\nSaved {}", p.display()));
     }
     if exit == EXIT_RUNNING {
@@ -441,20 +481,7 @@ async fn status(args: StatusArgs) -> Result<Report, CliError> {
             info.id
         ));
     }
-    Ok(Report {
-        exit,
-        json: json!({
-            "batch_id": info.id,
-            "status": info.status.as_str(),
-            "request_counts": c,
-            "input_file_id": info.input_file_id,
-            "output_file_id": info.output_file_id,
-            "error_file_id": info.error_file_id,
-            "errors": info.errors,
-            "saved_files": saved,
-        }),
-        text,
-    })
+    text
 }
 
 fn batch_exit(info: &BatchInfo) -> u8 {
@@ -535,111 +562,166 @@ struct Tally {
     succeeded: u64,
     failed: u64,
     unreadable: Vec<String>,
+    /// Per error code: how many, the first message, and up to five `custom_id`s.
     by_code: BTreeMap<String, (u64, String, Vec<String>)>,
     usage: output::Usage,
     models: BTreeMap<String, u64>,
 }
 
-fn analyze(args: AnalyzeArgs) -> Result<Report, CliError> {
-    let mut t = Tally::default();
-    for path in &args.files {
+/// What a batch's tokens cost at its model's batch prices: the model id, input and output USD.
+type Cost = (String, f64, f64);
+
+impl Tally {
+    /// Counts every non-blank line of one result file.
+    fn add_file(&mut self, path: &Path) -> Result<(), CliError> {
         let bytes = std::fs::read(path)
             .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
         for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
             if line.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            t.lines += 1;
-            let text = String::from_utf8_lossy(line);
-            if let Ok(v) = serde_json::from_str::<Value>(&text)
-                && let Some(model) = v["response"]["body"]["model"].as_str()
-            {
-                *t.models.entry(model.to_owned()).or_default() += 1;
+            self.add_line(path, n + 1, &String::from_utf8_lossy(line));
+        }
+        Ok(())
+    }
+
+    /// Counts line `line_number` of `path`: its model, its usage, and whether it succeeded.
+    fn add_line(&mut self, path: &Path, line_number: usize, text: &str) {
+        self.lines += 1;
+        if let Ok(v) = serde_json::from_str::<Value>(text)
+            && let Some(model) = v["response"]["body"]["model"].as_str()
+        {
+            *self.models.entry(model.to_owned()).or_default() += 1;
+        }
+        match output::parse_line(text) {
+            Err(e) => {
+                self.unreadable
+                    .push(format!("{}:{line_number}: {}", path.display(), e.message))
             }
-            match output::parse_line(&text) {
-                Err(e) => t
-                    .unreadable
-                    .push(format!("{}:{}: {}", path.display(), n + 1, e.message)),
-                Ok(parsed) => {
-                    if let Some(u) = parsed.usage {
-                        t.usage.prompt_tokens += u.prompt_tokens;
-                        t.usage.completion_tokens += u.completion_tokens;
-                        t.usage.cached_tokens += u.cached_tokens;
-                        t.usage.reasoning_tokens += u.reasoning_tokens;
-                    }
-                    match parsed.outcome {
-                        Ok(_) => t.succeeded += 1,
-                        Err(e) => {
-                            t.failed += 1;
-                            let entry = t.by_code.entry(e.code.to_string()).or_insert((
-                                0,
-                                e.message.clone(),
-                                Vec::new(),
-                            ));
-                            entry.0 += 1;
-                            if entry.2.len() < 5 {
-                                entry.2.push(parsed.custom_id);
-                            }
-                        }
-                    }
+            Ok(parsed) => {
+                if let Some(u) = parsed.usage {
+                    self.usage.prompt_tokens += u.prompt_tokens;
+                    self.usage.completion_tokens += u.completion_tokens;
+                    self.usage.cached_tokens += u.cached_tokens;
+                    self.usage.reasoning_tokens += u.reasoning_tokens;
+                }
+                match parsed.outcome {
+                    Ok(_) => self.succeeded += 1,
+                    Err(e) => self.add_failure(&e.code.to_string(), &e.message, parsed.custom_id),
                 }
             }
         }
     }
-    let catalog = Catalog::builtin();
-    let model_name = args.model.clone().or_else(|| {
-        t.models
+
+    /// Counts a failed request under its error code, keeping the first message and five ids.
+    fn add_failure(&mut self, code: &str, message: &str, custom_id: String) {
+        self.failed += 1;
+        let entry =
+            self.by_code
+                .entry(code.to_owned())
+                .or_insert((0, message.to_owned(), Vec::new()));
+        entry.0 += 1;
+        if entry.2.len() < 5 {
+            entry.2.push(custom_id);
+        }
+    }
+
+    /// The model to price with: `--model`, else the one named by most lines.
+    fn model_name(&self, chosen: Option<&String>) -> Option<String> {
+        chosen.cloned().or_else(|| {
+            self.models
+                .iter()
+                .max_by_key(|(_, n)| **n)
+                .map(|(m, _)| m.clone())
+        })
+    }
+
+    /// The cost of the counted tokens at `spec`'s batch prices (cached input at its own price).
+    fn cost(&self, spec: &ModelSpec) -> Cost {
+        let per = |usd: f64| usd / 1_000_000.0 * spec.batch_price_factor;
+        let uncached = self
+            .usage
+            .prompt_tokens
+            .saturating_sub(self.usage.cached_tokens);
+        let input = uncached as f64 * per(spec.input_per_1m)
+            + self.usage.cached_tokens as f64 * per(spec.cached_input_per_1m);
+        let output = self.usage.completion_tokens as f64 * per(spec.output_per_1m);
+        (spec.id.clone(), input, output)
+    }
+
+    /// The text of `batch results analyze`.
+    fn text(&self, cost: Option<&Cost>) -> String {
+        let mut text = format!(
+            "{} lines: {} succeeded, {} failed, {} unreadable",
+            self.lines,
+            self.succeeded,
+            self.failed,
+            self.unreadable.len()
+        );
+        for (code, (n, message, ids)) in &self.by_code {
+            text.push_str(&format!(
+                "\n  {code}: {n} — {message} (e.g. {})",
+                ids.join(", ")
+            ));
+        }
+        for u in self.unreadable.iter().take(5) {
+            text.push_str(&format!("\n  unreadable {u}"));
+        }
+        text.push_str(&format!(
+            "\nTokens: {} input ({} cached), {} output ({} reasoning)",
+            self.usage.prompt_tokens,
+            self.usage.cached_tokens,
+            self.usage.completion_tokens,
+            self.usage.reasoning_tokens
+        ));
+        match cost {
+            Some((model, i, o)) => text.push_str(&format!(
+                "\nCost at {model} batch prices: ${:.4} (input ${i:.4}, output ${o:.4})",
+                i + o
+            )),
+            None => text.push_str("\nCost: unknown (no model in the results; pass --model)"),
+        }
+        text
+    }
+
+    /// The `--json` of `batch results analyze` for `files`.
+    fn json(&self, files: &[PathBuf], cost: Option<&Cost>) -> Value {
+        let failures: Vec<Value> = self
+            .by_code
             .iter()
-            .max_by_key(|(_, n)| **n)
-            .map(|(m, _)| m.clone())
-    });
-    let spec = match &model_name {
+            .map(|(code, (n, message, ids))| json!({"code": code, "count": n, "message": message, "custom_ids": ids}))
+            .collect();
+        json!({
+            "files": files,
+            "lines": self.lines,
+            "succeeded": self.succeeded,
+            "failed": self.failed,
+            "unreadable": self.unreadable,
+            "failures": failures,
+            "usage": {
+                "prompt_tokens": self.usage.prompt_tokens,
+                "cached_tokens": self.usage.cached_tokens,
+                "completion_tokens": self.usage.completion_tokens,
+                "reasoning_tokens": self.usage.reasoning_tokens,
+            },
+            "cost": cost.map(|(model, i, o)| json!({
+                "model": model, "pricing": "batch", "input_usd": i, "output_usd": o, "total_usd": i + o,
+            })),
+        })
+    }
+}
+
+fn analyze(args: AnalyzeArgs) -> Result<Report, CliError> {
+    let mut t = Tally::default();
+    for path in &args.files {
+        t.add_file(path)?;
+    }
+    let catalog = Catalog::builtin();
+    let spec = match &t.model_name(args.model.as_ref()) {
         Some(m) => Some(catalog.resolve(m)?),
         None => None,
     };
-    let cost = spec.map(|s| {
-        let per = |usd: f64| usd / 1_000_000.0 * s.batch_price_factor;
-        let uncached = t.usage.prompt_tokens.saturating_sub(t.usage.cached_tokens);
-        let input = uncached as f64 * per(s.input_per_1m)
-            + t.usage.cached_tokens as f64 * per(s.cached_input_per_1m);
-        let output = t.usage.completion_tokens as f64 * per(s.output_per_1m);
-        (s.id.clone(), input, output)
-    });
-    let failures: Vec<Value> = t
-        .by_code
-        .iter()
-        .map(|(code, (n, message, ids))| json!({"code": code, "count": n, "message": message, "custom_ids": ids}))
-        .collect();
-    let mut text = format!(
-        "{} lines: {} succeeded, {} failed, {} unreadable",
-        t.lines,
-        t.succeeded,
-        t.failed,
-        t.unreadable.len()
-    );
-    for (code, (n, message, ids)) in &t.by_code {
-        text.push_str(&format!(
-            "\n  {code}: {n} — {message} (e.g. {})",
-            ids.join(", ")
-        ));
-    }
-    for u in t.unreadable.iter().take(5) {
-        text.push_str(&format!("\n  unreadable {u}"));
-    }
-    text.push_str(&format!(
-        "\nTokens: {} input ({} cached), {} output ({} reasoning)",
-        t.usage.prompt_tokens,
-        t.usage.cached_tokens,
-        t.usage.completion_tokens,
-        t.usage.reasoning_tokens
-    ));
-    match &cost {
-        Some((model, i, o)) => text.push_str(&format!(
-            "\nCost at {model} batch prices: ${:.4} (input ${i:.4}, output ${o:.4})",
-            i + o
-        )),
-        None => text.push_str("\nCost: unknown (no model in the results; pass --model)"),
-    }
+    let cost = spec.map(|s| t.cost(s));
     let exit = if t.failed > 0 || !t.unreadable.is_empty() {
         EXIT_FAILURES
     } else {
@@ -647,24 +729,8 @@ fn analyze(args: AnalyzeArgs) -> Result<Report, CliError> {
     };
     Ok(Report {
         exit,
-        json: json!({
-            "files": args.files,
-            "lines": t.lines,
-            "succeeded": t.succeeded,
-            "failed": t.failed,
-            "unreadable": t.unreadable,
-            "failures": failures,
-            "usage": {
-                "prompt_tokens": t.usage.prompt_tokens,
-                "cached_tokens": t.usage.cached_tokens,
-                "completion_tokens": t.usage.completion_tokens,
-                "reasoning_tokens": t.usage.reasoning_tokens,
-            },
-            "cost": cost.as_ref().map(|(model, i, o)| json!({
-                "model": model, "pricing": "batch", "input_usd": i, "output_usd": o, "total_usd": i + o,
-            })),
-        }),
-        text,
+        json: t.json(&args.files, cost.as_ref()),
+        text: t.text(cost.as_ref()),
     })
 }
 
