@@ -14,13 +14,26 @@ use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use crate::{DEMO_SHEET_ID, DEMO_SPREADSHEET_ID, Demo, DemoArgs};
+use crate::client::authorized_client;
+use crate::session::{DEMO_SHEET_ID, DEMO_SPREADSHEET_ID, Demo, DemoArgs};
 
-/// Runs the job and prints what happened (see the module documentation).
+/// Runs one job on the backend at `base_url` over its HTTP API, as the demo user, and prints the
+/// filled sheet (see the module documentation).
 ///
 /// # Errors
 /// When a call fails, or the job ends `failed` or does not end.
-pub async fn run(
+pub async fn run_job(demo: &Demo, base_url: &str) -> anyhow::Result<()> {
+    println!(
+        "Almanac demo — backend at {base_url} (store: {})",
+        demo.database_url()
+    );
+    println!("OpenAI and Google are emulated locally: generated text is marked [emulated].\n");
+    let http = authorized_client(&demo.id_token, &demo.user_token)?;
+    run(&http, base_url, demo, demo.args()).await
+}
+
+/// Runs the job and prints what happened.
+async fn run(
     http: &reqwest::Client,
     base_url: &str,
     demo: &Demo,

@@ -443,7 +443,7 @@ impl std::fmt::Display for FailureCode {
 impl PartialEq<&str> for FailureCode {
     /// Compares with the snake_case text (`FailureCode::Http(429) == "http_429"`).
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        FailureCode::parse(other) == Some(*self)
     }
 }
 

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use crate::transport::retry_after;
-
 /// What one answer's rate-limit headers said. Every field is `None` when the header is absent
 /// (self-hosted servers usually send none).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -89,6 +87,21 @@ pub trait RateLimitObserver: Send + Sync {
     fn observe(&self, headers: &RateLimitHeaders);
 }
 
+/// `retry-after-ms` (milliseconds) or `retry-after` (seconds) as sent by OpenAI; HTTP dates are
+/// ignored.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let number = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<f64>().ok())
+            .filter(|n| n.is_finite() && *n >= 0.0)
+    };
+    number("retry-after-ms")
+        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
+        .or_else(|| number("retry-after").map(Duration::from_secs_f64))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,5 +135,21 @@ mod tests {
         assert_eq!(r.remaining_tokens, Some(1999));
         assert_eq!(r.reset_tokens, Some(Duration::from_secs(360)));
         assert_eq!(r.retry_after, Some(Duration::from_millis(150)));
+    }
+
+    #[test]
+    fn retry_after_headers_are_read_in_milliseconds_or_seconds() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after(&h), None);
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        h.insert("retry-after-ms", "250".parse().unwrap());
+        assert_eq!(retry_after(&h), Some(Duration::from_millis(250)));
+        let mut h = reqwest::header::HeaderMap::new();
+        h.insert(
+            "retry-after",
+            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after(&h), None);
     }
 }

@@ -28,7 +28,7 @@ use almanac_core::calls::{ExternalCall, Observer};
 use async_openai::error::{ApiError, ApiErrorResponse, OpenAIError, WrappedError};
 use async_openai::middleware::HttpRequestFactory;
 
-use crate::ratelimit::{RateLimitHeaders, RateLimitObserver};
+use crate::ratelimit::{RateLimitHeaders, RateLimitObserver, retry_after};
 
 /// How the client retries and times out HTTP calls. See the module documentation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -301,21 +301,6 @@ fn unanswered(e: reqwest::Error, replay_safe: bool, what: &str) -> Failure {
     }
 }
 
-/// `retry-after-ms` (milliseconds) or `retry-after` (seconds) as sent by OpenAI; HTTP dates are
-/// ignored.
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    let number = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<f64>().ok())
-            .filter(|n| n.is_finite() && *n >= 0.0)
-    };
-    number("retry-after-ms")
-        .map(|ms| Duration::from_secs_f64(ms / 1000.0))
-        .or_else(|| number("retry-after").map(Duration::from_secs_f64))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -348,21 +333,5 @@ mod tests {
             p.delay(b, Some(Duration::from_secs(3600))),
             Duration::from_secs(30)
         );
-    }
-
-    #[test]
-    fn retry_after_headers_are_read_in_milliseconds_or_seconds() {
-        let mut h = reqwest::header::HeaderMap::new();
-        assert_eq!(retry_after(&h), None);
-        h.insert("retry-after", "2".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
-        h.insert("retry-after-ms", "250".parse().unwrap());
-        assert_eq!(retry_after(&h), Some(Duration::from_millis(250)));
-        let mut h = reqwest::header::HeaderMap::new();
-        h.insert(
-            "retry-after",
-            "Wed, 21 Oct 2015 07:28:00 GMT".parse().unwrap(),
-        );
-        assert_eq!(retry_after(&h), None);
     }
 }

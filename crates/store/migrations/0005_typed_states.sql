@@ -1,4 +1,4 @@
--- Typed states (issue 11): why a row failed is a code programs read (`failure_code`, an
+-- Typed states: why a row failed is a code programs read (`failure_code`, an
 -- almanac_protocol::FailureCode in snake_case) beside the reason people read; a batch's validation
 -- errors are a JSON list of {line, code, message, param} as OpenAI sent them. No decision reads a
 -- reason text any more. Job, batch and row states were already stored as their snake_case names.

@@ -10,6 +10,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::auth::AuthError;
 use crate::jobs::{CreateJobError, JobError};
 use almanac_core::catalog::UnknownModel;
 
@@ -175,8 +176,8 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
                 code: "body_too_large",
                 message: format!(
                     "the request body is too large: POST /estimate takes at most {} MiB, other endpoints {} KiB; send fewer rows",
-                    super::MAX_ESTIMATE_BODY_BYTES / (1024 * 1024),
-                    super::MAX_BODY_BYTES / 1024
+                    crate::api::limits::MAX_ESTIMATE_BODY_BYTES / (1024 * 1024),
+                    crate::api::limits::MAX_BODY_BYTES / 1024
                 ),
             };
         }
@@ -194,5 +195,18 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
 impl From<axum::extract::rejection::QueryRejection> for ApiError {
     fn from(e: axum::extract::rejection::QueryRejection) -> Self {
         ApiError::invalid(format!("bad query string: {}", e.body_text()))
+    }
+}
+impl From<AuthError> for ApiError {
+    fn from(e: AuthError) -> Self {
+        let status = match e {
+            AuthError::KeysUnavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::UNAUTHORIZED,
+        };
+        ApiError {
+            status,
+            code: e.code(),
+            message: e.to_string(),
+        }
     }
 }

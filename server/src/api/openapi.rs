@@ -21,18 +21,18 @@ use utoipa_scalar::{Scalar, Servable};
         description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API. Every call but `health` carries `Authorization: Bearer <Google ID token>`; creating a job also carries `X-Goog-User-Token: <Google OAuth access token>`. Errors are `{\"error\":{\"code\",\"message\"}}`."
     ),
     paths(
-        super::health,
-        super::models,
-        super::estimate,
-        super::create_job,
-        super::list_jobs,
-        super::get_job,
-        super::job_status,
-        super::job_events,
-        super::cancel_job,
-        super::retry_job,
-        super::get_budget,
-        super::put_budget,
+        crate::api::handlers::health,
+        crate::api::handlers::models,
+        crate::api::handlers::estimate,
+        crate::api::handlers::create_job,
+        crate::api::handlers::list_jobs,
+        crate::api::handlers::get_job,
+        crate::api::handlers::job_status,
+        crate::api::handlers::job_events,
+        crate::api::handlers::cancel_job,
+        crate::api::handlers::retry_job,
+        crate::api::handlers::get_budget,
+        crate::api::handlers::put_budget,
     ),
     modifiers(&SecuritySchemes),
     security(("google_id_token" = [])),
@@ -43,17 +43,6 @@ use utoipa_scalar::{Scalar, Servable};
     )
 )]
 pub struct ApiDoc;
-
-/// One Server-Sent Event of `GET /api/v1/jobs/{id}/events`, as a client's SSE parser sees it.
-#[derive(utoipa::ToSchema)]
-#[allow(dead_code)] // Only its schema is used.
-pub struct ProgressEvent {
-    /// Always `progress`.
-    #[schema(pattern = "^progress$")]
-    event: String,
-    /// A `JobEvent` as JSON text.
-    data: String,
-}
 
 /// Adds the two security schemes to the components.
 struct SecuritySchemes;
@@ -91,19 +80,6 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
 /// `GET /docs`: the API reference, rendered by Scalar in the browser from the embedded document.
 pub fn docs() -> Router {
     Router::from(Scalar::with_url("/docs", ApiDoc::openapi()))
-}
-
-/// The answers every operation behind a Google ID token may give besides its own (documented
-/// once, listed in each `#[utoipa::path]`).
-#[derive(utoipa::IntoResponses)]
-#[allow(dead_code)] // Only its OpenAPI description is used.
-pub enum AuthResponses {
-    /// No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)
-    #[response(status = 401)]
-    Unauthorized(almanac_protocol::ErrorBody),
-    /// Google's signing keys cannot be fetched right now
-    #[response(status = 503)]
-    KeysUnavailable(almanac_protocol::ErrorBody),
 }
 
 #[cfg(test)]

@@ -94,7 +94,7 @@ pub struct BuildArgs {
     #[arg(long)]
     pub overwrite: bool,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// `--json` and the progress bar.
     pub output_args: OutputArgs,
 }
 
@@ -111,10 +111,10 @@ pub struct SubmitArgs {
     #[arg(long, default_value = "24h")]
     pub completion_window: String,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// Endpoints, keys and the job store (the same settings as `almanac serve`).
     pub endpoints: EndpointArgs,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// `--json` and the progress bar.
     pub output_args: OutputArgs,
 }
 
@@ -136,10 +136,10 @@ pub struct StatusArgs {
     #[arg(long, default_value = ".")]
     pub output_dir: PathBuf,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// Endpoints, keys and the job store (the same settings as `almanac serve`).
     pub endpoints: EndpointArgs,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// `--json` and the progress bar.
     pub output_args: OutputArgs,
 }
 
@@ -153,7 +153,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub model: Option<String>,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// `--json` and the progress bar.
     pub output_args: OutputArgs,
 }
 
@@ -173,7 +173,7 @@ pub struct MergeArgs {
     #[arg(long)]
     pub overwrite: bool,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// `--json` and the progress bar.
     pub output_args: OutputArgs,
 }
 

@@ -431,3 +431,15 @@ pub fn log_line(bar: &indicatif::ProgressBar, line: &str) {
         bar.println(line);
     }
 }
+
+/// The process's one tracing subscriber: `RUST_LOG` if set, else `default`; on stderr, with colours
+/// only on a terminal.
+pub fn init_tracing(default: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}

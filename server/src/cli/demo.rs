@@ -31,7 +31,7 @@ pub struct DemoCommand {
 /// # Errors
 /// When the sheet cannot be read, the backend cannot start, or the job does not complete.
 pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
-    super::init_tracing("warn");
+    super::common::init_tracing("warn");
     let args = &cmd.demo;
     let demo = Demo::start(args).await?;
     let mut app = Application::build(config(&cmd, &demo)?).await?;
@@ -45,7 +45,7 @@ pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
         shutdown_signal().await;
         Ok(())
     } else {
-        demo.run_job(&app.base_url).await
+        almanac_demo::run_job(&demo, &app.base_url).await
     };
     app.kill().await;
     demo.shutdown().await;

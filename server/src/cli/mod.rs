@@ -74,7 +74,7 @@ pub async fn main() -> anyhow::Result<()> {
 async fn tool(
     f: impl std::future::Future<Output = Result<common::Report, common::CliError>>,
 ) -> Result<common::Report, common::CliError> {
-    init_tracing("warn");
+    common::init_tracing("warn");
     f.await
 }
 
@@ -86,20 +86,8 @@ fn exit_with(output: &common::OutputArgs, outcome: Result<common::Report, common
     std::process::exit(i32::from(code))
 }
 
-/// The process's one tracing subscriber: `RUST_LOG` if set, else `default`; on stderr, with colours
-/// only on a terminal.
-pub fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
-}
-
 async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    init_tracing("info,almanac=info");
+    common::init_tracing("info,almanac=info");
     let config = args.into_config()?;
     if config.auth == AuthMode::InsecureNoAuth {
         let banner = "INSECURE: --insecure-dev-no-auth is set. Callers are NOT authenticated: anyone who reaches this port acts as the user `local` and spends the OpenAI key and the service account's access. Never run this way outside your own machine.";

@@ -506,17 +506,7 @@ pub async fn job_report(
         }
     }
     if view.cost.actual_rows > 0 {
-        let cost = &view.cost;
-        text.push_str(&format!(
-            "\nCost: ${:.4} for {} input + {} output tokens (estimate ${:.4}{})",
-            cost.actual_usd,
-            cost.actual.input_tokens,
-            cost.actual.output_tokens,
-            cost.estimated_usd,
-            cost.estimate_error
-                .map(|e| format!(", off by {:+.1} %", e * 100.0))
-                .unwrap_or_default()
-        ));
+        text.push_str(&cost_line(&view.cost));
     }
     if let Some(e) = &view.error {
         text.push_str(&format!("\nError ({}): {}", e.code, e.message));
@@ -539,4 +529,18 @@ pub async fn job_report(
         }),
         text,
     })
+}
+
+/// `Cost: $… for … input + … output tokens (estimate $…, off by …)`, on a new line.
+fn cost_line(cost: &almanac_protocol::JobCost) -> String {
+    format!(
+        "\nCost: ${:.4} for {} input + {} output tokens (estimate ${:.4}{})",
+        cost.actual_usd,
+        cost.actual.input_tokens,
+        cost.actual.output_tokens,
+        cost.estimated_usd,
+        cost.estimate_error
+            .map(|e| format!(", off by {:+.1} %", e * 100.0))
+            .unwrap_or_default()
+    )
 }

@@ -51,7 +51,7 @@ pub struct SheetRef {
 #[derive(Debug, clap::Args)]
 pub struct PullArgs {
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// The spreadsheet and sheet.
     pub sheet: SheetRef,
     /// The file to write (`.json` or `.csv`).
     #[arg(long, short = 'o', default_value = "historical_events.json")]
@@ -60,10 +60,10 @@ pub struct PullArgs {
     #[arg(long)]
     pub rows: Option<String>,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// Endpoints, keys and the job store (the same settings as `almanac serve`).
     pub endpoints: EndpointArgs,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// `--json` and the progress bar.
     pub output_args: OutputArgs,
 }
 
@@ -71,7 +71,7 @@ pub struct PullArgs {
 #[derive(Debug, clap::Args)]
 pub struct PushArgs {
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// The spreadsheet and sheet.
     pub sheet: SheetRef,
     /// The file to read (`.json` or `.csv`).
     pub file: PathBuf,
@@ -79,10 +79,10 @@ pub struct PushArgs {
     #[arg(long)]
     pub overwrite: bool,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// Endpoints, keys and the job store (the same settings as `almanac serve`).
     pub endpoints: EndpointArgs,
     #[command(flatten)]
-    #[allow(missing_docs)]
+    /// `--json` and the progress bar.
     pub output_args: OutputArgs,
 }
 

@@ -26,6 +26,17 @@ use crate::jobs::services::Services;
 use crate::jobs::step::StepError;
 use crate::jobs::target::Target;
 
+/// Aborts every realtime run of these services when dropped: the worker holds one, so
+/// stopping the worker (a shutdown, or a test playing a crash) stops the runs too, as a crash
+/// would.
+pub struct AbortRunsOnDrop(pub Arc<Services>);
+
+impl Drop for AbortRunsOnDrop {
+    fn drop(&mut self) {
+        self.0.realtime_runs.abort_all();
+    }
+}
+
 /// Drives jobs. Cheap to clone.
 #[derive(Clone)]
 pub struct Worker {
@@ -50,7 +61,7 @@ impl Worker {
     /// started, and the function returns. Realtime runs (their own tasks) are aborted when it
     /// returns; their answers are stored as they arrive, so nothing is lost.
     pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
-        let _runs = realtime::runs::AbortRunsOnDrop(self.svc.clone());
+        let _runs = AbortRunsOnDrop(self.svc.clone());
         match self.svc.store.due_jobs(&almanac_store::now()).await {
             Ok(ids) if !ids.is_empty() => {
                 tracing::info!(jobs = ids.len(), "worker started; resuming unfinished jobs")

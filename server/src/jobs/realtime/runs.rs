@@ -4,11 +4,9 @@
 //! lost.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use tokio::task::AbortHandle;
-
-use crate::jobs::services::Services;
 
 /// The run tasks alive in this process, by job id.
 #[derive(Debug, Default)]
@@ -41,14 +39,5 @@ impl Runs {
         for (_, run) in std::mem::take(&mut *self.map()) {
             run.abort();
         }
-    }
-}
-
-/// Aborts every realtime run of these services when dropped: the worker holds one.
-pub struct AbortRunsOnDrop(pub Arc<Services>);
-
-impl Drop for AbortRunsOnDrop {
-    fn drop(&mut self) {
-        self.0.realtime_runs.abort_all();
     }
 }

@@ -1,0 +1,305 @@
+//! The handlers of `/api/v1`: each takes a [`Caller`] (who is asking) and delegates to
+//! [`JobService`](crate::jobs::JobService); their `#[utoipa::path]` annotations are the OpenAPI
+//! document's operations.
+
+use std::convert::Infallible;
+
+use almanac_protocol::{
+    Budget, ErrorBody, Estimate, EstimateRequest, Health, Job, JobEvent, JobList, ModelList,
+    NewJobRequest, SetBudgetRequest,
+};
+use axum::Json;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::{Stream, StreamExt, stream};
+use serde::Deserialize;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::api::error::ApiError;
+use crate::api::extract::{Caller, UserToken};
+use crate::api::responses::{AuthResponses, ProgressEvent};
+use crate::api::state::AppState;
+
+/// Any path under `/api/v1` that is no route.
+pub async fn not_found() -> ApiError {
+    ApiError::not_found("no such endpoint: see the API under /api/v1")
+}
+
+/// `GET /api/v1/health`.
+#[utoipa::path(get, path = "/api/v1/health", tag = "meta", security(()),
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn health() -> Json<Health> {
+    Json(Health {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    })
+}
+
+/// `GET /api/v1/models`: the catalogue with prices.
+#[utoipa::path(get, path = "/api/v1/models", tag = "models",
+    responses(
+        (status = 200, description = "Known models with prices per 1M tokens", body = ModelList),
+        AuthResponses,
+    ))]
+pub async fn models(State(state): State<AppState>, _caller: Caller) -> Json<ModelList> {
+    Json(state.jobs.models())
+}
+
+/// `POST /api/v1/estimate`: tokens and cost of generating these rows, in batch and realtime mode.
+#[utoipa::path(post, path = "/api/v1/estimate", tag = "models", request_body = EstimateRequest,
+    responses(
+        (status = 200, description = "Tokens and cost in batch and realtime mode", body = Estimate),
+        (status = 400, description = "The request is malformed, a row is invalid, or the model is unknown", body = ErrorBody),
+        (status = 413, description = "The body is larger than 16 MiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn estimate(
+    State(state): State<AppState>,
+    _caller: Caller,
+    body: Result<Json<EstimateRequest>, JsonRejection>,
+) -> Result<Json<Estimate>, ApiError> {
+    let Json(req) = body?;
+    Ok(Json(state.jobs.estimate(req).await?))
+}
+
+/// `GET /api/v1/spreadsheets/{spreadsheet_id}/budget`: the monthly budget and this month's
+/// commitments.
+#[utoipa::path(get, path = "/api/v1/spreadsheets/{spreadsheet_id}/budget", tag = "budget",
+    params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
+    security(("google_id_token" = [], "google_user_token" = [])),
+    responses(
+        (status = 200, description = "The budget (`monthly_usd` null when none) and what this month's jobs committed", body = Budget),
+        (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
+        (status = 403, description = "`no_access_to_spreadsheet`", body = ErrorBody),
+        (status = 404, description = "`spreadsheet_not_found`", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn get_budget(
+    State(state): State<AppState>,
+    _caller: Caller,
+    UserToken(user_token): UserToken,
+    Path(spreadsheet_id): Path<String>,
+) -> Result<Json<Budget>, ApiError> {
+    Ok(Json(
+        state
+            .jobs
+            .budget(&spreadsheet_id, user_token.as_ref())
+            .await?,
+    ))
+}
+
+/// `PUT /api/v1/spreadsheets/{spreadsheet_id}/budget`: sets (or with `null` removes) the monthly
+/// budget of a spreadsheet; anyone who can open the spreadsheet may.
+#[utoipa::path(put, path = "/api/v1/spreadsheets/{spreadsheet_id}/budget", tag = "budget",
+    params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
+    request_body = SetBudgetRequest,
+    security(("google_id_token" = [], "google_user_token" = [])),
+    responses(
+        (status = 200, description = "The budget as now set", body = Budget),
+        (status = 400, description = "`monthly_usd` is negative or not a number, or the spreadsheet id is not valid", body = ErrorBody),
+        (status = 403, description = "`no_access_to_spreadsheet`", body = ErrorBody),
+        (status = 404, description = "`spreadsheet_not_found`", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn put_budget(
+    State(state): State<AppState>,
+    _caller: Caller,
+    UserToken(user_token): UserToken,
+    Path(spreadsheet_id): Path<String>,
+    body: Result<Json<SetBudgetRequest>, JsonRejection>,
+) -> Result<Json<Budget>, ApiError> {
+    let Json(req) = body?;
+    if let Some(usd) = req.monthly_usd
+        && !(usd.is_finite() && usd >= 0.0)
+    {
+        return Err(ApiError::invalid(format!(
+            "monthly_usd must be a number of US dollars >= 0 (or null to remove the budget), not {usd}"
+        )));
+    }
+    let budget = state
+        .jobs
+        .set_budget(&spreadsheet_id, user_token.as_ref(), req.monthly_usd)
+        .await?;
+    Ok(Json(budget))
+}
+
+/// `POST /api/v1/jobs`: 201 with the new job and its rows.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = NewJobRequest,
+    security(("google_id_token" = [], "google_user_token" = [])),
+    responses(
+        (status = 201, description = "The job, with its rows", body = Job),
+        (status = 400, description = "The request is malformed (the message says what to change) or the model is unknown", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token, or no `X-Goog-User-Token`, or Google refused it", body = ErrorBody),
+        (status = 403, description = "`no_access_to_spreadsheet`: the caller's Google account cannot open the spreadsheet", body = ErrorBody),
+        (status = 404, description = "`spreadsheet_not_found` or `sheet_not_found`", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape; or `over_job_budget` / `over_monthly_budget`: the estimate passes `max_cost_usd` or the spreadsheet's monthly budget (the message has the figures)", body = ErrorBody),
+        (status = 429, description = "Too many jobs created by this user; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 503, description = "Google Sheets or Google's signing keys cannot be reached right now", body = ErrorBody),
+    ))]
+pub async fn create_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    UserToken(user_token): UserToken,
+    body: Result<Json<NewJobRequest>, JsonRejection>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    let Json(req) = body?;
+    let job = state
+        .jobs
+        .create_with(&caller.sub, user_token.as_ref(), req.job, req.options)
+        .await?;
+    Ok((StatusCode::CREATED, Json(job)))
+}
+
+/// The query of `GET /api/v1/jobs`.
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    /// The spreadsheet whose jobs to list.
+    pub spreadsheet_id: String,
+}
+
+/// `GET /api/v1/jobs?spreadsheet_id=…`: the caller's jobs on a spreadsheet, newest first.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs",
+    params(("spreadsheet_id" = String, Query, description = "The spreadsheet's id")),
+    responses(
+        (status = 200, description = "The caller's jobs on the spreadsheet, newest first, without rows", body = JobList),
+        (status = 400, description = "`spreadsheet_id` is missing", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn list_jobs(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<JobList>, ApiError> {
+    let Query(q) = query?;
+    let jobs = state.jobs.list(&caller.sub, &q.spreadsheet_id).await?;
+    Ok(Json(JobList { jobs }))
+}
+
+/// `GET /api/v1/jobs/{id}`: status, `request_counts` and per-row states.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job with its rows", body = Job),
+        (status = 404, description = "No such job for this caller (another user's job is reported the same way)", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn get_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Job>, ApiError> {
+    Ok(Json(state.jobs.get(&caller.sub, &id).await?))
+}
+
+/// `GET /api/v1/jobs/{id}/status`: the job's progress alone — status, `request_counts` and row
+/// counts, the same `JobEvent` its event stream sends — without its rows. For pollers: a few
+/// hundred bytes and three indexed queries, however large the job.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/status", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 200, description = "The job's progress (no rows)", body = JobEvent),
+        (status = 404, description = "No such job for this caller (another user's job is reported the same way)", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn job_status(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<JobEvent>, ApiError> {
+    Ok(Json(state.jobs.event(&caller.sub, &id).await?))
+}
+
+/// `POST /api/v1/jobs/{id}/cancel`: 202 with the job; 409 when it already ended.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 202, description = "Cancelling: the batch is cancelled and finished rows are written", body = Job),
+        (status = 404, description = "No such job for this caller", body = ErrorBody),
+        (status = 409, description = "The job has already ended", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn cancel_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.jobs.cancel(&caller.sub, &id).await?),
+    ))
+}
+
+/// `POST /api/v1/jobs/{id}/retry`: 202 with the job; its failed rows are sent again. 409 while
+/// the job runs or when nothing failed.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs",
+    params(("id" = String, Path, description = "The job's id")),
+    responses(
+        (status = 202, description = "Retrying: the failed rows are sent again in a new batch", body = Job),
+        (status = 404, description = "No such job for this caller", body = ErrorBody),
+        (status = 409, description = "The job is still running (`job_running`) or has no failed rows (`nothing_to_retry`)", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn retry_job(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Job>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(state.jobs.retry(&caller.sub, &id).await?),
+    ))
+}
+
+/// `GET /api/v1/jobs/{id}/events`: Server-Sent Events named `progress`, whose data is a
+/// `JobEvent` as JSON; the current state first, then every change, ending after the job ends.
+/// A comment is sent every 15 s to keep proxies from closing the stream.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs",
+    params(
+        ("id" = String, Path, description = "The job's id"),
+        ("access_token" = Option<String>, Query, description = "The Google ID token, for clients that cannot send an Authorization header (a browser's EventSource); ignored when the header is present"),
+    ),
+    responses(
+        (status = 200, description = "Server-Sent Events named `progress` whose data is a `JobEvent` as JSON, until the job ends", content_type = "text/event-stream", body = ProgressEvent),
+        (status = 404, description = "No such job for this caller", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn job_events(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Subscribe before reading the current state so that no change falls in between.
+    let updates = BroadcastStream::new(state.jobs.subscribe());
+    let first = state.jobs.event(&caller.sub, &id).await?;
+    let job_id = id.clone();
+    let changes = updates.filter_map(move |msg| {
+        let keep = msg.ok().filter(|e| e.job_id == job_id);
+        futures::future::ready(keep)
+    });
+    let source = Box::pin(stream::once(futures::future::ready(first)).chain(changes));
+    // End right after the first final status, without waiting for another message.
+    let events = stream::unfold((source, false), |(mut source, ended)| async move {
+        if ended {
+            return None;
+        }
+        let event = source.next().await?;
+        let ended = event.status.is_terminal();
+        Some((event, (source, ended)))
+    })
+    .map(|event| {
+        Ok(Event::default()
+            .event("progress")
+            .json_data(&event)
+            .unwrap_or_else(|_| Event::default().comment("unserializable event")))
+    });
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(std::time::Duration::from_secs(15))))
+}

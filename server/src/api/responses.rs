@@ -1,0 +1,27 @@
+//! Types that exist only to describe answers in the OpenAPI document: the answers every
+//! authenticated operation may give ([`AuthResponses`]) and one event of a job's progress stream
+//! ([`ProgressEvent`]).
+
+/// One Server-Sent Event of `GET /api/v1/jobs/{id}/events`, as a client's SSE parser sees it.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // Only its schema is used.
+pub struct ProgressEvent {
+    /// Always `progress`.
+    #[schema(pattern = "^progress$")]
+    event: String,
+    /// A `JobEvent` as JSON text.
+    data: String,
+}
+
+/// The answers every operation behind a Google ID token may give besides its own (documented
+/// once, listed in each `#[utoipa::path]`).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)] // Only its OpenAPI description is used.
+pub enum AuthResponses {
+    /// No valid Google ID token (`code` says why: missing_token, expired, wrong_audience, …)
+    #[response(status = 401)]
+    Unauthorized(almanac_protocol::ErrorBody),
+    /// Google's signing keys cannot be fetched right now
+    #[response(status = 503)]
+    KeysUnavailable(almanac_protocol::ErrorBody),
+}
