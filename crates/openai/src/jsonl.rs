@@ -363,20 +363,18 @@ mod tests {
     }
 
     #[test]
-    fn writing_50000_rows_is_fast_and_stays_under_the_file_limit() {
+    fn writing_50000_rows_stays_under_the_file_limit_and_one_more_is_refused() {
         let rows: Vec<RowInput> = (0..MAX_REQUESTS_PER_BATCH)
             .map(|i| row(&format!("{i:05}"), "제2차 세계 대전 종전과 포츠담 선언"))
             .collect();
-        let started = std::time::Instant::now();
+        // Speed is the pipeline benchmark's to measure, not a test's.
         let mut out = Vec::new();
         let n = write_jsonl(spec("gpt-4.1-mini-2025-04-14"), &rows, &mut out).unwrap();
-        let took = started.elapsed();
         assert_eq!(
             out.iter().filter(|&&b| b == b'\n').count(),
             MAX_REQUESTS_PER_BATCH
         );
         assert!(n < MAX_FILE_BYTES);
-        assert!(took.as_secs_f64() < 10.0, "took {took:?}");
         let one_more = [rows.as_slice(), &[row("extra", "x")]].concat();
         let err = write_jsonl(spec("gpt-4.1-mini-2025-04-14"), &one_more, io::sink()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);

@@ -577,11 +577,9 @@ mod tests {
             .map(|n| (id(&format!("ev-{n}")), generated("x")))
             .collect();
 
-        let started = std::time::Instant::now();
+        // Speed is the pipeline benchmark's to measure (`cargo bench -p almanac-tests --bench
+        // pipeline`); this checks what 50,000 rows come to.
         let plan = plan_writes("Events", &current, &results, false);
-        let took = started.elapsed();
-
-        assert!(took.as_secs() < 5, "planning took {took:?}");
         assert_eq!(plan.problems.len(), 2);
         assert!(
             plan.problems
