@@ -3,7 +3,8 @@
 //! (<https://platform.openai.com/docs/api-reference/batch>) and the Batch guide
 //! (<https://platform.openai.com/docs/guides/batch>).
 //!
-//! Life of a batch, one transition per tick of [`EmulatorConfig::step`](crate::EmulatorConfig):
+//! Life of a batch, one transition per tick of
+//! [`EmulatorConfig::step`](crate::config::EmulatorConfig::step):
 //!
 //! ```text
 //! validating ─┬─> failed                        (errors.data[] names each bad line)
@@ -25,10 +26,11 @@ use std::collections::{HashMap, HashSet};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::faults::{Faults, RowFault};
+use crate::files::StoredFile;
 use crate::generate::{Outcome, chat_completion};
-use crate::state::StoredFile;
 use crate::util::{fnv1a, now_unix, random_alnum, random_hex};
-use crate::{Faults, RowFault};
+use crate::wire::error_body;
 
 /// Endpoints `POST /v1/batches` accepts (the `endpoint` enum of the current spec). Only
 /// `/v1/chat/completions` is executed; requests of the others fail with a 400 in the error file.
@@ -387,7 +389,7 @@ impl BatchJob {
         } else {
             Outcome {
                 status: 400,
-                body: crate::generate::error_body(
+                body: error_body(
                     &format!(
                         "[emulated] The emulator only runs /v1/chat/completions requests, not {}.",
                         self.endpoint

@@ -15,8 +15,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::RowFault;
+use crate::faults::RowFault;
+use crate::tokens;
 use crate::util::{fnv1a, now_unix, random_alnum};
+pub use crate::wire::error_body;
 
 /// An HTTP status and a JSON body, as the endpoint (or a batch output line's `response`) carries them.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,11 +43,6 @@ impl Outcome {
             usage["completion_tokens"].as_u64().unwrap_or(0),
         )
     }
-}
-
-/// OpenAI's error body: `{"error":{"message","type","param","code"}}`.
-pub fn error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Value {
-    json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
 }
 
 /// The title a request is about (read from its last user message, as the answer is).
@@ -129,8 +126,8 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
         Value::Null
     };
 
-    let prompt_tokens = crate::tokens::prompt_tokens(body);
-    let completion_tokens = crate::tokens::completion_tokens(model, &content);
+    let prompt_tokens = tokens::prompt_tokens(body);
+    let completion_tokens = tokens::completion_tokens(model, &content);
     Outcome {
         status: 200,
         body: json!({

@@ -20,10 +20,13 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::batch::{BatchJob, ENDPOINTS};
-use crate::faults::{HoldPoint, pause};
-use crate::generate::{chat_completion, error_body};
-use crate::state::{Shared, StoredFile};
+use crate::faults::HoldPoint;
+use crate::files::StoredFile;
+use crate::generate::chat_completion;
+use crate::holds::pause;
+use crate::state::Shared;
 use crate::util::{now_unix, random_alnum, random_hex};
+use crate::wire::error_body;
 
 /// Largest upload accepted (the Files API limit is 512 MB; batch input files are at most 200 MB).
 const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
@@ -56,7 +59,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(middleware::from_fn(require_api_key))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
-            crate::faults::inject,
+            crate::inject::inject,
         ))
         .with_state(shared)
 }
