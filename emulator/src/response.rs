@@ -1,5 +1,5 @@
 //! The record of a response the emulator knows ([`StoredResponse`]): its request, context, planned
-//! [`Outcome`], current [`ResponseStatus`] and planned stream events, and the spec's `Response`
+//! `Outcome`, current [`ResponseStatus`] and planned stream events, and the spec's `Response`
 //! object it shows (<https://platform.openai.com/docs/api-reference/responses/object>). The
 //! routes are in [`crate::responses`], how a response ends in [`crate::lifecycle`].
 
