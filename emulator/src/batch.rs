@@ -3,7 +3,8 @@
 //! (<https://platform.openai.com/docs/api-reference/batch>) and the Batch guide
 //! (<https://platform.openai.com/docs/guides/batch>).
 //!
-//! Life of a batch, one transition per tick of [`EmulatorConfig::step`](crate::EmulatorConfig):
+//! Life of a batch, one transition per tick of
+//! [`EmulatorConfig::step`](crate::config::EmulatorConfig::step):
 //!
 //! ```text
 //! validating ─┬─> failed                        (errors.data[] names each bad line)
@@ -23,12 +24,13 @@
 use std::collections::{HashMap, HashSet};
 
 use bytes::Bytes;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use crate::faults::{Faults, RowFault};
+use crate::files::StoredFile;
 use crate::generate::{Outcome, chat_completion};
-use crate::state::StoredFile;
 use crate::util::{fnv1a, now_unix, random_alnum, random_hex};
-use crate::{Faults, RowFault};
+use crate::wire::error_body;
 
 /// Endpoints `POST /v1/batches` accepts (the `endpoint` enum of the current spec). Only
 /// `/v1/chat/completions` is executed; requests of the others fail with a 400 in the error file.
@@ -250,91 +252,9 @@ impl BatchJob {
     ) {
         let now = now_unix();
         match self.status {
-            Status::Validating if faults.token_limit_batches > 0 => {
-                faults.token_limit_batches -= 1;
-                let model = self.first_model(files);
-                self.fail(
-                    now,
-                    vec![batch_error(
-                        "token_limit_exceeded",
-                        &format!(
-                            "Enqueued token limit reached for {model} in organization org-emulator. Limit: 90,000 enqueued tokens. Please try submitting an equivalent batch job once the number of enqueued tokens has decreased."
-                        ),
-                        None,
-                        None,
-                    )],
-                );
-            }
-            Status::Validating => match files.get(&self.input_file_id) {
-                None => self.fail(
-                    now,
-                    vec![batch_error(
-                        "invalid_request",
-                        &format!(
-                            "Cannot find file {}, or organization org-emulator does not have access to it.",
-                            self.input_file_id
-                        ),
-                        Some("file_id"),
-                        None,
-                    )],
-                ),
-                Some(file) => match validate(&file.content, &self.endpoint)
-                    .and_then(|requests| injected_line_errors(requests, &faults.invalid_lines))
-                {
-                    Err(errors) => self.fail(now, errors),
-                    Ok(requests) => {
-                        self.model = requests
-                            .first()
-                            .and_then(|r| r.body.get("model"))
-                            .and_then(Value::as_str)
-                            .map(str::to_string);
-                        self.requests = requests;
-                        self.status = Status::InProgress;
-                        self.in_progress_at = Some(now);
-                    }
-                },
-            },
-            Status::InProgress => {
-                if hold {
-                    return;
-                }
-                let total = self.requests.len();
-                let mut budget = rows_per_step.max(1);
-                if let Some(limit) = faults.expire_after {
-                    budget = budget.min(limit.saturating_sub(self.next));
-                }
-                let end = (self.next + budget).min(total);
-                for i in self.next..end {
-                    let request = self.requests[i].clone();
-                    let fault = faults.rows.get(&request.custom_id);
-                    self.run(&request, fault);
-                }
-                self.next = end;
-                if self.next >= total {
-                    self.status = Status::Finalizing;
-                    self.finalizing_at = Some(now);
-                } else if faults.expire_after.is_some_and(|limit| self.next >= limit) {
-                    self.status = Status::Expired;
-                    self.expired_at = Some(now);
-                    let unfinished: Vec<ResultLine> = self.requests[self.next..]
-                        .iter()
-                        .map(|r| ResultLine {
-                            custom_id: r.custom_id.clone(),
-                            line: json!({
-                                "id": format!("batch_req_{}", random_hex()),
-                                "custom_id": r.custom_id,
-                                "response": null,
-                                "error": {
-                                    "code": "batch_expired",
-                                    "message": "This request could not be executed before the completion window expired.",
-                                },
-                            }),
-                            ok: false,
-                        })
-                        .collect();
-                    self.write_files(files, unfinished);
-                }
-            }
+            Status::Validating => self.validate_input(now, files, faults),
+            Status::InProgress if hold => {}
+            Status::InProgress => self.run_slice(now, files, faults, rows_per_step),
             Status::Finalizing => {
                 self.status = Status::Completed;
                 self.completed_at = Some(now);
@@ -347,6 +267,93 @@ impl BatchJob {
             }
             Status::Failed | Status::Completed | Status::Expired | Status::Cancelled => {}
         }
+    }
+
+    /// The `validating` step: fails the batch when [`Faults::token_limit_batches`] says so (using
+    /// one up), when the input file is missing or when lines are invalid (checked by [`validate`],
+    /// then [`Faults::invalid_lines`]); otherwise takes its requests and goes `in_progress`.
+    fn validate_input(
+        &mut self,
+        now: u64,
+        files: &HashMap<String, StoredFile>,
+        faults: &mut Faults,
+    ) {
+        if faults.token_limit_batches > 0 {
+            faults.token_limit_batches -= 1;
+            let model = self.first_model(files);
+            self.fail(now, vec![token_limit_error(&model)]);
+            return;
+        }
+        let Some(file) = files.get(&self.input_file_id) else {
+            let error = batch_error(
+                "invalid_request",
+                &format!(
+                    "Cannot find file {}, or organization org-emulator does not have access to it.",
+                    self.input_file_id
+                ),
+                Some("file_id"),
+                None,
+            );
+            self.fail(now, vec![error]);
+            return;
+        };
+        match validate(&file.content, &self.endpoint)
+            .and_then(|requests| injected_line_errors(requests, &faults.invalid_lines))
+        {
+            Err(errors) => self.fail(now, errors),
+            Ok(requests) => {
+                self.model = requests
+                    .first()
+                    .and_then(|r| r.body.get("model"))
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                self.requests = requests;
+                self.status = Status::InProgress;
+                self.in_progress_at = Some(now);
+            }
+        }
+    }
+
+    /// One `in_progress` step: runs the next `rows_per_step` requests (fewer when
+    /// [`Faults::expire_after`] comes first), then goes `finalizing` once every request ran, or
+    /// ends `expired` at the fault's limit.
+    fn run_slice(
+        &mut self,
+        now: u64,
+        files: &mut HashMap<String, StoredFile>,
+        faults: &Faults,
+        rows_per_step: usize,
+    ) {
+        let total = self.requests.len();
+        let mut budget = rows_per_step.max(1);
+        if let Some(limit) = faults.expire_after {
+            budget = budget.min(limit.saturating_sub(self.next));
+        }
+        let end = (self.next + budget).min(total);
+        for i in self.next..end {
+            let request = self.requests[i].clone();
+            let fault = faults.rows.get(&request.custom_id);
+            self.run(&request, fault);
+        }
+        self.next = end;
+        if self.next >= total {
+            self.status = Status::Finalizing;
+            self.finalizing_at = Some(now);
+        } else if faults.expire_after.is_some_and(|limit| self.next >= limit) {
+            self.expire(now, files);
+        }
+    }
+
+    /// Ends the batch `expired`: the finished requests go to the output and error files, the
+    /// unfinished ones to the error file as `batch_expired`.
+    fn expire(&mut self, now: u64, files: &mut HashMap<String, StoredFile>) {
+        self.status = Status::Expired;
+        self.expired_at = Some(now);
+        let unfinished: Vec<ResultLine> = self.requests[self.next..]
+            .iter()
+            .map(expired_line)
+            .collect();
+        self.write_files(files, unfinished);
     }
 
     /// The `model` of the input file's first line, for messages.
@@ -387,7 +394,7 @@ impl BatchJob {
         } else {
             Outcome {
                 status: 400,
-                body: crate::generate::error_body(
+                body: error_body(
                     &format!(
                         "[emulated] The emulator only runs /v1/chat/completions requests, not {}.",
                         self.endpoint
@@ -502,6 +509,35 @@ fn batch_error(code: &str, message: &str, param: Option<&str>, line: Option<usiz
     json!({"code": code, "message": message, "param": param, "line": line})
 }
 
+/// The validation error of a batch refused by the enqueued token limit of the organization.
+fn token_limit_error(model: &str) -> Value {
+    batch_error(
+        "token_limit_exceeded",
+        &format!(
+            "Enqueued token limit reached for {model} in organization org-emulator. Limit: 90,000 enqueued tokens. Please try submitting an equivalent batch job once the number of enqueued tokens has decreased."
+        ),
+        None,
+        None,
+    )
+}
+
+/// The error-file line of a request the batch did not run before it expired.
+fn expired_line(request: &Request) -> ResultLine {
+    ResultLine {
+        custom_id: request.custom_id.clone(),
+        line: json!({
+            "id": format!("batch_req_{}", random_hex()),
+            "custom_id": request.custom_id,
+            "response": null,
+            "error": {
+                "code": "batch_expired",
+                "message": "This request could not be executed before the completion window expired.",
+            },
+        }),
+        ok: false,
+    }
+}
+
 /// Checks every line of an input file against the batch `endpoint`; returns the requests or one
 /// error per bad line (codes and messages as recorded from the real service: `invalid_json_line`,
 /// `missing_required_parameter`, `invalid_url`, `streaming_unsupported`, `invalid_request`, plus
@@ -540,8 +576,11 @@ pub fn validate(content: &[u8], endpoint: &str) -> Result<Vec<Request>, Vec<Valu
     }
 }
 
+/// What is wrong with one input line: `(code, message, param)`.
 type LineError = (&'static str, String, Option<&'static str>);
 
+/// Checks one input line (in the order the real service reports its errors) and, when it is
+/// valid, notes its `custom_id` in `seen`.
 fn check_line(raw: &str, endpoint: &str, seen: &mut HashSet<String>) -> Result<Request, LineError> {
     let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(raw) else {
         return Err((
@@ -550,48 +589,78 @@ fn check_line(raw: &str, endpoint: &str, seen: &mut HashSet<String>) -> Result<R
             None,
         ));
     };
-    let missing = |name: &'static str| -> LineError {
-        (
-            "missing_required_parameter",
-            format!("Missing required parameter: '{name}'."),
-            Some(name),
-        )
-    };
-    let custom_id = match obj.get("custom_id") {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Null) | None => return Err(missing("custom_id")),
-        Some(_) => {
-            return Err((
-                "invalid_request",
-                "Invalid type for 'custom_id': expected a string.".into(),
-                Some("custom_id"),
-            ));
-        }
-    };
+    let custom_id = line_custom_id(&obj)?;
+    check_method(&obj)?;
+    check_url(&obj, endpoint)?;
+    let body = line_body(&obj, endpoint)?;
+    if !seen.insert(custom_id.clone()) {
+        return Err((
+            "duplicate_custom_id",
+            format!(
+                "The custom_id '{custom_id}' is a duplicate of another request. The custom_id parameter must be unique for each request in a batch."
+            ),
+            Some("custom_id"),
+        ));
+    }
+    Ok(Request {
+        custom_id,
+        body: body.clone(),
+    })
+}
+
+/// `Missing required parameter: 'name'.`
+fn missing_parameter(name: &'static str) -> LineError {
+    (
+        "missing_required_parameter",
+        format!("Missing required parameter: '{name}'."),
+        Some(name),
+    )
+}
+
+/// The line's `custom_id`, a string.
+fn line_custom_id(obj: &Map<String, Value>) -> Result<String, LineError> {
+    match obj.get("custom_id") {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(Value::Null) | None => Err(missing_parameter("custom_id")),
+        Some(_) => Err((
+            "invalid_request",
+            "Invalid type for 'custom_id': expected a string.".into(),
+            Some("custom_id"),
+        )),
+    }
+}
+
+/// The line's `method` must be `POST`.
+fn check_method(obj: &Map<String, Value>) -> Result<(), LineError> {
     match obj.get("method").and_then(Value::as_str) {
-        None => return Err(missing("method")),
-        Some("POST") => {}
-        Some(other) => {
-            return Err((
-                "invalid_request",
-                format!("Invalid value: '{other}'. Supported values are: 'POST'."),
-                Some("method"),
-            ));
-        }
+        None => Err(missing_parameter("method")),
+        Some("POST") => Ok(()),
+        Some(other) => Err((
+            "invalid_request",
+            format!("Invalid value: '{other}'. Supported values are: 'POST'."),
+            Some("method"),
+        )),
     }
+}
+
+/// The line's `url` must be the batch's endpoint.
+fn check_url(obj: &Map<String, Value>, endpoint: &str) -> Result<(), LineError> {
     match obj.get("url").and_then(Value::as_str) {
-        None => return Err(missing("url")),
-        Some(url) if url != endpoint => {
-            return Err((
-                "invalid_url",
-                "The URL provided for this request does not match the batch endpoint.".into(),
-                Some("url"),
-            ));
-        }
-        Some(_) => {}
+        None => Err(missing_parameter("url")),
+        Some(url) if url != endpoint => Err((
+            "invalid_url",
+            "The URL provided for this request does not match the batch endpoint.".into(),
+            Some("url"),
+        )),
+        Some(_) => Ok(()),
     }
+}
+
+/// The line's `body`: an object, not streaming, with a `model` (and `messages` for Chat
+/// Completions).
+fn line_body<'a>(obj: &'a Map<String, Value>, endpoint: &str) -> Result<&'a Value, LineError> {
     let Some(body) = obj.get("body").filter(|b| b.is_object()) else {
-        return Err(missing("body"));
+        return Err(missing_parameter("body"));
     };
     if body.get("stream").and_then(Value::as_bool) == Some(true) {
         return Err((
@@ -616,19 +685,7 @@ fn check_line(raw: &str, endpoint: &str, seen: &mut HashSet<String>) -> Result<R
             Some("body.messages"),
         ));
     }
-    if !seen.insert(custom_id.clone()) {
-        return Err((
-            "duplicate_custom_id",
-            format!(
-                "The custom_id '{custom_id}' is a duplicate of another request. The custom_id parameter must be unique for each request in a batch."
-            ),
-            Some("custom_id"),
-        ));
-    }
-    Ok(Request {
-        custom_id,
-        body: body.clone(),
-    })
+    Ok(body)
 }
 
 #[cfg(test)]

@@ -17,6 +17,8 @@
 //!
 //! Unknown ids answer 404 `Conversation with id '…' not found.` / `Item with id '…' not found.`
 //! (`type: invalid_request_error`). Lists have `first_id`/`last_id` `null` when empty.
+//!
+//! The record ([`Conversation`]) lives in [`crate::conversation`], which the state uses.
 
 use std::sync::Arc;
 
@@ -28,6 +30,7 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+pub use crate::conversation::Conversation;
 use crate::items;
 use crate::state::{self, Shared};
 use crate::util::now_unix;
@@ -35,31 +38,6 @@ use crate::wire::{self, Refusal, bad_request, missing, not_found, wrong_type};
 
 /// Most items `POST /v1/conversations` and `POST /v1/conversations/{id}/items` take at once.
 pub const MAX_ITEMS_PER_CALL: usize = 20;
-
-/// A stored conversation.
-#[derive(Clone, Debug)]
-pub struct Conversation {
-    /// `conv_…`.
-    pub id: String,
-    /// Unix seconds.
-    pub created_at: u64,
-    /// The `metadata` object (`{}` when none was given).
-    pub metadata: Value,
-    /// Items, oldest first, as stored (see [`crate::items`]).
-    pub items: Vec<Value>,
-}
-
-impl Conversation {
-    /// The `conversation` object (the spec's `ConversationResource`).
-    pub fn to_json(&self) -> Value {
-        json!({
-            "id": self.id,
-            "object": "conversation",
-            "created_at": self.created_at,
-            "metadata": self.metadata,
-        })
-    }
-}
 
 /// The routes of this module (state supplied by [`crate::openai::router`]).
 pub(crate) fn routes() -> Router<Arc<Shared>> {

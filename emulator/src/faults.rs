@@ -1,24 +1,69 @@
-//! Failures and pauses a test can inject into the emulator's HTTP surface:
+//! Failures and pauses a test can inject into the emulator, as plain data kept in the state:
 //!
+//! - [`Faults`]: what goes wrong with batch rows ([`RowFault`]), batch expiry, the enqueued-token
+//!   limit and invalid input lines;
 //! - [`CallFault`]s answer whole calls with a 429 or 5xx in the service's own error shape
 //!   (OpenAI's `{"error":{"message","type","param","code"}}`, Google's
 //!   `{"error":{"code","message","status"}}`), cut the connection mid-response, or answer late
-//!   (after the effect), for a number of calls — the transient faults a client must wait out;
-//! - [`Hold`]s stop one response at a [`HoldPoint`] *after* its effect is applied (the batch is
+//!   (after the effect), for a number of calls — the transient faults a client must wait out
+//!   (applied by [`crate::inject`]);
+//! - [`ResponseFault`]s make model responses fail, break off or end incomplete;
+//! - holds stop one response at a [`HoldPoint`] *after* its effect is applied (the batch is
 //!   created, the cells are written) and before it is sent, so that a test can kill the client
-//!   exactly between "the remote side did it" and "the client learnt it".
+//!   exactly between "the remote side did it" and "the client learnt it" ([`Armed`] here, the
+//!   handle and the waiting in [`crate::holds`]).
+//!
+//! This module uses no other module of the crate.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::body::Body;
-use axum::extract::{Request, State};
-use axum::http::{Method, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use axum::http::Method;
 use tokio::sync::{Notify, oneshot};
 
-use crate::state::Shared;
+/// Failures to inject into batches. Applied when a request runs, so setting faults affects
+/// requests that have not run yet.
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    /// custom_id → what goes wrong with that request of a batch; for `POST /v1/chat/completions`
+    /// (no custom_id) the key is the title the request is about.
+    pub rows: HashMap<String, RowFault>,
+    /// End every batch `expired` after this many requests are done.
+    pub expire_after: Option<usize>,
+    /// The next this-many batches fail in validation with `token_limit_exceeded` (the enqueued
+    /// token limit of the organization), as the Batch API does when too many tokens are queued.
+    pub token_limit_batches: usize,
+    /// custom_id → `(code, message)`: validation reports that line as invalid, which fails the
+    /// whole batch (`status: failed`, one `errors.data[]` entry per bad line), as the Batch API
+    /// does (e.g. `model_not_found`).
+    pub invalid_lines: HashMap<String, (String, String)>,
+    /// Failures of whole HTTP calls (429, 5xx, cut connections), applied in order of the list:
+    /// the first fault whose target matches a call and has calls left answers it.
+    pub calls: Vec<CallFault>,
+    /// Failures of model responses (`POST /v1/responses`): mid-stream `error` events or
+    /// `response.failed`, cut streams, responses that end `failed` or `incomplete`. See
+    /// [`ResponseFault`].
+    pub responses: Vec<ResponseFault>,
+}
+
+/// What goes wrong with one request of a batch.
+#[derive(Clone, Debug)]
+pub enum RowFault {
+    /// The model answers text that is not JSON.
+    InvalidJson,
+    /// The model's JSON lacks this field.
+    MissingField(String),
+    /// The request fails with this HTTP status (error in response.body.error).
+    HttpError(u16),
+    /// The model answers this value for every text field (e.g. "=SUM(A1:A2)") — to test formula
+    /// injection. (`year` keeps its generated value.)
+    Text(String),
+    /// The model refuses: `message.content` is null and `message.refusal` holds this text
+    /// (<https://platform.openai.com/docs/guides/structured-outputs#refusals>).
+    Refusal(String),
+    /// The answer hits the token limit: `finish_reason: "length"` and the JSON cut in half.
+    Truncated,
+}
 
 /// Which calls a [`CallFault`] hits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -36,7 +81,8 @@ pub enum FaultTarget {
 }
 
 impl FaultTarget {
-    fn matches(self, method: &Method, path: &str) -> bool {
+    /// Whether a call with `method` to `path` is one of these calls.
+    pub(crate) fn matches(self, method: &Method, path: &str) -> bool {
         match self {
             FaultTarget::OpenAi => path.starts_with("/v1/"),
             FaultTarget::OpenAiBatchCreate => method == Method::POST && path == "/v1/batches",
@@ -118,7 +164,7 @@ impl ResponseFaultKind {
 }
 
 /// A fault for the next `times` `POST /v1/responses` it applies to, in the order of
-/// [`Faults::responses`](crate::Faults::responses): the first fault with calls left, whose
+/// [`Faults::responses`]: the first fault with calls left, whose
 /// `matching` text (if any) is in the latest user message and whose kind fits the request
 /// (stream-only kinds skip non-streaming requests), is used and counted.
 #[derive(Clone, Debug)]
@@ -129,85 +175,6 @@ pub struct ResponseFault {
     pub matching: Option<String>,
     /// How many requests it hits; `usize::MAX` for "until the faults are replaced".
     pub times: usize,
-}
-
-/// The axum middleware that applies [`Faults::calls`](crate::Faults::calls).
-pub(crate) async fn inject(
-    State(shared): State<Arc<Shared>>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let kind = {
-        let mut state = shared.lock();
-        let method = request.method().clone();
-        let path = request.uri().path().to_string();
-        state
-            .faults
-            .calls
-            .iter_mut()
-            .find(|f| f.times > 0 && f.target.matches(&method, &path))
-            .map(|f| {
-                f.times = f.times.saturating_sub(1);
-                (f.kind, f.target)
-            })
-    };
-    match kind {
-        None => next.run(request).await,
-        Some((CallFaultKind::Delay(delay), _)) => {
-            let response = next.run(request).await;
-            tokio::time::sleep(delay).await;
-            response
-        }
-        Some((CallFaultKind::Reset, _)) => {
-            let broken = futures_util_once_error();
-            (StatusCode::OK, Body::from_stream(broken)).into_response()
-        }
-        Some((CallFaultKind::Status(code), target)) => {
-            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            let body = match target {
-                FaultTarget::Sheets | FaultTarget::SheetsWrite => json!({"error": {
-                    "code": code,
-                    "message": if code == 429 {
-                        "Quota exceeded for quota metric 'Write requests' and limit 'Write requests per minute per user' of service 'sheets.googleapis.com'."
-                    } else {
-                        "The service is currently unavailable."
-                    },
-                    "status": if code == 429 { "RESOURCE_EXHAUSTED" } else { "UNAVAILABLE" },
-                }}),
-                FaultTarget::OpenAi
-                | FaultTarget::OpenAiBatchCreate
-                | FaultTarget::OpenAiResponses => json!({"error": {
-                    "message": if code == 429 {
-                        "[emulated] Rate limit reached for requests. Please try again in 1s."
-                    } else {
-                        "[emulated] The server had an error while processing your request. Sorry about that!"
-                    },
-                    "type": if code == 429 { "requests" } else { "server_error" },
-                    "param": null,
-                    "code": if code == 429 { Some("rate_limit_exceeded") } else { None },
-                }}),
-            };
-            let mut response = (status, axum::Json(body)).into_response();
-            if code == 429 {
-                response
-                    .headers_mut()
-                    .insert("retry-after", axum::http::HeaderValue::from_static("1"));
-            }
-            response
-        }
-    }
-}
-
-/// A body stream that yields a little data and then fails, which makes hyper abort the connection.
-fn futures_util_once_error()
--> impl futures::Stream<Item = Result<bytes::Bytes, std::io::Error>> + Send {
-    futures::stream::iter(vec![
-        Ok(bytes::Bytes::from_static(b"{\"object\":")),
-        Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionReset,
-            "[emulated] connection reset",
-        )),
-    ])
 }
 
 /// Points where [`Emulator::hold_next`](crate::Emulator::hold_next) can stop a response.
@@ -231,74 +198,10 @@ pub enum HoldPoint {
 
 /// An armed hold, kept in the state until a call reaches its point.
 pub struct Armed {
-    point: HoldPoint,
-    reached: Option<oneshot::Sender<()>>,
-    release: Arc<Notify>,
-}
-
-/// A response held at a [`HoldPoint`]. Dropping it releases the response, or disarms the hold if
-/// no call has reached it yet.
-pub struct Hold {
-    reached: Option<oneshot::Receiver<()>>,
-    release: Arc<Notify>,
-    shared: Arc<Shared>,
-}
-
-impl Hold {
-    /// Resolves once a call has reached the point (its effect applied, its response waiting).
-    /// Returns `false` if the emulator stopped first.
-    pub async fn reached(&mut self) -> bool {
-        match self.reached.take() {
-            Some(rx) => rx.await.is_ok(),
-            None => true,
-        }
-    }
-
-    /// Lets the held response go.
-    pub fn release(&self) {
-        self.release.notify_one();
-    }
-}
-
-impl Drop for Hold {
-    fn drop(&mut self) {
-        self.shared
-            .lock()
-            .holds
-            .retain(|armed| !Arc::ptr_eq(&armed.release, &self.release));
-        self.release.notify_one();
-    }
-}
-
-pub(crate) fn arm(shared: &Arc<Shared>, point: HoldPoint) -> Hold {
-    let (tx, rx) = oneshot::channel();
-    let release = Arc::new(Notify::new());
-    shared.lock().holds.push(Armed {
-        point,
-        reached: Some(tx),
-        release: release.clone(),
-    });
-    Hold {
-        reached: Some(rx),
-        release,
-        shared: shared.clone(),
-    }
-}
-
-/// Called by a handler at `point` with no lock held: waits if a hold is armed there.
-pub(crate) async fn pause(shared: &Shared, point: HoldPoint) {
-    let armed = {
-        let mut state = shared.lock();
-        state
-            .holds
-            .iter()
-            .position(|h| h.point == point)
-            .map(|i| state.holds.remove(i))
-    };
-    if let Some(mut armed) = armed {
-        if let Some(tx) = armed.reached.take() {
-            let _ = tx.send(());
-        }
-        armed.release.notified().await;
-    }
+    /// Where the call stops.
+    pub(crate) point: HoldPoint,
+    /// Told when a call gets there (taken then).
+    pub(crate) reached: Option<oneshot::Sender<()>>,
+    /// Notified to let the held call go on.
+    pub(crate) release: Arc<Notify>,
 }

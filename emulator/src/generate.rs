@@ -15,8 +15,10 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::RowFault;
+use crate::faults::RowFault;
+use crate::tokens;
 use crate::util::{fnv1a, now_unix, random_alnum};
+pub use crate::wire::error_body;
 
 /// An HTTP status and a JSON body, as the endpoint (or a batch output line's `response`) carries them.
 #[derive(Clone, Debug, PartialEq)]
@@ -43,11 +45,6 @@ impl Outcome {
     }
 }
 
-/// OpenAI's error body: `{"error":{"message","type","param","code"}}`.
-pub fn error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Value {
-    json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
-}
-
 /// The title a request is about (read from its last user message, as the answer is).
 pub fn request_title(body: &Value) -> String {
     let user_text = body
@@ -68,8 +65,24 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
     if let Some(RowFault::HttpError(status)) = fault {
         return http_fault(*status, body);
     }
+    let model = match required_parameters(body) {
+        Ok(model) => model,
+        Err(refused) => return refused,
+    };
+    if let Some(refusal) = reasoning_model_refusal(model, body) {
+        return refusal;
+    }
+    let answer = answer(body, &request_title(body), fault);
+    Outcome {
+        status: 200,
+        body: completion_object(body, model, &answer),
+    }
+}
+
+/// The request's `model`, or the 400 for a missing `model` or `messages`.
+fn required_parameters(body: &Value) -> Result<&str, Outcome> {
     let Some(model) = body.get("model").and_then(Value::as_str) else {
-        return Outcome {
+        return Err(Outcome {
             status: 400,
             body: error_body(
                 "you must provide a model parameter",
@@ -77,10 +90,10 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
                 None,
                 None,
             ),
-        };
+        });
     };
-    let Some(messages) = body.get("messages").and_then(Value::as_array) else {
-        return Outcome {
+    if body.get("messages").and_then(Value::as_array).is_none() {
+        return Err(Outcome {
             status: 400,
             body: error_body(
                 "Missing required parameter: 'messages'.",
@@ -88,27 +101,31 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
                 Some("messages"),
                 Some("missing_required_parameter"),
             ),
-        };
-    };
-    if let Some(refusal) = reasoning_model_refusal(model, body) {
-        return refusal;
+        });
     }
+    Ok(model)
+}
 
-    let user_text = messages
-        .iter()
-        .rev()
-        .find(|m| m.get("role").and_then(Value::as_str) == Some("user"))
-        .map(|m| message_text(&m["content"]))
-        .unwrap_or_default();
-    let title = extract_title(&user_text);
+/// What the assistant message says.
+struct Answer {
+    /// The text (empty for a refusal).
+    content: String,
+    /// `message.refusal`: the reason, or null.
+    refusal: Value,
+    /// `stop`, or `length` for an answer cut at the token limit.
+    finish_reason: &'static str,
+}
+
+/// The answer about `title`, with `fault` applied: a refusal has `content: null` and the reason in
+/// `message.refusal`; an answer cut off at the token limit has `finish_reason: "length"` and a
+/// truncated (unparseable) content.
+fn answer(body: &Value, title: &str, fault: Option<&RowFault>) -> Answer {
     let mut content = match fault {
         Some(RowFault::InvalidJson) => {
             format!("[emulated] I am sorry, but I cannot answer in JSON about {title} right now.")
         }
-        _ => answer_content(body.get("response_format"), &title, fault),
+        _ => answer_content(body.get("response_format"), title, fault),
     };
-    // A refusal has `content: null` and the reason in `message.refusal`; an answer cut off at the
-    // token limit has `finish_reason: "length"` and a truncated (unparseable) content.
     let mut refusal = Value::Null;
     let mut finish_reason = "stop";
     match fault {
@@ -123,42 +140,47 @@ pub fn chat_completion(body: &Value, fault: Option<&RowFault>) -> Outcome {
         }
         _ => {}
     }
-    let content_json = if refusal.is_null() {
-        Value::String(content.clone())
+    Answer {
+        content,
+        refusal,
+        finish_reason,
+    }
+}
+
+/// The `chat.completion` object carrying `answer`, with `usage` counted by tiktoken.
+fn completion_object(body: &Value, model: &str, answer: &Answer) -> Value {
+    let content_json = if answer.refusal.is_null() {
+        Value::String(answer.content.clone())
     } else {
         Value::Null
     };
-
-    let prompt_tokens = crate::tokens::prompt_tokens(body);
-    let completion_tokens = crate::tokens::completion_tokens(model, &content);
-    Outcome {
-        status: 200,
-        body: json!({
-            "id": format!("chatcmpl-{}", random_alnum(29)),
-            "object": "chat.completion",
-            "created": now_unix(),
-            "model": model,
-            "choices": [{
-                "index": 0,
-                "message": {"role": "assistant", "content": content_json, "refusal": refusal, "annotations": []},
-                "logprobs": null,
-                "finish_reason": finish_reason,
-            }],
-            "usage": {
-                "prompt_tokens": prompt_tokens,
-                "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens,
-                "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-                "completion_tokens_details": {
-                    "reasoning_tokens": 0,
-                    "audio_tokens": 0,
-                    "accepted_prediction_tokens": 0,
-                    "rejected_prediction_tokens": 0,
-                },
+    let prompt_tokens = tokens::prompt_tokens(body);
+    let completion_tokens = tokens::completion_tokens(model, &answer.content);
+    json!({
+        "id": format!("chatcmpl-{}", random_alnum(29)),
+        "object": "chat.completion",
+        "created": now_unix(),
+        "model": model,
+        "choices": [{
+            "index": 0,
+            "message": {"role": "assistant", "content": content_json, "refusal": answer.refusal, "annotations": []},
+            "logprobs": null,
+            "finish_reason": answer.finish_reason,
+        }],
+        "usage": {
+            "prompt_tokens": prompt_tokens,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
+            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "completion_tokens_details": {
+                "reasoning_tokens": 0,
+                "audio_tokens": 0,
+                "accepted_prediction_tokens": 0,
+                "rejected_prediction_tokens": 0,
             },
-            "system_fingerprint": "fp_emulated",
-        }),
-    }
+        },
+        "system_fingerprint": "fp_emulated",
+    })
 }
 
 /// The 400 a reasoning model gives for `temperature` or `max_tokens`, if this request has one.

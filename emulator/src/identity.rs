@@ -8,7 +8,8 @@
 //!   with test keys shipped in `fixtures/` (`id-token-key-1.pem`, `id-token-key-2.pem`), never
 //!   with anything real.
 //! - The JWKS (RFC 7517, <https://www.rfc-editor.org/rfc/rfc7517>) lists the current signing key
-//!   and, after a rotation, the previous one — as Google publishes two keys while it rotates.
+//!   and, after a rotation, the previous one — as Google publishes two keys while it rotates
+//!   (the keys and their rotation are in [`crate::keys`], re-exported here).
 //! - A user access token (`ya29.user-…`, like `ScriptApp.getOAuthToken()`) is accepted by the Sheets
 //!   routes only for spreadsheets shared with its user; service-account tokens from `POST /token`
 //!   keep access to every spreadsheet.
@@ -18,10 +19,11 @@ use std::time::{Duration, Instant};
 
 use axum::Json;
 use axum::extract::State;
-use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
+use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+pub use crate::keys::{KeyRing, SIGNING_KEYS};
 use crate::state::{IssuedToken, Shared};
 use crate::util::{now_unix, random_hex};
 
@@ -32,61 +34,8 @@ pub const CLIENT_ID: &str = "almanac-emulated-client.apps.googleusercontent.com"
 /// Lifetime of a signed ID token and of a user access token, in seconds.
 pub const ID_TOKEN_LIFETIME_SECS: u64 = 3600;
 
-/// The signing keys, in rotation order: `(kid, private key PKCS#8 PEM, public key SPKI PEM)`.
-pub const SIGNING_KEYS: [(&str, &str, &str); 2] = [
-    (
-        "emulated-id-token-key-1",
-        include_str!("../fixtures/id-token-key-1.pem"),
-        include_str!("../fixtures/id-token-key-1.pub.pem"),
-    ),
-    (
-        "emulated-id-token-key-2",
-        include_str!("../fixtures/id-token-key-2.pem"),
-        include_str!("../fixtures/id-token-key-2.pub.pem"),
-    ),
-];
-
 /// A key the JWKS never publishes (private PKCS#8 PEM), for tests of forged signatures.
 pub const STRANGER_KEY_PEM: &str = include_str!("../fixtures/id-token-stranger-key.pem");
-
-/// Which signing keys are in use: indexes into [`SIGNING_KEYS`].
-#[derive(Clone, Copy, Debug, Default)]
-pub struct KeyRing {
-    /// The key new tokens are signed with.
-    pub current: usize,
-    /// The key used before the last rotation, still published.
-    pub previous: Option<usize>,
-}
-
-impl KeyRing {
-    /// The `kid` new tokens carry.
-    pub fn current_kid(&self) -> &'static str {
-        SIGNING_KEYS[self.current].0
-    }
-
-    /// Moves to the next key; the current one stays published as the previous one.
-    pub fn rotate(&mut self) {
-        self.previous = Some(self.current);
-        self.current = (self.current + 1) % SIGNING_KEYS.len();
-    }
-
-    /// The JWKS: the current key first, then the previous one.
-    pub fn jwks(&self) -> JwkSet {
-        let keys = std::iter::once(self.current)
-            .chain(self.previous)
-            .filter_map(|i| {
-                let (kid, pem, _) = SIGNING_KEYS[i];
-                let key = EncodingKey::from_rsa_pem(pem.as_bytes()).ok()?;
-                let mut jwk = Jwk::from_encoding_key(&key, Algorithm::RS256).ok()?;
-                jwk.common.key_id = Some(kid.to_string());
-                jwk.common.public_key_use = Some(PublicKeyUse::Signature);
-                jwk.common.key_algorithm = Some(KeyAlgorithm::RS256);
-                Some(jwk)
-            })
-            .collect();
-        JwkSet { keys }
-    }
-}
 
 /// The claims of a fresh, valid ID token for `sub`/`email` addressed to `aud`.
 pub fn claims(sub: &str, email: &str, aud: &str) -> Value {

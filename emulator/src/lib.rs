@@ -41,18 +41,28 @@ pub mod a1;
 pub mod analysis;
 pub mod batch;
 pub mod chart;
+pub mod config;
+pub mod container;
 pub mod containers;
+pub mod conversation;
 pub mod conversations;
+pub mod counts;
 pub mod faults;
+pub mod files;
 pub mod generate;
+pub mod holds;
 pub mod identity;
+pub mod inject;
 pub mod interpreter;
 pub mod items;
+pub mod keys;
+pub mod lifecycle;
 pub mod model;
 pub mod oauth;
 pub mod openai;
 pub mod ratelimit;
 pub mod request;
+pub mod response;
 pub mod responses;
 pub mod schema;
 pub mod sheets;
@@ -62,7 +72,6 @@ pub mod tokens;
 pub mod util;
 pub mod wire;
 
-use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -74,10 +83,14 @@ use tokio::task::JoinHandle;
 
 use crate::state::{Shared, Sheet, Spreadsheet};
 
+pub use crate::config::{EmulatorConfig, ResponsesConfig};
+pub use crate::counts::{CallCounts, ResponseStats};
 pub use crate::faults::{
-    CallFault, CallFaultKind, FaultTarget, Hold, HoldPoint, ResponseFault, ResponseFaultKind,
+    CallFault, CallFaultKind, FaultTarget, Faults, HoldPoint, ResponseFault, ResponseFaultKind,
+    RowFault,
 };
-pub use crate::responses::{ResponseStats, ResponseStatus, ResponsesConfig};
+pub use crate::holds::Hold;
+pub use crate::response::ResponseStatus;
 
 /// Korean sample sheet (16 events, header `id,title,year,content_simple,content_detailed,
 /// related_movies,imageUrl,relatedMovieId`), for demos and tests.
@@ -86,98 +99,6 @@ pub const SAMPLE_KO_CSV: &str = include_str!("../fixtures/historical_events.ko.c
 pub const SAMPLE_EN_CSV: &str = include_str!("../fixtures/history_en.csv");
 /// The Korean sample as the seed workflow's `historical_events.json` (an object keyed by id).
 pub const SAMPLE_KO_JSON: &str = include_str!("../fixtures/historical_events.ko.json");
-
-/// Timing of the emulated batch service.
-#[derive(Clone, Debug)]
-pub struct EmulatorConfig {
-    /// How long one batch step takes (validating→in_progress, each slice of rows, finalizing).
-    /// Default 50 ms. Values under 1 ms are treated as 1 ms.
-    pub step: Duration,
-    /// Rows completed per step while in_progress. Default: 64.
-    pub rows_per_step: usize,
-}
-
-impl Default for EmulatorConfig {
-    fn default() -> Self {
-        EmulatorConfig {
-            step: Duration::from_millis(50),
-            rows_per_step: 64,
-        }
-    }
-}
-
-/// Requests received per endpoint (counted once the request is authenticated).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct CallCounts {
-    /// `GET /v4/spreadsheets/{id}`.
-    pub spreadsheets_get: usize,
-    /// `GET /v4/spreadsheets/{id}/values/{range}`.
-    pub values_get: usize,
-    /// `GET /v4/spreadsheets/{id}/values:batchGet`.
-    pub values_batch_get: usize,
-    /// `POST /v4/spreadsheets/{id}/values:batchUpdate`.
-    pub values_batch_update: usize,
-    /// `POST /v1/files`.
-    pub files_create: usize,
-    /// `POST /v1/batches`.
-    pub batches_create: usize,
-    /// `GET /v1/batches/{id}`.
-    pub batches_retrieve: usize,
-    /// `GET /v1/batches`.
-    pub batches_list: usize,
-    /// `POST /v1/batches/{id}/cancel`.
-    pub batches_cancel: usize,
-    /// `POST /v1/chat/completions`.
-    pub chat_completions: usize,
-    /// `POST /token` (every request, accepted or not).
-    pub token: usize,
-    /// `GET /oauth2/v3/certs`.
-    pub jwks: usize,
-}
-
-/// Failures to inject into batches. Applied when a request runs, so setting faults affects
-/// requests that have not run yet.
-#[derive(Clone, Debug, Default)]
-pub struct Faults {
-    /// custom_id → what goes wrong with that request of a batch; for `POST /v1/chat/completions`
-    /// (no custom_id) the key is the title the request is about.
-    pub rows: HashMap<String, RowFault>,
-    /// End every batch `expired` after this many requests are done.
-    pub expire_after: Option<usize>,
-    /// The next this-many batches fail in validation with `token_limit_exceeded` (the enqueued
-    /// token limit of the organization), as the Batch API does when too many tokens are queued.
-    pub token_limit_batches: usize,
-    /// custom_id → `(code, message)`: validation reports that line as invalid, which fails the
-    /// whole batch (`status: failed`, one `errors.data[]` entry per bad line), as the Batch API
-    /// does (e.g. `model_not_found`).
-    pub invalid_lines: HashMap<String, (String, String)>,
-    /// Failures of whole HTTP calls (429, 5xx, cut connections), applied in order of the list:
-    /// the first fault whose target matches a call and has calls left answers it.
-    pub calls: Vec<CallFault>,
-    /// Failures of model responses (`POST /v1/responses`): mid-stream `error` events or
-    /// `response.failed`, cut streams, responses that end `failed` or `incomplete`. See
-    /// [`ResponseFault`].
-    pub responses: Vec<ResponseFault>,
-}
-
-/// What goes wrong with one request of a batch.
-#[derive(Clone, Debug)]
-pub enum RowFault {
-    /// The model answers text that is not JSON.
-    InvalidJson,
-    /// The model's JSON lacks this field.
-    MissingField(String),
-    /// The request fails with this HTTP status (error in response.body.error).
-    HttpError(u16),
-    /// The model answers this value for every text field (e.g. "=SUM(A1:A2)") — to test formula
-    /// injection. (`year` keeps its generated value.)
-    Text(String),
-    /// The model refuses: `message.content` is null and `message.refusal` holds this text
-    /// (<https://platform.openai.com/docs/guides/structured-outputs#refusals>).
-    Refusal(String),
-    /// The answer hits the token limit: `finish_reason: "length"` and the JSON cut in half.
-    Truncated,
-}
 
 struct Running {
     shutdown: Option<oneshot::Sender<()>>,
@@ -595,7 +516,7 @@ impl Emulator {
     /// [`Hold::release`] or the [`Hold`] is dropped. [`Hold::reached`] resolves when a call gets
     /// there: the moment for a test to kill the client.
     pub fn hold_next(&self, point: HoldPoint) -> Hold {
-        faults::arm(&self.shared, point)
+        holds::arm(&self.shared, point)
     }
 
     // --- batch control ---
@@ -667,7 +588,7 @@ impl Emulator {
     /// `code_interpreter_call.outputs`), if it exists.
     pub fn response(&self, response_id: &str) -> Option<serde_json::Value> {
         let include = ["code_interpreter_call.outputs".to_string()];
-        responses::stored(&self.shared.lock(), response_id).map(|r| r.to_json(&include))
+        lifecycle::stored(&self.shared.lock(), response_id).map(|r| r.to_json(&include))
     }
 
     /// The content of a file in a code interpreter container, if it exists.
@@ -779,5 +700,5 @@ pub(crate) fn tick(shared: &Shared) {
     for job in batches.iter_mut() {
         job.advance(files, faults, *hold, rows_per_step);
     }
-    responses::advance(&mut state);
+    lifecycle::advance(&mut state);
 }

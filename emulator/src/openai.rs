@@ -17,13 +17,16 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use crate::batch::{BatchJob, ENDPOINTS};
-use crate::faults::{HoldPoint, pause};
-use crate::generate::{chat_completion, error_body};
-use crate::state::{Shared, StoredFile};
+use crate::faults::HoldPoint;
+use crate::files::StoredFile;
+use crate::generate::chat_completion;
+use crate::holds::pause;
+use crate::state::Shared;
 use crate::util::{now_unix, random_alnum, random_hex};
+use crate::wire::{Refusal, error_body};
 
 /// Largest upload accepted (the Files API limit is 512 MB; batch input files are at most 200 MB).
 const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
@@ -56,7 +59,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .layer(middleware::from_fn(require_api_key))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
-            crate::faults::inject,
+            crate::inject::inject,
         ))
         .with_state(shared)
 }
@@ -265,75 +268,13 @@ async fn create_batch(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
             None,
         );
     };
-    let text = |name: &str| match req.get(name) {
-        Some(Value::String(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let mut fields = Vec::with_capacity(3);
-    for name in ["input_file_id", "endpoint", "completion_window"] {
-        let Some(value) = text(name) else {
-            return invalid_request(
-                &format!("Missing required parameter: '{name}'."),
-                Some(name),
-                Some("missing_required_parameter"),
-            );
-        };
-        fields.push(value);
-    }
-    let [input_file_id, endpoint, window]: [String; 3] = match fields.try_into() {
+    let [input_file_id, endpoint, _window] = match batch_parameters(&req) {
         Ok(fields) => fields,
-        Err(_) => return invalid_request("Invalid request.", None, None),
+        Err(refused) => return refused.into_response(),
     };
-    if !ENDPOINTS.contains(&endpoint.as_str()) {
-        return invalid_request(
-            &format!(
-                "Invalid value: '{endpoint}'. Supported values are: '/v1/chat/completions', '/v1/completions', '/v1/embeddings', and '/v1/responses'."
-            ),
-            Some("endpoint"),
-            Some("invalid_value"),
-        );
-    }
-    if window != "24h" {
-        return invalid_request(
-            &format!("Invalid value: '{window}'. Supported values are: '24h'."),
-            Some("completion_window"),
-            Some("invalid_value"),
-        );
-    }
     let metadata = req.get("metadata").cloned().unwrap_or(Value::Null);
-    match &metadata {
-        Value::Null => {}
-        Value::Object(map) => {
-            if map.len() > 16 {
-                return invalid_request(
-                    "Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with more instead.",
-                    Some("metadata"),
-                    Some("object_above_max_properties"),
-                );
-            }
-            for (key, value) in map {
-                if !value.is_string() {
-                    return invalid_request(
-                        &format!(
-                            "Invalid type for 'metadata.{key}': expected a string, but got {} instead.",
-                            json_kind(value)
-                        ),
-                        Some(&format!("metadata.{key}")),
-                        Some("invalid_type"),
-                    );
-                }
-            }
-        }
-        other => {
-            return invalid_request(
-                &format!(
-                    "Invalid type for 'metadata': expected an object, but got {} instead.",
-                    json_kind(other)
-                ),
-                Some("metadata"),
-                Some("invalid_type"),
-            );
-        }
+    if let Err(refused) = check_batch_metadata(&metadata) {
+        return refused.into_response();
     }
     let body = {
         let mut state = shared.lock();
@@ -356,6 +297,88 @@ async fn create_batch(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
     };
     pause(&shared, HoldPoint::BatchCreated).await;
     Json(body).into_response()
+}
+
+/// `[input_file_id, endpoint, completion_window]` of a `POST /v1/batches` body: each required
+/// (a string), the endpoint one of [`ENDPOINTS`], the window `24h`; else the 400.
+fn batch_parameters(req: &Map<String, Value>) -> Result<[String; 3], Refusal> {
+    let text = |name: &str| match req.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let mut fields = Vec::with_capacity(3);
+    for name in ["input_file_id", "endpoint", "completion_window"] {
+        let Some(value) = text(name) else {
+            return Err(invalid_request(
+                &format!("Missing required parameter: '{name}'."),
+                Some(name),
+                Some("missing_required_parameter"),
+            )
+            .into());
+        };
+        fields.push(value);
+    }
+    let fields: [String; 3] = match fields.try_into() {
+        Ok(fields) => fields,
+        Err(_) => return Err(invalid_request("Invalid request.", None, None).into()),
+    };
+    let [_, endpoint, window] = &fields;
+    if !ENDPOINTS.contains(&endpoint.as_str()) {
+        return Err(invalid_request(
+            &format!(
+                "Invalid value: '{endpoint}'. Supported values are: '/v1/chat/completions', '/v1/completions', '/v1/embeddings', and '/v1/responses'."
+            ),
+            Some("endpoint"),
+            Some("invalid_value"),
+        ).into());
+    }
+    if window != "24h" {
+        return Err(invalid_request(
+            &format!("Invalid value: '{window}'. Supported values are: '24h'."),
+            Some("completion_window"),
+            Some("invalid_value"),
+        )
+        .into());
+    }
+    Ok(fields)
+}
+
+/// A batch's `metadata`: null, or an object of at most 16 string values; else the 400.
+fn check_batch_metadata(metadata: &Value) -> Result<(), Refusal> {
+    match metadata {
+        Value::Null => Ok(()),
+        Value::Object(map) => {
+            if map.len() > 16 {
+                return Err(invalid_request(
+                    "Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with more instead.",
+                    Some("metadata"),
+                    Some("object_above_max_properties"),
+                ).into());
+            }
+            for (key, value) in map {
+                if !value.is_string() {
+                    return Err(invalid_request(
+                        &format!(
+                            "Invalid type for 'metadata.{key}': expected a string, but got {} instead.",
+                            json_kind(value)
+                        ),
+                        Some(&format!("metadata.{key}")),
+                        Some("invalid_type"),
+                    ).into());
+                }
+            }
+            Ok(())
+        }
+        other => Err(invalid_request(
+            &format!(
+                "Invalid type for 'metadata': expected an object, but got {} instead.",
+                json_kind(other)
+            ),
+            Some("metadata"),
+            Some("invalid_type"),
+        )
+        .into()),
+    }
 }
 
 fn json_kind(value: &Value) -> &'static str {

@@ -697,7 +697,7 @@ fn code_interpreter_tool(
         None => return Err(missing(&format!("{param}.type"))),
     }
     let ids_param = format!("{param}.file_ids");
-    let file_ids = crate::containers::file_ids(container.get("file_ids"), &ids_param)?;
+    let file_ids = crate::container::file_ids(container.get("file_ids"), &ids_param)?;
     if file_ids.len() > 50 {
         return Err(bad_request(
             &format!(
@@ -708,7 +708,7 @@ fn code_interpreter_tool(
             Some("array_above_max_length"),
         ));
     }
-    let memory_limit = crate::containers::memory_limit(
+    let memory_limit = crate::container::memory_limit(
         container.get("memory_limit"),
         &format!("{param}.memory_limit"),
     )?;

@@ -9,8 +9,8 @@
 //! Three ways to run, as the real service:
 //! - **synchronous** (default): the answer is the finished `response` object;
 //! - **`background: true`**: the answer has `status: "queued"`; the emulator's ticker (one tick
-//!   per [`EmulatorConfig::step`](crate::EmulatorConfig::step)) moves it to `in_progress` after
-//!   [`ResponsesConfig::queued_steps`] ticks and to its final status after
+//!   per [`EmulatorConfig::step`](crate::config::EmulatorConfig::step)) moves it to
+//!   `in_progress` after [`ResponsesConfig::queued_steps`] ticks and to its final status after
 //!   [`ResponsesConfig::in_progress_steps`] more; `POST /v1/responses/{id}/cancel` makes a
 //!   queued or in-progress background response `cancelled` (cancelling again returns it
 //!   unchanged; other responses refuse with 400); [`crate::Emulator::hold_responses`] freezes it;
@@ -35,10 +35,13 @@
 //! whole context and the tools; `cached_tokens` by [`crate::tokens::cached_tokens`] of the items
 //! taken from the conversation or previous response; `output_tokens` over the output items' text
 //! (message text, function name and arguments, code); `reasoning_tokens` 0.
+//!
+//! The record of a response ([`StoredResponse`], [`ResponseStatus`]) lives in
+//! [`crate::response`], its timing and counters in [`crate::config`] and [`crate::counts`] (all
+//! re-exported here), and how a response ends — shared with [`crate::stream`] and the ticker — in
+//! [`crate::lifecycle`].
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Json;
 use axum::Router;
@@ -49,203 +52,18 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+pub use crate::config::ResponsesConfig;
+pub use crate::counts::ResponseStats;
 use crate::faults::ResponseFaultKind;
+use crate::lifecycle::{End, forget_unstored, no_such_response, settle, stored};
 use crate::model::{self, Decision};
 use crate::request::{self, ContainerSpec, CreateRequest};
+use crate::response::Outcome;
+pub use crate::response::{ResponseStatus, StoredResponse};
 use crate::state::{Shared, State as World};
 use crate::util::{form_get, now_unix, parse_form};
 use crate::wire::{self, Refusal, bad_request, not_found};
 use crate::{conversations, items, tokens};
-
-/// Timing of background and streamed responses (see [`crate::Emulator::set_responses_config`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ResponsesConfig {
-    /// Ticks a background response stays `queued`. Default 1.
-    pub queued_steps: u32,
-    /// Ticks a background response stays `in_progress` before it ends. Default 2.
-    pub in_progress_steps: u32,
-    /// Pause before every streamed event. Default 0.
-    pub event_delay: Duration,
-    /// Extra pause before the first delta event of a stream (`response.output_text.delta`, or
-    /// `….function_call_arguments.delta` / `….code_interpreter_call_code.delta` when the model
-    /// calls a tool first) — the time-to-first-token knob. Default 0.
-    pub first_token_delay: Duration,
-}
-
-impl Default for ResponsesConfig {
-    fn default() -> Self {
-        ResponsesConfig {
-            queued_steps: 1,
-            in_progress_steps: 2,
-            event_delay: Duration::ZERO,
-            first_token_delay: Duration::ZERO,
-        }
-    }
-}
-
-/// Counters of the Conversations and Responses stand-ins (see
-/// [`crate::Emulator::response_stats`]).
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ResponseStats {
-    /// `POST /v1/conversations` that created a conversation.
-    pub conversations_created: usize,
-    /// `POST /v1/responses` that created a response (refused requests are not counted).
-    pub created: usize,
-    /// … of which with `background: true`.
-    pub background: usize,
-    /// … of which with `stream: true`.
-    pub streamed: usize,
-    /// Responses created per conversation id.
-    pub per_conversation: BTreeMap<String, usize>,
-    /// `GET /v1/responses/{id}` calls (polls).
-    pub retrieved: usize,
-    /// Responses that ended `completed`.
-    pub completed: usize,
-    /// … `failed`.
-    pub failed: usize,
-    /// … `incomplete`.
-    pub incomplete: usize,
-    /// … `cancelled`.
-    pub cancelled: usize,
-    /// `function_call` items the model emitted.
-    pub function_calls: usize,
-    /// Code interpreter runs.
-    pub code_interpreter_runs: usize,
-    /// `POST /v1/responses` refused with 429 by the rate limiter.
-    pub throttled: usize,
-}
-
-/// The status of a response (the spec's `Response.status`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ResponseStatus {
-    /// Waiting (background only).
-    Queued,
-    /// Being generated.
-    InProgress,
-    /// Finished.
-    Completed,
-    /// Failed (`error` says why).
-    Failed,
-    /// Cut short (`incomplete_details.reason`).
-    Incomplete,
-    /// Cancelled (background only).
-    Cancelled,
-}
-
-impl ResponseStatus {
-    /// The wire spelling.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ResponseStatus::Queued => "queued",
-            ResponseStatus::InProgress => "in_progress",
-            ResponseStatus::Completed => "completed",
-            ResponseStatus::Failed => "failed",
-            ResponseStatus::Incomplete => "incomplete",
-            ResponseStatus::Cancelled => "cancelled",
-        }
-    }
-
-    /// Completed, failed, incomplete or cancelled.
-    pub fn is_terminal(self) -> bool {
-        !matches!(self, ResponseStatus::Queued | ResponseStatus::InProgress)
-    }
-}
-
-/// What a response ends with, planned when it is created.
-#[derive(Clone, Debug)]
-pub(crate) struct Outcome {
-    pub output: Vec<Value>,
-    pub status: ResponseStatus,
-    pub error: Value,
-    pub incomplete_details: Value,
-    pub usage: Value,
-}
-
-/// A response the emulator knows.
-#[derive(Clone, Debug)]
-pub struct StoredResponse {
-    /// `resp_…`.
-    pub id: String,
-    /// Unix seconds.
-    pub created_at: u64,
-    pub(crate) request: CreateRequest,
-    /// The request's input items as stored (with ids).
-    pub input_items: Vec<Value>,
-    /// Everything the model saw: earlier items, then the input items.
-    pub context: Vec<Value>,
-    pub(crate) outcome: Outcome,
-    /// Current status.
-    pub status: ResponseStatus,
-    /// Unix seconds, once completed.
-    pub completed_at: Option<u64>,
-    ticks: u32,
-    /// The planned stream events (streamed responses), with `sequence_number`s.
-    pub(crate) events: Vec<Value>,
-    /// Events sent (or, after a cut, produced) so far.
-    pub(crate) emitted: usize,
-}
-
-impl StoredResponse {
-    /// The `response` object as it is now; `include` adds `code_interpreter_call.outputs`.
-    pub fn to_json(&self, include: &[String]) -> Value {
-        self.snapshot(self.status, include)
-    }
-
-    /// The `response` object as it looks in `status` (output and usage only once it ended).
-    pub(crate) fn snapshot(&self, status: ResponseStatus, include: &[String]) -> Value {
-        let req = &self.request;
-        let mut include = include.to_vec();
-        include.extend(req.include.iter().cloned());
-        let ended = matches!(
-            status,
-            ResponseStatus::Completed | ResponseStatus::Incomplete
-        );
-        let output: Vec<Value> = if ended {
-            self.outcome
-                .output
-                .iter()
-                .map(|i| items::render(i, &include))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        let mut body = json!({
-            "id": self.id,
-            "object": "response",
-            "created_at": self.created_at,
-            "status": status.as_str(),
-            "background": req.background,
-            "completed_at": if status == ResponseStatus::Completed { json!(self.completed_at.unwrap_or_else(now_unix)) } else { Value::Null },
-            "conversation": req.conversation.as_ref().map(|id| json!({"id": id})),
-            "error": if status == ResponseStatus::Failed { self.outcome.error.clone() } else { Value::Null },
-            "incomplete_details": if status == ResponseStatus::Incomplete { self.outcome.incomplete_details.clone() } else { Value::Null },
-            "instructions": req.instructions,
-            "max_output_tokens": req.max_output_tokens,
-            "model": req.model,
-            "output": output,
-            "parallel_tool_calls": req.parallel_tool_calls,
-            "previous_response_id": req.previous_response_id,
-            "reasoning": req.reasoning,
-            "service_tier": req.service_tier,
-            "store": req.store,
-            "temperature": req.temperature,
-            "text": {"format": {"type": "text"}, "verbosity": "medium"},
-            "tool_choice": req.tool_choice,
-            "tools": req.tools,
-            "top_p": req.top_p,
-            "truncation": req.truncation,
-            "usage": if ended { self.outcome.usage.clone() } else { Value::Null },
-            "metadata": req.metadata,
-        });
-        for (key, value) in &req.echo {
-            body[key] = value.clone();
-        }
-        if body["top_logprobs"].is_null() {
-            body["top_logprobs"] = json!(0);
-        }
-        body
-    }
-}
 
 /// The routes of this module (state supplied by [`crate::openai::router`]).
 pub(crate) fn routes() -> Router<Arc<Shared>> {
@@ -254,16 +72,6 @@ pub(crate) fn routes() -> Router<Arc<Shared>> {
         .route("/v1/responses/{id}", get(retrieve).delete(remove))
         .route("/v1/responses/{id}/cancel", post(cancel))
         .route("/v1/responses/{id}/input_items", get(input_items))
-}
-
-/// 404 for an unknown (or unstored) response.
-pub(crate) fn no_such_response(id: &str) -> Refusal {
-    not_found(&format!("Response with id '{id}' not found."), None)
-}
-
-/// A stored (retrievable) response.
-pub(crate) fn stored<'a>(state: &'a World, id: &str) -> Option<&'a StoredResponse> {
-    state.responses.get(id).filter(|r| r.request.store)
 }
 
 /// The items before the input: the conversation's, or the previous response's context and output.
@@ -347,7 +155,7 @@ fn rate_limit(
             state.response_stats.throttled += 1;
             let mut response = (
                 StatusCode::TOO_MANY_REQUESTS,
-                Json(crate::generate::error_body(
+                Json(wire::error_body(
                     &message,
                     if message.contains("(RPM)") {
                         "requests"
@@ -553,92 +361,6 @@ fn prepare(state: &mut World, req: CreateRequest) -> Result<Created, Refusal> {
     let id = response.id.clone();
     state.responses.insert(id.clone(), response);
     Ok(Created { id, headers, fault })
-}
-
-/// How a response ends.
-pub(crate) enum End {
-    /// As planned.
-    Planned,
-    /// Failed with this `error` object.
-    Failed(Value),
-}
-
-/// Ends a response: its final status, the conversation update, the counters (see
-/// [`forget_unstored`] for `store: false`).
-pub(crate) fn settle(state: &mut World, id: &str, end: End) {
-    let Some(resp) = state.responses.get_mut(id) else {
-        return;
-    };
-    if resp.status.is_terminal() {
-        return;
-    }
-    if let End::Failed(error) = end {
-        resp.outcome.status = ResponseStatus::Failed;
-        resp.outcome.error = error;
-    }
-    resp.status = resp.outcome.status;
-    resp.completed_at = (resp.status == ResponseStatus::Completed).then(now_unix);
-    let append = matches!(
-        resp.status,
-        ResponseStatus::Completed | ResponseStatus::Incomplete
-    );
-    let new_items: Vec<Value> = resp
-        .input_items
-        .iter()
-        .chain(resp.outcome.output.iter())
-        .cloned()
-        .collect();
-    let (conversation, status) = (resp.request.conversation.clone(), resp.status);
-    if let Some(c) = conversation
-        .filter(|_| append)
-        .and_then(|id| state.conversations.get_mut(&id))
-    {
-        c.items.extend(new_items);
-    }
-    let stats = &mut state.response_stats;
-    match status {
-        ResponseStatus::Completed => stats.completed += 1,
-        ResponseStatus::Failed => stats.failed += 1,
-        ResponseStatus::Incomplete => stats.incomplete += 1,
-        _ => {}
-    }
-}
-
-/// Forgets a finished `store: false` response.
-pub(crate) fn forget_unstored(state: &mut World, id: &str) {
-    let unstored = state
-        .responses
-        .get(id)
-        .is_some_and(|r| !r.request.store && r.status.is_terminal());
-    if unstored {
-        state.responses.remove(id);
-    }
-}
-
-/// One tick of every background response that is not streamed (called by the emulator's ticker).
-pub(crate) fn advance(state: &mut World) {
-    if state.responses_hold {
-        return;
-    }
-    let config = state.responses_config.clone();
-    let mut done = Vec::new();
-    for resp in state.responses.values_mut() {
-        if !resp.request.background || resp.request.stream || resp.status.is_terminal() {
-            continue;
-        }
-        resp.ticks += 1;
-        if resp.status == ResponseStatus::Queued && resp.ticks >= config.queued_steps {
-            resp.status = ResponseStatus::InProgress;
-            resp.ticks = 0;
-        } else if resp.status == ResponseStatus::InProgress
-            && resp.ticks >= config.in_progress_steps
-        {
-            done.push(resp.id.clone());
-        }
-    }
-    for id in done {
-        settle(state, &id, End::Planned);
-    }
 }
 
 async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {

@@ -42,7 +42,8 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use crate::a1::{self, Rect};
-use crate::faults::{HoldPoint, pause};
+use crate::faults::HoldPoint;
+use crate::holds::pause;
 use crate::state::{Shared, Sheet, Spreadsheet};
 use crate::util::{form_get, parse_form, percent_decode};
 
@@ -69,7 +70,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v4/spreadsheets/{*rest}", any(dispatch))
         .layer(axum::middleware::from_fn_with_state(
             shared.clone(),
-            crate::faults::inject,
+            crate::inject::inject,
         ))
         .with_state(shared)
 }

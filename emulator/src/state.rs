@@ -3,17 +3,28 @@
 //! generated files, batches, conversations, responses and code interpreter containers, issued
 //! OAuth tokens, injected faults and call counters.
 //!
+//! The records it holds are defined in the modules below it ([`crate::files`],
+//! [`crate::batch`], [`crate::conversation`], [`crate::response`], [`crate::container`],
+//! [`crate::keys`], [`crate::faults`], [`crate::counts`], [`crate::config`]), which never use
+//! this module; the handlers and the [`Emulator`](crate::Emulator) use it.
+//!
 //! Everything sits behind one `std::sync::Mutex`; no lock is held across an `.await`.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::Bytes;
-
 use crate::a1::Rect;
 use crate::batch::BatchJob;
-use crate::{CallCounts, EmulatorConfig, Faults};
+use crate::config::{EmulatorConfig, ResponsesConfig};
+use crate::container::Container;
+use crate::conversation::Conversation;
+use crate::counts::{CallCounts, ResponseStats};
+use crate::faults::{Armed, Faults};
+pub use crate::files::StoredFile;
+use crate::keys::KeyRing;
+use crate::ratelimit::Limiter;
+use crate::response::StoredResponse;
 
 /// Default grid of a new sheet in Google Sheets: 1000 rows × 26 columns (`A1:Z1000`).
 pub const DEFAULT_ROWS: u32 = 1000;
@@ -65,7 +76,7 @@ pub struct State {
     /// Spreadsheet id → emails of the users it is shared with.
     pub shares: HashMap<String, BTreeSet<String>>,
     /// The ID-token signing keys in use.
-    pub keys: crate::identity::KeyRing,
+    pub keys: KeyRing,
     /// Injected failures.
     pub faults: Faults,
     /// While true, `in_progress` batches do not advance.
@@ -75,23 +86,23 @@ pub struct State {
     /// `(spreadsheetId, sheetId, row, col)` (0-based, at write time) → times written.
     pub cell_writes: HashMap<(String, i32, usize, usize), u32>,
     /// Responses to hold, armed by [`Emulator::hold_next`](crate::Emulator::hold_next).
-    pub holds: Vec<crate::faults::Armed>,
+    pub holds: Vec<Armed>,
     /// RPM/TPM limits of the chat endpoint, when set.
-    pub chat_limiter: Option<crate::ratelimit::Limiter>,
+    pub chat_limiter: Option<Limiter>,
     /// Conversations by id (`conv_…`).
-    pub conversations: HashMap<String, crate::conversations::Conversation>,
+    pub conversations: HashMap<String, Conversation>,
     /// Responses by id (`resp_…`), including unstored ones while they run.
-    pub responses: HashMap<String, crate::responses::StoredResponse>,
+    pub responses: HashMap<String, StoredResponse>,
     /// Code interpreter containers by id (`cntr_…`).
-    pub containers: HashMap<String, crate::containers::Container>,
+    pub containers: HashMap<String, Container>,
     /// Counters of the Conversations and Responses routes.
-    pub response_stats: crate::responses::ResponseStats,
+    pub response_stats: ResponseStats,
     /// Timing of background and streamed responses.
-    pub responses_config: crate::responses::ResponsesConfig,
+    pub responses_config: ResponsesConfig,
     /// While true, background responses do not advance.
     pub responses_hold: bool,
     /// RPM/TPM limits of `POST /v1/responses`, when set.
-    pub responses_limiter: Option<crate::ratelimit::Limiter>,
+    pub responses_limiter: Option<Limiter>,
 }
 
 /// An access token handed out by the token endpoint.
@@ -104,40 +115,6 @@ pub struct IssuedToken {
     /// The user a user access token belongs to; `None` for the service account, which reaches
     /// every spreadsheet.
     pub user: Option<String>,
-}
-
-/// A file in the OpenAI Files store.
-#[derive(Clone, Debug)]
-pub struct StoredFile {
-    /// `file-…`.
-    pub id: String,
-    /// Name given at upload (or `batch_<id>_output.jsonl` for generated files).
-    pub filename: String,
-    /// `batch`, `batch_output`, `fine-tune`, …
-    pub purpose: String,
-    /// Unix seconds.
-    pub created_at: u64,
-    /// Unix seconds, if the file expires.
-    pub expires_at: Option<u64>,
-    /// Raw content.
-    pub content: Bytes,
-}
-
-impl StoredFile {
-    /// The File object (<https://platform.openai.com/docs/api-reference/files/object>).
-    pub fn to_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "id": self.id,
-            "object": "file",
-            "bytes": self.content.len(),
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "filename": self.filename,
-            "purpose": self.purpose,
-            "status": "processed",
-            "status_details": null,
-        })
-    }
 }
 
 /// One spreadsheet: a title and its sheets in tab order.

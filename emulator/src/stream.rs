@@ -40,9 +40,8 @@ use serde_json::{Value, json};
 
 use crate::faults::ResponseFaultKind;
 use crate::items;
-use crate::responses::{
-    End, ResponseStatus, StoredResponse, forget_unstored, no_such_response, settle, stored,
-};
+use crate::lifecycle::{End, forget_unstored, no_such_response, settle, stored};
+use crate::response::{ResponseStatus, StoredResponse};
 use crate::state::Shared;
 use crate::util::fnv1a;
 

@@ -13,8 +13,12 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::{Map, Value, json};
 
-use crate::generate::error_body;
 use crate::util::{parse_form, random_hex};
+
+/// OpenAI's error body: `{"error":{"message","type","param","code"}}`.
+pub fn error_body(message: &str, kind: &str, param: Option<&str>, code: Option<&str>) -> Value {
+    json!({"error": {"message": message, "type": kind, "param": param, "code": code}})
+}
 
 /// The body OpenAI answers for JSON it cannot parse.
 const UNPARSEABLE: &str = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)";
