@@ -3,15 +3,12 @@
 //! (padded JWT, real form body) and google-sheets4 (percent-encoded ranges, batchGet, batchUpdate,
 //! spreadsheets.get).
 
-// A test is a scenario that reads best whole: the 80-line rule is for non-test code.
-#![allow(clippy::too_many_lines)]
-
-mod common;
 #[path = "real_clients/responses.rs"]
 mod responses;
 
 use std::time::Duration;
 
+use crate::common::*;
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::types::InputSource;
@@ -19,7 +16,6 @@ use async_openai::types::batches::{
     BatchCompletionWindow, BatchEndpoint, BatchRequest, BatchRequestOutput, BatchStatus,
 };
 use async_openai::types::files::{CreateFileRequest, FileInput, FilePurpose, OpenAIFilePurpose};
-use common::*;
 use google_sheets4::Sheets;
 use google_sheets4::api::{BatchUpdateValuesRequest, ValueRange};
 use hyper_util::client::legacy::Client as HyperClient;

@@ -1,17 +1,12 @@
 //! The emulator's Google identity side: ID tokens verify against the published JWKS (also after a
 //! rotation), and user access tokens reach only the spreadsheets shared with their user.
 
-// A test is a scenario that reads best whole: the 80-line rule is for non-test code.
-#![allow(clippy::too_many_lines)]
-
-mod common;
-
 use almanac_emulator::identity::{CLIENT_ID, ISSUER};
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
 
-use common::{http, start};
+use crate::common::{http, start};
 
 async fn jwks(client: &reqwest::Client, url: &str) -> JwkSet {
     client.get(url).send().await.unwrap().json().await.unwrap()

@@ -1,15 +1,10 @@
 //! The OpenAI side over HTTP: Files, the batch lifecycle, validation failures, expiry, cancel,
 //! listing, auth and error shapes, and synchronous chat completions.
 
-// A test is a scenario that reads best whole: the 80-line rule is for non-test code.
-#![allow(clippy::too_many_lines)]
-
-mod common;
-
 use std::collections::{HashMap, HashSet};
 
+use crate::common::*;
 use almanac_emulator::{Faults, RowFault};
-use common::*;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -1,13 +1,8 @@
 //! The Sheets side and the token endpoint over HTTP, checked against the recorded traffic.
 
-// A test is a scenario that reads best whole: the 80-line rule is for non-test code.
-#![allow(clippy::too_many_lines)]
-
-mod common;
-
+use crate::common::*;
 use almanac_emulator::Emulator;
 use almanac_emulator::oauth::SERVICE_ACCOUNT_EMAIL;
-use common::*;
 use serde_json::{Value, json};
 
 /// Percent-encodes a path segment the way the url crate does for google-sheets4 (and more).
