@@ -173,6 +173,13 @@ pub struct CostArgs {
         default_value_t = 64
     )]
     pub realtime_max_concurrency: usize,
+    /// Most realtime jobs one replica runs at once; further ones are left to other replicas.
+    #[arg(
+        long = "realtime-max-runs",
+        env = "ALMANAC_REALTIME_MAX_RUNS",
+        default_value_t = 16
+    )]
+    pub realtime_max_runs: usize,
 }
 
 /// Reads a wait such as `6h`, `30m`, `90s`, `6_hours` (the seed's spelling) or plain seconds.
@@ -356,6 +363,7 @@ impl CostArgs {
                 max_concurrency: self.realtime_max_concurrency.max(1),
                 ..Default::default()
             },
+            max_runs: self.realtime_max_runs.max(1),
             ..CostSettings::default()
         })
     }

@@ -119,6 +119,9 @@ pub struct CostSettings {
     pub flush_interval: Duration,
     /// Calls per row before a transient failure (429, 5xx, timeout) fails the row.
     pub max_attempts: u32,
+    /// Realtime runs one replica keeps at once; a realtime job claimed beyond that is left for
+    /// another replica (rescheduled in half a second), so several replicas share the runs.
+    pub max_runs: usize,
     /// Timeout of one realtime call.
     pub request_timeout: Duration,
 }
@@ -135,6 +138,7 @@ impl Default for CostSettings {
             flush_rows: 200,
             flush_interval: Duration::from_secs(3),
             max_attempts: 6,
+            max_runs: 16,
             request_timeout: Duration::from_secs(120),
         }
     }
@@ -152,6 +156,7 @@ impl PartialEq for CostSettings {
             && self.flush_rows == other.flush_rows
             && self.flush_interval == other.flush_interval
             && self.max_attempts == other.max_attempts
+            && self.max_runs == other.max_runs
             && self.request_timeout == other.request_timeout
     }
 }

@@ -91,7 +91,11 @@ impl Replica {
                     std::fs::read_to_string(self.log_path()).unwrap_or_default()
                 );
             }
-            assert!(Instant::now() < deadline, "replica {} never answered", self.index);
+            assert!(
+                Instant::now() < deadline,
+                "replica {} never answered",
+                self.index
+            );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -50,7 +50,14 @@ use crate::jobs::step::StepError;
 /// [`StepError::Store`] when the job cannot be rescheduled.
 pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError> {
     let store = &svc.store;
-    if !svc.realtime_runs.alive(&job.id) {
+    let alive = svc.realtime_runs.alive(&job.id);
+    if !alive && svc.realtime_runs.count() >= svc.cost.max_runs.max(1) {
+        // This replica runs its share already: leave the job to another one.
+        let at = timestamp(Utc::now() + chrono::Duration::milliseconds(500));
+        store.schedule(&job.id, &at, 0).await?;
+        return Ok(());
+    }
+    if !alive {
         if job.status != JobStatus::InProgress {
             store
                 .set_status(&job.id, JobStatus::InProgress, None)
