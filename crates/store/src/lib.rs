@@ -13,6 +13,7 @@
 //! - [`notify`]: job ids announced to every replica (PostgreSQL `LISTEN`/`NOTIFY`).
 //! - [`limits`]: limits shared by every replica (per-user job rate, the realtime pacer's buckets,
 //!   admission of a new job one at a time per spreadsheet).
+//! - [`admission`]: the lock behind `Store::admit`.
 //! - [`scratch`]: fresh PostgreSQL databases for tests and benchmarks.
 //!
 //! # Two backends, one set of queries
@@ -55,6 +56,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
+pub mod admission;
 pub mod batches;
 pub mod cost;
 pub mod error;
@@ -96,7 +98,7 @@ pub struct Store {
     pool: pool::Pool,
     /// Admission of new jobs one at a time per spreadsheet (see [`limits`]): a few connections of
     /// their own on PostgreSQL, a process-wide lock on SQLite.
-    admission: Arc<limits::AdmissionLocks>,
+    admission: Arc<admission::AdmissionLocks>,
 }
 
 impl Store {
@@ -131,7 +133,7 @@ impl Store {
             .await?;
         Ok(Store {
             pool: pool::Pool::Sqlite(pool),
-            admission: Arc::new(limits::AdmissionLocks::Local(Arc::default())),
+            admission: Arc::new(admission::AdmissionLocks::Local(Arc::default())),
         })
     }
 
@@ -152,7 +154,7 @@ impl Store {
             .connect_lazy_with(options);
         Ok(Store {
             pool: pool::Pool::Postgres(pool),
-            admission: Arc::new(limits::AdmissionLocks::Postgres(locks)),
+            admission: Arc::new(admission::AdmissionLocks::Postgres(locks)),
         })
     }
 
@@ -170,7 +172,7 @@ impl Store {
     /// Closes every connection (waits for those in use to be returned).
     pub async fn close(&self) {
         pool::on_pool!(&self.pool, p => p.close().await);
-        if let limits::AdmissionLocks::Postgres(locks) = &*self.admission {
+        if let admission::AdmissionLocks::Postgres(locks) = &*self.admission {
             locks.close().await;
         }
     }

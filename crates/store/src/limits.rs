@@ -14,34 +14,14 @@
 //! same for every replica. On SQLite the first two are not offered (`None`): one process paces and
 //! limits in memory; admission is a process-wide lock.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::{PgPool, Postgres, Transaction};
-
+pub use crate::admission::Admission;
 use crate::pool::Pool;
 use crate::{Store, StoreResult};
 
 /// The database's clock in Unix milliseconds, as SQL.
 const NOW_MS: &str = "(EXTRACT(EPOCH FROM clock_timestamp()) * 1000)::float8";
-
-/// What serialises admissions.
-#[derive(Debug)]
-pub(crate) enum AdmissionLocks {
-    /// One process: an in-process lock.
-    Local(Arc<tokio::sync::Mutex<()>>),
-    /// Advisory locks on connections of their own.
-    Postgres(PgPool),
-}
-
-/// Held while one new job of a spreadsheet is checked and stored; dropping it lets the next in.
-pub enum Admission {
-    /// SQLite: the process-wide lock.
-    Local(#[allow(dead_code)] tokio::sync::OwnedMutexGuard<()>),
-    /// PostgreSQL: a transaction holding `pg_advisory_xact_lock` (rolled back on drop, which
-    /// releases the lock).
-    Postgres(#[allow(dead_code)] Transaction<'static, Postgres>),
-}
 
 /// One bucket of the realtime pacer: `rate` tokens per millisecond, holding at most `capacity`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -68,17 +48,7 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] when the database cannot be reached.
     pub async fn admit(&self, spreadsheet_id: &str) -> StoreResult<Admission> {
-        match &*self.admission {
-            AdmissionLocks::Local(lock) => Ok(Admission::Local(lock.clone().lock_owned().await)),
-            AdmissionLocks::Postgres(pool) => {
-                let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind(format!("admit:{spreadsheet_id}"))
-                    .execute(&mut *tx)
-                    .await?;
-                Ok(Admission::Postgres(tx))
-            }
-        }
+        self.admission.lock(spreadsheet_id).await
     }
 
     /// Takes one slot of the limiter `key` (`burst` slots, one more every `period`): `Ok(None)`
