@@ -43,13 +43,21 @@ if [ ! -f "$DIR/PG_VERSION" ]; then
   chmod 700 "$DIR"
   "${AS[@]}" "$BIN/initdb" -D "$DIR" -U almanac --auth=trust --locale=C -E UTF8 >&2
 fi
+STARTED=
 if ! "${AS[@]}" "$BIN/pg_ctl" -D "$DIR" status >/dev/null 2>&1; then
   "${AS[@]}" "$BIN/pg_ctl" -D "$DIR" -l "$DIR/server.log" -w -t 60 start \
     -o "-p $PORT -k $DIR -c listen_addresses=127.0.0.1 -c max_connections=400 -c fsync=off -c synchronous_commit=off -c full_page_writes=off" >&2
+  STARTED=1
 fi
 for _ in $(seq 1 50); do
   "$BIN/pg_isready" -h 127.0.0.1 -p "$PORT" -q && break
   sleep 0.2
 done
 "$BIN/pg_isready" -h 127.0.0.1 -p "$PORT" >&2
+# The tests make a database each (almanac_*). When this call started the cluster nobody can be
+# using them: drop those of earlier runs so that the folder does not grow run after run.
+if [ -n "$STARTED" ]; then
+  "$BIN/psql" -X -q -t -A "$URL" -c "SELECT datname FROM pg_database WHERE datname LIKE 'almanac\_%'" |
+    while read -r db; do "$BIN/psql" -X -q "$URL" -c "DROP DATABASE IF EXISTS \"$db\"" >&2; done
+fi
 echo "export ALMANAC_TEST_POSTGRES_URL=$URL"

@@ -15,7 +15,14 @@ cd "$(dirname "$0")/.."
 
 if [ -z "${ALMANAC_TEST_POSTGRES_URL:-}" ] && [ -z "${ALMANAC_NO_POSTGRES:-}" ]; then
   echo "== PostgreSQL for the tests (scripts/postgres.sh)"
-  eval "$(bash scripts/postgres.sh)"
+  if PG_ENV="$(bash scripts/postgres.sh)"; then
+    eval "$PG_ENV"
+  elif [ -n "${CI:-}" ]; then
+    echo "PostgreSQL could not be started, and CI must run the PostgreSQL tests" >&2
+    exit 1
+  else
+    echo "PostgreSQL could not be started: the tests run on SQLite, and the PostgreSQL tests say they did not run" >&2
+  fi
 fi
 
 echo "== Rust: cargo test --workspace"

@@ -153,6 +153,11 @@ impl Worker {
     /// After a failed step: fail the job (permanent) or try again after a backoff (transient).
     async fn handle_failure(&self, id: &str, err: StepError) {
         let store = &self.svc.store;
+        if let StepError::Store(almanac_store::StoreError::LeaseLost(_)) = &err {
+            // Another replica has the job now: nothing of this step may be saved.
+            tracing::warn!(job_id = %id, "step stopped: another replica took the job over");
+            return;
+        }
         if let StepError::Permanent { code, message } = &err {
             tracing::warn!(job_id = %id, code, %message, "job failed");
             let failed = store
