@@ -60,6 +60,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod oauth;
 pub mod openai;
+pub mod overlap;
 pub mod ratelimit;
 pub mod request;
 pub mod response;
@@ -111,6 +112,7 @@ struct Running {
 #[derive(Clone)]
 pub struct Emulator {
     shared: Arc<Shared>,
+    overlaps: Arc<overlap::Tracker>,
     addr: SocketAddr,
     running: Arc<Mutex<Running>>,
 }
@@ -146,7 +148,11 @@ impl Emulator {
             local.set_ip(IpAddr::V4(Ipv4Addr::LOCALHOST));
         }
         let shared = Arc::new(Shared::new(config, format!("http://{local}")));
-        let app = router(shared.clone());
+        let overlaps = Arc::new(overlap::Tracker::default());
+        let app = router(shared.clone()).layer(axum::middleware::from_fn_with_state(
+            (shared.clone(), overlaps.clone()),
+            overlap::track,
+        ));
         let (tx, rx) = oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             let serve = axum::serve(listener, app).with_graceful_shutdown(async {
@@ -159,6 +165,7 @@ impl Emulator {
         let ticker = tokio::spawn(tick_forever(shared.clone()));
         Ok(Emulator {
             shared,
+            overlaps,
             addr: local,
             running: Arc::new(Mutex::new(Running {
                 shutdown: Some(tx),
@@ -449,6 +456,12 @@ impl Emulator {
         self.with_sheet(spreadsheet_id, sheet_id, |s| {
             s.title = new_title.to_string()
         });
+    }
+
+    /// Calls for one job made by two clients (API keys) at the same moment, so far (see
+    /// [`overlap`]), and how many calls were attributed to a job.
+    pub fn job_call_overlaps(&self) -> (Vec<overlap::Overlap>, usize) {
+        (self.overlaps.overlaps(), self.overlaps.calls())
     }
 
     /// A snapshot of the request counters.

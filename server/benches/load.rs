@@ -8,7 +8,15 @@
 //! ```text
 //! cargo bench -p almanac-server --bench load            # 200 jobs × 1,000 rows
 //! ALMANAC_LOAD_JOBS=20 cargo bench -p almanac-server --bench load
+//! # several replicas on one PostgreSQL (a fresh database on ALMANAC_TEST_POSTGRES_URL):
+//! eval "$(bash scripts/postgres.sh)"
+//! ALMANAC_LOAD_DATABASE=postgres ALMANAC_LOAD_REPLICAS=3 cargo bench -p almanac-server --bench load
 //! ```
+//!
+//! With `ALMANAC_LOAD_REPLICAS=N` (PostgreSQL only) N servers share the database; jobs are
+//! created and status read round-robin over them (as a load balancer would). It then also prints
+//! the jobs finished per minute and the database connections in use (`pg_stat_activity` of the
+//! database, sampled every half second: peak and mean).
 //!
 //! The server is the real binary (`almanac serve --insecure-dev-no-auth`) in its own process, so its
 //! memory is measured alone; the emulator and the load client live in this process.
@@ -68,6 +76,10 @@ struct Settings {
     readers: usize,
     /// What a reader reads after `/jobs/{id}`: `/status` (the progress alone) or `` (the whole job).
     suffix: &'static str,
+    /// Servers sharing the database.
+    replicas: usize,
+    /// The admin URL of the PostgreSQL server, when the servers run on PostgreSQL.
+    postgres: Option<String>,
 }
 
 impl Settings {
@@ -79,11 +91,25 @@ impl Settings {
             "job" => "",
             other => anyhow::bail!("ALMANAC_LOAD_READ must be `status` or `job`, not {other}"),
         };
+        let postgres = match std::env::var("ALMANAC_LOAD_DATABASE").as_deref() {
+            Err(_) | Ok("sqlite") => None,
+            Ok("postgres") => Some(std::env::var("ALMANAC_TEST_POSTGRES_URL").map_err(|_| {
+                anyhow::anyhow!("ALMANAC_LOAD_DATABASE=postgres needs ALMANAC_TEST_POSTGRES_URL (scripts/postgres.sh)")
+            })?),
+            Ok(other) => anyhow::bail!("ALMANAC_LOAD_DATABASE must be sqlite or postgres, not {other}"),
+        };
+        let replicas = env_usize("ALMANAC_LOAD_REPLICAS", 1).max(1);
+        anyhow::ensure!(
+            replicas == 1 || postgres.is_some(),
+            "several replicas need ALMANAC_LOAD_DATABASE=postgres"
+        );
         Ok(Settings {
             jobs: env_usize("ALMANAC_LOAD_JOBS", 200),
             rows: env_usize("ALMANAC_LOAD_ROWS", 1_000),
             readers: env_usize("ALMANAC_LOAD_READERS", 32),
             suffix,
+            replicas,
+            postgres,
         })
     }
 }
@@ -104,6 +130,8 @@ struct Figures {
     reads: Reads,
     peak_kib: Option<u64>,
     calls: CallCounts,
+    /// Database connections in use: `(peak, mean)` (PostgreSQL only).
+    connections: Option<(i64, f64)>,
 }
 
 /// The `almanac serve` child process and the folder holding its database, key and log.
@@ -112,6 +140,30 @@ struct Server {
     /// `http://127.0.0.1:{port}/api/v1`.
     api: String,
     _dir: tempfile::TempDir,
+}
+
+/// Samples the connections to the database in use every half second until `done`.
+fn sample_connections(
+    url: Option<String>,
+    done: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<i64>> {
+    tokio::spawn(async move {
+        let Some(url) = url else { return Vec::new() };
+        let Ok(pool) = sqlx::PgPool::connect(&url).await else {
+            return Vec::new();
+        };
+        let mut samples = Vec::new();
+        while !done.load(Ordering::Relaxed) {
+            let n: Result<i64, _> = sqlx::query_scalar(
+                "SELECT COUNT(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            )
+            .fetch_one(&pool)
+            .await;
+            samples.extend(n.ok());
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+        samples
+    })
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -123,28 +175,48 @@ async fn run() -> anyhow::Result<()> {
     })
     .await?;
     add_sheets(&emulator, &settings);
-    let mut server = start_server(&emulator)?;
+    let database_url = match &settings.postgres {
+        Some(admin) => Some(almanac_store::scratch::fresh_database(admin, "load").await?),
+        None => None,
+    };
+    let mut servers = Vec::new();
+    for _ in 0..settings.replicas {
+        servers.push(start_server(&emulator, database_url.as_deref())?);
+    }
     let http = reqwest::Client::new();
-    wait_until_healthy(&http, &server.api).await?;
+    for server in &servers {
+        wait_until_healthy(&http, &server.api).await?;
+    }
+    let apis: Vec<String> = servers.iter().map(|s| s.api.clone()).collect();
 
     let started = Instant::now();
-    let ids = Arc::new(create_jobs(&http, &server.api, &settings).await?);
+    let ids = Arc::new(create_jobs(&http, &apis, &settings).await?);
     let created_in = started.elapsed();
     let done = Arc::new(AtomicBool::new(false));
-    let readers = spawn_readers(&http, &server.api, &settings, &ids, &done);
+    let readers = spawn_readers(&http, &apis, &settings, &ids, &done);
+    let sampler = sample_connections(database_url, done.clone());
     let read_start = Instant::now();
-    let statuses = wait_until_finished(&http, &server.api, &ids, started).await?;
+    let statuses = wait_until_finished(&http, &apis[0], &ids, started).await?;
     let all_done_in = started.elapsed();
     done.store(true, Ordering::Relaxed);
     let reads = collect_reads(readers, read_start.elapsed().as_secs_f64()).await?;
-    let peak_kib = peak_rss_kib(server.child.id());
-    let _ = server.child.kill();
-    let _ = server.child.wait();
-
+    let samples = sampler.await?;
+    let peak_kib = servers.iter().map(|s| peak_rss_kib(s.child.id())).sum();
+    for server in &mut servers {
+        let _ = server.child.kill();
+        let _ = server.child.wait();
+    }
     let completed = statuses
         .iter()
         .filter(|s| **s == JobStatus::Completed)
         .count();
+    let connections = (!samples.is_empty()).then(|| {
+        let peak = samples.iter().copied().max().unwrap_or(0);
+        (
+            peak,
+            samples.iter().sum::<i64>() as f64 / samples.len() as f64,
+        )
+    });
     print_figures(
         &settings,
         &Figures {
@@ -154,6 +226,7 @@ async fn run() -> anyhow::Result<()> {
             reads,
             peak_kib,
             calls: emulator.calls(),
+            connections,
         },
     );
     anyhow::ensure!(completed == settings.jobs, "not every job completed");
@@ -175,8 +248,8 @@ fn add_sheets(emulator: &Emulator, settings: &Settings) {
 }
 
 /// Starts `almanac serve --insecure-dev-no-auth` on a free port against the emulator, with its
-/// database, key and log in a temporary folder.
-fn start_server(emulator: &Emulator) -> anyhow::Result<Server> {
+/// key and log in a temporary folder, on `database_url` (else a SQLite file there).
+fn start_server(emulator: &Emulator, database_url: Option<&str>) -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
     std::fs::write(
         dir.path().join("sa.json"),
@@ -191,8 +264,12 @@ fn start_server(emulator: &Emulator) -> anyhow::Result<Server> {
         .env("ALMANAC_BIND", format!("127.0.0.1:{port}"))
         .env(
             "DATABASE_URL",
-            format!("sqlite://{}", dir.path().join("load.db").display()),
+            database_url.map_or_else(
+                || format!("sqlite://{}", dir.path().join("load.db").display()),
+                str::to_owned,
+            ),
         )
+        .env("ALMANAC_LEASE_SECS", "10")
         .env("OPENAI_API_KEY", "sk-load")
         .env("OPENAI_BASE_URL", emulator.openai_base_url())
         .env("GOOGLE_APPLICATION_CREDENTIALS", dir.path().join("sa.json"))
@@ -229,14 +306,14 @@ async fn wait_until_healthy(http: &reqwest::Client, api: &str) -> anyhow::Result
 /// Creates every job at once (one batch job per sheet, all its rows); returns their ids in order.
 async fn create_jobs(
     http: &reqwest::Client,
-    api: &str,
+    apis: &[String],
     settings: &Settings,
 ) -> anyhow::Result<Vec<String>> {
     let rows = settings.rows;
     let mut creations = Vec::new();
     for j in 0..settings.jobs {
         let http = http.clone();
-        let api = api.to_owned();
+        let api = apis[j % apis.len()].clone();
         creations.push(tokio::spawn(async move {
             let resp = http
                 .post(format!("{api}/jobs"))
@@ -270,7 +347,7 @@ type Reader = tokio::task::JoinHandle<(Vec<Duration>, u64)>;
 /// Readers: GET /jobs/{id}[/status] in a loop, round-robin over the jobs, until `done`.
 fn spawn_readers(
     http: &reqwest::Client,
-    api: &str,
+    apis: &[String],
     settings: &Settings,
     ids: &Arc<Vec<String>>,
     done: &Arc<AtomicBool>,
@@ -278,7 +355,8 @@ fn spawn_readers(
     let (readers, suffix) = (settings.readers, settings.suffix);
     let mut tasks = Vec::new();
     for k in 0..readers {
-        let (http, api, ids, done) = (http.clone(), api.to_owned(), ids.clone(), done.clone());
+        let api = apis[k % apis.len()].clone();
+        let (http, ids, done) = (http.clone(), ids.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0u64;
@@ -356,6 +434,8 @@ fn print_figures(settings: &Settings, figures: &Figures) {
         rows,
         readers,
         suffix,
+        replicas,
+        postgres,
     } = settings;
     let Figures {
         created_in,
@@ -364,6 +444,7 @@ fn print_figures(settings: &Settings, figures: &Figures) {
         reads,
         peak_kib,
         calls,
+        connections,
     } = figures;
     let Reads {
         latencies,
@@ -371,7 +452,14 @@ fn print_figures(settings: &Settings, figures: &Figures) {
         secs: read_secs,
     } = reads;
     let sheets_calls = calls.spreadsheets_get + calls.values_batch_get + calls.values_batch_update;
-    println!("load: {jobs} jobs × {rows} rows, {readers} readers of GET /jobs/{{id}}{suffix}");
+    let database = if postgres.is_some() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    println!(
+        "load: {jobs} jobs × {rows} rows, {readers} readers of GET /jobs/{{id}}{suffix}, {replicas} replica(s) on {database}"
+    );
     println!(
         "jobs: {completed}/{jobs} completed; created in {:.2} s; all finished after {:.1} s",
         created_in.as_secs_f64(),
@@ -385,9 +473,16 @@ fn print_figures(settings: &Settings, figures: &Figures) {
         percentile(latencies, 0.99).as_secs_f64() * 1e3,
         latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e3,
     );
+    println!(
+        "jobs finished per minute: {:.0}",
+        *completed as f64 / (all_done_in.as_secs_f64() / 60.0)
+    );
+    if let Some((peak, mean)) = connections {
+        println!("database connections in use: peak {peak}, mean {mean:.1}");
+    }
     match peak_kib {
         Some(kib) => println!(
-            "server peak memory (VmHWM): {:.1} MiB",
+            "servers' peak memory (VmHWM, summed): {:.1} MiB",
             *kib as f64 / 1024.0
         ),
         None => println!("server peak memory: unavailable (no /proc)"),

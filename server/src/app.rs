@@ -5,7 +5,13 @@
 //! Shutdown ([`Application::run_until_stopped`]): on SIGTERM or Ctrl-C the listener stops
 //! accepting, the worker finishes the step it is in and takes no new one, and both get
 //! `WorkerSettings::shutdown_grace` to end; whatever is still running then is abandoned, which is
-//! safe because every step can be repeated after a restart.
+//! safe because every step can be repeated after a restart. Then the replica gives back every
+//! lease it still holds (a realtime run's) and wakes the other replicas, which take those jobs
+//! over at once instead of waiting for the leases to expire.
+//!
+//! On a shared store (PostgreSQL) the backend also follows the other replicas' announcements
+//! (`jobs::events::follow`: their jobs' progress for this replica's event streams, wake-ups for
+//! its worker).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -125,6 +131,7 @@ impl Application {
     pub fn spawn(self) -> RunningApp {
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(self.worker.run_until(stopped.clone()));
+        let listener = tokio::spawn(crate::jobs::events::follow(self.services.clone()));
         let server = tokio::spawn(async move {
             let serve = axum::serve(self.listener, self.router)
                 .with_graceful_shutdown(wait_for_stop(stopped));
@@ -136,8 +143,10 @@ impl Application {
             base_url: format!("http://{}", self.local_addr),
             server,
             worker,
+            listener,
             stop,
             grace: self.services.settings.shutdown_grace,
+            services: self.services,
         }
     }
 
@@ -203,14 +212,32 @@ pub async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
+/// Gives back every lease this replica still holds (the worker has stopped and its realtime runs
+/// are aborted) and wakes the other replicas for those jobs.
+async fn release_leases(services: &Services) {
+    match services.store.release_leases(&services.replica).await {
+        Ok(ids) => {
+            if !ids.is_empty() {
+                tracing::info!(jobs = ids.len(), "leases given back for the other replicas");
+            }
+            for id in ids {
+                services.wake_for(&id).await;
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "cannot give the leases back; they will expire"),
+    }
+}
+
 /// A backend running in background tasks (tests, the demo).
 pub struct RunningApp {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
     server: JoinHandle<()>,
     worker: JoinHandle<()>,
+    listener: JoinHandle<()>,
     stop: watch::Sender<bool>,
     grace: Duration,
+    services: Arc<Services>,
 }
 
 impl RunningApp {
@@ -221,8 +248,10 @@ impl RunningApp {
         let RunningApp {
             mut server,
             mut worker,
+            listener,
             stop,
             grace,
+            services,
             ..
         } = self;
         let _ = stop.send(true);
@@ -244,6 +273,8 @@ impl RunningApp {
             let _ = server.await;
             let _ = worker.await;
         }
+        listener.abort();
+        release_leases(&services).await;
         drained
     }
 
@@ -251,6 +282,7 @@ impl RunningApp {
     pub async fn kill(self) {
         self.server.abort();
         self.worker.abort();
+        self.listener.abort();
         let _ = self.server.await;
         let _ = self.worker.await;
     }

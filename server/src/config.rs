@@ -23,7 +23,9 @@ pub struct ServeArgs {
     /// Address to listen on.
     #[arg(long = "bind", env = "ALMANAC_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
-    /// The store: `sqlite://almanac.db` (created if missing) or `sqlite::memory:`.
+    /// The store: `sqlite://almanac.db` (created if missing), `sqlite::memory:`, or
+    /// `postgres://user:password@host/database` for several replicas sharing one PostgreSQL
+    /// (`?max_connections=N` per replica, default 10).
     #[arg(
         long = "database-url",
         env = "DATABASE_URL",
@@ -65,6 +67,10 @@ pub struct ServeArgs {
         default_value_t = 30.0
     )]
     pub shutdown_grace_secs: f64,
+    /// Seconds a replica's claim on a job's step lasts without a heartbeat (renewed every third
+    /// of it): after a crash, other replicas take the job over once it has run out.
+    #[arg(long = "lease", env = "ALMANAC_LEASE_SECS", default_value_t = 30.0)]
+    pub lease_secs: f64,
     /// Folder of the built sidebar bundle, served at `/sidebar/` (see `sidebar/build.sh`).
     #[arg(
         long = "sidebar-dir",
@@ -167,6 +173,13 @@ pub struct CostArgs {
         default_value_t = 64
     )]
     pub realtime_max_concurrency: usize,
+    /// Most realtime jobs one replica runs at once; further ones are left to other replicas.
+    #[arg(
+        long = "realtime-max-runs",
+        env = "ALMANAC_REALTIME_MAX_RUNS",
+        default_value_t = 16
+    )]
+    pub realtime_max_runs: usize,
 }
 
 /// Reads a wait such as `6h`, `30m`, `90s`, `6_hours` (the seed's spelling) or plain seconds.
@@ -301,6 +314,12 @@ impl ServeArgs {
             self.shutdown_grace_secs,
             self.poll_interval_secs,
         )?;
+        if !(self.lease_secs.is_finite() && self.lease_secs >= 0.05) {
+            return Err(ConfigError::Invalid(format!(
+                "ALMANAC_LEASE_SECS must be a number of seconds of at least 0.05, not {}",
+                self.lease_secs
+            )));
+        }
         Ok(Config {
             bind: self.bind,
             database_url: self.database_url,
@@ -311,6 +330,7 @@ impl ServeArgs {
             worker: WorkerSettings {
                 poll_interval: Duration::from_secs_f64(self.poll_interval_secs),
                 shutdown_grace: Duration::from_secs_f64(self.shutdown_grace_secs),
+                lease: Duration::from_secs_f64(self.lease_secs),
                 ..WorkerSettings::default()
             },
             sidebar_dir: self.sidebar_dir,
@@ -343,6 +363,7 @@ impl CostArgs {
                 max_concurrency: self.realtime_max_concurrency.max(1),
                 ..Default::default()
             },
+            max_runs: self.realtime_max_runs.max(1),
             ..CostSettings::default()
         })
     }

@@ -30,6 +30,9 @@ pub const ROWS_FAILED: &str = "almanac_rows_failed_total";
 pub const JOBS: &str = "almanac_jobs";
 /// `almanac_step_retries_total`.
 pub const STEP_RETRIES: &str = "almanac_step_retries_total";
+/// `almanac_leases_lost_total`: steps or realtime runs stopped because another replica took
+/// their job over.
+pub const LEASES_LOST: &str = "almanac_leases_lost_total";
 
 static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
 

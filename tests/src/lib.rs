@@ -2,6 +2,10 @@
 //! stand-ins) and the real backend on port 0, and [`TestApp`] drives the backend over HTTP the way
 //! the sidebar does — as user A, whose Google ID token and OAuth token (signed and issued by the
 //! emulator) ride on every request of [`TestApp::http`].
+//!
+//! The backend's database is a temporary SQLite file, or — when `ALMANAC_TEST_DATABASE=postgres` —
+//! a fresh database on the PostgreSQL server named by `ALMANAC_TEST_POSTGRES_URL`
+//! ([`test_database_url`]); CI runs the end-to-end tests once with each.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -61,7 +65,7 @@ pub struct TestApp {
     pub id_token: String,
     /// User A's Google OAuth access token (as sent by [`TestApp::http`]).
     pub user_token: String,
-    /// The store's URL (a temporary SQLite file), kept across restarts.
+    /// The store's URL (a temporary SQLite file, or a PostgreSQL database), kept across restarts.
     pub database_url: String,
     customize: Customize,
     _db_dir: tempfile::TempDir,
@@ -82,7 +86,7 @@ pub async fn spawn_app_with(
     let emulator = Emulator::start(config).await.expect("emulator starts");
     emulator.share(SPREADSHEET, USER_A.email);
     let dir = tempfile::tempdir().expect("temp dir");
-    let database_url = format!("sqlite://{}", dir.path().join("almanac.db").display());
+    let database_url = test_database_url(dir.path()).await;
     let app = start_backend(&emulator, &database_url, &customize).await;
     let id_token = emulator.id_token(USER_A.sub, USER_A.email, CLIENT_ID);
     let user_token = emulator.user_token(USER_A.email);
@@ -97,6 +101,40 @@ pub async fn spawn_app_with(
         customize,
         _db_dir: dir,
     }
+}
+
+/// The database the end-to-end tests run on: a SQLite file in `dir`, or with
+/// `ALMANAC_TEST_DATABASE=postgres` a fresh PostgreSQL database on `ALMANAC_TEST_POSTGRES_URL`
+/// (which must then be set).
+///
+/// # Panics
+/// When `ALMANAC_TEST_DATABASE` names another database, or PostgreSQL is asked for and cannot be
+/// had.
+pub async fn test_database_url(dir: &std::path::Path) -> String {
+    match std::env::var("ALMANAC_TEST_DATABASE").as_deref() {
+        Err(_) | Ok("" | "sqlite") => format!("sqlite://{}", dir.join("almanac.db").display()),
+        Ok("postgres") => {
+            let admin = std::env::var(almanac_store::scratch::TEST_SERVER_VAR).unwrap_or_else(|_| {
+                panic!("ALMANAC_TEST_DATABASE=postgres needs ALMANAC_TEST_POSTGRES_URL (eval \"$(bash scripts/postgres.sh)\")")
+            });
+            almanac_store::scratch::fresh_database(&admin, "e2e")
+                .await
+                .expect("a fresh PostgreSQL database")
+        }
+        Ok(other) => panic!("ALMANAC_TEST_DATABASE must be sqlite or postgres, not {other:?}"),
+    }
+}
+
+/// A fresh PostgreSQL database for the test `test` (see `almanac_store::scratch::test_server`):
+/// `None` outside CI when no server is set (the test then says so and passes); under CI a missing
+/// server fails the test.
+pub async fn postgres_database(test: &str) -> Option<String> {
+    let admin = almanac_store::scratch::test_server(test)?;
+    Some(
+        almanac_store::scratch::fresh_database(&admin, test)
+            .await
+            .expect("a fresh PostgreSQL database"),
+    )
 }
 
 /// An emulator config with fast steps.
@@ -148,6 +186,8 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
             retry_min_delay: Duration::from_millis(20),
             retry_max_delay: Duration::from_millis(500),
             shutdown_grace: Duration::from_secs(5),
+            // Short, so that a restarted backend on PostgreSQL takes its jobs over quickly.
+            lease: Duration::from_secs(1),
         },
         sidebar_dir: almanac::config::DEFAULT_SIDEBAR_DIR.into(),
         auth: AuthMode::GoogleIdToken(identity),

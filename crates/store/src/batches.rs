@@ -6,8 +6,45 @@ use almanac_core::state::{BatchState, RowFailure, RowState};
 use almanac_protocol::{RequestCounts, TokenUsage};
 use sqlx::AssertSqlSafe;
 
+use crate::pool::{in_tx, on_pool};
 use crate::records::{BATCH_COLUMNS, BatchProgress, BatchRecord, RowResult};
 use crate::{Store, StoreResult, now};
+
+/// Stores one row's answer (`generated`) or failure on the row of `batch` with this id, if it is
+/// still `pending`, inside the open transaction `$tx`.
+macro_rules! record_outcome {
+    ($tx:ident, $batch:expr, $row_id:expr, $outcome:expr) => {
+        match $outcome {
+            Ok(g) => {
+                sqlx::query(
+                    "UPDATE job_rows SET state = $1, reason = NULL, failure_code = NULL, year = $2, simple = $3, detail = $4, related_movies = $5
+                     WHERE batch = $6 AND row_id = $7 AND state = 'pending'",
+                )
+                .bind(RowState::Generated)
+                .bind(&g.year)
+                .bind(&g.simple)
+                .bind(&g.detail)
+                .bind(&g.related_movies)
+                .bind($batch)
+                .bind($row_id)
+                .execute(&mut *$tx)
+                .await?;
+            }
+            Err(failure) => {
+                sqlx::query(
+                    "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE batch = $4 AND row_id = $5 AND state = 'pending'",
+                )
+                .bind(RowState::Failed)
+                .bind(&failure.reason)
+                .bind(failure.code)
+                .bind($batch)
+                .bind($row_id)
+                .execute(&mut *$tx)
+                .await?;
+            }
+        }
+    };
+}
 
 impl Store {
     /// The batches of a job, oldest first.
@@ -15,12 +52,14 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn batches(&self, job_id: &str) -> StoreResult<Vec<BatchRecord>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {BATCH_COLUMNS} FROM batches WHERE job_id = ? ORDER BY attempt, part"
-        )))
-        .bind(job_id)
-        .fetch_all(self.pool())
-        .await?)
+        let sql =
+            format!("SELECT {BATCH_COLUMNS} FROM batches WHERE job_id = $1 ORDER BY attempt, part");
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(job_id)
+            .fetch_all(p)
+            .await?),
+        )
     }
 
     /// `request_counts` summed over a job's batches.
@@ -28,12 +67,12 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn request_counts(&self, job_id: &str) -> StoreResult<RequestCounts> {
-        let (total, completed, failed): (i64, i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(total),0), COALESCE(SUM(completed),0), COALESCE(SUM(failed),0) FROM batches WHERE job_id = ?",
+        let (total, completed, failed): (i64, i64, i64) = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(total),0) AS BIGINT), CAST(COALESCE(SUM(completed),0) AS BIGINT), CAST(COALESCE(SUM(failed),0) AS BIGINT) FROM batches WHERE job_id = $1",
         )
         .bind(job_id)
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_one(p)
+        .await?);
         Ok(RequestCounts {
             total: total as u64,
             completed: completed as u64,
@@ -54,33 +93,33 @@ impl Store {
         parts: &[Vec<i64>],
     ) -> StoreResult<()> {
         let now = now();
-        let mut tx = self.pool().begin().await?;
-        for (part, seqs) in parts.iter().enumerate() {
-            let id: i64 = sqlx::query_scalar(
-                "INSERT INTO batches (job_id, attempt, part, status, total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-            )
-            .bind(job_id)
-            .bind(attempt)
-            .bind(part as i64)
-            .bind(BatchState::Preparing)
-            .bind(seqs.len() as i64)
-            .bind(&now)
-            .bind(&now)
-            .fetch_one(&mut *tx)
-            .await?;
-            for seq in seqs {
-                sqlx::query(
-                    "UPDATE job_rows SET batch = ?, state = ?, reason = NULL, failure_code = NULL WHERE job_id = ? AND seq = ?",
+        in_tx!(self.pool(), tx => {
+            for (part, seqs) in parts.iter().enumerate() {
+                let id: i64 = sqlx::query_scalar(
+                    "INSERT INTO batches (job_id, attempt, part, status, total, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
                 )
-                .bind(id)
-                .bind(RowState::Pending)
                 .bind(job_id)
-                .bind(seq)
-                .execute(&mut *tx)
+                .bind(attempt)
+                .bind(part as i64)
+                .bind(BatchState::Preparing)
+                .bind(seqs.len() as i64)
+                .bind(&now)
+                .bind(&now)
+                .fetch_one(&mut *tx)
                 .await?;
+                for seq in seqs {
+                    sqlx::query(
+                        "UPDATE job_rows SET batch = $1, state = $2, reason = NULL, failure_code = NULL WHERE job_id = $3 AND seq = $4",
+                    )
+                    .bind(id)
+                    .bind(RowState::Pending)
+                    .bind(job_id)
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+                }
             }
-        }
-        tx.commit().await?;
+        });
         Ok(())
     }
 
@@ -89,12 +128,12 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_input_file(&self, batch: i64, file_id: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE batches SET input_file_id = ?, updated_at = ? WHERE id = ?")
+        in_tx!(self.pool(), tx => sqlx::query("UPDATE batches SET input_file_id = $1, updated_at = $2 WHERE id = $3")
             .bind(file_id)
             .bind(now())
             .bind(batch)
-            .execute(self.pool())
-            .await?;
+            .execute(&mut *tx)
+            .await?.rows_affected());
         Ok(())
     }
 
@@ -108,13 +147,13 @@ impl Store {
         batch_id: &str,
         status: BatchState,
     ) -> StoreResult<()> {
-        sqlx::query("UPDATE batches SET batch_id = ?, status = ?, updated_at = ? WHERE id = ?")
+        in_tx!(self.pool(), tx => sqlx::query("UPDATE batches SET batch_id = $1, status = $2, updated_at = $3 WHERE id = $4")
             .bind(batch_id)
             .bind(status)
             .bind(now())
             .bind(batch)
-            .execute(self.pool())
-            .await?;
+            .execute(&mut *tx)
+            .await?.rows_affected());
         Ok(())
     }
 
@@ -127,14 +166,14 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn reset_batch(&self, batch: i64) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE batches SET status = ?, input_file_id = NULL, batch_id = NULL, output_file_id = NULL, error_file_id = NULL, errors = NULL, completed = 0, failed = 0, collected = 0, updated_at = ? WHERE id = ?",
+        in_tx!(self.pool(), tx => sqlx::query(
+            "UPDATE batches SET status = $1, input_file_id = NULL, batch_id = NULL, output_file_id = NULL, error_file_id = NULL, errors = NULL, completed = 0, failed = 0, collected = FALSE, updated_at = $2 WHERE id = $3",
         )
         .bind(BatchState::Preparing)
         .bind(now())
         .bind(batch)
-        .execute(self.pool())
-        .await?;
+        .execute(&mut *tx)
+        .await?.rows_affected());
         Ok(())
     }
 
@@ -144,8 +183,8 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn update_batch(&self, batch: i64, progress: &BatchProgress) -> StoreResult<()> {
         let counts = progress.request_counts;
-        sqlx::query(
-            "UPDATE batches SET status = ?, total = ?, completed = ?, failed = ?, output_file_id = ?, error_file_id = ?, errors = ?, updated_at = ? WHERE id = ?",
+        in_tx!(self.pool(), tx => sqlx::query(
+            "UPDATE batches SET status = $1, total = $2, completed = $3, failed = $4, output_file_id = $5, error_file_id = $6, errors = $7, updated_at = $8 WHERE id = $9",
         )
         .bind(progress.status)
         .bind(counts.total as i64)
@@ -156,8 +195,8 @@ impl Store {
         .bind(sqlx::types::Json(&progress.errors))
         .bind(now())
         .bind(batch)
-        .execute(self.pool())
-        .await?;
+        .execute(&mut *tx)
+        .await?.rows_affected());
         Ok(())
     }
 
@@ -176,72 +215,34 @@ impl Store {
         missing: &RowFailure,
         usage: &[(String, TokenUsage)],
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        for (row_id, u) in usage {
-            crate::cost::add_row_usage("batch = ? AND row_id = ? AND state = 'pending'", u)
-                .bind(batch)
-                .bind(row_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for result in results {
-            record_outcome(&mut tx, batch, &result.row_id, &result.outcome).await?;
-        }
-        sqlx::query(
-            "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE batch = ? AND state = 'pending'",
-        )
-        .bind(RowState::Failed)
-        .bind(&missing.reason)
-        .bind(missing.code)
-        .bind(batch)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query("UPDATE batches SET collected = 1, updated_at = ? WHERE id = ?")
-            .bind(now())
+        let add_usage =
+            crate::cost::add_row_usage_sql("batch = $5 AND row_id = $6 AND state = 'pending'");
+        in_tx!(self.pool(), tx => {
+            for (row_id, u) in usage {
+                crate::cost::bind_usage!(sqlx::query(AssertSqlSafe(add_usage.clone())), u)
+                    .bind(batch)
+                    .bind(row_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            for result in results {
+                record_outcome!(tx, batch, &result.row_id, &result.outcome);
+            }
+            sqlx::query(
+                "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE batch = $4 AND state = 'pending'",
+            )
+            .bind(RowState::Failed)
+            .bind(&missing.reason)
+            .bind(missing.code)
             .bind(batch)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+            sqlx::query("UPDATE batches SET collected = TRUE, updated_at = $1 WHERE id = $2")
+                .bind(now())
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
+        });
         Ok(())
     }
-}
-
-/// Stores one row's answer (`generated`) or failure on the row of `batch` with this id, if it is
-/// still `pending`.
-async fn record_outcome(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    batch: i64,
-    row_id: &str,
-    outcome: &Result<almanac_core::domain::Generated, RowFailure>,
-) -> StoreResult<()> {
-    match outcome {
-        Ok(g) => {
-            sqlx::query(
-                "UPDATE job_rows SET state = ?, reason = NULL, failure_code = NULL, year = ?, simple = ?, detail = ?, related_movies = ?
-                 WHERE batch = ? AND row_id = ? AND state = 'pending'",
-            )
-            .bind(RowState::Generated)
-            .bind(&g.year)
-            .bind(&g.simple)
-            .bind(&g.detail)
-            .bind(&g.related_movies)
-            .bind(batch)
-            .bind(row_id)
-            .execute(&mut **tx)
-            .await?;
-        }
-        Err(failure) => {
-            sqlx::query(
-                "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE batch = ? AND row_id = ? AND state = 'pending'",
-            )
-            .bind(RowState::Failed)
-            .bind(&failure.reason)
-            .bind(failure.code)
-            .bind(batch)
-            .bind(row_id)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
-    Ok(())
 }

@@ -6,27 +6,35 @@
 use almanac_core::domain::Generated;
 use almanac_core::state::{FailureCode, JobStatus, Mode, RowFailure, RowState};
 use almanac_protocol::{RequestCounts, TokenUsage};
-use sqlx::sqlite::{Sqlite, SqliteArguments};
 use sqlx::{AssertSqlSafe, FromRow};
 
+use crate::pool::{in_tx, on_pool};
 use crate::{Store, StoreResult, now};
 
-/// `UPDATE job_rows` adding one response's `usage` to a row's spending (and `billed + 1`), with the
-/// four token counts bound; the caller binds the parameters of `filter` (the `WHERE` clause).
-pub(crate) fn add_row_usage<'q>(
-    filter: &str,
-    u: &TokenUsage,
-) -> sqlx::query::Query<'q, Sqlite, SqliteArguments> {
-    sqlx::query(AssertSqlSafe(format!(
-        "UPDATE job_rows SET spent_prompt_tokens = spent_prompt_tokens + ?, spent_cached_tokens = spent_cached_tokens + ?,
-         spent_completion_tokens = spent_completion_tokens + ?, spent_reasoning_tokens = spent_reasoning_tokens + ?, billed = billed + 1
+/// `UPDATE job_rows` adding one response's `usage` to a row's spending (and `billed + 1`): the four
+/// token counts are `$1`–`$4` (bind them with `bind_usage!`), `filter` (the `WHERE` clause) numbers
+/// its own parameters from `$5`.
+pub(crate) fn add_row_usage_sql(filter: &str) -> String {
+    format!(
+        "UPDATE job_rows SET spent_prompt_tokens = spent_prompt_tokens + $1, spent_cached_tokens = spent_cached_tokens + $2,
+         spent_completion_tokens = spent_completion_tokens + $3, spent_reasoning_tokens = spent_reasoning_tokens + $4, billed = billed + 1
          WHERE {filter}"
-    )))
-    .bind(u.input_tokens as i64)
-    .bind(u.cached_input_tokens as i64)
-    .bind(u.output_tokens as i64)
-    .bind(u.reasoning_tokens as i64)
+    )
 }
+
+/// Binds the four token counts of a `usage` as `$1`–`$4` of [`add_row_usage_sql`]'s query.
+macro_rules! bind_usage {
+    ($query:expr, $u:expr) => {{
+        let u: &almanac_protocol::TokenUsage = $u;
+        $query
+            .bind(u.input_tokens as i64)
+            .bind(u.cached_input_tokens as i64)
+            .bind(u.output_tokens as i64)
+            .bind(u.reasoning_tokens as i64)
+    }};
+}
+
+pub(crate) use bind_usage;
 
 /// The failure codes a retry leaves alone, as an SQL list (`'id_missing', …`), from
 /// [`FailureCode::NOT_RETRYABLE`] — the one copy of the rule.
@@ -80,8 +88,8 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_job_estimate(&self, job_id: &str, e: &JobEstimateRecord) -> StoreResult<()> {
-        sqlx::query(
-            "UPDATE jobs SET template = ?, max_cost_usd = ?, est_rows = ?, est_input_tokens = ?, est_cached_tokens = ?, est_output_tokens = ?, est_cost_usd = ? WHERE id = ?",
+        in_tx!(self.pool(), tx => sqlx::query(
+            "UPDATE jobs SET template = $1, max_cost_usd = $2, est_rows = $3, est_input_tokens = $4, est_cached_tokens = $5, est_output_tokens = $6, est_cost_usd = $7 WHERE id = $8",
         )
         .bind(&e.template)
         .bind(e.max_cost_usd)
@@ -91,8 +99,8 @@ impl Store {
         .bind(e.est_output_tokens)
         .bind(e.est_cost_usd)
         .bind(job_id)
-        .execute(self.pool())
-        .await?;
+        .execute(&mut *tx)
+        .await?.rows_affected());
         Ok(())
     }
 
@@ -101,13 +109,13 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn job_estimate(&self, job_id: &str) -> StoreResult<JobEstimateRecord> {
-        Ok(sqlx::query_as(
-            "SELECT template, max_cost_usd, est_rows, est_input_tokens, est_cached_tokens, est_output_tokens, est_cost_usd FROM jobs WHERE id = ?",
+        let found: Option<JobEstimateRecord> = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT template, max_cost_usd, est_rows, est_input_tokens, est_cached_tokens, est_output_tokens, est_cost_usd FROM jobs WHERE id = $1",
         )
         .bind(job_id)
-        .fetch_optional(self.pool())
-        .await?
-        .unwrap_or_default())
+        .fetch_optional(p)
+        .await?);
+        Ok(found.unwrap_or_default())
     }
 
     /// Adds the `usage` of responses to their rows (by the row's id, `custom_id`), one
@@ -119,15 +127,16 @@ impl Store {
         if usage.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool().begin().await?;
-        for (row_id, u) in usage {
-            add_row_usage("job_id = ? AND row_id = ?", u)
-                .bind(job_id)
-                .bind(row_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        let sql = add_row_usage_sql("job_id = $5 AND row_id = $6");
+        in_tx!(self.pool(), tx => {
+            for (row_id, u) in usage {
+                bind_usage!(sqlx::query(AssertSqlSafe(sql.clone())), u)
+                    .bind(job_id)
+                    .bind(row_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        });
         Ok(())
     }
 
@@ -136,14 +145,15 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn job_usage(&self, job_id: &str) -> StoreResult<(u64, TokenUsage)> {
-        let (rows, input, cached, output, reasoning): (i64, i64, i64, i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(billed > 0),0), COALESCE(SUM(spent_prompt_tokens),0), COALESCE(SUM(spent_cached_tokens),0),
-                    COALESCE(SUM(spent_completion_tokens),0), COALESCE(SUM(spent_reasoning_tokens),0)
-             FROM job_rows WHERE job_id = ?",
+        let (rows, input, cached, output, reasoning): (i64, i64, i64, i64, i64) = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN billed > 0 THEN 1 ELSE 0 END),0) AS BIGINT), CAST(COALESCE(SUM(spent_prompt_tokens),0) AS BIGINT),
+                    CAST(COALESCE(SUM(spent_cached_tokens),0) AS BIGINT), CAST(COALESCE(SUM(spent_completion_tokens),0) AS BIGINT),
+                    CAST(COALESCE(SUM(spent_reasoning_tokens),0) AS BIGINT)
+             FROM job_rows WHERE job_id = $1",
         )
         .bind(job_id)
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_one(p)
+        .await?);
         Ok((
             rows as u64,
             TokenUsage {
@@ -165,16 +175,16 @@ impl Store {
         model: &str,
         template: &str,
     ) -> StoreResult<Option<f64>> {
-        let avg: Option<f64> = sqlx::query_scalar(
-            "SELECT AVG(CAST(r.spent_completion_tokens AS REAL) / r.billed) FROM job_rows r
+        let avg: Option<f64> = on_pool!(self.pool(), p => sqlx::query_scalar(
+            "SELECT AVG(CAST(r.spent_completion_tokens AS DOUBLE PRECISION) / r.billed) FROM job_rows r
              WHERE r.billed > 0 AND r.job_id IN (
-                SELECT id FROM jobs WHERE model = ? AND template = ? AND status = 'completed'
+                SELECT id FROM jobs WHERE model = $1 AND template = $2 AND status = 'completed'
                 ORDER BY created_at DESC LIMIT 20)",
         )
         .bind(model)
         .bind(template)
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_one(p)
+        .await?);
         Ok(avg)
     }
 
@@ -183,15 +193,15 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn count_requests(&self, job_id: &str, seqs: &[i64]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        for seq in seqs {
-            sqlx::query("UPDATE job_rows SET requests = requests + 1 WHERE job_id = ? AND seq = ?")
-                .bind(job_id)
-                .bind(seq)
-                .execute(&mut *tx)
-                .await?;
-        }
-        tx.commit().await?;
+        in_tx!(self.pool(), tx => {
+            for seq in seqs {
+                sqlx::query("UPDATE job_rows SET requests = requests + 1 WHERE job_id = $1 AND seq = $2")
+                    .bind(job_id)
+                    .bind(seq)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        });
         Ok(())
     }
 
@@ -201,15 +211,15 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn realtime_request_counts(&self, job_id: &str) -> StoreResult<RequestCounts> {
-        let (total, completed, failed): (i64, i64, i64) = sqlx::query_as(
-            "SELECT COALESCE(SUM(requests > 0),0),
-                    COALESCE(SUM(requests > 0 AND state IN ('generated','done')),0),
-                    COALESCE(SUM(requests > 0 AND state = 'failed'),0)
-             FROM job_rows WHERE job_id = ?",
+        let (total, completed, failed): (i64, i64, i64) = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(CASE WHEN requests > 0 THEN 1 ELSE 0 END),0) AS BIGINT),
+                    CAST(COALESCE(SUM(CASE WHEN requests > 0 AND state IN ('generated','done') THEN 1 ELSE 0 END),0) AS BIGINT),
+                    CAST(COALESCE(SUM(CASE WHEN requests > 0 AND state = 'failed' THEN 1 ELSE 0 END),0) AS BIGINT)
+             FROM job_rows WHERE job_id = $1",
         )
         .bind(job_id)
-        .fetch_one(self.pool())
-        .await?;
+        .fetch_one(p)
+        .await?);
         Ok(RequestCounts {
             total: total as u64,
             completed: completed as u64,
@@ -228,10 +238,10 @@ impl Store {
         seq: i64,
         outcome: &Result<Generated, RowFailure>,
     ) -> StoreResult<bool> {
-        let done = match outcome {
+        let done = in_tx!(self.pool(), tx => match outcome {
             Ok(g) => sqlx::query(
-                "UPDATE job_rows SET state = ?, reason = NULL, failure_code = NULL, year = ?, simple = ?, detail = ?, related_movies = ?
-                 WHERE job_id = ? AND seq = ? AND state = 'pending'",
+                "UPDATE job_rows SET state = $1, reason = NULL, failure_code = NULL, year = $2, simple = $3, detail = $4, related_movies = $5
+                 WHERE job_id = $6 AND seq = $7 AND state = 'pending'",
             )
             .bind(RowState::Generated)
             .bind(&g.year)
@@ -240,20 +250,22 @@ impl Store {
             .bind(&g.related_movies)
             .bind(job_id)
             .bind(seq)
-            .execute(self.pool())
-            .await?,
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
             Err(failure) => sqlx::query(
-                "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE job_id = ? AND seq = ? AND state = 'pending'",
+                "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE job_id = $4 AND seq = $5 AND state = 'pending'",
             )
             .bind(RowState::Failed)
             .bind(&failure.reason)
             .bind(failure.code)
             .bind(job_id)
             .bind(seq)
-            .execute(self.pool())
-            .await?,
-        };
-        Ok(done.rows_affected() == 1)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected(),
+        });
+        Ok(done == 1)
     }
 
     /// Fails every row of a job still `pending` with `failure`; returns how many.
@@ -261,16 +273,16 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn fail_pending(&self, job_id: &str, failure: &RowFailure) -> StoreResult<u64> {
-        let done = sqlx::query(
-            "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE job_id = ? AND state = 'pending'",
+        Ok(in_tx!(self.pool(), tx => sqlx::query(
+            "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE job_id = $4 AND state = 'pending'",
         )
         .bind(RowState::Failed)
         .bind(&failure.reason)
         .bind(failure.code)
         .bind(job_id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected())
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()))
     }
 
     /// Puts the failed rows of a realtime job that a retry may fix back to `pending` (every
@@ -282,14 +294,15 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn reset_failed_realtime_rows(&self, job_id: &str) -> StoreResult<u64> {
         let keep = not_retryable_list();
-        let done = sqlx::query(AssertSqlSafe(format!(
+        let sql = format!(
             "UPDATE job_rows SET state = 'pending', reason = NULL, failure_code = NULL
-             WHERE job_id = ? AND state = 'failed' AND failure_code IS NOT NULL AND failure_code NOT IN ({keep})"
-        )))
-        .bind(job_id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected())
+             WHERE job_id = $1 AND state = 'failed' AND failure_code IS NOT NULL AND failure_code NOT IN ({keep})"
+        );
+        Ok(in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
+            .bind(job_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()))
     }
 
     /// Sets (or with `None` removes) a spreadsheet's monthly budget.
@@ -301,25 +314,25 @@ impl Store {
         spreadsheet_id: &str,
         monthly_usd: Option<f64>,
     ) -> StoreResult<()> {
-        match monthly_usd {
+        in_tx!(self.pool(), tx => match monthly_usd {
             Some(usd) => {
                 sqlx::query(
-                    "INSERT INTO spreadsheet_budgets (spreadsheet_id, monthly_usd, updated_at) VALUES (?, ?, ?)
+                    "INSERT INTO spreadsheet_budgets (spreadsheet_id, monthly_usd, updated_at) VALUES ($1, $2, $3)
                      ON CONFLICT (spreadsheet_id) DO UPDATE SET monthly_usd = excluded.monthly_usd, updated_at = excluded.updated_at",
                 )
                 .bind(spreadsheet_id)
                 .bind(usd)
                 .bind(now())
-                .execute(self.pool())
+                .execute(&mut *tx)
                 .await?;
             }
             None => {
-                sqlx::query("DELETE FROM spreadsheet_budgets WHERE spreadsheet_id = ?")
+                sqlx::query("DELETE FROM spreadsheet_budgets WHERE spreadsheet_id = $1")
                     .bind(spreadsheet_id)
-                    .execute(self.pool())
+                    .execute(&mut *tx)
                     .await?;
             }
-        }
+        });
         Ok(())
     }
 
@@ -328,12 +341,12 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn budget(&self, spreadsheet_id: &str) -> StoreResult<Option<f64>> {
-        Ok(sqlx::query_scalar(
-            "SELECT monthly_usd FROM spreadsheet_budgets WHERE spreadsheet_id = ?",
+        Ok(on_pool!(self.pool(), p => sqlx::query_scalar(
+            "SELECT monthly_usd FROM spreadsheet_budgets WHERE spreadsheet_id = $1",
         )
         .bind(spreadsheet_id)
-        .fetch_optional(self.pool())
-        .await?)
+        .fetch_optional(p)
+        .await?))
     }
 
     /// Every job of a spreadsheet (any owner) created at or after `since` (RFC 3339).
@@ -345,12 +358,12 @@ impl Store {
         spreadsheet_id: &str,
         since: &str,
     ) -> StoreResult<Vec<MonthJob>> {
-        Ok(sqlx::query_as(
-            "SELECT id, model, mode, status, est_rows, est_cost_usd FROM jobs WHERE spreadsheet_id = ? AND created_at >= ?",
+        Ok(on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT id, model, mode, status, est_rows, est_cost_usd FROM jobs WHERE spreadsheet_id = $1 AND created_at >= $2",
         )
         .bind(spreadsheet_id)
         .bind(since)
-        .fetch_all(self.pool())
-        .await?)
+        .fetch_all(p)
+        .await?))
     }
 }

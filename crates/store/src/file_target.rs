@@ -5,6 +5,7 @@
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::jobs::{insert_job_in, terminal_list};
+use crate::pool::{in_tx, on_pool};
 use crate::records::{JOB_COLUMNS, JobRecord, NewJob, NewRow};
 use crate::{Store, StoreResult};
 
@@ -38,21 +39,21 @@ impl Store {
         rows: &[NewRow],
         target: &FileTarget,
     ) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        insert_job_in(&mut tx, job, rows).await?;
-        sqlx::query(
-            "INSERT INTO file_targets (job_id, input_path, output_path, format, start_row, end_row, keep_temp_files) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&job.id)
-        .bind(&target.input_path)
-        .bind(&target.output_path)
-        .bind(&target.format)
-        .bind(target.start_row)
-        .bind(target.end_row)
-        .bind(target.keep_temp_files)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
+        in_tx!(self.pool(), tx => {
+            insert_job_in!(tx, job, rows);
+            sqlx::query(
+                "INSERT INTO file_targets (job_id, input_path, output_path, format, start_row, end_row, keep_temp_files) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(&job.id)
+            .bind(&target.input_path)
+            .bind(&target.output_path)
+            .bind(&target.format)
+            .bind(target.start_row)
+            .bind(target.end_row)
+            .bind(target.keep_temp_files)
+            .execute(&mut *tx)
+            .await?;
+        });
         Ok(())
     }
 
@@ -61,12 +62,12 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn file_target(&self, job_id: &str) -> StoreResult<Option<FileTarget>> {
-        Ok(sqlx::query_as(
-            "SELECT job_id, input_path, output_path, format, start_row, end_row, keep_temp_files FROM file_targets WHERE job_id = ?",
+        Ok(on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT job_id, input_path, output_path, format, start_row, end_row, keep_temp_files FROM file_targets WHERE job_id = $1",
         )
         .bind(job_id)
-        .fetch_optional(self.pool())
-        .await?)
+        .fetch_optional(p)
+        .await?))
     }
 
     /// The newest file job from `input_path` to `output_path` that is not finished, or that
@@ -86,17 +87,20 @@ impl Store {
             .map(|c| format!("j.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
+        let sql = format!(
             "SELECT {columns} FROM jobs j JOIN file_targets f ON f.job_id = j.id
-             WHERE f.input_path = ? AND f.output_path = ?
+             WHERE f.input_path = $1 AND f.output_path = $2
                AND (j.status NOT IN ({terminal})
                     OR EXISTS (SELECT 1 FROM job_rows r WHERE r.job_id = j.id AND r.state = 'generated'))
              ORDER BY j.created_at DESC, j.id DESC LIMIT 1"
-        )))
-        .bind(input_path)
-        .bind(output_path)
-        .fetch_optional(self.pool())
-        .await?)
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(input_path)
+            .bind(output_path)
+            .fetch_optional(p)
+            .await?),
+        )
     }
 }
 

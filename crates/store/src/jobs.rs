@@ -4,8 +4,54 @@
 use almanac_core::state::JobStatus;
 use sqlx::AssertSqlSafe;
 
+use crate::pool::{in_tx, on_pool};
 use crate::records::{JOB_COLUMNS, JobRecord, NewJob, NewRow};
 use crate::{Store, StoreResult, now};
+
+/// Inserts a job and its rows inside an open transaction `$tx` (see [`Store::insert_job`]);
+/// evaluates to `()` or returns the database error from the enclosing function.
+macro_rules! insert_job_in {
+    ($tx:ident, $job:expr, $rows:expr) => {{
+        let job: &$crate::records::NewJob = $job;
+        let now = $crate::now();
+        sqlx::query(
+            "INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&job.id)
+        .bind(&job.owner)
+        .bind(&job.spreadsheet_id)
+        .bind(i64::from(job.sheet_id))
+        .bind(&job.sheet_title)
+        .bind(serde_json::to_string(&job.spans).expect("spans serialize"))
+        .bind(&job.model)
+        .bind(job.mode)
+        .bind(job.overwrite)
+        .bind(job.status)
+        .bind(&now)
+        .bind(&now)
+        .bind(&now)
+        .execute(&mut *$tx)
+        .await?;
+        for (seq, row) in $rows.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO job_rows (job_id, seq, row_id, title, row_number, state, reason, failure_code) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            )
+            .bind(&job.id)
+            .bind(seq as i64)
+            .bind(&row.row_id)
+            .bind(&row.title)
+            .bind(i64::from(row.row_number))
+            .bind(row.state)
+            .bind(&row.reason)
+            .bind(row.failure_code)
+            .execute(&mut *$tx)
+            .await?;
+        }
+    }};
+}
+
+pub(crate) use insert_job_in;
 
 impl Store {
     /// Inserts a job and its rows in one transaction.
@@ -13,9 +59,7 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure (nothing is inserted then).
     pub async fn insert_job(&self, job: &NewJob, rows: &[NewRow]) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        insert_job_in(&mut tx, job, rows).await?;
-        tx.commit().await?;
+        in_tx!(self.pool(), tx => insert_job_in!(tx, job, rows));
         Ok(())
     }
 
@@ -24,12 +68,13 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE id = ?"
-        )))
-        .bind(id)
-        .fetch_optional(self.pool())
-        .await?)
+        let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(id)
+            .fetch_optional(p)
+            .await?),
+        )
     }
 
     /// The jobs of `owner` on one spreadsheet, newest first, at most `limit`.
@@ -42,14 +87,17 @@ impl Store {
         spreadsheet_id: &str,
         limit: u32,
     ) -> StoreResult<Vec<JobRecord>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {JOB_COLUMNS} FROM jobs WHERE owner = ? AND spreadsheet_id = ? ORDER BY created_at DESC, id DESC LIMIT ?"
-        )))
-        .bind(owner)
-        .bind(spreadsheet_id)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!(
+            "SELECT {JOB_COLUMNS} FROM jobs WHERE owner = $1 AND spreadsheet_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(owner)
+            .bind(spreadsheet_id)
+            .bind(i64::from(limit))
+            .fetch_all(p)
+            .await?),
+        )
     }
 
     /// Ids of jobs that are not finished and whose `not_before` has passed, oldest first.
@@ -58,25 +106,33 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn due_jobs(&self, now: &str) -> StoreResult<Vec<String>> {
         let terminal = terminal_list();
-        Ok(sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT id FROM jobs WHERE status NOT IN ({terminal}) AND not_before <= ? ORDER BY created_at"
-        )))
-        .bind(now)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!(
+            "SELECT id FROM jobs WHERE status NOT IN ({terminal}) AND not_before <= $1 ORDER BY created_at"
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(now)
+            .fetch_all(p)
+            .await?),
+        )
     }
 
-    /// The earliest `not_before` of the unfinished jobs, if any.
+    /// The earliest time an unfinished job may be stepped, if any: its `not_before`, or when a
+    /// lease on it runs out if that is later.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn next_due(&self) -> StoreResult<Option<String>> {
         let terminal = terminal_list();
-        Ok(sqlx::query_scalar(AssertSqlSafe(format!(
-            "SELECT MIN(not_before) FROM jobs WHERE status NOT IN ({terminal})"
-        )))
-        .fetch_one(self.pool())
-        .await?)
+        let sql = format!(
+            "SELECT MIN(CASE WHEN lease_expires_at IS NOT NULL AND lease_expires_at > not_before THEN lease_expires_at ELSE not_before END)
+             FROM jobs WHERE status NOT IN ({terminal})"
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
+            .fetch_one(p)
+            .await?),
+        )
     }
 
     /// Sets a job's status (and error `(code, message)`, for `failed`); resets its retry counter
@@ -91,8 +147,8 @@ impl Store {
         error: Option<(&str, &str)>,
     ) -> StoreResult<()> {
         let now = now();
-        sqlx::query(
-            "UPDATE jobs SET status = ?, error_code = ?, error_message = ?, attempts = 0, not_before = ?, updated_at = ? WHERE id = ?",
+        in_tx!(self.pool(), tx => sqlx::query(
+            "UPDATE jobs SET status = $1, error_code = $2, error_message = $3, attempts = 0, not_before = $4, updated_at = $5 WHERE id = $6",
         )
         .bind(status)
         .bind(error.map(|e| e.0))
@@ -100,8 +156,8 @@ impl Store {
         .bind(&now)
         .bind(&now)
         .bind(id)
-        .execute(self.pool())
-        .await?;
+        .execute(&mut *tx)
+        .await?.rows_affected());
         Ok(())
     }
 
@@ -110,12 +166,12 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn schedule(&self, id: &str, not_before: &str, attempts: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET not_before = ?, attempts = ? WHERE id = ?")
+        in_tx!(self.pool(), tx => sqlx::query("UPDATE jobs SET not_before = $1, attempts = $2 WHERE id = $3")
             .bind(not_before)
             .bind(attempts)
             .bind(id)
-            .execute(self.pool())
-            .await?;
+            .execute(&mut *tx)
+            .await?.rows_affected());
         Ok(())
     }
 
@@ -126,15 +182,17 @@ impl Store {
     pub async fn request_cancel(&self, id: &str) -> StoreResult<bool> {
         let now = now();
         let terminal = terminal_list();
-        let done = sqlx::query(AssertSqlSafe(format!(
-            "UPDATE jobs SET cancel_requested = 1, not_before = ?, updated_at = ? WHERE id = ? AND status NOT IN ({terminal})"
-        )))
-        .bind(&now)
-        .bind(&now)
-        .bind(id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let sql = format!(
+            "UPDATE jobs SET cancel_requested = TRUE, not_before = $1, updated_at = $2 WHERE id = $3 AND status NOT IN ({terminal})"
+        );
+        let done = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
+            .bind(&now)
+            .bind(&now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected());
+        Ok(done == 1)
     }
 
     /// Reopens a finished job for a retry: sets `status`, clears its error and cancel request, and
@@ -144,15 +202,15 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn reopen(&self, id: &str, status: JobStatus) -> StoreResult<()> {
         let now = now();
-        sqlx::query(
-            "UPDATE jobs SET status = ?, cancel_requested = 0, error_code = NULL, error_message = NULL, attempts = 0, not_before = ?, updated_at = ? WHERE id = ?",
+        in_tx!(self.pool(), tx => sqlx::query(
+            "UPDATE jobs SET status = $1, cancel_requested = FALSE, error_code = NULL, error_message = NULL, attempts = 0, not_before = $2, updated_at = $3 WHERE id = $4",
         )
         .bind(status)
         .bind(&now)
         .bind(&now)
         .bind(id)
-        .execute(self.pool())
-        .await?;
+        .execute(&mut *tx)
+        .await?.rows_affected());
         Ok(())
     }
 
@@ -161,11 +219,11 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_sheet_title(&self, job_id: &str, title: &str) -> StoreResult<()> {
-        sqlx::query("UPDATE jobs SET sheet_title = ? WHERE id = ?")
+        in_tx!(self.pool(), tx => sqlx::query("UPDATE jobs SET sheet_title = $1 WHERE id = $2")
             .bind(title)
             .bind(job_id)
-            .execute(self.pool())
-            .await?;
+            .execute(&mut *tx)
+            .await?.rows_affected());
         Ok(())
     }
 
@@ -175,55 +233,11 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn jobs_by_status(&self) -> StoreResult<Vec<(JobStatus, i64)>> {
         Ok(
-            sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
-                .fetch_all(self.pool())
-                .await?,
+            on_pool!(self.pool(), p => sqlx::query_as("SELECT status, COUNT(*) FROM jobs GROUP BY status")
+            .fetch_all(p)
+            .await?),
         )
     }
-}
-
-/// Inserts a job and its rows inside an open transaction (see [`Store::insert_job`]).
-pub(crate) async fn insert_job_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    job: &NewJob,
-    rows: &[NewRow],
-) -> StoreResult<()> {
-    let now = now();
-    sqlx::query(
-            "INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&job.id)
-        .bind(&job.owner)
-        .bind(&job.spreadsheet_id)
-        .bind(job.sheet_id)
-        .bind(&job.sheet_title)
-        .bind(serde_json::to_string(&job.spans).expect("spans serialize"))
-        .bind(&job.model)
-        .bind(job.mode)
-        .bind(job.overwrite)
-        .bind(job.status)
-        .bind(&now)
-        .bind(&now)
-        .bind(&now)
-        .execute(&mut **tx)
-        .await?;
-    for (seq, row) in rows.iter().enumerate() {
-        sqlx::query(
-                "INSERT INTO job_rows (job_id, seq, row_id, title, row_number, state, reason, failure_code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(&job.id)
-            .bind(seq as i64)
-            .bind(&row.row_id)
-            .bind(&row.title)
-            .bind(row.row_number)
-            .bind(row.state)
-            .bind(&row.reason)
-            .bind(row.failure_code)
-            .execute(&mut **tx)
-            .await?;
-    }
-    Ok(())
 }
 
 /// The finished statuses as an SQL list (`'completed', 'failed', …`), from [`JobStatus::ALL`].

@@ -6,6 +6,7 @@ use almanac_core::state::RowState;
 use almanac_protocol::RowCounts;
 use sqlx::AssertSqlSafe;
 
+use crate::pool::{in_tx, on_pool};
 use crate::records::{ROW_COLUMNS, RowRecord, RowUpdate};
 use crate::{Store, StoreResult, now};
 
@@ -15,12 +16,13 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn rows(&self, job_id: &str) -> StoreResult<Vec<RowRecord>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = ? ORDER BY seq"
-        )))
-        .bind(job_id)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!("SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = $1 ORDER BY seq");
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(job_id)
+            .fetch_all(p)
+            .await?),
+        )
     }
 
     /// The rows of a job in one state, in selection order.
@@ -28,13 +30,16 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn rows_in(&self, job_id: &str, state: RowState) -> StoreResult<Vec<RowRecord>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = ? AND state = ? ORDER BY seq"
-        )))
-        .bind(job_id)
-        .bind(state)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = $1 AND state = $2 ORDER BY seq"
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(job_id)
+            .bind(state)
+            .fetch_all(p)
+            .await?),
+        )
     }
 
     /// The answered rows of a job waiting to be written (`generated`), in selection order, as
@@ -56,12 +61,13 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn batch_rows(&self, batch: i64) -> StoreResult<Vec<RowRecord>> {
-        Ok(sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {ROW_COLUMNS} FROM job_rows WHERE batch = ? ORDER BY seq"
-        )))
-        .bind(batch)
-        .fetch_all(self.pool())
-        .await?)
+        let sql = format!("SELECT {ROW_COLUMNS} FROM job_rows WHERE batch = $1 ORDER BY seq");
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(batch)
+            .fetch_all(p)
+            .await?),
+        )
     }
 
     /// Per-state row counts of a job.
@@ -69,11 +75,12 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn row_counts(&self, job_id: &str) -> StoreResult<RowCounts> {
-        let pairs: Vec<(RowState, i64)> =
-            sqlx::query_as("SELECT state, COUNT(*) FROM job_rows WHERE job_id = ? GROUP BY state")
-                .bind(job_id)
-                .fetch_all(self.pool())
-                .await?;
+        let pairs: Vec<(RowState, i64)> = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT state, COUNT(*) FROM job_rows WHERE job_id = $1 GROUP BY state",
+        )
+        .bind(job_id)
+        .fetch_all(p)
+        .await?);
         let mut counts = RowCounts::default();
         for (state, n) in pairs {
             let n = n as u64;
@@ -94,25 +101,25 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
     pub async fn set_row_states(&self, job_id: &str, updates: &[RowUpdate]) -> StoreResult<()> {
-        let mut tx = self.pool().begin().await?;
-        for update in updates {
-            sqlx::query(
-                "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE job_id = ? AND seq = ?",
-            )
-            .bind(update.state)
-            .bind(&update.reason)
-            .bind(update.failure_code)
-            .bind(job_id)
-            .bind(update.seq)
-            .execute(&mut *tx)
-            .await?;
-        }
-        sqlx::query("UPDATE jobs SET updated_at = ? WHERE id = ?")
-            .bind(now())
-            .bind(job_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
+        in_tx!(self.pool(), tx => {
+            for update in updates {
+                sqlx::query(
+                    "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE job_id = $4 AND seq = $5",
+                )
+                .bind(update.state)
+                .bind(&update.reason)
+                .bind(update.failure_code)
+                .bind(job_id)
+                .bind(update.seq)
+                .execute(&mut *tx)
+                .await?;
+            }
+            sqlx::query("UPDATE jobs SET updated_at = $1 WHERE id = $2")
+                .bind(now())
+                .bind(job_id)
+                .execute(&mut *tx)
+                .await?;
+        });
         Ok(())
     }
 }

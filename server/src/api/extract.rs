@@ -121,18 +121,43 @@ impl FromRequestParts<AppState> for UserToken {
     }
 }
 
+/// How long the caller must wait before creating another job, or `None` when they may now
+/// (and the slot is taken). With a shared store (several replicas) the quota is counted in the
+/// database, so that it holds across replicas (`Store::take_rate_slot`, the same GCRA rule as
+/// governor's); else in this process's governor limiter. A database failure lets the job
+/// through (the limit protects the service, it is no security boundary).
+async fn refusal(state: &AppState, caller: &Caller) -> Option<std::time::Duration> {
+    let store = &state.jobs.services().store;
+    if !store.is_shared() {
+        return state
+            .job_limiter
+            .check_key(&caller.sub)
+            .err()
+            .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()));
+    }
+    let per_minute = state.settings.jobs_per_minute.max(1);
+    let period = std::time::Duration::from_secs(60) / per_minute;
+    let key = format!("jobs:{}", caller.sub);
+    match store.take_rate_slot(&key, period, per_minute).await {
+        Ok(wait) => wait,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot count the job rate in the database; letting the job through");
+            None
+        }
+    }
+}
+
 /// Refuses a job creation with 429 and `Retry-After` (whole seconds) when the caller has used up
-/// their quota ([`ApiSettings::jobs_per_minute`]).
+/// their quota ([`ApiSettings::jobs_per_minute`]), on every replica together.
 pub async fn limit_job_creation(
     State(state): State<AppState>,
     caller: Caller,
     request: Request,
     next: Next,
 ) -> Response {
-    match state.job_limiter.check_key(&caller.sub) {
-        Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
+    match refusal(&state, &caller).await {
+        None => next.run(request).await,
+        Some(wait) => {
             let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             let secs = secs.max(1);
             let mut response = ApiError {

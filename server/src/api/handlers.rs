@@ -280,6 +280,8 @@ pub async fn job_events(
     // Subscribe before reading the current state so that no change falls in between.
     let updates = BroadcastStream::new(state.jobs.subscribe());
     let first = state.jobs.event(&caller.sub, &id).await?;
+    // Followed here while the stream is open: other replicas' progress reaches it (`jobs::events`).
+    let watching = state.jobs.watch(&id);
     let job_id = id.clone();
     let changes = updates.filter_map(move |msg| {
         let keep = msg.ok().filter(|e| e.job_id == job_id);
@@ -295,7 +297,8 @@ pub async fn job_events(
         let ended = event.status.is_terminal();
         Some((event, (source, ended)))
     })
-    .map(|event| {
+    .map(move |event| {
+        let _ = &watching;
         Ok(Event::default()
             .event("progress")
             .json_data(&event)

@@ -67,6 +67,9 @@ pub async fn create(
     let choice = strategy::choose(&svc.cost, req.mode, &estimate, max_wait)
         .map_err(CreateJobError::ModeNotAllowed)?;
     let estimate_usd = estimate_total(&estimate, choice.mode);
+    // One admission at a time per spreadsheet, on every replica: the budget check and the
+    // insert below are one step for the next job's check.
+    let admission = svc.store.admit(spreadsheet_id.as_str()).await?;
     if estimate.rows > 0 {
         let checked = budget::check(
             svc,
@@ -88,8 +91,9 @@ pub async fn create(
     );
     let id = job.id.clone();
     store_job(svc, &job, &rows, &estimate, options.max_cost_usd, None).await?;
+    drop(admission);
     tracing::info!(job_id = %id, rows = rows.len(), pending = estimate.rows, model = %model.id, mode = choice.mode.as_str(), why = %choice.reason, estimate_usd, "job created");
-    svc.wake.notify_one();
+    svc.wake_for(&id).await;
     Ok(id)
 }
 

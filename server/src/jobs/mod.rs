@@ -13,6 +13,9 @@
 //!   step did not finish; [`batch`]: the batch path's steps (submit, poll, collect, finish);
 //!   [`realtime`]: a realtime job's run; [`pacer`]: RPM/TPM pacing of realtime calls;
 //!   [`target`]: where the answers go (a sheet or a file).
+//! - [`lease`]: a step or a realtime run held under a lease, with its heartbeat; [`events`]:
+//!   progress and wake-ups from other replicas (`LISTEN`); [`watch`]: the jobs followed here;
+//!   [`shared_pace`]: the pacer's buckets shared by every replica.
 //! - [`services`]: the handles all of these share; [`settings`]: the layer's settings.
 //!
 //! Modules import each other in one direction only (a check in `tests/tests/architecture.rs`
@@ -23,6 +26,8 @@ pub mod budget;
 pub mod create;
 pub mod errors;
 pub mod estimate;
+pub mod events;
+pub mod lease;
 pub mod pacer;
 pub mod queue;
 pub mod realtime;
@@ -31,10 +36,12 @@ pub mod selection;
 pub mod service;
 pub mod services;
 pub mod settings;
+pub mod shared_pace;
 pub mod step;
 pub mod strategy;
 pub mod target;
 pub mod view;
+pub mod watch;
 
 pub use create::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB, NewFileJob};
 pub use errors::{BudgetError, CreateJobError, JobError};

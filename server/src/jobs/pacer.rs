@@ -13,11 +13,18 @@
 //!   [`PacerSettings::max_concurrency`], halved by a 429;
 //! - sends the first call alone until the limits are known. An endpoint that sends no rate-limit
 //!   headers (a self-hosted server) is paced by concurrency and 429s alone.
+//!
+//! With several replicas the limits are the account's, not a replica's: a pacer made with
+//! [`Pacer::shared`] takes its requests/tokens buckets from a [`SharedBudget`] (the same two
+//! buckets, kept in the database for every replica: `jobs::shared_pace`) instead of its governor
+//! limiters, and a 429's pause reaches every replica.
 
 use std::num::NonZeroU32;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use almanac_store::limits::Bucket;
+use futures::future::BoxFuture;
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 
 use almanac_openai::ratelimit::{RateLimitHeaders, RateLimitObserver};
@@ -47,10 +54,24 @@ impl Default for PacerSettings {
     }
 }
 
+/// Buckets shared by every replica of one account (see the module documentation).
+pub trait SharedBudget: Send + Sync {
+    /// Reserves one call in the requests bucket (when its limit is known) and `tokens.1` in the
+    /// tokens bucket (idem); resolves to how long to wait before making the call.
+    fn reserve(
+        &self,
+        requests: Option<Bucket>,
+        tokens: Option<(Bucket, f64)>,
+    ) -> BoxFuture<'_, Duration>;
+    /// No call of any replica starts within `wait` from now.
+    fn pause(&self, wait: Duration);
+}
+
 /// Paces the calls of one realtime job (see the module documentation). Share it in an `Arc`.
 pub struct Pacer {
     settings: PacerSettings,
     state: Mutex<State>,
+    shared: Option<Arc<dyn SharedBudget>>,
 }
 
 struct State {
@@ -85,7 +106,36 @@ impl Pacer {
                 throttled: 0,
             }),
             settings,
+            shared: None,
         })
+    }
+
+    /// A pacer whose RPM/TPM buckets are `budget`'s, shared with other replicas.
+    pub fn shared(settings: PacerSettings, budget: Arc<dyn SharedBudget>) -> Arc<Pacer> {
+        let pacer = Pacer::new(settings);
+        let mut pacer = Arc::into_inner(pacer).expect("just made");
+        pacer.shared = Some(budget);
+        Arc::new(pacer)
+    }
+
+    /// The shared buckets for a call of `tokens`, from the limits learnt so far: the same
+    /// target rate and burst as the in-process limiters.
+    fn buckets(&self, tokens: u64) -> (Option<Bucket>, Option<(Bucket, f64)>) {
+        let s = self.state.lock().expect("not poisoned");
+        let f = self.settings.target_fraction.clamp(0.01, 1.0);
+        let bucket = |per_minute: u64, min_burst: u64| {
+            let per_second = per_minute as f64 * f / 60.0;
+            (per_second > 0.0).then(|| Bucket {
+                rate_per_ms: per_second / 1000.0,
+                capacity: per_second.ceil().max(min_burst as f64).max(1.0),
+            })
+        };
+        let (rpm, tpm) = s.limits;
+        (
+            rpm.and_then(|n| bucket(n, 1)),
+            tpm.and_then(|n| bucket(n, s.largest_call.max(1)))
+                .map(|b| (b, tokens.max(1) as f64)),
+        )
     }
 
     /// Calls that may be in flight now: 1 until the first answer, then the AIMD figure.
@@ -123,6 +173,14 @@ impl Pacer {
                 Some(wait) if !wait.is_zero() => tokio::time::sleep(wait).await,
                 _ => break,
             }
+        }
+        if let Some(shared) = &self.shared {
+            let (requests, tokens) = self.buckets(tokens);
+            let wait = shared.reserve(requests, tokens).await;
+            if !wait.is_zero() {
+                tokio::time::sleep(wait).await;
+            }
+            return;
         }
         let (requests, token_limiter) = {
             let s = self.state.lock().expect("not poisoned");
@@ -200,6 +258,9 @@ impl RateLimitObserver for Pacer {
                 .or(h.reset_requests.min(h.reset_tokens))
                 .unwrap_or(self.settings.default_pause);
             self.pause_for(&mut s, wait);
+            if let Some(shared) = &self.shared {
+                shared.pause(wait);
+            }
             return;
         }
         if h.remaining_requests == Some(0)

@@ -10,6 +10,14 @@
 //! ([`WorkerSettings::retry_delay`](crate::jobs::settings::WorkerSettings::retry_delay)), a
 //! permanent one fails the job with a message that says what to do. Every log line of a step
 //! carries the job id (the step's span) and, where a batch is concerned, the batch id.
+//!
+//! Replicas share the queue through leases: [`Worker::run_until`] claims one due job at a time
+//! (`Store::claim_next`, `FOR UPDATE SKIP LOCKED` on PostgreSQL), runs its step under the lease
+//! with a heartbeat (`jobs::lease`), and releases it — unless the step handed the job to a
+//! realtime run, which then holds the lease until it ends. Every store write of the step is
+//! fenced by the lease's version, so a replica whose lease was taken cannot commit a result.
+//! Between claims the worker sleeps until the next job is due, or until it is woken (a job created
+//! or cancelled, a lease given back — on any replica, through `LISTEN`/`NOTIFY`).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +29,7 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::jobs::batch::{finish, poll, submit};
+use crate::jobs::lease;
 use crate::jobs::realtime;
 use crate::jobs::services::Services;
 use crate::jobs::step::StepError;
@@ -69,13 +78,20 @@ impl Worker {
             _ => tracing::info!("worker started"),
         }
         while !*stop.borrow() {
-            match self.svc.store.due_jobs(&almanac_store::now()).await {
-                Ok(ids) => {
-                    for id in ids.iter().take_while(|_| !*stop.borrow()) {
-                        self.run_step(id).await;
+            while !*stop.borrow() {
+                match self
+                    .svc
+                    .store
+                    .claim_next(&self.svc.replica, self.svc.settings.lease)
+                    .await
+                {
+                    Ok(Some(lease)) => self.run_claimed(lease).await,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot claim a due job");
+                        break;
                     }
                 }
-                Err(e) => tracing::error!(error = %e, "cannot list due jobs"),
             }
             let sleep = self.until_next_due().await;
             tokio::select! {
@@ -104,6 +120,22 @@ impl Worker {
         wait.min(Duration::from_secs(60))
     }
 
+    /// Runs the step of a claimed job under its lease (heartbeat, fenced writes), then gives the
+    /// lease back — unless a realtime run of the job now holds it.
+    async fn run_claimed(&self, claimed: almanac_store::Lease) {
+        let id = claimed.job_id.clone();
+        if lease::hold(&self.svc, &claimed, self.run_step(&id))
+            .await
+            .is_none()
+        {
+            tracing::warn!(job_id = %id, "step abandoned: its lease was lost");
+            return;
+        }
+        if !self.svc.realtime_runs.alive(&id) {
+            lease::release(&self.svc, &claimed).await;
+        }
+    }
+
     /// Runs one step of a job and handles its outcome: reschedules with backoff after a transient
     /// failure, fails the job after a permanent one, and publishes the job's progress.
     pub async fn run_step(&self, id: &str) {
@@ -121,6 +153,11 @@ impl Worker {
     /// After a failed step: fail the job (permanent) or try again after a backoff (transient).
     async fn handle_failure(&self, id: &str, err: StepError) {
         let store = &self.svc.store;
+        if let StepError::Store(almanac_store::StoreError::LeaseLost(_)) = &err {
+            // Another replica has the job now: nothing of this step may be saved.
+            tracing::warn!(job_id = %id, "step stopped: another replica took the job over");
+            return;
+        }
         if let StepError::Permanent { code, message } = &err {
             tracing::warn!(job_id = %id, code, %message, "job failed");
             let failed = store

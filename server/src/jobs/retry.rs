@@ -43,7 +43,7 @@ pub async fn retry(svc: &Services, record: &JobRecord) -> Result<(), JobError> {
     };
     svc.store.reopen(id, status).await?;
     tracing::info!(job_id = %id, rows = reopened, mode = record.mode.as_str(), "retry requested");
-    svc.wake.notify_one();
+    svc.wake_for(id).await;
     Ok(())
 }
 

@@ -47,6 +47,12 @@ impl JobService {
         self.svc.events.subscribe()
     }
 
+    /// Follows a job's progress on this replica until the guard is dropped (an open event
+    /// stream), so that other replicas' progress is read for it.
+    pub fn watch(&self, id: &str) -> crate::jobs::watch::WatchGuard {
+        self.svc.watched.watch(id)
+    }
+
     /// What generating these rows would cost, in batch and realtime mode (`POST /estimate`).
     ///
     /// # Errors
@@ -175,7 +181,7 @@ impl JobService {
             return Err(JobError::Finished(id.to_owned()));
         }
         tracing::info!(job_id = %id, "cancel requested");
-        self.svc.wake.notify_one();
+        self.svc.wake_for(id).await;
         self.get(owner, id).await
     }
 

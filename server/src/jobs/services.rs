@@ -1,6 +1,11 @@
 //! The handles every part of the jobs layer shares: the store, the OpenAI and Sheets clients, the
-//! catalogue, the settings, the progress channel, the worker's wake-up and the realtime runs of
-//! this process. Built once per process ([`Services::new`]), by the server and the command line.
+//! catalogue, the settings, the progress channel, the worker's wake-up, the realtime runs of
+//! this process, the replica's name (the owner of its leases) and the jobs followed here. Built
+//! once per process ([`Services::new`]), by the server and the command line.
+//!
+//! With a shared store (PostgreSQL, several replicas), progress and wake-ups are announced through
+//! the database ([`Services::publish`], [`Services::wake_for`]) and reach every replica's event
+//! streams and worker (`jobs::events`); with SQLite they stay in the process.
 
 use std::sync::{Arc, OnceLock};
 
@@ -9,6 +14,7 @@ use almanac_core::catalog::{Catalog, ModelSpec};
 use almanac_openai::BatchClient;
 use almanac_protocol::JobEvent;
 use almanac_sheets::SheetsClient;
+use almanac_store::notify::Announcement;
 use almanac_store::{JobRecord, Store};
 use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
@@ -16,7 +22,9 @@ use tokio::sync::{Notify, broadcast};
 use crate::jobs::pacer::Pacer;
 use crate::jobs::realtime::runs::Runs;
 use crate::jobs::settings::{CostSettings, WorkerSettings};
+use crate::jobs::shared_pace::StoreBudget;
 use crate::jobs::step::StepError;
+use crate::jobs::watch::Watched;
 
 /// Everything a job needs from the outside world, shared by the API handlers and the worker.
 pub struct Services {
@@ -48,6 +56,11 @@ pub struct Services {
     /// Told about every outside HTTP call (the server's metrics), handed to the clients made
     /// later (realtime).
     pub calls: Observer,
+    /// This replica's name: the owner of the leases it takes (`<host>-<pid>-<random>`, new at
+    /// every start, so a restarted replica never mistakes a dead one's leases for its own).
+    pub replica: String,
+    /// The jobs whose event streams are open on this replica.
+    pub watched: Watched,
 }
 
 impl Services {
@@ -79,12 +92,39 @@ impl Services {
             realtime_runs: Runs::default(),
             realtime_pacer: OnceLock::new(),
             calls,
+            replica: replica_name(),
+            watched: Watched::default(),
         }
     }
 
-    /// Sends the job's current progress to its event-stream subscribers (none is fine); a job
-    /// that cannot be read is skipped.
+    /// Tells every event stream of the job, on every replica, that its progress changed: through
+    /// the database on a shared store, else straight to this process's streams
+    /// ([`Services::publish_local`]).
     pub async fn publish(&self, id: &str) {
+        if !self.store.is_shared() {
+            return self.publish_local(id).await;
+        }
+        if let Err(e) = self.store.announce(Announcement::Progress, id).await {
+            tracing::warn!(job_id = %id, error = %e, "cannot announce progress; showing it here only");
+            self.publish_local(id).await;
+        }
+    }
+
+    /// Wakes the worker of every replica for this job (created, cancelled, retried, or its lease
+    /// given back), and shows its progress.
+    pub async fn wake_for(&self, id: &str) {
+        self.wake.notify_one();
+        if !self.store.is_shared() {
+            return;
+        }
+        if let Err(e) = self.store.announce(Announcement::Wake, id).await {
+            tracing::warn!(job_id = %id, error = %e, "cannot wake the other replicas; they will find the job when they next look");
+        }
+    }
+
+    /// Sends the job's current progress to this process's event-stream subscribers (none is
+    /// fine); a job that cannot be read is skipped.
+    pub async fn publish_local(&self, id: &str) {
         if let Ok(Some(record)) = self.store.job(id).await
             && let Ok(event) = crate::jobs::view::job_event(&self.store, &record).await
         {
@@ -105,10 +145,36 @@ impl Services {
             })
     }
 
-    /// The pacer of the realtime endpoint (made on first use).
+    /// The pacer of the realtime endpoint (made on first use). With a shared store its RPM/TPM
+    /// buckets are the account's, kept in the database for every replica (`jobs::shared_pace`).
     pub fn pacer(&self) -> Arc<Pacer> {
         self.realtime_pacer
-            .get_or_init(|| Pacer::new(self.cost.pacer.clone()))
+            .get_or_init(|| {
+                let settings = self.cost.pacer.clone();
+                if !self.store.is_shared() {
+                    return Pacer::new(settings);
+                }
+                let base = self
+                    .cost
+                    .realtime_base_url
+                    .as_deref()
+                    .unwrap_or(&self.openai_base_url);
+                let budget = StoreBudget::new(self.store.clone(), format!("realtime:{base}"));
+                Pacer::shared(settings, Arc::new(budget))
+            })
             .clone()
     }
+}
+
+/// `<host>-<pid>-<random>`: a name no other process, past or present, has.
+fn replica_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "almanac".to_owned());
+    let random = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}-{}-{}", std::process::id(), &random[..8])
 }

@@ -18,9 +18,19 @@ pub struct WorkerSettings {
     /// On SIGTERM / Ctrl-C: how long in-flight HTTP requests and the worker's current step may
     /// take to finish before they are abandoned (abandoning is safe: every step can be repeated).
     pub shutdown_grace: Duration,
+    /// How long a claimed step (or a realtime run) is a replica's alone without a heartbeat: the
+    /// holder renews it every third of this; when a replica dies, another takes its jobs over
+    /// once this has passed since the last renewal.
+    pub lease: Duration,
 }
 
 impl WorkerSettings {
+    /// How often the holder of a lease renews it: a third of [`WorkerSettings::lease`] (at least
+    /// 10 ms).
+    pub fn heartbeat(&self) -> Duration {
+        (self.lease / 3).max(Duration::from_millis(10))
+    }
+
     /// The delay before try number `attempts + 1` of a step: exponential from
     /// `retry_min_delay`, capped at `retry_max_delay`, with jitter (the `backon` crate computes
     /// it).
@@ -44,6 +54,7 @@ impl Default for WorkerSettings {
             retry_min_delay: Duration::from_secs(2),
             retry_max_delay: Duration::from_secs(300),
             shutdown_grace: Duration::from_secs(30),
+            lease: Duration::from_secs(30),
         }
     }
 }
@@ -108,6 +119,9 @@ pub struct CostSettings {
     pub flush_interval: Duration,
     /// Calls per row before a transient failure (429, 5xx, timeout) fails the row.
     pub max_attempts: u32,
+    /// Realtime runs one replica keeps at once; a realtime job claimed beyond that is left for
+    /// another replica (rescheduled in half a second), so several replicas share the runs.
+    pub max_runs: usize,
     /// Timeout of one realtime call.
     pub request_timeout: Duration,
 }
@@ -124,6 +138,7 @@ impl Default for CostSettings {
             flush_rows: 200,
             flush_interval: Duration::from_secs(3),
             max_attempts: 6,
+            max_runs: 16,
             request_timeout: Duration::from_secs(120),
         }
     }
@@ -141,6 +156,7 @@ impl PartialEq for CostSettings {
             && self.flush_rows == other.flush_rows
             && self.flush_interval == other.flush_interval
             && self.max_attempts == other.max_attempts
+            && self.max_runs == other.max_runs
             && self.request_timeout == other.request_timeout
     }
 }

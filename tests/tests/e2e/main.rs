@@ -8,7 +8,9 @@
 //! - `estimate`: estimated input tokens = emulator `prompt_tokens`, actual usage and history;
 //!   `budget`: refusals and the running cap; `cost_table`: README's cost table;
 //! - `realtime`: rate limits, grouped writes, restart, retry, `auto`;
-//! - `security`: tokens, ownership, access, limits, CORS.
+//! - `security`: tokens, ownership, access, limits, CORS;
+//! - `replicas`: several backends on one PostgreSQL (shared rate limits, progress from any
+//!   replica, leases given back at shutdown).
 
 // A test is a scenario that reads best whole: the 80-line rule is for non-test code.
 #![allow(clippy::too_many_lines)]
@@ -21,4 +23,5 @@ mod faults;
 mod flow;
 mod realtime;
 mod recovery;
+mod replicas;
 mod security;

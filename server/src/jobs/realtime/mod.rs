@@ -19,6 +19,10 @@
 //!    or when the job is cancelled, fails the rows left with the reason, and hands the job back to
 //!    the worker in `writing`, whose last write ends it.
 //!
+//! A run holds its job's lease (inherited from the worker's step, with a heartbeat of its own,
+//! `jobs::lease`) until it has handed the job back: no other replica starts a second run meanwhile,
+//! and a run whose lease was taken stops at once, its writes refused.
+//!
 //! The run's state is one value under one lock ([`state::Shared`]). A crash loses nothing:
 //! answers are in the store before they are written, and after a restart only rows still
 //! `pending` are sent again (a call in flight at the crash may thus be billed twice).
@@ -31,9 +35,10 @@ pub mod state;
 use std::sync::Arc;
 
 use almanac_core::state::JobStatus;
-use almanac_store::{JobRecord, timestamp};
+use almanac_store::{JobRecord, Lease, timestamp};
 use chrono::Utc;
 
+use crate::jobs::lease;
 use crate::jobs::services::Services;
 use crate::jobs::step::StepError;
 
@@ -45,14 +50,28 @@ use crate::jobs::step::StepError;
 /// [`StepError::Store`] when the job cannot be rescheduled.
 pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError> {
     let store = &svc.store;
-    if !svc.realtime_runs.alive(&job.id) {
+    let alive = svc.realtime_runs.alive(&job.id);
+    if !alive && svc.realtime_runs.count() >= svc.cost.max_runs.max(1) {
+        // This replica runs its share already: leave the job to another one.
+        let at = timestamp(Utc::now() + chrono::Duration::milliseconds(500));
+        store.schedule(&job.id, &at, 0).await?;
+        return Ok(());
+    }
+    if !alive {
         if job.status != JobStatus::InProgress {
             store
                 .set_status(&job.id, JobStatus::InProgress, None)
                 .await?;
         }
         let (task_svc, id) = (svc.clone(), job.id.clone());
-        let task = tokio::spawn(async move { run_and_hand_back(task_svc, id).await });
+        // The run keeps the step's lease (if the worker claimed one) until it hands the job back.
+        let held = almanac_store::fence::current();
+        let task = tokio::spawn(async move {
+            match held {
+                Some(held) => run_under_lease(task_svc, id, held).await,
+                None => run_and_hand_back(task_svc, id).await,
+            }
+        });
         svc.realtime_runs.insert(&job.id, task.abort_handle());
     }
     // Look again in a while (a run that died is started again); the run normally ends first
@@ -60,6 +79,19 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
     let at = timestamp(Utc::now() + chrono::Duration::seconds(5));
     store.schedule(&job.id, &at, 0).await?;
     Ok(())
+}
+
+/// [`run_and_hand_back`] under the lease `held` (heartbeat, fenced writes), then gives the lease
+/// back and wakes every replica; a run whose lease was lost just stops.
+async fn run_under_lease(svc: Arc<Services>, id: String, held: Lease) {
+    let ran = lease::hold(&svc, &held, run_and_hand_back(svc.clone(), id.clone())).await;
+    svc.realtime_runs.remove(&id);
+    if ran.is_none() {
+        tracing::warn!(job_id = %id, "realtime run stopped: its lease was lost");
+        return;
+    }
+    lease::release(&svc, &held).await;
+    svc.wake_for(&id).await;
 }
 
 /// Runs the job, then hands it back to the worker: `writing` when the run ended, `failed` for a
@@ -86,5 +118,5 @@ async fn run_and_hand_back(svc: Arc<Services>, id: String) {
         tracing::error!(job_id = %id, error = %e, "cannot hand the realtime job back to the worker");
     }
     svc.publish(&id).await;
-    svc.wake.notify_one();
+    svc.wake_for(&id).await;
 }

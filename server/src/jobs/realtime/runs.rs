@@ -24,6 +24,11 @@ impl Runs {
         self.map().get(job_id).is_some_and(|run| !run.is_finished())
     }
 
+    /// How many runs are alive.
+    pub fn count(&self) -> usize {
+        self.map().values().filter(|run| !run.is_finished()).count()
+    }
+
     /// Records the run of a job.
     pub fn insert(&self, job_id: &str, run: AbortHandle) {
         self.map().insert(job_id.to_owned(), run);

@@ -1,0 +1,56 @@
+//! The jobs whose progress someone follows on this replica (an open event stream), so that
+//! announcements from other replicas are read only for them, and so that after a lost `LISTEN`
+//! connection their state is read again (notifications sent meanwhile are lost).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+/// Job id → open event streams on this replica.
+#[derive(Clone, Debug, Default)]
+pub struct Watched(Arc<Mutex<HashMap<String, usize>>>);
+
+/// One open event stream of a job; dropping it stops the watch.
+#[derive(Debug)]
+pub struct WatchGuard {
+    watched: Watched,
+    job_id: String,
+}
+
+impl Watched {
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
+        self.0
+            .lock()
+            .expect("the watch map is never left half-changed")
+    }
+
+    /// Starts following `job_id` until the guard is dropped.
+    pub fn watch(&self, job_id: &str) -> WatchGuard {
+        *self.map().entry(job_id.to_owned()).or_default() += 1;
+        WatchGuard {
+            watched: self.clone(),
+            job_id: job_id.to_owned(),
+        }
+    }
+
+    /// True when an event stream of `job_id` is open here.
+    pub fn contains(&self, job_id: &str) -> bool {
+        self.map().contains_key(job_id)
+    }
+
+    /// The jobs followed here.
+    pub fn ids(&self) -> Vec<String> {
+        self.map().keys().cloned().collect()
+    }
+}
+
+impl Drop for WatchGuard {
+    fn drop(&mut self) {
+        let mut map = self.watched.map();
+        if let Some(n) = map.get_mut(&self.job_id) {
+            *n -= 1;
+            if *n == 0 {
+                map.remove(&self.job_id);
+            }
+        }
+    }
+}
