@@ -396,6 +396,28 @@ impl Emulator {
         }
     }
 
+    /// Creates an empty spreadsheet (no sheet yet) shared with the service account as editor, as
+    /// [`Emulator::add_sheet`] does; nothing happens when it exists.
+    pub fn add_spreadsheet(&self, spreadsheet_id: &str) {
+        let mut state = self.shared.lock();
+        if state.spreadsheets.contains_key(spreadsheet_id) {
+            return;
+        }
+        state
+            .shares
+            .entry(spreadsheet_id.to_string())
+            .or_default()
+            .insert(oauth::SERVICE_ACCOUNT_EMAIL.to_string(), Role::Writer);
+        state.spreadsheets.insert(
+            spreadsheet_id.to_string(),
+            Spreadsheet {
+                id: spreadsheet_id.to_string(),
+                title: format!("Emulated spreadsheet {spreadsheet_id}"),
+                ..Default::default()
+            },
+        );
+    }
+
     /// [`Emulator::add_sheet`] from CSV text (first record = header row; ragged records allowed).
     ///
     /// # Errors

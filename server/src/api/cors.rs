@@ -5,14 +5,15 @@
 //! Only origins on the allow-list get CORS headers; preflights (`OPTIONS` with
 //! `Access-Control-Request-Method`) are answered by the layer before authentication. Credentials
 //! (cookies) are not allowed — the API authenticates with bearer tokens only — and the allowed
-//! request headers are `Authorization`, `Content-Type` and `X-Goog-User-Token`.
+//! request headers are `Authorization`, `Content-Type` and `X-Almanac-Access-Proof`; `Retry-After`
+//! is exposed to scripts (the sidebar waits that long after a 503).
 
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method, header, request::Parts};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::USER_TOKEN_HEADER;
+use super::ACCESS_PROOF_HEADER;
 
 /// How long browsers may cache a preflight answer.
 pub const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
@@ -32,7 +33,7 @@ pub fn layer(patterns: &[String]) -> CorsLayer {
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
-            HeaderName::from_static(USER_TOKEN_HEADER),
+            HeaderName::from_static(ACCESS_PROOF_HEADER),
         ])
         .expose_headers([header::RETRY_AFTER])
         .allow_credentials(false)

@@ -4,8 +4,8 @@
 //! `/docs`.
 //!
 //! Security schemes: `google_id_token` (HTTP bearer, a Google ID token) on every operation but
-//! `health`, and `google_user_token` (header `X-Goog-User-Token`, the caller's Google OAuth access
-//! token) on `POST /jobs`.
+//! `health`, and `access_proof` (header `X-Almanac-Access-Proof`, from
+//! `POST /spreadsheets/{id}/access/proof`) on `POST /jobs` and the budget calls.
 
 use axum::Json;
 use axum::Router;
@@ -18,7 +18,7 @@ use utoipa_scalar::{Scalar, Servable};
 #[openapi(
     info(
         title = "Almanac API",
-        description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API. Every call but `health` carries `Authorization: Bearer <Google ID token>`; creating a job also carries `X-Goog-User-Token: <Google OAuth access token>`. Errors are `{\"error\":{\"code\",\"message\"}}`."
+        description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API. Every call but `health` carries `Authorization: Bearer <Google ID token>`; creating a job (and the budget calls) also carries `X-Almanac-Access-Proof: <proof>`, got from `POST /spreadsheets/{id}/access/challenge` and `…/access/proof`. Errors are `{\"error\":{\"code\",\"message\"}}`."
     ),
     paths(
         crate::api::handlers::health,
@@ -31,6 +31,8 @@ use utoipa_scalar::{Scalar, Servable};
         crate::api::handlers::job_events,
         crate::api::handlers::cancel_job,
         crate::api::handlers::retry_job,
+        crate::api::handlers::access_challenge,
+        crate::api::handlers::prove_access,
         crate::api::handlers::get_budget,
         crate::api::handlers::put_budget,
     ),
@@ -40,6 +42,8 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "meta", description = "Health"),
         (name = "models", description = "Models, prices and estimates"),
         (name = "jobs", description = "Generate jobs: create, follow, cancel, list"),
+        (name = "access", description = "Proving that the caller can edit a spreadsheet (and the service account too)"),
+        (name = "budget", description = "A spreadsheet's monthly budget"),
     )
 )]
 pub struct ApiDoc;
@@ -63,10 +67,10 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
-            "google_user_token",
+            "access_proof",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-Goog-User-Token",
-                "The caller's Google OAuth access token from ScriptApp.getOAuthToken(); the backend reads the spreadsheet's metadata with it to prove access",
+                "X-Almanac-Access-Proof",
+                "An access proof from POST /api/v1/spreadsheets/{spreadsheet_id}/access/proof, for this caller and spreadsheet, valid one hour",
             ))),
         );
     }
@@ -107,7 +111,7 @@ mod tests {
             serde_json::json!([{}])
         );
         let create = &doc["paths"]["/api/v1/jobs"]["post"];
-        assert!(create["security"][0].get("google_user_token").is_some());
+        assert!(create["security"][0].get("access_proof").is_some());
         assert!(create["responses"].get("429").is_some());
         for schema in ["Job", "ErrorBody", "CreateJobRequest", "JobStatus"] {
             assert!(

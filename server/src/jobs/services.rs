@@ -13,6 +13,7 @@ use almanac_store::{JobRecord, Store};
 use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
 
+use crate::auth::access::AccessKeys;
 use crate::jobs::pacer::Pacer;
 use crate::jobs::realtime::runs::Runs;
 use crate::jobs::settings::{CostSettings, WorkerSettings};
@@ -48,6 +49,9 @@ pub struct Services {
     /// Told about every outside HTTP call (the server's metrics), handed to the clients made
     /// later (realtime).
     pub calls: Observer,
+    /// The secret of access challenges and proofs (`jobs::access`); random per process unless the
+    /// server sets the configured one.
+    pub access: AccessKeys,
 }
 
 impl Services {
@@ -79,6 +83,7 @@ impl Services {
             realtime_runs: Runs::default(),
             realtime_pacer: OnceLock::new(),
             calls,
+            access: AccessKeys::default(),
         }
     }
 
