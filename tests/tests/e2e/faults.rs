@@ -449,7 +449,7 @@ async fn metrics_show_jobs_rows_and_outside_calls_moving() {
         "almanac_external_requests_total",
         &[
             "service=\"sheets\"",
-            "operation=\"values.batchUpdate\"",
+            "operation=\"values.batchUpdateByDataFilter\"",
             "status=\"503\"",
         ],
         1.0,
