@@ -120,7 +120,12 @@ impl Api {
             });
         }
         Err(match serde_json::from_str::<ErrorBody>(&resp.body) {
-            Ok(body) => refusal(resp.status, &body.error.code, body.error.message, resp.retry_after),
+            Ok(body) => refusal(
+                resp.status,
+                &body.error.code,
+                body.error.message,
+                resp.retry_after,
+            ),
             Err(_) => {
                 let message = format!("The backend answered HTTP {}", resp.status);
                 refusal(resp.status, "", message, resp.retry_after)
@@ -143,11 +148,13 @@ impl Api {
     /// `writeAccessProof(key, nonce)`, `POST …/access/proof`; keeps the proof for later calls.
     pub async fn prove_access(&self) -> Access {
         let base = format!("/spreadsheets/{}/access", encode(&self.spreadsheet_id));
-        let challenge: AccessChallenge =
-            match self.call_raw("POST", &format!("{base}/challenge"), None).await {
-                Ok(c) => c,
-                Err(r) => return Access::Failed(r.message),
-            };
+        let challenge: AccessChallenge = match self
+            .call_raw("POST", &format!("{base}/challenge"), None)
+            .await
+        {
+            Ok(c) => c,
+            Err(r) => return Access::Failed(r.message),
+        };
         if let Err(e) = js::write_access_proof(&challenge.metadata_key, &challenge.nonce).await {
             return Access::CannotEdit(e);
         }

@@ -114,7 +114,8 @@ fn AccessStep(access: AccessState) -> impl IntoView {
         }
         shared
     });
-    move || match access.get() {
+    move || {
+        match access.get() {
         None => Some(view! { <p class="muted" role="status">"Checking that Almanac can work on this spreadsheet…"</p> }.into_any()),
         Some(Access::Proven) => None,
         Some(Access::CannotEdit(message)) => Some(view! {
@@ -143,6 +144,7 @@ fn AccessStep(access: AccessState) -> impl IntoView {
                 <button type="button" class="secondary" on:click=move |_| access.refetch()>"Check again"</button>
             </section>
         }.into_any()),
+    }
     }
 }
 

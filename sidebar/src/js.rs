@@ -84,7 +84,10 @@ pub async fn selection_context() -> Result<SelectionContext, String> {
 async fn run_script(call: impl Fn(&ScriptRun)) -> Result<JsValue, String> {
     let run = script_run()?;
     let promise = Promise::new(&mut |resolve, reject| {
-        call(&run.with_success_handler(&resolve).with_failure_handler(&reject));
+        call(
+            &run.with_success_handler(&resolve)
+                .with_failure_handler(&reject),
+        );
     });
     JsFuture::from(promise).await.map_err(|e| js_message(&e))
 }

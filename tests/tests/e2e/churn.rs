@@ -172,12 +172,11 @@ async fn a_sheet_renamed_between_the_write_steps_read_and_its_write_still_gets_e
         let row = &after[i + 1];
         assert_eq!(&row[0], id);
         assert_eq!(row[2], year_for(title).to_string(), "row {}", i + 2);
-        for c in 3..6 {
+        for (c, cell) in row.iter().enumerate().take(6).skip(3) {
             assert!(
-                row[c].contains("[emulated]") && row[c].contains(title.as_str()),
-                "row {} col {c}: {:?}",
-                i + 2,
-                row[c]
+                cell.contains("[emulated]") && cell.contains(title.as_str()),
+                "row {} col {c}: {cell:?}",
+                i + 2
             );
         }
     }
