@@ -1,7 +1,9 @@
 //! The API described as OpenAPI 3.1 (<https://spec.openapis.org/oas/v3.1.0>) with utoipa: the
 //! handlers' `#[utoipa::path]` annotations and the wire types' `ToSchema` (protocol's `openapi`
-//! feature) make up [`ApiDoc`], served at `GET /api/v1/openapi.json`, with human docs (Scalar) at
-//! `/docs`.
+//! feature) make up [`ApiDoc`], served at `GET /api/v1/openapi.json`, with human docs at `/docs`: Swagger UI
+//! (<https://swagger.io/docs/open-source-tools/swagger-ui/>), whose files the binary carries
+//! (utoipa-swagger-ui's `vendored` feature), so the page loads nothing but this server's own
+//! addresses.
 //!
 //! Security schemes: `google_id_token` (HTTP bearer, a Google ID token) on every operation but
 //! `health`, and `access_proof` (header `X-Almanac-Access-Proof`, from
@@ -11,7 +13,7 @@ use axum::Json;
 use axum::Router;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_scalar::{Scalar, Servable};
+use utoipa_swagger_ui::{Config, SwaggerUi};
 
 /// The OpenAPI document of `/api/v1`.
 #[derive(OpenApi)]
@@ -81,14 +83,80 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// `GET /docs`: the API reference, rendered by Scalar in the browser from the embedded document.
+/// Where the API reference is: `GET /docs` redirects to `/docs/`, which serves Swagger UI's page;
+/// its scripts and styles are under `/docs/…`.
+pub const DOCS_PATH: &str = "/docs";
+
+/// The address of the OpenAPI document that the API reference reads (served by [`document`]).
+pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
+
+/// `GET /docs` and `/docs/{file}`: the API reference, Swagger UI from files embedded in the binary
+/// at build time (from the utoipa-swagger-ui-vendored crate), reading [`DOCUMENT_PATH`]. Nothing
+/// is fetched from another host: no CDN, and no validator badge (`validatorUrl: "none"`).
 pub fn docs() -> Router {
-    Router::from(Scalar::with_url("/docs", ApiDoc::openapi()))
+    SwaggerUi::new(DOCS_PATH)
+        .config(
+            Config::new([DOCUMENT_PATH])
+                .validator_url("none")
+                .display_operation_id(true),
+        )
+        .into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::{Body, to_bytes};
+    use axum::http::{Request, StatusCode, header};
+    use tower::ServiceExt;
+
+    async fn get(path: &str) -> (StatusCode, String, String) {
+        let resp = docs()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let kind = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = to_bytes(resp.into_body(), 8 << 20).await.unwrap();
+        (status, kind, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_api_reference_is_served_from_the_binary_and_reads_our_document() {
+        let (status, kind, page) = get("/docs/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(kind.starts_with("text/html"), "{kind}");
+        for asset in [
+            "./swagger-ui.css",
+            "./swagger-ui-bundle.js",
+            "./swagger-initializer.js",
+        ] {
+            assert!(page.contains(asset), "{asset} missing from the page");
+        }
+        assert!(
+            !page.contains("http://") && !page.contains("https://"),
+            "{page}"
+        );
+
+        let (status, _, init) = get("/docs/swagger-initializer.js").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            init.contains(&format!("\"url\": \"{DOCUMENT_PATH}\"")),
+            "{init}"
+        );
+        assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
+        assert!(!init.contains("petstore"), "{init}");
+
+        let (status, kind, bundle) = get("/docs/swagger-ui-bundle.js").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(kind.contains("javascript"), "{kind}");
+        assert!(bundle.len() > 100_000, "{} bytes", bundle.len());
+        assert_eq!(get("/docs").await.0, StatusCode::SEE_OTHER);
+    }
 
     #[test]
     fn the_document_lists_every_route_with_its_security() {
