@@ -9,11 +9,16 @@
 //! `health`, and `access_proof` (header `X-Almanac-Access-Proof`, from
 //! `POST /spreadsheets/{id}/access/proof`) on `POST /jobs` and the budget calls.
 
-use axum::Json;
-use axum::Router;
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_swagger_ui::{Config, SwaggerUi};
+use utoipa_swagger_ui::Config;
 
 /// The OpenAPI document of `/api/v1`.
 #[derive(OpenApi)]
@@ -83,31 +88,79 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// Where the API reference is: `GET /docs` redirects to `/docs/`, which serves Swagger UI's page;
-/// its scripts and styles are under `/docs/…`.
+/// Where the API reference is: `GET /docs` is its page; Swagger UI's scripts, styles and its
+/// `swagger-initializer.js` (the configuration) are `GET /docs/{file}`.
 pub const DOCS_PATH: &str = "/docs";
 
 /// The address of the OpenAPI document that the API reference reads (served by [`document`]).
 pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
 
-/// `GET /docs` and `/docs/{file}`: the API reference, Swagger UI from files embedded in the binary
-/// at build time (from the utoipa-swagger-ui-vendored crate), reading [`DOCUMENT_PATH`]. Nothing
-/// is fetched from another host: no CDN, and no validator badge (`validatorUrl: "none"`).
+/// The page at `/docs`: Swagger UI's own `index.html`, titled for Almanac, every address on this
+/// server.
+const DOCS_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8">
+    <title>Almanac API</title>
+    <link rel="stylesheet" type="text/css" href="/docs/swagger-ui.css">
+    <link rel="stylesheet" type="text/css" href="/docs/index.css">
+    <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script src="/docs/swagger-ui-bundle.js" charset="UTF-8"></script>
+    <script src="/docs/swagger-ui-standalone-preset.js" charset="UTF-8"></script>
+    <script src="/docs/swagger-initializer.js" charset="UTF-8"></script>
+  </body>
+</html>
+"#;
+
+/// Swagger UI's configuration: [`DOCUMENT_PATH`], operation ids shown, no validator badge
+/// (`validatorUrl: "none"`, which would load an image from swagger.io).
+fn swagger_config() -> Arc<Config<'static>> {
+    Arc::new(
+        Config::new([DOCUMENT_PATH])
+            .validator_url("none")
+            .display_operation_id(true),
+    )
+}
+
+/// `GET /docs` and `GET /docs/{file}`: the API reference, Swagger UI from files embedded in the
+/// binary at build time (utoipa-swagger-ui's `vendored` feature: the utoipa-swagger-ui-vendored
+/// crate's zip, extracted by its build script; `debug-embed` embeds them in debug builds too).
+/// The page loads nothing from another host. An unknown file is 404.
 pub fn docs() -> Router {
-    SwaggerUi::new(DOCS_PATH)
-        .config(
-            Config::new([DOCUMENT_PATH])
-                .validator_url("none")
-                .display_operation_id(true),
+    let config = swagger_config();
+    Router::new()
+        .route(DOCS_PATH, get(|| async { Html(DOCS_PAGE) }))
+        .route("/docs/", get(|| async { Redirect::permanent(DOCS_PATH) }))
+        .route(
+            "/docs/{*file}",
+            get(move |Path(file): Path<String>| {
+                let config = Arc::clone(&config);
+                async move { docs_file(&file, config) }
+            }),
         )
-        .into()
+}
+
+/// One file of Swagger UI's distribution, with its content type.
+fn docs_file(file: &str, config: Arc<Config<'static>>) -> Response {
+    match utoipa_swagger_ui::serve(file, config) {
+        Ok(Some(found)) => (
+            [(header::CONTENT_TYPE, found.content_type)],
+            found.bytes.into_owned(),
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::{Body, to_bytes};
-    use axum::http::{Request, StatusCode, header};
+    use axum::http::Request;
     use tower::ServiceExt;
 
     async fn get(path: &str) -> (StatusCode, String, String) {
@@ -127,20 +180,27 @@ mod tests {
 
     #[tokio::test]
     async fn the_api_reference_is_served_from_the_binary_and_reads_our_document() {
-        let (status, kind, page) = get("/docs/").await;
+        let (status, kind, page) = get("/docs").await;
         assert_eq!(status, StatusCode::OK);
         assert!(kind.starts_with("text/html"), "{kind}");
-        for asset in [
-            "./swagger-ui.css",
-            "./swagger-ui-bundle.js",
-            "./swagger-initializer.js",
-        ] {
-            assert!(page.contains(asset), "{asset} missing from the page");
-        }
+        assert!(page.contains("<title>Almanac API</title>"), "{page}");
         assert!(
             !page.contains("http://") && !page.contains("https://"),
-            "{page}"
+            "every address is this server's: {page}"
         );
+        for asset in [
+            "swagger-ui.css",
+            "index.css",
+            "favicon-32x32.png",
+            "swagger-ui-bundle.js",
+            "swagger-ui-standalone-preset.js",
+            "swagger-initializer.js",
+        ] {
+            let path = format!("/docs/{asset}");
+            assert!(page.contains(&path), "{path} missing from the page");
+            assert_eq!(get(&path).await.0, StatusCode::OK, "{path}");
+        }
+        assert_eq!(get("/docs/nothing-here.js").await.0, StatusCode::NOT_FOUND);
 
         let (status, _, init) = get("/docs/swagger-initializer.js").await;
         assert_eq!(status, StatusCode::OK);
@@ -155,7 +215,26 @@ mod tests {
         assert_eq!(status, StatusCode::OK);
         assert!(kind.contains("javascript"), "{kind}");
         assert!(bundle.len() > 100_000, "{} bytes", bundle.len());
-        assert_eq!(get("/docs").await.0, StatusCode::SEE_OTHER);
+        assert_eq!(get("/docs/").await.0, StatusCode::PERMANENT_REDIRECT);
+    }
+
+    #[test]
+    fn a_browser_may_call_every_operation_of_the_document_through_cors() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                let method = method.to_ascii_uppercase();
+                assert!(
+                    crate::api::cors::ALLOWED_METHODS
+                        .iter()
+                        .any(|m| m.as_str() == method),
+                    "{method} {path} is not allowed by CORS"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 14, "{seen} operations");
     }
 
     #[test]

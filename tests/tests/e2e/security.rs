@@ -578,6 +578,14 @@ async fn health_the_openapi_document_and_the_docs_need_no_token() {
     let docs = anonymous.get(format!("{base}/docs")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("Almanac API"));
+    // Swagger UI's files come from the backend itself, configured to read our document.
+    let init = anonymous
+        .get(format!("{base}/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    assert!(init.text().await.unwrap().contains("/api/v1/openapi.json"));
 }
 
 #[tokio::test]
