@@ -240,3 +240,146 @@ async fn the_metadata_server_issues_tokens_with_the_scopes_asked_for_and_wants_i
     assert_eq!(email, SERVICE_ACCOUNT_EMAIL);
     assert_eq!(emu.calls().metadata_token, 3);
 }
+
+/// The Sheets API v4 discovery document (revision 20261019), as Google publishes it.
+const DISCOVERY: &str =
+    include_str!("../../../fixtures/reference/google-sheets/sheets-v4-discovery-20261019.json");
+
+/// Every method of the discovery document: (id, HTTP method, path, scopes), found by walking its
+/// `resources` (`spreadsheets`, `spreadsheets.values`, …).
+fn discovery_methods() -> Vec<(String, String, String, Vec<String>)> {
+    fn walk(resources: &Value, out: &mut Vec<(String, String, String, Vec<String>)>) {
+        for resource in resources.as_object().into_iter().flat_map(|r| r.values()) {
+            for method in resource["methods"]
+                .as_object()
+                .into_iter()
+                .flat_map(|m| m.values())
+            {
+                let text = |key: &str| method[key].as_str().unwrap().to_owned();
+                let scopes = method["scopes"].as_array().unwrap();
+                let scopes = scopes.iter().map(|s| s.as_str().unwrap().to_owned());
+                out.push((
+                    text("id"),
+                    text("httpMethod"),
+                    text("path"),
+                    scopes.collect(),
+                ));
+            }
+            walk(&resource["resources"], out);
+        }
+    }
+    let doc: Value = serde_json::from_str(DISCOVERY).unwrap();
+    let mut out = Vec::new();
+    walk(&doc["resources"], &mut out);
+    out
+}
+
+/// A body that the method would take, for the methods that have one.
+fn body_for(id: &str) -> Option<Value> {
+    let grid = json!({"gridRange": {"sheetId": 0, "startRowIndex": 0, "endRowIndex": 1}});
+    match id.rsplit('.').next().unwrap() {
+        "getByDataFilter" | "batchGetByDataFilter" => Some(json!({"dataFilters": [grid]})),
+        "batchUpdate" if id == "sheets.spreadsheets.batchUpdate" => Some(json!({"requests": []})),
+        "batchUpdate" | "batchUpdateByDataFilter" => {
+            Some(json!({"valueInputOption": "RAW", "data": []}))
+        }
+        "search" => Some(json!({"dataFilters": []})),
+        "update" | "append" => Some(json!({"values": [["x"]]})),
+        "get" | "batchGet" => None,
+        _ => Some(json!({})),
+    }
+}
+
+#[tokio::test]
+async fn every_sheets_method_the_emulator_serves_takes_exactly_the_discovery_documents_scopes() {
+    let emu = start().await;
+    let client = http();
+    emu.add_sheet("book", 0, "S", vec![vec!["id".into()]]);
+    emu.share("book", "ada@example.com");
+    let metadata_id = emu
+        .add_developer_metadata_as("ada@example.com", "book", "k", "v")
+        .unwrap();
+    let doc: Value = serde_json::from_str(DISCOVERY).unwrap();
+    let mut candidates: Vec<String> = doc["auth"]["oauth2"]["scopes"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect();
+    assert_eq!(candidates.len(), 5, "the document's scopes");
+    // And scopes the add-on or Cloud Run hold, which no Sheets method lists.
+    for other in [
+        scopes::SPREADSHEETS_CURRENTONLY,
+        scopes::CLOUD_PLATFORM,
+        scopes::SCRIPT_CONTAINER_UI,
+        scopes::USERINFO_EMAIL,
+    ] {
+        candidates.push(other.to_owned());
+    }
+    let url = |path: &str, id: &str| {
+        let path = path
+            .replace("{spreadsheetId}", "book")
+            .replace("{range}", "S!A1")
+            .replace("{metadataId}", &metadata_id.to_string())
+            .replace("{sheetId}", "0");
+        let query = match id {
+            "sheets.spreadsheets.values.update" | "sheets.spreadsheets.values.append" => {
+                "?valueInputOption=RAW"
+            }
+            "sheets.spreadsheets.values.batchGet" => "?ranges=S!A1",
+            _ => "",
+        };
+        format!("{}{path}{query}", emu.sheets_base_url())
+    };
+    let full = emu.user_token_with_scopes("ada@example.com", &[scopes::SPREADSHEETS]);
+    let mut served = Vec::new();
+    for (id, verb, path, listed) in discovery_methods() {
+        let body = body_for(&id);
+        let (status, answer) = call(&client, &verb, &url(&path, &id), &full, body.as_ref()).await;
+        if status == 404 {
+            continue; // not served by the emulator (create, copyTo, append, clear, …)
+        }
+        served.push(id.clone());
+        assert!(
+            !listed.iter().any(|s| s == scopes::SPREADSHEETS_CURRENTONLY),
+            "{id}: the document itself never lists currentonly"
+        );
+        for scope in &candidates {
+            let token = emu.user_token_with_scopes("ada@example.com", &[scope.as_str()]);
+            let (status, answer2) =
+                call(&client, &verb, &url(&path, &id), &token, body.as_ref()).await;
+            let refused = status == 403
+                && answer2["error"]["details"][0]["reason"] == "ACCESS_TOKEN_SCOPE_INSUFFICIENT";
+            assert_eq!(
+                !refused,
+                listed.contains(scope),
+                "{id} with only {scope}: {status} {answer2}"
+            );
+        }
+        assert_ne!(status, 403, "{id} with the spreadsheets scope: {answer}");
+    }
+    served.sort();
+    let mut expected: Vec<String> = [
+        "get",
+        "getByDataFilter",
+        "batchUpdate",
+        "developerMetadata.get",
+        "developerMetadata.search",
+        "values.get",
+        "values.update",
+        "values.batchGet",
+        "values.batchUpdate",
+        "values.batchGetByDataFilter",
+        "values.batchUpdateByDataFilter",
+    ]
+    .iter()
+    .map(|m| format!("sheets.spreadsheets.{m}"))
+    .collect();
+    expected.sort();
+    assert_eq!(served, expected, "the methods the emulator serves");
+    assert_eq!(
+        served.len(),
+        every_method().len(),
+        "the list the currentonly test walks"
+    );
+}
