@@ -268,7 +268,7 @@ async fn emulator_with_sheet() -> Emulator {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_server_killed_at_thirty_three_points_of_three_jobs_fills_every_row_exactly_once_with_one_batch_per_chunk()
+async fn a_server_killed_at_thirty_points_of_three_jobs_fills_every_row_exactly_once_with_one_batch_per_chunk()
  {
     let emulator = emulator_with_sheet().await;
     let before = emulator.sheet_rows(SPREADSHEET, 0);
