@@ -115,14 +115,10 @@ const DOCS_PAGE: &str = r#"<!DOCTYPE html>
 </html>
 "#;
 
-/// Swagger UI's configuration: [`DOCUMENT_PATH`], operation ids shown, no validator badge
-/// (`validatorUrl: "none"`, which would load an image from swagger.io).
+/// Swagger UI's configuration: [`DOCUMENT_PATH`], and no validator badge (`validatorUrl: "none"`;
+/// the badge is an image from swagger.io).
 fn swagger_config() -> Arc<Config<'static>> {
-    Arc::new(
-        Config::new([DOCUMENT_PATH])
-            .validator_url("none")
-            .display_operation_id(true),
-    )
+    Arc::new(Config::new([DOCUMENT_PATH]).validator_url("none"))
 }
 
 /// `GET /docs` and `GET /docs/{file}`: the API reference, Swagger UI from files embedded in the
