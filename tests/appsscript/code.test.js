@@ -744,6 +744,38 @@ test('appsscript.json: V8, Stackdriver logging, exactly the four scopes, no addO
   assert.equal('addOns' in manifest, false);
 });
 
+/** The rows of the Markdown table that follows `heading` in README.md, as arrays of cell texts. */
+function readmeTable(heading) {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const start = readme.indexOf(heading);
+  assert.ok(start >= 0, `README.md has ${heading}`);
+  const lines = readme.slice(start).split('\n');
+  const first = lines.findIndex((l) => l.startsWith('|'));
+  const rows = [];
+  for (const line of lines.slice(first + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(line.split('|').slice(1, -1).map((c) => c.trim()));
+  }
+  return rows;
+}
+
+test("README's scope table lists exactly the manifest's scopes, and its Google calls use only them", () => {
+  const scopes = readmeTable('**Why these OAuth scopes**').map(([scope]) => scope.replace(/`/g, ''));
+  assert.deepEqual([...scopes].sort(), [...MANIFEST.oauthScopes].sort());
+  const calls = readmeTable('**Every Google call, with its scope**');
+  const byScript = calls.filter(([, who]) => who.startsWith('Apps Script'));
+  assert.ok(byScript.length >= 5, `${byScript.length} Apps Script rows`);
+  for (const [call, who] of byScript) {
+    const scope = who.replace(/^Apps Script,\s*/, '').replace(/`/g, '').trim();
+    const granted = MANIFEST.oauthScopes.some((s) => s === scope || s.endsWith(`/auth/${scope}`));
+    assert.ok(granted, `${call}: ${scope} is not in appsscript.json`);
+  }
+  // The backend's calls name no scope of the add-on: the Sheets REST API never takes currentonly.
+  for (const [call, who] of calls.filter(([, w]) => w.startsWith('backend'))) {
+    assert.equal(who.includes('currentonly'), false, call);
+  }
+});
+
 // ---------------------------------------------------------------------------------------------------
 // Sidebar.html, run against a tiny fake DOM and google.script.run
 
