@@ -14,6 +14,16 @@
 /** Script Property holding the backend's base URL, e.g. `https://almanac.example.com`. */
 var BACKEND_URL_PROPERTY_ = 'ALMANAC_BACKEND_URL';
 
+/**
+ * Script Property holding the backend's service-account email, e.g.
+ * `almanac@my-project.iam.gserviceaccount.com` (optional): when set, the sidebar offers to share the
+ * spreadsheet with it (`shareWithServiceAccount`); the address is never taken from the sidebar.
+ */
+var SERVICE_ACCOUNT_PROPERTY_ = 'ALMANAC_SERVICE_ACCOUNT_EMAIL';
+
+/** The developer-metadata key of access proofs (`ACCESS_PROOF_METADATA_KEY` of the backend). */
+var ACCESS_PROOF_KEY_ = 'almanac-access-proof';
+
 /** Title of the sidebar, and of the top-level menu. */
 var SIDEBAR_TITLE_ = 'Almanac';
 
@@ -59,8 +69,8 @@ var ADD_TOP_LEVEL_MENU_ = true;
  * @property {string} backendUrl the backend's base URL, without a trailing slash.
  * @property {string} identityToken `ScriptApp.getIdentityToken()`: a Google-signed OpenID Connect token
  *   that tells the backend who the user is.
- * @property {string} oauthToken `ScriptApp.getOAuthToken()`: lets the backend check that this user can see
- *   the spreadsheet.
+ * @property {string} serviceAccountEmail the Script Property `ALMANAC_SERVICE_ACCOUNT_EMAIL` ('' when
+ *   unset or not a service account): the sidebar offers a Share button only for this address.
  * @property {string} userEmail the user's email address ('' when Google does not disclose it).
  * @property {SelectedRow[]} rows the selected rows, sorted by row number, each once.
  */
@@ -170,10 +180,118 @@ function getSelectionContext() {
     sheetTitle: sheet.getName(),
     backendUrl: backendUrl,
     identityToken: identityToken,
-    oauthToken: ScriptApp.getOAuthToken(),
+    serviceAccountEmail: configuredServiceAccount_(),
     userEmail: Session.getActiveUser().getEmail() || '',
     rows: rows,
   };
+}
+
+/**
+ * Proves to the backend that the user can edit this spreadsheet: writes the backend's challenge as
+ * developer metadata of the spreadsheet (`Spreadsheet.addDeveloperMetadata(key, nonce, DOCUMENT)`),
+ * which only an editor can do — Apps Script throws for a viewer. The backend's service account then
+ * reads it back and deletes it. Stale proofs of earlier sidebars (expired nonces) are removed first.
+ * Called by the sidebar through `google.script.run.writeAccessProof(key, nonce)`. Needs only
+ * `spreadsheets.currentonly`.
+ *
+ * @param {string} key the metadata key the backend named; must be `almanac-access-proof`.
+ * @param {string} nonce the backend's nonce (`ap1.<expiry>.<random>.<mac>`).
+ * @returns {void}
+ * @throws {Error} when the key or nonce is not the backend's kind (nothing else may be written this
+ *   way), or when the user cannot edit the spreadsheet (Apps Script's own exception).
+ */
+function writeAccessProof(key, nonce) {
+  if (key !== ACCESS_PROOF_KEY_ || !isAccessNonce_(nonce)) {
+    throw new Error('Almanac: this is not an access check of the Almanac backend.');
+  }
+  var spreadsheet = SpreadsheetApp.getActiveSpreadsheet();
+  var now = Date.now();
+  spreadsheet
+    .createDeveloperMetadataFinder()
+    .withKey(ACCESS_PROOF_KEY_)
+    .find()
+    .forEach(function (metadata) {
+      if (isStaleProof_(metadata.getValue(), now)) {
+        metadata.remove();
+      }
+    });
+  spreadsheet.addDeveloperMetadata(
+    ACCESS_PROOF_KEY_,
+    nonce,
+    SpreadsheetApp.DeveloperMetadataVisibility.DOCUMENT
+  );
+}
+
+/**
+ * Shares this spreadsheet with the backend's service account as editor
+ * (`Spreadsheet.addEditor(email)`, under `spreadsheets.currentonly`), for the sidebar's "Share with
+ * Almanac" button. The address is the Script Property `ALMANAC_SERVICE_ACCOUNT_EMAIL` that the
+ * script's owner set, never one sent by the sidebar, so nobody can use the button to share the
+ * spreadsheet with anyone else.
+ *
+ * @returns {string} the address the spreadsheet is now shared with.
+ * @throws {Error} when the property is unset or not a service account, or the user cannot share the
+ *   spreadsheet (Apps Script's own exception).
+ */
+function shareWithServiceAccount() {
+  var email = configuredServiceAccount_();
+  if (email === '') {
+    throw new Error(
+      'Almanac cannot share the spreadsheet by itself: the Script Property ' + SERVICE_ACCOUNT_PROPERTY_ +
+        " is not set. Share it with the service account's address as Editor (Share button, top right)."
+    );
+  }
+  SpreadsheetApp.getActiveSpreadsheet().addEditor(email);
+  return email;
+}
+
+/**
+ * The Script Property `ALMANAC_SERVICE_ACCOUNT_EMAIL`, checked.
+ *
+ * @returns {string} the service account's email, or '' when unset or not a service account.
+ */
+function configuredServiceAccount_() {
+  return normalizeServiceAccountEmail_(
+    PropertiesService.getScriptProperties().getProperty(SERVICE_ACCOUNT_PROPERTY_)
+  );
+}
+
+/**
+ * A service account's email, trimmed and lower case: `name@project.iam.gserviceaccount.com` (or
+ * another `…gserviceaccount.com` domain).
+ *
+ * @param {string | null | undefined} value the configured value.
+ * @returns {string} the email, or '' when it is not a service account's.
+ */
+function normalizeServiceAccountEmail_(value) {
+  var email = typeof value === 'string' ? value.trim().toLowerCase() : '';
+  return /^[a-z0-9][a-z0-9._-]*@[a-z0-9.-]+\.gserviceaccount\.com$/.test(email) ? email : '';
+}
+
+/**
+ * Whether a value is an access nonce of the backend: `ap1.<expiry: Unix seconds>.<32 hex>.<mac:
+ * base64url>`.
+ *
+ * @param {unknown} value what the sidebar sent.
+ * @returns {boolean} true for a well-formed nonce.
+ */
+function isAccessNonce_(value) {
+  return typeof value === 'string' && /^ap1\.\d{1,12}\.[0-9a-f]{32}\.[A-Za-z0-9_-]{20,100}$/.test(value);
+}
+
+/**
+ * Whether a stored proof is stale: its nonce's expiry has passed (or it is no nonce at all).
+ *
+ * @param {string | null} value a developer-metadata value under the proof key.
+ * @param {number} nowMs milliseconds since the Unix epoch.
+ * @returns {boolean} true when it may be removed.
+ */
+function isStaleProof_(value, nowMs) {
+  if (!isAccessNonce_(value)) {
+    return true;
+  }
+  var expiry = Number(String(value).split('.')[1]);
+  return expiry * 1000 < nowMs;
 }
 
 /**
@@ -388,6 +506,8 @@ if (typeof module !== 'undefined') {
     showSidebar: showSidebar,
     include_: include_,
     getSelectionContext: getSelectionContext,
+    writeAccessProof: writeAccessProof,
+    shareWithServiceAccount: shareWithServiceAccount,
     getBackendUrl: getBackendUrl,
     setBackendUrl_: setBackendUrl_,
     shouldAddTopLevelMenu_: shouldAddTopLevelMenu_,
@@ -398,6 +518,9 @@ if (typeof module !== 'undefined') {
     checkSelectionSize_: checkSelectionSize_,
     rowsFromValues_: rowsFromValues_,
     cellText_: cellText_,
+    normalizeServiceAccountEmail_: normalizeServiceAccountEmail_,
+    isAccessNonce_: isAccessNonce_,
+    isStaleProof_: isStaleProof_,
     MAX_SELECTED_ROWS_: MAX_SELECTED_ROWS_,
   };
 }

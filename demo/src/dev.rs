@@ -55,10 +55,11 @@ pub enum DevIdentity {
 pub struct DevTokens {
     /// Stands for `ScriptApp.getIdentityToken()`.
     pub identity_token: String,
-    /// Stands for `ScriptApp.getOAuthToken()`.
-    pub oauth_token: String,
     /// The user's email.
     pub user_email: String,
+    /// Stands for the Script Property `ALMANAC_SERVICE_ACCOUNT_EMAIL`: the emulator's service
+    /// account, so that the sidebar offers to share the sheet with it.
+    pub service_account_email: String,
 }
 
 /// How long minted tokens are handed out (they are valid for an hour).
@@ -76,8 +77,8 @@ impl DevState {
             DevIdentity::Placeholder => {
                 return DevTokens {
                     identity_token: "dev-identity-token".into(),
-                    oauth_token: "dev-oauth-token".into(),
                     user_email: "demo@example.com".into(),
+                    service_account_email: self.sheet.emulator.service_account_email(),
                 };
             }
             DevIdentity::Emulated {
@@ -95,8 +96,8 @@ impl DevState {
             _ => {
                 let tokens = DevTokens {
                     identity_token: self.sheet.emulator.id_token(sub, email, client_id),
-                    oauth_token: self.sheet.emulator.user_token(email),
                     user_email: email.clone(),
+                    service_account_email: self.sheet.emulator.service_account_email(),
                 };
                 *cached = Some((Instant::now(), tokens.clone()));
                 tokens
@@ -152,6 +153,12 @@ pub fn router(sheet: DevSheet) -> Router {
         .route("/dev/api/sheet", get(snapshot))
         .route("/dev/api/faults", post(set_faults))
         .route("/dev/api/hold", post(set_hold))
+        .route("/dev/api/script/writeAccessProof", post(write_access_proof))
+        .route(
+            "/dev/api/script/shareWithServiceAccount",
+            post(share_with_service_account),
+        )
+        .route("/dev/api/service-account", post(set_service_account_share))
         .with_state(DevState {
             sheet,
             tokens: Arc::new(Mutex::new(None)),
@@ -178,6 +185,65 @@ async fn snapshot(State(state): State<DevState>) -> Json<SheetSnapshot> {
         sheet_title: sheet.sheet_title,
         tokens,
     })
+}
+
+/// `POST /dev/api/script/writeAccessProof`: what `writeAccessProof(key, nonce)` of `Code.gs` does.
+#[derive(Debug, Deserialize)]
+pub struct AccessProofWrite {
+    /// The developer-metadata key.
+    pub key: String,
+    /// The challenge's nonce.
+    pub nonce: String,
+}
+
+/// `POST /dev/api/service-account`: share the sheet with the service account, or stop.
+#[derive(Debug, Deserialize)]
+pub struct ServiceAccountShare {
+    /// Shared as editor, or not shared.
+    pub shared: bool,
+}
+
+/// Runs `Code.gs`'s `writeAccessProof`: Apps Script adds the developer metadata as the pretend
+/// user (refused with 403 and Apps Script's message when they are no editor).
+async fn write_access_proof(
+    State(state): State<DevState>,
+    Json(req): Json<AccessProofWrite>,
+) -> Result<StatusCode, (StatusCode, String)> {
+    let email = state.tokens().user_email;
+    let sheet = &state.sheet;
+    sheet
+        .emulator
+        .add_developer_metadata_as(&email, &sheet.spreadsheet_id, &req.key, &req.nonce)
+        .map(|_| StatusCode::NO_CONTENT)
+        .map_err(|e| (StatusCode::FORBIDDEN, e))
+}
+
+/// Runs `Code.gs`'s `shareWithServiceAccount`: Apps Script's `Spreadsheet.addEditor`, as the
+/// pretend user.
+async fn share_with_service_account(
+    State(state): State<DevState>,
+) -> Result<StatusCode, (StatusCode, String)> {
+    let email = state.tokens().user_email;
+    let sheet = &state.sheet;
+    let account = sheet.emulator.service_account_email();
+    sheet
+        .emulator
+        .add_editor_as(&email, &sheet.spreadsheet_id, &account)
+        .map(|_| StatusCode::NO_CONTENT)
+        .map_err(|e| (StatusCode::FORBIDDEN, e))
+}
+
+async fn set_service_account_share(
+    State(DevState { sheet, .. }): State<DevState>,
+    Json(req): Json<ServiceAccountShare>,
+) -> StatusCode {
+    let account = sheet.emulator.service_account_email();
+    if req.shared {
+        sheet.emulator.share(&sheet.spreadsheet_id, &account);
+    } else {
+        sheet.emulator.unshare(&sheet.spreadsheet_id, &account);
+    }
+    StatusCode::NO_CONTENT
 }
 
 /// Parses a fault name of [`FaultsRequest`].

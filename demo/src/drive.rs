@@ -28,7 +28,11 @@ pub async fn run_job(demo: &Demo, base_url: &str) -> anyhow::Result<()> {
         demo.database_url()
     );
     println!("OpenAI and Google are emulated locally: generated text is marked [emulated].\n");
-    let http = authorized_client(&demo.id_token, &demo.user_token)?;
+    let proof = demo.access_proof(base_url).await?;
+    println!(
+        "You can edit the spreadsheet, and so can Almanac's service account: access proven.\n"
+    );
+    let http = authorized_client(&demo.id_token, Some(&proof))?;
     run(&http, base_url, demo, demo.args()).await
 }
 

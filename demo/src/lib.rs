@@ -21,7 +21,7 @@ pub mod dev;
 pub mod drive;
 pub mod session;
 
-pub use client::authorized_client;
+pub use client::{Prover, authorized_client};
 pub use drive::run_job;
 pub use session::{
     Backend, DEMO_SHEET_ID, DEMO_SHEET_TITLE, DEMO_SPREADSHEET_ID, DEMO_USER_EMAIL, DEMO_USER_SUB,

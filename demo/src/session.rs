@@ -52,7 +52,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "127.0.0.1:8080", requires = "serve")]
     pub bind: std::net::SocketAddr,
     /// With `--serve`: also write the tokens to this file as shell assignments
-    /// (`ALMANAC_ID_TOKEN=…`, `ALMANAC_USER_TOKEN=…`, `ALMANAC_SPREADSHEET_ID=…`, `ALMANAC_URL=…`).
+    /// (`ALMANAC_ID_TOKEN=…`, `ALMANAC_ACCESS_PROOF=…`, `ALMANAC_SPREADSHEET_ID=…`, `ALMANAC_URL=…`).
     #[arg(long, requires = "serve")]
     pub token_file: Option<PathBuf>,
     /// Jobs one user may create per minute (as `ALMANAC_JOBS_PER_MINUTE` for `serve`).
@@ -90,8 +90,6 @@ pub struct Demo {
     pub span: RowSpan,
     /// The demo user's ID token.
     pub id_token: String,
-    /// The demo user's OAuth token.
-    pub user_token: String,
     args: DemoArgs,
     database_url: String,
 }
@@ -138,7 +136,6 @@ impl Demo {
         };
         let client_id = almanac_emulator::identity::CLIENT_ID;
         let id_token = emulator.id_token(DEMO_USER_SUB, DEMO_USER_EMAIL, client_id);
-        let user_token = emulator.user_token(DEMO_USER_EMAIL);
         let database_url = args.database_url.clone().unwrap_or_else(|| {
             let name = format!("almanac-demo-{}.db", uuid::Uuid::new_v4());
             format!("sqlite://{}", std::env::temp_dir().join(name).display())
@@ -147,7 +144,6 @@ impl Demo {
             emulator,
             span,
             id_token,
-            user_token,
             args: args.clone(),
             database_url,
         })
@@ -181,6 +177,23 @@ impl Demo {
         })
     }
 
+    /// The demo user's access proof for the demo spreadsheet from the backend at `base_url`, got
+    /// as the add-on gets it (challenge, developer metadata written as the user, proof).
+    ///
+    /// # Errors
+    /// When the backend refuses the challenge or the proof.
+    pub async fn access_proof(&self, base_url: &str) -> anyhow::Result<String> {
+        let api = format!("{base_url}/api/v1");
+        let prover = crate::client::Prover {
+            api: &api,
+            id_token: &self.id_token,
+            email: DEMO_USER_EMAIL,
+            spreadsheet_id: DEMO_SPREADSHEET_ID,
+            emulator: &self.emulator,
+        };
+        Ok(prover.prove().await?.proof)
+    }
+
     /// The flags the demo was started with.
     pub fn args(&self) -> &DemoArgs {
         &self.args
@@ -191,7 +204,8 @@ impl Demo {
         &self.database_url
     }
 
-    /// `--serve`: prints how to call the backend at `base_url` (and writes `--token-file`);
+    /// `--serve`: prints how to call the backend at `base_url` with the ID token and
+    /// `access_proof` (and writes `--token-file`);
     /// the caller then serves until Ctrl-C. `bundle_built` says whether the sidebar bundle
     /// exists in `sidebar_dir`.
     ///
@@ -200,6 +214,7 @@ impl Demo {
     pub fn print_serving(
         &self,
         base_url: &str,
+        access_proof: &str,
         sidebar_dir: &std::path::Path,
         bundle_built: bool,
     ) -> anyhow::Result<()> {
@@ -217,15 +232,15 @@ impl Demo {
                 sidebar_dir.display()
             );
         }
-        let (id_token, user_token) = (&self.id_token, &self.user_token);
+        let id_token = &self.id_token;
         println!(
             "\nTokens of {DEMO_USER_EMAIL} (valid for one hour; emulated, worthless elsewhere):"
         );
         println!("ALMANAC_ID_TOKEN={id_token}");
-        println!("ALMANAC_USER_TOKEN={user_token}");
+        println!("ALMANAC_ACCESS_PROOF={access_proof}");
         if let Some(path) = &self.args.token_file {
             let text = format!(
-                "ALMANAC_URL={base_url}\nALMANAC_SPREADSHEET_ID={DEMO_SPREADSHEET_ID}\nALMANAC_ID_TOKEN={id_token}\nALMANAC_USER_TOKEN={user_token}\n"
+                "ALMANAC_URL={base_url}\nALMANAC_SPREADSHEET_ID={DEMO_SPREADSHEET_ID}\nALMANAC_ID_TOKEN={id_token}\nALMANAC_ACCESS_PROOF={access_proof}\n"
             );
             std::fs::write(path, text)
                 .with_context(|| format!("cannot write the token file {}", path.display()))?;

@@ -15,6 +15,20 @@ pub struct CallCounts {
     pub values_batch_get: usize,
     /// `POST /v4/spreadsheets/{id}/values:batchUpdate`.
     pub values_batch_update: usize,
+    /// `POST /v4/spreadsheets/{id}/values:batchGetByDataFilter`.
+    pub values_batch_get_by_data_filter: usize,
+    /// `POST /v4/spreadsheets/{id}/values:batchUpdateByDataFilter`.
+    pub values_batch_update_by_data_filter: usize,
+    /// `PUT /v4/spreadsheets/{id}/values/{range}`.
+    pub values_update: usize,
+    /// `POST /v4/spreadsheets/{id}:getByDataFilter`.
+    pub spreadsheets_get_by_data_filter: usize,
+    /// `POST /v4/spreadsheets/{id}:batchUpdate`.
+    pub spreadsheets_batch_update: usize,
+    /// `GET /v4/spreadsheets/{id}/developerMetadata/{metadataId}`.
+    pub developer_metadata_get: usize,
+    /// `POST /v4/spreadsheets/{id}/developerMetadata:search`.
+    pub developer_metadata_search: usize,
     /// `POST /v1/files`.
     pub files_create: usize,
     /// `POST /v1/batches`.
@@ -31,6 +45,25 @@ pub struct CallCounts {
     pub token: usize,
     /// `GET /oauth2/v3/certs`.
     pub jwks: usize,
+    /// `GET /computeMetadata/v1/instance/service-accounts/default/token` (every request).
+    pub metadata_token: usize,
+}
+
+impl CallCounts {
+    /// Every Sheets API call counted (all of `/v4/spreadsheets/…`).
+    pub fn sheets(&self) -> usize {
+        self.spreadsheets_get
+            + self.values_get
+            + self.values_batch_get
+            + self.values_batch_update
+            + self.values_batch_get_by_data_filter
+            + self.values_batch_update_by_data_filter
+            + self.values_update
+            + self.spreadsheets_get_by_data_filter
+            + self.spreadsheets_batch_update
+            + self.developer_metadata_get
+            + self.developer_metadata_search
+    }
 }
 
 /// Counters of the Conversations and Responses stand-ins (see

@@ -76,7 +76,8 @@ pub enum FaultTarget {
     OpenAiResponses,
     /// Every Sheets call under `/v4/spreadsheets/`.
     Sheets,
-    /// Sheets writes only (`values:batchUpdate`, `values.update`).
+    /// Sheets writes of values only (`values:batchUpdate`, `values:batchUpdateByDataFilter`,
+    /// `values.update`).
     SheetsWrite,
 }
 
@@ -90,7 +91,10 @@ impl FaultTarget {
             FaultTarget::Sheets => path.starts_with("/v4/spreadsheets/"),
             FaultTarget::SheetsWrite => {
                 path.starts_with("/v4/spreadsheets/")
-                    && (method == Method::PUT || path.ends_with(":batchUpdate"))
+                    && path.contains("/values")
+                    && (method == Method::PUT
+                        || path.ends_with(":batchUpdate")
+                        || path.ends_with(":batchUpdateByDataFilter"))
             }
         }
     }
@@ -190,9 +194,9 @@ pub enum HoldPoint {
     FileContent,
     /// `GET /v4/spreadsheets/{id}` (spreadsheets.get).
     SpreadsheetGet,
-    /// `values:batchGet`.
+    /// `values:batchGet` or `values:batchGetByDataFilter`.
     ValuesBatchGet,
-    /// `values:batchUpdate`: the cells are written.
+    /// `values:batchUpdate` or `values:batchUpdateByDataFilter`: the cells are written.
     ValuesBatchUpdated,
 }
 

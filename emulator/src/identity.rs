@@ -10,9 +10,10 @@
 //! - The JWKS (RFC 7517, <https://www.rfc-editor.org/rfc/rfc7517>) lists the current signing key
 //!   and, after a rotation, the previous one — as Google publishes two keys while it rotates
 //!   (the keys and their rotation are in [`crate::keys`], re-exported here).
-//! - A user access token (`ya29.user-…`, like `ScriptApp.getOAuthToken()`) is accepted by the Sheets
-//!   routes only for spreadsheets shared with its user; service-account tokens from `POST /token`
-//!   keep access to every spreadsheet.
+//! - A user access token (`ya29.user-…`, like `ScriptApp.getOAuthToken()`) carries the scopes it
+//!   was issued with — by default the add-on manifest's, which include no scope the Sheets REST API
+//!   accepts (`spreadsheets.currentonly` is Apps Script's own) — and reaches only the spreadsheets
+//!   shared with its user.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -70,15 +71,16 @@ pub async fn certs(State(shared): State<Arc<Shared>>) -> Json<JwkSet> {
     Json(state.keys.jwks())
 }
 
-/// Issues a user access token for `email` (accepted for spreadsheets shared with it).
-pub fn issue_user_token(shared: &Shared, email: &str) -> String {
+/// Issues a user access token for `email` with `scopes` (it reaches the spreadsheets shared with
+/// `email`, for the methods one of its scopes allows).
+pub fn issue_user_token(shared: &Shared, email: &str, scopes: &[&str]) -> String {
     let token = format!("ya29.user-{}", random_hex());
     shared.lock().tokens.insert(
         token.clone(),
         IssuedToken {
             expires: Instant::now() + Duration::from_secs(ID_TOKEN_LIFETIME_SECS),
-            scopes: vec!["https://www.googleapis.com/auth/spreadsheets".to_string()],
-            user: Some(email.to_string()),
+            scopes: scopes.iter().map(|s| (*s).to_string()).collect(),
+            user: email.to_string(),
         },
     );
     token

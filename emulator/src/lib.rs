@@ -7,8 +7,13 @@
 //!   [`request`], the emulated model in [`model`], streaming in [`stream`]) and code interpreter
 //!   containers ([`containers`], the canned CSV analysis in [`analysis`] and [`interpreter`], PNG
 //!   charts in [`chart`]) — the successors of the Assistants API;
-//! - Google Sheets v4 under `/v4/spreadsheets/` ([`sheets`], with A1 parsing in [`a1`]);
-//! - Google's OAuth token endpoint `POST /token` for service accounts ([`oauth`]);
+//! - Google Sheets v4 under `/v4/spreadsheets/` ([`sheets`]: routes and the checks of token,
+//!   scopes ([`scopes`]) and sharing; values in [`values`] and [`datafilter`], A1 parsing in
+//!   [`a1`], developer metadata in [`devmeta`] and [`spreadsheet_ops`], errors in
+//!   [`google_error`]), and what Apps Script's `SpreadsheetApp` does for a person
+//!   ([`apps_script`]);
+//! - Google's OAuth token endpoint `POST /token` for service accounts ([`oauth`]), and the
+//!   metadata server's token endpoint for Application Default Credentials ([`metadata_server`]);
 //! - Google's ID-token keys `GET /oauth2/v3/certs` (a JWKS), a signer of ID tokens, and user
 //!   access tokens that reach only the spreadsheets shared with their user ([`identity`]).
 //!
@@ -39,6 +44,7 @@
 
 pub mod a1;
 pub mod analysis;
+pub mod apps_script;
 pub mod batch;
 pub mod chart;
 pub mod config;
@@ -47,9 +53,12 @@ pub mod containers;
 pub mod conversation;
 pub mod conversations;
 pub mod counts;
+pub mod datafilter;
+pub mod devmeta;
 pub mod faults;
 pub mod files;
 pub mod generate;
+pub mod google_error;
 pub mod holds;
 pub mod identity;
 pub mod inject;
@@ -57,6 +66,7 @@ pub mod interpreter;
 pub mod items;
 pub mod keys;
 pub mod lifecycle;
+pub mod metadata_server;
 pub mod model;
 pub mod oauth;
 pub mod openai;
@@ -66,11 +76,14 @@ pub mod request;
 pub mod response;
 pub mod responses;
 pub mod schema;
+pub mod scopes;
 pub mod sheets;
+pub mod spreadsheet_ops;
 pub mod state;
 pub mod stream;
 pub mod tokens;
 pub mod util;
+pub mod values;
 pub mod wire;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -86,12 +99,14 @@ use crate::state::{Shared, Sheet, Spreadsheet};
 
 pub use crate::config::{EmulatorConfig, ResponsesConfig};
 pub use crate::counts::{CallCounts, ResponseStats};
+pub use crate::devmeta::DeveloperMetadata;
 pub use crate::faults::{
     CallFault, CallFaultKind, FaultTarget, Faults, HoldPoint, ResponseFault, ResponseFaultKind,
     RowFault,
 };
 pub use crate::holds::Hold;
 pub use crate::response::ResponseStatus;
+pub use crate::state::Role;
 
 /// Korean sample sheet (16 events, header `id,title,year,content_simple,content_detailed,
 /// related_movies,imageUrl,relatedMovieId`), for demos and tests.
@@ -247,20 +262,103 @@ impl Emulator {
         self.shared.lock().keys.rotate();
     }
 
-    /// A user access token for `email`, like `ScriptApp.getOAuthToken()`: the Sheets routes accept
-    /// it for spreadsheets [shared](Emulator::share) with `email` and answer 403 for the others.
+    /// A user access token for `email`, as `ScriptApp.getOAuthToken()` gives the add-on: it carries
+    /// the scopes of `appsscript/appsscript.json` ([`scopes::APPS_SCRIPT_MANIFEST`]), none of which
+    /// the Sheets REST API accepts, so every Sheets route refuses it (403
+    /// `ACCESS_TOKEN_SCOPE_INSUFFICIENT`).
     pub fn user_token(&self, email: &str) -> String {
-        identity::issue_user_token(&self.shared, email)
+        identity::issue_user_token(&self.shared, email, &scopes::APPS_SCRIPT_MANIFEST)
     }
 
-    /// Shares a spreadsheet (existing or not yet added) with the user `email`.
+    /// A user access token for `email` with these scopes (e.g. [`scopes::SPREADSHEETS`]): the
+    /// Sheets routes accept it, for the methods its scopes allow, on the spreadsheets
+    /// [shared](Emulator::share) with `email`.
+    pub fn user_token_with_scopes(&self, email: &str, scopes: &[&str]) -> String {
+        identity::issue_user_token(&self.shared, email, scopes)
+    }
+
+    /// Shares a spreadsheet (existing or not yet added) with `email` (a person or a service
+    /// account) as editor.
     pub fn share(&self, spreadsheet_id: &str, email: &str) {
+        self.share_as(spreadsheet_id, email, Role::Writer);
+    }
+
+    /// Shares a spreadsheet with `email` in `role` (a viewer is [`Role::Reader`]).
+    pub fn share_as(&self, spreadsheet_id: &str, email: &str, role: Role) {
         self.shared
             .lock()
             .shares
             .entry(spreadsheet_id.to_string())
             .or_default()
-            .insert(email.to_string());
+            .insert(email.to_string(), role);
+    }
+
+    /// Stops sharing a spreadsheet with `email` (the service account too: [`Emulator::add_sheet`]
+    /// shares every new spreadsheet with it).
+    pub fn unshare(&self, spreadsheet_id: &str, email: &str) {
+        if let Some(accounts) = self.shared.lock().shares.get_mut(spreadsheet_id) {
+            accounts.remove(email);
+        }
+    }
+
+    /// Apps Script's `Spreadsheet.addDeveloperMetadata(key, value, DOCUMENT)` run by the person
+    /// `user_email` in a sidebar: the new entry's `metadataId`.
+    ///
+    /// # Errors
+    /// Apps Script's exception text when the person is not an editor of the spreadsheet.
+    pub fn add_developer_metadata_as(
+        &self,
+        user_email: &str,
+        spreadsheet_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<i32, String> {
+        apps_script::add_developer_metadata(
+            &mut self.shared.lock(),
+            user_email,
+            spreadsheet_id,
+            key,
+            value,
+        )
+    }
+
+    /// Apps Script's `Spreadsheet.addEditor(email)` run by the person `user_email`.
+    ///
+    /// # Errors
+    /// Apps Script's exception text when the person is not an editor of the spreadsheet.
+    pub fn add_editor_as(
+        &self,
+        user_email: &str,
+        spreadsheet_id: &str,
+        editor_email: &str,
+    ) -> Result<(), String> {
+        apps_script::add_editor(
+            &mut self.shared.lock(),
+            user_email,
+            spreadsheet_id,
+            editor_email,
+        )
+    }
+
+    /// The developer metadata of a spreadsheet, in creation order (empty when it does not exist).
+    pub fn developer_metadata(&self, spreadsheet_id: &str) -> Vec<DeveloperMetadata> {
+        self.shared
+            .lock()
+            .spreadsheets
+            .get(spreadsheet_id)
+            .map(|s| s.developer_metadata.clone())
+            .unwrap_or_default()
+    }
+
+    /// `127.0.0.1:PORT`: the metadata server's host, as `GCE_METADATA_HOST` names it.
+    pub fn metadata_host(&self) -> String {
+        self.addr.to_string()
+    }
+
+    /// The metadata server's token URL (what yup-oauth2's `ApplicationDefaultCredentialsFlowOpts`
+    /// takes as `metadata_url`).
+    pub fn metadata_token_url(&self) -> String {
+        format!("{}{}", self.shared.base_url, metadata_server::TOKEN_PATH)
     }
 
     /// Every access token handed out so far (service account and users), for tests that check
@@ -272,8 +370,9 @@ impl Emulator {
     // --- spreadsheets ---
 
     /// Adds (or replaces) sheet `sheet_id` titled `title` holding `rows` (header row included),
-    /// creating the spreadsheet if needed. The grid is at least 1000 × 26, grown to fit. Values
-    /// starting with `=` count as formulas, as if typed.
+    /// creating the spreadsheet if needed — shared with the service account as editor, as the
+    /// set-up asks (undo with [`Emulator::unshare`]). The grid is at least 1000 × 26, grown to fit.
+    /// Values starting with `=` count as formulas, as if typed.
     pub fn add_sheet(
         &self,
         spreadsheet_id: &str,
@@ -283,18 +382,47 @@ impl Emulator {
     ) {
         let sheet = Sheet::new(sheet_id, title, rows);
         let mut state = self.shared.lock();
+        if !state.spreadsheets.contains_key(spreadsheet_id) {
+            state
+                .shares
+                .entry(spreadsheet_id.to_string())
+                .or_default()
+                .insert(oauth::SERVICE_ACCOUNT_EMAIL.to_string(), Role::Writer);
+        }
         let spreadsheet = state
             .spreadsheets
             .entry(spreadsheet_id.to_string())
             .or_insert_with(|| Spreadsheet {
                 id: spreadsheet_id.to_string(),
                 title: format!("Emulated spreadsheet {spreadsheet_id}"),
-                sheets: Vec::new(),
+                ..Default::default()
             });
         match spreadsheet.sheet_mut(sheet_id) {
             Some(existing) => *existing = sheet,
             None => spreadsheet.sheets.push(sheet),
         }
+    }
+
+    /// Creates an empty spreadsheet (no sheet yet) shared with the service account as editor, as
+    /// [`Emulator::add_sheet`] does; nothing happens when it exists.
+    pub fn add_spreadsheet(&self, spreadsheet_id: &str) {
+        let mut state = self.shared.lock();
+        if state.spreadsheets.contains_key(spreadsheet_id) {
+            return;
+        }
+        state
+            .shares
+            .entry(spreadsheet_id.to_string())
+            .or_default()
+            .insert(oauth::SERVICE_ACCOUNT_EMAIL.to_string(), Role::Writer);
+        state.spreadsheets.insert(
+            spreadsheet_id.to_string(),
+            Spreadsheet {
+                id: spreadsheet_id.to_string(),
+                title: format!("Emulated spreadsheet {spreadsheet_id}"),
+                ..Default::default()
+            },
+        );
     }
 
     /// [`Emulator::add_sheet`] from CSV text (first record = header row; ragged records allowed).
@@ -682,6 +810,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
         .route("/token", post(oauth::token))
         .route("/oauth2/v3/certs", get(identity::certs))
+        .route(metadata_server::TOKEN_PATH, get(metadata_server::token))
+        .route(metadata_server::EMAIL_PATH, get(metadata_server::email))
         .with_state(shared.clone())
         .merge(openai::router(shared.clone()))
         .merge(sheets::router(shared))

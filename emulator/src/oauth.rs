@@ -6,8 +6,9 @@
 //! The JWT must be RS256-signed by the fixture key (`fixtures/service-account-test-key.pem`), with
 //! `iss` = [`SERVICE_ACCOUNT_EMAIL`], `aud` = this endpoint's URL, `exp` in the future and at most an
 //! hour after `iat`, and a non-empty `scope`. Success answers
-//! `{"access_token":"ya29.…","expires_in":3599,"token_type":"Bearer"}`; the token is then accepted by
-//! the Sheets routes for 3599 s. Failures answer 400 like Google: `invalid_grant` (signature, issuer,
+//! `{"access_token":"ya29.…","expires_in":3599,"token_type":"Bearer"}`; the token then acts as the
+//! service account for 3599 s, with the assertion's scopes, on the spreadsheets shared with
+//! [`SERVICE_ACCOUNT_EMAIL`]. Failures answer 400 like Google: `invalid_grant` (signature, issuer,
 //! audience, times), `invalid_scope` (no scope), `unsupported_grant_type`, `invalid_request`.
 //!
 //! yup-oauth2 encodes the JWT parts in base64url *with* padding; the signature is therefore checked
@@ -102,7 +103,7 @@ pub async fn token(
         IssuedToken {
             expires: Instant::now() + Duration::from_secs(TOKEN_LIFETIME_SECS),
             scopes,
-            user: None,
+            user: SERVICE_ACCOUNT_EMAIL.to_string(),
         },
     );
     Json(json!({

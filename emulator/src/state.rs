@@ -10,7 +10,7 @@
 //!
 //! Everything sits behind one `std::sync::Mutex`; no lock is held across an `.await`.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -20,6 +20,7 @@ use crate::config::{EmulatorConfig, ResponsesConfig};
 use crate::container::Container;
 use crate::conversation::Conversation;
 use crate::counts::{CallCounts, ResponseStats};
+use crate::devmeta::DeveloperMetadata;
 use crate::faults::{Armed, Faults};
 pub use crate::files::StoredFile;
 use crate::keys::KeyRing;
@@ -73,8 +74,9 @@ pub struct State {
     pub batches: Vec<BatchJob>,
     /// Access tokens issued by `POST /token` (service account) and to users.
     pub tokens: HashMap<String, IssuedToken>,
-    /// Spreadsheet id → emails of the users it is shared with.
-    pub shares: HashMap<String, BTreeSet<String>>,
+    /// Spreadsheet id → email of each account it is shared with (users and service accounts) →
+    /// its role.
+    pub shares: HashMap<String, BTreeMap<String, Role>>,
     /// The ID-token signing keys in use.
     pub keys: KeyRing,
     /// Injected failures.
@@ -105,6 +107,15 @@ pub struct State {
     pub responses_limiter: Option<Limiter>,
 }
 
+/// What a person or service account may do with a spreadsheet shared with them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    /// Viewer (or commenter): may read, not change.
+    Reader,
+    /// Editor: may read and change, and add developer metadata.
+    Writer,
+}
+
 /// An access token handed out by the token endpoint.
 #[derive(Clone, Debug)]
 pub struct IssuedToken {
@@ -112,13 +123,13 @@ pub struct IssuedToken {
     pub expires: Instant,
     /// Space-separated scopes of the assertion, split.
     pub scopes: Vec<String>,
-    /// The user a user access token belongs to; `None` for the service account, which reaches
-    /// every spreadsheet.
-    pub user: Option<String>,
+    /// The account the token acts as: a user's email, or the service account's
+    /// (`client_email`); it reaches the spreadsheets shared with that account.
+    pub user: String,
 }
 
-/// One spreadsheet: a title and its sheets in tab order.
-#[derive(Clone, Debug)]
+/// One spreadsheet: a title, its sheets in tab order and its developer metadata.
+#[derive(Clone, Debug, Default)]
 pub struct Spreadsheet {
     /// `spreadsheetId`.
     pub id: String,
@@ -126,6 +137,8 @@ pub struct Spreadsheet {
     pub title: String,
     /// Sheets (tabs) in `index` order.
     pub sheets: Vec<Sheet>,
+    /// Developer metadata of the spreadsheet and its sheets, in creation order.
+    pub developer_metadata: Vec<DeveloperMetadata>,
 }
 
 impl Spreadsheet {
@@ -136,6 +149,10 @@ impl Spreadsheet {
     /// Mutable [`Spreadsheet::sheet`].
     pub fn sheet_mut(&mut self, sheet_id: i32) -> Option<&mut Sheet> {
         self.sheets.iter_mut().find(|s| s.sheet_id == sheet_id)
+    }
+    /// The index of the sheet whose `sheetId` is `sheet_id`.
+    pub fn sheet_index(&self, sheet_id: i32) -> Option<usize> {
+        self.sheets.iter().position(|s| s.sheet_id == sheet_id)
     }
     /// The sheet with this exact title (Sheets titles are matched exactly, case-sensitively here).
     pub fn sheet_index_by_title(&self, title: &str) -> Option<usize> {

@@ -11,9 +11,14 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The header that carries the caller's Google OAuth access token (`ScriptApp.getOAuthToken()`)
-/// beside `Authorization: Bearer <ID token>`; lower case, as HTTP/2 sends header names.
-pub const USER_TOKEN_HEADER: &str = "x-goog-user-token";
+/// The header that carries an access proof (from `POST /spreadsheets/{id}/access/proof`) beside
+/// `Authorization: Bearer <ID token>` on the calls that act on a spreadsheet; lower case, as HTTP/2
+/// sends header names.
+pub const ACCESS_PROOF_HEADER: &str = "x-almanac-access-proof";
+
+/// The developer-metadata key under which the add-on writes an access challenge's nonce
+/// (`Spreadsheet.addDeveloperMetadata(key, nonce, DOCUMENT)` in Apps Script).
+pub const ACCESS_PROOF_METADATA_KEY: &str = "almanac-access-proof";
 
 /// Where a job is in its life. The order of variants is the order of the happy path.
 ///
@@ -963,6 +968,49 @@ pub struct Budget {
     pub remaining_usd: Option<f64>,
 }
 
+/// `POST /api/v1/spreadsheets/{spreadsheet_id}/access/challenge`: what the add-on must write into
+/// the spreadsheet — developer metadata `metadata_key` = `nonce`, visibility `DOCUMENT`, on the
+/// spreadsheet — to prove that the caller can edit it. Only an editor can add developer metadata.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessChallenge {
+    /// The spreadsheet.
+    pub spreadsheet_id: String,
+    /// The developer-metadata key to write ([`ACCESS_PROOF_METADATA_KEY`]).
+    pub metadata_key: String,
+    /// The value to write: single use, bound to the caller and the spreadsheet, valid until
+    /// `expires_at` (it starts with `ap1.<expiry as Unix seconds>.`).
+    pub nonce: String,
+    /// When the nonce stops being accepted (RFC 3339, UTC); ten minutes after it was issued.
+    pub expires_at: String,
+    /// The backend's service account: the spreadsheet must be shared with it as Editor.
+    pub service_account_email: String,
+}
+
+/// The body of `POST /api/v1/spreadsheets/{spreadsheet_id}/access/proof`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessProofRequest {
+    /// The nonce of the challenge, once written into the spreadsheet.
+    pub nonce: String,
+}
+
+/// An access proof: the caller can edit the spreadsheet and the service account can too. Sent as
+/// [`ACCESS_PROOF_HEADER`] on `POST /jobs` and the budget calls for this spreadsheet, until
+/// `expires_at`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AccessProof {
+    /// The spreadsheet.
+    pub spreadsheet_id: String,
+    /// The proof, for [`ACCESS_PROOF_HEADER`]; bound to the caller and the spreadsheet.
+    pub proof: String,
+    /// When it stops being accepted (RFC 3339, UTC); one hour after it was issued.
+    pub expires_at: String,
+    /// The backend's service account.
+    pub service_account_email: String,
+}
+
 /// The body of `PUT /api/v1/spreadsheets/{spreadsheet_id}/budget`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -1048,8 +1096,11 @@ pub struct SelectionContext {
     pub backend_url: String,
     /// `ScriptApp.getIdentityToken()`: sent as `Authorization: Bearer …`.
     pub identity_token: String,
-    /// `ScriptApp.getOAuthToken()`: sent as `X-Goog-User-Token`.
-    pub oauth_token: String,
+    /// The service account the script's owner set up (Script Property
+    /// `ALMANAC_SERVICE_ACCOUNT_EMAIL`), `""` when none: the sidebar offers to share the
+    /// spreadsheet with it only when it is the backend's own.
+    #[serde(default)]
+    pub service_account_email: String,
     /// The signed-in user's email, for display.
     pub user_email: String,
     /// The selected rows, top to bottom.
@@ -1105,7 +1156,7 @@ mod tests {
     fn selection_context_reads_the_camel_case_json_of_apps_script() {
         let ctx: SelectionContext = serde_json::from_str(
             r#"{"spreadsheetId":"s","sheetId":7,"sheetTitle":"Events","backendUrl":"https://b",
-                "identityToken":"i","oauthToken":"o","userEmail":"a@b.c",
+                "identityToken":"i","serviceAccountEmail":"sa@p.iam.gserviceaccount.com","userEmail":"a@b.c",
                 "rows":[{"rowNumber":2,"id":"01-01","title":"New year","filled":[true,false,false,false]}]}"#,
         )
         .unwrap();

@@ -451,7 +451,7 @@ fn print_figures(settings: &Settings, figures: &Figures) {
         errors,
         secs: read_secs,
     } = reads;
-    let sheets_calls = calls.spreadsheets_get + calls.values_batch_get + calls.values_batch_update;
+    let sheets_calls = calls.sheets();
     let database = if postgres.is_some() {
         "PostgreSQL"
     } else {
@@ -488,11 +488,13 @@ fn print_figures(settings: &Settings, figures: &Figures) {
         None => println!("server peak memory: unavailable (no /proc)"),
     }
     println!(
-        "Sheets calls: {sheets_calls} = {:.2} per job (spreadsheets.get {}, values.batchGet {}, values.batchUpdate {})",
+        "Sheets calls: {sheets_calls} = {:.2} per job (values.batchGetByDataFilter {}, values.batchUpdateByDataFilter {}, other {})",
         sheets_calls as f64 / *jobs as f64,
-        calls.spreadsheets_get,
-        calls.values_batch_get,
-        calls.values_batch_update
+        calls.values_batch_get_by_data_filter,
+        calls.values_batch_update_by_data_filter,
+        sheets_calls
+            - calls.values_batch_get_by_data_filter
+            - calls.values_batch_update_by_data_filter
     );
     println!(
         "OpenAI calls: files {} batches.create {} batches.retrieve {} batches.list {}",

@@ -29,7 +29,8 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Authenticator};
 use crate::auth::IdTokenVerifier;
-use crate::config::{AuthMode, Config};
+use crate::auth::access::AccessKeys;
+use crate::config::{AuthMode, Config, GoogleCredentials};
 use crate::jobs::Worker;
 use crate::jobs::{JobService, Services};
 use crate::web;
@@ -69,13 +70,10 @@ impl Application {
             RetryPolicy::default(),
             calls.clone(),
         );
-        let sheets = SheetsClient::new(
-            config.google_service_account_key.expose_secret(),
-            config.sheets_base_url.as_deref(),
-        )
-        .await?
-        .with_call_observer(calls.clone());
-        let services = Arc::new(Services::new(
+        let sheets = sheets_client(&config)
+            .await?
+            .with_call_observer(calls.clone());
+        let mut services = Services::new(
             store,
             openai,
             sheets,
@@ -84,7 +82,11 @@ impl Application {
             config.openai_api_key.clone(),
             config.openai_base_url.clone(),
             calls,
-        ));
+        );
+        if let Some(secret) = &config.api.access_proof_secret {
+            services.access = AccessKeys::new(secret.expose_secret().as_bytes());
+        }
+        let services = Arc::new(services);
         let auth = match &config.auth {
             AuthMode::GoogleIdToken(settings) => {
                 Authenticator::GoogleIdToken(Arc::new(IdTokenVerifier::new(settings.clone())))
@@ -164,6 +166,23 @@ impl Application {
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).
+/// The Sheets client of `config`'s service account: from its key, or the runtime service account
+/// of the metadata server.
+async fn sheets_client(config: &Config) -> anyhow::Result<SheetsClient> {
+    let base = config.sheets_base_url.as_deref();
+    Ok(match &config.google_credentials {
+        GoogleCredentials::Key(key) => SheetsClient::new(key.expose_secret(), base).await?,
+        GoogleCredentials::MetadataServer { host } => {
+            let client = SheetsClient::from_metadata_server(host.as_deref(), base).await?;
+            tracing::info!(
+                service_account = client.service_account_email(),
+                "no GOOGLE_APPLICATION_CREDENTIALS: acting as the runtime service account (metadata server)"
+            );
+            client
+        }
+    })
+}
+
 async fn wait_for_stop(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }

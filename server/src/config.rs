@@ -46,9 +46,21 @@ pub struct ServeArgs {
         default_value = "https://api.openai.com/v1"
     )]
     pub openai_base_url: String,
-    /// Path of the Google service-account key JSON used to read and write sheets.
+    /// Path of the Google service-account key JSON used to read and write sheets. Unset: act as
+    /// the runtime service account through the metadata server (Cloud Run, GCE), no key file.
     #[arg(long = "google-credentials", env = "GOOGLE_APPLICATION_CREDENTIALS")]
     pub google_credentials: Option<PathBuf>,
+    /// `host:port` of the metadata server (default `metadata.google.internal`), for tests.
+    #[arg(long = "metadata-host", env = "GCE_METADATA_HOST")]
+    pub metadata_host: Option<String>,
+    /// Secret of access challenges and proofs; the same on every instance behind one URL.
+    /// Unset: random per process (a restart makes sidebars prove access again).
+    #[arg(
+        long = "access-proof-secret",
+        env = "ALMANAC_ACCESS_PROOF_SECRET",
+        hide_env_values = true
+    )]
+    pub access_proof_secret: Option<String>,
     /// Sheets API base URL (with a trailing slash); unset means Google's.
     #[arg(long = "sheets-base-url", env = "SHEETS_BASE_URL")]
     pub sheets_base_url: Option<String>,
@@ -221,7 +233,7 @@ pub enum AuthMode {
 }
 
 /// Settings of the HTTP surface.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug)]
 pub struct ApiSettings {
     /// Origins allowed by CORS: exact (`https://example.com`), with a wildcard subdomain
     /// (`https://*.googleusercontent.com`), or `*` for any.
@@ -230,6 +242,8 @@ pub struct ApiSettings {
     pub jobs_per_minute: u32,
     /// Mode strategy and realtime calls.
     pub cost: CostSettings,
+    /// Secret of access challenges and proofs (`None`: random per process).
+    pub access_proof_secret: Option<SecretString>,
 }
 
 impl Default for ApiSettings {
@@ -238,8 +252,22 @@ impl Default for ApiSettings {
             cors_origins: vec![DEFAULT_CORS_ORIGINS.to_owned()],
             jobs_per_minute: 10,
             cost: CostSettings::default(),
+            access_proof_secret: None,
         }
     }
+}
+
+/// How the backend authenticates to Google as its service account.
+#[derive(Clone, Debug)]
+pub enum GoogleCredentials {
+    /// A service-account key file's JSON (`GOOGLE_APPLICATION_CREDENTIALS`).
+    Key(SecretString),
+    /// The runtime service account, through the metadata server (Application Default
+    /// Credentials on Cloud Run, GCE, GKE); `host` overrides `metadata.google.internal`.
+    MetadataServer {
+        /// `host:port` (`GCE_METADATA_HOST`), or `None` for Google's.
+        host: Option<String>,
+    },
 }
 
 /// Where `sidebar/build.sh` writes the bundle, relative to the working directory.
@@ -256,8 +284,8 @@ pub struct Config {
     pub openai_api_key: SecretString,
     /// OpenAI API base URL, ending in `/v1`.
     pub openai_base_url: String,
-    /// The service-account key JSON (the file's content).
-    pub google_service_account_key: SecretString,
+    /// The service account: a key file's JSON, or the metadata server's.
+    pub google_credentials: GoogleCredentials,
     /// Sheets API base URL with a trailing slash; `None` means Google's.
     pub sheets_base_url: Option<String>,
     /// Worker settings.
@@ -302,7 +330,14 @@ impl ServeArgs {
                     "OPENAI_API_KEY",
                     "set it to your OpenAI API key (https://platform.openai.com/api-keys)",
                 ))?;
-        let sa = read_service_account_key(self.google_credentials)?;
+        let google_credentials = match self.google_credentials {
+            Some(path) => {
+                GoogleCredentials::Key(SecretString::from(read_service_account_key(path)?))
+            }
+            None => GoogleCredentials::MetadataServer {
+                host: self.metadata_host.filter(|h| !h.trim().is_empty()),
+            },
+        };
         let auth = auth_mode(
             &self.oauth_client_ids,
             self.insecure_dev_no_auth,
@@ -325,7 +360,7 @@ impl ServeArgs {
             database_url: self.database_url,
             openai_api_key: SecretString::from(key),
             openai_base_url: self.openai_base_url,
-            google_service_account_key: SecretString::from(sa),
+            google_credentials,
             sheets_base_url: self.sheets_base_url,
             worker: WorkerSettings {
                 poll_interval: Duration::from_secs_f64(self.poll_interval_secs),
@@ -339,6 +374,10 @@ impl ServeArgs {
                 cors_origins: clean(&self.cors_origins),
                 jobs_per_minute: self.jobs_per_minute,
                 cost: self.cost.into_settings()?,
+                access_proof_secret: self
+                    .access_proof_secret
+                    .filter(|s| !s.trim().is_empty())
+                    .map(SecretString::from),
             },
         })
     }
@@ -370,11 +409,7 @@ impl CostArgs {
 }
 
 /// The content of the service-account key file named by `GOOGLE_APPLICATION_CREDENTIALS`.
-fn read_service_account_key(path: Option<PathBuf>) -> Result<String, ConfigError> {
-    let path = path.ok_or(ConfigError::Missing(
-        "GOOGLE_APPLICATION_CREDENTIALS",
-        "set it to the path of a Google service-account key JSON file",
-    ))?;
+fn read_service_account_key(path: PathBuf) -> Result<String, ConfigError> {
     std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path, source })
 }
 
@@ -451,7 +486,9 @@ mod tests {
             database_url: "sqlite::memory:".into(),
             openai_api_key: SecretString::from("sk-very-secret".to_string()),
             openai_base_url: "http://x/v1".into(),
-            google_service_account_key: SecretString::from("-----BEGIN PRIVATE KEY".to_string()),
+            google_credentials: GoogleCredentials::Key(SecretString::from(
+                "-----BEGIN PRIVATE KEY".to_string(),
+            )),
             sheets_base_url: None,
             worker: WorkerSettings::default(),
             sidebar_dir: DEFAULT_SIDEBAR_DIR.into(),

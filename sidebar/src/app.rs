@@ -8,7 +8,7 @@ use almanac_protocol::{
 };
 use leptos::prelude::*;
 
-use crate::api::{Api, ApiError};
+use crate::api::{Access, Api, ApiError};
 use crate::format;
 use crate::job::JobCard;
 use crate::js;
@@ -72,17 +72,79 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
     };
     let can_generate = summary.can_generate();
     let to_generate = summary.to_generate.clone();
+    let access = access_resource(&api);
+    let proven = Signal::derive(move || matches!(access.get(), Some(Access::Proven)));
 
     view! {
         <SheetLine sheet_title=ctx.sheet_title user_email=ctx.user_email/>
+        <AccessStep access/>
         <SelectionView summary/>
         <Show when=move || can_generate>
             <ModelPicker model/>
             <EstimateView model mode rows=to_generate.clone()/>
         </Show>
-        <GenerateButton create model mode can_generate target/>
+        <GenerateButton create model mode can_generate proven target/>
         <CreateError create/>
         <JobsSection listed jobs/>
+    }
+}
+
+/// Where the access proof stands (proved when the panel opens, again on "Check again").
+type AccessState = LocalResource<Access>;
+
+/// Proves access once the panel opens (and again when refetched).
+fn access_resource(api: &Api) -> AccessState {
+    let api = api.clone();
+    LocalResource::new(move || {
+        let api = api.clone();
+        async move { api.prove_access().await }
+    })
+}
+
+/// The set-up step before the first Generate: checking access, then — when the spreadsheet is not
+/// shared with Almanac's service account — the email to share it with, a button that shares it
+/// (when the script's owner configured that address) and "Check again"; a person who cannot edit
+/// the spreadsheet is told to ask for edit access. Nothing once access is proven.
+#[component]
+fn AccessStep(access: AccessState) -> impl IntoView {
+    let sharing = Action::new_local(move |_: &()| async move {
+        let shared = js::share_with_service_account().await;
+        if shared.is_ok() {
+            access.refetch();
+        }
+        shared
+    });
+    move || {
+        match access.get() {
+        None => Some(view! { <p class="muted" role="status">"Checking that Almanac can work on this spreadsheet…"</p> }.into_any()),
+        Some(Access::Proven) => None,
+        Some(Access::CannotEdit(message)) => Some(view! {
+            <section class="setup error" role="alert" aria-label="Access">
+                <p>"You can only view this spreadsheet, so Almanac cannot fill it for you. Ask its owner for edit access, then reopen the sidebar."</p>
+                <p class="muted">{message}</p>
+            </section>
+        }.into_any()),
+        Some(Access::NotShared { email, can_share }) => Some(view! {
+            <section class="setup notice" role="status" aria-label="Share with Almanac">
+                <h2>"One step before the first Generate"</h2>
+                <p>"Share this spreadsheet with Almanac's service account as Editor, so that it can write the results:"</p>
+                <p><code class="service-account" data-email=email.clone()>{email.clone()}</code></p>
+                {can_share.then(|| view! {
+                    <button type="button" class="primary" disabled=move || sharing.pending().get()
+                        on:click=move |_| { sharing.dispatch(()); }>"Share with Almanac"</button>
+                })}
+                <p class="muted">"Or: Share (top right) ▸ add the address above ▸ Editor ▸ Send."</p>
+                <button type="button" class="secondary" on:click=move |_| access.refetch()>"Check again"</button>
+                {move || sharing.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e}</p> })}
+            </section>
+        }.into_any()),
+        Some(Access::Failed(message)) => Some(view! {
+            <section class="setup error" role="alert" aria-label="Access">
+                <p>{format!("Almanac could not check its access to this spreadsheet: {message}")}</p>
+                <button type="button" class="secondary" on:click=move |_| access.refetch()>"Check again"</button>
+            </section>
+        }.into_any()),
+    }
     }
 }
 
@@ -168,14 +230,15 @@ fn SheetLine(sheet_title: String, user_email: String) -> impl IntoView {
     }
 }
 
-/// Generate: starts a job on `target` with the chosen model and mode. Disabled while there is
-/// nothing to generate, no model or a job is starting.
+/// Generate: starts a job on `target` with the chosen model and mode. Disabled until access is
+/// proven, and while there is nothing to generate, no model or a job is starting.
 #[component]
 fn GenerateButton(
     create: CreateAction,
     model: RwSignal<Option<String>>,
     mode: RwSignal<Mode>,
     can_generate: bool,
+    proven: Signal<bool>,
     target: Target,
 ) -> impl IntoView {
     let generate = move |_| {
@@ -189,7 +252,7 @@ fn GenerateButton(
             <button
                 type="button"
                 class="primary"
-                disabled=move || !can_generate || model.get().is_none() || create.pending().get()
+                disabled=move || !can_generate || !proven.get() || model.get().is_none() || create.pending().get()
                 on:click=generate
             >
                 {move || if create.pending().get() { "Starting…" } else { "Generate" }}

@@ -24,6 +24,14 @@ extern "C" {
     /// The server-side Apps Script function `getSelectionContext()` of `appsscript/Code.gs`.
     #[wasm_bindgen(method, js_name = getSelectionContext)]
     fn get_selection_context(this: &ScriptRun);
+
+    /// `writeAccessProof(key, nonce)` of `appsscript/Code.gs`.
+    #[wasm_bindgen(method, js_name = writeAccessProof)]
+    fn write_access_proof(this: &ScriptRun, key: &str, nonce: &str);
+
+    /// `shareWithServiceAccount()` of `appsscript/Code.gs`.
+    #[wasm_bindgen(method, js_name = shareWithServiceAccount)]
+    fn share_with_service_account(this: &ScriptRun);
 }
 
 /// The message of a thrown JS value (an `Error`'s `message`, or the value as text).
@@ -71,12 +79,43 @@ pub async fn selection_context() -> Result<SelectionContext, String> {
     serde_json::from_str(&text).map_err(|e| format!("The sheet sent an unexpected selection: {e}"))
 }
 
-/// An HTTP response: status and body text.
+/// Runs a server-side Apps Script function through `google.script.run` (`call` names it on the
+/// runner) and waits for its answer.
+async fn run_script(call: impl Fn(&ScriptRun)) -> Result<JsValue, String> {
+    let run = script_run()?;
+    let promise = Promise::new(&mut |resolve, reject| {
+        call(
+            &run.with_success_handler(&resolve)
+                .with_failure_handler(&reject),
+        );
+    });
+    JsFuture::from(promise).await.map_err(|e| js_message(&e))
+}
+
+/// `google.script.run.writeAccessProof(key, nonce)`: Apps Script writes the backend's nonce as
+/// developer metadata (it fails for a viewer, with Apps Script's message).
+pub async fn write_access_proof(key: &str, nonce: &str) -> Result<(), String> {
+    run_script(|run| run.write_access_proof(key, nonce))
+        .await
+        .map(|_| ())
+}
+
+/// `google.script.run.shareWithServiceAccount()`: shares the spreadsheet with the service account
+/// the script's owner configured.
+pub async fn share_with_service_account() -> Result<(), String> {
+    run_script(|run| run.share_with_service_account())
+        .await
+        .map(|_| ())
+}
+
+/// An HTTP response: status, body text and `Retry-After` (seconds) when sent.
 pub struct Fetched {
     /// The HTTP status.
     pub status: u16,
     /// The body as text.
     pub body: String,
+    /// `Retry-After` in whole seconds, when the answer has one.
+    pub retry_after: Option<u32>,
 }
 
 /// `fetch(url, {method, headers, body})`; `Err` only when no response came (network, CORS).
@@ -106,9 +145,16 @@ pub async fn fetch(
     let text = JsFuture::from(resp.text().map_err(|e| js_message(&e))?)
         .await
         .map_err(|e| js_message(&e))?;
+    let retry_after = resp
+        .headers()
+        .get("Retry-After")
+        .ok()
+        .flatten()
+        .and_then(|v| v.trim().parse().ok());
     Ok(Fetched {
         status: resp.status(),
         body: text.as_string().unwrap_or_default(),
+        retry_after,
     })
 }
 

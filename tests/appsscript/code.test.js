@@ -59,26 +59,122 @@ function makeSheet({ sheetId = 0, name = 'Events', lastRow, cells = {}, selectio
   return sheet;
 }
 
+const MANIFEST = JSON.parse(fs.readFileSync(path.join(APPSSCRIPT_DIR, 'appsscript.json'), 'utf8'));
+
+const CURRENTONLY = 'https://www.googleapis.com/auth/spreadsheets.currentonly';
+const SPREADSHEETS = 'https://www.googleapis.com/auth/spreadsheets';
+const CONTAINER_UI = 'https://www.googleapis.com/auth/script.container.ui';
+const USERINFO_EMAIL = 'https://www.googleapis.com/auth/userinfo.email';
+const SHEET_SCOPES = [CURRENTONLY, SPREADSHEETS];
+
+/**
+ * Every Apps Script method Code.gs calls, with the scopes its reference page lists under
+ * "Authorization" (one of them must be granted); `[]` for methods that need none
+ * (developers.google.com/apps-script/reference/...). A call to a method missing here fails the test:
+ * add the method with the scopes of its reference page.
+ */
+const REFERENCE_SCOPES = {
+  'SpreadsheetApp.getUi': [],
+  'SpreadsheetApp.getActiveSpreadsheet': SHEET_SCOPES,
+  'Ui.createAddonMenu': [],
+  'Ui.createMenu': [],
+  'Ui.showSidebar': [CONTAINER_UI],
+  'Menu.addItem': [],
+  'Menu.addToUi': [],
+  'Spreadsheet.getId': SHEET_SCOPES,
+  'Spreadsheet.getActiveSheet': SHEET_SCOPES,
+  'Spreadsheet.addDeveloperMetadata': SHEET_SCOPES,
+  'Spreadsheet.createDeveloperMetadataFinder': SHEET_SCOPES,
+  'Spreadsheet.addEditor': SHEET_SCOPES,
+  'DeveloperMetadataFinder.withKey': SHEET_SCOPES,
+  'DeveloperMetadataFinder.find': SHEET_SCOPES,
+  'DeveloperMetadata.getValue': SHEET_SCOPES,
+  'DeveloperMetadata.remove': SHEET_SCOPES,
+  'Sheet.getSheetId': SHEET_SCOPES,
+  'Sheet.getName': SHEET_SCOPES,
+  'Sheet.getLastRow': SHEET_SCOPES,
+  'Sheet.getActiveRangeList': SHEET_SCOPES,
+  'Sheet.getRange': SHEET_SCOPES,
+  'RangeList.getRanges': SHEET_SCOPES,
+  'Range.getRow': SHEET_SCOPES,
+  'Range.getNumRows': SHEET_SCOPES,
+  'Range.getDisplayValues': SHEET_SCOPES,
+  'HtmlService.createTemplateFromFile': [],
+  'HtmlService.createHtmlOutputFromFile': [],
+  'HtmlTemplate.evaluate': [],
+  'HtmlOutput.setTitle': [],
+  'HtmlOutput.setWidth': [],
+  'HtmlOutput.getContent': [],
+  'ScriptApp.getIdentityToken': ['openid'],
+  'PropertiesService.getScriptProperties': [],
+  'Properties.getProperty': [],
+  'Properties.setProperty': [],
+  'Session.getActiveUser': [],
+  'User.getEmail': [USERINFO_EMAIL],
+};
+
+/** What the sheet stub's methods return, as Apps Script classes (so that those calls are checked too). */
+const RETURNS = {
+  'Sheet.getActiveRangeList': 'RangeList',
+  'Sheet.getRange': 'Range',
+  'RangeList.getRanges': 'Range[]',
+};
+
+/**
+ * `object` as Apps Script's class `className`: each method call is recorded in `calls` and refused,
+ * as Apps Script refuses it, unless `scopes` (the manifest's) grant one of the method's reference
+ * scopes. Properties that are not functions (enums) pass through.
+ */
+function scoped(className, object, calls, scopes) {
+  return new Proxy(object, {
+    get(target, name) {
+      const value = target[name];
+      if (typeof value !== 'function' || typeof name !== 'string') return value;
+      const method = `${className}.${name}`;
+      return (...args) => {
+        calls.push(method);
+        const needed = REFERENCE_SCOPES[method];
+        if (needed === undefined) {
+          throw new Error(`Code.gs calls ${method}, which REFERENCE_SCOPES does not list: add it with its reference's scopes`);
+        }
+        if (needed.length > 0 && !needed.some((scope) => scopes.includes(scope))) {
+          throw new Error(`${method} needs one of ${needed.join(', ')}; appsscript.json grants none of them`);
+        }
+        const result = value.apply(target, args);
+        const returns = RETURNS[method];
+        if (result === null || result === undefined || !returns) return result;
+        return returns.endsWith('[]')
+          ? result.map((item) => scoped(returns.slice(0, -2), item, calls, scopes))
+          : scoped(returns, result, calls, scopes);
+      };
+    },
+  });
+}
+
 /**
  * Runs Code.gs in a fresh context with stubbed services. Returns the context (Code.gs's functions are
- * on it) and the records of what the stubs were asked.
+ * on it) and the records of what the stubs were asked. Every stub checks the scopes of each method
+ * called against `scopes` (the manifest's, by default).
  */
 function loadCode({
   sheet = makeSheet({}),
   properties = { ALMANAC_BACKEND_URL: 'https://almanac.example.com' },
   identityToken = 'id-token',
-  oauthToken = 'oauth-token',
   email = 'ada@example.com',
   propertiesThrow = false,
   extraGlobals = {},
+  scopes = MANIFEST.oauthScopes,
+  canEdit = true,
+  metadata = [],
 } = {}) {
-  const record = { menus: [], sidebars: [], templates: [], htmlOutputs: [] };
+  const record = { menus: [], sidebars: [], templates: [], htmlOutputs: [], calls: [], metadata, editors: [] };
   const store = new Map(Object.entries(properties));
+  const as = (className, object) => scoped(className, object, record.calls, scopes);
 
   const makeMenu = (kind, title) => {
     const menu = { kind, title, items: [], added: false };
     record.menus.push(menu);
-    const builder = {
+    const builder = as('Menu', {
       addItem(caption, functionName) {
         menu.items.push([caption, functionName]);
         return builder;
@@ -89,69 +185,100 @@ function loadCode({
       addToUi() {
         menu.added = true;
       },
-    };
+    });
     return builder;
   };
 
-  const ui = {
+  const ui = as('Ui', {
     createAddonMenu: () => makeMenu('addon', null),
     createMenu: (title) => makeMenu('menu', title),
     showSidebar: (output) => record.sidebars.push(output),
-  };
+  });
 
-  const spreadsheet = {
-    getId: () => 'spreadsheet-123',
-    getActiveSheet: () => sheet,
+  const refuseViewer = () => {
+    if (!canEdit) throw new Error('Exception: You do not have permission to edit this spreadsheet.');
   };
+  const makeMetadata = (entry) =>
+    as('DeveloperMetadata', {
+      getValue: () => entry.value,
+      remove: () => {
+        refuseViewer();
+        record.metadata.splice(record.metadata.indexOf(entry), 1);
+      },
+    });
+  const spreadsheet = as('Spreadsheet', {
+    getId: () => 'spreadsheet-123',
+    getActiveSheet: () => as('Sheet', sheet),
+    addDeveloperMetadata: (key, value, visibility) => {
+      refuseViewer();
+      record.metadata.push({ key, value, visibility });
+    },
+    createDeveloperMetadataFinder: () => {
+      let key = null;
+      const finder = as('DeveloperMetadataFinder', {
+        withKey: (k) => {
+          key = k;
+          return finder;
+        },
+        find: () => record.metadata.filter((m) => key === null || m.key === key).map(makeMetadata),
+      });
+      return finder;
+    },
+    addEditor: (address) => {
+      refuseViewer();
+      record.editors.push(address);
+    },
+  });
 
   const makeHtmlOutput = (file) => {
     const output = { file, title: null, width: null, content: `<p>${file}</p>` };
     record.htmlOutputs.push(output);
     output.setTitle = (title) => {
       output.title = title;
-      return output;
+      return wrapped;
     };
     output.setWidth = (width) => {
       output.width = width;
-      return output;
+      return wrapped;
     };
     output.getContent = () => output.content;
-    return output;
+    const wrapped = as('HtmlOutput', output);
+    return wrapped;
   };
 
   const services = {
-    SpreadsheetApp: {
+    SpreadsheetApp: as('SpreadsheetApp', {
       getUi: () => ui,
       getActiveSpreadsheet: () => spreadsheet,
-    },
-    HtmlService: {
+      DeveloperMetadataVisibility: Object.freeze({ DOCUMENT: 'DOCUMENT', PROJECT: 'PROJECT' }),
+    }),
+    HtmlService: as('HtmlService', {
       createTemplateFromFile: (file) => {
         record.templates.push(file);
-        return { evaluate: () => makeHtmlOutput(file) };
+        return as('HtmlTemplate', { evaluate: () => makeHtmlOutput(file) });
       },
       createHtmlOutputFromFile: (file) => makeHtmlOutput(file),
-    },
-    ScriptApp: {
+    }),
+    ScriptApp: as('ScriptApp', {
       AuthMode,
       getIdentityToken: () => identityToken,
-      getOAuthToken: () => oauthToken,
-    },
-    PropertiesService: {
+    }),
+    PropertiesService: as('PropertiesService', {
       getScriptProperties: () => {
         if (propertiesThrow) {
           throw new Error('PropertiesService needs authorization');
         }
-        return {
+        return as('Properties', {
           getProperty: (key) => (store.has(key) ? store.get(key) : null),
           setProperty: (key, value) => {
             store.set(key, value);
           },
-        };
+        });
       },
-    },
-    Session: {
-      getActiveUser: () => ({ getEmail: () => email }),
-    },
+    }),
+    Session: as('Session', {
+      getActiveUser: () => as('User', { getEmail: () => email }),
+    }),
   };
 
   const context = vm.createContext({ ...services, ...extraGlobals });
@@ -232,7 +359,7 @@ test('getSelectionContext on a single range returns exactly the shape the sideba
     },
     selection: [[2, 2]],
   });
-  const { code } = loadCode({ sheet });
+  const { code } = loadCode({ sheet, properties: { ALMANAC_BACKEND_URL: 'https://almanac.example.com', ALMANAC_SERVICE_ACCOUNT_EMAIL: ' Almanac@Demo.iam.gserviceaccount.com ' } });
   const context = code.getSelectionContext();
   // Compare as JSON: what crosses google.script.run is JSON, and the context is another realm.
   assert.deepEqual(JSON.parse(JSON.stringify(context)), {
@@ -241,7 +368,7 @@ test('getSelectionContext on a single range returns exactly the shape the sideba
     sheetTitle: 'Events',
     backendUrl: 'https://almanac.example.com',
     identityToken: 'id-token',
-    oauthToken: 'oauth-token',
+    serviceAccountEmail: 'almanac@demo.iam.gserviceaccount.com',
     userEmail: 'ada@example.com',
     rows: [
       { rowNumber: 2, id: '01-27', title: 'Auschwitz liberated', filled: [false, false, false, false] },
@@ -250,7 +377,7 @@ test('getSelectionContext on a single range returns exactly the shape the sideba
   });
   assert.deepEqual(
     Object.keys(context),
-    ['spreadsheetId', 'sheetId', 'sheetTitle', 'backendUrl', 'identityToken', 'oauthToken', 'userEmail', 'rows']
+    ['spreadsheetId', 'sheetId', 'sheetTitle', 'backendUrl', 'identityToken', 'serviceAccountEmail', 'userEmail', 'rows']
   );
   assert.deepEqual(sheet.reads, [{ row: 2, column: 1, numRows: 2, numColumns: 6 }]);
 });
@@ -499,6 +626,108 @@ test('Code.gs exports its functions for Node when module exists', () => {
 });
 
 // ---------------------------------------------------------------------------------------------------
+// Access proof and sharing
+
+const NONCE = `ap1.${Math.floor(Date.now() / 1000) + 600}.${'a'.repeat(32)}.${'M'.repeat(43)}`;
+const OLD_NONCE = `ap1.${Math.floor(Date.now() / 1000) - 60}.${'b'.repeat(32)}.${'M'.repeat(43)}`;
+
+test('writeAccessProof adds the nonce as DOCUMENT developer metadata and removes expired ones', () => {
+  const metadata = [
+    { key: 'almanac-access-proof', value: OLD_NONCE, visibility: 'DOCUMENT' },
+    { key: 'almanac-access-proof', value: NONCE.replace('a'.repeat(32), 'c'.repeat(32)), visibility: 'DOCUMENT' },
+    { key: 'someone-else', value: 'x', visibility: 'DOCUMENT' },
+  ];
+  const { code, record } = loadCode({ metadata });
+  code.writeAccessProof('almanac-access-proof', NONCE);
+  assert.deepEqual(
+    record.metadata.map((m) => [m.key, m.value === OLD_NONCE ? 'old' : m.value === NONCE ? 'new' : 'kept']),
+    [['almanac-access-proof', 'kept'], ['someone-else', 'kept'], ['almanac-access-proof', 'new']]
+  );
+  assert.equal(record.metadata[2].visibility, 'DOCUMENT');
+});
+
+test('writeAccessProof writes nothing but a well-formed nonce of the backend under its key', () => {
+  const { code, record } = loadCode();
+  for (const [key, nonce] of [
+    ['almanac-access-proof', 'hello'],
+    ['other-key', NONCE],
+    ['almanac-access-proof', `${NONCE}<script>`],
+  ]) {
+    assert.throws(() => code.writeAccessProof(key, nonce), /not an access check/);
+  }
+  assert.equal(record.metadata.length, 0);
+});
+
+test('writeAccessProof fails for a viewer, as Apps Script does', () => {
+  const { code, record } = loadCode({ canEdit: false });
+  assert.throws(() => code.writeAccessProof('almanac-access-proof', NONCE), /permission to edit/);
+  assert.equal(record.metadata.length, 0);
+});
+
+test('shareWithServiceAccount shares with the configured service account only', () => {
+  const configured = { ALMANAC_SERVICE_ACCOUNT_EMAIL: 'almanac@p.iam.gserviceaccount.com' };
+  const { code, record } = loadCode({ properties: configured });
+  assert.equal(code.shareWithServiceAccount('attacker@evil.example.com'), 'almanac@p.iam.gserviceaccount.com');
+  assert.deepEqual(record.editors, ['almanac@p.iam.gserviceaccount.com'], 'the argument is ignored');
+  for (const value of [undefined, 'someone@example.com', '']) {
+    const properties = value === undefined ? {} : { ALMANAC_SERVICE_ACCOUNT_EMAIL: value };
+    const { code: other, record: none } = loadCode({ properties });
+    assert.throws(() => other.shareWithServiceAccount(), /ALMANAC_SERVICE_ACCOUNT_EMAIL is not set/);
+    assert.deepEqual(none.editors, []);
+  }
+});
+
+test('isStaleProof_ tells expired or foreign values from live nonces', () => {
+  const { code } = loadCode();
+  assert.equal(code.isStaleProof_(NONCE, Date.now()), false);
+  assert.equal(code.isStaleProof_(OLD_NONCE, Date.now()), true);
+  assert.equal(code.isStaleProof_('garbage', Date.now()), true);
+  assert.equal(code.isStaleProof_(null, Date.now()), true);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Scopes: every service method Code.gs calls against the manifest
+
+test('every Apps Script method Code.gs calls is allowed by the manifest\'s scopes', () => {
+  const sheet = makeSheet({ cells: { 2: row('a', 'b') }, selection: [[2, 1]] });
+  const properties = {
+    ALMANAC_BACKEND_URL: 'https://almanac.example.com',
+    ALMANAC_SERVICE_ACCOUNT_EMAIL: 'almanac@p.iam.gserviceaccount.com',
+  };
+  const { code, record } = loadCode({
+    sheet,
+    properties,
+    metadata: [{ key: 'almanac-access-proof', value: OLD_NONCE }],
+  });
+  code.onOpen({ authMode: AuthMode.FULL });
+  code.showSidebar();
+  code.include_('Styles');
+  code.getSelectionContext();
+  code.writeAccessProof('almanac-access-proof', NONCE);
+  code.shareWithServiceAccount();
+  code.setBackendUrl_('https://almanac.example.com');
+  const called = new Set(record.calls);
+  // Every entry of the table is exercised, so the table holds nothing Code.gs does not call.
+  assert.deepEqual(Object.keys(REFERENCE_SCOPES).filter((m) => !called.has(m)), []);
+  for (const method of ['Spreadsheet.addDeveloperMetadata', 'Spreadsheet.addEditor', 'DeveloperMetadata.remove', 'Ui.showSidebar', 'User.getEmail', 'ScriptApp.getIdentityToken']) {
+    assert.ok(called.has(method), method);
+  }
+  // No REST call: the script never fetches a URL or reads an OAuth token to send elsewhere.
+  assert.equal(called.has('ScriptApp.getOAuthToken'), false);
+  assert.equal([...called].some((m) => m.startsWith('UrlFetchApp.')), false);
+});
+
+test('without spreadsheets.currentonly the sheet cannot be read, as Apps Script would refuse', () => {
+  const sheet = makeSheet({ cells: { 2: row('a', 'b') }, selection: [[2, 1]] });
+  const scopes = MANIFEST.oauthScopes.filter((s) => s !== CURRENTONLY);
+  const { code } = loadCode({ sheet, scopes });
+  assert.throws(() => code.getSelectionContext(), /SpreadsheetApp.getActiveSpreadsheet needs one of/);
+  assert.throws(() => code.writeAccessProof('almanac-access-proof', NONCE), /needs one of/);
+  const noUi = loadCode({ scopes: MANIFEST.oauthScopes.filter((s) => s !== CONTAINER_UI) });
+  assert.throws(() => noUi.code.showSidebar(), /Ui.showSidebar needs one of/);
+});
+
+// ---------------------------------------------------------------------------------------------------
 // Manifest
 
 test('appsscript.json: V8, Stackdriver logging, exactly the four scopes, no addOns section', () => {
@@ -513,6 +742,38 @@ test('appsscript.json: V8, Stackdriver logging, exactly the four scopes, no addO
     'https://www.googleapis.com/auth/userinfo.email',
   ]);
   assert.equal('addOns' in manifest, false);
+});
+
+/** The rows of the Markdown table that follows `heading` in README.md, as arrays of cell texts. */
+function readmeTable(heading) {
+  const readme = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
+  const start = readme.indexOf(heading);
+  assert.ok(start >= 0, `README.md has ${heading}`);
+  const lines = readme.slice(start).split('\n');
+  const first = lines.findIndex((l) => l.startsWith('|'));
+  const rows = [];
+  for (const line of lines.slice(first + 2)) {
+    if (!line.startsWith('|')) break;
+    rows.push(line.split('|').slice(1, -1).map((c) => c.trim()));
+  }
+  return rows;
+}
+
+test("README's scope table lists exactly the manifest's scopes, and its Google calls use only them", () => {
+  const scopes = readmeTable('**Why these OAuth scopes**').map(([scope]) => scope.replace(/`/g, ''));
+  assert.deepEqual([...scopes].sort(), [...MANIFEST.oauthScopes].sort());
+  const calls = readmeTable('**Every Google call, with its scope**');
+  const byScript = calls.filter(([, who]) => who.startsWith('Apps Script'));
+  assert.ok(byScript.length >= 5, `${byScript.length} Apps Script rows`);
+  for (const [call, who] of byScript) {
+    const scope = who.replace(/^Apps Script,\s*/, '').replace(/`/g, '').trim();
+    const granted = MANIFEST.oauthScopes.some((s) => s === scope || s.endsWith(`/auth/${scope}`));
+    assert.ok(granted, `${call}: ${scope} is not in appsscript.json`);
+  }
+  // The backend's calls name no scope of the add-on: the Sheets REST API never takes currentonly.
+  for (const [call, who] of calls.filter(([, w]) => w.startsWith('backend'))) {
+    assert.equal(who.includes('currentonly'), false, call);
+  }
 });
 
 // ---------------------------------------------------------------------------------------------------

@@ -157,7 +157,7 @@ fn parse_and_plan_phase(out: &[u8], current: &[SheetRow]) {
         })
         .collect();
     let parsed = started.elapsed();
-    let plan = plan_writes("History EN", current, &results, false);
+    let plan = plan_writes(0, current, &results, false);
     report(
         "parse output + plan the write",
         base,

@@ -66,9 +66,7 @@ async fn scenario(name: &str, rows: usize, rpm: u64, tpm: u64, latency: Duration
     let minutes = stats.span_seconds / 60.0;
     let rpm_fraction = sustained_requests / minutes / rpm as f64;
     let tpm_fraction = sustained_tokens / minutes / tpm as f64;
-    let sheets_calls = (calls.spreadsheets_get - before.spreadsheets_get)
-        + (calls.values_batch_get - before.values_batch_get)
-        + (calls.values_batch_update - before.values_batch_update);
+    let sheets_calls = calls.sheets() - before.sheets();
     println!(
         "== {name}: {rows} rows, limits {rpm} RPM / {tpm} TPM, {} ms latency",
         latency.as_millis()
@@ -84,10 +82,9 @@ async fn scenario(name: &str, rows: usize, rpm: u64, tpm: u64, latency: Duration
         rpm_fraction.max(tpm_fraction)
     );
     println!(
-        "   Sheets calls: {sheets_calls} ({} spreadsheets.get, {} values.batchGet, {} values.batchUpdate) for {} rows written",
-        calls.spreadsheets_get - before.spreadsheets_get,
-        calls.values_batch_get - before.values_batch_get,
-        calls.values_batch_update - before.values_batch_update,
+        "   Sheets calls: {sheets_calls} ({} values.batchGetByDataFilter, {} values.batchUpdateByDataFilter) for {} rows written",
+        calls.values_batch_get_by_data_filter - before.values_batch_get_by_data_filter,
+        calls.values_batch_update_by_data_filter - before.values_batch_update_by_data_filter,
         job.row_counts.done
     );
 }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The browser test and the benchmark: builds the sidebar bundle and the server, starts
+# The browser tests and the benchmark: builds the sidebar bundle and the server, starts
 # `almanac demo --serve` on a free local port, waits for its health check, prints the benchmark's
-# figures, runs the test in headless Chromium (node's test runner), and stops the server.
+# figures, runs the tests in headless Chromium (node's test runner: the sidebar on the dev page,
+# then the API reference at /docs with every request beyond this machine aborted), and stops the
+# server.
 # Needs the tools of scripts/install-web-tools.sh and Node ≥ 20.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,8 +40,8 @@ cd tests/browser
 # The benchmark first, on the untouched sample sheet (it only loads the sidebar, creating no job).
 node bench.js
 status=0
-node --test --test-reporter=spec sidebar.test.js || status=$?
+node --test --test-concurrency=1 --test-reporter=spec sidebar.test.js docs.test.js || status=$?
 if [ "$status" -ne 0 ]; then
-  echo "browser test failed; server log: $out/server.log; screenshots: $out" >&2
+  echo "browser tests failed; server log: $out/server.log; screenshots: $out" >&2
 fi
 exit "$status"

@@ -1,5 +1,6 @@
 // The sidebar in a real browser: headless Chromium opens `/dev/sheet` of `almanac demo --serve`
-// (the emulated sheet beside the real sidebar bundle), selects rows, reads the estimate, generates,
+// (the emulated sheet beside the real sidebar bundle), selects rows, reads the estimate, goes
+// through the set-up step (sharing with the service account) when it is due, generates,
 // watches the progress, checks the cells, fails and retries a row, and reloads mid-job. Each step
 // saves a screenshot under test-output/browser/. The tests run in order on one sheet.
 import assert from 'node:assert/strict';
@@ -19,6 +20,13 @@ before(async () => {
   sidebar = page.frameLocator('#sidebar');
   await page.locator('[data-cell="A2"]').filter({ hasText: /\S/ }).waitFor();
 });
+
+/** Reloads the dev page (the sidebar opens anew, as when a person reopens it). */
+async function reopen() {
+  await page.reload();
+  sidebar = page.frameLocator('#sidebar');
+  await page.locator('[data-cell="A2"]').filter({ hasText: /\S/ }).waitFor();
+}
 
 after(async () => {
   await browser?.close();
@@ -43,8 +51,18 @@ async function devApi(path, body) {
 }
 
 async function sheetRows() {
+  return (await sheet()).rows;
+}
+
+/** `/dev/api/sheet`: the rows, the pretend user and the service account's email. */
+async function sheet() {
   const resp = await fetch(`${BASE_URL}/dev/api/sheet`);
-  return (await resp.json()).rows;
+  return resp.json();
+}
+
+/** The Generate button, once it is enabled. */
+function enabledGenerate() {
+  return sidebar.locator('button.primary:enabled', { hasText: 'Generate' });
 }
 
 /** The card of the newest job (the list is newest first). */
@@ -99,6 +117,49 @@ test('a selection with the header shows the counts and an estimate in batch and 
   await sidebar.getByText(/4 rows: [\d,]+ input \+ ~[\d,]+ output tokens/).waitFor();
   assert.match(await sidebar.getByLabel('Model').inputValue(), /\S/);
   await screenshot(page, '02-estimate');
+});
+
+test('a spreadsheet not shared with the service account shows its email and Share, which enables Generate', async () => {
+  const { serviceAccountEmail } = await sheet();
+  assert.match(serviceAccountEmail, /@.*\.gserviceaccount\.com$/);
+  await devApi('/dev/api/service-account', { shared: false });
+  await reopen();
+  await selectRows(1, 5);
+  const step = sidebar.locator('section.setup');
+  await step.getByText('One step before the first Generate').waitFor();
+  assert.equal(await step.getAttribute('aria-label'), 'Share with Almanac');
+  assert.equal((await step.locator('code.service-account').textContent()).trim(), serviceAccountEmail);
+  const share = step.getByRole('button', { name: 'Share with Almanac' });
+  assert.equal(await share.isEnabled(), true);
+  await step.getByRole('button', { name: 'Check again' }).waitFor();
+  await sidebar.locator('[data-cost="batch"]').waitFor();
+  assert.equal(await sidebar.getByRole('button', { name: 'Generate' }).isDisabled(), true, 'not before sharing');
+  await screenshot(page, '02a-setup-share');
+
+  await share.click();
+  await enabledGenerate().waitFor({ timeout: LONG });
+  assert.equal(await step.count(), 0, 'the step is gone once access is proven');
+  await screenshot(page, '02b-setup-shared');
+});
+
+test('sharing by hand in Google\'s Share dialog, then Check again, also enables Generate', async () => {
+  await devApi('/dev/api/service-account', { shared: false });
+  await reopen();
+  await selectRows(1, 5);
+  const step = sidebar.locator('section.setup');
+  await step.getByRole('button', { name: 'Check again' }).waitFor();
+  // Check again before sharing: the step stays.
+  await step.getByRole('button', { name: 'Check again' }).click();
+  await step.locator('code.service-account').waitFor();
+  assert.equal(await sidebar.getByRole('button', { name: 'Generate' }).isDisabled(), true);
+
+  // The person shares it themselves (Share ▸ the address ▸ Editor), then checks again.
+  await devApi('/dev/api/service-account', { shared: true });
+  await step.getByRole('button', { name: 'Check again' }).click();
+  await enabledGenerate().waitFor({ timeout: LONG });
+  assert.equal(await sidebar.locator('section.setup').count(), 0);
+  await count('to-generate').filter({ hasText: '4' }).waitFor();
+  await screenshot(page, '02c-setup-checked-again');
 });
 
 test('generate shows live progress, then the outcome, and the cells fill', async () => {

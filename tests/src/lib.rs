@@ -1,7 +1,8 @@
 //! Helpers for the tests that span crates: [`spawn_app`] starts the emulator (OpenAI + Google
 //! stand-ins) and the real backend on port 0, and [`TestApp`] drives the backend over HTTP the way
-//! the sidebar does — as user A, whose Google ID token and OAuth token (signed and issued by the
-//! emulator) ride on every request of [`TestApp::http`].
+//! the sidebar does — as user A, an editor of [`SPREADSHEET`], whose Google ID token (signed by the
+//! emulator) and access proof (got as the add-on gets it: challenge, developer metadata written
+//! through emulated Apps Script, proof) ride on every request of [`TestApp::http`].
 //!
 //! The backend's database is a temporary SQLite file, or — when `ALMANAC_TEST_DATABASE=postgres` —
 //! a fresh database on the PostgreSQL server named by `ALMANAC_TEST_POSTGRES_URL`
@@ -12,8 +13,8 @@ use std::time::Duration;
 
 use almanac::app::{Application, RunningApp, install_crypto_provider};
 use almanac::auth::IdentitySettings;
-use almanac::config::{ApiSettings, AuthMode, Config, WorkerSettings};
-use almanac_demo::authorized_client;
+use almanac::config::{ApiSettings, AuthMode, Config, GoogleCredentials, WorkerSettings};
+use almanac_demo::{Prover, authorized_client};
 use almanac_emulator::identity::CLIENT_ID;
 use almanac_emulator::{Emulator, EmulatorConfig};
 use almanac_protocol::{CreateJobRequest, Job, JobStatus, Mode, RowSpan};
@@ -37,7 +38,7 @@ pub struct User {
     pub email: &'static str,
 }
 
-/// The user [`TestApp::http`] acts as; [`SPREADSHEET`] is shared with them.
+/// The user [`TestApp::http`] acts as; [`SPREADSHEET`] is shared with them as editor.
 pub const USER_A: User = User {
     sub: "110000000000000000001",
     email: "ada@example.com",
@@ -59,12 +60,12 @@ pub struct TestApp {
     pub app: Option<RunningApp>,
     /// `http://127.0.0.1:PORT/api/v1`.
     pub api: String,
-    /// An HTTP client that sends user A's ID token and user token on every request.
+    /// An HTTP client that sends user A's ID token and access proof on every request.
     pub http: reqwest::Client,
     /// User A's Google ID token (as sent by [`TestApp::http`]).
     pub id_token: String,
-    /// User A's Google OAuth access token (as sent by [`TestApp::http`]).
-    pub user_token: String,
+    /// User A's access proof for [`SPREADSHEET`] (as sent by [`TestApp::http`]).
+    pub access_proof: String,
     /// The store's URL (a temporary SQLite file, or a PostgreSQL database), kept across restarts.
     pub database_url: String,
     customize: Customize,
@@ -84,19 +85,23 @@ pub async fn spawn_app_with(
     install_crypto_provider();
     let customize: Customize = Arc::new(customize);
     let emulator = Emulator::start(config).await.expect("emulator starts");
+    emulator.add_spreadsheet(SPREADSHEET);
     emulator.share(SPREADSHEET, USER_A.email);
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = test_database_url(dir.path()).await;
     let app = start_backend(&emulator, &database_url, &customize).await;
+    let api = format!("{}/api/v1", app.base_url);
     let id_token = emulator.id_token(USER_A.sub, USER_A.email, CLIENT_ID);
-    let user_token = emulator.user_token(USER_A.email);
+    let access_proof = prove(&emulator, &api, USER_A, &id_token)
+        .await
+        .expect("user A, an editor, proves access");
     TestApp {
-        api: format!("{}/api/v1", app.base_url),
+        http: authorized_client(&id_token, Some(&access_proof)).expect("valid header values"),
+        api,
         app: Some(app),
-        http: authorized_client(&id_token, &user_token).expect("valid header values"),
         emulator,
         id_token,
-        user_token,
+        access_proof,
         database_url,
         customize,
         _db_dir: dir,
@@ -136,6 +141,29 @@ pub async fn postgres_database(test: &str) -> Option<String> {
             .expect("a fresh PostgreSQL database"),
     )
 }
+
+/// `user`'s access proof for [`SPREADSHEET`] from the backend at `api`, got as the add-on gets it.
+///
+/// # Errors
+/// When the backend or (emulated) Apps Script refuses: the message has the code and reason.
+pub async fn prove(
+    emulator: &Emulator,
+    api: &str,
+    user: User,
+    id_token: &str,
+) -> anyhow::Result<String> {
+    let prover = Prover {
+        api,
+        id_token,
+        email: user.email,
+        spreadsheet_id: SPREADSHEET,
+        emulator,
+    };
+    Ok(prover.prove().await?.proof)
+}
+
+/// The secret of access proofs in the tests' backends (kept across [`TestApp::restart`]).
+pub const ACCESS_PROOF_SECRET: &str = "almanac-tests-access-proof-secret";
 
 /// An emulator config with fast steps.
 pub fn fast() -> EmulatorConfig {
@@ -179,7 +207,9 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
         database_url: database_url.to_owned(),
         openai_api_key: SecretString::from(OPENAI_KEY.to_string()),
         openai_base_url: emulator.openai_base_url(),
-        google_service_account_key: SecretString::from(emulator.service_account_key_json()),
+        google_credentials: GoogleCredentials::Key(SecretString::from(
+            emulator.service_account_key_json(),
+        )),
         sheets_base_url: Some(emulator.sheets_base_url()),
         worker: WorkerSettings {
             poll_interval: Duration::from_millis(25),
@@ -193,6 +223,7 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
         auth: AuthMode::GoogleIdToken(identity),
         api: ApiSettings {
             jobs_per_minute: 1_000,
+            access_proof_secret: Some(SecretString::from(ACCESS_PROOF_SECRET.to_owned())),
             ..ApiSettings::default()
         },
     }
@@ -206,12 +237,12 @@ impl TestApp {
             .expect("valid CSV");
     }
 
-    /// A client acting as `user`: a fresh ID token from the emulator's signer and a user token of
-    /// their own (which reaches only the spreadsheets shared with them).
-    pub fn client_as(&self, user: User) -> reqwest::Client {
+    /// A client acting as `user`: a fresh ID token from the emulator's signer and, when they can
+    /// edit [`SPREADSHEET`], their access proof for it (none otherwise).
+    pub async fn client_as(&self, user: User) -> reqwest::Client {
         let id_token = self.emulator.id_token(user.sub, user.email, CLIENT_ID);
-        let user_token = self.emulator.user_token(user.email);
-        authorized_client(&id_token, &user_token).expect("valid header values")
+        let proof = prove(&self.emulator, &self.api, user, &id_token).await.ok();
+        authorized_client(&id_token, proof.as_deref()).expect("valid header values")
     }
 
     /// A batch job request for rows `start..=end` of sheet `sheet_id`.

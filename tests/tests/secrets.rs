@@ -53,7 +53,7 @@ async fn a_whole_job_logs_and_answers_no_secret_at_trace_level() {
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
     answers.push_str(&serde_json::to_string(&job).unwrap());
-    // Refusals too: a bad ID token, a bad user token, an unknown job.
+    // Refusals too: a bad ID token, a bad access proof, an unknown job.
     for resp in [
         reqwest::Client::new()
             .get(format!("{}/models", app.api))
@@ -64,7 +64,7 @@ async fn a_whole_job_logs_and_answers_no_secret_at_trace_level() {
         reqwest::Client::new()
             .post(format!("{}/jobs", app.api))
             .bearer_auth(&app.id_token)
-            .header("x-goog-user-token", format!("{}x", app.user_token))
+            .header("x-almanac-access-proof", format!("{}x", app.access_proof))
             .json(&app.request(0, 2, 3, "gpt-4.1-mini-2025-04-14"))
             .send()
             .await
@@ -93,7 +93,7 @@ async fn a_whole_job_logs_and_answers_no_secret_at_trace_level() {
         key_line.to_owned(),
         app.id_token.clone(),
         app.id_token.rsplit('.').next().unwrap().to_owned(),
-        app.user_token.clone(),
+        app.access_proof.clone(),
     ];
     let issued = app.emulator.issued_access_tokens();
     assert!(

@@ -1,11 +1,16 @@
 //! [`SheetsClient`]: the backend's only connection to Google Sheets — google-sheets4 over hyper,
-//! authorised by a yup-oauth2 service account with the `https://www.googleapis.com/auth/spreadsheets`
-//! scope. It makes few, large calls: one `spreadsheets.get` to find a sheet's title from its
-//! `sheetId`, one `values.batchGet` to read rows, one `values.batchUpdate` (`valueInputOption=RAW`)
-//! to write a job's results. Failures become a [`SheetsError`] that says whether retrying may help
-//! and, when the sheet cannot be seen, with whom to share it.
+//! authorised as one service account by yup-oauth2 with the `https://www.googleapis.com/auth/spreadsheets`
+//! scope: from a key file, or — on Google Cloud, without any key — from the metadata server
+//! (Application Default Credentials). Every call addresses the sheet by its `sheetId`
+//! ([`GridRange`] in a `DataFilter`), never by its title, so a job makes three Sheets calls whatever
+//! happens to the sheet's name: one `values.batchGetByDataFilter` to read the selected rows at
+//! creation, one to read A–F at write time, one `values.batchUpdateByDataFilter`
+//! (`valueInputOption=RAW`) to write; the title comes back in the answers' `range`. Proving a
+//! caller's access ([`SheetsClient::take_access_proof`]) is one `spreadsheets.batchUpdate`.
+//! Failures become a [`SheetsError`] that says whether retrying may help and, when the sheet
+//! cannot be seen, with whom to share it.
 //!
-//! Calls are not retried here; the job worker retries [`SheetsError::is_transient`] errors with
+//! Calls are not retried here; the callers retry [`SheetsError::is_transient`] errors with
 //! backoff. Neither the private key nor access tokens are ever logged or put into an error.
 
 use std::future::Future;
@@ -14,13 +19,19 @@ use std::time::Duration;
 
 use almanac_protocol::RowSpan;
 use google_sheets4::Sheets;
-use google_sheets4::api::{BatchUpdateValuesRequest, Scope, ValueRange};
+use google_sheets4::api::{
+    BatchGetValuesByDataFilterRequest, BatchUpdateSpreadsheetRequest,
+    BatchUpdateValuesByDataFilterRequest, DataFilter, DataFilterValueRange,
+    DeleteDeveloperMetadataRequest, DeveloperMetadataLookup, Request, Scope, ValueRange,
+};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::a1;
+use crate::error::{Context, SheetsError, map_error};
+use crate::grid::GridRange;
 use crate::layout::{ID_COL, LAST_OUTPUT_COL, LAST_READ_COL};
 use crate::plan::CellBlock;
 use almanac_core::calls::{ExternalCall, Observer};
@@ -33,69 +44,38 @@ type Connector = HttpsConnector<HttpConnector>;
 /// [`SheetsError::Transient`].
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Upper bound, in bytes of JSON, of one `values.batchUpdate` request body. Google recommends a
-/// maximum payload of 2 MB (<https://developers.google.com/workspace/sheets/api/limits>); a write
-/// larger than this is split into several calls, each under the bound (a single block larger than
-/// the bound — impossible with ≤ 50,000 characters per cell — goes alone).
+/// Upper bound, in bytes of JSON, of one `values.batchUpdateByDataFilter` request body. Google
+/// recommends a maximum payload of 2 MB (<https://developers.google.com/workspace/sheets/api/limits>);
+/// a write larger than this is split into several calls, each under the bound (a single block
+/// larger than the bound — impossible with ≤ 50,000 characters per cell — goes alone).
 pub const WRITE_REQUEST_MAX_BYTES: usize = 2_000_000;
-
-/// Upper bound, in bytes, of the encoded `ranges=` parameters of one `values.batchGet` URL. Only a
-/// selection of hundreds of separate spans exceeds it and is read in several calls.
-pub const READ_QUERY_MAX_BYTES: usize = 8_000;
 
 /// Rows above this cannot exist: a spreadsheet holds at most 10 million cells.
 const MAX_ROW: u32 = 10_000_000;
 
-/// How much of Google's own error message is kept in ours.
-const MAX_GOOGLE_MESSAGE_CHARS: usize = 300;
+/// The metadata server's token URL on Google Cloud (Cloud Run, GCE, GKE).
+pub const METADATA_TOKEN_URL: &str =
+    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token";
 
 /// What a [`SheetsClient::write_blocks`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct WriteReport {
-    /// `values.batchUpdate` calls made (0 when there was nothing to write).
+    /// `values.batchUpdateByDataFilter` calls made (0 when there was nothing to write).
     pub calls: usize,
     /// Cells the API reports as updated (`totalUpdatedCells`, summed over calls).
     pub updated_cells: u64,
-    /// The `updatedRange` of every block, in the order of the blocks.
+    /// The `updatedRange` (A1, with the sheet's title at write time) of every block, in order.
     pub updated_ranges: Vec<String>,
 }
 
-/// Why a Sheets call failed. Messages are for people and never contain keys or tokens.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum SheetsError {
-    /// The spreadsheet or sheet does not exist, or the service account cannot see it; the message
-    /// says to share the sheet with the service account's email.
-    #[error("{0}")]
-    NotFound(String),
-    /// The service account can see the spreadsheet but may not do this (e.g. it is a Viewer), or
-    /// the Sheets API is not enabled for its project.
-    #[error("{0}")]
-    PermissionDenied(String),
-    /// HTTP 429, 5xx, a timeout or a network failure: retry later.
-    #[error("{0}")]
-    Transient(String),
-    /// The service-account key is unusable, or the token endpoint refused it.
-    #[error("{0}")]
-    Auth(String),
-    /// Anything else (a malformed request, an unexpected answer).
-    #[error("{0}")]
-    Other(String),
-}
-
-impl SheetsError {
-    /// True when the same call may succeed later (rate limit, server error, network).
-    pub fn is_transient(&self) -> bool {
-        matches!(self, SheetsError::Transient(_))
-    }
-}
-
-/// What a call was about, to make error messages precise.
-struct Context<'a> {
-    spreadsheet_id: &'a SpreadsheetId,
-    title: Option<&'a str>,
-    email: &'a str,
-    /// Told about every call (the server's metrics).
-    calls: &'a Observer,
+/// Rows read from one sheet, and the sheet's title as the answer named it (the title at the time
+/// of the read: a sheet may be renamed at any moment; its `sheetId` does not change).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SheetRead {
+    /// The sheet's title, from the answer's `range`.
+    pub title: String,
+    /// The rows, ascending.
+    pub rows: Vec<SheetRow>,
 }
 
 /// A Google Sheets client authorised as one service account. Cheap to share behind an `Arc`;
@@ -103,31 +83,8 @@ struct Context<'a> {
 pub struct SheetsClient {
     hub: Sheets<Connector>,
     email: String,
-    /// `https://sheets.googleapis.com/` or a stand-in's URL, with a trailing slash.
-    api_root: String,
-    /// For calls made with a user's own token ([`SheetsClient::check_user_access`]).
-    user_http: reqwest::Client,
     /// Told about every Sheets call (the server's metrics); none by default.
     calls: Observer,
-}
-
-/// Why a user's own token does not prove access to a spreadsheet.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum UserAccessError {
-    /// Google answered 404: no such spreadsheet.
-    #[error("spreadsheet {0} does not exist")]
-    NotFound(String),
-    /// Google answered 403: the user may not open it (or the token lacks a Sheets scope).
-    #[error("your Google account cannot open spreadsheet {0}")]
-    Forbidden(String),
-    /// Google answered 401: the token is invalid or expired.
-    #[error(
-        "Google refused the user token (expired or not an OAuth access token): send a fresh ScriptApp.getOAuthToken()"
-    )]
-    TokenRejected,
-    /// 429, 5xx, a timeout or a network failure: retry later.
-    #[error("Google Sheets is not answering right now ({0}); try again in a minute")]
-    Unavailable(String),
 }
 
 impl std::fmt::Debug for SheetsClient {
@@ -176,7 +133,65 @@ impl SheetsClient {
         })?;
 
         let http = Client::builder(TokioExecutor::new()).build(connector);
-        SheetsClient::assemble(Sheets::new(http, auth), email, base_url)
+        Ok(SheetsClient::assemble(
+            Sheets::new(http, auth),
+            email,
+            base_url,
+        ))
+    }
+
+    /// Builds a client that acts as the runtime service account of a Google Cloud service (Cloud
+    /// Run, GCE, GKE), with no key file: Application Default Credentials through the metadata
+    /// server (yup-oauth2's `ApplicationDefaultCredentialsAuthenticator`), which is asked for a
+    /// token with the `spreadsheets` scope on each refresh.
+    ///
+    /// - `metadata_host`: `None` for `metadata.google.internal`; `Some("127.0.0.1:PORT")` for a
+    ///   stand-in (as `GCE_METADATA_HOST` names it).
+    /// - `base_url`: as for [`SheetsClient::new`].
+    ///
+    /// One request is made here: the service account's email, from
+    /// `…/service-accounts/default/email`, so that a missing metadata server fails at start.
+    ///
+    /// # Errors
+    /// [`SheetsError::Auth`] when the metadata server cannot be reached or answers no email (not on
+    /// Google Cloud: set `GOOGLE_APPLICATION_CREDENTIALS`).
+    pub async fn from_metadata_server(
+        metadata_host: Option<&str>,
+        base_url: Option<&str>,
+    ) -> Result<SheetsClient, SheetsError> {
+        let token_url = match metadata_host {
+            Some(host) => {
+                format!("http://{host}/computeMetadata/v1/instance/service-accounts/default/token")
+            }
+            None => METADATA_TOKEN_URL.to_owned(),
+        };
+        let email = metadata_email(&token_url.replace("/token", "/email")).await?;
+        let connector = connector(true)?;
+        let auth_http = Client::builder(TokioExecutor::new()).build::<_, String>(connector);
+        let opts = yup_oauth2::ApplicationDefaultCredentialsFlowOpts {
+            metadata_url: Some(token_url),
+        };
+        let client = yup_oauth2::client::CustomHyperClientBuilder::from(auth_http);
+        let built =
+            match yup_oauth2::ApplicationDefaultCredentialsAuthenticator::with_client(opts, client)
+                .await
+            {
+                yup_oauth2::authenticator::ApplicationDefaultCredentialsTypes::InstanceMetadata(
+                    b,
+                ) => b.build().await,
+                yup_oauth2::authenticator::ApplicationDefaultCredentialsTypes::ServiceAccount(
+                    b,
+                ) => b.build().await,
+            };
+        let auth = built.map_err(|e| {
+            SheetsError::Auth(format!("cannot use the runtime service account: {e}"))
+        })?;
+        let http = Client::builder(TokioExecutor::new()).build(connector_for(base_url)?);
+        Ok(SheetsClient::assemble(
+            Sheets::new(http, auth),
+            email,
+            base_url,
+        ))
     }
 
     /// A client without a service account, for command-line work that may never touch a sheet
@@ -188,17 +203,15 @@ impl SheetsClient {
     pub fn without_credentials(base_url: Option<&str>) -> Result<SheetsClient, SheetsError> {
         let connector = connector(base_url.is_some())?;
         let http = Client::builder(TokioExecutor::new()).build(connector);
-        SheetsClient::assemble(Sheets::new(http, NoServiceAccount), String::new(), base_url)
+        Ok(SheetsClient::assemble(
+            Sheets::new(http, NoServiceAccount),
+            String::new(),
+            base_url,
+        ))
     }
 
-    /// Points `hub` at `base_url` (a stand-in; `None` = Google) and adds the client that checks
-    /// callers' own tokens.
-    fn assemble(
-        mut hub: Sheets<Connector>,
-        email: String,
-        base_url: Option<&str>,
-    ) -> Result<SheetsClient, SheetsError> {
-        let mut api_root = "https://sheets.googleapis.com/".to_owned();
+    /// Points `hub` at `base_url` (a stand-in; `None` = Google).
+    fn assemble(mut hub: Sheets<Connector>, email: String, base_url: Option<&str>) -> SheetsClient {
         if let Some(url) = base_url {
             let url = if url.ends_with('/') {
                 url.to_owned()
@@ -206,20 +219,13 @@ impl SheetsClient {
                 format!("{url}/")
             };
             hub.base_url(url.clone());
-            hub.root_url(url.clone());
-            api_root = url;
+            hub.root_url(url);
         }
-        let user_http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| SheetsError::Other(format!("cannot build an HTTP client: {e}")))?;
-        Ok(SheetsClient {
+        SheetsClient {
             hub,
             email,
-            api_root,
-            user_http,
             calls: None,
-        })
+        }
     }
 
     /// The same client, reporting every Sheets call (attempt, status, latency) to `calls`.
@@ -228,115 +234,106 @@ impl SheetsClient {
         self
     }
 
-    /// Checks that the owner of `user_token` (a Google OAuth access token of the caller, from
-    /// `ScriptApp.getOAuthToken()`) can open the spreadsheet: one
-    /// [`spreadsheets.get`](https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets/get)
-    /// with `fields=spreadsheetId`, authorised by that token and not by the service account. The
-    /// token is sent to Google only and never logged.
-    ///
-    /// # Errors
-    /// See [`UserAccessError`].
-    pub async fn check_user_access(
-        &self,
-        spreadsheet_id: &SpreadsheetId,
-        user_token: &secrecy::SecretString,
-    ) -> Result<(), UserAccessError> {
-        use secrecy::ExposeSecret as _;
-        let id = spreadsheet_id.as_str();
-        let url = format!("{}v4/spreadsheets/{id}", self.api_root);
-        tracing::debug!(%spreadsheet_id, "sheets: spreadsheets.get with the user's token");
-        let resp = self
-            .user_http
-            .get(url)
-            .query(&[("fields", "spreadsheetId")])
-            .bearer_auth(user_token.expose_secret())
-            .send()
-            .await
-            .map_err(|e| UserAccessError::Unavailable(e.without_url().to_string()))?;
-        match resp.status().as_u16() {
-            200..=299 => Ok(()),
-            401 => Err(UserAccessError::TokenRejected),
-            403 => Err(UserAccessError::Forbidden(id.to_owned())),
-            404 => Err(UserAccessError::NotFound(id.to_owned())),
-            status => Err(UserAccessError::Unavailable(format!("HTTP {status}"))),
-        }
-    }
-
-    /// The service account's email (`client_email` of the key): the address people share their
-    /// sheet with.
+    /// The service account's email (`client_email` of the key, or the runtime service account's):
+    /// the address people share their sheet with.
     pub fn service_account_email(&self) -> &str {
         &self.email
     }
 
-    /// The current title of the sheet whose `sheetId` (the `gid` in its URL) is `sheet_id`.
+    fn context<'a>(&'a self, spreadsheet_id: &'a SpreadsheetId) -> Context<'a> {
+        Context {
+            spreadsheet_id,
+            email: &self.email,
+        }
+    }
+
+    /// Proves that an editor of the spreadsheet wrote the developer metadata `key` = `value`
+    /// (visibility `DOCUMENT`, on the spreadsheet) and deletes it, in one
+    /// [`spreadsheets.batchUpdate`](https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets/batchUpdate)
+    /// with a `deleteDeveloperMetadata` request whose `DataFilter` is a `DeveloperMetadataLookup`
+    /// of exactly that entry. Because `batchUpdate` changes the spreadsheet, success also proves
+    /// that the spreadsheet is shared with the service account as an editor.
     ///
-    /// One `spreadsheets.get` with `fields=sheets.properties`
-    /// (<https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets/get>).
-    /// Titles change; ids do not, so a job stores the id and asks for the title before each read
-    /// and write.
+    /// Returns whether such an entry existed (and is now deleted).
     ///
     /// # Errors
-    /// [`SheetsError::NotFound`] when the spreadsheet cannot be seen (the message says to share it
-    /// with [`service_account_email`](Self::service_account_email)) or has no sheet with this id (the
-    /// message names the id); others as mapped from the API's answer.
-    pub async fn sheet_title(
+    /// [`SheetsError::NotFound`] / [`SheetsError::PermissionDenied`] when the service account cannot
+    /// see or change the spreadsheet (the message says with whom to share it); others as mapped.
+    pub async fn take_access_proof(
         &self,
         spreadsheet_id: &SpreadsheetId,
-        sheet_id: i32,
-    ) -> Result<String, SheetsError> {
-        let ctx = self.context(spreadsheet_id, None);
-        tracing::debug!(%spreadsheet_id, sheet_id, "sheets: spreadsheets.get");
+        key: &str,
+        value: &str,
+    ) -> Result<bool, SheetsError> {
+        let lookup = DeveloperMetadataLookup {
+            metadata_key: Some(key.to_owned()),
+            metadata_value: Some(value.to_owned()),
+            location_type: Some("SPREADSHEET".to_owned()),
+            visibility: Some("DOCUMENT".to_owned()),
+            ..Default::default()
+        };
+        let request = BatchUpdateSpreadsheetRequest {
+            requests: Some(vec![Request {
+                delete_developer_metadata: Some(DeleteDeveloperMetadataRequest {
+                    data_filter: Some(DataFilter {
+                        developer_metadata_lookup: Some(lookup),
+                        ..Default::default()
+                    }),
+                }),
+                ..Default::default()
+            }]),
+            ..Default::default()
+        };
+        tracing::debug!(%spreadsheet_id, "sheets: spreadsheets.batchUpdate (deleteDeveloperMetadata)");
         let call = self
             .hub
             .spreadsheets()
-            .get(spreadsheet_id.as_str())
-            .param("fields", "sheets.properties")
+            .batch_update(request, spreadsheet_id.as_str())
             .add_scope(Scope::Spreadsheet)
             .doit();
-        let (_, spreadsheet) = run("spreadsheets.get", call, &ctx).await?;
-        spreadsheet
-            .sheets
+        let ctx = self.context(spreadsheet_id);
+        let (_, answer) = run("spreadsheets.batchUpdate", call, &ctx, &self.calls).await?;
+        let found = answer
+            .replies
             .unwrap_or_default()
             .into_iter()
-            .filter_map(|s| s.properties)
-            // Protobuf JSON may leave out a sheetId of 0 (the first sheet's usual id).
-            .find(|p| p.sheet_id.unwrap_or(0) == sheet_id)
-            .and_then(|p| p.title)
-            .ok_or_else(|| {
-                SheetsError::NotFound(format!(
-                    "spreadsheet {spreadsheet_id} has no sheet with id {sheet_id} (the gid in its URL); it may have been deleted"
-                ))
-            })
+            .filter_map(|r| r.delete_developer_metadata)
+            .flat_map(|d| d.deleted_developer_metadata.unwrap_or_default())
+            .any(|m| {
+                m.metadata_key.as_deref() == Some(key) && m.metadata_value.as_deref() == Some(value)
+            });
+        Ok(found)
     }
 
-    /// Reads columns A–H of the given rows: one `values.batchGet` with one range
-    /// `'Title'!A{start}:H{end}` per span
-    /// (<https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/batchGet>).
+    /// Reads columns A–H of the given rows of the sheet `sheet_id`: one
+    /// [`values.batchGetByDataFilter`](https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/batchGetByDataFilter)
+    /// with one [`GridRange`] per span.
     ///
     /// Spans are 1-based and inclusive; overlapping or adjacent spans are merged first. The API
-    /// trims trailing blank cells and rows; the answer is normalised to one [`SheetRow`] per
-    /// requested row number, ascending, each with exactly 8 cells. Only when the encoded ranges
-    /// would exceed [`READ_QUERY_MAX_BYTES`] (hundreds of separate spans) is the read split into
-    /// several calls; no spans, no call.
+    /// trims trailing blank rows and cells; every requested row is returned anyway, padded to 8
+    /// cells, in ascending order. Values are the displayed text (`FORMATTED_VALUE`).
     ///
     /// # Errors
-    /// [`SheetsError::Other`] for a span with `start_row` 0, `end_row < start_row` or rows beyond
-    /// 10,000,000; [`SheetsError::NotFound`] when the spreadsheet or the sheet titled `title`
-    /// cannot be found; others as mapped from the API's answer.
+    /// [`SheetsError::Other`] for a span that is not valid or a sheet id the spreadsheet does not
+    /// have (Google answers 400); [`SheetsError::NotFound`] when the spreadsheet cannot be seen;
+    /// others as mapped from the API's answer.
     pub async fn read_rows(
         &self,
         spreadsheet_id: &SpreadsheetId,
-        title: &str,
+        sheet_id: i32,
         spans: &[RowSpan],
-    ) -> Result<Vec<SheetRow>, SheetsError> {
+    ) -> Result<SheetRead, SheetsError> {
         let spans = merge_spans(spans)?;
         let width = LAST_READ_COL as usize + 1;
-        let ranges: Vec<String> = spans
+        let ranges: Vec<GridRange> = spans
             .iter()
-            .map(|&(start, end)| a1::rows_range(title, ID_COL, LAST_READ_COL, start, end))
+            .map(|&(start, end)| GridRange::rows(sheet_id, start, end, ID_COL, LAST_READ_COL))
             .collect();
-        let value_ranges = self.batch_get(spreadsheet_id, title, &ranges).await?;
-
+        let value_ranges = self.batch_get(spreadsheet_id, &ranges).await?;
+        let title = value_ranges
+            .first()
+            .and_then(returned_title)
+            .unwrap_or_default();
         let mut rows = Vec::new();
         for (&(start, end), vr) in spans.iter().zip(value_ranges) {
             let first = returned_first_row(&vr).unwrap_or(start);
@@ -356,34 +353,33 @@ impl SheetsClient {
             }
             rows.extend(block);
         }
-        Ok(rows)
+        Ok(SheetRead { title, rows })
     }
 
-    /// Reads columns A–F of the whole sheet — every id and the current C–F — to locate rows by id
-    /// at write time: one `values.batchGet` of `'Title'!A:F`
-    /// (<https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/batchGet>).
+    /// Reads columns A–F of the whole sheet `sheet_id` — every id and the current C–F — to locate
+    /// rows by id at write time: one `values.batchGetByDataFilter` of the columns `A:F`.
     ///
     /// Returns the rows the API returns (it trims trailing blank rows), ascending from row 1, each
     /// padded to 6 cells. Values are the displayed text (`FORMATTED_VALUE`), as a person sees the
     /// ids; a cell whose formula displays nothing therefore reads as empty.
     ///
     /// # Errors
-    /// [`SheetsError::NotFound`] when the spreadsheet or the sheet titled `title` cannot be found;
-    /// others as mapped from the API's answer.
+    /// As [`SheetsClient::read_rows`].
     pub async fn read_ids_and_outputs(
         &self,
         spreadsheet_id: &SpreadsheetId,
-        title: &str,
-    ) -> Result<Vec<SheetRow>, SheetsError> {
+        sheet_id: i32,
+    ) -> Result<SheetRead, SheetsError> {
         let width = LAST_OUTPUT_COL as usize + 1;
-        let range = a1::columns_range(title, ID_COL, LAST_OUTPUT_COL);
+        let range = GridRange::columns(sheet_id, ID_COL, LAST_OUTPUT_COL);
         let vr = self
-            .batch_get(spreadsheet_id, title, &[range])
+            .batch_get(spreadsheet_id, &[range])
             .await?
             .pop()
             .unwrap_or_default();
+        let title = returned_title(&vr).unwrap_or_default();
         let first = returned_first_row(&vr).unwrap_or(1);
-        Ok(vr
+        let rows = vr
             .values
             .unwrap_or_default()
             .into_iter()
@@ -394,12 +390,14 @@ impl SheetsClient {
                     cells: to_cells(values, width),
                 })
             })
-            .collect())
+            .collect();
+        Ok(SheetRead { title, rows })
     }
 
     /// Writes every block with `valueInputOption=RAW` (text is stored as typed: `=SUM(1,2)` stays
-    /// text, not a formula) in one `values.batchUpdate`
-    /// (<https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/batchUpdate>).
+    /// text, not a formula) in one
+    /// [`values.batchUpdateByDataFilter`](https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/batchUpdateByDataFilter),
+    /// each block addressed by its [`GridRange`] (so a rename since the read changes nothing).
     ///
     /// A write whose JSON body would exceed [`WRITE_REQUEST_MAX_BYTES`] (about 2 MB, Google's
     /// recommended maximum payload) is split into several calls, in block order. No blocks, no call.
@@ -413,37 +411,18 @@ impl SheetsClient {
         spreadsheet_id: &SpreadsheetId,
         blocks: &[CellBlock],
     ) -> Result<WriteReport, SheetsError> {
-        let ctx = self.context(spreadsheet_id, None);
+        let ctx = self.context(spreadsheet_id);
         let mut report = WriteReport::default();
         for chunk in split_for_requests(blocks, WRITE_REQUEST_MAX_BYTES) {
-            let request = BatchUpdateValuesRequest {
-                value_input_option: Some("RAW".to_owned()),
-                include_values_in_response: Some(false),
-                data: Some(
-                    chunk
-                        .iter()
-                        .map(|b| ValueRange {
-                            range: Some(b.range.clone()),
-                            major_dimension: Some("ROWS".to_owned()),
-                            values: Some(vec![
-                                b.values
-                                    .iter()
-                                    .map(|v| serde_json::Value::String(v.clone()))
-                                    .collect(),
-                            ]),
-                        })
-                        .collect(),
-                ),
-                ..Default::default()
-            };
-            tracing::debug!(%spreadsheet_id, blocks = chunk.len(), "sheets: values.batchUpdate");
+            tracing::debug!(%spreadsheet_id, blocks = chunk.len(), "sheets: values.batchUpdateByDataFilter");
             let call = self
                 .hub
                 .spreadsheets()
-                .values_batch_update(request, spreadsheet_id.as_str())
+                .values_batch_update_by_data_filter(write_request(chunk), spreadsheet_id.as_str())
                 .add_scope(Scope::Spreadsheet)
                 .doit();
-            let (_, answer) = run("values.batchUpdate", call, &ctx).await?;
+            let (_, answer) =
+                run("values.batchUpdateByDataFilter", call, &ctx, &self.calls).await?;
             report.calls += 1;
             report.updated_cells += answer
                 .total_updated_cells
@@ -460,58 +439,108 @@ impl SheetsClient {
         Ok(report)
     }
 
-    fn context<'a>(
-        &'a self,
-        spreadsheet_id: &'a SpreadsheetId,
-        title: Option<&'a str>,
-    ) -> Context<'a> {
-        Context {
-            spreadsheet_id,
-            title,
-            email: &self.email,
-            calls: &self.calls,
-        }
-    }
-
-    /// `values.batchGet` of `ranges` (as few calls as [`READ_QUERY_MAX_BYTES`] allows), rows major,
-    /// formatted values; one `ValueRange` per range, in order.
+    /// `values.batchGetByDataFilter` of `ranges` in one call, rows major, formatted values; one
+    /// `ValueRange` per range, in order.
     async fn batch_get(
         &self,
         spreadsheet_id: &SpreadsheetId,
-        title: &str,
-        ranges: &[String],
+        ranges: &[GridRange],
     ) -> Result<Vec<ValueRange>, SheetsError> {
-        let ctx = self.context(spreadsheet_id, Some(title));
-        let mut out = Vec::with_capacity(ranges.len());
-        for chunk in split_ranges_for_query(ranges, READ_QUERY_MAX_BYTES) {
-            tracing::debug!(%spreadsheet_id, ranges = chunk.len(), "sheets: values.batchGet");
-            let mut call = self
-                .hub
-                .spreadsheets()
-                .values_batch_get(spreadsheet_id.as_str())
-                .major_dimension("ROWS")
-                .value_render_option("FORMATTED_VALUE")
-                .add_scope(Scope::Spreadsheet);
-            for range in chunk {
-                call = call.add_ranges(range);
-            }
-            let (_, answer) = run("values.batchGet", call.doit(), &ctx).await?;
-            let got = answer.value_ranges.unwrap_or_default();
-            if got.len() != chunk.len() {
-                return Err(SheetsError::Other(format!(
-                    "the Sheets API answered {} ranges for {} requested",
-                    got.len(),
-                    chunk.len()
-                )));
-            }
-            out.extend(got);
+        let ctx = self.context(spreadsheet_id);
+        let request = BatchGetValuesByDataFilterRequest {
+            data_filters: Some(ranges.iter().map(GridRange::to_filter).collect()),
+            major_dimension: Some("ROWS".to_owned()),
+            value_render_option: Some("FORMATTED_VALUE".to_owned()),
+            ..Default::default()
+        };
+        tracing::debug!(%spreadsheet_id, ranges = ranges.len(), "sheets: values.batchGetByDataFilter");
+        let call = self
+            .hub
+            .spreadsheets()
+            .values_batch_get_by_data_filter(request, spreadsheet_id.as_str())
+            .add_scope(Scope::Spreadsheet)
+            .doit();
+        let (_, answer) = run("values.batchGetByDataFilter", call, &ctx, &self.calls).await?;
+        let got: Vec<ValueRange> = answer
+            .value_ranges
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| m.value_range.unwrap_or_default())
+            .collect();
+        if got.len() != ranges.len() {
+            return Err(SheetsError::Other(format!(
+                "the Sheets API answered {} ranges for {} requested",
+                got.len(),
+                ranges.len()
+            )));
         }
-        Ok(out)
+        Ok(got)
     }
 }
 
+/// The `values.batchUpdateByDataFilter` body writing `blocks` as `RAW`.
+fn write_request(blocks: &[CellBlock]) -> BatchUpdateValuesByDataFilterRequest {
+    BatchUpdateValuesByDataFilterRequest {
+        value_input_option: Some("RAW".to_owned()),
+        include_values_in_response: Some(false),
+        data: Some(
+            blocks
+                .iter()
+                .map(|b| DataFilterValueRange {
+                    data_filter: Some(b.range.to_filter()),
+                    major_dimension: Some("ROWS".to_owned()),
+                    values: Some(vec![
+                        b.values
+                            .iter()
+                            .map(|v| serde_json::Value::String(v.clone()))
+                            .collect(),
+                    ]),
+                })
+                .collect(),
+        ),
+        ..Default::default()
+    }
+}
+
+/// The runtime service account's email from the metadata server (`Metadata-Flavor: Google`).
+async fn metadata_email(url: &str) -> Result<String, SheetsError> {
+    let unreachable = |why: String| {
+        SheetsError::Auth(format!(
+            "no service-account key is configured and the metadata server at {url} gave no service account ({why}): outside Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS to a key file"
+        ))
+    };
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .map_err(|e| SheetsError::Other(format!("cannot build an HTTP client: {e}")))?;
+    let resp = http
+        .get(url)
+        .header("Metadata-Flavor", "Google")
+        .send()
+        .await
+        .map_err(|e| unreachable(e.without_url().to_string()))?;
+    if !resp.status().is_success() {
+        return Err(unreachable(format!("HTTP {}", resp.status().as_u16())));
+    }
+    let email = resp
+        .text()
+        .await
+        .map_err(|e| unreachable(e.without_url().to_string()))?;
+    let email = email.trim().to_owned();
+    if email.contains('@') {
+        Ok(email)
+    } else {
+        Err(unreachable("the answer is not an email".into()))
+    }
+}
+
+/// The connector for the Sheets API at `base_url` (a stand-in allows plain `http`).
+fn connector_for(base_url: Option<&str>) -> Result<Connector, SheetsError> {
+    connector(base_url.is_some())
+}
+
 /// The connector shared by the API client and the token client: TLS with the platform's roots and
-/// the ring provider; plain `http` allowed only for a stand-in.
+/// the ring provider; plain `http` allowed only for a stand-in (and the metadata server).
 fn connector(stand_in: bool) -> Result<Connector, SheetsError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let builder =
@@ -540,12 +569,13 @@ fn connector(stand_in: bool) -> Result<Connector, SheetsError> {
     Ok(builder.enable_http1().enable_http2().build())
 }
 
-/// Runs one google-sheets4 call under [`REQUEST_TIMEOUT`] and maps its error.
-/// `operation` names the call in metrics (`spreadsheets.get`, `values.batchGet`, …).
+/// Runs one google-sheets4 call under [`REQUEST_TIMEOUT`], tells `calls` about it and maps its
+/// error. `operation` names the call in metrics (`values.batchGetByDataFilter`, …).
 async fn run<T>(
     operation: &'static str,
     call: impl Future<Output = google_sheets4::Result<T>>,
     ctx: &Context<'_>,
+    calls: &Observer,
 ) -> Result<T, SheetsError> {
     let started = std::time::Instant::now();
     let outcome = tokio::time::timeout(REQUEST_TIMEOUT, call).await;
@@ -561,7 +591,7 @@ async fn run<T>(
         Ok(Err(_)) => "error".to_owned(),
         Err(_) => "timeout".to_owned(),
     };
-    if let Some(calls) = ctx.calls {
+    if let Some(calls) = calls {
         calls.observe(&ExternalCall {
             service: "sheets",
             operation: operation.to_owned(),
@@ -577,111 +607,6 @@ async fn run<T>(
             REQUEST_TIMEOUT.as_secs()
         ))),
     }
-}
-
-/// Maps google-sheets4's error. The crate turns every non-2xx answer whose body is JSON into
-/// `BadRequest(body)` (whatever the status), and one without a JSON body into `Failure(response)`.
-fn map_error(err: google_sheets4::Error, ctx: &Context<'_>) -> SheetsError {
-    use google_sheets4::Error as E;
-    match err {
-        E::BadRequest(body) => {
-            let error = &body["error"];
-            let code = error["code"].as_u64().and_then(|c| u16::try_from(c).ok());
-            let status = error["status"].as_str().unwrap_or("");
-            let message = error["message"].as_str().unwrap_or("");
-            classify(code, status, message, ctx)
-        }
-        E::Failure(response) => classify(Some(response.status().as_u16()), "", "", ctx),
-        E::HttpError(e) => {
-            SheetsError::Transient(format!("could not reach the Sheets API: {e}; retry later"))
-        }
-        E::Io(e) => SheetsError::Transient(format!(
-            "the Sheets API's answer was cut off: {e}; retry later"
-        )),
-        E::MissingToken(e) => token_error(e.as_ref(), ctx),
-        E::JsonDecodeError(body, e) => SheetsError::Other(format!(
-            "the Sheets API gave an answer this client cannot read ({e}): {}",
-            shorten(&body)
-        )),
-        other => SheetsError::Other(format!("Sheets call failed: {}", other.to_string().trim())),
-    }
-}
-
-/// Maps a failure to get an access token from the token endpoint.
-fn token_error(
-    e: &(dyn std::error::Error + Send + Sync + 'static),
-    ctx: &Context<'_>,
-) -> SheetsError {
-    match e.downcast_ref::<yup_oauth2::Error>() {
-        Some(yup_oauth2::Error::HttpError(_) | yup_oauth2::Error::HttpClientError(_)) => {
-            SheetsError::Transient(format!(
-                "could not reach Google's token endpoint for {}: {e}; retry later",
-                ctx.email
-            ))
-        }
-        _ => SheetsError::Auth(format!(
-            "Google's token endpoint refused the service account {}: {e}. Check that the key is current and not deleted",
-            ctx.email
-        )),
-    }
-}
-
-/// Maps an HTTP error answer (status code and/or the JSON error's `status` and `message`) to a
-/// [`SheetsError`]. Bodies look like
-/// `{"error":{"code":404,"message":"Requested entity was not found.","status":"NOT_FOUND"}}`.
-fn classify(code: Option<u16>, status: &str, message: &str, ctx: &Context<'_>) -> SheetsError {
-    let sid = ctx.spreadsheet_id;
-    let email = ctx.email;
-    let said = if message.is_empty() {
-        String::new()
-    } else {
-        format!(" (Google said: {})", shorten(message))
-    };
-    let http = match (code, status) {
-        (Some(c), "") => format!("HTTP {c}"),
-        (Some(c), s) => format!("HTTP {c} {s}"),
-        (None, s) => s.to_owned(),
-    };
-    let transient = matches!(
-        status,
-        "RESOURCE_EXHAUSTED" | "UNAVAILABLE" | "INTERNAL" | "DEADLINE_EXCEEDED" | "ABORTED"
-    ) || matches!(code, Some(408 | 429 | 500..=599));
-    if transient {
-        return SheetsError::Transient(format!(
-            "the Sheets API is busy or unavailable ({http}){said}; retry later"
-        ));
-    }
-    if status == "NOT_FOUND" || code == Some(404) {
-        return SheetsError::NotFound(format!(
-            "spreadsheet {sid} was not found or the service account cannot see it: share the sheet with {email} (as Editor) and check the spreadsheet id{said}"
-        ));
-    }
-    if status == "PERMISSION_DENIED" || code == Some(403) {
-        return SheetsError::PermissionDenied(format!(
-            "the service account {email} may not do this in spreadsheet {sid}: share the sheet with {email} as Editor{said}"
-        ));
-    }
-    if status == "UNAUTHENTICATED" || code == Some(401) {
-        return SheetsError::Auth(format!(
-            "the Sheets API refused the service account's access token ({http}){said}"
-        ));
-    }
-    if message.starts_with("Unable to parse range")
-        && let Some(title) = ctx.title
-    {
-        return SheetsError::NotFound(format!(
-            "spreadsheet {sid} has no sheet titled {title:?} any more; it may have been renamed or deleted{said}"
-        ));
-    }
-    SheetsError::Other(format!("the Sheets API refused the request ({http}){said}"))
-}
-
-fn shorten(s: &str) -> String {
-    let mut out: String = s.chars().take(MAX_GOOGLE_MESSAGE_CHARS).collect();
-    if out.len() < s.len() {
-        out.push('…');
-    }
-    out
 }
 
 /// Validates spans and merges overlapping or adjacent ones; ascending.
@@ -712,6 +637,11 @@ fn returned_first_row(vr: &ValueRange) -> Option<u32> {
     a1::parse_range(vr.range.as_deref()?).ok()?.first_row()
 }
 
+/// The sheet's title in a returned `range` (`'It''s'!A1:F9` → `It's`).
+fn returned_title(vr: &ValueRange) -> Option<String> {
+    a1::parse_range(vr.range.as_deref()?).ok()?.sheet_title
+}
+
 /// One row of values as strings, padded (or cut) to `width`.
 fn to_cells(values: Vec<serde_json::Value>, width: usize) -> Vec<String> {
     let mut cells: Vec<String> = values
@@ -740,10 +670,11 @@ fn json_len(s: &str) -> usize {
         .sum::<usize>()
 }
 
-/// Estimated JSON size of one block inside a `values.batchUpdate` body.
+/// Estimated JSON size of one block inside a `values.batchUpdateByDataFilter` body (its grid
+/// range at most five 10-digit numbers).
 fn block_json_len(block: &CellBlock) -> usize {
-    const OVERHEAD: usize = r#"{"range":,"majorDimension":"ROWS","values":[[]]},"#.len();
-    OVERHEAD + json_len(&block.range) + block.values.iter().map(|v| json_len(v) + 1).sum::<usize>()
+    const OVERHEAD: usize = r#"{"dataFilter":{"gridRange":{"sheetId":,"startRowIndex":,"endRowIndex":,"startColumnIndex":,"endColumnIndex":}},"majorDimension":"ROWS","values":[[]]},"#.len() + 5 * 11;
+    OVERHEAD + block.values.iter().map(|v| json_len(v) + 1).sum::<usize>()
 }
 
 /// Consecutive slices of `blocks`, each under `max_bytes` of JSON (a single larger block alone).
@@ -751,26 +682,6 @@ fn split_for_requests(blocks: &[CellBlock], max_bytes: usize) -> Vec<&[CellBlock
     const ENVELOPE: usize =
         r#"{"valueInputOption":"RAW","includeValuesInResponse":false,"data":[]}"#.len();
     split_by_size(blocks, max_bytes, ENVELOPE, block_json_len)
-}
-
-/// Encoded length of `ranges=<range>&` in a query string (worst case for non-ASCII).
-fn query_param_len(range: &str) -> usize {
-    "ranges=&".len()
-        + range
-            .bytes()
-            .map(|b| {
-                if b.is_ascii_alphanumeric() || b" -._*".contains(&b) {
-                    1
-                } else {
-                    3
-                }
-            })
-            .sum::<usize>()
-}
-
-/// Consecutive slices of `ranges` whose encoded query stays under `max_bytes`.
-fn split_ranges_for_query(ranges: &[String], max_bytes: usize) -> Vec<&[String]> {
-    split_by_size(ranges, max_bytes, 0, |r| query_param_len(r))
 }
 
 fn split_by_size<T>(items: &[T], max: usize, base: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
@@ -795,107 +706,6 @@ fn split_by_size<T>(items: &[T], max: usize, base: usize, size: impl Fn(&T) -> u
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const RECORDED: &str =
-        include_str!("../../../fixtures/reference/google-sheets/recorded-values-traffic.json");
-
-    fn sid() -> SpreadsheetId {
-        SpreadsheetId::parse("1yXHRaUTFlGV-Axis4vLHtoPvGUj3C_-awA_5sLK8k6g").unwrap()
-    }
-
-    fn classify_body(body: &serde_json::Value, title: Option<&str>) -> SheetsError {
-        let sid = sid();
-        let ctx = Context {
-            spreadsheet_id: &sid,
-            title,
-            email: "almanac@demo.iam.gserviceaccount.com",
-            calls: &None,
-        };
-        map_error(google_sheets4::Error::BadRequest(body.clone()), &ctx)
-    }
-
-    #[test]
-    fn the_recorded_404_body_becomes_not_found_telling_whom_to_share_with() {
-        let calls: serde_json::Value = serde_json::from_str(RECORDED).unwrap();
-        let not_found = calls
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["status"] == 404)
-            .expect("the recording has a 404");
-        let err = classify_body(&not_found["response_body"], None);
-        let SheetsError::NotFound(msg) = &err else {
-            panic!("{err:?}")
-        };
-        assert!(
-            msg.contains("share the sheet with almanac@demo.iam.gserviceaccount.com"),
-            "{msg}"
-        );
-        assert!(msg.contains(sid().as_str()), "{msg}");
-        assert!(!err.is_transient());
-    }
-
-    #[test]
-    fn error_bodies_map_by_status_and_code() {
-        let body = |code: u16, status: &str, message: &str| serde_json::json!({"error": {"code": code, "status": status, "message": message}});
-        let cases = [
-            (
-                body(429, "RESOURCE_EXHAUSTED", "Quota exceeded"),
-                "Transient",
-            ),
-            (body(403, "RESOURCE_EXHAUSTED", "Rate limit"), "Transient"),
-            (body(500, "INTERNAL", "boom"), "Transient"),
-            (body(503, "UNAVAILABLE", "try later"), "Transient"),
-            (
-                body(
-                    403,
-                    "PERMISSION_DENIED",
-                    "The caller does not have permission",
-                ),
-                "PermissionDenied",
-            ),
-            (
-                body(
-                    401,
-                    "UNAUTHENTICATED",
-                    "Request had invalid authentication credentials.",
-                ),
-                "Auth",
-            ),
-            (
-                body(
-                    400,
-                    "INVALID_ARGUMENT",
-                    "Unable to parse range: 'Old'!A1:H3",
-                ),
-                "NotFound",
-            ),
-            (
-                body(400, "INVALID_ARGUMENT", "Invalid values[0][0]"),
-                "Other",
-            ),
-        ];
-        for (body, want) in cases {
-            let got = classify_body(&body, Some("Old"));
-            let kind = match &got {
-                SheetsError::NotFound(_) => "NotFound",
-                SheetsError::PermissionDenied(_) => "PermissionDenied",
-                SheetsError::Transient(_) => "Transient",
-                SheetsError::Auth(_) => "Auth",
-                SheetsError::Other(_) => "Other",
-            };
-            assert_eq!(kind, want, "{body} → {got:?}");
-            assert_eq!(got.is_transient(), want == "Transient");
-        }
-        let renamed = classify_body(
-            &body(400, "INVALID_ARGUMENT", "Unable to parse range: x"),
-            Some("Old"),
-        );
-        assert!(
-            renamed.to_string().contains("no sheet titled \"Old\""),
-            "{renamed}"
-        );
-    }
 
     #[test]
     fn spans_are_validated_sorted_and_merged_when_they_touch() {
@@ -953,7 +763,7 @@ mod tests {
     fn a_large_write_is_split_into_consecutive_requests_under_the_bound() {
         let blocks: Vec<CellBlock> = (0..100)
             .map(|i| CellBlock {
-                range: format!("T!C{0}:F{0}", i + 2),
+                range: GridRange::rows(0, i + 2, i + 2, 2, 5),
                 values: vec!["x".repeat(1000); 4],
             })
             .collect();
@@ -976,7 +786,7 @@ mod tests {
     fn the_serialised_request_is_no_larger_than_the_estimate() {
         let blocks = [
             CellBlock {
-                range: "'It''s 🌵'!C2:F2".into(),
+                range: GridRange::rows(1_234_567_890, 2, 2, 2, 5),
                 values: vec![
                     "=SUM(1,2)".into(),
                     "a\"b".into(),
@@ -985,27 +795,11 @@ mod tests {
                 ],
             },
             CellBlock {
-                range: "T!E3".into(),
+                range: GridRange::rows(0, 3, 3, 4, 4),
                 values: vec!["x".into()],
             },
         ];
-        let request = BatchUpdateValuesRequest {
-            value_input_option: Some("RAW".into()),
-            include_values_in_response: Some(false),
-            data: Some(
-                blocks
-                    .iter()
-                    .map(|b| ValueRange {
-                        range: Some(b.range.clone()),
-                        major_dimension: Some("ROWS".into()),
-                        values: Some(vec![
-                            b.values.iter().map(|v| serde_json::json!(v)).collect(),
-                        ]),
-                    })
-                    .collect(),
-            ),
-            ..Default::default()
-        };
+        let request = write_request(&blocks);
         // google-sheets4 removes `null`s before sending (google_apis_common::remove_json_null_values).
         let mut sent = serde_json::to_value(&request).unwrap();
         google_sheets4::common::remove_json_null_values(&mut sent);
@@ -1015,25 +809,7 @@ mod tests {
             + blocks.iter().map(block_json_len).sum::<usize>();
         assert!(actual <= estimate, "{actual} > {estimate}");
     }
-
-    #[test]
-    fn many_spans_are_read_in_as_few_queries_as_the_url_bound_allows() {
-        let ranges: Vec<String> = (0..1000)
-            .map(|i| a1::rows_range("My sheet", 0, 7, i * 3 + 2, i * 3 + 2))
-            .collect();
-        let chunks = split_ranges_for_query(&ranges, READ_QUERY_MAX_BYTES);
-        assert!(chunks.len() > 1);
-        for c in &chunks {
-            assert!(c.iter().map(|r| query_param_len(r)).sum::<usize>() <= READ_QUERY_MAX_BYTES);
-        }
-        assert_eq!(chunks.iter().map(|c| c.len()).sum::<usize>(), 1000);
-        assert_eq!(
-            split_ranges_for_query(&ranges[..5], READ_QUERY_MAX_BYTES).len(),
-            1
-        );
-    }
 }
-
 /// The token source of [`SheetsClient::without_credentials`]: refuses every call.
 #[derive(Clone, Copy, Debug)]
 struct NoServiceAccount;

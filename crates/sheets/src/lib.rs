@@ -6,9 +6,12 @@
 //! - [`plan`]: the pure rules of a write (find rows by id now, never overwrite a filled cell unless
 //!   asked, report missing/duplicated ids) turning results into [`CellBlock`]s.
 //! - [`layout`]: which column holds what.
-//! - [`client`]: [`SheetsClient`], google-sheets4 + a yup-oauth2 service account: one
-//!   `spreadsheets.get` for the title, one `values.batchGet` to read, one `values.batchUpdate`
-//!   (`valueInputOption=RAW`) to write.
+//! - [`grid`]: [`GridRange`], cells by `sheetId` and 0-based indexes, as `DataFilter`s take them.
+//! - [`client`]: [`SheetsClient`], google-sheets4 + a yup-oauth2 service account (key file or
+//!   metadata server): `values.batchGetByDataFilter` to read, `values.batchUpdateByDataFilter`
+//!   (`valueInputOption=RAW`) to write, both by `sheetId`; `spreadsheets.batchUpdate` to take an
+//!   access proof written as developer metadata.
+//! - [`error`]: [`SheetsError`], from Google's error body parsed into typed status and reason.
 //!
 //! The sheet's layout: A `id`, B `title` (filled by people); C `year`, D `content_simple`,
 //! E `content_detailed`, F `related_movies` (filled by the model); G `imageUrl`, H `relatedMovieId`
@@ -18,11 +21,15 @@
 
 pub mod a1;
 pub mod client;
+pub mod error;
+pub mod grid;
 pub mod layout;
 pub mod plan;
 
 pub use almanac_core::domain::SheetRow;
-pub use client::{SheetsClient, SheetsError, UserAccessError, WriteReport};
+pub use client::{SheetRead, SheetsClient, WriteReport};
+pub use error::SheetsError;
+pub use grid::GridRange;
 pub use layout::{
     FIRST_OUTPUT_COL, ID_COL, LAST_OUTPUT_COL, LAST_READ_COL, OUTPUT_COLS, TITLE_COL,
 };

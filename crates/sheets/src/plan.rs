@@ -11,8 +11,9 @@
 //!   failing the whole write (<https://support.google.com/docs/answer/37603>).
 //!
 //! The plan's [`CellBlock`]s go to [`SheetsClient::write_blocks`](crate::SheetsClient::write_blocks)
-//! in one `values.batchUpdate`
-//! (<https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/batchUpdate>).
+//! in one `values.batchUpdateByDataFilter`
+//! (<https://developers.google.com/workspace/sheets/api/reference/rest/v4/spreadsheets.values/batchUpdateByDataFilter>),
+//! addressed by `sheetId` ([`GridRange`]), so a sheet renamed since it was read is still written.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -20,7 +21,7 @@ use std::fmt;
 use almanac_core::domain::{Generated, RowId, SheetRow};
 use almanac_core::state::FailureCode;
 
-use crate::a1;
+use crate::grid::GridRange;
 use crate::layout::{FIRST_OUTPUT_COL, ID_COL, OUTPUT_COLS};
 
 /// Most characters Google Sheets accepts in one cell.
@@ -37,9 +38,8 @@ const OUTPUT_COLUMN_NAMES: [&str; OUTPUT_COLS] = [
 /// A horizontal run of cells in one row and the text for each, left to right.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct CellBlock {
-    /// The cells, in A1 notation with the sheet title (`'My sheet'!E5:F5`, or `'My sheet'!F5` for
-    /// one cell — the form the API reports back as `updatedRange`).
-    pub range: String,
+    /// The cells: one row of the sheet, by `sheetId`.
+    pub range: GridRange,
     /// One value per cell of `range`, left to right; written as given.
     pub values: Vec<String>,
 }
@@ -128,7 +128,7 @@ pub struct PlannedRow {
     /// The 1-based row where the id is now.
     pub row_number: u32,
     /// The ranges written for this row (one per block), in column order.
-    pub ranges: Vec<String>,
+    pub ranges: Vec<GridRange>,
     /// Cells of C–F that were not empty and are left as they are (0 when overwriting).
     pub kept_cells: usize,
 }
@@ -157,7 +157,7 @@ pub fn filled_columns(row: &SheetRow) -> [bool; OUTPUT_COLS] {
 
 /// Plans where each result is written.
 ///
-/// - `title`: the sheet's current title (from [`SheetsClient::sheet_title`](crate::SheetsClient::sheet_title)).
+/// - `sheet_id`: the sheet's `sheetId`, which every block addresses.
 /// - `current`: column A–F as read now by
 ///   [`SheetsClient::read_ids_and_outputs`](crate::SheetsClient::read_ids_and_outputs); ids are
 ///   compared after trimming, exactly (case-sensitive).
@@ -168,7 +168,7 @@ pub fn filled_columns(row: &SheetRow) -> [bool; OUTPUT_COLS] {
 ///
 /// Runs in time linear in `current.len() + results.len()`.
 pub fn plan_writes(
-    title: &str,
+    sheet_id: i32,
     current: &[SheetRow],
     results: &[(RowId, Generated)],
     overwrite: bool,
@@ -186,7 +186,7 @@ pub fn plan_writes(
             None => find_row(current, &rows_by_id, id),
         };
         match row {
-            Ok(row) => plan_row(&mut plan, title, id, generated, row, overwrite),
+            Ok(row) => plan_row(&mut plan, sheet_id, id, generated, row, overwrite),
             Err(problem) => plan.problems.push((id.clone(), problem)),
         }
     }
@@ -257,7 +257,7 @@ fn empty_runs(filled: &[bool; OUTPUT_COLS]) -> Vec<std::ops::Range<usize>> {
 /// when overwriting), and the row — or [`WriteProblem::NothingToWrite`] when every cell is kept.
 fn plan_row(
     plan: &mut WritePlan,
-    title: &str,
+    sheet_id: i32,
     id: &RowId,
     generated: &Generated,
     row: &SheetRow,
@@ -271,13 +271,14 @@ fn plan_row(
     let values = generated.columns();
     let mut ranges = Vec::new();
     for run in empty_runs(&filled) {
-        let range = a1::row_range(
-            title,
+        let range = GridRange::rows(
+            sheet_id,
+            row.row_number,
+            row.row_number,
             FIRST_OUTPUT_COL + run.start as u32,
             FIRST_OUTPUT_COL + run.end as u32 - 1,
-            row.row_number,
         );
-        ranges.push(range.clone());
+        ranges.push(range);
         plan.blocks.push(CellBlock {
             range,
             values: values[run].iter().map(|v| (*v).to_owned()).collect(),
@@ -299,6 +300,21 @@ fn plan_row(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The sheet every test plans for.
+    const SHEET: i32 = 0;
+
+    /// A row segment of [`SHEET`] from A1 notation (the title is ignored): `grid("T!C4:F4")`.
+    fn grid(a1: &str) -> GridRange {
+        let parsed = crate::a1::parse_range(a1).unwrap();
+        GridRange::rows(
+            SHEET,
+            parsed.first_row().unwrap(),
+            parsed.last_row().unwrap(),
+            parsed.first_col().unwrap(),
+            parsed.last_col().unwrap(),
+        )
+    }
 
     fn id(s: &str) -> RowId {
         RowId::parse(s).unwrap()
@@ -343,12 +359,12 @@ mod tests {
             row(3, &["new-2", "Inserted"]),
             row(4, &["04-01", "Moon landing"]),
         ];
-        let plan = plan_writes("Events", &current, &[(id("04-01"), generated("a"))], false);
+        let plan = plan_writes(SHEET, &current, &[(id("04-01"), generated("a"))], false);
         assert_eq!(plan.problems, vec![]);
         assert_eq!(
             plan.blocks,
             vec![CellBlock {
-                range: "Events!C4:F4".into(),
+                range: grid("Events!C4:F4"),
                 values: vec![
                     "a-year".into(),
                     "a-simple".into(),
@@ -362,7 +378,7 @@ mod tests {
             vec![PlannedRow {
                 id: id("04-01"),
                 row_number: 4,
-                ranges: vec!["Events!C4:F4".into()],
+                ranges: vec![grid("Events!C4:F4")],
                 kept_cells: 0
             }]
         );
@@ -371,7 +387,7 @@ mod tests {
     #[test]
     fn a_missing_id_is_reported_and_nothing_is_written_for_it() {
         let current = vec![header(), row(2, &["04-02", "Other"])];
-        let plan = plan_writes("Events", &current, &[(id("04-01"), generated("a"))], false);
+        let plan = plan_writes(SHEET, &current, &[(id("04-01"), generated("a"))], false);
         assert!(plan.blocks.is_empty());
         assert!(plan.rows.is_empty());
         assert_eq!(plan.problems, vec![(id("04-01"), WriteProblem::IdMissing)]);
@@ -390,13 +406,13 @@ mod tests {
             row(6, &["04-02", "Fine"]),
         ];
         let results = [(id("04-01"), generated("a")), (id("04-02"), generated("b"))];
-        let plan = plan_writes("Events", &current, &results, true);
+        let plan = plan_writes(SHEET, &current, &results, true);
         assert_eq!(
             plan.problems,
             vec![(id("04-01"), WriteProblem::IdDuplicated { rows: vec![5, 9] })]
         );
         assert_eq!(plan.blocks.len(), 1);
-        assert_eq!(plan.blocks[0].range, "Events!C6:F6");
+        assert_eq!(plan.blocks[0].range, grid("Events!C6:F6"));
         assert_eq!(
             plan.problems[0].1.message(&id("04-01")),
             "id 04-01 appears in rows 5 and 9; nothing was written: make the ids unique and retry"
@@ -413,9 +429,9 @@ mod tests {
     #[test]
     fn ids_are_compared_exactly_after_trimming() {
         let current = vec![row(2, &["Ab-1 ", "x"]), row(3, &["ab-1", "y"])];
-        let plan = plan_writes("T", &current, &[(id("ab-1"), generated("a"))], false);
+        let plan = plan_writes(SHEET, &current, &[(id("ab-1"), generated("a"))], false);
         assert_eq!(plan.rows[0].row_number, 3);
-        let plan = plan_writes("T", &current, &[(id("Ab-1"), generated("a"))], false);
+        let plan = plan_writes(SHEET, &current, &[(id("Ab-1"), generated("a"))], false);
         assert_eq!(plan.rows[0].row_number, 2);
     }
 
@@ -434,25 +450,25 @@ mod tests {
             (id("08-16"), generated("b")),
             (id("08-17"), generated("c")),
         ];
-        let plan = plan_writes("My sheet", &current, &results, false);
+        let plan = plan_writes(SHEET, &current, &results, false);
         assert_eq!(plan.problems, vec![]);
         assert_eq!(
             plan.blocks,
             vec![
                 CellBlock {
-                    range: "'My sheet'!E7:F7".into(),
+                    range: grid("'My sheet'!E7:F7"),
                     values: vec!["a-detail".into(), "a-movies".into()]
                 },
                 CellBlock {
-                    range: "'My sheet'!C8".into(),
+                    range: grid("'My sheet'!C8"),
                     values: vec!["b-year".into()]
                 },
                 CellBlock {
-                    range: "'My sheet'!E8:F8".into(),
+                    range: grid("'My sheet'!E8:F8"),
                     values: vec!["b-detail".into(), "b-movies".into()]
                 },
                 CellBlock {
-                    range: "'My sheet'!C9:F9".into(),
+                    range: grid("'My sheet'!C9:F9"),
                     values: vec![
                         "c-year".into(),
                         "c-simple".into(),
@@ -466,7 +482,7 @@ mod tests {
         assert_eq!(plan.rows[1].kept_cells, 1);
         assert_eq!(
             plan.rows[1].ranges,
-            vec!["'My sheet'!C8", "'My sheet'!E8:F8"]
+            vec![grid("'My sheet'!C8"), grid("'My sheet'!E8:F8")]
         );
         assert_eq!(plan.rows[2].kept_cells, 0);
     }
@@ -478,16 +494,16 @@ mod tests {
             &["1", "t", "c", "d", "e", "f", "G stays", "H stays"],
         )];
         let results = [(id("1"), generated("a"))];
-        let plan = plan_writes("T", &current, &results, false);
+        let plan = plan_writes(SHEET, &current, &results, false);
         assert!(plan.blocks.is_empty());
         assert_eq!(plan.problems, vec![(id("1"), WriteProblem::NothingToWrite)]);
 
-        let plan = plan_writes("T", &current, &results, true);
+        let plan = plan_writes(SHEET, &current, &results, true);
         assert_eq!(plan.problems, vec![]);
         assert_eq!(
             plan.blocks,
             vec![CellBlock {
-                range: "T!C3:F3".into(),
+                range: grid("T!C3:F3"),
                 values: vec![
                     "a-year".into(),
                     "a-simple".into(),
@@ -502,9 +518,9 @@ mod tests {
     #[test]
     fn overwriting_writes_the_whole_c_to_f_block_even_over_a_partly_filled_row() {
         let current = vec![row(4, &["x", "t", "", "typed", "", "typed"])];
-        let plan = plan_writes("T", &current, &[(id("x"), generated("a"))], true);
+        let plan = plan_writes(SHEET, &current, &[(id("x"), generated("a"))], true);
         assert_eq!(plan.blocks.len(), 1);
-        assert_eq!(plan.blocks[0].range, "T!C4:F4");
+        assert_eq!(plan.blocks[0].range, grid("T!C4:F4"));
     }
 
     #[test]
@@ -516,7 +532,7 @@ mod tests {
             detail: "+1".into(),
             related_movies: String::new(),
         };
-        let plan = plan_writes("T", &current, &[(id("f1"), g)], false);
+        let plan = plan_writes(SHEET, &current, &[(id("f1"), g)], false);
         assert_eq!(
             plan.blocks[0].values,
             vec!["=SUM(1,2)", "'quoted", "+1", ""]
@@ -527,7 +543,7 @@ mod tests {
     fn a_result_given_twice_is_planned_once() {
         let current = vec![row(2, &["a", "t"])];
         let plan = plan_writes(
-            "T",
+            SHEET,
             &current,
             &[
                 (id("a"), generated("first")),
@@ -579,7 +595,7 @@ mod tests {
 
         // Speed is the pipeline benchmark's to measure (`cargo bench -p almanac-tests --bench
         // pipeline`); this checks what 50,000 rows come to.
-        let plan = plan_writes("Events", &current, &results, false);
+        let plan = plan_writes(SHEET, &current, &results, false);
         assert_eq!(plan.problems.len(), 2);
         assert!(
             plan.problems
@@ -595,10 +611,13 @@ mod tests {
         assert_eq!(plan.blocks.len(), N as usize - 2);
         let first = &plan.rows[0];
         assert_eq!((first.id.as_str(), first.row_number), ("ev-0", N + 1));
-        assert_eq!(first.ranges, vec![format!("Events!D{}:F{}", N + 1, N + 1)]);
+        assert_eq!(
+            first.ranges,
+            vec![grid(&format!("Events!D{}:F{}", N + 1, N + 1))]
+        );
         assert_eq!(first.kept_cells, 1);
         let second = &plan.rows[1];
-        assert_eq!(second.ranges, vec![format!("Events!C{0}:F{0}", N)]);
+        assert_eq!(second.ranges, vec![grid(&format!("Events!C{0}:F{0}", N))]);
     }
 
     #[test]
@@ -623,7 +642,7 @@ mod tests {
             detail: "x".repeat(MAX_CELL_CHARS),
             ..long.clone()
         };
-        let plan = plan_writes("S", &current, &[(id("a"), long), (id("b"), fits)], false);
+        let plan = plan_writes(SHEET, &current, &[(id("a"), long), (id("b"), fits)], false);
         assert_eq!(plan.rows.len(), 1);
         assert_eq!(plan.rows[0].id, id("b"));
         assert_eq!(

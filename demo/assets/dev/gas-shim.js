@@ -1,9 +1,11 @@
 // A stand-in for Apps Script's `google.script.run`, for the dev page only (`almanac demo --serve`).
 // Like the real one, `google.script.run.withSuccessHandler(f).withFailureHandler(g).name(args)`
 // calls the server-side function `name` asynchronously and hands its result to `f` (or an Error to
-// `g`). The only function is `getSelectionContext()`, answered from the emulated sheet
-// (`/dev/api/sheet`) and the rows selected in the grid of `/dev/sheet` (the parent page), or, when
-// the sidebar is opened alone, from `?rows=START:END` in its address.
+// `g`). The functions are those of appsscript/Code.gs the sidebar calls: `getSelectionContext()`,
+// answered from the emulated sheet (`/dev/api/sheet`) and the rows selected in the grid of
+// `/dev/sheet` (the parent page), or, when the sidebar is opened alone, from `?rows=START:END` in
+// its address; `writeAccessProof(key, nonce)` and `shareWithServiceAccount()`, which the emulator
+// runs as Apps Script would for the pretend user (`/dev/api/script/…`).
 (function () {
   'use strict';
 
@@ -37,7 +39,7 @@
       sheetTitle: sheet.sheetTitle,
       backendUrl: window.location.origin,
       identityToken: sheet.identityToken,
-      oauthToken: sheet.oauthToken,
+      serviceAccountEmail: sheet.serviceAccountEmail,
       userEmail: sheet.userEmail,
       rows: selectedRows().map((n) => {
         const row = sheet.rows[n - 1] || [];
@@ -51,7 +53,24 @@
     };
   }
 
-  const functions = { getSelectionContext };
+  async function script(name, body) {
+    const resp = await fetch('/dev/api/script/' + name, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body || {}),
+    });
+    if (!resp.ok) throw new Error(await resp.text());
+  }
+
+  async function writeAccessProof(key, nonce) {
+    await script('writeAccessProof', { key, nonce });
+  }
+
+  async function shareWithServiceAccount() {
+    await script('shareWithServiceAccount');
+  }
+
+  const functions = { getSelectionContext, writeAccessProof, shareWithServiceAccount };
 
   function runner(onSuccess, onFailure) {
     const run = {

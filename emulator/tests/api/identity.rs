@@ -2,6 +2,7 @@
 //! rotation), and user access tokens reach only the spreadsheets shared with their user.
 
 use almanac_emulator::identity::{CLIENT_ID, ISSUER};
+use almanac_emulator::scopes;
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::Value;
@@ -59,7 +60,7 @@ async fn a_user_token_reads_only_the_spreadsheets_shared_with_its_user() {
     emu.add_sheet("shared", 0, "S", vec![vec!["id".into()]]);
     emu.add_sheet("private", 0, "P", vec![vec!["id".into()]]);
     emu.share("shared", "ada@example.com");
-    let token = emu.user_token("ada@example.com");
+    let token = emu.user_token_with_scopes("ada@example.com", &[scopes::SPREADSHEETS]);
     let get = |id: &str| {
         client
             .get(format!(

@@ -4,15 +4,20 @@
 //!
 //! Only origins on the allow-list get CORS headers; preflights (`OPTIONS` with
 //! `Access-Control-Request-Method`) are answered by the layer before authentication. Credentials
-//! (cookies) are not allowed — the API authenticates with bearer tokens only — and the allowed
-//! request headers are `Authorization`, `Content-Type` and `X-Goog-User-Token`.
+//! (cookies) are not allowed — the API authenticates with bearer tokens only —, the allowed methods
+//! are those the API's routes take ([`ALLOWED_METHODS`]: `GET`, `POST`, and `PUT` for
+//! `PUT /spreadsheets/{id}/budget`), and the allowed request headers are `Authorization`, `Content-Type` and `X-Almanac-Access-Proof`; `Retry-After`
+//! is exposed to scripts (the sidebar waits that long after a 503).
 
 use std::time::Duration;
 
 use axum::http::{HeaderName, HeaderValue, Method, header, request::Parts};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-use super::USER_TOKEN_HEADER;
+use super::ACCESS_PROOF_HEADER;
+
+/// The methods the routes under `/api/v1` take; a browser may call each from an allowed origin.
+pub const ALLOWED_METHODS: [Method; 3] = [Method::GET, Method::POST, Method::PUT];
 
 /// How long browsers may cache a preflight answer.
 pub const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
@@ -28,11 +33,11 @@ pub fn layer(patterns: &[String]) -> CorsLayer {
                     .is_ok_and(|o| origin_allowed(&patterns, &o.to_ascii_lowercase()))
             },
         ))
-        .allow_methods([Method::GET, Method::POST])
+        .allow_methods(ALLOWED_METHODS)
         .allow_headers([
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
-            HeaderName::from_static(USER_TOKEN_HEADER),
+            HeaderName::from_static(ACCESS_PROOF_HEADER),
         ])
         .expose_headers([header::RETRY_AFTER])
         .allow_credentials(false)
@@ -75,6 +80,49 @@ pub fn origin_allowed(patterns: &[String], origin: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use axum::routing::put;
+    use tower::ServiceExt;
+
+    #[tokio::test]
+    async fn a_browser_may_put_a_budget_from_an_allowed_origin_and_not_delete() {
+        let app = Router::new()
+            .route("/budget", put(|| async { StatusCode::NO_CONTENT }))
+            .layer(layer(&["https://*.googleusercontent.com".to_owned()]));
+        let preflight = |method: &str| {
+            Request::builder()
+                .method(Method::OPTIONS)
+                .uri("/budget")
+                .header(
+                    header::ORIGIN,
+                    "https://n-abc-0lu-script.googleusercontent.com",
+                )
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, method)
+                .header(
+                    header::ACCESS_CONTROL_REQUEST_HEADERS,
+                    "authorization,content-type,x-almanac-access-proof",
+                )
+                .body(Body::empty())
+                .unwrap()
+        };
+        let resp = app.clone().oneshot(preflight("PUT")).await.unwrap();
+        assert!(resp.status().is_success(), "{}", resp.status());
+        let allowed = resp.headers()[header::ACCESS_CONTROL_ALLOW_METHODS]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let allowed: Vec<&str> = allowed.split(',').map(str::trim).collect();
+        for method in ALLOWED_METHODS {
+            assert!(allowed.contains(&method.as_str()), "{allowed:?}");
+        }
+        assert!(!allowed.contains(&"DELETE"), "{allowed:?}");
+        assert_eq!(
+            resp.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
+            "https://n-abc-0lu-script.googleusercontent.com"
+        );
+    }
 
     #[test]
     fn wildcard_patterns_match_subdomains_only_and_exact_patterns_match_exactly() {

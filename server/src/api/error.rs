@@ -65,9 +65,7 @@ impl IntoResponse for ApiError {
             },
         };
         let challenge = match (self.status, self.code) {
-            (StatusCode::UNAUTHORIZED, "missing_token" | "missing_user_token") => {
-                Some(r#"Bearer realm="almanac""#)
-            }
+            (StatusCode::UNAUTHORIZED, "missing_token") => Some(r#"Bearer realm="almanac""#),
             (StatusCode::UNAUTHORIZED, _) => {
                 Some(r#"Bearer realm="almanac", error="invalid_token""#)
             }
@@ -104,25 +102,25 @@ impl From<CreateJobError> for ApiError {
                 code: "sheet_not_found",
                 message: m,
             },
-            CreateJobError::SpreadsheetNotFound(m) => ApiError {
-                status: StatusCode::NOT_FOUND,
-                code: "spreadsheet_not_found",
-                message: m,
-            },
-            CreateJobError::NoAccess(m) => ApiError {
+            CreateJobError::AccessNotProven(m) => ApiError {
                 status: StatusCode::FORBIDDEN,
-                code: "no_access_to_spreadsheet",
+                code: "access_not_proven",
                 message: m,
             },
-            CreateJobError::UserTokenRejected(m) => ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                code: "invalid_user_token",
+            CreateJobError::ProofNotFound(m) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "proof_not_found",
                 message: m,
             },
-            CreateJobError::Unavailable(m) => ApiError {
+            CreateJobError::ServiceAccountNoAccess { message, .. } => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: "service_account_no_access",
+                message,
+            },
+            CreateJobError::Unavailable { message, .. } => ApiError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 code: "sheets_unavailable",
-                message: m,
+                message,
             },
             CreateJobError::ModeNotAllowed(m) => ApiError {
                 status: StatusCode::BAD_REQUEST,
@@ -136,6 +134,49 @@ impl From<CreateJobError> for ApiError {
             },
             CreateJobError::Store(s) => ApiError::internal(&s),
         }
+    }
+}
+
+/// A refused creation (of a job or an access proof) as an answer: the [`ApiError`] of the
+/// [`CreateJobError`], plus `Retry-After` (whole seconds) when Google is unavailable for now; or
+/// a malformed request.
+#[derive(Debug)]
+pub enum CreateRefusal {
+    /// The jobs layer refused.
+    Refused(CreateJobError),
+    /// The request itself is wrong (body, path).
+    Request(ApiError),
+}
+
+impl From<CreateJobError> for CreateRefusal {
+    fn from(e: CreateJobError) -> Self {
+        CreateRefusal::Refused(e)
+    }
+}
+
+impl From<axum::extract::rejection::JsonRejection> for CreateRefusal {
+    fn from(e: axum::extract::rejection::JsonRejection) -> Self {
+        CreateRefusal::Request(e.into())
+    }
+}
+
+impl IntoResponse for CreateRefusal {
+    fn into_response(self) -> Response {
+        let error = match self {
+            CreateRefusal::Request(e) => return e.into_response(),
+            CreateRefusal::Refused(e) => e,
+        };
+        let retry_after = match &error {
+            CreateJobError::Unavailable { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            _ => None,
+        };
+        let mut response = ApiError::from(error).into_response();
+        if let Some(secs) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
     }
 }
 

@@ -1,5 +1,5 @@
 //! Who is asking, taken from the request: the [`Caller`] (a verified Google ID token, or the
-//! local owner in insecure development), the caller's own OAuth token ([`UserToken`]), and the
+//! local owner in insecure development), the caller's access proof ([`AccessProofHeader`]), and the
 //! per-user limit on job creation ([`limit_job_creation`]). The only place of the API that knows
 //! how callers are authenticated.
 
@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use crate::api::error::ApiError;
 use crate::api::state::{AppState, Authenticator};
 use crate::auth::AuthError;
-use almanac_protocol::USER_TOKEN_HEADER;
+use almanac_protocol::ACCESS_PROOF_HEADER;
 
 /// Who is asking: the owner of the jobs the request may see.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,33 +90,34 @@ fn query_token(parts: &Parts) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The caller's own Google OAuth access token from the `X-Goog-User-Token` header, which proves
-/// access to a spreadsheet. Required with [`Authenticator::GoogleIdToken`]; optional in local
-/// development (where the service account's access is trusted).
+/// The access proof from the `X-Almanac-Access-Proof` header (see `jobs::access`): required with
+/// [`Authenticator::GoogleIdToken`] on the calls that act on a spreadsheet (403
+/// `access_not_proven` without it); optional in local development (where the service account's
+/// access is trusted). It is checked against the caller and the spreadsheet by the jobs layer.
 #[derive(Clone, Debug)]
-pub struct UserToken(pub Option<SecretString>);
+pub struct AccessProofHeader(pub Option<SecretString>);
 
-impl FromRequestParts<AppState> for UserToken {
+impl FromRequestParts<AppState> for AccessProofHeader {
     type Rejection = ApiError;
 
     async fn from_request_parts(
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
+        let proof = parts
             .headers
-            .get(USER_TOKEN_HEADER)
+            .get(ACCESS_PROOF_HEADER)
             .and_then(|v| v.to_str().ok())
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(|t| SecretString::from(t.to_owned()));
-        match (state.auth.as_ref(), token) {
+        match (state.auth.as_ref(), proof) {
             (Authenticator::GoogleIdToken(_), None) => Err(ApiError {
-                status: StatusCode::UNAUTHORIZED,
-                code: "missing_user_token",
-                message: "send your Google OAuth token from ScriptApp.getOAuthToken() as `X-Goog-User-Token: <token>`: it proves you can open the spreadsheet".into(),
+                status: StatusCode::FORBIDDEN,
+                code: "access_not_proven",
+                message: "prove that you can edit this spreadsheet first: POST /api/v1/spreadsheets/{spreadsheet_id}/access/challenge, write its nonce as developer metadata of the spreadsheet (the add-on does), POST …/access/proof with it, and send the proof it returns as `X-Almanac-Access-Proof: <proof>`".into(),
             }),
-            (_, token) => Ok(UserToken(token)),
+            (_, proof) => Ok(AccessProofHeader(proof)),
         }
     }
 }

@@ -5,8 +5,8 @@
 use std::convert::Infallible;
 
 use almanac_protocol::{
-    Budget, ErrorBody, Estimate, EstimateRequest, Health, Job, JobEvent, JobList, ModelList,
-    NewJobRequest, SetBudgetRequest,
+    AccessChallenge, AccessProof, AccessProofRequest, Budget, ErrorBody, Estimate, EstimateRequest,
+    Health, Job, JobEvent, JobList, ModelList, NewJobRequest, SetBudgetRequest,
 };
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
@@ -17,8 +17,8 @@ use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
 
-use crate::api::error::ApiError;
-use crate::api::extract::{Caller, UserToken};
+use crate::api::error::{ApiError, CreateRefusal};
+use crate::api::extract::{AccessProofHeader, Caller};
 use crate::api::responses::{AuthResponses, ProgressEvent};
 use crate::api::state::AppState;
 
@@ -70,24 +70,23 @@ pub async fn estimate(
 /// commitments.
 #[utoipa::path(get, path = "/api/v1/spreadsheets/{spreadsheet_id}/budget", tag = "budget",
     params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
-    security(("google_id_token" = [], "google_user_token" = [])),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 200, description = "The budget (`monthly_usd` null when none) and what this month's jobs committed", body = Budget),
         (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
-        (status = 403, description = "`no_access_to_spreadsheet`", body = ErrorBody),
-        (status = 404, description = "`spreadsheet_not_found`", body = ErrorBody),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and spreadsheet", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn get_budget(
     State(state): State<AppState>,
-    _caller: Caller,
-    UserToken(user_token): UserToken,
+    caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path(spreadsheet_id): Path<String>,
 ) -> Result<Json<Budget>, ApiError> {
     Ok(Json(
         state
             .jobs
-            .budget(&spreadsheet_id, user_token.as_ref())
+            .budget(&caller.sub, &spreadsheet_id, proof.as_ref())
             .await?,
     ))
 }
@@ -97,12 +96,11 @@ pub async fn get_budget(
 #[utoipa::path(put, path = "/api/v1/spreadsheets/{spreadsheet_id}/budget", tag = "budget",
     params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
     request_body = SetBudgetRequest,
-    security(("google_id_token" = [], "google_user_token" = [])),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 200, description = "The budget as now set", body = Budget),
         (status = 400, description = "`monthly_usd` is negative or not a number, or the spreadsheet id is not valid", body = ErrorBody),
-        (status = 403, description = "`no_access_to_spreadsheet`", body = ErrorBody),
-        (status = 404, description = "`spreadsheet_not_found`", body = ErrorBody),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and spreadsheet", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
@@ -110,8 +108,8 @@ pub async fn get_budget(
     ))]
 pub async fn put_budget(
     State(state): State<AppState>,
-    _caller: Caller,
-    UserToken(user_token): UserToken,
+    caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path(spreadsheet_id): Path<String>,
     body: Result<Json<SetBudgetRequest>, JsonRejection>,
 ) -> Result<Json<Budget>, ApiError> {
@@ -125,38 +123,91 @@ pub async fn put_budget(
     }
     let budget = state
         .jobs
-        .set_budget(&spreadsheet_id, user_token.as_ref(), req.monthly_usd)
+        .set_budget(
+            &caller.sub,
+            &spreadsheet_id,
+            proof.as_ref(),
+            req.monthly_usd,
+        )
         .await?;
     Ok(Json(budget))
 }
 
 /// `POST /api/v1/jobs`: 201 with the new job and its rows.
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", request_body = NewJobRequest,
-    security(("google_id_token" = [], "google_user_token" = [])),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 201, description = "The job, with its rows", body = Job),
         (status = 400, description = "The request is malformed (the message says what to change) or the model is unknown", body = ErrorBody),
-        (status = 401, description = "No valid Google ID token, or no `X-Goog-User-Token`, or Google refused it", body = ErrorBody),
-        (status = 403, description = "`no_access_to_spreadsheet`: the caller's Google account cannot open the spreadsheet", body = ErrorBody),
-        (status = 404, description = "`spreadsheet_not_found` or `sheet_not_found`", body = ErrorBody),
+        (status = 401, description = "No valid Google ID token", body = ErrorBody),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and spreadsheet (prove access again)", body = ErrorBody),
+        (status = 404, description = "`sheet_not_found`: the service account cannot read the sheet (deleted, or no such `sheet_id`)", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape; or `over_job_budget` / `over_monthly_budget`: the estimate passes `max_cost_usd` or the spreadsheet's monthly budget (the message has the figures)", body = ErrorBody),
         (status = 429, description = "Too many jobs created by this user; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
-        (status = 503, description = "Google Sheets or Google's signing keys cannot be reached right now", body = ErrorBody),
+        (status = 503, description = "`sheets_unavailable`: Google Sheets kept failing (429/5xx) for a few seconds, or Google's signing keys cannot be reached; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
 pub async fn create_job(
     State(state): State<AppState>,
     caller: Caller,
-    UserToken(user_token): UserToken,
+    AccessProofHeader(proof): AccessProofHeader,
     body: Result<Json<NewJobRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Job>), ApiError> {
+) -> Result<(StatusCode, Json<Job>), CreateRefusal> {
     let Json(req) = body?;
     let job = state
         .jobs
-        .create_with(&caller.sub, user_token.as_ref(), req.job, req.options)
+        .create_with(&caller.sub, proof.as_ref(), req.job, req.options)
         .await?;
     Ok((StatusCode::CREATED, Json(job)))
+}
+
+/// `POST /api/v1/spreadsheets/{spreadsheet_id}/access/challenge`: a nonce for the add-on to write
+/// into the spreadsheet as developer metadata (see `jobs::access`).
+#[utoipa::path(post, path = "/api/v1/spreadsheets/{spreadsheet_id}/access/challenge", tag = "access",
+    params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
+    responses(
+        (status = 200, description = "The developer-metadata key and nonce to write, valid ten minutes, and the service account's email", body = AccessChallenge),
+        (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
+        AuthResponses,
+    ))]
+pub async fn access_challenge(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(spreadsheet_id): Path<String>,
+) -> Result<Json<AccessChallenge>, ApiError> {
+    Ok(Json(
+        state.jobs.access_challenge(&caller.sub, &spreadsheet_id)?,
+    ))
+}
+
+/// `POST /api/v1/spreadsheets/{spreadsheet_id}/access/proof`: the service account takes the
+/// written nonce back (and deletes it); the answer is the proof for `X-Almanac-Access-Proof`.
+#[utoipa::path(post, path = "/api/v1/spreadsheets/{spreadsheet_id}/access/proof", tag = "access",
+    params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
+    request_body = AccessProofRequest,
+    responses(
+        (status = 200, description = "The access proof, valid one hour", body = AccessProof),
+        (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
+        (status = 403, description = "`proof_not_found`: the nonce is not in the spreadsheet (only an editor can write it; each is used once) or is not the caller's; `service_account_no_access`: share the spreadsheet with the service account (named in the message) as Editor", body = ErrorBody),
+        (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
+        (status = 415, description = "The body is not `application/json`", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        (status = 503, description = "`sheets_unavailable`: Google Sheets kept failing; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        AuthResponses,
+    ))]
+pub async fn prove_access(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(spreadsheet_id): Path<String>,
+    body: Result<Json<AccessProofRequest>, JsonRejection>,
+) -> Result<Json<AccessProof>, CreateRefusal> {
+    let Json(req) = body?;
+    let proof = state
+        .jobs
+        .prove_access(&caller.sub, &spreadsheet_id, &req.nonce)
+        .await?;
+    Ok(Json(proof))
 }
 
 /// The query of `GET /api/v1/jobs`.

@@ -22,9 +22,9 @@ use axum::middleware;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
-pub use almanac_protocol::USER_TOKEN_HEADER;
+pub use almanac_protocol::ACCESS_PROOF_HEADER;
 pub use error::ApiError;
-pub use extract::{Caller, UserToken};
+pub use extract::{AccessProofHeader, Caller};
 pub use limits::{MAX_BODY_BYTES, MAX_ESTIMATE_BODY_BYTES};
 pub use state::{AppState, Authenticator, JobRateLimiter};
 
@@ -50,6 +50,14 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}/events", get(handlers::job_events))
         .route("/jobs/{id}/cancel", post(handlers::cancel_job))
         .route("/jobs/{id}/retry", post(handlers::retry_job))
+        .route(
+            "/spreadsheets/{spreadsheet_id}/access/challenge",
+            post(handlers::access_challenge),
+        )
+        .route(
+            "/spreadsheets/{spreadsheet_id}/access/proof",
+            post(handlers::prove_access),
+        )
         .route(
             "/spreadsheets/{spreadsheet_id}/budget",
             get(handlers::get_budget).put(handlers::put_budget),

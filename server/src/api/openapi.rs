@@ -1,24 +1,31 @@
 //! The API described as OpenAPI 3.1 (<https://spec.openapis.org/oas/v3.1.0>) with utoipa: the
 //! handlers' `#[utoipa::path]` annotations and the wire types' `ToSchema` (protocol's `openapi`
-//! feature) make up [`ApiDoc`], served at `GET /api/v1/openapi.json`, with human docs (Scalar) at
-//! `/docs`.
+//! feature) make up [`ApiDoc`], served at `GET /api/v1/openapi.json`, with human docs at `/docs`: Swagger UI
+//! (<https://swagger.io/docs/open-source-tools/swagger-ui/>), whose files the binary carries
+//! (utoipa-swagger-ui's `vendored` feature), so the page loads nothing but this server's own
+//! addresses.
 //!
 //! Security schemes: `google_id_token` (HTTP bearer, a Google ID token) on every operation but
-//! `health`, and `google_user_token` (header `X-Goog-User-Token`, the caller's Google OAuth access
-//! token) on `POST /jobs`.
+//! `health`, and `access_proof` (header `X-Almanac-Access-Proof`, from
+//! `POST /spreadsheets/{id}/access/proof`) on `POST /jobs` and the budget calls.
 
-use axum::Json;
-use axum::Router;
+use std::sync::Arc;
+
+use axum::extract::Path;
+use axum::http::{StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
-use utoipa_scalar::{Scalar, Servable};
+use utoipa_swagger_ui::Config;
 
 /// The OpenAPI document of `/api/v1`.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Almanac API",
-        description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API. Every call but `health` carries `Authorization: Bearer <Google ID token>`; creating a job also carries `X-Goog-User-Token: <Google OAuth access token>`. Errors are `{\"error\":{\"code\",\"message\"}}`."
+        description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API. Every call but `health` carries `Authorization: Bearer <Google ID token>`; creating a job (and the budget calls) also carries `X-Almanac-Access-Proof: <proof>`, got from `POST /spreadsheets/{id}/access/challenge` and `…/access/proof`. Errors are `{\"error\":{\"code\",\"message\"}}`."
     ),
     paths(
         crate::api::handlers::health,
@@ -31,6 +38,8 @@ use utoipa_scalar::{Scalar, Servable};
         crate::api::handlers::job_events,
         crate::api::handlers::cancel_job,
         crate::api::handlers::retry_job,
+        crate::api::handlers::access_challenge,
+        crate::api::handlers::prove_access,
         crate::api::handlers::get_budget,
         crate::api::handlers::put_budget,
     ),
@@ -40,6 +49,8 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "meta", description = "Health"),
         (name = "models", description = "Models, prices and estimates"),
         (name = "jobs", description = "Generate jobs: create, follow, cancel, list"),
+        (name = "access", description = "Proving that the caller can edit a spreadsheet (and the service account too)"),
+        (name = "budget", description = "A spreadsheet's monthly budget"),
     )
 )]
 pub struct ApiDoc;
@@ -63,10 +74,10 @@ impl Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
-            "google_user_token",
+            "access_proof",
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
-                "X-Goog-User-Token",
-                "The caller's Google OAuth access token from ScriptApp.getOAuthToken(); the backend reads the spreadsheet's metadata with it to prove access",
+                "X-Almanac-Access-Proof",
+                "An access proof from POST /api/v1/spreadsheets/{spreadsheet_id}/access/proof, for this caller and spreadsheet, valid one hour",
             ))),
         );
     }
@@ -77,14 +88,150 @@ pub async fn document() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
-/// `GET /docs`: the API reference, rendered by Scalar in the browser from the embedded document.
+/// Where the API reference is: `GET /docs` is its page; Swagger UI's scripts, styles and its
+/// `swagger-initializer.js` (the configuration) are `GET /docs/{file}`.
+pub const DOCS_PATH: &str = "/docs";
+
+/// The address of the OpenAPI document that the API reference reads (served by [`document`]).
+pub const DOCUMENT_PATH: &str = "/api/v1/openapi.json";
+
+/// The page at `/docs`: Swagger UI's own `index.html`, titled for Almanac, every address on this
+/// server.
+const DOCS_PAGE: &str = r#"<!DOCTYPE html>
+<html lang="en">
+  <head>
+    <meta charset="UTF-8">
+    <title>Almanac API</title>
+    <link rel="stylesheet" type="text/css" href="/docs/swagger-ui.css">
+    <link rel="stylesheet" type="text/css" href="/docs/index.css">
+    <link rel="icon" type="image/png" href="/docs/favicon-32x32.png" sizes="32x32">
+  </head>
+  <body>
+    <div id="swagger-ui"></div>
+    <script src="/docs/swagger-ui-bundle.js" charset="UTF-8"></script>
+    <script src="/docs/swagger-ui-standalone-preset.js" charset="UTF-8"></script>
+    <script src="/docs/swagger-initializer.js" charset="UTF-8"></script>
+  </body>
+</html>
+"#;
+
+/// Swagger UI's configuration: [`DOCUMENT_PATH`], and no validator badge (`validatorUrl: "none"`;
+/// the badge is an image from swagger.io).
+fn swagger_config() -> Arc<Config<'static>> {
+    Arc::new(Config::new([DOCUMENT_PATH]).validator_url("none"))
+}
+
+/// `GET /docs` and `GET /docs/{file}`: the API reference, Swagger UI from files embedded in the
+/// binary at build time (utoipa-swagger-ui's `vendored` feature: the utoipa-swagger-ui-vendored
+/// crate's zip, extracted by its build script; `debug-embed` embeds them in debug builds too).
+/// The page loads nothing from another host. An unknown file is 404.
 pub fn docs() -> Router {
-    Router::from(Scalar::with_url("/docs", ApiDoc::openapi()))
+    let config = swagger_config();
+    Router::new()
+        .route(DOCS_PATH, get(|| async { Html(DOCS_PAGE) }))
+        .route("/docs/", get(|| async { Redirect::permanent(DOCS_PATH) }))
+        .route(
+            "/docs/{*file}",
+            get(move |Path(file): Path<String>| {
+                let config = Arc::clone(&config);
+                async move { docs_file(&file, config) }
+            }),
+        )
+}
+
+/// One file of Swagger UI's distribution, with its content type.
+fn docs_file(file: &str, config: Arc<Config<'static>>) -> Response {
+    match utoipa_swagger_ui::serve(file, config) {
+        Ok(Some(found)) => (
+            [(header::CONTENT_TYPE, found.content_type)],
+            found.bytes.into_owned(),
+        )
+            .into_response(),
+        Ok(None) => StatusCode::NOT_FOUND.into_response(),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use axum::body::{Body, to_bytes};
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    async fn get(path: &str) -> (StatusCode, String, String) {
+        let resp = docs()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = resp.status();
+        let kind = resp
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        let body = to_bytes(resp.into_body(), 8 << 20).await.unwrap();
+        (status, kind, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    #[tokio::test]
+    async fn the_api_reference_is_served_from_the_binary_and_reads_our_document() {
+        let (status, kind, page) = get("/docs").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(kind.starts_with("text/html"), "{kind}");
+        assert!(page.contains("<title>Almanac API</title>"), "{page}");
+        assert!(
+            !page.contains("http://") && !page.contains("https://"),
+            "every address is this server's: {page}"
+        );
+        for asset in [
+            "swagger-ui.css",
+            "index.css",
+            "favicon-32x32.png",
+            "swagger-ui-bundle.js",
+            "swagger-ui-standalone-preset.js",
+            "swagger-initializer.js",
+        ] {
+            let path = format!("/docs/{asset}");
+            assert!(page.contains(&path), "{path} missing from the page");
+            assert_eq!(get(&path).await.0, StatusCode::OK, "{path}");
+        }
+        assert_eq!(get("/docs/nothing-here.js").await.0, StatusCode::NOT_FOUND);
+
+        let (status, _, init) = get("/docs/swagger-initializer.js").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            init.contains(&format!("\"url\": \"{DOCUMENT_PATH}\"")),
+            "{init}"
+        );
+        assert!(init.contains("\"validatorUrl\": \"none\""), "{init}");
+        assert!(!init.contains("petstore"), "{init}");
+
+        let (status, kind, bundle) = get("/docs/swagger-ui-bundle.js").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(kind.contains("javascript"), "{kind}");
+        assert!(bundle.len() > 100_000, "{} bytes", bundle.len());
+        assert_eq!(get("/docs/").await.0, StatusCode::PERMANENT_REDIRECT);
+    }
+
+    #[test]
+    fn a_browser_may_call_every_operation_of_the_document_through_cors() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for method in item.as_object().unwrap().keys() {
+                let method = method.to_ascii_uppercase();
+                assert!(
+                    crate::api::cors::ALLOWED_METHODS
+                        .iter()
+                        .any(|m| m.as_str() == method),
+                    "{method} {path} is not allowed by CORS"
+                );
+                seen += 1;
+            }
+        }
+        assert!(seen >= 14, "{seen} operations");
+    }
 
     #[test]
     fn the_document_lists_every_route_with_its_security() {
@@ -107,7 +254,7 @@ mod tests {
             serde_json::json!([{}])
         );
         let create = &doc["paths"]["/api/v1/jobs"]["post"];
-        assert!(create["security"][0].get("google_user_token").is_some());
+        assert!(create["security"][0].get("access_proof").is_some());
         assert!(create["responses"].get("429").is_some());
         for schema in ["Job", "ErrorBody", "CreateJobRequest", "JobStatus"] {
             assert!(

@@ -10,10 +10,13 @@
 //!   with jsonwebtoken (RS256 only, issuer, audience, times with ≤ 60 s leeway, verified email,
 //!   optional email-domain allow-list), each refusal with a reason code.
 //!
-//! Access to a spreadsheet is a separate proof (the user's own OAuth token, checked against Google
-//! by [`almanac_sheets::SheetsClient::check_user_access`]) because an ID token says who someone is,
-//! not what they may open.
+//! - [`access`]: the signed, expiring nonce and proof of the access proof (see `jobs::access`).
+//!
+//! Access to a spreadsheet is a separate proof because an ID token says who someone is, not what
+//! they may open: the add-on writes a nonce as developer metadata, which only an editor can, and
+//! the service account takes it back (`jobs::access`).
 
+pub mod access;
 pub mod jwks;
 pub mod verify;
 

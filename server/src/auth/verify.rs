@@ -214,8 +214,14 @@ impl IdTokenVerifier {
                 "cannot check the token now ({why}); try again in a minute"
             )),
         })?;
-        let data = jsonwebtoken::decode::<GoogleClaims>(token, &key, &self.validation)
-            .map_err(|e| token_error(e.kind()))?;
+        let data =
+            jsonwebtoken::decode::<GoogleClaims>(token, &key, &self.validation).map_err(|e| {
+                let error = token_error(e.kind());
+                if error == AuthError::WrongAudience {
+                    self.log_wrong_audience(token);
+                }
+                error
+            })?;
         let claims = data.claims;
         let verified = matches!(claims.email_verified, Some(serde_json::Value::Bool(true)))
             || matches!(&claims.email_verified, Some(serde_json::Value::String(s)) if s == "true");
@@ -238,6 +244,35 @@ impl IdTokenVerifier {
             sub: claims.sub,
             email,
         })
+    }
+}
+
+impl IdTokenVerifier {
+    /// Logs, at warn, the `aud` (and `azp`) of a token whose signature verified but whose audience
+    /// is not configured — what the operator must add to `ALMANAC_OAUTH_CLIENT_IDS` when it is the
+    /// Apps Script project's OAuth client id. The audience is no secret; the token is not logged.
+    fn log_wrong_audience(&self, token: &str) {
+        let claims = token
+            .split('.')
+            .nth(1)
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p.trim_end_matches('='))
+                    .ok()
+            })
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+            .unwrap_or_default();
+        let aud = match &claims["aud"] {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        };
+        let azp = claims["azp"].as_str().unwrap_or("");
+        tracing::warn!(
+            aud = %aud,
+            azp,
+            accepted = ?self.settings.client_ids,
+            "an ID token was refused (wrong_audience): its aud is not in ALMANAC_OAUTH_CLIENT_IDS; if {aud} is the OAuth client id of your Apps Script project (Project Settings ▸ Google Cloud Platform project), add it to ALMANAC_OAUTH_CLIENT_IDS"
+        );
     }
 }
 

@@ -11,7 +11,7 @@ use secrecy::SecretString;
 
 use crate::app::{Application, shutdown_signal};
 use crate::auth::IdentitySettings;
-use crate::config::{ApiSettings, AuthMode, Config, DEFAULT_SIDEBAR_DIR};
+use crate::config::{ApiSettings, AuthMode, Config, DEFAULT_SIDEBAR_DIR, GoogleCredentials};
 use crate::jobs::WorkerSettings;
 
 /// Flags of `almanac demo`: the demo's own and the backend's sidebar folder.
@@ -41,7 +41,8 @@ pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
     let app = app.spawn();
     let outcome = if args.serve {
         let built = cmd.sidebar_dir.join(crate::web::BUNDLE_WASM).is_file();
-        demo.print_serving(&app.base_url, &cmd.sidebar_dir, built)?;
+        let proof = demo.access_proof(&app.base_url).await?;
+        demo.print_serving(&app.base_url, &proof, &cmd.sidebar_dir, built)?;
         shutdown_signal().await;
         Ok(())
     } else {
@@ -66,7 +67,9 @@ fn config(cmd: &DemoCommand, demo: &Demo) -> anyhow::Result<Config> {
         database_url: backend.database_url,
         openai_api_key: SecretString::from(backend.openai_api_key),
         openai_base_url: backend.openai_base_url,
-        google_service_account_key: SecretString::from(backend.service_account_key_json),
+        google_credentials: GoogleCredentials::Key(SecretString::from(
+            backend.service_account_key_json,
+        )),
         sheets_base_url: Some(backend.sheets_base_url),
         worker: WorkerSettings {
             poll_interval: Duration::from_millis(200),

@@ -121,11 +121,12 @@ async fn pull(args: PullArgs) -> Result<Report, CliError> {
         .map_err(|e| CliError::bad_input(format!("--rows {e}")))?;
     let id = spreadsheet(&args.sheet.spreadsheet_id)?;
     let sheets = args.endpoints.sheets().await?;
-    let title = sheets.sheet_title(&id, args.sheet.sheet_id).await?;
+    let sheet_id = args.sheet.sheet_id;
     // One read of A–F to learn how many rows there are, then A–H of the rows wanted.
     let last = sheets
-        .read_ids_and_outputs(&id, &title)
+        .read_ids_and_outputs(&id, sheet_id)
         .await?
+        .rows
         .last()
         .map_or(1, |r| r.row_number);
     let mut spans = vec![RowSpan {
@@ -140,8 +141,9 @@ async fn pull(args: PullArgs) -> Result<Report, CliError> {
         }),
         None => spans[0].end_row = last,
     }
-    let rows = sheets.read_rows(&id, &title, &spans).await?;
-    let grid: Vec<Vec<String>> = rows.into_iter().map(|r| r.cells).collect();
+    let read = sheets.read_rows(&id, sheet_id, &spans).await?;
+    let title = read.title;
+    let grid: Vec<Vec<String>> = read.rows.into_iter().map(|r| r.cells).collect();
     let file = EventsFile::from_grid(&args.output, format, &grid).map_err(|mut e| {
         e.message = format!("sheet `{title}`: {}", e.message);
         CliError::bad_input(e.to_string())
@@ -186,9 +188,11 @@ async fn push(args: PushArgs) -> Result<Report, CliError> {
         })
         .collect();
     let sheets = args.endpoints.sheets().await?;
-    let title = sheets.sheet_title(&id, args.sheet.sheet_id).await?;
-    let current = sheets.read_ids_and_outputs(&id, &title).await?;
-    let plan = plan_writes(&title, &current, &results, args.overwrite);
+    let read = sheets
+        .read_ids_and_outputs(&id, args.sheet.sheet_id)
+        .await?;
+    let (title, current) = (read.title, read.rows);
+    let plan = plan_writes(args.sheet.sheet_id, &current, &results, args.overwrite);
     let report = if plan.blocks.is_empty() {
         almanac_sheets::client::WriteReport::default()
     } else {

@@ -11,15 +11,12 @@
 //! is `almanac_core::cost::check_cap`.
 
 use almanac_core::cost::{check_cap, pro_rata, usage_cost};
-use almanac_core::domain::SpreadsheetId;
 use almanac_core::state::Mode;
 use almanac_protocol::Budget;
-use almanac_sheets::UserAccessError;
 use almanac_store::{StoreError, timestamp};
 use chrono::{Datelike, TimeZone, Utc};
-use secrecy::SecretString;
 
-use crate::jobs::errors::{BudgetError, CreateJobError};
+use crate::jobs::errors::BudgetError;
 use crate::jobs::services::Services;
 
 /// The first instant of the current calendar month (UTC) and its `YYYY-MM` name.
@@ -88,35 +85,4 @@ pub async fn check(
         })),
         Ok(()) => Ok(Ok(())),
     }
-}
-
-/// Proves that the caller may open the spreadsheet (with their own OAuth token; `None` only in
-/// insecure local development), as job creation does.
-///
-/// # Errors
-/// The [`CreateJobError`] variants for a missing spreadsheet, no access, a refused token or
-/// Sheets being unavailable.
-pub async fn check_access(
-    svc: &Services,
-    spreadsheet_id: &str,
-    user_token: Option<&SecretString>,
-) -> Result<(), CreateJobError> {
-    let id =
-        SpreadsheetId::parse(spreadsheet_id).map_err(|e| CreateJobError::Invalid(e.to_string()))?;
-    let Some(token) = user_token else {
-        return Ok(());
-    };
-    svc.sheets
-        .check_user_access(&id, token)
-        .await
-        .map_err(|e| match e {
-            UserAccessError::NotFound(_) => CreateJobError::SpreadsheetNotFound(format!(
-                "{e}, or your Google account cannot see it: check the spreadsheet_id"
-            )),
-            UserAccessError::Forbidden(_) => {
-                CreateJobError::NoAccess(format!("{e}: ask its owner to share it with you"))
-            }
-            UserAccessError::TokenRejected => CreateJobError::UserTokenRejected(e.to_string()),
-            UserAccessError::Unavailable(_) => CreateJobError::Unavailable(e.to_string()),
-        })
 }

@@ -3,7 +3,9 @@
 //! estimate the rows to send with the one estimate (`jobs::estimate`), and store the job, its rows
 //! and its estimate; a sheet job also proves that the caller can open the spreadsheet, settles
 //! `mode: auto` (`jobs::strategy`) and is refused when its estimate passes its cap or the
-//! spreadsheet's monthly budget (`jobs::budget`).
+//! spreadsheet's monthly budget (`jobs::budget`). A sheet job checks the caller's access proof
+//! (`jobs::access`) and reads its rows in one `values.batchGetByDataFilter` by `sheetId`, tried
+//! again briefly after a 429 or 5xx (`jobs::transient`).
 
 use almanac_core::catalog::ModelSpec;
 use almanac_core::cost::estimate_total;
@@ -15,12 +17,14 @@ use almanac_store::cost::JobEstimateRecord;
 use almanac_store::{FileTarget, NewJob, NewRow};
 use secrecy::SecretString;
 
+use crate::jobs::access;
 use crate::jobs::budget;
 use crate::jobs::errors::CreateJobError;
 use crate::jobs::estimate::estimate;
 use crate::jobs::selection;
 use crate::jobs::services::Services;
 use crate::jobs::strategy;
+use crate::jobs::transient::{retry_sheets, unavailable};
 
 /// Most rows one job may hold (a Generate click; larger selections are split by the person).
 pub const MAX_ROWS_PER_JOB: u64 = 50_000;
@@ -31,18 +35,18 @@ pub const MAX_ROW_NUMBER: u32 = 10_000_000;
 /// Most row spans (separate selected ranges) one job may name.
 pub const MAX_SPANS_PER_JOB: usize = 1_000;
 
-/// Creates a sheet job and returns its id: checks the request, proves that the caller can open the
-/// spreadsheet (with `user_token`, the caller's own Google OAuth token, when given — `None` only in
-/// insecure local development), reads the selected rows in one `values.batchGet`, sets aside rows
-/// that are filled or invalid, estimates the rest, settles the mode, checks the caps, and stores
-/// the job with its rows and estimate.
+/// Creates a sheet job and returns its id: checks the request and the caller's access proof
+/// (`access_proof`, from `POST /spreadsheets/{id}/access/proof` — `None` only in insecure local
+/// development), reads the selected rows in one `values.batchGetByDataFilter` (which also names
+/// the sheet's current title), sets aside rows that are filled or invalid, estimates the rest,
+/// settles the mode, checks the caps, and stores the job with its rows and estimate.
 ///
 /// # Errors
 /// See [`CreateJobError`]; [`CreateJobError::OverBudget`] carries the figures.
 pub async fn create(
     svc: &Services,
     owner: &str,
-    user_token: Option<&SecretString>,
+    access_proof: Option<&SecretString>,
     req: CreateJobRequest,
     options: JobOptions,
 ) -> Result<String, CreateJobError> {
@@ -50,18 +54,15 @@ pub async fn create(
     let spreadsheet_id = check_request(&req)?;
     let model = svc.catalog.resolve(&req.model)?;
     check_mode_allowed(svc, req.mode, model)?;
-    budget::check_access(svc, spreadsheet_id.as_str(), user_token).await?;
-    let title = svc
-        .sheets
-        .sheet_title(&spreadsheet_id, req.sheet_id)
-        .await
-        .map_err(sheet_error)?;
-    let sheet_rows = svc
-        .sheets
-        .read_rows(&spreadsheet_id, &title, &req.rows)
-        .await
-        .map_err(sheet_error)?;
-    let rows = selection::classify(&sheet_rows, req.overwrite);
+    access::check(svc, owner, &spreadsheet_id, access_proof)?;
+    let sheets = &svc.sheets;
+    let read = retry_sheets("job creation", || {
+        sheets.read_rows(&spreadsheet_id, req.sheet_id, &req.rows)
+    })
+    .await
+    .map_err(sheet_error)?;
+    let title = read.title;
+    let rows = selection::classify(&read.rows, req.overwrite);
     let estimate = estimate(&svc.store, model, pending_inputs(&rows)).await?;
     let max_wait = options.max_wait_seconds.map(std::time::Duration::from_secs);
     let choice = strategy::choose(&svc.cost, req.mode, &estimate, max_wait)
@@ -276,9 +277,7 @@ fn check_mode_allowed(svc: &Services, mode: Mode, model: &ModelSpec) -> Result<(
 
 fn sheet_error(e: SheetsError) -> CreateJobError {
     if e.is_transient() {
-        CreateJobError::Unavailable(format!(
-            "Google Sheets is not answering right now ({e}); try again in a minute"
-        ))
+        unavailable(&e)
     } else {
         CreateJobError::SheetNotFound(e.to_string())
     }

@@ -19,18 +19,31 @@ pub enum CreateJobError {
     /// The spreadsheet or sheet cannot be found or read by the service account.
     #[error("{0}")]
     SheetNotFound(String),
-    /// The caller's own token shows no spreadsheet with this id.
+    /// The call needs an access proof for this caller and spreadsheet, and has none that holds
+    /// (missing, expired, for another spreadsheet or user); the message says how to get one.
     #[error("{0}")]
-    SpreadsheetNotFound(String),
-    /// The caller's own token may not open the spreadsheet.
+    AccessNotProven(String),
+    /// An access challenge's nonce was not found in the spreadsheet (never written — only an
+    /// editor can — or already used), or is not one this backend issued for the caller.
     #[error("{0}")]
-    NoAccess(String),
-    /// Google refused the caller's own token.
-    #[error("{0}")]
-    UserTokenRejected(String),
-    /// Google Sheets is unreachable or refused for now; try again later.
-    #[error("{0}")]
-    Unavailable(String),
+    ProofNotFound(String),
+    /// The spreadsheet is not shared with the service account (as Editor), so Almanac cannot work
+    /// on it: a step for the person, naming the email to share with.
+    #[error("{message}")]
+    ServiceAccountNoAccess {
+        /// The service account's email.
+        email: String,
+        /// What to do.
+        message: String,
+    },
+    /// Google Sheets is unreachable or over quota for now, after a few quick tries.
+    #[error("{message}")]
+    Unavailable {
+        /// What happened.
+        message: String,
+        /// How long to wait before trying again.
+        retry_after: std::time::Duration,
+    },
     /// The server's batch strategy does not allow the mode asked for.
     #[error("{0}")]
     ModeNotAllowed(String),

@@ -8,7 +8,9 @@
 //!   [`create`], [`retry`]: what its create and retry do; [`estimate`]: the one estimate;
 //!   [`budget`]: a spreadsheet's monthly budget and the cap checks; [`strategy`]: batch,
 //!   realtime or auto; [`selection`]: which selected rows are sent, skipped or failed;
-//!   [`view`]: what is shown of a job; [`errors`]: why an operation was refused.
+//!   [`view`]: what is shown of a job; [`errors`]: why an operation was refused; [`access`]: the
+//!   access proof (the caller can edit the spreadsheet, and so can the service account);
+//!   [`transient`]: short retries of the Google calls a person waits for.
 //! - [`queue`]: the [`Worker`](queue::Worker), which steps every unfinished job; [`step`]: why a
 //!   step did not finish; [`batch`]: the batch path's steps (submit, poll, collect, finish);
 //!   [`realtime`]: a realtime job's run; [`pacer`]: RPM/TPM pacing of realtime calls;
@@ -21,6 +23,7 @@
 //! Modules import each other in one direction only (a check in `tests/tests/architecture.rs`
 //! fails on any cycle); this file only declares and re-exports them.
 
+pub mod access;
 pub mod batch;
 pub mod budget;
 pub mod create;
@@ -40,6 +43,7 @@ pub mod shared_pace;
 pub mod step;
 pub mod strategy;
 pub mod target;
+pub mod transient;
 pub mod view;
 pub mod watch;
 

@@ -4,10 +4,11 @@
 
 use std::sync::Arc;
 
-use almanac_core::domain::{RowId, RowInput};
+use almanac_core::domain::{RowId, RowInput, SpreadsheetId};
 use almanac_core::state::JobStatus;
 use almanac_protocol::{
-    Budget, CreateJobRequest, Estimate, EstimateRequest, Job, JobEvent, JobOptions, ModelList,
+    AccessChallenge, AccessProof, Budget, CreateJobRequest, Estimate, EstimateRequest, Job,
+    JobEvent, JobOptions, ModelList,
 };
 use almanac_store::{JobRecord, StoreError};
 use secrecy::SecretString;
@@ -18,7 +19,7 @@ use crate::jobs::errors::{CreateJobError, JobError};
 use crate::jobs::selection::MAX_TITLE_CHARS;
 use crate::jobs::services::Services;
 use crate::jobs::view::{job_event, job_row, job_view};
-use crate::jobs::{budget, estimate, retry};
+use crate::jobs::{access, budget, estimate, retry};
 
 /// Operations on jobs, for the HTTP API and the command line. Cheap to clone.
 #[derive(Clone)]
@@ -90,10 +91,10 @@ impl JobService {
     pub async fn create(
         &self,
         owner: &str,
-        user_token: Option<&SecretString>,
+        access_proof: Option<&SecretString>,
         req: CreateJobRequest,
     ) -> Result<Job, CreateJobError> {
-        self.create_with(owner, user_token, req, JobOptions::default())
+        self.create_with(owner, access_proof, req, JobOptions::default())
             .await
     }
 
@@ -104,11 +105,11 @@ impl JobService {
     pub async fn create_with(
         &self,
         owner: &str,
-        user_token: Option<&SecretString>,
+        access_proof: Option<&SecretString>,
         req: CreateJobRequest,
         options: JobOptions,
     ) -> Result<Job, CreateJobError> {
-        let id = create::create(&self.svc, owner, user_token, req, options).await?;
+        let id = create::create(&self.svc, owner, access_proof, req, options).await?;
         self.get(owner, &id).await.map_err(|e| match e {
             JobError::Store(s) => CreateJobError::Store(s),
             other => CreateJobError::Invalid(other.to_string()),
@@ -196,30 +197,71 @@ impl JobService {
         self.get(owner, id).await
     }
 
-    /// A spreadsheet's monthly budget and this month's commitments, for a caller who can open it.
+    /// A fresh access challenge for `owner` on a spreadsheet (see `jobs::access`).
     ///
     /// # Errors
-    /// The [`CreateJobError`] variants of the access check; [`CreateJobError::Store`].
+    /// [`CreateJobError::Invalid`] for a malformed spreadsheet id.
+    pub fn access_challenge(
+        &self,
+        owner: &str,
+        spreadsheet_id: &str,
+    ) -> Result<AccessChallenge, CreateJobError> {
+        access::challenge(&self.svc, owner, spreadsheet_id)
+    }
+
+    /// Takes a written challenge back and hands out an access proof (see `jobs::access`).
+    ///
+    /// # Errors
+    /// See [`access::prove`].
+    pub async fn prove_access(
+        &self,
+        owner: &str,
+        spreadsheet_id: &str,
+        nonce: &str,
+    ) -> Result<AccessProof, CreateJobError> {
+        access::prove(&self.svc, owner, spreadsheet_id, nonce).await
+    }
+
+    /// Checks `owner`'s access proof for a spreadsheet (`None` only in insecure development).
+    fn check_access(
+        &self,
+        owner: &str,
+        spreadsheet_id: &str,
+        access_proof: Option<&SecretString>,
+    ) -> Result<(), CreateJobError> {
+        let id = SpreadsheetId::parse(spreadsheet_id)
+            .map_err(|e| CreateJobError::Invalid(e.to_string()))?;
+        access::check(&self.svc, owner, &id, access_proof)
+    }
+
+    /// A spreadsheet's monthly budget and this month's commitments, for a caller who proved they
+    /// can edit it.
+    ///
+    /// # Errors
+    /// [`CreateJobError::AccessNotProven`]; [`CreateJobError::Store`].
     pub async fn budget(
         &self,
+        owner: &str,
         spreadsheet_id: &str,
-        user_token: Option<&SecretString>,
+        access_proof: Option<&SecretString>,
     ) -> Result<Budget, CreateJobError> {
-        budget::check_access(&self.svc, spreadsheet_id, user_token).await?;
+        self.check_access(owner, spreadsheet_id, access_proof)?;
         Ok(budget::budget(&self.svc, spreadsheet_id).await?)
     }
 
-    /// Sets (or with `None` removes) a spreadsheet's monthly budget, for a caller who can open it.
+    /// Sets (or with `None` removes) a spreadsheet's monthly budget, for a caller who proved they
+    /// can edit it.
     ///
     /// # Errors
     /// As [`JobService::budget`].
     pub async fn set_budget(
         &self,
+        owner: &str,
         spreadsheet_id: &str,
-        user_token: Option<&SecretString>,
+        access_proof: Option<&SecretString>,
         monthly_usd: Option<f64>,
     ) -> Result<Budget, CreateJobError> {
-        budget::check_access(&self.svc, spreadsheet_id, user_token).await?;
+        self.check_access(owner, spreadsheet_id, access_proof)?;
         self.svc
             .store
             .set_budget(spreadsheet_id, monthly_usd)

@@ -19,6 +19,7 @@ use almanac_store::{JobRecord, Store};
 use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
 
+use crate::auth::access::AccessKeys;
 use crate::jobs::pacer::Pacer;
 use crate::jobs::realtime::runs::Runs;
 use crate::jobs::settings::{CostSettings, WorkerSettings};
@@ -61,6 +62,9 @@ pub struct Services {
     pub replica: String,
     /// The jobs whose event streams are open on this replica.
     pub watched: Watched,
+    /// The secret of access challenges and proofs (`jobs::access`); random per process unless the
+    /// server sets the configured one.
+    pub access: AccessKeys,
 }
 
 impl Services {
@@ -94,6 +98,7 @@ impl Services {
             calls,
             replica: replica_name(),
             watched: Watched::default(),
+            access: AccessKeys::default(),
         }
     }
 

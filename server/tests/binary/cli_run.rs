@@ -372,7 +372,7 @@ async fn realtime_mode_fills_the_file_with_chat_completions_and_no_batch() {
     );
     assert!(cost["actual_usd"].as_f64().unwrap() > 0.0, "{cost}");
     assert_eq!(
-        calls.values_batch_update, 0,
+        calls.values_batch_update_by_data_filter, 0,
         "a file job's grouped writes never touch a sheet"
     );
     let filled = read_json(&w.path("out.json"));

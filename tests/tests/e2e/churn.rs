@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use almanac_emulator::HoldPoint;
 use almanac_emulator::generate::year_for;
 use almanac_protocol::{JobStatus, RowState};
 use almanac_tests::{ENGLISH_CSV, SPREADSHEET, fast, spawn_app};
@@ -144,4 +145,46 @@ async fn inserts_deletes_a_sort_a_rename_a_duplicated_and_a_removed_id_and_typed
         35 * 4 + 3,
         "35 whole rows and the three free cells of one"
     );
+}
+
+#[tokio::test]
+async fn a_sheet_renamed_between_the_write_steps_read_and_its_write_still_gets_every_cell_right() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(7, "Events", ENGLISH_CSV);
+    let selected: Vec<(String, String)> = app.emulator.sheet_rows(SPREADSHEET, 7)[1..31]
+        .iter()
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect();
+    let job = app.create_job(&app.request(7, 2, 31, MODEL)).await;
+    // The creation's read is done; the next read of values is the write step's.
+    let mut hold = app.emulator.hold_next(HoldPoint::ValuesBatchGet);
+    assert!(hold.reached().await, "the write step reads the sheet");
+    let writes_before = app.emulator.calls().values_batch_update_by_data_filter;
+    assert_eq!(writes_before, 0, "held between the read and the write");
+    app.emulator
+        .rename_sheet(SPREADSHEET, 7, "Renamed between read and write");
+    hold.release();
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    assert_eq!(job.row_counts.done, 30, "{:#?}", job.row_counts);
+    let after = app.emulator.sheet_rows(SPREADSHEET, 7);
+    for (i, (id, title)) in selected.iter().enumerate() {
+        let row = &after[i + 1];
+        assert_eq!(&row[0], id);
+        assert_eq!(row[2], year_for(title).to_string(), "row {}", i + 2);
+        for (c, cell) in row.iter().enumerate().take(6).skip(3) {
+            assert!(
+                cell.contains("[emulated]") && cell.contains(title.as_str()),
+                "row {} col {c}: {cell:?}",
+                i + 2
+            );
+        }
+    }
+    // Rows outside the selection are untouched, and the write was one call by sheetId.
+    assert!(
+        after[32].get(2).is_none_or(String::is_empty),
+        "{:?}",
+        after[32]
+    );
+    assert_eq!(app.emulator.calls().values_batch_update_by_data_filter, 1);
 }

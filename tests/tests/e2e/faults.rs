@@ -196,7 +196,7 @@ async fn end_state_completed_with_only_an_error_file_every_row_fails_with_openai
         "{}",
         reason(&job, "01-02")
     );
-    assert_eq!(app.emulator.calls().values_batch_update, 0);
+    assert_eq!(app.emulator.calls().values_batch_update_by_data_filter, 0);
 }
 
 #[tokio::test]
@@ -449,7 +449,7 @@ async fn metrics_show_jobs_rows_and_outside_calls_moving() {
         "almanac_external_requests_total",
         &[
             "service=\"sheets\"",
-            "operation=\"values.batchUpdate\"",
+            "operation=\"values.batchUpdateByDataFilter\"",
             "status=\"503\"",
         ],
         1.0,
@@ -463,4 +463,74 @@ async fn metrics_show_jobs_rows_and_outside_calls_moving() {
         sample(&after, "almanac_jobs", &["status=\"completed\""]) >= 1.0,
         "{after}"
     );
+}
+
+#[tokio::test]
+async fn google_failing_for_a_moment_at_creation_is_tried_again_and_failing_longer_is_a_503_with_retry_after()
+ {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    let sheets_fault = |code: u16, times: usize| Faults {
+        calls: vec![CallFault {
+            target: FaultTarget::Sheets,
+            kind: CallFaultKind::Status(code),
+            times,
+        }],
+        ..Faults::default()
+    };
+    // A 429 and then a 503 on the read of the selection: the request waits them out.
+    let before = app.emulator.calls().values_batch_get_by_data_filter;
+    app.emulator.set_faults(Faults {
+        calls: vec![
+            sheets_fault(429, 1).calls.remove(0),
+            sheets_fault(503, 1).calls.remove(0),
+        ],
+        ..Faults::default()
+    });
+    let job = app
+        .create_job(&app.request(0, 2, 5, "gpt-4.1-mini-2025-04-14"))
+        .await;
+    assert_eq!(job.row_counts.total, 4);
+    assert_eq!(
+        app.emulator.calls().values_batch_get_by_data_filter,
+        before + 1
+    );
+
+    // Google down for longer than the few quick tries: 503 with Retry-After, nothing stored.
+    app.emulator.set_faults(sheets_fault(503, usize::MAX));
+    let resp = app
+        .post_job(&app.request(0, 6, 9, "gpt-4.1-mini-2025-04-14"))
+        .await;
+    assert_eq!(resp.status(), 503);
+    let retry_after: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(retry_after >= 1, "{retry_after}");
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "sheets_unavailable", "{body}");
+    // Over quota: the wait is the quota's.
+    app.emulator.set_faults(sheets_fault(429, usize::MAX));
+    let resp = app
+        .post_job(&app.request(0, 6, 9, "gpt-4.1-mini-2025-04-14"))
+        .await;
+    assert_eq!(resp.status(), 503);
+    let quota_wait: u64 = resp.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(quota_wait > retry_after, "{quota_wait} vs {retry_after}");
+    app.emulator.set_faults(Faults::default());
+    let list: serde_json::Value = app
+        .http
+        .get(format!("{}/jobs?spreadsheet_id={SPREADSHEET}", app.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list}");
 }

@@ -76,9 +76,10 @@ async fn the_korean_sample_is_filled_except_the_cells_already_written_in_08_15()
 }
 
 #[tokio::test]
-async fn a_348_row_job_fills_every_row_with_its_own_content_in_one_write_and_two_reads() {
+async fn a_348_row_job_fills_every_row_with_its_own_content_in_three_sheets_calls() {
     let app = spawn_app(fast()).await;
     app.add_sheet(7, "History EN", ENGLISH_CSV);
+    let before = app.emulator.calls();
     let job = app.create_job(&app.request(7, 2, 349, MODEL)).await;
     let job = app.wait_finished(&job.id).await;
     assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
@@ -89,8 +90,15 @@ async fn a_348_row_job_fills_every_row_with_its_own_content_in_one_write_and_two
         assert_own_content(&app, 7, row);
     }
     let calls = app.emulator.calls();
-    assert_eq!(calls.values_batch_update, 1, "{calls:?}");
-    assert!(calls.values_get + calls.values_batch_get <= 2, "{calls:?}");
+    // One read at creation, one read and one write at write time, all by sheetId: no
+    // spreadsheets.get for the title, no A1 call (the access proof was taken once, before).
+    assert_eq!(calls.sheets() - before.sheets(), 3, "{calls:?}");
+    assert_eq!(calls.values_batch_get_by_data_filter, 2, "{calls:?}");
+    assert_eq!(calls.values_batch_update_by_data_filter, 1, "{calls:?}");
+    assert_eq!(
+        calls.spreadsheets_batch_update, 1,
+        "the one access proof: {calls:?}"
+    );
     assert_eq!(calls.batches_create, 1, "{calls:?}");
 }
 

@@ -58,7 +58,7 @@ async fn a_realtime_job_finishes_under_tight_rate_limits_with_every_429_retried_
         assert!(app.cell(0, row, 3).contains(&app.cell(0, row, 1)));
     }
     // Written in groups, not once per row.
-    let writes = app.emulator.calls().values_batch_update;
+    let writes = app.emulator.calls().values_batch_update_by_data_filter;
     assert!(
         (1..=30).contains(&writes),
         "{writes} batchUpdate calls for 60 rows"
@@ -94,7 +94,7 @@ async fn progress_reaches_the_sheet_while_a_realtime_job_runs() {
     assert!(seen.row_counts.done < 40);
     let done = app.wait_finished(&job.id).await;
     assert_eq!(done.row_counts.done, 40);
-    assert!(app.emulator.calls().values_batch_update >= 2);
+    assert!(app.emulator.calls().values_batch_update_by_data_filter >= 2);
     assert_each_cell_written_once(&app, 0, 40);
 }
 

@@ -37,11 +37,12 @@ async fn a_batch_created_just_before_a_crash_is_adopted_instead_of_created_again
         overwrite: false,
     };
     emulator.share(SPREADSHEET, USER_A.email);
-    let user_token = SecretString::from(emulator.user_token(USER_A.email));
-    let job = jobs
-        .create(USER_A.sub, Some(&user_token), req)
-        .await
-        .unwrap();
+    // The proof the sidebar would hold (the access proof itself is tested in `security`).
+    let (proof, _) = svc
+        .access
+        .proof(USER_A.sub, SPREADSHEET, almanac::auth::access::now_secs());
+    let proof = SecretString::from(proof);
+    let job = jobs.create(USER_A.sub, Some(&proof), req).await.unwrap();
 
     // What the worker does up to the crash: assign rows, upload and save the file id, create the
     // batch — and die before saving the batch id.

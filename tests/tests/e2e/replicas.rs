@@ -19,7 +19,9 @@ use almanac::jobs::{JobService, Services};
 use almanac_emulator::ratelimit::ChatLimits;
 use almanac_emulator::{Emulator, HoldPoint};
 use almanac_protocol::{JobEvent, JobStatus, Mode};
-use almanac_tests::{ENGLISH_CSV, SPREADSHEET, USER_A, backend_config, fast, postgres_database};
+use almanac_tests::{
+    ENGLISH_CSV, SPREADSHEET, USER_A, backend_config, fast, postgres_database, prove,
+};
 use futures::StreamExt;
 use std::sync::Arc;
 
@@ -48,12 +50,13 @@ async fn replica(
         USER_A.email,
         almanac_emulator::identity::CLIENT_ID,
     );
-    let user_token = emulator.user_token(USER_A.email);
+    let api = format!("{}/api/v1", app.base_url);
+    let proof = prove(emulator, &api, USER_A, &id_token).await.unwrap();
     Replica {
-        api: format!("{}/api/v1", app.base_url),
+        api,
         app: Some(app),
         svc,
-        http: almanac_demo::authorized_client(&id_token, &user_token).unwrap(),
+        http: almanac_demo::authorized_client(&id_token, Some(&proof)).unwrap(),
     }
 }
 
@@ -223,10 +226,11 @@ async fn api_only(emulator: &Emulator, url: &str) -> (String, reqwest::Client) {
         USER_A.email,
         almanac_emulator::identity::CLIENT_ID,
     );
-    let user_token = emulator.user_token(USER_A.email);
+    // A proof got from this replica is good on every replica that shares the secret.
+    let proof = prove(emulator, &api, USER_A, &id_token).await.unwrap();
     (
         api,
-        almanac_demo::authorized_client(&id_token, &user_token).unwrap(),
+        almanac_demo::authorized_client(&id_token, Some(&proof)).unwrap(),
     )
 }
 

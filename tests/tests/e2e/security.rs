@@ -1,12 +1,18 @@
 //! Who may do what: Google ID tokens refused with a reason code or accepted, jobs invisible to
-//! other users, spreadsheets reachable only with the caller's own access, CORS, rate limits and
-//! input limits — the real backend over HTTP, the emulator signing the tokens.
+//! other users, spreadsheets worked on only for a caller who proved they can edit them (and only
+//! when the service account can), CORS, rate limits and input limits — the real backend over
+//! HTTP, the emulator signing the tokens.
 
 use std::time::Duration;
 
+use almanac_demo::authorized_client;
+use almanac_emulator::Role;
 use almanac_emulator::identity::{self, CLIENT_ID, STRANGER_KEY_PEM};
+use almanac_emulator::oauth::SERVICE_ACCOUNT_EMAIL;
 use almanac_protocol::JobStatus;
-use almanac_tests::{KOREAN_CSV, SPREADSHEET, USER_A, USER_B, fast, spawn_app, spawn_app_with};
+use almanac_tests::{
+    KOREAN_CSV, SPREADSHEET, USER_A, USER_B, fast, prove, spawn_app, spawn_app_with,
+};
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
@@ -218,7 +224,7 @@ async fn another_user_cannot_read_stream_cancel_retry_or_list_a_job_that_is_not_
     app.add_sheet(0, "Events", KOREAN_CSV);
     app.emulator.hold_batches(true);
     let job = app.create_job(&app.request(0, 2, 17, MODEL)).await;
-    let bob = app.client_as(USER_B);
+    let bob = app.client_as(USER_B).await;
     let not_found = |resp: reqwest::Response| async move {
         let status = resp.status();
         let body: Value = resp.json().await.unwrap();
@@ -262,11 +268,11 @@ async fn another_user_cannot_read_stream_cancel_retry_or_list_a_job_that_is_not_
 }
 
 #[tokio::test]
-async fn a_user_without_access_to_a_spreadsheet_cannot_create_a_job_on_it() {
+async fn a_job_needs_an_access_proof_that_only_an_editor_can_make_and_the_service_account_must_take()
+ {
     let app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", KOREAN_CSV);
-    let bob = app.client_as(USER_B);
-    let req = app.request(0, 2, 17, MODEL);
+    let body = serde_json::to_value(app.request(0, 2, 17, MODEL)).unwrap();
     let post = |client: reqwest::Client, body: Value| {
         let url = format!("{}/jobs", app.api);
         async move {
@@ -275,48 +281,143 @@ async fn a_user_without_access_to_a_spreadsheet_cannot_create_a_job_on_it() {
             (status, resp.json::<Value>().await.unwrap())
         }
     };
-    let body = serde_json::to_value(&req).unwrap();
-    let (status, err) = post(bob.clone(), body.clone()).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (403, Some("no_access_to_spreadsheet")),
-        "{err}"
-    );
-    let mut missing = body.clone();
-    missing["spreadsheet_id"] = json!("no-such-spreadsheet");
-    let (status, err) = post(bob.clone(), missing).await;
-    assert_eq!(
-        (status, err["error"]["code"].as_str()),
-        (404, Some("spreadsheet_not_found")),
-        "{err}"
-    );
-    // Without the user token, or with one Google does not know.
-    let id_only = reqwest::Client::new()
-        .post(format!("{}/jobs", app.api))
-        .bearer_auth(&app.id_token)
-        .json(&body)
+    let code = |(status, err): (u16, Value)| {
+        (
+            status,
+            err["error"]["code"].as_str().unwrap_or("").to_owned(),
+            err,
+        )
+    };
+    // The add-on's own token (spreadsheets.currentonly) opens nothing through the REST API: the
+    // old check with it could never have passed.
+    let add_on_token = app.emulator.user_token(USER_A.email);
+    let get = reqwest::Client::new()
+        .get(format!(
+            "{}v4/spreadsheets/{SPREADSHEET}",
+            app.emulator.sheets_base_url()
+        ))
+        .bearer_auth(&add_on_token)
         .send()
         .await
         .unwrap();
-    assert_eq!(id_only.status(), 401);
-    let err: Value = id_only.json().await.unwrap();
-    assert_eq!(err["error"]["code"], "missing_user_token");
-    let made_up = reqwest::Client::new()
-        .post(format!("{}/jobs", app.api))
-        .bearer_auth(&app.id_token)
-        .header("x-goog-user-token", "ya29.user-made-up")
-        .json(&body)
+    assert_eq!(get.status(), 403);
+    let refusal: Value = get.json().await.unwrap();
+    assert_eq!(
+        refusal["error"]["details"][0]["reason"],
+        "ACCESS_TOKEN_SCOPE_INSUFFICIENT"
+    );
+
+    // Ada, an editor, proved access when the test app started: her job is created.
+    let (status, job) = post(app.http.clone(), body.clone()).await;
+    assert_eq!(status, 201, "{job}");
+    assert!(
+        app.emulator.developer_metadata(SPREADSHEET).is_empty(),
+        "the proof was deleted"
+    );
+
+    // Bob, a viewer: Apps Script refuses to write the nonce, so he has no proof, and the job is
+    // refused with a message saying how to get one.
+    app.emulator
+        .share_as(SPREADSHEET, USER_B.email, Role::Reader);
+    let bob_id = app.emulator.id_token(USER_B.sub, USER_B.email, CLIENT_ID);
+    let viewer = prove(&app.emulator, &app.api, USER_B, &bob_id)
+        .await
+        .unwrap_err();
+    assert!(viewer.to_string().contains("edit"), "{viewer}");
+    let (status, c, err) = code(post(app.client_as(USER_B).await, body.clone()).await);
+    assert_eq!((status, c.as_str()), (403, "access_not_proven"), "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("access/challenge"),
+        "{err}"
+    );
+    // Handing back a nonce nobody wrote proves nothing.
+    let bob = authorized_client(&bob_id, None).unwrap();
+    let access = format!("{}/spreadsheets/{SPREADSHEET}/access", app.api);
+    let challenge: Value = bob
+        .post(format!("{access}/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let nonce = challenge["nonce"].as_str().unwrap();
+    let resp = bob
+        .post(format!("{access}/proof"))
+        .json(&json!({"nonce": nonce}))
         .send()
         .await
         .unwrap();
-    assert_eq!(made_up.status(), 401);
-    let err: Value = made_up.json().await.unwrap();
-    assert_eq!(err["error"]["code"], "invalid_user_token");
-    // The service account read nothing for them.
-    assert_eq!(app.emulator.calls().values_batch_get, 0);
-    // Once shared, Bob can.
+    let (status, c, err) = code((resp.status().as_u16(), resp.json().await.unwrap()));
+    assert_eq!((status, c.as_str()), (403, "proof_not_found"), "{err}");
+    assert!(
+        err["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("edit access"),
+        "{err}"
+    );
+    // Ada's nonce (or proof) is no use to Bob: both are bound to who asked.
+    let ada_proof = app.access_proof.clone();
+    let stolen = authorized_client(&bob_id, Some(&ada_proof)).unwrap();
+    let (status, c, _) = code(post(stolen, body.clone()).await);
+    assert_eq!((status, c.as_str()), (403, "access_not_proven"));
+    app.emulator
+        .add_developer_metadata_as(USER_A.email, SPREADSHEET, "almanac-access-proof", nonce)
+        .unwrap();
+    let resp = bob
+        .post(format!("{access}/proof"))
+        .json(&json!({"nonce": nonce}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.status(),
+        200,
+        "Bob's own nonce, written by an editor, is Bob's"
+    );
+    let ada_nonce: Value = app
+        .http
+        .post(format!("{access}/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let resp = bob
+        .post(format!("{access}/proof"))
+        .json(&json!({"nonce": ada_nonce["nonce"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403, "another caller's nonce");
+    // Without any proof header.
+    let id_only = authorized_client(&app.id_token, None).unwrap();
+    let (status, c, _) = code(post(id_only, body.clone()).await);
+    assert_eq!((status, c.as_str()), (403, "access_not_proven"));
+
+    // An editor whose spreadsheet is not shared with the service account: a step naming the email.
     app.emulator.share(SPREADSHEET, USER_B.email);
-    let (status, job) = post(bob, body).await;
+    app.emulator.unshare(SPREADSHEET, SERVICE_ACCOUNT_EMAIL);
+    let not_shared = prove(&app.emulator, &app.api, USER_B, &bob_id)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        not_shared.contains("service_account_no_access"),
+        "{not_shared}"
+    );
+    assert!(
+        not_shared.contains(&format!("share it with {SERVICE_ACCOUNT_EMAIL} as Editor")),
+        "{not_shared}"
+    );
+    // Once shared, Bob proves access and creates his job.
+    app.emulator.share(SPREADSHEET, SERVICE_ACCOUNT_EMAIL);
+    let (status, job) = post(app.client_as(USER_B).await, body).await;
     assert_eq!(status, 201, "{job}");
 }
 
@@ -340,7 +441,7 @@ async fn job_creation_is_rate_limited_per_user_with_retry_after() {
     let body: Value = refused.json().await.unwrap();
     assert_eq!(body["error"]["code"], "rate_limited");
     // Another user has their own quota.
-    let bob = app.client_as(USER_B);
+    let bob = app.client_as(USER_B).await;
     let resp = bob
         .post(format!("{}/jobs", app.api))
         .json(&req)
@@ -409,7 +510,7 @@ async fn oversized_or_out_of_range_input_is_refused_with_a_4xx_saying_what_to_ch
         let message = answer["error"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(hint), "{path}: {message}");
     }
-    assert_eq!(app.emulator.calls().values_batch_get, 0);
+    assert_eq!(app.emulator.calls().values_batch_get_by_data_filter, 0);
 }
 
 #[tokio::test]
@@ -422,7 +523,7 @@ async fn cors_answers_preflights_for_apps_script_origins_only_and_never_allows_c
             .header("access-control-request-method", "POST")
             .header(
                 "access-control-request-headers",
-                "authorization,content-type,x-goog-user-token",
+                "authorization,content-type,x-almanac-access-proof",
             )
             .send()
     };
@@ -436,7 +537,7 @@ async fn cors_answers_preflights_for_apps_script_origins_only_and_never_allows_c
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
-    for h in ["authorization", "content-type", "x-goog-user-token"] {
+    for h in ["authorization", "content-type", "x-almanac-access-proof"] {
         assert!(allowed.contains(h), "{allowed}");
     }
     let evil = preflight("https://evil.example.com").await.unwrap();
@@ -477,6 +578,14 @@ async fn health_the_openapi_document_and_the_docs_need_no_token() {
     let docs = anonymous.get(format!("{base}/docs")).send().await.unwrap();
     assert_eq!(docs.status(), 200);
     assert!(docs.text().await.unwrap().contains("Almanac API"));
+    // Swagger UI's files come from the backend itself, configured to read our document.
+    let init = anonymous
+        .get(format!("{base}/docs/swagger-initializer.js"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(init.status(), 200);
+    assert!(init.text().await.unwrap().contains("/api/v1/openapi.json"));
 }
 
 #[tokio::test]

@@ -1,14 +1,15 @@
 //! Black-box tests of `almanac_sheets::SheetsClient` against the emulator: the real google-sheets4
 //! and yup-oauth2 code paths (service-account JWT → `/token` → Bearer calls) over plain http on
 //! 127.0.0.1, with the emulator standing in for Google. They check the number of calls as well as
-//! the cells, since "one batchGet to read, one batchUpdate to write" is part of the contract.
+//! the cells, since "one batchGetByDataFilter to read, one batchUpdateByDataFilter to write, by
+//! sheetId" is part of the contract.
 
 use almanac_core::domain::{Generated, RowId, SpreadsheetId};
 use almanac_emulator::{Emulator, EmulatorConfig};
 use almanac_protocol::RowSpan;
 use almanac_sheets::{
-    CellBlock, SheetsClient, SheetsError, WriteProblem, a1, client::WRITE_REQUEST_MAX_BYTES,
-    plan_writes,
+    CellBlock, GridRange, SheetsClient, SheetsError, WriteProblem, a1,
+    client::WRITE_REQUEST_MAX_BYTES, plan_writes,
 };
 
 const HEADER: [&str; 8] = [
@@ -66,32 +67,37 @@ fn generated(tag: &str) -> Generated {
 }
 
 #[tokio::test]
-async fn the_title_is_found_by_sheet_id_even_after_the_sheet_is_renamed() {
+async fn reads_and_writes_address_the_sheet_by_id_so_a_rename_in_between_changes_nothing() {
     let (emu, client) = start().await;
     emu.add_sheet("book-1", 0, "Cover", grid(&[&["x"]]));
-    emu.add_sheet("book-1", 1234, "Events", with_header(&[]));
+    emu.add_sheet("book-1", 1234, "Events", with_header(&[&["a", "A"]]));
+    let book = sid("book-1");
 
-    assert_eq!(
-        client.sheet_title(&sid("book-1"), 1234).await.unwrap(),
-        "Events"
-    );
-    assert_eq!(
-        client.sheet_title(&sid("book-1"), 0).await.unwrap(),
-        "Cover"
-    );
+    let read = client.read_ids_and_outputs(&book, 1234).await.unwrap();
+    assert_eq!(read.title, "Events", "the title comes back with the values");
+    assert_eq!(read.rows.len(), 2);
     emu.rename_sheet("book-1", 1234, "Events (2024)");
+    let plan = plan_writes(1234, &read.rows, &[(id("a"), generated("A"))], false);
+    let report = client.write_blocks(&book, &plan.blocks).await.unwrap();
+    assert_eq!(report.updated_ranges, ["'Events (2024)'!C2:F2"]);
+    assert_eq!(emu.cell("book-1", 1234, 1, 5), "A movies");
     assert_eq!(
-        client.sheet_title(&sid("book-1"), 1234).await.unwrap(),
-        "Events (2024)"
+        emu.cell("book-1", 0, 1, 5),
+        "",
+        "the other sheet is untouched"
     );
+    let again = client.read_ids_and_outputs(&book, 1234).await.unwrap();
+    assert_eq!(again.title, "Events (2024)");
 
-    let missing = client.sheet_title(&sid("book-1"), 99).await.unwrap_err();
+    let missing = client.read_ids_and_outputs(&book, 99).await.unwrap_err();
     assert!(
-        matches!(&missing, SheetsError::NotFound(m) if m.contains("99")),
+        matches!(&missing, SheetsError::Other(m) if m.contains("99")),
         "{missing:?}"
     );
     let calls = emu.calls();
-    assert_eq!(calls.spreadsheets_get, 4);
+    assert_eq!(calls.values_batch_get_by_data_filter, 3);
+    assert_eq!(calls.values_batch_update_by_data_filter, 1);
+    assert_eq!(calls.sheets(), 4, "no spreadsheets.get, no A1 call");
     assert_eq!(calls.token, 1, "the access token is cached between calls");
 }
 
@@ -128,12 +134,12 @@ async fn reading_spans_gives_one_row_of_eight_cells_per_requested_row_in_one_bat
             end_row: 21,
         },
     ];
-    let rows = client
-        .read_rows(&sid("book-2"), "Events", &spans)
-        .await
-        .unwrap();
+    let read = client.read_rows(&sid("book-2"), 0, &spans).await.unwrap();
+    let rows = read.rows;
 
-    assert_eq!(emu.calls().values_batch_get, 1);
+    assert_eq!(read.title, "Events");
+    assert_eq!(emu.calls().values_batch_get_by_data_filter, 1);
+    assert_eq!(emu.calls().sheets(), 1);
     let numbers: Vec<u32> = rows.iter().map(|r| r.row_number).collect();
     assert_eq!(numbers, [2, 3, 5, 6, 20, 21]);
     assert!(rows.iter().all(|r| r.cells.len() == 8));
@@ -162,11 +168,10 @@ async fn a_sheet_titled_with_a_quote_an_emoji_and_a_cell_name_is_read_and_writte
     );
     let book = sid("book-3");
 
-    assert_eq!(client.sheet_title(&book, 7).await.unwrap(), title);
     let read = client
         .read_rows(
             &book,
-            title,
+            7,
             &[RowSpan {
                 start_row: 2,
                 end_row: 3,
@@ -174,18 +179,21 @@ async fn a_sheet_titled_with_a_quote_an_emoji_and_a_cell_name_is_read_and_writte
         )
         .await
         .unwrap();
-    assert_eq!(read[1].cells[..3], ["b", "Second", "1990"]);
+    assert_eq!(read.title, title);
+    assert_eq!(read.rows[1].cells[..3], ["b", "Second", "1990"]);
 
-    let current = client.read_ids_and_outputs(&book, title).await.unwrap();
+    let current = client.read_ids_and_outputs(&book, 7).await.unwrap();
+    assert_eq!(current.title, title);
+    let current = current.rows;
     assert_eq!(current.len(), 3);
     assert!(current.iter().all(|r| r.cells.len() == 6));
     let plan = plan_writes(
-        title,
+        7,
         &current,
         &[(id("a"), generated("A")), (id("b"), generated("B"))],
         false,
     );
-    let planned: Vec<&str> = plan.blocks.iter().map(|b| b.range.as_str()).collect();
+    let planned: Vec<String> = plan.blocks.iter().map(|b| b.range.a1(title)).collect();
     assert_eq!(planned, ["'It''s 🌵 D3'!C2:F2", "'It''s 🌵 D3'!D3:F3"]);
 
     let report = client.write_blocks(&book, &plan.blocks).await.unwrap();
@@ -224,19 +232,19 @@ async fn a_whole_job_is_written_in_one_batch_update_at_the_rows_where_the_ids_ar
     );
     let book = sid("book-4");
 
-    let current = client.read_ids_and_outputs(&book, "Events").await.unwrap();
+    let current = client.read_ids_and_outputs(&book, 0).await.unwrap().rows;
     let results = [
         (id("08-14"), generated("a")),
         (id("08-15"), generated("b")),
         (id("08-16"), generated("c")),
         (id("gone"), generated("d")),
     ];
-    let plan = plan_writes("Events", &current, &results, false);
+    let plan = plan_writes(0, &current, &results, false);
     assert_eq!(plan.problems, [(id("gone"), WriteProblem::IdMissing)]);
 
     let report = client.write_blocks(&book, &plan.blocks).await.unwrap();
 
-    assert_eq!(emu.calls().values_batch_update, 1);
+    assert_eq!(emu.calls().values_batch_update_by_data_filter, 1);
     assert_eq!(report.calls, 1);
     assert_eq!(report.updated_cells, 4 + 2 + 4);
     assert_eq!(
@@ -274,7 +282,7 @@ async fn text_starting_with_equals_is_stored_as_text_not_as_a_formula() {
     let (emu, client) = start().await;
     emu.add_sheet("book-5", 0, "Events", with_header(&[&["f1", "Formula"]]));
     let blocks = [CellBlock {
-        range: a1::row_range("Events", 2, 5, 2),
+        range: GridRange::rows(0, 2, 2, 2, 5),
         values: vec![
             "=SUM(1,2)".into(),
             "'quoted".into(),
@@ -318,8 +326,8 @@ async fn a_write_larger_than_the_request_bound_is_split_into_few_batch_updates()
             )
         })
         .collect();
-    let current = client.read_ids_and_outputs(&book, "Big").await.unwrap();
-    let plan = plan_writes("Big", &current, &results, false);
+    let current = client.read_ids_and_outputs(&book, 0).await.unwrap().rows;
+    let plan = plan_writes(0, &current, &results, false);
     let payload: usize = plan
         .blocks
         .iter()
@@ -334,7 +342,7 @@ async fn a_write_larger_than_the_request_bound_is_split_into_few_batch_updates()
     let report = client.write_blocks(&book, &plan.blocks).await.unwrap();
 
     assert_eq!(report.calls, 2);
-    assert_eq!(emu.calls().values_batch_update, 2);
+    assert_eq!(emu.calls().values_batch_update_by_data_filter, 2);
     assert_eq!(report.updated_cells, 600 * 4);
     assert_eq!(report.updated_ranges.len(), 600);
     assert_eq!(emu.cell("book-6", 0, 600, 5), long);
@@ -345,7 +353,7 @@ async fn nothing_to_write_makes_no_call() {
     let (emu, client) = start().await;
     let report = client.write_blocks(&sid("book-7"), &[]).await.unwrap();
     assert_eq!(report.calls, 0);
-    assert_eq!(emu.calls().values_batch_update, 0);
+    assert_eq!(emu.calls().sheets(), 0);
 }
 
 #[tokio::test]
@@ -355,11 +363,14 @@ async fn an_unknown_spreadsheet_is_not_found_and_says_whom_to_share_it_with() {
     assert_eq!(client.service_account_email(), email);
 
     for err in [
-        client.sheet_title(&sid("nope"), 0).await.unwrap_err(),
+        client
+            .take_access_proof(&sid("nope"), "k", "v")
+            .await
+            .unwrap_err(),
         client
             .read_rows(
                 &sid("nope"),
-                "Events",
+                0,
                 &[RowSpan {
                     start_row: 2,
                     end_row: 2,
@@ -368,7 +379,7 @@ async fn an_unknown_spreadsheet_is_not_found_and_says_whom_to_share_it_with() {
             .await
             .unwrap_err(),
         client
-            .read_ids_and_outputs(&sid("nope"), "Events")
+            .read_ids_and_outputs(&sid("nope"), 0)
             .await
             .unwrap_err(),
     ] {
@@ -385,19 +396,95 @@ async fn an_unknown_spreadsheet_is_not_found_and_says_whom_to_share_it_with() {
 }
 
 #[tokio::test]
-async fn a_sheet_renamed_after_the_title_lookup_is_reported_as_not_found() {
+async fn a_spreadsheet_not_shared_with_the_service_account_is_permission_denied_naming_it() {
     let (emu, client) = start().await;
+    let email = emu.service_account_email();
     emu.add_sheet("book-8", 0, "Events", with_header(&[&["a", "A"]]));
-    let title = client.sheet_title(&sid("book-8"), 0).await.unwrap();
-    emu.rename_sheet("book-8", 0, "Renamed");
-
+    emu.unshare("book-8", &email);
     let err = client
-        .read_ids_and_outputs(&sid("book-8"), &title)
+        .read_ids_and_outputs(&sid("book-8"), 0)
+        .await
+        .unwrap_err();
+    let SheetsError::PermissionDenied(message) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(message.contains(&email), "{message}");
+    let err = client
+        .take_access_proof(&sid("book-8"), "k", "v")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, SheetsError::PermissionDenied(_)), "{err:?}");
+}
+
+#[tokio::test]
+async fn an_access_proof_written_by_an_editor_is_found_and_deleted_in_one_call() {
+    let (emu, client) = start().await;
+    emu.add_sheet("book-11", 0, "Events", with_header(&[]));
+    emu.share("book-11", "ada@example.com");
+    let book = sid("book-11");
+    assert!(
+        !client
+            .take_access_proof(&book, "almanac", "n-1")
+            .await
+            .unwrap()
+    );
+    emu.add_developer_metadata_as("ada@example.com", "book-11", "almanac", "n-1")
+        .unwrap();
+    emu.add_developer_metadata_as("ada@example.com", "book-11", "almanac", "n-2")
+        .unwrap();
+    assert!(
+        client
+            .take_access_proof(&book, "almanac", "n-1")
+            .await
+            .unwrap()
+    );
+    assert!(
+        !client
+            .take_access_proof(&book, "almanac", "n-1")
+            .await
+            .unwrap(),
+        "used once"
+    );
+    let left: Vec<_> = emu
+        .developer_metadata("book-11")
+        .into_iter()
+        .map(|m| m.value.unwrap_or_default())
+        .collect();
+    assert_eq!(left, ["n-2"], "only the matching entry is deleted");
+    assert_eq!(emu.calls().spreadsheets_batch_update, 3);
+    assert_eq!(emu.calls().sheets(), 3);
+}
+
+#[tokio::test]
+async fn without_a_key_the_runtime_service_account_is_used_through_the_metadata_server() {
+    let (emu, _) = start().await;
+    emu.add_sheet("book-12", 0, "Events", with_header(&[&["a", "A"]]));
+    let client = SheetsClient::from_metadata_server(
+        Some(&emu.metadata_host()),
+        Some(&emu.sheets_base_url()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(client.service_account_email(), emu.service_account_email());
+    let read = client
+        .read_ids_and_outputs(&sid("book-12"), 0)
+        .await
+        .unwrap();
+    assert_eq!(read.rows.len(), 2);
+    client
+        .read_ids_and_outputs(&sid("book-12"), 0)
+        .await
+        .unwrap();
+    let calls = emu.calls();
+    assert_eq!(calls.metadata_token, 1, "the token is cached");
+    assert_eq!(calls.token, 0, "no key, no JWT assertion");
+
+    let nowhere = SheetsClient::from_metadata_server(Some("127.0.0.1:9"), None)
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, SheetsError::NotFound(m) if m.contains("no sheet titled \"Events\"")),
-        "{err:?}"
+        matches!(nowhere, SheetsError::Auth(ref m) if m.contains("GOOGLE_APPLICATION_CREDENTIALS")),
+        "{nowhere:?}"
     );
 }
 
@@ -411,12 +498,15 @@ async fn a_key_the_token_endpoint_refuses_is_an_auth_error_without_secrets() {
         .await
         .unwrap();
 
-    let err = client.sheet_title(&sid("book-9"), 0).await.unwrap_err();
+    let err = client
+        .read_ids_and_outputs(&sid("book-9"), 0)
+        .await
+        .unwrap_err();
     assert!(matches!(err, SheetsError::Auth(_)), "{err:?}");
     let message = err.to_string();
     assert!(message.contains("someone-else@"), "{message}");
     assert!(!message.contains("PRIVATE KEY"), "{message}");
-    assert_eq!(emu.calls().spreadsheets_get, 0);
+    assert_eq!(emu.calls().sheets(), 0);
 }
 
 #[tokio::test]
@@ -445,6 +535,9 @@ async fn an_unreachable_token_endpoint_is_transient() {
     let client = SheetsClient::new(&key, Some("http://127.0.0.1:9/"))
         .await
         .unwrap();
-    let err = client.sheet_title(&sid("book-10"), 0).await.unwrap_err();
+    let err = client
+        .read_ids_and_outputs(&sid("book-10"), 0)
+        .await
+        .unwrap_err();
     assert!(err.is_transient(), "{err:?}");
 }

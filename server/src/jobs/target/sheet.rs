@@ -1,6 +1,8 @@
-//! Writing a sheet job's answers: every answered (`generated`) row in one `values.batchUpdate`
-//! (split only above the request size limit), located by id in the sheet as it is now, never over
-//! a cell a person filled unless the job asked to overwrite.
+//! Writing a sheet job's answers: every answered (`generated`) row in one
+//! `values.batchUpdateByDataFilter` (split only above the request size limit), located by id in
+//! the sheet as it is now (one `values.batchGetByDataFilter` of A–F), never over a cell a person
+//! filled unless the job asked to overwrite. Both calls address the sheet by `sheetId`: a sheet
+//! renamed between the read and the write is still written, and no `spreadsheets.get` is needed.
 
 use std::collections::HashMap;
 
@@ -12,8 +14,8 @@ use almanac_store::{JobRecord, RowUpdate};
 use crate::jobs::services::Services;
 use crate::jobs::step::StepError;
 
-/// Writes every answered (`generated`) row of a sheet job in one `values.batchUpdate` (split only
-/// above the request size limit), locating rows by id in the sheet as it is now, and settles each
+/// Writes every answered (`generated`) row of a sheet job in one `values.batchUpdateByDataFilter`
+/// (split only above the request size limit), locating rows by id in the sheet as it is now, and settles each
 /// row: `done` when written (or when its cells already hold this answer — a write applied before a
 /// crash), `skipped` when a person filled the cells, `failed` with the reason and its code when its
 /// id is gone or duplicated. Used by the batch path's `writing` step and by realtime runs' grouped
@@ -33,18 +35,17 @@ pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> 
             message: e.to_string(),
         })?;
     let sheets = &svc.sheets;
-    let title = sheets
-        .sheet_title(&spreadsheet, job.sheet_id as i32)
-        .await?;
-    if title != job.sheet_title {
-        store.set_sheet_title(&job.id, &title).await?;
+    let sheet_id = job.sheet_id as i32;
+    let read = sheets.read_ids_and_outputs(&spreadsheet, sheet_id).await?;
+    if !read.title.is_empty() && read.title != job.sheet_title {
+        store.set_sheet_title(&job.id, &read.title).await?;
     }
-    let current = sheets.read_ids_and_outputs(&spreadsheet, &title).await?;
+    let current = read.rows;
     let results: Vec<(RowId, Generated)> = generated
         .iter()
         .map(|(_, id, g)| (id.clone(), g.clone()))
         .collect();
-    let plan = plan_writes(&title, &current, &results, job.overwrite);
+    let plan = plan_writes(sheet_id, &current, &results, job.overwrite);
     if !plan.blocks.is_empty() {
         let report = sheets.write_blocks(&spreadsheet, &plan.blocks).await?;
         tracing::info!(job_id = %job.id, cells = report.updated_cells, calls = report.calls, "sheet written");
