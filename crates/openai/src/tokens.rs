@@ -6,6 +6,12 @@
 //! tiktoken"); the emulator counts `usage.prompt_tokens` by the same published rules in its own
 //! code, so a test can hold them equal. Pricing the counts is [`almanac_core::cost`]'s job:
 //! [`estimate_with`] counts and hands over.
+//!
+//! Every body of one model differs from the others only by its user message, so an
+//! [`InputCounter`] counts the rest (system prompt, schema, roles and framing) once per model and
+//! prompt template, from one exact body, and then only each row's user message: counting 50,000
+//! rows encodes 50,000 short strings, not 50,000 bodies. The tokenizer itself is built on first
+//! use, once per process, so a command that counts nothing never loads it.
 
 use std::sync::OnceLock;
 
@@ -126,6 +132,61 @@ fn count_remembered(tokenizer: Tokenizer, text: &str) -> u64 {
     n
 }
 
+/// Counts the input tokens of a model's request bodies (see the module documentation): the part
+/// every body shares is counted once per (model, prompt template) and process, each row's user
+/// message per row. `count(title)` equals [`request_input_tokens`] of
+/// [`crate::jsonl::request_body`]`(spec, title)` (a test holds them equal).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InputCounter {
+    tokenizer: Tokenizer,
+    /// Tokens of a body without its user message's text.
+    fixed: u64,
+    /// [`shared_prefix_tokens`] of the bodies.
+    prefix: u64,
+}
+
+impl InputCounter {
+    /// The counter of `spec`'s bodies; the first one of a model in a process loads the tokenizer
+    /// and counts the shared part, later ones reuse that count.
+    pub fn new(spec: &ModelSpec) -> InputCounter {
+        use std::collections::HashMap;
+        use std::sync::Mutex;
+        type Shared = (u64, u64);
+        static SHARED: OnceLock<Mutex<HashMap<(String, &'static str), Shared>>> = OnceLock::new();
+        let key = (spec.id.clone(), almanac_core::prompt::template_id());
+        let memo = SHARED.get_or_init(Default::default);
+        if let Some(&(fixed, prefix)) = memo.lock().expect("not poisoned").get(&key) {
+            return InputCounter {
+                tokenizer: spec.tokenizer,
+                fixed,
+                prefix,
+            };
+        }
+        let body = crate::jsonl::request_body(spec, "");
+        let user = almanac_core::prompt::user_message("");
+        let fixed = request_input_tokens(spec.tokenizer, &body) - count(spec.tokenizer, &user);
+        let prefix = shared_prefix_tokens(spec.tokenizer, &body);
+        memo.lock()
+            .expect("not poisoned")
+            .insert(key, (fixed, prefix));
+        InputCounter {
+            tokenizer: spec.tokenizer,
+            fixed,
+            prefix,
+        }
+    }
+
+    /// Input tokens of the body of `title`.
+    pub fn count(&self, title: &str) -> u64 {
+        self.fixed + count(self.tokenizer, &almanac_core::prompt::user_message(title))
+    }
+
+    /// Tokens every body shares ([`shared_prefix_tokens`]).
+    pub fn shared_prefix(&self) -> u64 {
+        self.prefix
+    }
+}
+
 /// What generating these rows would cost and how long it would take, with the catalogue's output
 /// figure. Same as [`estimate_with`] with [`predict_output`]`(spec, None)`.
 pub fn estimate(spec: &ModelSpec, rows: &[RowInput]) -> Estimate {
@@ -148,30 +209,27 @@ pub fn estimate_titles<'a>(
     estimate(spec, &rows)
 }
 
-/// Counts each row's exact request body ([`request_input_tokens`]) and the part every body shares
-/// ([`shared_prefix_tokens`]), then prices them with [`almanac_core::cost::estimate`] (see there
+/// Counts each row's exact request body (with an [`InputCounter`], the same figure as
+/// [`request_input_tokens`]) and the part every body shares ([`shared_prefix_tokens`]), then prices
+/// them with [`almanac_core::cost::estimate`] (see there
 /// for caching, output and waits).
 pub fn estimate_with(
     spec: &ModelSpec,
     rows: &[RowInput],
     prediction: OutputPrediction,
 ) -> Estimate {
-    let mut prefix = 0;
+    if rows.is_empty() {
+        return cost::estimate(spec, &[], 0, prediction);
+    }
+    let counter = InputCounter::new(spec);
     let requests: Vec<CountedRequest<'_>> = rows
         .iter()
-        .enumerate()
-        .map(|(i, row)| {
-            let body = crate::jsonl::request_body(spec, &row.title);
-            if i == 0 {
-                prefix = shared_prefix_tokens(spec.tokenizer, &body);
-            }
-            CountedRequest {
-                id: row.id.as_str(),
-                input_tokens: request_input_tokens(spec.tokenizer, &body),
-            }
+        .map(|row| CountedRequest {
+            id: row.id.as_str(),
+            input_tokens: counter.count(&row.title),
         })
         .collect();
-    cost::estimate(spec, &requests, prefix, prediction)
+    cost::estimate(spec, &requests, counter.shared_prefix(), prediction)
 }
 
 #[cfg(test)]
@@ -275,5 +333,35 @@ mod tests {
         let many = estimate_titles(spec, std::iter::repeat_n("a", 1_000_000));
         assert!(many.batch_wait_seconds > few.batch_wait_seconds);
         assert!(many.batch_wait_seconds <= 24 * 3600);
+    }
+
+    #[test]
+    fn the_counter_gives_the_count_of_the_exact_body_for_every_title_and_model() {
+        for id in [
+            "gpt-4.1-mini-2025-04-14",
+            "o4-mini-2025-04-16",
+            "gpt-4.1-2025-04-14",
+        ] {
+            let spec = Catalog::builtin().resolve(id).unwrap();
+            let counter = InputCounter::new(spec);
+            for title in [
+                "오키나와 전투 개시",
+                "  Moon landing ",
+                "",
+                "1945 — \"end\"\n of war",
+            ] {
+                let body = crate::jsonl::request_body(spec, title);
+                assert_eq!(
+                    counter.count(title),
+                    request_input_tokens(spec.tokenizer, &body),
+                    "{id}: {title:?}"
+                );
+                assert_eq!(
+                    counter.shared_prefix(),
+                    shared_prefix_tokens(spec.tokenizer, &body)
+                );
+            }
+            assert_eq!(InputCounter::new(spec), counter, "counted once, remembered");
+        }
     }
 }
