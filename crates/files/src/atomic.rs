@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use crate::types::{FileError, err};
 
 /// Bytes buffered before they reach the temporary file.
-const BUFFER_BYTES: usize = 256 * 1024;
+const BUFFER_BYTES: usize = 64 * 1024;
 
 /// A file being written in place of `path`: a temporary file beside it (`.almanac-*.tmp`) behind a
-/// 256 KiB buffer. [`AtomicFile::commit`] flushes it to disk and renames it over `path`; dropped
+/// 64 KiB buffer. [`AtomicFile::commit`] flushes it to disk and renames it over `path`; dropped
 /// without a commit, the temporary file is removed and `path` is untouched. A file that is
 /// replaced keeps its permissions; a new one is created `rw-r--r--` on Unix.
 #[derive(Debug)]
@@ -71,16 +71,24 @@ impl AtomicFile {
     /// # Errors
     /// [`FileError`] when the disk is full or the rename fails; the path is then untouched.
     pub fn commit(self) -> Result<(), FileError> {
-        let path = self.path;
+        let path = self.path.clone();
+        self.commit_as(&path)
+    }
+
+    /// Like [`AtomicFile::commit`], but renames the file over `path` instead, which must be in
+    /// the same folder (the file was named before it was known which path it gets).
+    ///
+    /// # Errors
+    /// As [`AtomicFile::commit`].
+    pub fn commit_as(self, path: &Path) -> Result<(), FileError> {
         let tmp = self
             .tmp
             .into_inner()
-            .map_err(|e| write_error(&path, e.error()))?;
+            .map_err(|e| write_error(path, e.error()))?;
         tmp.as_file()
             .sync_all()
-            .map_err(|e| write_error(&path, &e))?;
-        tmp.persist(&path)
-            .map_err(|e| write_error(&path, &e.error))?;
+            .map_err(|e| write_error(path, &e))?;
+        tmp.persist(path).map_err(|e| write_error(path, &e.error))?;
         Ok(())
     }
 }
