@@ -10,16 +10,17 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+use super::build::{BuildArgs, build};
 use super::common::{
     CliError, EXIT_FAILURES, EXIT_OK, EXIT_RUNNING, EndpointArgs, OutputArgs, Report,
-    check_interval, completion_window, estimate_json, estimate_text, log_line, progress_bar,
+    check_interval, completion_window, log_line, progress_bar,
 };
-use super::run::{drive, job_report, select};
+use super::run::{drive, job_report};
 use almanac_core::catalog::{Catalog, ModelSpec};
 use almanac_core::domain::{Generated, RowId};
 use almanac_files::{EventsFile, write_atomic};
+use almanac_openai::output;
 use almanac_openai::{BatchClient, BatchInfo, BatchState as BatchStatus};
-use almanac_openai::{jsonl, output};
 
 /// `almanac batch …`.
 #[derive(Debug, clap::Subcommand)]
@@ -72,31 +73,6 @@ Exit 0 when every request succeeded, 4 when some failed.";
 const MERGE_EXAMPLES: &str = "\
 Examples:
   almanac batch results merge out/batch_abc123.output.jsonl --into events.csv -o final.csv";
-
-/// Flags of `batch build`.
-#[derive(Debug, clap::Args)]
-pub struct BuildArgs {
-    /// The rows: a `.csv` or seed `.json` events file.
-    pub input: PathBuf,
-    /// Where to write the JSONL.
-    #[arg(long, short = 'o', default_value = "batchinput.jsonl")]
-    pub output: PathBuf,
-    /// Model id (default: the catalogue's default).
-    #[arg(long)]
-    pub model: Option<String>,
-    /// First data row, 0-based.
-    #[arg(long, default_value_t = 0)]
-    pub start_row: usize,
-    /// Data row to stop before, 0-based (default: to the end).
-    #[arg(long)]
-    pub end_row: Option<usize>,
-    /// Include rows whose outputs are already filled.
-    #[arg(long)]
-    pub overwrite: bool,
-    #[command(flatten)]
-    /// `--json` and the progress bar.
-    pub output_args: OutputArgs,
-}
 
 /// Flags of `batch submit`.
 #[derive(Debug, clap::Args)]
@@ -202,76 +178,6 @@ impl BatchCommand {
             BatchCommand::Results(ResultsCommand::Merge(a)) => merge(a),
         }
     }
-}
-
-fn build(args: BuildArgs) -> Result<Report, CliError> {
-    let catalog = Catalog::builtin();
-    let spec = match &args.model {
-        Some(m) => catalog.resolve(m)?,
-        None => catalog.default_spec(),
-    };
-    let sel = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
-    if sel.pending.is_empty() {
-        return Err(CliError::bad_input(format!(
-            "{}: no selected row needs a request (all filled or invalid): nothing to build",
-            args.input.display()
-        )));
-    }
-    let parts = jsonl::split_into_batches(spec, &sel.pending);
-    if parts.len() > 1 {
-        return Err(CliError::bad_input(format!(
-            "{} requests exceed one batch's limits ({} requests, {} MB): build parts with --start-row/--end-row",
-            sel.pending.len(),
-            jsonl::MAX_REQUESTS_PER_BATCH,
-            jsonl::MAX_FILE_BYTES / 1024 / 1024
-        )));
-    }
-    let body = jsonl::build_jsonl(spec, &sel.pending)
-        .map_err(|e| CliError::error("error", format!("cannot build the JSONL: {e}")))?;
-    write_atomic(&args.output, &body)?;
-    let est = almanac_openai::tokens::estimate(spec, &sel.pending);
-    let invalid: Vec<Value> = sel
-        .rows
-        .iter()
-        .filter(|r| r.state == almanac_protocol::RowState::Failed)
-        .map(|r| json!({"line": r.row_number, "id": r.row_id, "reason": r.reason}))
-        .collect();
-    let skipped = sel
-        .rows
-        .iter()
-        .filter(|r| r.state == almanac_protocol::RowState::Skipped)
-        .count();
-    let mut text = format!(
-        "Wrote {} requests for {} to {} ({} bytes); {} rows skipped (already filled), {} invalid.\n{}",
-        sel.pending.len(),
-        spec.id,
-        args.output.display(),
-        body.len(),
-        skipped,
-        invalid.len(),
-        estimate_text(&est)
-    );
-    for r in &invalid {
-        text.push_str(&format!(
-            "\n  line {} ({}): {}",
-            r["line"],
-            r["id"].as_str().unwrap_or(""),
-            r["reason"].as_str().unwrap_or("")
-        ));
-    }
-    Ok(Report {
-        exit: EXIT_OK,
-        json: json!({
-            "file": args.output,
-            "model": spec.id,
-            "requests": sel.pending.len(),
-            "bytes": body.len(),
-            "skipped": skipped,
-            "invalid_rows": invalid,
-            "estimate": estimate_json(&est),
-        }),
-        text,
-    })
 }
 
 /// Checks that every line of a JSONL input is a request object with a unique `custom_id`.
