@@ -366,6 +366,58 @@ pub fn split_into_batches_with_limits<'r>(
     chunks
 }
 
+/// What is wrong with one line of a batch input file, for a file made elsewhere: the line must be
+/// a JSON object with a string `custom_id` and non-null `url` and `body`
+/// (<https://platform.openai.com/docs/api-reference/batch/request-input>). Returns the
+/// `custom_id`. The line is scanned once; nothing but the id is kept.
+///
+/// # Errors
+/// A sentence saying what is wrong: not JSON, no string `custom_id`, or no `url`/`body`.
+pub fn check_line(line: &str) -> Result<Cow<'_, str>, String> {
+    #[derive(serde::Deserialize)]
+    struct Request<'a> {
+        #[serde(borrow, default)]
+        custom_id: Option<Cow<'a, str>>,
+        #[serde(default)]
+        url: Option<NonNull>,
+        #[serde(default)]
+        body: Option<NonNull>,
+    }
+    let no_id = || "no string `custom_id`: build the file with `almanac batch build`".to_owned();
+    if !line.trim_start().starts_with('{') {
+        // Not an object (an array, a string…): it names no request.
+        return match serde_json::from_str::<serde::de::IgnoredAny>(line) {
+            Ok(_) => Err(no_id()),
+            Err(e) => Err(format!("not JSON: {e}")),
+        };
+    }
+    let request: Request<'_> = serde_json::from_str(line).map_err(|e| {
+        if e.is_data() {
+            // Valid JSON of another shape (e.g. a number for `custom_id`).
+            no_id()
+        } else {
+            format!("not JSON: {e}")
+        }
+    })?;
+    let id = request.custom_id.ok_or_else(no_id)?;
+    let present = |field: Option<NonNull>| field.is_some_and(|NonNull(present)| present);
+    if !present(request.url) || !present(request.body) {
+        return Err("a request line needs `method`, `url` and `body`".into());
+    }
+    Ok(id)
+}
+
+/// Whether a JSON value is anything but `null` (the value itself is skipped).
+struct NonNull(bool);
+
+impl<'de> serde::Deserialize<'de> for NonNull {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        let value = Option::<IgnoredAny>::deserialize(d)?;
+        Ok(NonNull(value.is_some()))
+    }
+}
+
 /// Bytes of a row's line including its `\n`.
 #[cfg(test)]
 fn line_len(spec: &ModelSpec, row: &RowInput) -> usize {
@@ -580,5 +632,34 @@ mod tests {
             .map(|&n| s.push(n))
             .collect();
         assert_eq!(opens, [true, false, true, false, true, true, true]);
+    }
+
+    #[test]
+    fn input_lines_of_other_programs_are_checked_for_an_id_a_url_and_a_body() {
+        let good =
+            String::from_utf8(build_jsonl(spec("o3-2025-04-16"), &[row("a\"1", "x")]).unwrap())
+                .unwrap();
+        assert_eq!(check_line(good.trim()).unwrap(), "a\"1");
+        let bad = [
+            (
+                "{\"custom_id\": 5, \"url\": 1, \"body\": {}}",
+                "no string `custom_id`",
+            ),
+            ("[1, 2]", "no string `custom_id`"),
+            ("{\"url\": \"/v1\", \"body\": {}}", "no string `custom_id`"),
+            (
+                "{\"custom_id\": \"a\", \"url\": null, \"body\": {}}",
+                "needs `method`, `url` and `body`",
+            ),
+            (
+                "{\"custom_id\": \"a\", \"url\": \"/v1\"}",
+                "needs `method`, `url` and `body`",
+            ),
+            ("{\"custom_id\": \"a\",", "not JSON"),
+        ];
+        for (line, needle) in bad {
+            let e = check_line(line).unwrap_err();
+            assert!(e.contains(needle), "{line}: {e}");
+        }
     }
 }
