@@ -177,16 +177,7 @@ impl Store {
         usage: &[(String, TokenUsage)],
     ) -> StoreResult<()> {
         let mut tx = self.pool().begin().await?;
-        for (row_id, u) in usage {
-            crate::cost::add_row_usage("batch = ? AND row_id = ? AND state = 'pending'", u)
-                .bind(batch)
-                .bind(row_id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        for result in results {
-            record_outcome(&mut tx, batch, &result.row_id, &result.outcome).await?;
-        }
+        record_some(&mut tx, batch, results, usage).await?;
         sqlx::query(
             "UPDATE job_rows SET state = ?, reason = ?, failure_code = ? WHERE batch = ? AND state = 'pending'",
         )
@@ -204,6 +195,46 @@ impl Store {
         tx.commit().await?;
         Ok(())
     }
+
+    /// Records some of a finished batch's answers and their usage, as [`Store::record_results`]
+    /// does, in one transaction, without settling the other rows or marking the batch collected:
+    /// for a batch whose results are read a part at a time, ended by [`Store::record_results`]
+    /// with the last part. Repeating a part after a crash changes nothing (its rows are no
+    /// longer `pending`, so neither their answers nor their usage are recorded twice).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
+    pub async fn record_some_results(
+        &self,
+        batch: i64,
+        results: &[RowResult],
+        usage: &[(String, TokenUsage)],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool().begin().await?;
+        record_some(&mut tx, batch, results, usage).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Adds the usage of still-`pending` rows of `batch`, then stores their outcomes.
+async fn record_some(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    batch: i64,
+    results: &[RowResult],
+    usage: &[(String, TokenUsage)],
+) -> StoreResult<()> {
+    for (row_id, u) in usage {
+        crate::cost::add_row_usage("batch = ? AND row_id = ? AND state = 'pending'", u)
+            .bind(batch)
+            .bind(row_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for result in results {
+        record_outcome(tx, batch, &result.row_id, &result.outcome).await?;
+    }
+    Ok(())
 }
 
 /// Stores one row's answer (`generated`) or failure on the row of `batch` with this id, if it is
