@@ -204,7 +204,7 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     if args.estimate_cost {
         let (store, _) = args.endpoints.open_store().await?;
         let est = crate::jobs::estimate::estimate(&store, spec, selection.pending.clone()).await?;
-        return Ok(estimate_report(&est, &selection));
+        return Ok(estimate_report(&est, &selection, args.output_args.json));
     }
     let paths = Paths::of(&args)?;
     let svc = args.endpoints.services(poll).await?;
@@ -250,8 +250,9 @@ fn check_output_format(args: &RunArgs, selection: &Selection) -> Result<(), CliE
     )))
 }
 
-/// `--estimate-cost`: what the run would cost, and that nothing was sent.
-fn estimate_report(est: &Estimate, selection: &Selection) -> Report {
+/// `--estimate-cost`: what the run would cost, and that nothing was sent. The JSON document (with
+/// every row's figures) is built only when `json` asks for it.
+fn estimate_report(est: &Estimate, selection: &Selection, json: bool) -> Report {
     let failed: Vec<_> = selection
         .rows
         .iter()
@@ -262,15 +263,20 @@ fn estimate_report(est: &Estimate, selection: &Selection) -> Report {
         selection.count(RowState::Skipped),
         selection.count(RowState::Failed),
     );
-    Report {
-        exit: EXIT_OK,
-        json: json!({
+    let json = if json {
+        json!({
             "estimate": estimate_json(est),
             "rows": {"selected": selection.rows.len(), "to_send": selection.pending.len(),
                      "skipped": skipped, "failed": invalid},
             "invalid_rows": failed,
             "sent": false,
-        }),
+        })
+    } else {
+        serde_json::Value::Null
+    };
+    Report {
+        exit: EXIT_OK,
+        json,
         text: format!(
             "{}\n{} rows selected: {} to send, {} skipped (already filled), {invalid} invalid. Nothing was sent.",
             estimate_text(est),
