@@ -138,7 +138,11 @@ fn write_rows(dir: &Path, n: usize) -> anyhow::Result<PathBuf> {
 /// settings and prices), so the peers send the same requests.
 fn write_prompt(dir: &Path) -> anyhow::Result<PathBuf> {
     let spec = Catalog::builtin().default_spec();
-    let mut settings = almanac_openai::jsonl::request_body(spec, "");
+    // The settings as Almanac writes them (a line read back: `0.7`, not the f32's widening).
+    let mut line = Vec::new();
+    almanac_openai::jsonl::LineTemplate::new(spec).write_line(&mut line, "x", "");
+    let line: serde_json::Value = serde_json::from_slice(&line)?;
+    let mut settings = line["body"].clone();
     if let Some(map) = settings.as_object_mut() {
         for key in ["model", "messages", "response_format"] {
             map.remove(key);

@@ -6,7 +6,6 @@
 //! suspect, so the second pass is rare for files that are right.
 
 use std::collections::HashSet;
-use std::hash::{DefaultHasher, Hash, Hasher};
 
 /// log2 of the filter's bits.
 const BITS_LOG2: u32 = 24;
@@ -30,10 +29,7 @@ impl IdFilter {
 
     /// Adds an id; keeps it as a suspect when the filter may have seen it before.
     pub(crate) fn insert(&mut self, id: &str) {
-        // `DefaultHasher::new()` hashes alike for the whole process, which is all a filter needs.
-        let mut hasher = DefaultHasher::new();
-        id.hash(&mut hasher);
-        let hash = hasher.finish();
+        let hash = hash(id);
         let (a, b) = (hash & 0xFFFF_FFFF, (hash >> 32) | 1);
         let mask = (1u64 << BITS_LOG2) - 1;
         let mut seen = true;
@@ -52,6 +48,21 @@ impl IdFilter {
     pub(crate) fn into_suspects(self) -> HashSet<String> {
         self.suspects
     }
+}
+
+/// FNV-1a over the id's bytes, mixed by MurmurHash3's 64-bit finaliser so that both halves of
+/// the hash are usable probes (ids are short; a filter needs speed, not resistance to attack).
+fn hash(id: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    h ^ (h >> 33)
 }
 
 #[cfg(test)]
