@@ -668,6 +668,16 @@ impl Emulator {
         self.shared.lock().chat_limiter = limits.map(ratelimit::Limiter::new);
     }
 
+    /// Whether answers of the chat rate limiter carry `x-ratelimit-*` headers (they do unless
+    /// this says otherwise; a 429 always carries `retry-after`): `false` stands for an
+    /// OpenAI-compatible server that enforces limits without saying what they are. Applies to the
+    /// limits set last by [`Emulator::set_chat_limits`].
+    pub fn set_chat_limit_headers(&self, headers: bool) {
+        if let Some(limiter) = self.shared.lock().chat_limiter.as_mut() {
+            limiter.headers = headers;
+        }
+    }
+
     /// What the chat rate limiter saw since [`Emulator::set_chat_limits`] (zeros without limits).
     pub fn chat_limit_stats(&self) -> ratelimit::ChatLimitStats {
         self.shared

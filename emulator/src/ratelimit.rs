@@ -7,7 +7,9 @@
 //! request that finds either bucket short is refused with 429 (`rate_limit_exceeded`,
 //! `retry-after-ms` and `retry-after` saying when it would fit) and consumes nothing. Every answer
 //! carries `x-ratelimit-{limit,remaining,reset}-{requests,tokens}`; `reset` is the time until the
-//! bucket is full again, written like OpenAI's (`1s`, `6m0s`, `20ms`).
+//! bucket is full again, written like OpenAI's (`1s`, `6m0s`, `20ms`). A limiter can also stand
+//! for an OpenAI-compatible server that enforces limits but sends none of these headers (only
+//! `retry-after` on a 429): [`Limiter::headers`].
 
 use std::time::{Duration, Instant};
 
@@ -92,6 +94,8 @@ pub struct Limiter {
     first_accept: Option<Instant>,
     last_accept: Option<Instant>,
     stats: ChatLimitStats,
+    /// Whether answers carry the `x-ratelimit-*` headers (default true).
+    pub headers: bool,
 }
 
 /// The verdict on one request: headers to send, and whether it may run.
@@ -119,6 +123,7 @@ impl Limiter {
             first_accept: None,
             last_accept: None,
             stats: ChatLimitStats::default(),
+            headers: true,
         }
     }
 
@@ -178,19 +183,33 @@ impl Limiter {
                     wait.as_secs_f64().ceil().max(1.0).to_string(),
                 ));
             }
-            None => {
-                if let Some(b) = &mut self.requests {
-                    b.level -= 1.0;
-                }
-                if let Some(b) = &mut self.tokens {
-                    b.level -= tokens as f64;
-                }
-                self.stats.accepted += 1;
-                self.stats.accepted_tokens += tokens;
-                self.first_accept.get_or_insert(now);
-                self.last_accept = Some(now);
-            }
+            None => self.accept(tokens, now),
         }
+        if self.headers {
+            self.rate_limit_headers(&mut headers);
+        }
+        Verdict {
+            headers,
+            refusal: refusal.map(|(_, m)| m),
+        }
+    }
+
+    /// Takes an accepted request's room from the buckets and counts it.
+    fn accept(&mut self, tokens: u64, now: Instant) {
+        if let Some(b) = &mut self.requests {
+            b.level -= 1.0;
+        }
+        if let Some(b) = &mut self.tokens {
+            b.level -= tokens as f64;
+        }
+        self.stats.accepted += 1;
+        self.stats.accepted_tokens += tokens;
+        self.first_accept.get_or_insert(now);
+        self.last_accept = Some(now);
+    }
+
+    /// The `x-ratelimit-*` headers of both buckets as they are now.
+    fn rate_limit_headers(&self, headers: &mut Vec<(&'static str, String)>) {
         if let Some(b) = &self.requests {
             headers.push(("x-ratelimit-limit-requests", format!("{}", b.per_minute)));
             headers.push((
@@ -206,10 +225,6 @@ impl Limiter {
                 format!("{}", b.level.max(0.0).floor()),
             ));
             headers.push(("x-ratelimit-reset-tokens", format_duration(b.reset())));
-        }
-        Verdict {
-            headers,
-            refusal: refusal.map(|(_, m)| m),
         }
     }
 }

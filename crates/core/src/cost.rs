@@ -107,52 +107,89 @@ pub fn estimate(
     shared_prefix_tokens: u64,
     prediction: OutputPrediction,
 ) -> Estimate {
-    let output = prediction.tokens_per_row;
-    let cacheable = cacheable_tokens(shared_prefix_tokens);
-    let mut per_row = Vec::with_capacity(requests.len());
-    let mut spent = TokenUsage::default();
-    for (i, request) in requests.iter().enumerate() {
-        let cached = if i == 0 {
+    let mut tally = EstimateTally::new(shared_prefix_tokens, prediction);
+    let per_row = requests
+        .iter()
+        .map(|request| {
+            let usage = tally.add(request.input_tokens);
+            let realtime_usd = usage_cost(spec, Mode::Realtime, &usage);
+            RowEstimate {
+                id: request.id.to_owned(),
+                input_tokens: request.input_tokens,
+                output_tokens: usage.output_tokens,
+                batch_usd: realtime_usd * spec.batch_price_factor,
+                realtime_usd,
+            }
+        })
+        .collect();
+    Estimate {
+        per_row,
+        ..tally.finish(spec)
+    }
+}
+
+/// The sums of an [`estimate`], gathered one request at a time: for a stream of rows too long to
+/// hold, [`EstimateTally::finish`] gives the same estimate without its `per_row` figures.
+#[derive(Clone, Debug)]
+pub struct EstimateTally {
+    cacheable: u64,
+    prediction: OutputPrediction,
+    rows: u64,
+    spent: TokenUsage,
+}
+
+impl EstimateTally {
+    /// No request yet; `shared_prefix_tokens` and `prediction` as for [`estimate`].
+    pub fn new(shared_prefix_tokens: u64, prediction: OutputPrediction) -> EstimateTally {
+        EstimateTally {
+            cacheable: cacheable_tokens(shared_prefix_tokens),
+            prediction,
+            rows: 0,
+            spent: TokenUsage::default(),
+        }
+    }
+
+    /// Adds one request of `input_tokens`; returns its expected usage (cached input for every
+    /// request but the first, the predicted output).
+    pub fn add(&mut self, input_tokens: u64) -> TokenUsage {
+        let cached = if self.rows == 0 {
             0
         } else {
-            cacheable.min(request.input_tokens)
+            self.cacheable.min(input_tokens)
         };
         let usage = TokenUsage {
-            input_tokens: request.input_tokens,
+            input_tokens,
             cached_input_tokens: cached,
-            output_tokens: output,
+            output_tokens: self.prediction.tokens_per_row,
             reasoning_tokens: 0,
         };
-        spent.input_tokens += usage.input_tokens;
-        spent.cached_input_tokens += usage.cached_input_tokens;
-        spent.output_tokens += usage.output_tokens;
-        let realtime_usd = usage_cost(spec, Mode::Realtime, &usage);
-        per_row.push(RowEstimate {
-            id: request.id.to_owned(),
-            input_tokens: request.input_tokens,
-            output_tokens: output,
-            batch_usd: realtime_usd * spec.batch_price_factor,
-            realtime_usd,
-        });
+        self.rows += 1;
+        self.spent.input_tokens += usage.input_tokens;
+        self.spent.cached_input_tokens += usage.cached_input_tokens;
+        self.spent.output_tokens += usage.output_tokens;
+        usage
     }
-    let (input_usd, output_usd) = input_output_usd(spec, &spent);
-    let n = requests.len() as u64;
-    let (batch_wait_seconds, realtime_wait_seconds) = waits(spec, n);
-    Estimate {
-        model: spec.id.clone(),
-        rows: n,
-        input_tokens: spent.input_tokens,
-        cached_input_tokens: spent.cached_input_tokens,
-        output_tokens: spent.output_tokens,
-        batch: cost(
-            input_usd * spec.batch_price_factor,
-            output_usd * spec.batch_price_factor,
-        ),
-        realtime: cost(input_usd, output_usd),
-        batch_wait_seconds,
-        realtime_wait_seconds,
-        output_tokens_source: prediction.source.to_owned(),
-        per_row,
+
+    /// The estimate of the requests added, priced at `spec`, with no `per_row` figures.
+    pub fn finish(&self, spec: &ModelSpec) -> Estimate {
+        let (input_usd, output_usd) = input_output_usd(spec, &self.spent);
+        let (batch_wait_seconds, realtime_wait_seconds) = waits(spec, self.rows);
+        Estimate {
+            model: spec.id.clone(),
+            rows: self.rows,
+            input_tokens: self.spent.input_tokens,
+            cached_input_tokens: self.spent.cached_input_tokens,
+            output_tokens: self.spent.output_tokens,
+            batch: cost(
+                input_usd * spec.batch_price_factor,
+                output_usd * spec.batch_price_factor,
+            ),
+            realtime: cost(input_usd, output_usd),
+            batch_wait_seconds,
+            realtime_wait_seconds,
+            output_tokens_source: self.prediction.source.to_owned(),
+            per_row: Vec::new(),
+        }
     }
 }
 

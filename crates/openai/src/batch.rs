@@ -11,6 +11,13 @@
 //!
 //! Calls go through the crate's [`Transport`](crate::transport) (bounded retries, no replayed
 //! create); errors are [`OpenAiError`]s whose messages never hold the API key.
+//!
+//! Files of any size pass through in constant memory: an input file is uploaded from disk as a
+//! multipart stream (async-openai's `InputSource::Path` reads the file in chunks, again for each
+//! attempt), and an output file is downloaded as a stream of chunks ([`FileDownload`]) for the
+//! caller to parse or save as they arrive. async-openai's `files().content()` returns the whole
+//! file as one `Bytes`, so the streaming download is sent by the crate's own transport — the same
+//! retries, timeouts and call observer, only the body is left unread.
 
 use std::fmt;
 use std::time::Duration;
@@ -21,6 +28,8 @@ use almanac_core::state::BatchState;
 use almanac_protocol::RequestCounts;
 use async_openai::Client;
 use async_openai::config::{Config, OpenAIConfig};
+use async_openai::error::{ApiError, ApiErrorResponse, OpenAIError, WrappedError};
+use async_openai::middleware::HttpRequestFactory;
 use async_openai::traits::RequestOptionsBuilder;
 use async_openai::types::InputSource;
 use async_openai::types::files::{CreateFileRequest, FileInput, FilePurpose};
@@ -132,6 +141,8 @@ pub struct BatchClient {
     api: Client<OpenAIConfig>,
     /// For uploads and downloads (per-attempt `transfer_timeout`).
     transfer: Client<OpenAIConfig>,
+    /// The same transfers' HTTP client and transport, for streamed downloads.
+    raw: RawTransfer,
     /// Kept only to scrub it out of error messages.
     key: SecretString,
     /// Set when the key cannot be sent in an HTTP header (async-openai would panic on it).
@@ -183,22 +194,28 @@ impl BatchClient {
         let config = OpenAIConfig::new()
             .with_api_key(if key_problem.is_some() { "" } else { key })
             .with_api_base(api_base.trim_end_matches('/'));
-        let build = |timeout: Duration| {
-            let http = reqwest::Client::builder()
+        let http = |timeout: Duration| {
+            reqwest::Client::builder()
                 .connect_timeout(policy.connect_timeout)
                 .timeout(timeout)
                 .build()
-                .expect("an HTTP client builds once a rustls crypto provider is installed");
-            Client::build(http.clone(), config.clone()).with_http_service(Transport::new(
-                http,
-                policy.clone(),
-                None,
-                calls.clone(),
-            ))
+                .expect("an HTTP client builds once a rustls crypto provider is installed")
         };
+        let transport = |http: &reqwest::Client| {
+            Transport::new(http.clone(), policy.clone(), None, calls.clone())
+        };
+        let (api_http, transfer_http) =
+            (http(policy.request_timeout), http(policy.transfer_timeout));
         BatchClient {
-            api: build(policy.request_timeout),
-            transfer: build(policy.transfer_timeout),
+            api: Client::build(api_http.clone(), config.clone())
+                .with_http_service(transport(&api_http)),
+            transfer: Client::build(transfer_http.clone(), config.clone())
+                .with_http_service(transport(&transfer_http)),
+            raw: RawTransfer {
+                transport: transport(&transfer_http),
+                http: transfer_http,
+                config,
+            },
             key: SecretString::from(key.to_owned()),
             key_problem,
         }
@@ -240,6 +257,47 @@ impl BatchClient {
                 source: InputSource::Bytes {
                     filename: filename.to_owned(),
                     bytes: Bytes::from(jsonl),
+                },
+            },
+            purpose: FilePurpose::Batch,
+            expires_after: None,
+        };
+        let file: Value = self
+            .transfer
+            .files()
+            .create_byot(request)
+            .await
+            .map_err(|e| self.classify(e))?;
+        string_field(&file, "id", "file")
+    }
+
+    /// Uploads the JSONL input file at `path` with purpose `batch`, streamed from disk (the file's
+    /// name is the upload's filename); returns its id (`file-…`). Same call as
+    /// [`BatchClient::upload_jsonl`], without holding the file in memory.
+    ///
+    /// # Errors
+    /// [`OpenAiError::Permanent`] without a call when the file cannot be read, is empty or is
+    /// larger than [`MAX_FILE_BYTES`]; otherwise as the service answers.
+    pub async fn upload_jsonl_file(&self, path: &std::path::Path) -> Result<String, OpenAiError> {
+        self.check_key()?;
+        let len = std::fs::metadata(path)
+            .map_err(|e| OpenAiError::Permanent {
+                status: None,
+                message: format!("cannot read the batch input file {}: {e}", path.display()),
+            })?
+            .len();
+        if len == 0 || len > MAX_FILE_BYTES as u64 {
+            return Err(OpenAiError::Permanent {
+                status: None,
+                message: format!(
+                    "a batch input file must hold 1 byte to {MAX_FILE_BYTES} bytes, this one has {len}"
+                ),
+            });
+        }
+        let request = CreateFileRequest {
+            file: FileInput {
+                source: InputSource::Path {
+                    path: path.to_owned(),
                 },
             },
             purpose: FilePurpose::Batch,
@@ -416,6 +474,47 @@ impl BatchClient {
             .map_err(|e| self.classify(e))
     }
 
+    /// Starts downloading a file (`GET /v1/files/{file_id}/content`,
+    /// <https://platform.openai.com/docs/api-reference/files/retrieve-contents>) and hands its
+    /// bytes over as they arrive ([`FileDownload::chunk`]); the call is retried like every call
+    /// until an answer starts, a failure while the body streams is the caller's to retry.
+    ///
+    /// # Errors
+    /// [`OpenAiError::Permanent`] with status 404 for an unknown or expired (30 days) file;
+    /// otherwise as the service answers.
+    pub async fn download(&self, file_id: &str) -> Result<FileDownload, OpenAiError> {
+        self.check_key()?;
+        let raw = &self.raw;
+        let url = raw.config.url(&format!("/files/{file_id}/content"));
+        let query: Vec<(String, String)> = raw
+            .config
+            .query()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        let (http, headers) = (raw.http.clone(), raw.config.headers());
+        let factory = HttpRequestFactory::new(move || {
+            let request = http
+                .get(&url)
+                .query(&query)
+                .headers(headers.clone())
+                .build();
+            async move { request.map_err(OpenAIError::Reqwest) }
+        });
+        let response = raw
+            .transport
+            .send(factory)
+            .await
+            .map_err(|e| self.classify(e))?;
+        if !response.status().is_success() {
+            return Err(self.classify(api_error(response).await));
+        }
+        Ok(FileDownload {
+            response,
+            key: self.key.clone(),
+        })
+    }
+
     /// One Chat Completions call (`POST /v1/chat/completions`,
     /// <https://platform.openai.com/docs/api-reference/chat/create>) with a body such as
     /// [`crate::jsonl::request_body`]; returns the response body (a `chat.completion` object) as JSON.
@@ -442,6 +541,52 @@ impl BatchClient {
     /// Sorts an `async-openai` error into transient or permanent, with a scrubbed message.
     fn classify(&self, error: async_openai::error::OpenAIError) -> OpenAiError {
         classify(error, self.key.expose_secret())
+    }
+}
+
+/// The HTTP client, transport and configuration of a client's transfers, for the calls sent
+/// without async-openai (see the module documentation).
+#[derive(Clone)]
+struct RawTransfer {
+    http: reqwest::Client,
+    transport: Transport,
+    config: OpenAIConfig,
+}
+
+/// A file being downloaded ([`BatchClient::download`]).
+pub struct FileDownload {
+    response: reqwest::Response,
+    key: SecretString,
+}
+
+impl FileDownload {
+    /// The next bytes of the file, `None` at its end. Chunks end anywhere, even inside a line or
+    /// a character.
+    ///
+    /// # Errors
+    /// [`OpenAiError::Transient`] when the connection fails or the transfer times out.
+    pub async fn chunk(&mut self) -> Result<Option<Bytes>, OpenAiError> {
+        self.response
+            .chunk()
+            .await
+            .map_err(|e| classify(OpenAIError::Reqwest(e), self.key.expose_secret()))
+    }
+}
+
+/// The error of an answer that is not a success, read as async-openai reads one.
+async fn api_error(response: reqwest::Response) -> OpenAIError {
+    let status_code = response.status();
+    match response.bytes().await {
+        Ok(body) => OpenAIError::ApiError(ApiErrorResponse {
+            status_code,
+            api_error: serde_json::from_slice::<WrappedError>(&body)
+                .map(|w| w.error)
+                .unwrap_or_else(|_| ApiError {
+                    message: String::from_utf8_lossy(&body).into_owned(),
+                    ..ApiError::default()
+                }),
+        }),
+        Err(e) => OpenAIError::Reqwest(e),
     }
 }
 

@@ -8,8 +8,15 @@
 //! gpt-5 family) take no `temperature` and cap output with `max_completion_tokens`; other models
 //! get the catalogue's `temperature` and `max_tokens`.
 //!
-//! Lines are serialized from borrowed typed structs, one at a time, so writing 50,000 rows neither
-//! builds a tree of values nor holds more than one line in memory besides the output.
+//! Every line of one model's file is the same bytes but for two strings, the row's id and its user
+//! message. A [`LineTemplate`] serialises the shared bytes (system prompt, schema, model settings —
+//! about 2 KB of the ~2.4 KB of a line) once per file and writes each line as
+//! `{"custom_id":` id · middle · user message · tail, so a line costs two string escapes and
+//! three copies, not a serialisation of the whole body. The template is built by serialising the
+//! typed line once with placeholder strings, so its bytes are exactly what `serde_json` writes for
+//! the whole line (a test holds them equal). A [`PartSplitter`] cuts a stream of lines into
+//! consecutive parts within the limits as the lines are written, so a file of any size is written
+//! in one pass holding one line at a time.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -63,7 +70,7 @@ struct Message<'a> {
     content: Cow<'a, str>,
 }
 
-fn body<'a>(spec: &'a ModelSpec, title: &str) -> Body<'a> {
+fn body<'a>(spec: &'a ModelSpec, user: Cow<'a, str>) -> Body<'a> {
     let (temperature, max_tokens, max_completion_tokens, reasoning_effort) = if spec.reasoning {
         (
             None,
@@ -83,7 +90,7 @@ fn body<'a>(spec: &'a ModelSpec, title: &str) -> Body<'a> {
             },
             Message {
                 role: "user",
-                content: Cow::Owned(prompt::user_message(title)),
+                content: user,
             },
         ],
         response_format: prompt::response_format_typed(),
@@ -99,7 +106,7 @@ fn line<'a>(spec: &'a ModelSpec, row: &'a RowInput) -> Line<'a> {
         custom_id: row.id.as_str(),
         method: "POST",
         url: ENDPOINT,
-        body: body(spec, &row.title),
+        body: body(spec, Cow::Owned(prompt::user_message(&row.title))),
     }
 }
 
@@ -118,7 +125,8 @@ fn line<'a>(spec: &'a ModelSpec, row: &'a RowInput) -> Line<'a> {
 /// For a reasoning model `temperature` and `max_tokens` are absent and `max_completion_tokens`
 /// (plus `reasoning_effort` when the catalogue sets one) is present.
 pub fn request_body(spec: &ModelSpec, title: &str) -> serde_json::Value {
-    serde_json::to_value(body(spec, title)).expect("a request body serializes")
+    serde_json::to_value(body(spec, Cow::Owned(prompt::user_message(title))))
+        .expect("a request body serializes")
 }
 
 /// One input-file line for a row, as JSON:
@@ -128,20 +136,154 @@ pub fn request_line(spec: &ModelSpec, row: &RowInput) -> serde_json::Value {
     serde_json::to_value(line(spec, row)).expect("a request line serializes")
 }
 
-/// Builds the whole input file in memory, reserving its size up front (estimated from the first
-/// line) so that a 100 MB file is not copied while it grows.
+/// Placeholders the template is cut at: private-use characters, which `serde_json` writes as they
+/// are (never escaped), so each appears in the serialised line exactly as written here.
+const ID_MARK: &str = "\u{E000}almanac-custom-id\u{E000}";
+const USER_MARK: &str = "\u{E000}almanac-user-message\u{E000}";
+
+/// What every line of one model's input file shares, serialised once (see the module
+/// documentation): a line is `{"custom_id":` + the id as a JSON string + [`LineTemplate`]'s middle
+/// (`,"method":"POST","url":…,"body":{"model":…,"messages":[{"role":"system","content":…},
+/// {"role":"user","content":`) + the user message as a JSON string + its tail
+/// (`}],"response_format":…}}`) + `\n`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LineTemplate {
+    middle: Vec<u8>,
+    tail: Vec<u8>,
+}
+
+/// The opening of every line, up to the id.
+const HEAD: &[u8] = b"{\"custom_id\":";
+
+impl LineTemplate {
+    /// The template of `spec`'s lines: the typed line serialised once with placeholders.
+    pub fn new(spec: &ModelSpec) -> LineTemplate {
+        let whole = serde_json::to_vec(&Line {
+            custom_id: ID_MARK,
+            method: "POST",
+            url: ENDPOINT,
+            body: body(spec, Cow::Borrowed(USER_MARK)),
+        })
+        .expect("a request line serializes");
+        let quoted = |mark: &str| format!("\"{mark}\"").into_bytes();
+        let find = |needle: &[u8]| {
+            whole
+                .windows(needle.len())
+                .position(|w| w == needle)
+                .expect("the placeholder is in the serialised line")
+        };
+        let (id, user) = (quoted(ID_MARK), quoted(USER_MARK));
+        let (id_at, user_at) = (find(&id), find(&user));
+        assert_eq!(&whole[..id_at], HEAD, "custom_id is the first field");
+        LineTemplate {
+            middle: whole[id_at + id.len()..user_at].to_vec(),
+            tail: whole[user_at + user.len()..].to_vec(),
+        }
+    }
+
+    /// Appends the line of one row (its `\n` included) to `out`; returns the bytes appended.
+    pub fn write_line(&self, out: &mut Vec<u8>, id: &str, title: &str) -> usize {
+        let before = out.len();
+        out.extend_from_slice(HEAD);
+        serde_json::to_writer(&mut *out, id).expect("a string serializes");
+        out.extend_from_slice(&self.middle);
+        serde_json::to_writer(&mut *out, &prompt::user_message(title))
+            .expect("a string serializes");
+        out.extend_from_slice(&self.tail);
+        out.push(b'\n');
+        out.len() - before
+    }
+
+    /// Bytes of one row's line including its `\n`, without writing it.
+    pub fn line_len(&self, id: &str, title: &str) -> usize {
+        HEAD.len()
+            + json_string_len(id)
+            + self.middle.len()
+            + json_string_len(&prompt::user_message(title))
+            + self.tail.len()
+            + 1
+    }
+}
+
+/// Bytes of `s` as a JSON string (quotes and escapes included), as `serde_json` writes it.
+fn json_string_len(s: &str) -> usize {
+    struct Counter(usize);
+    impl Write for Counter {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut counter = Counter(0);
+    serde_json::to_writer(&mut counter, s).expect("a string serializes");
+    counter.0
+}
+
+/// Cuts a stream of lines into consecutive parts of at most `max_requests` lines and
+/// `max_bytes` bytes each, as the lines come: [`PartSplitter::push`] says whether a line opens a
+/// new part. A single line larger than `max_bytes` gets a part of its own (the provider will then
+/// reject that file; a row id is at most 64 characters, so only an absurdly long title can do
+/// this).
+#[derive(Clone, Debug)]
+pub struct PartSplitter {
+    max_requests: usize,
+    max_bytes: usize,
+    lines: usize,
+    bytes: usize,
+}
+
+impl Default for PartSplitter {
+    /// The Batch API's limits: [`MAX_REQUESTS_PER_BATCH`] lines, [`MAX_FILE_BYTES`] bytes.
+    fn default() -> Self {
+        PartSplitter::new(MAX_REQUESTS_PER_BATCH, MAX_FILE_BYTES)
+    }
+}
+
+impl PartSplitter {
+    /// A splitter with these limits.
+    ///
+    /// # Panics
+    /// When `max_requests` is 0.
+    pub fn new(max_requests: usize, max_bytes: usize) -> PartSplitter {
+        assert!(max_requests > 0, "max_requests must be at least 1");
+        PartSplitter {
+            max_requests,
+            max_bytes,
+            lines: 0,
+            bytes: 0,
+        }
+    }
+
+    /// Takes the next line, `len` bytes long: true when it opens a new part (the first line does).
+    pub fn push(&mut self, len: usize) -> bool {
+        let opens =
+            self.lines == 0 || self.lines == self.max_requests || self.bytes + len > self.max_bytes;
+        if opens {
+            self.lines = 0;
+            self.bytes = 0;
+        }
+        self.lines += 1;
+        self.bytes += len;
+        opens
+    }
+}
+
+/// Builds the whole input file in memory, reserving its size up front (measured with the
+/// template) so that a 100 MB file is not copied while it grows. Prefer [`write_jsonl`] into a
+/// file: this holds the whole file.
 ///
 /// # Errors
 /// As [`write_jsonl`].
 pub fn build_jsonl(spec: &ModelSpec, rows: &[RowInput]) -> io::Result<Vec<u8>> {
-    let first = rows
-        .first()
-        .map(|row| serde_json::to_vec(&line(spec, row)).map(|l| l.len() + 1))
-        .transpose()
-        .map_err(io::Error::other)?
-        .unwrap_or(0);
-    // Titles differ in length; leave an eighth for the longer ones.
-    let mut out = Vec::with_capacity(first * rows.len() + first * rows.len() / 8);
+    let template = LineTemplate::new(spec);
+    let size = rows
+        .iter()
+        .map(|row| template.line_len(row.id.as_str(), &row.title))
+        .sum();
+    let mut out = Vec::with_capacity(size);
     write_jsonl(spec, rows, &mut out)?;
     Ok(out)
 }
@@ -149,8 +291,8 @@ pub fn build_jsonl(spec: &ModelSpec, rows: &[RowInput]) -> io::Result<Vec<u8>> {
 /// Writes the input file for `rows`: one line per row, each ended by `\n`, in row order. Returns the
 /// bytes written.
 ///
-/// Each line is serialized into a reused buffer and written with one `write_all`, so an unbuffered
-/// writer is fine.
+/// Each line is written into a reused buffer by the model's [`LineTemplate`] and handed to `out`
+/// with one `write_all`, so an unbuffered writer is fine.
 ///
 /// # Errors
 /// `InvalidInput` (nothing written) when two rows share an id — `custom_id` must be unique within a
@@ -178,14 +320,13 @@ pub fn write_jsonl<W: Write>(spec: &ModelSpec, rows: &[RowInput], mut out: W) ->
             ));
         }
     }
+    let template = LineTemplate::new(spec);
     let mut buf = Vec::with_capacity(4096);
     let mut written = 0;
     for row in rows {
         buf.clear();
-        serde_json::to_writer(&mut buf, &line(spec, row)).map_err(io::Error::other)?;
-        buf.push(b'\n');
+        written += template.write_line(&mut buf, row.id.as_str(), &row.title);
         out.write_all(&buf)?;
-        written += buf.len();
     }
     out.flush()?;
     Ok(written)
@@ -198,11 +339,8 @@ pub fn split_into_batches<'r>(spec: &ModelSpec, rows: &'r [RowInput]) -> Vec<&'r
     split_into_batches_with_limits(spec, rows, MAX_REQUESTS_PER_BATCH, MAX_FILE_BYTES)
 }
 
-/// [`split_into_batches`] with other limits (for tests, or a provider with smaller limits).
-///
-/// Each line's size is measured by serializing it into a counting sink (no allocation per line).
-/// A single line larger than `max_bytes` gets a chunk of its own (the provider will then reject
-/// that file; a row id is at most 64 characters, so only an absurdly long title can do this).
+/// [`split_into_batches`] with other limits (for tests, or a provider with smaller limits), by a
+/// [`PartSplitter`] over each line's length as the [`LineTemplate`] measures it.
 ///
 /// # Panics
 /// When `max_requests` is 0.
@@ -212,19 +350,15 @@ pub fn split_into_batches_with_limits<'r>(
     max_requests: usize,
     max_bytes: usize,
 ) -> Vec<&'r [RowInput]> {
-    assert!(max_requests > 0, "max_requests must be at least 1");
+    let template = LineTemplate::new(spec);
+    let mut splitter = PartSplitter::new(max_requests, max_bytes);
     let mut chunks = Vec::new();
     let mut start = 0;
-    let mut bytes = 0;
     for (i, row) in rows.iter().enumerate() {
-        let len = line_len(spec, row);
-        let count = i - start;
-        if count > 0 && (count == max_requests || bytes + len > max_bytes) {
+        if splitter.push(template.line_len(row.id.as_str(), &row.title)) && i > start {
             chunks.push(&rows[start..i]);
             start = i;
-            bytes = 0;
         }
-        bytes += len;
     }
     if start < rows.len() {
         chunks.push(&rows[start..]);
@@ -232,21 +366,62 @@ pub fn split_into_batches_with_limits<'r>(
     chunks
 }
 
-/// Bytes of a row's line including its `\n`.
-fn line_len(spec: &ModelSpec, row: &RowInput) -> usize {
-    struct Counter(usize);
-    impl Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
+/// What is wrong with one line of a batch input file, for a file made elsewhere: the line must be
+/// a JSON object with a string `custom_id` and non-null `url` and `body`
+/// (<https://platform.openai.com/docs/api-reference/batch/request-input>). Returns the
+/// `custom_id`. The line is scanned once; nothing but the id is kept.
+///
+/// # Errors
+/// A sentence saying what is wrong: not JSON, no string `custom_id`, or no `url`/`body`.
+pub fn check_line(line: &str) -> Result<Cow<'_, str>, String> {
+    #[derive(serde::Deserialize)]
+    struct Request<'a> {
+        #[serde(borrow, default)]
+        custom_id: Option<Cow<'a, str>>,
+        #[serde(default)]
+        url: Option<NonNull>,
+        #[serde(default)]
+        body: Option<NonNull>,
     }
-    let mut counter = Counter(0);
-    serde_json::to_writer(&mut counter, &line(spec, row)).expect("a request line serializes");
-    counter.0 + 1
+    let no_id = || "no string `custom_id`: build the file with `almanac batch build`".to_owned();
+    if !line.trim_start().starts_with('{') {
+        // Not an object (an array, a string…): it names no request.
+        return match serde_json::from_str::<serde::de::IgnoredAny>(line) {
+            Ok(_) => Err(no_id()),
+            Err(e) => Err(format!("not JSON: {e}")),
+        };
+    }
+    let request: Request<'_> = serde_json::from_str(line).map_err(|e| {
+        if e.is_data() {
+            // Valid JSON of another shape (e.g. a number for `custom_id`).
+            no_id()
+        } else {
+            format!("not JSON: {e}")
+        }
+    })?;
+    let id = request.custom_id.ok_or_else(no_id)?;
+    let present = |field: Option<NonNull>| field.is_some_and(|NonNull(present)| present);
+    if !present(request.url) || !present(request.body) {
+        return Err("a request line needs `method`, `url` and `body`".into());
+    }
+    Ok(id)
+}
+
+/// Whether a JSON value is anything but `null` (the value itself is skipped).
+struct NonNull(bool);
+
+impl<'de> serde::Deserialize<'de> for NonNull {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::IgnoredAny;
+        let value = Option::<IgnoredAny>::deserialize(d)?;
+        Ok(NonNull(value.is_some()))
+    }
+}
+
+/// Bytes of a row's line including its `\n`.
+#[cfg(test)]
+fn line_len(spec: &ModelSpec, row: &RowInput) -> usize {
+    LineTemplate::new(spec).line_len(row.id.as_str(), &row.title)
 }
 
 #[cfg(test)]
@@ -410,5 +585,79 @@ mod tests {
         // A line larger than the limit still gets a chunk of its own rather than vanishing.
         let chunks = split_into_batches_with_limits(s, &rows, 1000, 10);
         assert_eq!(chunks.len(), rows.len());
+    }
+    #[test]
+    fn a_templated_line_is_byte_for_byte_the_serialised_line() {
+        let titles = [
+            "오키나와 전투 개시",
+            "3·1 운동 \"만세\"\n\ttab \\ back",
+            "  padded  ",
+            "\u{1}control",
+            "",
+        ];
+        for id in [
+            "o4-mini-2025-04-16",
+            "gpt-4.1-mini-2025-04-14",
+            "o3-2025-04-16",
+        ] {
+            let s = spec(id);
+            let template = LineTemplate::new(s);
+            for (n, title) in titles.iter().enumerate() {
+                let row = row(&format!("id-{n}\"q"), title);
+                let mut expected = serde_json::to_vec(&line(s, &row)).unwrap();
+                expected.push(b'\n');
+                let mut got = Vec::new();
+                let len = template.write_line(&mut got, row.id.as_str(), &row.title);
+                assert_eq!(
+                    String::from_utf8(got).unwrap(),
+                    String::from_utf8(expected.clone()).unwrap(),
+                    "{id}"
+                );
+                assert_eq!(len, expected.len());
+                assert_eq!(
+                    template.line_len(row.id.as_str(), &row.title),
+                    expected.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_splitter_opens_a_part_at_the_first_line_and_at_each_limit() {
+        let mut s = PartSplitter::new(2, 100);
+        let opens: Vec<bool> = [10, 10, 10, 60, 40, 200, 1]
+            .iter()
+            .map(|&n| s.push(n))
+            .collect();
+        assert_eq!(opens, [true, false, true, false, true, true, true]);
+    }
+
+    #[test]
+    fn input_lines_of_other_programs_are_checked_for_an_id_a_url_and_a_body() {
+        let good =
+            String::from_utf8(build_jsonl(spec("o3-2025-04-16"), &[row("a\"1", "x")]).unwrap())
+                .unwrap();
+        assert_eq!(check_line(good.trim()).unwrap(), "a\"1");
+        let bad = [
+            (
+                "{\"custom_id\": 5, \"url\": 1, \"body\": {}}",
+                "no string `custom_id`",
+            ),
+            ("[1, 2]", "no string `custom_id`"),
+            ("{\"url\": \"/v1\", \"body\": {}}", "no string `custom_id`"),
+            (
+                "{\"custom_id\": \"a\", \"url\": null, \"body\": {}}",
+                "needs `method`, `url` and `body`",
+            ),
+            (
+                "{\"custom_id\": \"a\", \"url\": \"/v1\"}",
+                "needs `method`, `url` and `body`",
+            ),
+            ("{\"custom_id\": \"a\",", "not JSON"),
+        ];
+        for (line, needle) in bad {
+            let e = check_line(line).unwrap_err();
+            assert!(e.contains(needle), "{line}: {e}");
+        }
     }
 }

@@ -38,7 +38,7 @@ pub mod tokens;
 pub mod transport;
 
 pub use almanac_core::state::BatchState;
-pub use batch::{BatchClient, BatchInfo};
+pub use batch::{BatchClient, BatchInfo, FileDownload};
 pub use chat::ChatClient;
 pub use error::OpenAiError;
 pub use output::{BatchResults, LineError, ParsedLine, RowError, Usage};

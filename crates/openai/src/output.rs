@@ -13,8 +13,13 @@
 //! Everything wrong with one row lands in that row's [`ParsedLine::outcome`]; a [`LineError`] is only
 //! for a line that does not even say which row it is about.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+
+use serde::Deserialize;
+use serde::de::value::MapAccessDeserializer;
+use serde::de::{MapAccess, Visitor};
 
 use serde_json::Value;
 
@@ -139,32 +144,150 @@ impl std::error::Error for LineError {}
 
 /// Parses one line of an output or error file.
 ///
+/// The line is read once, into borrowed typed structs (no tree of values); a line of a shape
+/// those do not take (a field of an unexpected type, a key given twice) is read again as a
+/// `serde_json::Value` and judged by the same rules, so the outcome never depends on how the line
+/// was read.
+///
 /// # Errors
 /// [`LineError`] only when the line is not a JSON object with a string `custom_id`; every problem
 /// of the row itself (refused request, expired batch, unusable answer) is `Ok` with an `Err`
 /// outcome.
 pub fn parse_line(line: &str) -> Result<ParsedLine, LineError> {
+    parse_line_and_model(line).map(|(parsed, _)| parsed)
+}
+
+/// [`parse_line`], and the model the answer names (`response.body.model`), if any.
+///
+/// # Errors
+/// As [`parse_line`].
+pub fn parse_line_and_model(line: &str) -> Result<(ParsedLine, Option<String>), LineError> {
+    if let Some(wire) = read_wire(line) {
+        let view = wire_view(&wire);
+        let model = view.model().map(str::to_owned);
+        return outcome(view).map(|parsed| (parsed, model));
+    }
+    read_as_value(line)
+}
+
+/// [`parse_line_and_model`] by way of a `serde_json::Value` (the slow way, for any shape).
+fn read_as_value(line: &str) -> Result<(ParsedLine, Option<String>), LineError> {
     let v: Value = serde_json::from_str(line).map_err(|e| LineError {
         line: None,
         message: format!("not a JSON line: {e}"),
     })?;
-    let custom_id = v
-        .get("custom_id")
-        .and_then(Value::as_str)
+    let view = line_view(&v);
+    let model = view.model().map(str::to_owned);
+    outcome(view).map(|parsed| (parsed, model))
+}
+
+/// What one output line says, however it was read: the fields its outcome depends on.
+#[derive(Debug, Default)]
+struct LineView<'a> {
+    custom_id: Option<&'a str>,
+    /// `error`, when present and not null.
+    error: Option<ErrorView<'a>>,
+    /// `response`, when present and not null.
+    response: Option<ResponseView<'a>>,
+}
+
+impl LineView<'_> {
+    fn model(&self) -> Option<&str> {
+        self.response.as_ref().and_then(|r| r.body.model)
+    }
+}
+
+/// An error object: `code`, `type`, `message`.
+#[derive(Debug, Default)]
+struct ErrorView<'a> {
+    code: Option<&'a str>,
+    kind: Option<&'a str>,
+    message: Option<&'a str>,
+}
+
+/// A line's `response`: `status_code` and `body`.
+#[derive(Debug, Default)]
+struct ResponseView<'a> {
+    status: Option<u64>,
+    body: BodyView<'a>,
+}
+
+/// A Chat Completions response body (or an error body).
+#[derive(Debug, Default)]
+struct BodyView<'a> {
+    model: Option<&'a str>,
+    usage: Option<Usage>,
+    /// `choices[0]`.
+    choice: Option<ChoiceView<'a>>,
+    /// `error` (all `None` when absent).
+    error: ErrorView<'a>,
+}
+
+/// `choices[0]`: its `finish_reason` and its message's `refusal` and `content`.
+#[derive(Debug, Default)]
+struct ChoiceView<'a> {
+    refusal: Option<&'a str>,
+    finish_reason: Option<&'a str>,
+    content: Option<&'a str>,
+}
+
+/// The view of a line read as a `Value`.
+fn line_view(v: &Value) -> LineView<'_> {
+    LineView {
+        custom_id: v.get("custom_id").and_then(Value::as_str),
+        error: v.get("error").filter(|e| !e.is_null()).map(error_view),
+        response: v
+            .get("response")
+            .filter(|r| !r.is_null())
+            .map(|r| ResponseView {
+                status: r.get("status_code").and_then(Value::as_u64),
+                body: body_view(r.get("body").unwrap_or(&Value::Null)),
+            }),
+    }
+}
+
+fn error_view(e: &Value) -> ErrorView<'_> {
+    let text = |key: &str| e.get(key).and_then(Value::as_str);
+    ErrorView {
+        code: text("code"),
+        kind: text("type"),
+        message: text("message"),
+    }
+}
+
+fn body_view(body: &Value) -> BodyView<'_> {
+    BodyView {
+        model: body.get("model").and_then(Value::as_str),
+        usage: body.get("usage").and_then(parse_usage),
+        choice: body.pointer("/choices/0").map(|choice| {
+            let message = choice.get("message").unwrap_or(&Value::Null);
+            ChoiceView {
+                refusal: message.get("refusal").and_then(Value::as_str),
+                finish_reason: choice.get("finish_reason").and_then(Value::as_str),
+                content: message.get("content").and_then(Value::as_str),
+            }
+        }),
+        error: error_view(body.get("error").unwrap_or(&Value::Null)),
+    }
+}
+
+/// The row's outcome from what its line says.
+fn outcome(view: LineView<'_>) -> Result<ParsedLine, LineError> {
+    let custom_id = view
+        .custom_id
         .ok_or_else(|| LineError {
             line: None,
             message: "the line has no string `custom_id`, so it cannot be matched to a row".into(),
         })?
         .to_owned();
-
-    if let Some(error) = v.get("error").filter(|e| !e.is_null()) {
+    if let Some(error) = view.error {
         return Ok(ParsedLine {
             custom_id,
-            outcome: Err(request_error(error)),
+            outcome: Err(request_error(&error)),
             usage: None,
         });
     }
-    let Some(response) = v.get("response").filter(|r| !r.is_null()) else {
+    let Some(response) = view.response else {
         return Ok(ParsedLine {
             custom_id,
             outcome: Err(RowError::new(
@@ -174,13 +297,11 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, LineError> {
             usage: None,
         });
     };
-    let body = response.get("body").unwrap_or(&Value::Null);
-    let usage = body.get("usage").and_then(parse_usage);
-    let status = response.get("status_code").and_then(Value::as_u64);
-    let outcome = if status == Some(200) {
-        answer(body, usage)
+    let usage = response.body.usage;
+    let outcome = if response.status == Some(200) {
+        answer(response.body.choice.as_ref(), usage)
     } else {
-        Err(http_error(status, body))
+        Err(http_error(response.status, &response.body.error))
     };
     Ok(ParsedLine {
         custom_id,
@@ -193,17 +314,14 @@ pub fn parse_line(line: &str) -> Result<ParsedLine, LineError> {
 /// <https://platform.openai.com/docs/api-reference/chat/object>) the same way as a batch output
 /// line's body: the row's answer or why there is none (same [`RowError`] codes), and its `usage`.
 pub fn parse_completion(body: &Value) -> (Result<Generated, RowError>, Option<Usage>) {
-    let usage = body.get("usage").and_then(parse_usage);
-    (answer(body, usage), usage)
+    let body = body_view(body);
+    (answer(body.choice.as_ref(), body.usage), body.usage)
 }
 
 /// A line's `error` object: the request never ran.
-fn request_error(error: &Value) -> RowError {
-    let code = error
-        .get("code")
-        .and_then(Value::as_str)
-        .unwrap_or("unknown_error");
-    let detail = error.get("message").and_then(Value::as_str).unwrap_or("");
+fn request_error(error: &ErrorView<'_>) -> RowError {
+    let code = error.code.unwrap_or("unknown_error");
+    let detail = error.message.unwrap_or("");
     match code {
         "batch_expired" => RowError::new(
             FailureCode::BatchExpired,
@@ -220,17 +338,10 @@ fn request_error(error: &Value) -> RowError {
     }
 }
 
-/// A non-200 `response`: OpenAI refused or failed this one request.
-fn http_error(status: Option<u64>, body: &Value) -> RowError {
-    let error = body.get("error").unwrap_or(&Value::Null);
-    let detail = error
-        .get("message")
-        .and_then(Value::as_str)
-        .unwrap_or("no error message");
-    let kind = error
-        .get("code")
-        .and_then(Value::as_str)
-        .or_else(|| error.get("type").and_then(Value::as_str));
+/// A non-200 `response`: OpenAI refused or failed this one request (`error` of its body).
+fn http_error(status: Option<u64>, error: &ErrorView<'_>) -> RowError {
+    let detail = error.message.unwrap_or("no error message");
+    let kind = error.code.or(error.kind);
     let status_text = match (status, kind) {
         (Some(s), Some(k)) => format!("{s} {k}"),
         (Some(s), None) => s.to_string(),
@@ -263,22 +374,21 @@ fn parse_usage(usage: &Value) -> Option<Usage> {
     })
 }
 
-/// A 200 Chat Completions body: the first choice's message.
-fn answer(body: &Value, usage: Option<Usage>) -> Result<Generated, RowError> {
-    let Some(choice) = body.pointer("/choices/0") else {
+/// A 200 Chat Completions body: its first choice.
+fn answer(choice: Option<&ChoiceView<'_>>, usage: Option<Usage>) -> Result<Generated, RowError> {
+    let Some(choice) = choice else {
         return Err(RowError::new(
             FailureCode::EmptyAnswer,
             "OpenAI's response has no answer (no choices); retry the row",
         ));
     };
-    let message = choice.get("message").unwrap_or(&Value::Null);
-    if let Some(refusal) = message.get("refusal").and_then(Value::as_str) {
+    if let Some(refusal) = choice.refusal {
         return Err(RowError::new(
             FailureCode::Refusal,
             format!("the model refused to answer: {refusal}"),
         ));
     }
-    match choice.get("finish_reason").and_then(Value::as_str) {
+    match choice.finish_reason {
         Some("length") => {
             let after = usage
                 .map(|u| format!(" after {} tokens", u.completion_tokens))
@@ -298,13 +408,216 @@ fn answer(body: &Value, usage: Option<Usage>) -> Result<Generated, RowError> {
         }
         _ => {}
     }
-    match message.get("content").and_then(Value::as_str) {
+    match choice.content {
         Some(content) => parse_content(content),
         None => Err(RowError::new(
             FailureCode::EmptyAnswer,
             "the model's answer is empty (no message content); retry the row",
         )),
     }
+}
+
+/// A struct `T` read only from a JSON object, never from an array: `serde`'s derived structs would
+/// also take an array, which the `Value` reading treats differently.
+///
+/// The `Wire*` structs below are an output line read into borrowed typed structs, the fast way of
+/// [`parse_line`]: strings borrow from the line unless they hold escapes.
+struct Obj<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Only<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Only<T> {
+            type Value = Obj<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                T::deserialize(MapAccessDeserializer::new(map)).map(Obj)
+            }
+        }
+        d.deserialize_map(Only(std::marker::PhantomData))
+    }
+}
+
+#[derive(Deserialize)]
+struct WireLine<'a> {
+    #[serde(borrow, default)]
+    custom_id: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    response: Option<Obj<WireResponse<'a>>>,
+    #[serde(borrow, default)]
+    error: Option<Obj<WireError<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct WireResponse<'a> {
+    #[serde(default)]
+    status_code: Option<u64>,
+    #[serde(borrow, default)]
+    body: Option<Obj<WireBody<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct WireBody<'a> {
+    #[serde(borrow, default)]
+    model: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    choices: Option<Vec<Obj<WireChoice<'a>>>>,
+    #[serde(default)]
+    usage: Option<Obj<WireUsage>>,
+    #[serde(borrow, default)]
+    error: Option<Obj<WireError<'a>>>,
+}
+
+#[derive(Deserialize)]
+struct WireChoice<'a> {
+    #[serde(borrow, default)]
+    message: Option<Obj<WireMessage<'a>>>,
+    #[serde(borrow, default)]
+    finish_reason: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct WireMessage<'a> {
+    #[serde(borrow, default)]
+    content: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    refusal: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct WireError<'a> {
+    #[serde(borrow, default)]
+    code: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "type")]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    message: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+    #[serde(default)]
+    prompt_tokens_details: Option<Obj<WireDetails>>,
+    #[serde(default)]
+    completion_tokens_details: Option<Obj<WireDetails>>,
+}
+
+#[derive(Deserialize)]
+struct WireDetails {
+    #[serde(default)]
+    cached_tokens: Option<u64>,
+    #[serde(default)]
+    reasoning_tokens: Option<u64>,
+}
+
+/// The line as typed structs, or `None` when it does not fit them (then it is read as a `Value`).
+fn read_wire(line: &str) -> Option<WireLine<'_>> {
+    serde_json::from_str::<Obj<WireLine<'_>>>(line)
+        .ok()
+        .map(|Obj(wire)| wire)
+}
+
+fn wire_error<'a>(e: &'a WireError<'_>) -> ErrorView<'a> {
+    ErrorView {
+        code: e.code.as_deref(),
+        kind: e.kind.as_deref(),
+        message: e.message.as_deref(),
+    }
+}
+
+/// The view of a line read as typed structs: the same fields the `Value` reading takes.
+fn wire_view<'a>(w: &'a WireLine<'_>) -> LineView<'a> {
+    let body = |b: &'a WireBody<'_>| BodyView {
+        model: b.model.as_deref(),
+        usage: b.usage.as_ref().map(|Obj(u)| {
+            let detail = |d: &Option<Obj<WireDetails>>, pick: fn(&WireDetails) -> Option<u64>| {
+                d.as_ref().and_then(|Obj(d)| pick(d)).unwrap_or(0)
+            };
+            Usage {
+                prompt_tokens: u.prompt_tokens.unwrap_or(0),
+                completion_tokens: u.completion_tokens.unwrap_or(0),
+                cached_tokens: detail(&u.prompt_tokens_details, |d| d.cached_tokens),
+                reasoning_tokens: detail(&u.completion_tokens_details, |d| d.reasoning_tokens),
+            }
+        }),
+        choice: b.choices.as_ref().and_then(|c| c.first()).map(|Obj(c)| {
+            let message = c.message.as_ref().map(|Obj(m)| m);
+            ChoiceView {
+                refusal: message.and_then(|m| m.refusal.as_deref()),
+                finish_reason: c.finish_reason.as_deref(),
+                content: message.and_then(|m| m.content.as_deref()),
+            }
+        }),
+        error: b
+            .error
+            .as_ref()
+            .map(|Obj(e)| wire_error(e))
+            .unwrap_or_default(),
+    };
+    LineView {
+        custom_id: w.custom_id.as_deref(),
+        error: w.error.as_ref().map(|Obj(e)| wire_error(e)),
+        response: w.response.as_ref().map(|Obj(r)| ResponseView {
+            status: r.status_code,
+            body: r.body.as_ref().map(|Obj(b)| body(b)).unwrap_or_default(),
+        }),
+    }
+}
+
+/// A model's answer read into typed fields (the fast way; see [`parse_content`]).
+#[derive(Deserialize)]
+struct WireContent<'a> {
+    #[serde(default)]
+    year: Option<YearText>,
+    #[serde(borrow, default)]
+    simple: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    detail: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    related_movies: Option<Cow<'a, str>>,
+}
+
+/// `year` as text, or a whole number written as text.
+struct YearText(String);
+
+impl<'de> Deserialize<'de> for YearText {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Year;
+        impl Visitor<'_> for Year {
+            type Value = YearText;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("text or a whole number")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<YearText, E> {
+                Ok(YearText(v.trim().to_owned()))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<YearText, E> {
+                Ok(YearText(v.to_string()))
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<YearText, E> {
+                Ok(YearText(v.to_string()))
+            }
+        }
+        d.deserialize_any(Year)
+    }
+}
+
+/// The answer when it is an object with the four fields as text (a whole-number year allowed);
+/// `None` for anything else, which [`parse_content`] then reads as a `Value` to say what is wrong.
+fn content_fast(text: &str) -> Option<Generated> {
+    let Obj(c) = serde_json::from_str::<Obj<WireContent<'_>>>(text).ok()?;
+    Some(Generated {
+        year: c.year?.0,
+        simple: c.simple?.trim().to_owned(),
+        detail: c.detail?.trim().to_owned(),
+        related_movies: c.related_movies?.trim().to_owned(),
+    })
 }
 
 /// Parses the model's answer text into the four columns.
@@ -319,6 +632,15 @@ fn answer(body: &Value, usage: Option<Usage>) -> Result<Generated, RowError> {
 /// model's answer has no `detail` field"), or `invalid_field` (a field that is not text).
 pub fn parse_content(content: &str) -> Result<Generated, RowError> {
     let text = strip_code_fence(content.trim());
+    match content_fast(text) {
+        Some(generated) => Ok(generated),
+        None => content_as_value(text),
+    }
+}
+
+/// [`parse_content`] of the fence-stripped `text` by way of a `serde_json::Value`, which names
+/// what is wrong.
+fn content_as_value(text: &str) -> Result<Generated, RowError> {
     let v: Value = serde_json::from_str(text).map_err(|e| {
         RowError::new(
             FailureCode::InvalidJson,
@@ -429,6 +751,97 @@ pub fn parse_file(bytes: &[u8]) -> impl Iterator<Item = Result<ParsedLine, LineE
                 e
             })
         })
+}
+
+/// Cuts bytes that arrive in chunks (a download, a file read in blocks) into the lines of an
+/// output or error file, by [`parse_file`]'s rules: split on `\n`, ASCII whitespace (a `\r`)
+/// trimmed, blank lines skipped, lines numbered from 1. Holds only the line a chunk cut.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    partial: Vec<u8>,
+    /// Lines seen so far, blank ones included.
+    lines: usize,
+}
+
+impl LineSplitter {
+    /// A splitter at the start of a file.
+    pub fn new() -> LineSplitter {
+        LineSplitter::default()
+    }
+
+    /// Takes the next chunk; calls `each(number, line)` for every complete non-blank line in it
+    /// (a line that is not UTF-8 comes as a [`LineError`]), stopping at the first error `each`
+    /// returns.
+    ///
+    /// # Errors
+    /// The first error of `each`.
+    pub fn push<E>(
+        &mut self,
+        chunk: &[u8],
+        each: &mut impl FnMut(Result<(usize, &str), LineError>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let mut rest = chunk;
+        while let Some(end) = rest.iter().position(|&b| b == b'\n') {
+            let (line, after) = rest.split_at(end);
+            rest = &after[1..];
+            if self.partial.is_empty() {
+                self.emit(line, each)?;
+            } else {
+                let mut joined = std::mem::take(&mut self.partial);
+                joined.extend_from_slice(line);
+                self.emit(&joined, each)?;
+            }
+        }
+        self.partial.extend_from_slice(rest);
+        Ok(())
+    }
+
+    /// The end of the file: its last line, if it had no `\n`.
+    ///
+    /// # Errors
+    /// The error of `each`.
+    pub fn finish<E>(
+        mut self,
+        each: &mut impl FnMut(Result<(usize, &str), LineError>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let last = std::mem::take(&mut self.partial);
+        if last.is_empty() {
+            return Ok(());
+        }
+        self.emit(&last, each)
+    }
+
+    fn emit<E>(
+        &mut self,
+        raw: &[u8],
+        each: &mut impl FnMut(Result<(usize, &str), LineError>) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.lines += 1;
+        let raw = raw.trim_ascii();
+        if raw.is_empty() {
+            return Ok(());
+        }
+        let number = self.lines;
+        each(
+            std::str::from_utf8(raw)
+                .map(|text| (number, text))
+                .map_err(|e| LineError {
+                    line: Some(number),
+                    message: format!("not UTF-8 text: {e}"),
+                }),
+        )
+    }
+}
+
+/// [`parse_line`] of line `number`, the number set on its error.
+///
+/// # Errors
+/// As [`parse_line`].
+pub fn parse_numbered(number: usize, text: &str) -> Result<ParsedLine, LineError> {
+    parse_line(text).map_err(|mut e| {
+        e.line = Some(number);
+        e
+    })
 }
 
 /// The results of one batch, keyed by `custom_id`.
@@ -715,6 +1128,33 @@ mod tests {
     }
 
     #[test]
+    fn lines_cut_anywhere_by_chunks_come_out_as_from_the_whole_file() {
+        let file = format!(
+            "{}\r\n\n  \nnot json\nBADbad\n{}",
+            recorded_line_with_content(GOOD),
+            guide_lines("Error file")[0]
+        );
+        let mut bytes = file.into_bytes();
+        let bad = bytes.windows(3).position(|w| w == b"BAD").unwrap();
+        bytes[bad] = 0xFF;
+        let whole: Vec<_> = parse_file(&bytes).collect();
+        for size in [1, 2, 7, 64, bytes.len()] {
+            let mut splitter = LineSplitter::new();
+            let mut got = Vec::new();
+            let mut each = |line: Result<(usize, &str), LineError>| {
+                got.push(line.and_then(|(n, text)| parse_numbered(n, text)));
+                Ok::<(), ()>(())
+            };
+            for chunk in bytes.chunks(size) {
+                splitter.push(chunk, &mut each).unwrap();
+            }
+            splitter.finish(&mut each).unwrap();
+            assert_eq!(got, whole, "chunks of {size}");
+        }
+        assert_eq!(whole.len(), 4);
+    }
+
+    #[test]
     fn windows_line_endings_are_accepted() {
         let file = format!(
             "{}\r\n{}\r\n",
@@ -753,5 +1193,48 @@ mod tests {
                 .values()
                 .all(|p| p.outcome.is_err())
         );
+    }
+
+    #[test]
+    fn lines_read_as_typed_structs_come_out_as_lines_read_as_values() {
+        let ok = recorded_line_with_content(GOOD);
+        let weird = [
+            ok.clone(),
+            ok.replace("\"status_code\":200", "\"status_code\":200.0"),
+            ok.replace("\"usage\":{", "\"usage\":{\"prompt_tokens\":\"9\",\"x\":{"),
+            r#"{"custom_id":"a","response":[200,{"choices":[]}],"error":null}"#.into(),
+            r#"{"custom_id":"a","response":{"status_code":200,"body":{"choices":[5]}}}"#.into(),
+            r#"{"custom_id":"a","response":{"status_code":200,"body":{"choices":[{"message":{"content":["x"]}}]}}}"#.into(),
+            r#"{"custom_id":"a","custom_id":"b","response":null,"error":{"code":"batch_expired"}}"#.into(),
+            r#"{"custom_id":"a","error":"boom"}"#.into(),
+            r#"{"custom_id":"a","response":{"status_code":503,"body":{"error":{"type":"server_error","message":"m"}}}}"#.into(),
+            r#"{"custom_id":"a","response":{"status_code":200,"body":null}}"#.into(),
+            r#"[{"custom_id":"a"}]"#.into(),
+            r#"{"custom_id":null}"#.into(),
+        ];
+        for line in &weird {
+            assert_eq!(parse_line_and_model(line), read_as_value(line), "{line}");
+        }
+        let contents = [
+            GOOD,
+            r#"["1945","s","d","m"]"#,
+            r#"{"year":1945,"simple":" s ","detail":"d","related_movies":""}"#,
+            r#"{"year":1945.5,"simple":"s","detail":"d","related_movies":""}"#,
+            r#"{"year":"1","year":"2","simple":"s","detail":"d","related_movies":""}"#,
+            r#"{"year":"1","simple":"s","detail":null,"related_movies":""}"#,
+        ];
+        for content in contents {
+            let line = recorded_line_with_content(content);
+            assert_eq!(
+                parse_line_and_model(&line),
+                read_as_value(&line),
+                "{content}"
+            );
+            assert_eq!(
+                parse_content(content),
+                content_as_value(content),
+                "{content}"
+            );
+        }
     }
 }

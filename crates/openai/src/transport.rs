@@ -163,8 +163,12 @@ impl Transport {
         }
     }
 
-    /// Sends a request, retrying with `backon` as [`RetryPolicy`] says.
-    async fn send(&self, factory: HttpRequestFactory) -> Result<reqwest::Response, OpenAIError> {
+    /// Sends a request, retrying with `backon` as [`RetryPolicy`] says; the answer's body is not
+    /// read (the caller may stream it).
+    pub(crate) async fn send(
+        &self,
+        factory: HttpRequestFactory,
+    ) -> Result<reqwest::Response, OpenAIError> {
         use backon::Retryable;
         let policy = &self.policy;
         let result = (|| self.attempt(&factory))

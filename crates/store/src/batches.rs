@@ -10,6 +10,23 @@ use crate::pool::{in_tx, on_pool};
 use crate::records::{BATCH_COLUMNS, BatchProgress, BatchRecord, RowResult};
 use crate::{Store, StoreResult, now};
 
+/// Adds the usage of still-`pending` rows of `batch`, then stores their outcomes (inside an
+/// `in_tx!` body, for either driver).
+macro_rules! record_some {
+    ($tx:ident, $add_usage:expr, $batch:expr, $results:expr, $usage:expr) => {
+        for (row_id, u) in $usage {
+            crate::cost::bind_usage!(sqlx::query(AssertSqlSafe($add_usage.clone())), u)
+                .bind($batch)
+                .bind(row_id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+        for result in $results {
+            record_outcome!($tx, $batch, &result.row_id, &result.outcome);
+        }
+    };
+}
+
 /// Stores one row's answer (`generated`) or failure on the row of `batch` with this id, if it is
 /// still `pending`, inside the open transaction `$tx`.
 macro_rules! record_outcome {
@@ -215,19 +232,9 @@ impl Store {
         missing: &RowFailure,
         usage: &[(String, TokenUsage)],
     ) -> StoreResult<()> {
-        let add_usage =
-            crate::cost::add_row_usage_sql("batch = $5 AND row_id = $6 AND state = 'pending'");
+        let add_usage = add_usage_sql();
         in_tx!(self.pool(), tx => {
-            for (row_id, u) in usage {
-                crate::cost::bind_usage!(sqlx::query(AssertSqlSafe(add_usage.clone())), u)
-                    .bind(batch)
-                    .bind(row_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            for result in results {
-                record_outcome!(tx, batch, &result.row_id, &result.outcome);
-            }
+            record_some!(tx, add_usage, batch, results, usage);
             sqlx::query(
                 "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE batch = $4 AND state = 'pending'",
             )
@@ -245,4 +252,31 @@ impl Store {
         });
         Ok(())
     }
+
+    /// Records some of a finished batch's answers and their usage, as [`Store::record_results`]
+    /// does, in one transaction, without settling the other rows or marking the batch collected:
+    /// for a batch whose results are read a part at a time, ended by [`Store::record_results`]
+    /// with the last part. Repeating a part after a crash changes nothing (its rows are no
+    /// longer `pending`, so neither their answers nor their usage are recorded twice).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
+    pub async fn record_some_results(
+        &self,
+        batch: i64,
+        results: &[RowResult],
+        usage: &[(String, TokenUsage)],
+    ) -> StoreResult<()> {
+        let add_usage = add_usage_sql();
+        in_tx!(self.pool(), tx => {
+            record_some!(tx, add_usage, batch, results, usage);
+        });
+        Ok(())
+    }
+}
+
+/// The statement adding one row's `usage` (binds: the usage, then `batch`, `row_id`), only while
+/// the row is still `pending` in that batch.
+fn add_usage_sql() -> String {
+    crate::cost::add_row_usage_sql("batch = $5 AND row_id = $6 AND state = 'pending'")
 }

@@ -10,14 +10,15 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use sha2::{Digest as _, Sha256};
 
+use super::build::{BuildArgs, build};
 use super::common::{
     CliError, EXIT_FAILURES, EXIT_OK, EXIT_RUNNING, EndpointArgs, OutputArgs, Report,
-    check_interval, completion_window, estimate_json, estimate_text, log_line, progress_bar,
+    check_interval, completion_window, log_line, progress_bar,
 };
-use super::run::{drive, job_report, select};
+use super::run::{drive, job_report};
 use almanac_core::catalog::{Catalog, ModelSpec};
 use almanac_core::domain::{Generated, RowId};
-use almanac_files::{EventsFile, write_atomic};
+use almanac_files::{AtomicFile, EventsFile};
 use almanac_openai::{BatchClient, BatchInfo, BatchState as BatchStatus};
 use almanac_openai::{jsonl, output};
 
@@ -72,31 +73,6 @@ Exit 0 when every request succeeded, 4 when some failed.";
 const MERGE_EXAMPLES: &str = "\
 Examples:
   almanac batch results merge out/batch_abc123.output.jsonl --into events.csv -o final.csv";
-
-/// Flags of `batch build`.
-#[derive(Debug, clap::Args)]
-pub struct BuildArgs {
-    /// The rows: a `.csv` or seed `.json` events file.
-    pub input: PathBuf,
-    /// Where to write the JSONL.
-    #[arg(long, short = 'o', default_value = "batchinput.jsonl")]
-    pub output: PathBuf,
-    /// Model id (default: the catalogue's default).
-    #[arg(long)]
-    pub model: Option<String>,
-    /// First data row, 0-based.
-    #[arg(long, default_value_t = 0)]
-    pub start_row: usize,
-    /// Data row to stop before, 0-based (default: to the end).
-    #[arg(long)]
-    pub end_row: Option<usize>,
-    /// Include rows whose outputs are already filled.
-    #[arg(long)]
-    pub overwrite: bool,
-    #[command(flatten)]
-    /// `--json` and the progress bar.
-    pub output_args: OutputArgs,
-}
 
 /// Flags of `batch submit`.
 #[derive(Debug, clap::Args)]
@@ -204,130 +180,55 @@ impl BatchCommand {
     }
 }
 
-fn build(args: BuildArgs) -> Result<Report, CliError> {
-    let catalog = Catalog::builtin();
-    let spec = match &args.model {
-        Some(m) => catalog.resolve(m)?,
-        None => catalog.default_spec(),
-    };
-    let sel = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
-    if sel.pending.is_empty() {
-        return Err(CliError::bad_input(format!(
-            "{}: no selected row needs a request (all filled or invalid): nothing to build",
-            args.input.display()
-        )));
-    }
-    let parts = jsonl::split_into_batches(spec, &sel.pending);
-    if parts.len() > 1 {
-        return Err(CliError::bad_input(format!(
-            "{} requests exceed one batch's limits ({} requests, {} MB): build parts with --start-row/--end-row",
-            sel.pending.len(),
-            jsonl::MAX_REQUESTS_PER_BATCH,
-            jsonl::MAX_FILE_BYTES / 1024 / 1024
-        )));
-    }
-    let body = jsonl::build_jsonl(spec, &sel.pending)
-        .map_err(|e| CliError::error("error", format!("cannot build the JSONL: {e}")))?;
-    write_atomic(&args.output, &body)?;
-    let est = almanac_openai::tokens::estimate(spec, &sel.pending);
-    let invalid: Vec<Value> = sel
-        .rows
-        .iter()
-        .filter(|r| r.state == almanac_protocol::RowState::Failed)
-        .map(|r| json!({"line": r.row_number, "id": r.row_id, "reason": r.reason}))
-        .collect();
-    let skipped = sel
-        .rows
-        .iter()
-        .filter(|r| r.state == almanac_protocol::RowState::Skipped)
-        .count();
-    let mut text = format!(
-        "Wrote {} requests for {} to {} ({} bytes); {} rows skipped (already filled), {} invalid.\n{}",
-        sel.pending.len(),
-        spec.id,
-        args.output.display(),
-        body.len(),
-        skipped,
-        invalid.len(),
-        estimate_text(&est)
-    );
-    for r in &invalid {
-        text.push_str(&format!(
-            "\n  line {} ({}): {}",
-            r["line"],
-            r["id"].as_str().unwrap_or(""),
-            r["reason"].as_str().unwrap_or("")
-        ));
-    }
-    Ok(Report {
-        exit: EXIT_OK,
-        json: json!({
-            "file": args.output,
-            "model": spec.id,
-            "requests": sel.pending.len(),
-            "bytes": body.len(),
-            "skipped": skipped,
-            "invalid_rows": invalid,
-            "estimate": estimate_json(&est),
-        }),
-        text,
-    })
-}
-
-/// Checks that every line of a JSONL input is a request object with a unique `custom_id`.
-fn check_jsonl(path: &Path, bytes: &[u8]) -> Result<usize, CliError> {
-    let text = std::str::from_utf8(bytes).map_err(|e| {
-        CliError::bad_input(format!(
-            "{}: not UTF-8 at byte {}",
-            path.display(),
-            e.valid_up_to()
-        ))
-    })?;
-    let mut seen = std::collections::HashMap::new();
-    let mut count = 0;
-    for (n, line) in text.lines().enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = |m: String| CliError::bad_input(format!("{}:{}: {m}", path.display(), n + 1));
-        let v: Value = serde_json::from_str(line).map_err(|e| bad(format!("not JSON: {e}")))?;
-        let id = v["custom_id"].as_str().ok_or_else(|| {
-            bad("no string `custom_id`: build the file with `almanac batch build`".into())
+/// Reads a JSONL input in blocks, checking that every line is a request object with a unique
+/// `custom_id` (at most [`jsonl::MAX_REQUESTS_PER_BATCH`] of them, the ids of one batch held),
+/// and hashing its bytes; returns the requests and the SHA-256 of the file.
+fn check_jsonl(path: &Path) -> Result<(usize, String), CliError> {
+    let mut hash = Sha256::new();
+    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+    let mut each = |line: Line<'_>| {
+        let (n, text) = line.map_err(|e| {
+            CliError::bad_input(format!(
+                "{}:{}: {}",
+                path.display(),
+                e.line.unwrap_or(0),
+                e.message
+            ))
         })?;
-        if v["body"].is_null() || v["url"].is_null() {
-            return Err(bad("a request line needs `method`, `url` and `body`".into()));
-        }
-        if let Some(first) = seen.insert(id.to_owned(), n + 1) {
+        let bad = |m: String| CliError::bad_input(format!("{}:{n}: {m}", path.display()));
+        let id = jsonl::check_line(text).map_err(bad)?;
+        if let Some(first) = seen.get(id.as_ref()) {
             return Err(bad(format!(
                 "custom_id `{id}` is used again (first on line {first})"
             )));
         }
-        count += 1;
-    }
-    if count == 0 {
+        if seen.len() == jsonl::MAX_REQUESTS_PER_BATCH {
+            return Err(bad(format!(
+                "more than {} requests: one batch takes at most that many; build parts with `almanac batch build`",
+                jsonl::MAX_REQUESTS_PER_BATCH
+            )));
+        }
+        seen.insert(id.into_owned(), n);
+        Ok(())
+    };
+    read_lines(path, &mut |block| hash.update(block), &mut each)?;
+    if seen.is_empty() {
         return Err(CliError::bad_input(format!(
             "{}: no requests",
             path.display()
         )));
     }
-    Ok(count)
+    Ok((seen.len(), format!("{:x}", hash.finalize())))
 }
 
 async fn submit(args: SubmitArgs) -> Result<Report, CliError> {
     completion_window(&args.completion_window)?;
-    let bytes = std::fs::read(&args.file)
-        .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", args.file.display())))?;
-    let requests = check_jsonl(&args.file, &bytes)?;
+    let (requests, sha256) = check_jsonl(&args.file)?;
     let openai = args.endpoints.openai()?;
-    let name = args
-        .file
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "batchinput.jsonl".into());
     // The batch is labelled with its input's hash (`metadata.job_id`), so submitting the same
     // file again — a pipeline re-run after a lost answer — finds the first batch instead of
     // paying twice.
-    let label = format!("cli-sha256-{:x}", Sha256::digest(&bytes));
+    let label = format!("cli-sha256-{sha256}");
     if !args.force
         && let Some(info) = openai.find_batch_labelled(&label).await?
         && !matches!(
@@ -353,7 +254,7 @@ async fn submit(args: SubmitArgs) -> Result<Report, CliError> {
             ),
         });
     }
-    let file_id = openai.upload_jsonl(&name, bytes).await?;
+    let file_id = openai.upload_jsonl_file(&args.file).await?;
     let info = openai.create_batch(&file_id, &label).await?;
     Ok(Report {
         exit: EXIT_OK,
@@ -447,13 +348,24 @@ async fn save_result_files(
         (&info.error_file_id, "errors"),
     ] {
         if let Some(file_id) = file_id {
-            let bytes = openai.file_content(file_id).await?;
             let path = dir.join(format!("{}.{suffix}.jsonl", info.id));
-            write_atomic(&path, &bytes)?;
+            save_download(openai, file_id, &path).await?;
             saved.push(path);
         }
     }
     Ok(saved)
+}
+
+/// Downloads a file into `path` as it arrives (atomically: the old file stays until the whole
+/// download is on disk).
+async fn save_download(openai: &BatchClient, file_id: &str, path: &Path) -> Result<(), CliError> {
+    use std::io::Write as _;
+    let mut download = openai.download(file_id).await?;
+    let mut file = AtomicFile::create(path)?;
+    while let Some(chunk) = download.chunk().await? {
+        file.write_all(&chunk).map_err(|e| file.error(&e))?;
+    }
+    Ok(file.commit()?)
 }
 
 /// The text of `batch status` for a batch: its counts, errors, the files saved, and how to check
@@ -555,6 +467,34 @@ fn not_found(id: &str) -> CliError {
     ))
 }
 
+/// One line of a JSONL file as [`output::LineSplitter`] hands it over.
+type Line<'a> = Result<(usize, &'a str), output::LineError>;
+
+/// Reads a JSONL file in 1 MiB blocks (each block seen by `block`, e.g. to hash it) and hands
+/// every non-blank line to `each`, holding one line at a time.
+fn read_lines(
+    path: &Path,
+    block: &mut dyn FnMut(&[u8]),
+    each: &mut dyn FnMut(Line<'_>) -> Result<(), CliError>,
+) -> Result<(), CliError> {
+    use std::io::Read as _;
+    let unreadable =
+        |e: std::io::Error| CliError::bad_input(format!("{}: cannot read: {e}", path.display()));
+    let mut file = std::fs::File::open(path).map_err(unreadable)?;
+    let mut buffer = vec![0; 1 << 20];
+    let mut lines = output::LineSplitter::new();
+    let mut each = |line: Line<'_>| each(line);
+    loop {
+        let n = file.read(&mut buffer).map_err(unreadable)?;
+        if n == 0 {
+            break;
+        }
+        block(&buffer[..n]);
+        lines.push(&buffer[..n], &mut each)?;
+    }
+    lines.finish(&mut each)
+}
+
 /// Totals of a results file.
 #[derive(Default)]
 struct Tally {
@@ -572,33 +512,39 @@ struct Tally {
 type Cost = (String, f64, f64);
 
 impl Tally {
-    /// Counts every non-blank line of one result file.
+    /// Counts every non-blank line of one result file, read in blocks (one line held at a time).
     fn add_file(&mut self, path: &Path) -> Result<(), CliError> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
-        for (n, line) in bytes.split(|b| *b == b'\n').enumerate() {
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            self.add_line(path, n + 1, &String::from_utf8_lossy(line));
-        }
-        Ok(())
+        read_lines(path, &mut |_| {}, &mut |line| {
+            self.add_line(path, line);
+            Ok(())
+        })
     }
 
-    /// Counts line `line_number` of `path`: its model, its usage, and whether it succeeded.
-    fn add_line(&mut self, path: &Path, line_number: usize, text: &str) {
+    /// Counts one line of `path`: its model, its usage, and whether it succeeded.
+    fn add_line(&mut self, path: &Path, line: Line<'_>) {
         self.lines += 1;
-        if let Ok(v) = serde_json::from_str::<Value>(text)
-            && let Some(model) = v["response"]["body"]["model"].as_str()
-        {
-            *self.models.entry(model.to_owned()).or_default() += 1;
-        }
-        match output::parse_line(text) {
-            Err(e) => {
-                self.unreadable
-                    .push(format!("{}:{line_number}: {}", path.display(), e.message))
-            }
-            Ok(parsed) => {
+        let parsed = line.and_then(|(number, text)| {
+            output::parse_line_and_model(text).map_err(|mut e| {
+                e.line = Some(number);
+                e
+            })
+        });
+        match parsed {
+            Err(e) => self.unreadable.push(format!(
+                "{}:{}: {}",
+                path.display(),
+                e.line.unwrap_or_default(),
+                e.message
+            )),
+            Ok((parsed, model)) => {
+                if let Some(model) = model {
+                    match self.models.get_mut(&model) {
+                        Some(n) => *n += 1,
+                        None => {
+                            self.models.insert(model, 1);
+                        }
+                    }
+                }
                 if let Some(u) = parsed.usage {
                     self.usage.prompt_tokens += u.prompt_tokens;
                     self.usage.completion_tokens += u.completion_tokens;
@@ -734,22 +680,29 @@ fn analyze(args: AnalyzeArgs) -> Result<Report, CliError> {
     })
 }
 
+/// Reads one result file in blocks: its answers (by row id), and how many lines failed or could
+/// not be read.
+fn read_answers(
+    path: &Path,
+    answers: &mut Vec<(RowId, Generated)>,
+    failed: &mut usize,
+) -> Result<(), CliError> {
+    read_lines(path, &mut |_| {}, &mut |line| {
+        let parsed = line.and_then(|(n, text)| output::parse_numbered(n, text));
+        match parsed.map(|p| (p.outcome, RowId::parse(&p.custom_id))) {
+            Ok((Ok(g), Ok(id))) => answers.push((id, g)),
+            _ => *failed += 1,
+        }
+        Ok(())
+    })
+}
+
 fn merge(args: MergeArgs) -> Result<Report, CliError> {
     let mut file = EventsFile::read(&args.into)?;
     let mut answers: Vec<(RowId, Generated)> = Vec::new();
     let mut failed = 0;
     for path in &args.files {
-        let bytes = std::fs::read(path)
-            .map_err(|e| CliError::bad_input(format!("{}: cannot read: {e}", path.display())))?;
-        for line in output::parse_file(&bytes) {
-            match line {
-                Ok(p) => match (p.outcome, RowId::parse(&p.custom_id)) {
-                    (Ok(g), Ok(id)) => answers.push((id, g)),
-                    _ => failed += 1,
-                },
-                Err(_) => failed += 1,
-            }
-        }
+        read_answers(path, &mut answers, &mut failed)?;
     }
     let report = file.merge(&answers, args.overwrite);
     let target = args.output.clone().unwrap_or_else(|| args.into.clone());

@@ -5,6 +5,7 @@
 //! and pipelines (`--json`, documented exit codes, see [`common`]).
 
 pub mod batch;
+pub mod build;
 pub mod common;
 #[cfg(feature = "demo")]
 pub mod demo;

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use almanac_core::catalog::{Catalog, ModelSpec};
 use almanac_core::domain::RowInput;
+use almanac_core::domain::SheetRow;
 use almanac_core::state::{JobStatus, Mode, RowState};
-use almanac_files::{EventsFile, FileRow};
+use almanac_files::{FileRow, Format, read_rows};
 use almanac_protocol::{Estimate, RowSpan};
 use almanac_store::{FileTarget, JobRecord, NewRow};
 use serde_json::json;
@@ -109,8 +110,10 @@ pub struct RunArgs {
 
 /// The selected rows of a file, checked and classified.
 pub struct Selection {
-    /// The file as read.
-    pub file: EventsFile,
+    /// The file's format.
+    pub format: Format,
+    /// Data rows in the whole file.
+    pub total: usize,
     /// The selected rows as job rows (pending, skipped or failed with a reason).
     pub rows: Vec<NewRow>,
     /// The inputs of the pending rows.
@@ -124,8 +127,8 @@ impl Selection {
     }
 }
 
-/// Reads a file and classifies its rows `start..end` like the sheet flow does, in the file's
-/// words.
+/// Reads a file (as a stream: only the selected rows are kept) and classifies its rows
+/// `start..end` like the sheet flow does, in the file's words.
 ///
 /// # Errors
 /// Bad input for an unreadable file or an empty range.
@@ -135,8 +138,15 @@ pub fn select(
     end: Option<usize>,
     overwrite: bool,
 ) -> Result<Selection, CliError> {
-    let file = EventsFile::read(path)?;
-    let total = file.rows().len();
+    let range = start..end.unwrap_or(usize::MAX);
+    let mut selected: Vec<SheetRow> = Vec::new();
+    let read = read_rows(path, |row: FileRow| {
+        if range.contains(&row.index) {
+            selected.push(row.as_sheet_row());
+        }
+        Ok(())
+    })?;
+    let total = read.rows;
     let end_row = end.unwrap_or(total).min(total);
     if start >= end_row {
         return Err(CliError::bad_input(format!(
@@ -145,12 +155,11 @@ pub fn select(
             end.map(|e| format!(" --end-row {e}")).unwrap_or_default()
         )));
     }
-    let selected: Vec<&FileRow> = file.rows()[start..end_row].iter().collect();
-    let sheet_rows: Vec<_> = selected.iter().map(|r| r.as_sheet_row()).collect();
-    let rows = selection::classify_in(&sheet_rows, overwrite, Place::File);
+    let rows = selection::classify_in(&selected, overwrite, Place::File);
     let pending = crate::jobs::create::pending_inputs(&rows);
     Ok(Selection {
-        file,
+        format: read.format,
+        total,
         rows,
         pending,
     })
@@ -195,7 +204,7 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     if args.estimate_cost {
         let (store, _) = args.endpoints.open_store().await?;
         let est = crate::jobs::estimate::estimate(&store, spec, selection.pending.clone()).await?;
-        return Ok(estimate_report(&est, &selection));
+        return Ok(estimate_report(&est, &selection, args.output_args.json));
     }
     let paths = Paths::of(&args)?;
     let svc = args.endpoints.services(poll).await?;
@@ -226,8 +235,8 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
 
 /// OUTPUT keeps INPUT's format.
 fn check_output_format(args: &RunArgs, selection: &Selection) -> Result<(), CliError> {
-    let output_format = almanac_files::Format::from_path(&args.output)?;
-    let input_format = selection.file.format;
+    let output_format = Format::from_path(&args.output)?;
+    let input_format = selection.format;
     if output_format == input_format {
         return Ok(());
     }
@@ -241,8 +250,9 @@ fn check_output_format(args: &RunArgs, selection: &Selection) -> Result<(), CliE
     )))
 }
 
-/// `--estimate-cost`: what the run would cost, and that nothing was sent.
-fn estimate_report(est: &Estimate, selection: &Selection) -> Report {
+/// `--estimate-cost`: what the run would cost, and that nothing was sent. The JSON document (with
+/// every row's figures) is built only when `json` asks for it.
+fn estimate_report(est: &Estimate, selection: &Selection, json: bool) -> Report {
     let failed: Vec<_> = selection
         .rows
         .iter()
@@ -253,15 +263,20 @@ fn estimate_report(est: &Estimate, selection: &Selection) -> Report {
         selection.count(RowState::Skipped),
         selection.count(RowState::Failed),
     );
-    Report {
-        exit: EXIT_OK,
-        json: json!({
+    let json = if json {
+        json!({
             "estimate": estimate_json(est),
             "rows": {"selected": selection.rows.len(), "to_send": selection.pending.len(),
                      "skipped": skipped, "failed": invalid},
             "invalid_rows": failed,
             "sent": false,
-        }),
+        })
+    } else {
+        serde_json::Value::Null
+    };
+    Report {
+        exit: EXIT_OK,
+        json,
         text: format!(
             "{}\n{} rows selected: {} to send, {} skipped (already filled), {invalid} invalid. Nothing was sent.",
             estimate_text(est),
@@ -305,7 +320,7 @@ async fn create(
             return Err(CliError::bad_input("stopped: nothing was sent"));
         }
     }
-    let total = selection.file.rows().len();
+    let total = selection.total;
     let end = args.end_row.map(|e| e.min(total));
     let new = NewFileJob {
         rows: selection.rows.clone(),
@@ -313,7 +328,7 @@ async fn create(
             job_id: String::new(),
             input_path: paths.input.to_string_lossy().into_owned(),
             output_path: paths.output.to_string_lossy().into_owned(),
-            format: selection.file.format.as_str().into(),
+            format: selection.format.as_str().into(),
             start_row: args.start_row as i64,
             end_row: end.map(|e| e as i64),
             keep_temp_files: args.keep_temp_files,

@@ -80,6 +80,13 @@ pub fn classify_in(rows: &[SheetRow], overwrite: bool, place: Place) -> Vec<NewR
     out
 }
 
+/// Classifies one row by [`classify_in`]'s rules but the last (an id used on several rows is
+/// found only over all of them): for rows read one at a time from a file whose ids are already
+/// known to be unique.
+pub fn classify_row(row: &SheetRow, overwrite: bool, place: Place) -> NewRow {
+    one(row, overwrite, place)
+}
+
 /// One row on its own (duplicates are found afterwards).
 fn one(row: &SheetRow, overwrite: bool, place: Place) -> NewRow {
     let cell = |i: usize| row.cells.get(i).map(String::as_str).unwrap_or("");

@@ -25,14 +25,17 @@ async fn a_realtime_job_finishes_under_tight_rate_limits_with_every_429_retried_
  {
     let app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", ENGLISH_CSV);
-    // 1,200 RPM but a bucket of a tenth of a second (2 requests): the pacer's first burst after
-    // learning the limits overruns it, so 429s happen and must be retried.
+    // 1,200 RPM but a bucket of a tenth of a second (2 requests), enforced by a server that does
+    // not say what its limits are (no `x-ratelimit-*` headers, only `retry-after` on a 429): the
+    // pacer can only probe with its AIMD concurrency, so 429s happen and must be retried. (With
+    // the headers, the pacer follows what they say is left and meets no 429.)
     app.emulator.set_chat_limits(Some(ChatLimits {
         requests_per_minute: Some(1_200),
         tokens_per_minute: Some(5_000_000),
         burst_seconds: 0.1,
         latency: Duration::from_millis(5),
     }));
+    app.emulator.set_chat_limit_headers(false);
     let job = app
         .create_job(&app.request_in(0, 2, 61, MODEL, Mode::Realtime))
         .await;
@@ -70,6 +73,29 @@ async fn a_realtime_job_finishes_under_tight_rate_limits_with_every_429_retried_
         job.cost.estimated.input_tokens
     );
     assert!(job.cost.actual_usd > 0.0);
+}
+
+#[tokio::test]
+async fn with_the_rate_limit_headers_a_realtime_job_meets_no_429_under_per_second_buckets() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    // The same tight buckets, with OpenAI's headers: the pacer spends what the first answer says
+    // is left, then follows the refill and what each answer says remains.
+    app.emulator.set_chat_limits(Some(ChatLimits {
+        requests_per_minute: Some(1_200),
+        tokens_per_minute: Some(5_000_000),
+        burst_seconds: 0.1,
+        latency: Duration::from_millis(5),
+    }));
+    let job = app
+        .create_job(&app.request_in(0, 2, 61, MODEL, Mode::Realtime))
+        .await;
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    assert_eq!((job.row_counts.done, job.row_counts.failed), (60, 0));
+    let stats = app.emulator.chat_limit_stats();
+    assert_eq!((stats.accepted, stats.throttled), (60, 0), "{stats:?}");
+    assert_each_cell_written_once(&app, 0, 60);
 }
 
 #[tokio::test]

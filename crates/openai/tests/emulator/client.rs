@@ -106,6 +106,58 @@ async fn a_batch_runs_from_upload_to_parsed_results_matched_by_row_id() {
 }
 
 #[tokio::test]
+async fn a_file_streamed_up_from_disk_and_down_in_chunks_is_the_same_batch() {
+    let (emulator, client) = start().await;
+    let rows = sample_rows(12);
+    let spec = Catalog::builtin()
+        .resolve("gpt-4.1-mini-2025-04-14")
+        .unwrap();
+    let dir = std::env::temp_dir().join(format!("almanac-stream-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("almanac-job-1-0.jsonl");
+    let mut jsonl = Vec::new();
+    write_jsonl(spec, &rows, &mut jsonl).unwrap();
+    std::fs::write(&path, &jsonl).unwrap();
+    let file_id = client.upload_jsonl_file(&path).await.unwrap();
+    assert_eq!(emulator.calls().files_create, 1);
+    let created = client.create_batch(&file_id, "job-1").await.unwrap();
+    let done = wait_until_terminal(&client, &created.id).await;
+    assert_eq!(done.status, BatchStatus::Completed, "{:?}", done.errors);
+    assert_eq!(
+        done.request_counts.completed, 12,
+        "every streamed line was read"
+    );
+
+    let output_id = done.output_file_id.as_deref().unwrap();
+    let whole = client.file_content(output_id).await.unwrap();
+    let mut download = client.download(output_id).await.unwrap();
+    let (mut streamed, mut chunks) = (Vec::new(), 0);
+    while let Some(chunk) = download.chunk().await.unwrap() {
+        streamed.extend_from_slice(&chunk);
+        chunks += 1;
+    }
+    assert!(chunks >= 1);
+    assert_eq!(streamed, whole.to_vec());
+    let missing = client.download("file-nope").await.err().unwrap();
+    assert_eq!(missing.status(), Some(404), "{missing}");
+    std::fs::write(&path, b"").unwrap();
+    assert!(
+        !client
+            .upload_jsonl_file(&path)
+            .await
+            .unwrap_err()
+            .is_transient()
+    );
+    assert_eq!(
+        emulator.calls().files_create,
+        1,
+        "an empty file is refused before any call"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    emulator.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_created_batch_is_found_again_by_job_id_and_input_file_across_pages() {
     let (emulator, client) = start().await;
     emulator.hold_batches(true);

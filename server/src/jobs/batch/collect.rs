@@ -1,6 +1,9 @@
-//! Collecting a finished batch: its output and error files are downloaded and parsed, each line
-//! matched to its row by `custom_id` (never by position), and every row of the batch settled in
-//! one transaction with the tokens its line's `usage` reported. A batch rejected in validation
+//! Collecting a finished batch: its output and error files are downloaded and parsed as they
+//! arrive, each line matched to its row by `custom_id` (never by position) and stored with the
+//! tokens its `usage` reported, [`RESULTS_PER_TRANSACTION`] rows a transaction, so memory holds a
+//! download chunk and one group of answers whatever the batch's size; the last transaction
+//! settles the rows with no line and marks the batch collected. Collecting again after a crash
+//! stores nothing twice (only rows still `pending` change). A batch rejected in validation
 //! gives each row the error of its own input line (line n is the batch's n-th row, the order the
 //! file was built in); rows with no line at all fail with a reason that follows the batch's state.
 
@@ -13,61 +16,105 @@ use almanac_store::{BatchRecord, RowRecord, RowResult};
 use crate::jobs::services::Services;
 use crate::jobs::step::StepError;
 
+/// Answers stored per transaction while a batch's files stream in.
+pub const RESULTS_PER_TRANSACTION: usize = 2_000;
+
 /// Downloads and parses a finished batch's output and error files into its rows.
 ///
 /// # Errors
 /// [`StepError`] from OpenAI (a download) or the store.
 pub async fn collect(svc: &Services, batch: &BatchRecord) -> Result<(), StepError> {
-    let (mut results, usage) = read_files(svc, batch).await?;
-    let rows = svc.store.batch_rows(batch.id).await?;
-    if batch.status == BatchState::Failed {
-        results.extend(rejected_lines(batch.errors(), &rows));
+    let failed_before = svc.store.row_counts(&batch.job_id).await?.failed;
+    let mut group = Group::default();
+    for file_id in [&batch.output_file_id, &batch.error_file_id]
+        .into_iter()
+        .flatten()
+    {
+        read_file(svc, batch, file_id, &mut group).await?;
     }
-    let missing = missing_failure(batch, !results.is_empty());
+    if batch.status == BatchState::Failed {
+        let rows = svc.store.batch_rows(batch.id).await?;
+        let rejected = rejected_lines(batch.errors(), &rows);
+        group.seen += rejected.len();
+        group.results.extend(rejected);
+    }
+    let missing = missing_failure(batch, group.seen > 0);
     svc.store
-        .record_results(batch.id, &results, &missing, &usage)
+        .record_results(batch.id, &group.results, &missing, &group.usage)
         .await?;
-    let answered = results.iter().filter(|r| r.outcome.is_ok()).count();
+    let failed_after = svc.store.row_counts(&batch.job_id).await?.failed;
     metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "openai")
-        .increment(rows.len().saturating_sub(answered) as u64);
+        .increment(failed_after.saturating_sub(failed_before));
     tracing::info!(
         batch_id = batch.batch_id.as_deref().unwrap_or_default(),
-        results = results.len(),
+        results = group.seen,
         "batch results collected"
     );
     Ok(())
 }
 
-/// The rows' outcomes and usage from the batch's output and error files.
-async fn read_files(
+/// The answers read and not yet stored, and how many lines were read in all.
+#[derive(Default)]
+struct Group {
+    results: Vec<RowResult>,
+    usage: Vec<(String, TokenUsage)>,
+    seen: usize,
+}
+
+impl Group {
+    fn add(&mut self, parsed: output::ParsedLine) {
+        if let Some(u) = parsed.usage {
+            self.usage.push((parsed.custom_id.clone(), u.tokens()));
+        }
+        self.results.push(RowResult {
+            row_id: parsed.custom_id,
+            outcome: parsed.outcome.map_err(output::RowError::failure),
+        });
+        self.seen += 1;
+    }
+
+    /// Stores the group when it is full.
+    async fn store_if_full(
+        &mut self,
+        svc: &Services,
+        batch: &BatchRecord,
+    ) -> Result<(), StepError> {
+        if self.results.len() >= RESULTS_PER_TRANSACTION {
+            svc.store
+                .record_some_results(batch.id, &self.results, &self.usage)
+                .await?;
+            self.results.clear();
+            self.usage.clear();
+        }
+        Ok(())
+    }
+}
+
+/// Downloads one result file and parses its lines as the chunks arrive, storing full groups.
+async fn read_file(
     svc: &Services,
     batch: &BatchRecord,
-) -> Result<(Vec<RowResult>, Vec<(String, TokenUsage)>), StepError> {
-    let mut results = Vec::new();
-    let mut usage = Vec::new();
-    for file_id in [&batch.output_file_id, &batch.error_file_id]
-        .into_iter()
-        .flatten()
-    {
-        let bytes = svc.openai.file_content(file_id).await?;
-        for line in output::parse_file(&bytes) {
-            match line {
-                Ok(parsed) => {
-                    if let Some(u) = parsed.usage {
-                        usage.push((parsed.custom_id.clone(), u.tokens()));
-                    }
-                    results.push(RowResult {
-                        row_id: parsed.custom_id,
-                        outcome: parsed.outcome.map_err(output::RowError::failure),
-                    });
-                }
-                Err(e) => {
-                    tracing::warn!(batch_id = batch.batch_id.as_deref().unwrap_or_default(), error = %e, "unreadable line in a batch result file")
-                }
+    file_id: &str,
+    group: &mut Group,
+) -> Result<(), StepError> {
+    let batch_id = batch.batch_id.as_deref().unwrap_or_default();
+    let add = |group: &mut Group, line: Result<(usize, &str), output::LineError>| {
+        match line.and_then(|(n, text)| output::parse_numbered(n, text)) {
+            Ok(parsed) => group.add(parsed),
+            Err(e) => {
+                tracing::warn!(batch_id, error = %e, "unreadable line in a batch result file");
             }
         }
+        Ok::<(), std::convert::Infallible>(())
+    };
+    let mut download = svc.openai.download(file_id).await?;
+    let mut lines = output::LineSplitter::new();
+    while let Some(chunk) = download.chunk().await? {
+        let Ok(()) = lines.push(&chunk, &mut |line| add(group, line));
+        group.store_if_full(svc, batch).await?;
     }
-    Ok((results, usage))
+    let Ok(()) = lines.finish(&mut |line| add(group, line));
+    Ok(())
 }
 
 /// The failures of the rows whose input lines a validation error names (`line_invalid`).

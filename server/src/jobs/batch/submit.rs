@@ -60,7 +60,7 @@ pub async fn submit(svc: &Services, job: &JobRecord) -> Result<(), StepError> {
 async fn submit_one(
     svc: &Services,
     job: &JobRecord,
-    spec: &ModelSpec,
+    spec: &'static ModelSpec,
     batch: &BatchRecord,
 ) -> Result<(), StepError> {
     if job.cancel_requested {
@@ -84,7 +84,7 @@ async fn submit_one(
                 tracing::warn!(job_id = %job.id, rows = rows.len(), reason = %why.reason, "batch not submitted: the job's cap would be passed");
                 return leave_unsent(svc, batch, &why).await;
             }
-            upload(svc, job, spec, batch, &rows).await?
+            upload(svc, job, spec, batch, rows).await?
         }
     };
     // A crash between create and saving its id leaves a batch we must adopt, not duplicate.
@@ -103,23 +103,54 @@ async fn submit_one(
     Ok(())
 }
 
-/// Builds and uploads the input file of `rows` and saves its id at once.
+/// Builds the input file of `rows` on disk, uploads it streamed from there, and saves its id at
+/// once.
 async fn upload(
     svc: &Services,
     job: &JobRecord,
-    spec: &ModelSpec,
+    spec: &'static ModelSpec,
     batch: &BatchRecord,
-    rows: &[RowInput],
+    rows: Vec<RowInput>,
 ) -> Result<String, StepError> {
-    let body = jsonl::build_jsonl(spec, rows).map_err(|e| StepError::Permanent {
-        code: "invalid_input",
-        message: format!("cannot build the batch input file: {e}"),
-    })?;
+    let count = rows.len();
     let name = format!("almanac-{}-{}-{}.jsonl", job.id, batch.attempt, batch.part);
-    let file_id = svc.openai.upload_jsonl(&name, body).await?;
+    let file = tokio::task::spawn_blocking(move || write_input(spec, &rows, &name))
+        .await
+        .map_err(|e| StepError::Permanent {
+            code: "invalid_input",
+            message: format!("cannot build the batch input file: {e}"),
+        })??;
+    let file_id = svc.openai.upload_jsonl_file(&file.path).await?;
     svc.store.set_input_file(batch.id, &file_id).await?;
-    tracing::info!(job_id = %job.id, file_id = %file_id, rows = rows.len(), "input file uploaded");
+    tracing::info!(job_id = %job.id, file_id = %file_id, rows = count, "input file uploaded");
     Ok(file_id)
+}
+
+/// A batch input file in a temporary folder (removed with it).
+struct InputFile {
+    path: std::path::PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+/// Writes the input file of `rows` as `name` in a new temporary folder, one line at a time.
+fn write_input(spec: &ModelSpec, rows: &[RowInput], name: &str) -> Result<InputFile, StepError> {
+    let io =
+        |e: std::io::Error| StepError::Transient(format!("cannot write the batch input file: {e}"));
+    let dir = tempfile::Builder::new()
+        .prefix("almanac-upload-")
+        .tempdir()
+        .map_err(io)?;
+    let path = dir.path().join(name);
+    let out =
+        std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&path).map_err(io)?);
+    jsonl::write_jsonl(spec, rows, out).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidInput => StepError::Permanent {
+            code: "invalid_input",
+            message: format!("cannot build the batch input file: {e}"),
+        },
+        _ => io(e),
+    })?;
+    Ok(InputFile { path, _dir: dir })
 }
 
 /// Settles a batch that was never sent: `cancelled`, and its rows failed with `why` (a retry may

@@ -1,7 +1,7 @@
 //! The dispatcher of a realtime run: claims the next call from the run's state (within the
-//! pacer's concurrency window and the job's cap), waits for the pacer to allow it, and sends it as
-//! a task of one `JoinSet`, never more tasks than a semaphore of `max_concurrency` permits. Each
-//! answer goes back to the run's result loop over a channel.
+//! pacer's window of calls in flight and the job's cap), waits for the pacer to allow it, and
+//! sends it as a task of one `JoinSet`, never more tasks than a semaphore of `max_concurrency`
+//! permits. Each answer goes back to the run's result loop over a channel.
 
 use std::sync::Arc;
 
@@ -35,7 +35,7 @@ pub async fn dispatch(
     let mut calls = JoinSet::new();
     loop {
         while calls.try_join_next().is_some() {}
-        let call = match shared.claim(pacer.concurrency()) {
+        let call = match shared.claim(pacer.window()) {
             Claim::Stopped => break,
             Claim::Wait => {
                 shared.changed().await;

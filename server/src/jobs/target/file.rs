@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 
 use almanac_core::domain::{Generated, RowId, RowInput};
 use almanac_core::state::{FailureCode, RowFailure};
-use almanac_files::{EventsFile, write_atomic};
+use std::io::Write as _;
+
+use almanac_files::{AtomicFile, EventsFile};
 use almanac_openai::jsonl;
 use almanac_store::{FileTarget, JobRecord, RowRecord, RowUpdate};
 
@@ -83,7 +85,8 @@ pub fn temp_files_dir(output_path: &Path) -> PathBuf {
 }
 
 /// Saves, per batch, the JSONL input (`<batch_id>.input.jsonl`) and the downloaded output and
-/// error files (`<batch_id>.output.jsonl`, `<batch_id>.errors.jsonl`).
+/// error files (`<batch_id>.output.jsonl`, `<batch_id>.errors.jsonl`), each written as it is
+/// made or as it arrives.
 async fn save_temp_files(
     svc: &Services,
     job: &JobRecord,
@@ -108,19 +111,26 @@ async fn save_temp_files(
             .iter()
             .filter_map(RowRecord::input)
             .collect();
-        let body = jsonl::build_jsonl(spec, &inputs).map_err(io)?;
         let keep = |e: almanac_files::FileError| StepError::Permanent {
             code: "output_unwritable",
             message: e.to_string(),
         };
-        write_atomic(&dir.join(format!("{name}.input.jsonl")), &body).map_err(keep)?;
+        let mut input =
+            AtomicFile::create(&dir.join(format!("{name}.input.jsonl"))).map_err(keep)?;
+        jsonl::write_jsonl(spec, &inputs, &mut input).map_err(io)?;
+        input.commit().map_err(keep)?;
         for (file_id, suffix) in [
             (&batch.output_file_id, "output"),
             (&batch.error_file_id, "errors"),
         ] {
             if let Some(file_id) = file_id {
-                let bytes = svc.openai.file_content(file_id).await?;
-                write_atomic(&dir.join(format!("{name}.{suffix}.jsonl")), &bytes).map_err(keep)?;
+                let path = dir.join(format!("{name}.{suffix}.jsonl"));
+                let mut file = AtomicFile::create(&path).map_err(keep)?;
+                let mut download = svc.openai.download(file_id).await?;
+                while let Some(chunk) = download.chunk().await? {
+                    file.write_all(&chunk).map_err(io)?;
+                }
+                file.commit().map_err(keep)?;
             }
         }
     }

@@ -41,16 +41,17 @@ pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> 
         store.set_sheet_title(&job.id, &read.title).await?;
     }
     let current = read.rows;
-    let results: Vec<(RowId, Generated)> = generated
-        .iter()
-        .map(|(_, id, g)| (id.clone(), g.clone()))
-        .collect();
+    // The answers are moved, not copied: a job's answers are its largest data.
+    let (seqs, results): (Vec<i64>, Vec<(RowId, Generated)>) = generated
+        .into_iter()
+        .map(|(seq, id, g)| (seq, (id, g)))
+        .unzip();
     let plan = plan_writes(sheet_id, &current, &results, job.overwrite);
     if !plan.blocks.is_empty() {
         let report = sheets.write_blocks(&spreadsheet, &plan.blocks).await?;
         tracing::info!(job_id = %job.id, cells = report.updated_cells, calls = report.calls, "sheet written");
     }
-    let updates = settle(&generated, &plan, &current);
+    let updates = settle(&seqs, &results, &plan, &current);
     store.set_row_states(&job.id, &updates).await?;
     let count = |state: RowState| updates.iter().filter(|u| u.state == state).count() as u64;
     metrics::counter!(crate::metrics::ROWS_WRITTEN).increment(count(RowState::Done));
@@ -59,16 +60,18 @@ pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> 
     Ok(updates.len())
 }
 
-/// The new state of each answered row after the write `plan` over the sheet as it was read
-/// (`current`).
+/// The new state of each answered row (`seqs[i]` is the row of `results[i]`) after the write
+/// `plan` over the sheet as it was read (`current`).
 fn settle(
-    generated: &[(i64, RowId, Generated)],
+    seqs: &[i64],
+    results: &[(RowId, Generated)],
     plan: &WritePlan,
     current: &[SheetRow],
 ) -> Vec<RowUpdate> {
-    let by_id: HashMap<&str, (i64, &Generated)> = generated
+    let by_id: HashMap<&str, (i64, &Generated)> = seqs
         .iter()
-        .map(|(seq, id, g)| (id.as_str(), (*seq, g)))
+        .zip(results)
+        .map(|(seq, (id, g))| (id.as_str(), (*seq, g)))
         .collect();
     let mut updates: Vec<RowUpdate> = plan
         .rows
