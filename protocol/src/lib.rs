@@ -11,6 +11,8 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod chat;
+
 /// The header that carries the caller's Google OAuth access token (`ScriptApp.getOAuthToken()`)
 /// beside `Authorization: Bearer <ID token>`; lower case, as HTTP/2 sends header names.
 pub const USER_TOKEN_HEADER: &str = "x-goog-user-token";

@@ -7,6 +7,8 @@
 //! - [`batches`]: a job's batches — create, the external ids, progress, results.
 //! - [`cost`]: estimates, caps, `usage`, realtime calls and spreadsheet budgets.
 //! - [`file_target`]: where a command-line job reads and writes its file.
+//! - [`chat`]: "Ask about the sheet" — threads, messages, runs and their `usage`, files made by
+//!   the code interpreter, containers charged.
 //!
 //! Invariants kept here:
 //! - every external id (OpenAI `input_file_id`, `batch_id`) is written in its own statement right
@@ -29,12 +31,17 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 pub mod batches;
+pub mod chat;
 pub mod cost;
 pub mod file_target;
 pub mod jobs;
 pub mod records;
 pub mod rows;
 
+pub use chat::{
+    Answer, FileRecord, MessageRecord, MonthChatRun, NewFile, NewRun, NewThread, RunEnd, RunRecord,
+    ThreadRecord,
+};
 pub use file_target::FileTarget;
 pub use records::{
     BatchProgress, BatchRecord, JobRecord, NewJob, NewRow, RowRecord, RowResult, RowUpdate,
