@@ -309,6 +309,18 @@ pub struct MessageList {
     pub has_more: bool,
 }
 
+/// The order of a list (`order=asc|desc`), by creation.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ListOrder {
+    /// Oldest first.
+    Asc,
+    /// Newest first (the default, as in the Assistants API).
+    #[default]
+    Desc,
+}
+
 /// `POST /api/v1/threads/{thread_id}/messages`: a message the next run sends.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

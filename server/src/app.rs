@@ -23,11 +23,12 @@ use tokio::task::JoinHandle;
 
 use crate::api::{self, AppState, Authenticator};
 use crate::auth::IdTokenVerifier;
+use crate::chat::ChatService;
 use crate::config::{AuthMode, Config};
 use crate::jobs::Worker;
 use crate::jobs::{JobService, Services};
 use crate::web;
-use almanac_openai::{BatchClient, RetryPolicy};
+use almanac_openai::{BatchClient, ResponsesClient, RetryPolicy};
 use almanac_sheets::SheetsClient;
 use almanac_store::Store;
 
@@ -85,7 +86,13 @@ impl Application {
             }
             AuthMode::InsecureNoAuth => Authenticator::LocalDevelopment,
         };
-        let state = AppState::new(JobService::new(services.clone()), auth, config.api.clone());
+        let chat = chat_service(&config, &services, services.calls.clone()).await?;
+        let state = AppState::new(
+            JobService::new(services.clone()),
+            chat,
+            auth,
+            config.api.clone(),
+        );
         let metrics = metrics_router(crate::metrics::install(), JobService::new(services.clone()));
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
@@ -152,6 +159,30 @@ impl Application {
         running.shutdown().await;
         Ok(())
     }
+}
+
+/// The chat over the jobs layer's services, with its own Responses client (same key, base URL and
+/// call observer); runs an earlier process left unfinished are failed first.
+async fn chat_service(
+    config: &Config,
+    services: &Arc<Services>,
+    calls: almanac_core::calls::Observer,
+) -> anyhow::Result<ChatService> {
+    let openai = ResponsesClient::new(
+        &config.openai_api_key,
+        &config.openai_base_url,
+        RetryPolicy::default(),
+        calls,
+    );
+    let chat = ChatService::new(services.clone(), openai, config.api.chat.clone())?;
+    let interrupted = chat.recover().await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "chat runs left unfinished by an earlier process were failed"
+        );
+    }
+    Ok(chat)
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).

@@ -646,6 +646,19 @@ impl Store {
         Ok(n.max(0) as u64)
     }
 
+    /// How many containers each run of a thread was charged for, `(run_id, count)`.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn chat_thread_containers(&self, thread_id: &str) -> StoreResult<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT run_id, COUNT(*) FROM chat_containers WHERE thread_id = ? GROUP BY run_id",
+        )
+        .bind(thread_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
     /// Every chat run on a spreadsheet's threads (any owner) created at or after `since`
     /// (RFC 3339), with the containers each opened.
     ///

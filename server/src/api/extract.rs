@@ -1,7 +1,7 @@
 //! Who is asking, taken from the request: the [`Caller`] (a verified Google ID token, or the
 //! local owner in insecure development), the caller's own OAuth token ([`UserToken`]), and the
-//! per-user limit on job creation ([`limit_job_creation`]). The only place of the API that knows
-//! how callers are authenticated.
+//! per-user limits on job creation ([`limit_job_creation`]) and chat turns
+//! ([`limit_chat_turns`]). The only place of the API that knows how callers are authenticated.
 
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
@@ -129,25 +129,50 @@ pub async fn limit_job_creation(
     request: Request,
     next: Next,
 ) -> Response {
-    match state.job_limiter.check_key(&caller.sub) {
-        Ok(()) => next.run(request).await,
-        Err(not_until) => {
-            let wait = not_until.wait_time_from(DefaultClock::default().now());
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let secs = secs.max(1);
-            let mut response = ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "rate_limited",
-                message: format!(
-                    "you may create {} jobs per minute: try again in {secs} s",
-                    state.settings.jobs_per_minute
-                ),
-            }
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            response
-        }
+    let per_minute = state.settings.jobs_per_minute;
+    match over_quota(&state.job_limiter, &caller.sub, |secs| {
+        format!("you may create {per_minute} jobs per minute: try again in {secs} s")
+    }) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
     }
+}
+
+/// Refuses a chat turn (`POST /chat`, `POST /threads/{id}/runs`) with 429 and `Retry-After` when
+/// the caller has used up their quota (`ChatSettings::turns_per_minute`).
+pub async fn limit_chat_turns(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+    next: Next,
+) -> Response {
+    let per_minute = state.settings.chat.turns_per_minute;
+    match over_quota(&state.chat_limiter, &caller.sub, |secs| {
+        format!("you may ask {per_minute} questions per minute: try again in {secs} s")
+    }) {
+        Some(refusal) => refusal,
+        None => next.run(request).await,
+    }
+}
+
+/// The 429 (`rate_limited`, `Retry-After` in whole seconds, at least 1) when `sub` has no
+/// quota left in `limiter`; `message` gets the seconds to wait.
+fn over_quota(
+    limiter: &crate::api::state::JobRateLimiter,
+    sub: &str,
+    message: impl Fn(u64) -> String,
+) -> Option<Response> {
+    let not_until = limiter.check_key(&sub.to_owned()).err()?;
+    let wait = not_until.wait_time_from(DefaultClock::default().now());
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut response = ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "rate_limited",
+        message: message(secs),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    Some(response)
 }

@@ -4,8 +4,9 @@
 //! `/docs`.
 //!
 //! Security schemes: `google_id_token` (HTTP bearer, a Google ID token) on every operation but
-//! `health`, and `google_user_token` (header `X-Goog-User-Token`, the caller's Google OAuth access
-//! token) on `POST /jobs`.
+//! `/` and `health`, and `google_user_token` (header `X-Goog-User-Token`, the caller's Google OAuth
+//! access token) on the operations that reach a spreadsheet (`POST /jobs`, the budget, a new
+//! thread, a chat turn).
 
 use axum::Json;
 use axum::Router;
@@ -18,9 +19,10 @@ use utoipa_scalar::{Scalar, Servable};
 #[openapi(
     info(
         title = "Almanac API",
-        description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API. Every call but `health` carries `Authorization: Bearer <Google ID token>`; creating a job also carries `X-Goog-User-Token: <Google OAuth access token>`. Errors are `{\"error\":{\"code\",\"message\"}}`."
+        description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API, and ask about a sheet's data (threads, messages and runs, on the Responses API). Every call but `/`, `health` and `openapi.json` carries `Authorization: Bearer <Google ID token>`; creating a job, a thread or a chat turn also carries `X-Goog-User-Token: <Google OAuth access token>`. Errors are `{\"error\":{\"code\",\"message\"}}`."
     ),
     paths(
+        crate::api::handlers::root,
         crate::api::handlers::health,
         crate::api::handlers::models,
         crate::api::handlers::estimate,
@@ -33,6 +35,17 @@ use utoipa_scalar::{Scalar, Servable};
         crate::api::handlers::retry_job,
         crate::api::handlers::get_budget,
         crate::api::handlers::put_budget,
+        crate::api::chat::chat,
+        crate::api::chat::create_thread,
+        crate::api::chat::list_threads,
+        crate::api::chat::get_thread,
+        crate::api::chat::delete_thread,
+        crate::api::chat::list_messages,
+        crate::api::chat::create_message,
+        crate::api::chat::create_run,
+        crate::api::chat::get_run,
+        crate::api::chat::cancel_run,
+        crate::api::chat::file_content,
     ),
     modifiers(&SecuritySchemes),
     security(("google_id_token" = [])),
@@ -40,6 +53,7 @@ use utoipa_scalar::{Scalar, Servable};
         (name = "meta", description = "Health"),
         (name = "models", description = "Models, prices and estimates"),
         (name = "jobs", description = "Generate jobs: create, follow, cancel, list"),
+        (name = "chat", description = "Ask about the sheet: threads, messages, runs (the seed backend's API on the Responses API)"),
     )
 )]
 pub struct ApiDoc;
@@ -85,6 +99,33 @@ pub fn docs() -> Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_seed_backends_routes_are_in_the_document_with_their_stream() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let paths = &doc["paths"];
+        for (path, method) in [
+            ("/", "get"),
+            ("/api/v1/chat", "post"),
+            ("/api/v1/threads", "post"),
+            ("/api/v1/threads/{thread_id}/messages", "get"),
+            ("/api/v1/threads/{thread_id}/messages", "post"),
+            ("/api/v1/threads/{thread_id}/runs", "post"),
+            ("/api/v1/threads/{thread_id}/runs/{run_id}", "get"),
+        ] {
+            assert!(paths[path].get(method).is_some(), "{method} {path} missing");
+        }
+        let chat = &paths["/api/v1/chat"]["post"]["responses"]["200"]["content"];
+        assert!(chat.get("text/event-stream").is_some(), "{chat}");
+        assert!(chat.get("application/json").is_some(), "{chat}");
+        assert!(
+            doc["components"]["schemas"]["RunStatus"]["enum"]
+                .as_array()
+                .unwrap()
+                .len()
+                == 6
+        );
+    }
 
     #[test]
     fn the_document_lists_every_route_with_its_security() {

@@ -8,12 +8,15 @@
 //! - `estimate`: estimated input tokens = emulator `prompt_tokens`, actual usage and history;
 //!   `budget`: refusals and the running cap; `cost_table`: README's cost table;
 //! - `realtime`: rate limits, grouped writes, restart, retry, `auto`;
-//! - `security`: tokens, ownership, access, limits, CORS.
+//! - `security`: tokens, ownership, access, limits, CORS;
+//! - `chat`: "Ask about the sheet" — function calls, the code interpreter's chart, streaming,
+//!   polled runs, ownership, the budget, OpenAI failing mid-stream, limits.
 
 // A test is a scenario that reads best whole: the 80-line rule is for non-test code.
 #![allow(clippy::too_many_lines)]
 
 mod budget;
+mod chat;
 mod churn;
 mod cost_table;
 mod estimate;
