@@ -10,7 +10,8 @@
 //! - `realtime`: rate limits, grouped writes, restart, retry, `auto`;
 //! - `security`: tokens, ownership, access, limits, CORS;
 //! - `chat`: "Ask about the sheet" — function calls, the code interpreter's chart, streaming,
-//!   polled runs, ownership, the budget, OpenAI failing mid-stream, limits.
+//!   polled runs, ownership, the budget, OpenAI failing mid-stream, limits; `seed_clients`: the
+//!   seed backend guide's Python client and cURL examples, unmodified but for the base URL.
 
 // A test is a scenario that reads best whole: the 80-line rule is for non-test code.
 #![allow(clippy::too_many_lines)]
@@ -25,3 +26,4 @@ mod flow;
 mod realtime;
 mod recovery;
 mod security;
+mod seed_clients;
