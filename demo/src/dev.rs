@@ -2,14 +2,14 @@
 //! `/dev/sheet` shows the emulated spreadsheet as a grid beside the real sidebar (the bundle from
 //! `/sidebar/`, in a 300 px frame), with a `google.script.run` stand-in (`/dev/gas-shim.js`) whose
 //! `getSelectionContext()` answers from the rows selected in the grid. `/dev/api/…` reads the
-//! emulator's sheet and sets its faults and holds, for people trying failures and for the browser
-//! test.
+//! emulator's sheet and sets its faults, holds and the speed of streamed chat answers, for people
+//! trying failures and for the browser test.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use almanac_emulator::{Emulator, Faults, RowFault};
+use almanac_emulator::{Emulator, Faults, ResponsesConfig, RowFault};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -131,6 +131,13 @@ pub struct FaultsRequest {
     pub rows: HashMap<String, String>,
 }
 
+/// `POST /dev/api/answer-speed`: how fast the emulated model streams a chat answer.
+#[derive(Debug, Deserialize)]
+pub struct AnswerSpeedRequest {
+    /// Milliseconds before every streamed event (0: as fast as possible).
+    pub event_delay_ms: u64,
+}
+
 /// `POST /dev/api/hold`: while `hold` is true, emulated batches do not advance.
 #[derive(Debug, Deserialize)]
 pub struct HoldRequest {
@@ -152,6 +159,7 @@ pub fn router(sheet: DevSheet) -> Router {
         .route("/dev/api/sheet", get(snapshot))
         .route("/dev/api/faults", post(set_faults))
         .route("/dev/api/hold", post(set_hold))
+        .route("/dev/api/answer-speed", post(set_answer_speed))
         .with_state(DevState {
             sheet,
             tokens: Arc::new(Mutex::new(None)),
@@ -216,6 +224,17 @@ async fn set_hold(
     Json(req): Json<HoldRequest>,
 ) -> StatusCode {
     sheet.emulator.hold_batches(req.hold);
+    StatusCode::NO_CONTENT
+}
+
+async fn set_answer_speed(
+    State(DevState { sheet, .. }): State<DevState>,
+    Json(req): Json<AnswerSpeedRequest>,
+) -> StatusCode {
+    sheet.emulator.set_responses_config(ResponsesConfig {
+        event_delay: Duration::from_millis(req.event_delay_ms.min(1_000)),
+        ..ResponsesConfig::default()
+    });
     StatusCode::NO_CONTENT
 }
 

@@ -1,7 +1,10 @@
 //! The backend's `/api/v1`, as the sidebar calls it: every request carries
-//! `Authorization: Bearer <identity token>` and `X-Goog-User-Token: <OAuth token>`; the event stream,
-//! which an `EventSource` cannot give headers, carries the identity token as `?access_token=`.
+//! `Authorization: Bearer <identity token>` and `X-Goog-User-Token: <OAuth token>`; a job's event
+//! stream, which an `EventSource` cannot give headers, carries the identity token as
+//! `?access_token=`. A chat answer is streamed with `fetch` (so both headers go with it) and parsed
+//! by [`crate::sse`]; a chart is fetched with the headers too and shown from an object URL.
 
+use almanac_protocol::chat::{ChatRequest, MessageList};
 use almanac_protocol::{
     CreateJobRequest, ErrorBody, Estimate, EstimateRequest, Job, JobList, ModelList,
     SelectionContext,
@@ -9,7 +12,8 @@ use almanac_protocol::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::js;
+use crate::js::{self, Fetched, Streamed};
+use crate::sse::{SseEvent, SseParser};
 
 /// A failed call, in words for people. `Clone + Send + Sync` so that resources can hold it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,31 +50,35 @@ impl Api {
         }
     }
 
+    /// `Authorization: Bearer …` and `X-Goog-User-Token: …`.
+    fn auth_headers(&self) -> [(&'static str, String); 2] {
+        [
+            ("Authorization", format!("Bearer {}", self.identity_token)),
+            ("X-Goog-User-Token", self.oauth_token.clone()),
+        ]
+    }
+
+    async fn fetch(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<Fetched, ApiError> {
+        let auth = self.auth_headers();
+        let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = format!("{}{path}", self.base);
+        js::fetch(method, &url, &headers, body)
+            .await
+            .map_err(ApiError)
+    }
+
     async fn call<T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
         body: Option<String>,
     ) -> Result<T, ApiError> {
-        let bearer = format!("Bearer {}", self.identity_token);
-        let headers = [
-            ("Authorization", bearer.as_str()),
-            ("X-Goog-User-Token", self.oauth_token.as_str()),
-        ];
-        let url = format!("{}{path}", self.base);
-        let resp = js::fetch(method, &url, &headers, body.as_deref())
-            .await
-            .map_err(ApiError)?;
-        if (200..300).contains(&resp.status) {
-            return serde_json::from_str(&resp.body)
-                .map_err(|e| ApiError(format!("The backend sent an unexpected answer: {e}")));
-        }
-        Err(ApiError(
-            match serde_json::from_str::<ErrorBody>(&resp.body) {
-                Ok(body) => body.error.message,
-                Err(_) => format!("The backend answered HTTP {}", resp.status),
-            },
-        ))
+        read(self.fetch(method, path, body.as_deref()).await?)
     }
 
     fn json<B: Serialize>(body: &B) -> Option<String> {
@@ -116,6 +124,55 @@ impl Api {
             .await
     }
 
+    /// `GET /threads/{id}/messages?order=asc&limit=100`: the conversation so far; `None` when the
+    /// thread is gone (404).
+    pub async fn chat_messages(&self, thread_id: &str) -> Result<Option<MessageList>, ApiError> {
+        let path = format!(
+            "/threads/{}/messages?order=asc&limit=100",
+            encode(thread_id)
+        );
+        let resp = self.fetch("GET", &path, None).await?;
+        match resp.status {
+            404 => Ok(None),
+            _ => read(resp).map(Some),
+        }
+    }
+
+    /// `POST /chat` as Server-Sent Events (`Accept: text/event-stream`): each event goes to
+    /// `on_event` as it arrives.
+    pub async fn chat(
+        &self,
+        req: &ChatRequest,
+        mut on_event: impl FnMut(SseEvent),
+    ) -> Result<(), ApiError> {
+        let auth = self.auth_headers();
+        let mut headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        headers.push(("Accept", "text/event-stream"));
+        let body = Self::json(req);
+        let url = format!("{}/chat", self.base);
+        let mut parser = SseParser::default();
+        let read_chunk = |chunk: &[u8]| parser.push(chunk).into_iter().for_each(&mut on_event);
+        match js::fetch_stream("POST", &url, &headers, body.as_deref(), read_chunk).await {
+            Ok(Streamed::Read) => Ok(()),
+            Ok(Streamed::Refused(resp)) => read::<serde_json::Value>(resp).map(|_| ()),
+            Err(e) => Err(ApiError(e)),
+        }
+    }
+
+    /// An object URL of a file the code interpreter made (`GET
+    /// /threads/{id}/files/{file_id}/content`, fetched with the tokens).
+    pub async fn file_url(&self, thread_id: &str, file_id: &str) -> Result<String, ApiError> {
+        let auth = self.auth_headers();
+        let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = format!(
+            "{}/threads/{}/files/{}/content",
+            self.base,
+            encode(thread_id),
+            encode(file_id)
+        );
+        js::fetch_object_url(&url, &headers).await.map_err(ApiError)
+    }
+
     /// The URL of `GET /jobs/{id}/events`, with the identity token as `access_token`.
     pub fn events_url(&self, id: &str) -> String {
         format!(
@@ -125,4 +182,18 @@ impl Api {
             encode(&self.identity_token)
         )
     }
+}
+
+/// A 2xx answer's JSON, or the error it carries in words.
+fn read<T: DeserializeOwned>(resp: Fetched) -> Result<T, ApiError> {
+    if (200..300).contains(&resp.status) {
+        return serde_json::from_str(&resp.body)
+            .map_err(|e| ApiError(format!("The backend sent an unexpected answer: {e}")));
+    }
+    Err(ApiError(
+        match serde_json::from_str::<ErrorBody>(&resp.body) {
+            Ok(body) => body.error.message,
+            Err(_) => format!("The backend answered HTTP {}", resp.status),
+        },
+    ))
 }

@@ -1,6 +1,7 @@
-//! The sidebar's screens: reading the selection, what it means, the model and the estimate,
-//! Generate, and this spreadsheet's jobs. Each component is small and takes what it shows as
-//! props; the API client comes from context.
+//! The sidebar's screens: reading the selection, then two tabs — Generate (what the selection
+//! means, the model and the estimate, Generate, and this spreadsheet's jobs) and Chat (asking
+//! about the sheet, [`crate::chat`]). Each component is small and takes what it shows as props;
+//! the API client comes from context.
 
 use almanac_protocol::{
     CreateJobRequest, Estimate, EstimateRequest, EstimateRow, Job, JobList, Mode, ModelList,
@@ -9,15 +10,25 @@ use almanac_protocol::{
 use leptos::prelude::*;
 
 use crate::api::{Api, ApiError};
+use crate::chat::{ChatPanel, ChatTarget};
 use crate::format;
 use crate::job::JobCard;
 use crate::js;
 use crate::summary::{SelectionSummary, describe_rows};
 
-/// The whole sidebar: reads the selection, then shows the [`Panel`] for it.
+/// The sidebar's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Generate,
+    Chat,
+}
+
+/// The whole sidebar: reads the selection, then shows the [`Panel`] for it (the tab chosen stays
+/// chosen when the selection is read again).
 #[component]
 pub fn App() -> impl IntoView {
     let context = LocalResource::new(|| async { js::selection_context().await.map_err(ApiError) });
+    let tab = RwSignal::new(Tab::Generate);
     view! {
         <main class="almanac">
             <header class="top">
@@ -29,7 +40,7 @@ pub fn App() -> impl IntoView {
             <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                 <Suspense fallback=|| view! { <p class="muted" role="status">"Reading your selection…"</p> }>
                     {move || Suspend::new(async move {
-                        context.await.map(|ctx| view! { <Panel ctx/> })
+                        context.await.map(|ctx| view! { <Panel ctx tab/> })
                     })}
                 </Suspense>
             </ErrorBoundary>
@@ -53,12 +64,65 @@ fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
     }
 }
 
-/// Everything below the title once the selection is known: the sheet, the [`SelectionView`],
-/// model and estimate, Generate, and the [`JobsSection`]. Provides the API client as context.
+/// Everything below the title once the selection is known: the sheet, the [`Tabs`], and the two
+/// panels (the inactive one hidden, so that each keeps its state). Provides the API client as
+/// context.
 #[component]
-fn Panel(ctx: SelectionContext) -> impl IntoView {
-    let api = Api::new(&ctx);
-    provide_context(api.clone());
+fn Panel(ctx: SelectionContext, tab: RwSignal<Tab>) -> impl IntoView {
+    provide_context(Api::new(&ctx));
+    let chat = ChatTarget {
+        spreadsheet_id: ctx.spreadsheet_id.clone(),
+        sheet_id: ctx.sheet_id,
+        spans: SelectionSummary::of(&ctx.rows).spans,
+    };
+    view! {
+        <SheetLine sheet_title=ctx.sheet_title.clone() user_email=ctx.user_email.clone()/>
+        <Tabs tab/>
+        <div id="almanac-panel-generate" role="tabpanel" aria-labelledby="almanac-tab-generate" hidden=move || tab.get() != Tab::Generate>
+            <GeneratePanel ctx/>
+        </div>
+        <div id="almanac-panel-chat" role="tabpanel" aria-labelledby="almanac-tab-chat" hidden=move || tab.get() != Tab::Chat>
+            <ChatPanel target=chat/>
+        </div>
+    }
+}
+
+/// The tab list: Generate and Chat (arrow keys move between them, as the ARIA tabs pattern says).
+#[component]
+fn Tabs(tab: RwSignal<Tab>) -> impl IntoView {
+    let choice = move |value: Tab, id: &'static str, panel: &'static str, label: &'static str| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                id=id
+                aria-controls=panel
+                aria-selected=move || (tab.get() == value).to_string()
+                tabindex=move || if tab.get() == value { "0" } else { "-1" }
+                on:click=move |_| tab.set(value)
+                on:keydown=move |ev| {
+                    if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight") {
+                        tab.update(|t| *t = if *t == Tab::Generate { Tab::Chat } else { Tab::Generate });
+                    }
+                }
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <div class="tabs" role="tablist" aria-label="Almanac">
+            {choice(Tab::Generate, "almanac-tab-generate", "almanac-panel-generate", "Generate")}
+            {choice(Tab::Chat, "almanac-tab-chat", "almanac-panel-chat", "Chat")}
+        </div>
+    }
+}
+
+/// The Generate tab: the [`SelectionView`], model and estimate, Generate, and the
+/// [`JobsSection`].
+#[component]
+fn GeneratePanel(ctx: SelectionContext) -> impl IntoView {
+    let api = expect_context::<Api>();
     let summary = SelectionSummary::of(&ctx.rows);
     let model = RwSignal::new(None::<String>);
     let mode = RwSignal::new(Mode::Batch);
@@ -74,7 +138,6 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
     let to_generate = summary.to_generate.clone();
 
     view! {
-        <SheetLine sheet_title=ctx.sheet_title user_email=ctx.user_email/>
         <SelectionView summary/>
         <Show when=move || can_generate>
             <ModelPicker model/>
