@@ -60,7 +60,7 @@ fn stopped(ctx: &ChatContext, status: RunStatus) -> TurnFailure {
             FailureKind::Expired,
             format!(
                 "the answer took longer than {} s and was stopped: ask again, perhaps a narrower question",
-                ctx.settings.run_timeout.as_secs()
+                ctx.settings.run_timeout.as_secs_f64()
             ),
         ),
         _ => (

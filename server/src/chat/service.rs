@@ -483,20 +483,50 @@ impl ChatService {
     }
 }
 
-/// Rows (1-based, inclusive) a request names, checked as jobs check them.
+/// Rows (1-based, inclusive) a request names, checked as jobs check them: at most
+/// [`MAX_SPANS_PER_JOB`](crate::jobs::MAX_SPANS_PER_JOB) spans of
+/// [`MAX_ROWS_PER_JOB`](crate::jobs::MAX_ROWS_PER_JOB) rows in all, each from `start_row ≥ 1` to
+/// `end_row ≥ start_row`.
 ///
 /// # Errors
-/// [`ChatError::Invalid`] for a span with `start_row` 0 or `end_row < start_row`.
+/// [`ChatError::Invalid`] saying which span is wrong.
 pub fn check_spans(spans: &[RowSpan]) -> Result<(), ChatError> {
+    use crate::jobs::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB};
+    if spans.len() > MAX_SPANS_PER_JOB {
+        return Err(ChatError::Invalid(format!(
+            "{} row spans sent; at most {MAX_SPANS_PER_JOB}: select fewer blocks of rows",
+            spans.len()
+        )));
+    }
+    let mut rows: u64 = 0;
     for (i, s) in spans.iter().enumerate() {
-        if s.start_row == 0 || s.end_row < s.start_row || s.end_row > crate::jobs::MAX_ROW_NUMBER {
+        if s.start_row == 0 || s.end_row < s.start_row || s.end_row > MAX_ROW_NUMBER {
             return Err(ChatError::Invalid(format!(
-                "rows[{i}]: a span runs from start_row ≥ 1 to end_row ≥ start_row (at most {}), not {}:{}",
-                crate::jobs::MAX_ROW_NUMBER,
-                s.start_row,
-                s.end_row
+                "rows[{i}]: a span runs from start_row ≥ 1 to end_row ≥ start_row (at most {MAX_ROW_NUMBER}), not {}:{}",
+                s.start_row, s.end_row
             )));
         }
+        rows += u64::from(s.end_row - s.start_row) + 1;
+    }
+    if rows > MAX_ROWS_PER_JOB {
+        return Err(ChatError::Invalid(format!(
+            "the spans cover {rows} rows; at most {MAX_ROWS_PER_JOB}: select fewer rows, or send none for the whole sheet"
+        )));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_checked_as_jobs_check_them() {
+        let span = |start_row, end_row| RowSpan { start_row, end_row };
+        assert!(check_spans(&[span(2, 10), span(12, 12)]).is_ok());
+        assert!(check_spans(&[span(0, 1)]).is_err());
+        assert!(check_spans(&[span(5, 4)]).is_err());
+        let many = check_spans(&[span(1, 60_000)]).unwrap_err().to_string();
+        assert!(many.contains("60000 rows; at most 50000"), "{many}");
+    }
 }

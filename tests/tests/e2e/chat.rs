@@ -566,3 +566,125 @@ async fn limits_are_clear_4xx_errors() {
             .contains("4 questions per minute")
     );
 }
+
+/// `POST /threads` + a waiting message + `POST …/runs`: the run's id and the thread's URL.
+async fn start_run(app: &TestApp, question: &str) -> (String, String) {
+    let thread: Value = app
+        .http
+        .post(format!("{}/threads", app.api))
+        .json(&json!({"spreadsheet_id": SPREADSHEET}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = format!("{}/threads/{}", app.api, thread["id"].as_str().unwrap());
+    let message = json!({"content": question, "role": "user"});
+    let added = app
+        .http
+        .post(format!("{url}/messages"))
+        .json(&message)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 200);
+    let run: Value = app
+        .http
+        .post(format!("{url}/runs"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (run["id"].as_str().unwrap().to_owned(), url)
+}
+
+#[tokio::test]
+async fn a_run_can_be_cancelled_and_one_past_the_timeout_expires_with_nothing_stored() {
+    let app = app().await;
+    app.emulator.hold_responses(true);
+    let (run, url) = start_run(&app, "Write a long essay about the sheet.").await;
+    let busy = app
+        .http
+        .post(format!("{url}/messages"))
+        .json(&json!({"content": "and?"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        busy.status(),
+        409,
+        "no new message while the thread answers"
+    );
+    let cancelled: Value = app
+        .http
+        .post(format!("{url}/runs/{run}/cancel"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (&cancelled["status"], &cancelled["last_error"]["code"]),
+        (&json!("cancelled"), &json!("cancelled")),
+        "{cancelled}"
+    );
+    assert_eq!(
+        app.emulator.response_stats().cancelled,
+        1,
+        "cancelled at OpenAI too"
+    );
+    let again = app
+        .http
+        .post(format!("{url}/runs/{run}/cancel"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 409);
+    let list: Value = app
+        .http
+        .get(format!("{url}/messages"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        list["data"].as_array().unwrap().len(),
+        1,
+        "only the waiting question"
+    );
+    assert_eq!(
+        list["data"][0]["run_id"],
+        Value::Null,
+        "still waiting for a run"
+    );
+
+    let slow = spawn_app_with(fast(), |config| {
+        config.api.chat.run_timeout = Duration::from_millis(200)
+    })
+    .await;
+    slow.add_sheet(0, "Events", EVENTS);
+    slow.emulator.hold_responses(true);
+    let (status, body) = chat(
+        &slow,
+        &slow.http,
+        ask("Write a long essay about the sheet."),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["error"]["code"]),
+        (504, &json!("run_expired")),
+        "{body}"
+    );
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("took longer than")
+    );
+}
