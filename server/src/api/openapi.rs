@@ -47,6 +47,8 @@ use utoipa_scalar::{Scalar, Servable};
         crate::api::chat::cancel_run,
         crate::api::chat::file_content,
     ),
+    // Schemas named only by query parameters (utoipa collects those of bodies and answers).
+    components(schemas(almanac_protocol::chat::ListOrder)),
     modifiers(&SecuritySchemes),
     security(("google_id_token" = [])),
     tags(
