@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the sidebar bundle into sidebar/dist, offline and reproducibly (see ARCHITECTURE.md, "The
-# sidebar's build"): cargo (profile release-wasm) → wasm-opt -Oz → wasm-bindgen --target web, then
+# sidebar's build"): cargo (profile release-wasm) → wasm-opt -Os → wasm-bindgen --target web, then
 # an index.html that boots the bundle and precompressed .gz files for the server.
 # Needs the tools of scripts/install-web-tools.sh.
 set -euo pipefail
@@ -17,9 +17,12 @@ mkdir -p "$out"
 # wasm-bindgen's externref table after -Oz (the export then names the funcref table and the module
 # fails to start). Optimising first keeps reference types and loses under 1 % of size.
 # Rust >= 1.82 emits bulk-memory, sign-ext, non-trapping float-to-int and reference types for wasm32.
+# -Os, not -Oz: -Oz adds binaryen's merge-similar-functions pass, which merges wasm-bindgen's
+# look-alike descriptor functions so that wasm-bindgen then panics ("failed to find `0` in function
+# table"); which code trips it depends on the imports, so the pass is left out altogether.
 optimised=$(mktemp --suffix=.wasm)
 trap 'rm -f "$optimised"' EXIT
-wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
+wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext \
   --enable-mutable-globals --enable-reference-types --strip-debug --strip-producers \
   -o "$optimised" "$target_dir/wasm32-unknown-unknown/$profile/almanac_sidebar.wasm"
 wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name almanac_sidebar "$optimised"

@@ -1,15 +1,17 @@
 //! Demo-only routes, mounted by `almanac demo --serve` and never by `almanac serve`: the page
 //! `/dev/sheet` shows the emulated spreadsheet as a grid beside the real sidebar (the bundle from
 //! `/sidebar/`, in a 300 px frame), with a `google.script.run` stand-in (`/dev/gas-shim.js`) whose
-//! `getSelectionContext()` answers from the rows selected in the grid. `/dev/api/…` reads the
-//! emulator's sheet and sets its faults and holds, for people trying failures and for the browser
-//! test.
+//! `getSelectionContext()` answers from the rows selected in the grid and whose
+//! `writeAccessProof(key, nonce)` and `shareWithServiceAccount()` run as Apps Script would
+//! (`/dev/api/script/…`). `/dev/api/…` also reads the emulator's sheet and sets its faults, holds,
+//! whether the sheet is shared with the service account and the speed of streamed chat answers,
+//! for people trying failures and for the browser test.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use almanac_emulator::{Emulator, Faults, RowFault};
+use almanac_emulator::{Emulator, Faults, ResponsesConfig, RowFault};
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -132,6 +134,13 @@ pub struct FaultsRequest {
     pub rows: HashMap<String, String>,
 }
 
+/// `POST /dev/api/answer-speed`: how fast the emulated model streams a chat answer.
+#[derive(Debug, Deserialize)]
+pub struct AnswerSpeedRequest {
+    /// Milliseconds before every streamed event (0: as fast as possible).
+    pub event_delay_ms: u64,
+}
+
 /// `POST /dev/api/hold`: while `hold` is true, emulated batches do not advance.
 #[derive(Debug, Deserialize)]
 pub struct HoldRequest {
@@ -159,6 +168,7 @@ pub fn router(sheet: DevSheet) -> Router {
             post(share_with_service_account),
         )
         .route("/dev/api/service-account", post(set_service_account_share))
+        .route("/dev/api/answer-speed", post(set_answer_speed))
         .with_state(DevState {
             sheet,
             tokens: Arc::new(Mutex::new(None)),
@@ -282,6 +292,17 @@ async fn set_hold(
     Json(req): Json<HoldRequest>,
 ) -> StatusCode {
     sheet.emulator.hold_batches(req.hold);
+    StatusCode::NO_CONTENT
+}
+
+async fn set_answer_speed(
+    State(DevState { sheet, .. }): State<DevState>,
+    Json(req): Json<AnswerSpeedRequest>,
+) -> StatusCode {
+    sheet.emulator.set_responses_config(ResponsesConfig {
+        event_delay: Duration::from_millis(req.event_delay_ms.min(1_000)),
+        ..ResponsesConfig::default()
+    });
     StatusCode::NO_CONTENT
 }
 

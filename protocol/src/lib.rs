@@ -6,10 +6,15 @@
 //! for `spreadsheetId`, `sheet_id` for `sheetId`). All timestamps are RFC 3339 strings in UTC; all
 //! money amounts are US dollars as `f64`; token counts are `u64`.
 //!
+//! [`chat`] holds the types of "Ask about the sheet", in the seed backend's shapes (Unix-second
+//! times, as the Assistants API had them).
+//!
 //! With the optional `openapi` feature every type also derives `utoipa::ToSchema`, for the server's
 //! OpenAPI document; without it (the sidebar's wasm build) the crate stays serde-only.
 
 use serde::{Deserialize, Serialize};
+
+pub mod chat;
 
 /// The header that carries an access proof (from `POST /spreadsheets/{id}/access/proof`) beside
 /// `Authorization: Bearer <ID token>` on the calls that act on a spreadsheet; lower case, as HTTP/2
@@ -960,8 +965,8 @@ pub struct Budget {
     pub monthly_usd: Option<f64>,
     /// The month counted, `YYYY-MM` (UTC).
     pub month: String,
-    /// This month's jobs: actual cost of finished requests plus the estimate of requests still to
-    /// run, USD.
+    /// This month's jobs and chat turns: actual cost of finished requests and turns plus the
+    /// estimate of those still to run, USD.
     pub committed_usd: f64,
     /// `monthly_usd − committed_usd`, when there is a budget (may be negative).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -30,11 +30,12 @@ use tokio::task::JoinHandle;
 use crate::api::{self, AppState, Authenticator};
 use crate::auth::IdTokenVerifier;
 use crate::auth::access::AccessKeys;
+use crate::chat::ChatService;
 use crate::config::{AuthMode, Config, GoogleCredentials};
 use crate::jobs::Worker;
 use crate::jobs::{JobService, Services};
 use crate::web;
-use almanac_openai::{BatchClient, RetryPolicy};
+use almanac_openai::{BatchClient, ResponsesClient, RetryPolicy};
 use almanac_sheets::SheetsClient;
 use almanac_store::Store;
 
@@ -51,6 +52,7 @@ pub struct Application {
     worker: Worker,
     local_addr: SocketAddr,
     services: Arc<Services>,
+    chat: ChatService,
 }
 
 impl Application {
@@ -93,7 +95,13 @@ impl Application {
             }
             AuthMode::InsecureNoAuth => Authenticator::LocalDevelopment,
         };
-        let state = AppState::new(JobService::new(services.clone()), auth, config.api.clone());
+        let chat = chat_service(&config, &services, services.calls.clone()).await?;
+        let state = AppState::new(
+            JobService::new(services.clone()),
+            chat.clone(),
+            auth,
+            config.api.clone(),
+        );
         let metrics = metrics_router(crate::metrics::install(), JobService::new(services.clone()));
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
@@ -110,6 +118,7 @@ impl Application {
             worker: Worker::new(services.clone()),
             local_addr,
             services,
+            chat,
         })
     }
 
@@ -127,6 +136,11 @@ impl Application {
     /// The shared services (store, clients), for tests that drive the worker directly.
     pub fn services(&self) -> &Arc<Services> {
         &self.services
+    }
+
+    /// The chat's service (for tests that serve the API themselves).
+    pub fn chat(&self) -> &ChatService {
+        &self.chat
     }
 
     /// Starts the worker and the HTTP server in background tasks.
@@ -163,6 +177,30 @@ impl Application {
         running.shutdown().await;
         Ok(())
     }
+}
+
+/// The chat over the jobs layer's services, with its own Responses client (same key, base URL and
+/// call observer); runs an earlier process left unfinished are failed first.
+async fn chat_service(
+    config: &Config,
+    services: &Arc<Services>,
+    calls: almanac_core::calls::Observer,
+) -> anyhow::Result<ChatService> {
+    let openai = ResponsesClient::new(
+        &config.openai_api_key,
+        &config.openai_base_url,
+        RetryPolicy::default(),
+        calls,
+    );
+    let chat = ChatService::new(services.clone(), openai, config.api.chat.clone())?;
+    let interrupted = chat.recover().await?;
+    if interrupted > 0 {
+        tracing::warn!(
+            interrupted,
+            "chat runs left unfinished by an earlier process were failed"
+        );
+    }
+    Ok(chat)
 }
 
 /// Resolves once `stop` turns true (or its sender is gone).

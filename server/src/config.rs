@@ -11,6 +11,7 @@ use secrecy::SecretString;
 
 use crate::auth::IdentitySettings;
 use crate::auth::verify::{GOOGLE_JWKS_URL, JWKS_MIN_REFRESH};
+pub use crate::chat::{ChatSettings, DefaultSheet};
 pub use crate::jobs::settings::{BatchStrategy, CostSettings, WorkerSettings};
 
 /// The default CORS allow-list: the origin Apps Script serves add-on sidebars from
@@ -139,6 +140,128 @@ pub struct ServeArgs {
     /// Mode strategy and realtime endpoint (boxed: the flags are many, the enum of commands stays small).
     #[command(flatten)]
     pub cost: Box<CostArgs>,
+    /// The chat's model, instructions and limits.
+    #[command(flatten)]
+    pub chat: Box<ChatArgs>,
+}
+
+/// Flags and environment variables of `almanac serve` for "Ask about the sheet".
+#[derive(Clone, Debug, clap::Args)]
+pub struct ChatArgs {
+    /// The chat's model (a catalogue id: its prices cost the turns); default: the catalogue's
+    /// default model.
+    #[arg(long = "chat-model", env = "ALMANAC_CHAT_MODEL")]
+    pub chat_model: Option<String>,
+    /// The chat's instructions (the seed's Assistant instructions); default: built in.
+    #[arg(long = "chat-instructions", env = "ALMANAC_CHAT_INSTRUCTIONS")]
+    pub chat_instructions: Option<String>,
+    /// The spreadsheet of chat clients that name none (such as the seed guide's clients).
+    #[arg(long = "chat-spreadsheet-id", env = "ALMANAC_CHAT_SPREADSHEET_ID")]
+    pub chat_spreadsheet_id: Option<String>,
+    /// The sheet (`sheetId`) of that spreadsheet.
+    #[arg(
+        long = "chat-sheet-id",
+        env = "ALMANAC_CHAT_SHEET_ID",
+        default_value_t = 0
+    )]
+    pub chat_sheet_id: i32,
+    /// Chat turns one user may start per minute (a burst of as many).
+    #[arg(
+        long = "chat-turns-per-minute",
+        env = "ALMANAC_CHAT_TURNS_PER_MINUTE",
+        default_value_t = 20
+    )]
+    pub chat_turns_per_minute: u32,
+    /// Longest chat message, in characters.
+    #[arg(
+        long = "chat-max-message-chars",
+        env = "ALMANAC_CHAT_MAX_MESSAGE_CHARS",
+        default_value_t = 4_000
+    )]
+    pub chat_max_message_chars: usize,
+    /// Conversations one user may keep per spreadsheet.
+    #[arg(
+        long = "chat-max-threads",
+        env = "ALMANAC_CHAT_MAX_THREADS",
+        default_value_t = 50
+    )]
+    pub chat_max_threads: u64,
+    /// Messages one conversation may hold.
+    #[arg(
+        long = "chat-max-messages",
+        env = "ALMANAC_CHAT_MAX_MESSAGES",
+        default_value_t = 200
+    )]
+    pub chat_max_messages: u64,
+    /// Seconds between two polls of a background response.
+    #[arg(
+        long = "chat-poll-interval",
+        env = "ALMANAC_CHAT_POLL_INTERVAL_SECS",
+        default_value_t = 1.0
+    )]
+    pub chat_poll_interval_secs: f64,
+    /// Seconds after which an unfinished chat run is cancelled and ends `expired`.
+    #[arg(
+        long = "chat-run-timeout",
+        env = "ALMANAC_CHAT_RUN_TIMEOUT_SECS",
+        default_value_t = 600.0
+    )]
+    pub chat_run_timeout_secs: f64,
+}
+
+impl ChatArgs {
+    /// The chat settings these flags ask for.
+    ///
+    /// # Errors
+    /// [`ConfigError::Invalid`] for a model the catalogue does not know, or a limit of 0.
+    pub fn into_settings(self) -> Result<ChatSettings, ConfigError> {
+        let defaults = ChatSettings::default();
+        let model = match self.chat_model.filter(|m| !m.trim().is_empty()) {
+            Some(m) => almanac_core::catalog::Catalog::builtin()
+                .resolve(&m)
+                .map_err(|e| ConfigError::Invalid(format!("ALMANAC_CHAT_MODEL: {e}")))?
+                .id
+                .clone(),
+            None => defaults.model.clone(),
+        };
+        let positive = |name: &str, secs: f64| match secs.is_finite() && secs > 0.0 {
+            true => Ok(Duration::from_secs_f64(secs)),
+            false => Err(ConfigError::Invalid(format!(
+                "{name} must be a positive number of seconds, not {secs}"
+            ))),
+        };
+        if self.chat_turns_per_minute == 0
+            || self.chat_max_message_chars == 0
+            || self.chat_max_threads == 0
+            || self.chat_max_messages < 2
+        {
+            return Err(ConfigError::Invalid("ALMANAC_CHAT_TURNS_PER_MINUTE, ALMANAC_CHAT_MAX_MESSAGE_CHARS and ALMANAC_CHAT_MAX_THREADS must be at least 1, ALMANAC_CHAT_MAX_MESSAGES at least 2".into()));
+        }
+        Ok(ChatSettings {
+            model,
+            instructions: self
+                .chat_instructions
+                .filter(|i| !i.trim().is_empty())
+                .unwrap_or(defaults.instructions),
+            default_sheet: self
+                .chat_spreadsheet_id
+                .filter(|s| !s.trim().is_empty())
+                .map(|id| DefaultSheet {
+                    spreadsheet_id: id.trim().to_owned(),
+                    sheet_id: self.chat_sheet_id,
+                }),
+            turns_per_minute: self.chat_turns_per_minute,
+            max_message_chars: self.chat_max_message_chars,
+            max_threads: self.chat_max_threads,
+            max_messages: self.chat_max_messages,
+            max_output_tokens: defaults.max_output_tokens,
+            poll_interval: positive(
+                "ALMANAC_CHAT_POLL_INTERVAL_SECS",
+                self.chat_poll_interval_secs,
+            )?,
+            run_timeout: positive("ALMANAC_CHAT_RUN_TIMEOUT_SECS", self.chat_run_timeout_secs)?,
+        })
+    }
 }
 
 /// Flags and environment variables of `almanac serve` for modes and realtime calls.
@@ -244,6 +367,8 @@ pub struct ApiSettings {
     pub cost: CostSettings,
     /// Secret of access challenges and proofs (`None`: random per process).
     pub access_proof_secret: Option<SecretString>,
+    /// The chat's model, instructions and limits.
+    pub chat: ChatSettings,
 }
 
 impl Default for ApiSettings {
@@ -253,6 +378,7 @@ impl Default for ApiSettings {
             jobs_per_minute: 10,
             cost: CostSettings::default(),
             access_proof_secret: None,
+            chat: ChatSettings::default(),
         }
     }
 }
@@ -378,6 +504,7 @@ impl ServeArgs {
                     .access_proof_secret
                     .filter(|s| !s.trim().is_empty())
                     .map(SecretString::from),
+                chat: self.chat.into_settings()?,
             },
         })
     }

@@ -4,12 +4,16 @@
 //! outside party has its own crate, and they all depend only on `almanac-core`:
 //!
 //! ```text
+//! api ──▶ chat ──▶ jobs (budget, services)
 //! api, cli ──▶ jobs ──▶ almanac-openai, almanac-sheets, almanac-store, almanac-files ──▶ almanac-core
 //! ```
 //!
 //! - [`jobs`]: a job's life — `JobService` (create, read, cancel, retry), the queue that steps
 //!   every unfinished job, the batch steps, realtime runs and their pacer, and where a job's
 //!   answers go (a sheet or a file).
+//! - [`chat`]: "Ask about the sheet" — threads, messages and runs over the sheet's data on the
+//!   Conversations and Responses APIs (code interpreter and function tools), in the same
+//!   spreadsheet budget as jobs.
 //! - [`auth`]: who is calling — Google ID tokens verified against Google's published keys.
 //! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
 //! - [`web`]: the sidebar's bundle at `/sidebar/`.
@@ -24,6 +28,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod jobs;

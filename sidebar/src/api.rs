@@ -1,12 +1,15 @@
 //! The backend's `/api/v1`, as the sidebar calls it: every request carries
 //! `Authorization: Bearer <identity token>`, and — once [`Api::prove_access`] has proved that the
-//! person can edit the spreadsheet — `X-Almanac-Access-Proof: <proof>`; the event stream, which an
-//! `EventSource` cannot give headers, carries the identity token as `?access_token=`. Creating a
-//! job waits out one `503` (its `Retry-After`, at most 30 s) and re-proves access once after
-//! `access_not_proven`, instead of showing an error.
+//! person can edit the spreadsheet — `X-Almanac-Access-Proof: <proof>`; a job's event stream,
+//! which an `EventSource` cannot give headers, carries the identity token as `?access_token=`.
+//! Creating a job waits out one `503` (its `Retry-After`, at most 30 s) and re-proves access once
+//! after `access_not_proven`, instead of showing an error; a chat turn re-proves likewise. A chat
+//! answer is streamed with `fetch` (so the headers go with it) and parsed by [`crate::sse`]; a
+//! chart is fetched with the headers too and shown from an object URL.
 
 use std::sync::{Arc, Mutex};
 
+use almanac_protocol::chat::{ChatRequest, MessageList};
 use almanac_protocol::{
     AccessChallenge, AccessProof, AccessProofRequest, CreateJobRequest, ErrorBody, Estimate,
     EstimateRequest, Job, JobList, ModelList, SelectionContext,
@@ -14,7 +17,8 @@ use almanac_protocol::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::js;
+use crate::js::{self, Fetched, Streamed};
+use crate::sse::{SseEvent, SseParser};
 
 /// A failed call, in words for people. `Clone + Send + Sync` so that resources can hold it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -41,10 +45,45 @@ pub struct Refusal {
     pub retry_after: Option<u32>,
 }
 
+impl Refusal {
+    /// No answer came (network, CORS): `message` says why.
+    fn unanswered(message: String) -> Refusal {
+        Refusal {
+            status: 0,
+            code: String::new(),
+            message,
+            retry_after: None,
+        }
+    }
+
+    /// A non-2xx answer: the code and message of its [`ErrorBody`], or its status in words.
+    fn of(resp: &Fetched) -> Refusal {
+        let (code, message) = match serde_json::from_str::<ErrorBody>(&resp.body) {
+            Ok(body) => (body.error.code, body.error.message),
+            Err(_) => (
+                String::new(),
+                format!("The backend answered HTTP {}", resp.status),
+            ),
+        };
+        Refusal {
+            status: resp.status,
+            code,
+            message,
+            retry_after: resp.retry_after,
+        }
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> ApiError {
+        ApiError(r.message)
+    }
+}
+
 /// Where the access proof stands, as the sidebar shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Access {
-    /// Proven: Generate may start jobs.
+    /// Proven: Generate may start jobs and Chat may ask.
     Proven,
     /// The person cannot edit the spreadsheet (Apps Script refused to write the check).
     CannotEdit(String),
@@ -76,7 +115,7 @@ pub fn encode(value: &str) -> String {
 }
 
 impl Api {
-    /// A client for the backend and tokens named by the selection context.
+    /// A client for the backend, identity token and spreadsheet named by the selection context.
     pub fn new(ctx: &SelectionContext) -> Api {
         Api {
             base: format!("{}/api/v1", ctx.backend_url.trim_end_matches('/')),
@@ -91,46 +130,36 @@ impl Api {
         self.proof.lock().ok().and_then(|p| p.clone())
     }
 
+    /// `Authorization: Bearer …`, and `X-Almanac-Access-Proof: …` once a proof is held.
+    fn auth_headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = vec![("Authorization", format!("Bearer {}", self.identity_token))];
+        if let Some(proof) = self.proof().filter(|p| !p.is_empty()) {
+            headers.push(("X-Almanac-Access-Proof", proof));
+        }
+        headers
+    }
+
+    async fn fetch(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+    ) -> Result<Fetched, Refusal> {
+        let auth = self.auth_headers();
+        let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = format!("{}{path}", self.base);
+        js::fetch(method, &url, &headers, body)
+            .await
+            .map_err(Refusal::unanswered)
+    }
+
     async fn call_raw<T: DeserializeOwned>(
         &self,
         method: &str,
         path: &str,
         body: Option<String>,
     ) -> Result<T, Refusal> {
-        let bearer = format!("Bearer {}", self.identity_token);
-        let proof = self.proof().unwrap_or_default();
-        let mut headers = vec![("Authorization", bearer.as_str())];
-        if !proof.is_empty() {
-            headers.push(("X-Almanac-Access-Proof", proof.as_str()));
-        }
-        let url = format!("{}{path}", self.base);
-        let refusal = |status, code: &str, message: String, retry_after| Refusal {
-            status,
-            code: code.to_owned(),
-            message,
-            retry_after,
-        };
-        let resp = js::fetch(method, &url, &headers, body.as_deref())
-            .await
-            .map_err(|e| refusal(0, "", e, None))?;
-        if (200..300).contains(&resp.status) {
-            return serde_json::from_str(&resp.body).map_err(|e| {
-                let message = format!("The backend sent an unexpected answer: {e}");
-                refusal(resp.status, "", message, None)
-            });
-        }
-        Err(match serde_json::from_str::<ErrorBody>(&resp.body) {
-            Ok(body) => refusal(
-                resp.status,
-                &body.error.code,
-                body.error.message,
-                resp.retry_after,
-            ),
-            Err(_) => {
-                let message = format!("The backend answered HTTP {}", resp.status);
-                refusal(resp.status, "", message, resp.retry_after)
-            }
-        })
+        read(self.fetch(method, path, body.as_deref()).await?)
     }
 
     async fn call<T: DeserializeOwned>(
@@ -139,9 +168,7 @@ impl Api {
         path: &str,
         body: Option<String>,
     ) -> Result<T, ApiError> {
-        self.call_raw(method, path, body)
-            .await
-            .map_err(|r| ApiError(r.message))
+        Ok(self.call_raw(method, path, body).await?)
     }
 
     /// Proves that the person can edit the spreadsheet: `POST …/access/challenge`, Apps Script's
@@ -212,7 +239,7 @@ impl Api {
             _ => false,
         };
         if !again {
-            return first.map_err(|r| ApiError(r.message));
+            return Ok(first?);
         }
         self.call("POST", "/jobs", Self::json(req)).await
     }
@@ -241,6 +268,71 @@ impl Api {
             .await
     }
 
+    /// `GET /threads/{id}/messages?order=asc&limit=100`: the conversation so far; `None` when the
+    /// thread is gone (404).
+    pub async fn chat_messages(&self, thread_id: &str) -> Result<Option<MessageList>, ApiError> {
+        let path = format!(
+            "/threads/{}/messages?order=asc&limit=100",
+            encode(thread_id)
+        );
+        let resp = self.fetch("GET", &path, None).await?;
+        match resp.status {
+            404 => Ok(None),
+            _ => Ok(read(resp).map(Some)?),
+        }
+    }
+
+    /// `POST /chat` as Server-Sent Events (`Accept: text/event-stream`): each event goes to
+    /// `on_event` as it arrives. After `access_not_proven` (a proof expired, or another backend
+    /// instance) it proves access again and asks once more.
+    pub async fn chat(
+        &self,
+        req: &ChatRequest,
+        mut on_event: impl FnMut(SseEvent),
+    ) -> Result<(), ApiError> {
+        let first = self.chat_once(req, &mut on_event).await;
+        let again = matches!(&first, Err(r) if r.code == "access_not_proven")
+            && self.prove_access().await == Access::Proven;
+        if !again {
+            return Ok(first?);
+        }
+        Ok(self.chat_once(req, &mut on_event).await?)
+    }
+
+    /// One `POST /chat`, streamed: the events to `on_event`, or the refusal.
+    async fn chat_once(
+        &self,
+        req: &ChatRequest,
+        on_event: &mut impl FnMut(SseEvent),
+    ) -> Result<(), Refusal> {
+        let auth = self.auth_headers();
+        let mut headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        headers.push(("Accept", "text/event-stream"));
+        let body = Self::json(req);
+        let url = format!("{}/chat", self.base);
+        let mut parser = SseParser::default();
+        let read_chunk = |chunk: &[u8]| parser.push(chunk).into_iter().for_each(&mut *on_event);
+        match js::fetch_stream("POST", &url, &headers, body.as_deref(), read_chunk).await {
+            Ok(Streamed::Read) => Ok(()),
+            Ok(Streamed::Refused(resp)) => Err(Refusal::of(&resp)),
+            Err(e) => Err(Refusal::unanswered(e)),
+        }
+    }
+
+    /// An object URL of a file the code interpreter made (`GET
+    /// /threads/{id}/files/{file_id}/content`, fetched with the identity token and the proof).
+    pub async fn file_url(&self, thread_id: &str, file_id: &str) -> Result<String, ApiError> {
+        let auth = self.auth_headers();
+        let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let url = format!(
+            "{}/threads/{}/files/{}/content",
+            self.base,
+            encode(thread_id),
+            encode(file_id)
+        );
+        js::fetch_object_url(&url, &headers).await.map_err(ApiError)
+    }
+
     /// The URL of `GET /jobs/{id}/events`, with the identity token as `access_token`.
     pub fn events_url(&self, id: &str) -> String {
         format!(
@@ -250,4 +342,17 @@ impl Api {
             encode(&self.identity_token)
         )
     }
+}
+
+/// A 2xx answer's JSON, or the refusal it carries.
+fn read<T: DeserializeOwned>(resp: Fetched) -> Result<T, Refusal> {
+    if (200..300).contains(&resp.status) {
+        return serde_json::from_str(&resp.body).map_err(|e| Refusal {
+            status: resp.status,
+            code: String::new(),
+            message: format!("The backend sent an unexpected answer: {e}"),
+            retry_after: None,
+        });
+    }
+    Err(Refusal::of(&resp))
 }

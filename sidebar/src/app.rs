@@ -1,6 +1,7 @@
-//! The sidebar's screens: reading the selection, what it means, the model and the estimate,
-//! Generate, and this spreadsheet's jobs. Each component is small and takes what it shows as
-//! props; the API client comes from context.
+//! The sidebar's screens: reading the selection, then two tabs — Generate (what the selection
+//! means, the model and the estimate, Generate, and this spreadsheet's jobs) and Chat (asking
+//! about the sheet, [`crate::chat`]). Each component is small and takes what it shows as props;
+//! the API client comes from context.
 
 use almanac_protocol::{
     CreateJobRequest, Estimate, EstimateRequest, EstimateRow, Job, JobList, Mode, ModelList,
@@ -9,15 +10,25 @@ use almanac_protocol::{
 use leptos::prelude::*;
 
 use crate::api::{Access, Api, ApiError};
+use crate::chat::{ChatPanel, ChatTarget};
 use crate::format;
 use crate::job::JobCard;
 use crate::js;
 use crate::summary::{SelectionSummary, describe_rows};
 
-/// The whole sidebar: reads the selection, then shows the [`Panel`] for it.
+/// The sidebar's tabs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tab {
+    Generate,
+    Chat,
+}
+
+/// The whole sidebar: reads the selection, then shows the [`Panel`] for it (the tab chosen stays
+/// chosen when the selection is read again).
 #[component]
 pub fn App() -> impl IntoView {
     let context = LocalResource::new(|| async { js::selection_context().await.map_err(ApiError) });
+    let tab = RwSignal::new(Tab::Generate);
     view! {
         <main class="almanac">
             <header class="top">
@@ -29,7 +40,7 @@ pub fn App() -> impl IntoView {
             <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
                 <Suspense fallback=|| view! { <p class="muted" role="status">"Reading your selection…"</p> }>
                     {move || Suspend::new(async move {
-                        context.await.map(|ctx| view! { <Panel ctx/> })
+                        context.await.map(|ctx| view! { <Panel ctx tab/> })
                     })}
                 </Suspense>
             </ErrorBoundary>
@@ -53,12 +64,69 @@ fn ErrorList(errors: ArcRwSignal<Errors>) -> impl IntoView {
     }
 }
 
-/// Everything below the title once the selection is known: the sheet, the [`SelectionView`],
-/// model and estimate, Generate, and the [`JobsSection`]. Provides the API client as context.
+/// Everything below the title once the selection is known: the sheet, the [`AccessStep`] (both
+/// tabs need access proven), the [`Tabs`], and the two panels (the inactive one hidden, so that
+/// each keeps its state). Provides the API client as context.
 #[component]
-fn Panel(ctx: SelectionContext) -> impl IntoView {
+fn Panel(ctx: SelectionContext, tab: RwSignal<Tab>) -> impl IntoView {
     let api = Api::new(&ctx);
     provide_context(api.clone());
+    let access = access_resource(&api);
+    let proven = Signal::derive(move || matches!(access.get(), Some(Access::Proven)));
+    let chat = ChatTarget {
+        spreadsheet_id: ctx.spreadsheet_id.clone(),
+        sheet_id: ctx.sheet_id,
+        spans: SelectionSummary::of(&ctx.rows).spans,
+    };
+    view! {
+        <SheetLine sheet_title=ctx.sheet_title.clone() user_email=ctx.user_email.clone()/>
+        <AccessStep access/>
+        <Tabs tab/>
+        <div id="almanac-panel-generate" role="tabpanel" aria-labelledby="almanac-tab-generate" hidden=move || tab.get() != Tab::Generate>
+            <GeneratePanel ctx proven/>
+        </div>
+        <div id="almanac-panel-chat" role="tabpanel" aria-labelledby="almanac-tab-chat" hidden=move || tab.get() != Tab::Chat>
+            <ChatPanel target=chat proven/>
+        </div>
+    }
+}
+
+/// The tab list: Generate and Chat (arrow keys move between them, as the ARIA tabs pattern says).
+#[component]
+fn Tabs(tab: RwSignal<Tab>) -> impl IntoView {
+    let choice = move |value: Tab, id: &'static str, panel: &'static str, label: &'static str| {
+        view! {
+            <button
+                type="button"
+                role="tab"
+                id=id
+                aria-controls=panel
+                aria-selected=move || (tab.get() == value).to_string()
+                tabindex=move || if tab.get() == value { "0" } else { "-1" }
+                on:click=move |_| tab.set(value)
+                on:keydown=move |ev| {
+                    if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight") {
+                        tab.update(|t| *t = if *t == Tab::Generate { Tab::Chat } else { Tab::Generate });
+                    }
+                }
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <div class="tabs" role="tablist" aria-label="Almanac">
+            {choice(Tab::Generate, "almanac-tab-generate", "almanac-panel-generate", "Generate")}
+            {choice(Tab::Chat, "almanac-tab-chat", "almanac-panel-chat", "Chat")}
+        </div>
+    }
+}
+
+/// The Generate tab: the [`SelectionView`], model and estimate, Generate (once `proven`), and
+/// the [`JobsSection`].
+#[component]
+fn GeneratePanel(ctx: SelectionContext, proven: Signal<bool>) -> impl IntoView {
+    let api = expect_context::<Api>();
     let summary = SelectionSummary::of(&ctx.rows);
     let model = RwSignal::new(None::<String>);
     let mode = RwSignal::new(Mode::Batch);
@@ -72,12 +140,8 @@ fn Panel(ctx: SelectionContext) -> impl IntoView {
     };
     let can_generate = summary.can_generate();
     let to_generate = summary.to_generate.clone();
-    let access = access_resource(&api);
-    let proven = Signal::derive(move || matches!(access.get(), Some(Access::Proven)));
 
     view! {
-        <SheetLine sheet_title=ctx.sheet_title user_email=ctx.user_email/>
-        <AccessStep access/>
         <SelectionView summary/>
         <Show when=move || can_generate>
             <ModelPicker model/>
@@ -101,7 +165,7 @@ fn access_resource(api: &Api) -> AccessState {
     })
 }
 
-/// The set-up step before the first Generate: checking access, then — when the spreadsheet is not
+/// The set-up step before the first Generate or Chat: checking access, then — when the spreadsheet is not
 /// shared with Almanac's service account — the email to share it with, a button that shares it
 /// (when the script's owner configured that address) and "Check again"; a person who cannot edit
 /// the spreadsheet is told to ask for edit access. Nothing once access is proven.
@@ -126,7 +190,7 @@ fn AccessStep(access: AccessState) -> impl IntoView {
         }.into_any()),
         Some(Access::NotShared { email, can_share }) => Some(view! {
             <section class="setup notice" role="status" aria-label="Share with Almanac">
-                <h2>"One step before the first Generate"</h2>
+                <h2>"One step before the first Generate or Chat"</h2>
                 <p>"Share this spreadsheet with Almanac's service account as Editor, so that it can write the results:"</p>
                 <p><code class="service-account" data-email=email.clone()>{email.clone()}</code></p>
                 {can_share.then(|| view! {

@@ -1,6 +1,8 @@
-//! The browser, typed: `google.script.run` (the Apps Script bridge, or the dev page's stand-in),
-//! `fetch`, `EventSource`, timers and dates. Everything that touches `wasm-bindgen` lives here so
-//! that the components only see Rust values and `Result<_, String>`.
+//! The browser, typed: `google.script.run` (the Apps Script bridge, or the dev page's stand-in:
+//! the selection, the access proof's metadata, sharing with the service account), `fetch` (whole,
+//! streamed, or as an object URL), `EventSource`, `localStorage`, timers and dates. Everything
+//! that touches `wasm-bindgen` lives here so that the components only see Rust values and
+//! `Result<_, String>`.
 
 use almanac_protocol::SelectionContext;
 use futures::channel::mpsc;
@@ -125,6 +127,17 @@ pub async fn fetch(
     headers: &[(&str, &str)],
     body: Option<&str>,
 ) -> Result<Fetched, String> {
+    whole(&request(method, url, headers, body).await?).await
+}
+
+/// Sends a request (a JSON `body` gets `Content-Type: application/json`) and waits for the
+/// response's head.
+async fn request(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Response, String> {
     let init = RequestInit::new();
     init.set_method(method);
     let h = web_sys::Headers::new().map_err(|e| js_message(&e))?;
@@ -141,10 +154,11 @@ pub async fn fetch(
     let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|e| format!("The backend cannot be reached ({})", js_message(&e)))?;
-    let resp: Response = resp.unchecked_into();
-    let text = JsFuture::from(resp.text().map_err(|e| js_message(&e))?)
-        .await
-        .map_err(|e| js_message(&e))?;
+    Ok(resp.unchecked_into())
+}
+
+/// A response read whole: its status, body and `Retry-After`.
+async fn whole(resp: &Response) -> Result<Fetched, String> {
     let retry_after = resp
         .headers()
         .get("Retry-After")
@@ -153,9 +167,93 @@ pub async fn fetch(
         .and_then(|v| v.trim().parse().ok());
     Ok(Fetched {
         status: resp.status(),
-        body: text.as_string().unwrap_or_default(),
+        body: text(resp).await?,
         retry_after,
     })
+}
+
+/// The whole body of a response, as text.
+async fn text(resp: &Response) -> Result<String, String> {
+    let text = JsFuture::from(resp.text().map_err(|e| js_message(&e))?)
+        .await
+        .map_err(|e| js_message(&e))?;
+    Ok(text.as_string().unwrap_or_default())
+}
+
+/// How a streamed request ended.
+pub enum Streamed {
+    /// A 2xx answer whose body was handed over chunk by chunk.
+    Read,
+    /// Any other answer, read whole (status, body, `Retry-After`).
+    Refused(Fetched),
+}
+
+/// `fetch` whose 2xx body is read as it arrives (a `ReadableStream`), each chunk of bytes handed
+/// to `on_chunk` at once; `Err` when no response came or the body broke off.
+pub async fn fetch_stream(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+    mut on_chunk: impl FnMut(&[u8]),
+) -> Result<Streamed, String> {
+    let resp = request(method, url, headers, body).await?;
+    if !(200..300).contains(&resp.status()) {
+        return Ok(Streamed::Refused(whole(&resp).await?));
+    }
+    let Some(stream) = resp.body() else {
+        return Ok(Streamed::Read);
+    };
+    let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
+    let broke = |e: JsValue| format!("The answer broke off ({})", js_message(&e));
+    loop {
+        let chunk = JsFuture::from(reader.read()).await.map_err(broke)?;
+        let done = Reflect::get(&chunk, &"done".into())
+            .ok()
+            .and_then(|d| d.as_bool());
+        if done != Some(false) {
+            return Ok(Streamed::Read);
+        }
+        let value = Reflect::get(&chunk, &"value".into()).map_err(broke)?;
+        on_chunk(&js_sys::Uint8Array::new(&value).to_vec());
+    }
+}
+
+/// Fetches a file and returns an object URL for it (`blob:…`), so that an `<img>` can show bytes
+/// fetched with headers; revoke it with [`revoke_object_url`].
+pub async fn fetch_object_url(url: &str, headers: &[(&str, &str)]) -> Result<String, String> {
+    let resp = request("GET", url, headers, None).await?;
+    if !(200..300).contains(&resp.status()) {
+        return Err(format!("the backend answered HTTP {}", resp.status()));
+    }
+    let blob = JsFuture::from(resp.blob().map_err(|e| js_message(&e))?)
+        .await
+        .map_err(|e| js_message(&e))?;
+    web_sys::Url::create_object_url_with_blob(&blob.unchecked_into()).map_err(|e| js_message(&e))
+}
+
+/// Frees an object URL made by [`fetch_object_url`].
+pub fn revoke_object_url(url: &str) {
+    let _ = web_sys::Url::revoke_object_url(url);
+}
+
+/// The value `localStorage` keeps under `key`; `None` when there is none or storage is blocked
+/// (a sandboxed frame may refuse it).
+pub fn stored(key: &str) -> Option<String> {
+    let storage = web_sys::window()?.local_storage().ok()??;
+    storage.get_item(key).ok()?
+}
+
+/// Keeps `value` under `key` in `localStorage` (`None` removes it); does nothing when storage is
+/// blocked.
+pub fn store(key: &str, value: Option<&str>) {
+    let Some(Ok(Some(storage))) = web_sys::window().map(|w| w.local_storage()) else {
+        return;
+    };
+    let _ = match value {
+        Some(value) => storage.set_item(key, value),
+        None => storage.remove_item(key),
+    };
 }
 
 /// What an [`EventStream`] delivers.

@@ -1,20 +1,25 @@
 //! The Almanac sidebar: a Leptos app rendered in the browser (client-side rendering), built to
 //! wasm32 by `sidebar/build.sh` and served by the backend at `/sidebar/`. Apps Script shows it
 //! beside the sheet; it reads the selection through `google.script.run.getSelectionContext()`
-//! and talks to the backend's `/api/v1` with `fetch` and `EventSource`.
+//! and talks to the backend's `/api/v1` with `fetch` (streamed for chat answers) and
+//! `EventSource`.
 //!
-//! - [`summary`] and [`format`]: pure logic (what the selection means, how numbers read), compiled
-//!   and tested on every target.
-//! - `js` (browser bindings), `api` (the HTTP client), `app` (the screens) and `job` (one job's
-//!   live card): wasm32 only, so that host builds of the workspace stay cheap.
+//! - [`summary`], [`format`] and [`sse`]: pure logic (what the selection means, how numbers read,
+//!   Server-Sent Events parsed from bytes), compiled and tested on every target.
+//! - `js` (browser bindings), `api` (the HTTP client), `app` (the screens and tabs), `job` (one
+//!   job's live card) and `chat` (the Chat tab): wasm32 only, so that host builds of the
+//!   workspace stay cheap.
 
 pub mod format;
+pub mod sse;
 pub mod summary;
 
 #[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
 mod app;
+#[cfg(target_arch = "wasm32")]
+mod chat;
 #[cfg(target_arch = "wasm32")]
 mod job;
 #[cfg(target_arch = "wasm32")]

@@ -1,8 +1,9 @@
 // The sidebar in a real browser: headless Chromium opens `/dev/sheet` of `almanac demo --serve`
 // (the emulated sheet beside the real sidebar bundle), selects rows, reads the estimate, goes
-// through the set-up step (sharing with the service account) when it is due, generates,
+// through the set-up step (sharing with the service account; Generate and Chat wait for it), generates,
 // watches the progress, checks the cells, fails and retries a row, and reloads mid-job. Each step
-// saves a screenshot under test-output/browser/. The tests run in order on one sheet.
+// saves a screenshot under test-output/browser/. The tests run in order on one sheet; the last ones
+// use the Chat tab (a streamed answer, a chart, a reload, a new conversation).
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { BASE_URL, launch, screenshot } from './browser.js';
@@ -126,7 +127,7 @@ test('a spreadsheet not shared with the service account shows its email and Shar
   await reopen();
   await selectRows(1, 5);
   const step = sidebar.locator('section.setup');
-  await step.getByText('One step before the first Generate').waitFor();
+  await step.getByText('One step before the first Generate or Chat').waitFor();
   assert.equal(await step.getAttribute('aria-label'), 'Share with Almanac');
   assert.equal((await step.locator('code.service-account').textContent()).trim(), serviceAccountEmail);
   const share = step.getByRole('button', { name: 'Share with Almanac' });
@@ -136,9 +137,22 @@ test('a spreadsheet not shared with the service account shows its email and Shar
   assert.equal(await sidebar.getByRole('button', { name: 'Generate' }).isDisabled(), true, 'not before sharing');
   await screenshot(page, '02a-setup-share');
 
+  // The Chat tab waits for the same step: it stays in view, and Ask is disabled with a note.
+  await sidebar.getByRole('tab', { name: 'Chat' }).click();
+  const chat = sidebar.getByRole('region', { name: 'Chat about this sheet' });
+  const wait = chat.getByText('Ask is enabled once Almanac can work on this spreadsheet');
+  await wait.waitFor();
+  await sidebar.getByLabel('Ask about this sheet').fill('What happened on 08-15?');
+  assert.equal(await chat.getByRole('button', { name: 'Ask' }).isDisabled(), true, 'no chat before sharing');
+  assert.equal(await step.getByRole('button', { name: 'Share with Almanac' }).isVisible(), true);
+  await screenshot(page, '02a-setup-chat');
+  await sidebar.getByLabel('Ask about this sheet').fill('');
+  await sidebar.getByRole('tab', { name: 'Generate' }).click();
+
   await share.click();
   await enabledGenerate().waitFor({ timeout: LONG });
   assert.equal(await step.count(), 0, 'the step is gone once access is proven');
+  assert.equal(await wait.count(), 0, 'Chat no longer waits');
   await screenshot(page, '02b-setup-shared');
 });
 
@@ -261,4 +275,63 @@ test('choosing realtime beside its cost runs the job as realtime calls and shows
   const rows = await sheetRows();
   assert.notEqual((rows[14][3] || '').trim(), '', 'D15 is filled');
   await screenshot(page, '09-realtime-done');
+});
+
+/** The Chat tab, chosen. */
+async function openChat() {
+  const tab = sidebar.getByRole('tab', { name: 'Chat' });
+  await tab.click();
+  assert.equal(await tab.getAttribute('aria-selected'), 'true');
+  return sidebar.getByRole('region', { name: 'Chat about this sheet' });
+}
+
+/** Asks `question` in the Chat tab. */
+async function askChat(question) {
+  await sidebar.getByLabel('Ask about this sheet').fill(question);
+  await sidebar.getByRole('button', { name: 'Ask' }).click();
+}
+
+test('the Chat tab streams an answer read from the sheet and shows what it cost', async () => {
+  const chat = await openChat();
+  await chat.getByText('Ask about this sheet: what a row says').waitFor();
+  await screenshot(page, '10-chat-empty');
+  await devApi('/dev/api/answer-speed', { event_delay_ms: 40 });
+  await askChat('What happened on 08-15?');
+  const answering = chat.getByRole('article', { name: 'Almanac, answering' });
+  await answering.locator('.text').filter({ hasText: /\[emulated\]/ }).waitFor({ timeout: LONG });
+  await screenshot(page, '11-chat-streaming');
+  await devApi('/dev/api/answer-speed', { event_delay_ms: 0 });
+  const answer = chat.getByRole('article', { name: 'Almanac', exact: true }).last();
+  await answer.getByText(/get_rows returned: .*08-15/).waitFor({ timeout: LONG });
+  await answer.getByText(/^[\d,]+ tokens · \$[\d.,]+$/).waitFor();
+  assert.equal(await answering.count(), 0);
+  assert.equal(await chat.getByRole('article', { name: 'You' }).count(), 1);
+  await screenshot(page, '12-chat-answered');
+});
+
+test('a chart made by the code interpreter shows inline, the conversation survives a reload, and New conversation starts over', async () => {
+  let chat = await openChat();
+  await askChat('Which decades have the most events? Draw a chart.');
+  const chart = chat.getByRole('img', { name: /Chart made by the code interpreter/ });
+  await chart.waitFor({ timeout: LONG });
+  await assert.doesNotReject(chat.getByText(/Events per decade/).waitFor());
+  const width = await chart.evaluate((img) => img.naturalWidth);
+  assert.ok(width > 0, 'the chart image loaded');
+  await screenshot(page, '13-chat-chart');
+
+  await page.reload();
+  sidebar = page.frameLocator('#sidebar');
+  chat = await openChat();
+  await chat.getByText(/get_rows returned/).waitFor({ timeout: LONG });
+  await chat.getByRole('img', { name: /Chart made by the code interpreter/ }).waitFor();
+  assert.equal(await chat.getByRole('article', { name: 'You' }).count(), 2);
+  await screenshot(page, '14-chat-after-reload');
+
+  await chat.getByRole('button', { name: 'New conversation' }).click();
+  await chat.getByText('Ask about this sheet: what a row says').waitFor();
+  await page.reload();
+  sidebar = page.frameLocator('#sidebar');
+  chat = await openChat();
+  await chat.getByText('Ask about this sheet: what a row says').waitFor();
+  assert.equal(await chat.getByRole('article').count(), 0);
 });

@@ -13,7 +13,9 @@ use std::time::Duration;
 
 use almanac::app::{Application, RunningApp, install_crypto_provider};
 use almanac::auth::IdentitySettings;
-use almanac::config::{ApiSettings, AuthMode, Config, GoogleCredentials, WorkerSettings};
+use almanac::config::{
+    ApiSettings, AuthMode, ChatSettings, Config, GoogleCredentials, WorkerSettings,
+};
 use almanac_demo::{Prover, authorized_client};
 use almanac_emulator::identity::CLIENT_ID;
 use almanac_emulator::{Emulator, EmulatorConfig};
@@ -197,7 +199,7 @@ pub fn emulated_identity(emulator: &Emulator) -> IdentitySettings {
 }
 
 /// The backend's settings for tests: the emulator for OpenAI and Google (identity tokens signed by
-/// the emulator), fast polling and retries, a generous job rate limit.
+/// the emulator), fast polling and retries, generous job and chat rate limits.
 pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
     let mut identity = emulated_identity(emulator);
     // Tests rotate keys within a second; production waits a minute between two JWKS fetches.
@@ -224,6 +226,11 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
         api: ApiSettings {
             jobs_per_minute: 1_000,
             access_proof_secret: Some(SecretString::from(ACCESS_PROOF_SECRET.to_owned())),
+            chat: ChatSettings {
+                turns_per_minute: 1_000,
+                poll_interval: Duration::from_millis(10),
+                ..ChatSettings::default()
+            },
             ..ApiSettings::default()
         },
     }

@@ -27,6 +27,12 @@ pub const MIN_CACHEABLE_PREFIX_TOKENS: u64 = 1024;
 /// Cache hits grow in steps of this many tokens beyond [`MIN_CACHEABLE_PREFIX_TOKENS`].
 pub const CACHE_INCREMENT_TOKENS: u64 = 128;
 
+/// What one code interpreter container costs, USD: OpenAI's published price of the
+/// `code_interpreter` tool of the Responses API, per container created (1 GB, the default memory
+/// limit; <https://platform.openai.com/docs/pricing#built-in-tools>, 2025). A chat turn is charged
+/// it for every container its responses opened that the thread had not used before.
+pub const CODE_INTERPRETER_CONTAINER_USD: f64 = 0.03;
+
 /// The longest wait the Batch API allows (`completion_window: "24h"`), in seconds.
 const BATCH_WINDOW_SECONDS: u64 = 24 * 60 * 60;
 
@@ -231,6 +237,12 @@ pub fn usage_cost(spec: &ModelSpec, mode: Mode, usage: &TokenUsage) -> f64 {
         Mode::Batch => (input + output) * spec.batch_price_factor,
         Mode::Realtime | Mode::Auto => input + output,
     }
+}
+
+/// What a chat turn costs, USD: its responses' `usage` at realtime prices (the Responses API has no
+/// batch discount here) plus [`CODE_INTERPRETER_CONTAINER_USD`] per new container.
+pub fn chat_turn_cost(spec: &ModelSpec, usage: &TokenUsage, new_containers: u64) -> f64 {
+    usage_cost(spec, Mode::Realtime, usage) + new_containers as f64 * CODE_INTERPRETER_CONTAINER_USD
 }
 
 /// The total of an estimate in `mode` (batch or realtime; `auto` reads as realtime, the dearer).

@@ -16,7 +16,10 @@
 //!   <https://platform.openai.com/docs/api-reference/files>).
 //! - [`chat`]: [`ChatClient`], one realtime Chat Completions call per row against any
 //!   OpenAI-compatible base URL, one attempt per call (the caller paces and retries).
-//! - [`transport`]: the HTTP layer under both clients (bounded retries with `backon`, no replayed
+//! - [`responses`]: [`ResponsesClient`], the Conversations, Responses, Files (`user_data`) and
+//!   Containers endpoints of a chat turn — request bodies with function tools and the code
+//!   interpreter, `response` objects and streamed events read into typed values.
+//! - [`transport`]: the HTTP layer under every client (bounded retries with `backon`, no replayed
 //!   batch create, per-attempt timeouts, call and rate-limit observers).
 //! - [`ratelimit`]: the `x-ratelimit-*` / `retry-after` headers of an answer.
 //! - [`error`]: [`OpenAiError`], transient or permanent, scrubbed of keys.
@@ -34,6 +37,7 @@ pub mod error;
 pub mod jsonl;
 pub mod output;
 pub mod ratelimit;
+pub mod responses;
 pub mod tokens;
 pub mod transport;
 
@@ -43,4 +47,5 @@ pub use chat::ChatClient;
 pub use error::OpenAiError;
 pub use output::{BatchResults, LineError, ParsedLine, RowError, Usage};
 pub use ratelimit::{RateLimitHeaders, RateLimitObserver};
+pub use responses::client::ResponsesClient;
 pub use transport::RetryPolicy;

@@ -14,9 +14,9 @@
 //!   `initial_backoff × 2^n`, always capped at `max_backoff`;
 //! - every attempt has a timeout (`request_timeout`, or `transfer_timeout` for uploads and
 //!   downloads);
-//! - `POST /v1/batches` (create) is retried only when the connection failed before the request
-//!   was sent; after any other failure the caller should look for the batch before creating it
-//!   again.
+//! - `POST /v1/batches` and `POST /v1/responses` (creates) are retried only when the connection
+//!   failed before the request was sent (or after a 429); after any other failure the caller
+//!   should look for what it created before creating it again.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -126,6 +126,11 @@ fn operation_name(method: &reqwest::Method, path: &str) -> String {
         ["files", _, "content"] => "files.content".into(),
         ["files", ..] => "files.other".into(),
         ["chat", "completions"] => "chat.completions".into(),
+        ["responses"] if post => "responses.create".into(),
+        ["responses", _] => "responses.retrieve".into(),
+        ["responses", _, "cancel"] => "responses.cancel".into(),
+        ["conversations", ..] => "conversations".into(),
+        ["containers", _, "files", _, "content"] => "containers.files.content".into(),
         _ => "other".into(),
     }
 }
@@ -196,8 +201,9 @@ impl Transport {
         let request = factory.build().await.map_err(|e| Failure::Stop(Err(e)))?;
         let method = request.method().clone();
         let path = request.url().path().to_owned();
-        // Creating a batch twice would run (and bill) the rows twice.
-        let replay_safe = !(method == reqwest::Method::POST && path.ends_with("/batches"));
+        // Creating a batch (or a response) twice would run and bill it twice.
+        let creates = path.ends_with("/batches") || path.ends_with("/responses");
+        let replay_safe = !(method == reqwest::Method::POST && creates);
         let started = std::time::Instant::now();
         let sent = self.http.execute(request).await;
         self.report(&method, &path, &sent, started.elapsed());

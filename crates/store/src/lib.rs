@@ -15,6 +15,8 @@
 //!   admission of a new job one at a time per spreadsheet).
 //! - [`admission`]: the lock behind `Store::admit`.
 //! - [`scratch`]: fresh PostgreSQL databases for tests and benchmarks.
+//! - [`chat`]: "Ask about the sheet" — threads, messages, runs and their `usage`, files made by
+//!   the code interpreter, containers charged.
 //!
 //! # Two backends, one set of queries
 //!
@@ -58,6 +60,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 pub mod admission;
 pub mod batches;
+pub mod chat;
 pub mod cost;
 pub mod error;
 pub mod fence;
@@ -71,6 +74,10 @@ pub mod records;
 pub mod rows;
 pub mod scratch;
 
+pub use chat::{
+    Answer, FileRecord, MessageRecord, MonthChatRun, NewFile, NewRun, NewThread, RunEnd, RunRecord,
+    ThreadRecord,
+};
 pub use error::{StoreError, StoreResult};
 pub use fence::Lease;
 pub use file_target::FileTarget;

@@ -251,3 +251,43 @@ impl From<AuthError> for ApiError {
         }
     }
 }
+
+impl From<crate::chat::ChatError> for ApiError {
+    fn from(e: crate::chat::ChatError) -> Self {
+        use crate::chat::ChatError as E;
+        use crate::chat::errors::FailureKind;
+        let message = e.to_string();
+        let (status, code) = match e {
+            E::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
+            E::MessageTooLong { .. } => (StatusCode::BAD_REQUEST, "message_too_long"),
+            E::NoSpreadsheet => (StatusCode::BAD_REQUEST, "spreadsheet_required"),
+            E::NothingToRun(_) => (StatusCode::BAD_REQUEST, "no_pending_message"),
+            E::ThreadNotFound(_) => (StatusCode::NOT_FOUND, "thread_not_found"),
+            E::RunNotFound(_) => (StatusCode::NOT_FOUND, "run_not_found"),
+            E::FileNotFound(_) => (StatusCode::NOT_FOUND, "file_not_found"),
+            E::RunActive { .. } => (StatusCode::CONFLICT, "run_active"),
+            E::RunFinished(_) => (StatusCode::CONFLICT, "run_finished"),
+            E::TooManyThreads { .. } => (StatusCode::CONFLICT, "too_many_threads"),
+            E::ThreadFull { .. } => (StatusCode::CONFLICT, "thread_full"),
+            E::OverBudget { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "over_monthly_budget"),
+            E::Access(access) => return access.into(),
+            E::OpenAi(o) if o.is_transient() => {
+                (StatusCode::SERVICE_UNAVAILABLE, "openai_unavailable")
+            }
+            E::OpenAi(_) => (StatusCode::BAD_GATEWAY, "openai_refused"),
+            E::TurnFailed(f) => match f.kind {
+                FailureKind::OpenAi => (StatusCode::BAD_GATEWAY, "openai_failed"),
+                FailureKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "openai_unavailable"),
+                FailureKind::Cancelled => (StatusCode::CONFLICT, "run_cancelled"),
+                FailureKind::Expired => (StatusCode::GATEWAY_TIMEOUT, "run_expired"),
+                FailureKind::Internal => return ApiError::internal(&f.error.message),
+            },
+            E::Store(s) => return ApiError::internal(&s),
+        };
+        ApiError {
+            status,
+            code,
+            message,
+        }
+    }
+}

@@ -1,7 +1,7 @@
 //! Who is asking, taken from the request: the [`Caller`] (a verified Google ID token, or the
 //! local owner in insecure development), the caller's access proof ([`AccessProofHeader`]), and the
-//! per-user limit on job creation ([`limit_job_creation`]). The only place of the API that knows
-//! how callers are authenticated.
+//! per-user limits on job creation ([`limit_job_creation`]) and chat turns ([`limit_chat_turns`]).
+//! The only place of the API that knows how callers are authenticated.
 
 use axum::extract::{FromRequestParts, Query, Request, State};
 use axum::http::request::Parts;
@@ -122,27 +122,33 @@ impl FromRequestParts<AppState> for AccessProofHeader {
     }
 }
 
-/// How long the caller must wait before creating another job, or `None` when they may now
-/// (and the slot is taken). With a shared store (several replicas) the quota is counted in the
-/// database, so that it holds across replicas (`Store::take_rate_slot`, the same GCRA rule as
-/// governor's); else in this process's governor limiter. A database failure lets the job
-/// through (the limit protects the service, it is no security boundary).
-async fn refusal(state: &AppState, caller: &Caller) -> Option<std::time::Duration> {
+/// How long the caller must wait before another call of the kind `kind` (`jobs`, `chat`), limited
+/// to `per_minute`, or `None` when they may now (and the slot is taken). With a shared store
+/// (several replicas) the quota is counted in the database, so that it holds across replicas
+/// (`Store::take_rate_slot`, the same GCRA rule as governor's); else in this process's governor
+/// `limiter`. A database failure lets the call through (the limit protects the service, it is
+/// no security boundary).
+async fn refusal(
+    state: &AppState,
+    limiter: &crate::api::state::JobRateLimiter,
+    kind: &str,
+    caller: &Caller,
+    per_minute: u32,
+) -> Option<std::time::Duration> {
     let store = &state.jobs.services().store;
     if !store.is_shared() {
-        return state
-            .job_limiter
+        return limiter
             .check_key(&caller.sub)
             .err()
             .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()));
     }
-    let per_minute = state.settings.jobs_per_minute.max(1);
+    let per_minute = per_minute.max(1);
     let period = std::time::Duration::from_secs(60) / per_minute;
-    let key = format!("jobs:{}", caller.sub);
+    let key = format!("{kind}:{}", caller.sub);
     match store.take_rate_slot(&key, period, per_minute).await {
         Ok(wait) => wait,
         Err(e) => {
-            tracing::error!(error = %e, "cannot count the job rate in the database; letting the job through");
+            tracing::error!(error = %e, kind, "cannot count the rate in the database; letting the call through");
             None
         }
     }
@@ -156,24 +162,46 @@ pub async fn limit_job_creation(
     request: Request,
     next: Next,
 ) -> Response {
-    match refusal(&state, &caller).await {
+    let per_minute = state.settings.jobs_per_minute;
+    let wait = refusal(&state, &state.job_limiter, "jobs", &caller, per_minute).await;
+    match wait {
+        Some(wait) => too_many(wait, |secs| {
+            format!("you may create {per_minute} jobs per minute: try again in {secs} s")
+        }),
         None => next.run(request).await,
-        Some(wait) => {
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            let secs = secs.max(1);
-            let mut response = ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "rate_limited",
-                message: format!(
-                    "you may create {} jobs per minute: try again in {secs} s",
-                    state.settings.jobs_per_minute
-                ),
-            }
-            .into_response();
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
-            response
-        }
     }
+}
+
+/// Refuses a chat turn (`POST /chat`, `POST /threads/{id}/runs`) with 429 and `Retry-After` when
+/// the caller has used up their quota (`ChatSettings::turns_per_minute`).
+pub async fn limit_chat_turns(
+    State(state): State<AppState>,
+    caller: Caller,
+    request: Request,
+    next: Next,
+) -> Response {
+    let per_minute = state.settings.chat.turns_per_minute;
+    let wait = refusal(&state, &state.chat_limiter, "chat", &caller, per_minute).await;
+    match wait {
+        Some(wait) => too_many(wait, |secs| {
+            format!("you may ask {per_minute} questions per minute: try again in {secs} s")
+        }),
+        None => next.run(request).await,
+    }
+}
+
+/// The 429 (`rate_limited`, `Retry-After` in whole seconds, at least 1) for a caller who must
+/// wait `wait`; `message` gets the seconds to wait.
+fn too_many(wait: std::time::Duration, message: impl Fn(u64) -> String) -> Response {
+    let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
+    let mut response = ApiError {
+        status: StatusCode::TOO_MANY_REQUESTS,
+        code: "rate_limited",
+        message: message(secs),
+    }
+    .into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }

@@ -27,6 +27,18 @@ pub async fn not_found() -> ApiError {
     ApiError::not_found("no such endpoint: see the API under /api/v1")
 }
 
+/// `GET /`: the API's name, version and where its docs are (the seed backend's root endpoint).
+#[utoipa::path(get, path = "/", tag = "meta", security(()),
+    responses((status = 200, description = "What this server is", body = almanac_protocol::chat::ApiInfo)))]
+pub async fn root() -> Json<almanac_protocol::chat::ApiInfo> {
+    Json(almanac_protocol::chat::ApiInfo {
+        name: "Almanac API".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        docs: "/docs".into(),
+        openapi: "/api/v1/openapi.json".into(),
+    })
+}
+
 /// `GET /api/v1/health`.
 #[utoipa::path(get, path = "/api/v1/health", tag = "meta", security(()),
     responses((status = 200, description = "The server is up", body = Health)))]

@@ -3,10 +3,13 @@
 //! delegate to [`crate::jobs::JobService`]; how a caller is authenticated lives in [`Caller`]'s
 //! extractor (and [`crate::auth`]) only, so handlers do not change when authentication does.
 //!
-//! Around the handlers: CORS ([`cors`]), per-route body limits, a per-user rate limit on job
-//! creation ([`extract::limit_job_creation`], with governor), and the OpenAPI document ([`openapi`]) at
-//! `/api/v1/openapi.json` with human docs at `/docs`.
+//! Around the handlers: CORS ([`cors`]), per-route body limits, per-user rate limits on job
+//! creation ([`extract::limit_job_creation`]) and chat turns ([`extract::limit_chat_turns`], with
+//! governor), and the OpenAPI document ([`openapi`]) at `/api/v1/openapi.json` with human docs at
+//! `/docs`. The chat's handlers ([`chat`]) delegate to [`crate::chat::ChatService`]; `GET /`
+//! names the API.
 
+pub mod chat;
 pub mod cors;
 pub mod error;
 pub mod extract;
@@ -19,6 +22,7 @@ pub mod state;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
+use axum::routing::MethodRouter;
 use axum::routing::{get, post};
 use tower_http::trace::TraceLayer;
 
@@ -27,6 +31,40 @@ pub use error::ApiError;
 pub use extract::{AccessProofHeader, Caller};
 pub use limits::{MAX_BODY_BYTES, MAX_ESTIMATE_BODY_BYTES};
 pub use state::{AppState, Authenticator, JobRateLimiter};
+
+/// The chat's routes under `/api/v1` (turns limited per user).
+fn chat_routes(state: &AppState) -> Router<AppState> {
+    let limited = |route: MethodRouter<AppState>| {
+        route.route_layer(middleware::from_fn_with_state(
+            state.clone(),
+            extract::limit_chat_turns,
+        ))
+    };
+    Router::new()
+        .route("/chat", limited(post(chat::chat)))
+        .route(
+            "/threads",
+            post(chat::create_thread).get(chat::list_threads),
+        )
+        .route(
+            "/threads/{thread_id}",
+            get(chat::get_thread).delete(chat::delete_thread),
+        )
+        .route(
+            "/threads/{thread_id}/messages",
+            get(chat::list_messages).post(chat::create_message),
+        )
+        .route("/threads/{thread_id}/runs", limited(post(chat::create_run)))
+        .route("/threads/{thread_id}/runs/{run_id}", get(chat::get_run))
+        .route(
+            "/threads/{thread_id}/runs/{run_id}/cancel",
+            post(chat::cancel_run),
+        )
+        .route(
+            "/threads/{thread_id}/files/{file_id}/content",
+            get(chat::file_content),
+        )
+}
 
 /// The API router: every route under `/api/v1`, the OpenAPI document and `/docs`.
 pub fn router(state: AppState) -> Router {
@@ -62,9 +100,11 @@ pub fn router(state: AppState) -> Router {
             "/spreadsheets/{spreadsheet_id}/budget",
             get(handlers::get_budget).put(handlers::put_budget),
         )
+        .merge(chat_routes(&state))
         .fallback(handlers::not_found);
     let cors = cors::layer(&state.settings.cors_origins);
     Router::new()
+        .route("/", get(handlers::root))
         .nest("/api/v1", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)

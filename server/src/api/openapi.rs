@@ -6,8 +6,9 @@
 //! addresses.
 //!
 //! Security schemes: `google_id_token` (HTTP bearer, a Google ID token) on every operation but
-//! `health`, and `access_proof` (header `X-Almanac-Access-Proof`, from
-//! `POST /spreadsheets/{id}/access/proof`) on `POST /jobs` and the budget calls.
+//! `/` and `health`, and `access_proof` (header `X-Almanac-Access-Proof`, from
+//! `POST /spreadsheets/{id}/access/proof`) on the operations that reach a spreadsheet
+//! (`POST /jobs`, the budget calls, a new thread, a chat turn).
 
 use std::sync::Arc;
 
@@ -25,9 +26,10 @@ use utoipa_swagger_ui::Config;
 #[openapi(
     info(
         title = "Almanac API",
-        description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API. Every call but `health` carries `Authorization: Bearer <Google ID token>`; creating a job (and the budget calls) also carries `X-Almanac-Access-Proof: <proof>`, got from `POST /spreadsheets/{id}/access/challenge` and `…/access/proof`. Errors are `{\"error\":{\"code\",\"message\"}}`."
+        description = "Fill Google Sheets rows with AI-written content through the OpenAI Batch API, and ask about a sheet's data (threads, messages and runs, on the Responses API). Every call but `/`, `health` and `openapi.json` carries `Authorization: Bearer <Google ID token>`; creating a job, the budget calls, a new thread and a chat turn also carry `X-Almanac-Access-Proof: <proof>`, got from `POST /spreadsheets/{id}/access/challenge` and `…/access/proof`. Errors are `{\"error\":{\"code\",\"message\"}}`."
     ),
     paths(
+        crate::api::handlers::root,
         crate::api::handlers::health,
         crate::api::handlers::models,
         crate::api::handlers::estimate,
@@ -42,7 +44,20 @@ use utoipa_swagger_ui::Config;
         crate::api::handlers::prove_access,
         crate::api::handlers::get_budget,
         crate::api::handlers::put_budget,
+        crate::api::chat::chat,
+        crate::api::chat::create_thread,
+        crate::api::chat::list_threads,
+        crate::api::chat::get_thread,
+        crate::api::chat::delete_thread,
+        crate::api::chat::list_messages,
+        crate::api::chat::create_message,
+        crate::api::chat::create_run,
+        crate::api::chat::get_run,
+        crate::api::chat::cancel_run,
+        crate::api::chat::file_content,
     ),
+    // Schemas named only by query parameters (utoipa collects those of bodies and answers).
+    components(schemas(almanac_protocol::chat::ListOrder)),
     modifiers(&SecuritySchemes),
     security(("google_id_token" = [])),
     tags(
@@ -51,6 +66,7 @@ use utoipa_swagger_ui::Config;
         (name = "jobs", description = "Generate jobs: create, follow, cancel, list"),
         (name = "access", description = "Proving that the caller can edit a spreadsheet (and the service account too)"),
         (name = "budget", description = "A spreadsheet's monthly budget"),
+        (name = "chat", description = "Ask about the sheet: threads, messages, runs (the seed backend's API on the Responses API)"),
     )
 )]
 pub struct ApiDoc;
@@ -231,6 +247,33 @@ mod tests {
             }
         }
         assert!(seen >= 14, "{seen} operations");
+    }
+
+    #[test]
+    fn the_seed_backends_routes_are_in_the_document_with_their_stream() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let paths = &doc["paths"];
+        for (path, method) in [
+            ("/", "get"),
+            ("/api/v1/chat", "post"),
+            ("/api/v1/threads", "post"),
+            ("/api/v1/threads/{thread_id}/messages", "get"),
+            ("/api/v1/threads/{thread_id}/messages", "post"),
+            ("/api/v1/threads/{thread_id}/runs", "post"),
+            ("/api/v1/threads/{thread_id}/runs/{run_id}", "get"),
+        ] {
+            assert!(paths[path].get(method).is_some(), "{method} {path} missing");
+        }
+        let chat = &paths["/api/v1/chat"]["post"]["responses"]["200"]["content"];
+        assert!(chat.get("text/event-stream").is_some(), "{chat}");
+        assert!(chat.get("application/json").is_some(), "{chat}");
+        assert!(
+            doc["components"]["schemas"]["RunStatus"]["enum"]
+                .as_array()
+                .unwrap()
+                .len()
+                == 6
+        );
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! The state every handler shares: the jobs layer, how callers are authenticated, the per-user
-//! limiter of job creation, and the API's settings.
+//! The state every handler shares: the jobs layer, the chat, how callers are authenticated, the
+//! per-user limiters of job creation and chat turns, and the API's settings.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
@@ -7,6 +7,7 @@ use std::sync::Arc;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::auth::IdTokenVerifier;
+use crate::chat::ChatService;
 use crate::config::ApiSettings;
 use crate::jobs::JobService;
 
@@ -28,22 +29,33 @@ pub type JobRateLimiter = DefaultKeyedRateLimiter<String>;
 pub struct AppState {
     /// Job operations.
     pub jobs: JobService,
+    /// Chat operations.
+    pub chat: ChatService,
     /// How callers are identified.
     pub auth: Arc<Authenticator>,
     /// Job creations per user.
     pub job_limiter: Arc<JobRateLimiter>,
+    /// Chat turns per user (same keyed limiter type, its own quota).
+    pub chat_limiter: Arc<JobRateLimiter>,
     /// CORS and limits.
     pub settings: Arc<ApiSettings>,
 }
 
 impl AppState {
-    /// State for `jobs`, authenticating with `auth`, limited by `settings`.
-    pub fn new(jobs: JobService, auth: Authenticator, settings: ApiSettings) -> AppState {
-        let per_minute = NonZeroU32::new(settings.jobs_per_minute).unwrap_or(NonZeroU32::MIN);
+    /// State for `jobs` and `chat`, authenticating with `auth`, limited by `settings`.
+    pub fn new(
+        jobs: JobService,
+        chat: ChatService,
+        auth: Authenticator,
+        settings: ApiSettings,
+    ) -> AppState {
+        let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         AppState {
             jobs,
+            chat,
             auth: Arc::new(auth),
-            job_limiter: Arc::new(RateLimiter::keyed(Quota::per_minute(per_minute))),
+            job_limiter: Arc::new(RateLimiter::keyed(quota(settings.jobs_per_minute))),
+            chat_limiter: Arc::new(RateLimiter::keyed(quota(settings.chat.turns_per_minute))),
             settings: Arc::new(settings),
         }
     }

@@ -11,7 +11,10 @@ use secrecy::SecretString;
 
 use crate::app::{Application, shutdown_signal};
 use crate::auth::IdentitySettings;
-use crate::config::{ApiSettings, AuthMode, Config, DEFAULT_SIDEBAR_DIR, GoogleCredentials};
+use crate::config::{
+    ApiSettings, AuthMode, ChatSettings, Config, DEFAULT_SIDEBAR_DIR, DefaultSheet,
+    GoogleCredentials,
+};
 use crate::jobs::WorkerSettings;
 
 /// Flags of `almanac demo`: the demo's own and the backend's sidebar folder.
@@ -54,7 +57,8 @@ pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
 }
 
 /// The backend's settings over the demo's stand-ins: quick polls and retries, ID tokens checked
-/// against the emulator's JWKS for its client id, the per-user job rate of `--jobs-per-minute`.
+/// against the emulator's JWKS for its client id, the per-user job rate of `--jobs-per-minute`,
+/// and the demo spreadsheet as the chat's default (for clients that name none).
 fn config(cmd: &DemoCommand, demo: &Demo) -> anyhow::Result<Config> {
     let args = &cmd.demo;
     let backend = demo.backend();
@@ -85,6 +89,15 @@ fn config(cmd: &DemoCommand, demo: &Demo) -> anyhow::Result<Config> {
         }),
         api: ApiSettings {
             jobs_per_minute: args.jobs_per_minute.max(1),
+            chat: ChatSettings {
+                default_sheet: Some(DefaultSheet {
+                    spreadsheet_id: almanac_demo::DEMO_SPREADSHEET_ID.to_owned(),
+                    sheet_id: almanac_demo::DEMO_SHEET_ID,
+                }),
+                turns_per_minute: args.jobs_per_minute.max(20),
+                poll_interval: Duration::from_millis(100),
+                ..ChatSettings::default()
+            },
             ..ApiSettings::default()
         },
         sidebar_dir: cmd.sidebar_dir.clone(),

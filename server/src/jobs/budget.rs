@@ -4,13 +4,15 @@
 //! spreadsheet plus the estimate would pass the monthly budget; the refusal carries the figures.
 //! "Committed" counts, for every job of the spreadsheet created this calendar month (UTC): the
 //! actual cost of the responses so far, plus, for jobs still running, the estimate of the rows not
-//! yet answered. A running realtime job stops sending once its spend plus the next call would pass
+//! yet answered; and for every chat run on the spreadsheet's threads this month (`crate::chat`,
+//! which checks its turns against [`budget`] too): its `usage` and containers once it ended, its
+//! estimate while it runs. A running realtime job stops sending once its spend plus the next call would pass
 //! its cap (`jobs::realtime`); a running batch job submits no further batch (a later part, an
 //! automatic resubmission) whose share of the estimate plus what it spent would pass it
 //! (`jobs::batch::submit`); a retry is refused when its estimate would. Every one of these checks
 //! is `almanac_core::cost::check_cap`.
 
-use almanac_core::cost::{check_cap, pro_rata, usage_cost};
+use almanac_core::cost::{chat_turn_cost, check_cap, pro_rata, usage_cost};
 use almanac_core::state::Mode;
 use almanac_protocol::Budget;
 use almanac_store::{StoreError, timestamp};
@@ -51,6 +53,7 @@ pub async fn budget(svc: &Services, spreadsheet_id: &str) -> Result<Budget, Stor
             committed_usd += pro_rata(job.est_cost_usd, whole.saturating_sub(rows), whole);
         }
     }
+    committed_usd += chat_committed(svc, spreadsheet_id, &since).await?;
     Ok(Budget {
         spreadsheet_id: spreadsheet_id.to_owned(),
         monthly_usd,
@@ -58,6 +61,24 @@ pub async fn budget(svc: &Services, spreadsheet_id: &str) -> Result<Budget, Stor
         committed_usd,
         remaining_usd: monthly_usd.map(|m| m - committed_usd),
     })
+}
+
+/// What the spreadsheet's chat runs since `since` committed, USD: an ended run's `usage` at
+/// realtime prices plus its containers, a running one's estimate.
+async fn chat_committed(
+    svc: &Services,
+    spreadsheet_id: &str,
+    since: &str,
+) -> Result<f64, StoreError> {
+    let mut usd = 0.0;
+    for run in svc.store.chat_runs_since(spreadsheet_id, since).await? {
+        if !run.status.is_terminal() {
+            usd += run.est_cost_usd;
+        } else if let Ok(spec) = svc.catalog.resolve(&run.model) {
+            usd += chat_turn_cost(spec, &run.usage(), run.containers.max(0) as u64);
+        }
+    }
+    Ok(usd)
 }
 
 /// Checks a new job's estimate against its cap and the spreadsheet's monthly budget.

@@ -10,12 +10,16 @@
 //! - `realtime`: rate limits, grouped writes, restart, retry, `auto`;
 //! - `security`: tokens, ownership, access, limits, CORS;
 //! - `replicas`: several backends on one PostgreSQL (shared rate limits, progress from any
-//!   replica, leases given back at shutdown).
+//!   replica, leases given back at shutdown);
+//! - `chat`: "Ask about the sheet" — function calls, the code interpreter's chart, streaming,
+//!   polled runs, ownership, the budget, OpenAI failing mid-stream, limits; `seed_clients`: the
+//!   seed backend guide's Python client and cURL examples, unmodified but for the base URL.
 
 // A test is a scenario that reads best whole: the 80-line rule is for non-test code.
 #![allow(clippy::too_many_lines)]
 
 mod budget;
+mod chat;
 mod churn;
 mod cost_table;
 mod estimate;
@@ -25,3 +29,4 @@ mod realtime;
 mod recovery;
 mod replicas;
 mod security;
+mod seed_clients;

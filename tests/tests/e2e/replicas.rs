@@ -211,12 +211,13 @@ async fn api_only(emulator: &Emulator, url: &str) -> (String, reqwest::Client) {
     let config = backend_config(emulator, url);
     let built = Application::build(config.clone()).await.unwrap();
     let svc = built.services().clone();
+    let chat = built.chat().clone();
     drop(built);
     let AuthMode::GoogleIdToken(identity) = config.auth else {
         unreachable!("the tests authenticate with ID tokens")
     };
     let auth = Authenticator::GoogleIdToken(Arc::new(IdTokenVerifier::new(identity)));
-    let state = AppState::new(JobService::new(svc.clone()), auth, config.api.clone());
+    let state = AppState::new(JobService::new(svc.clone()), chat, auth, config.api.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}/api/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, almanac::api::router(state)).await });

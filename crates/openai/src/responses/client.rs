@@ -1,0 +1,279 @@
+//! [`ResponsesClient`]: the calls of a chat turn through `async-openai` (features `responses`,
+//! `container`, `file`) and the crate's [`Transport`](crate::transport) — bounded retries
+//! (`POST /v1/responses` is never replayed after it may have reached the service), per-attempt
+//! timeouts, every attempt reported to the call observer, errors scrubbed of the key.
+//!
+//! - `POST /v1/conversations` (<https://platform.openai.com/docs/api-reference/conversations/create>);
+//! - `POST /v1/files`, purpose `user_data` (<https://platform.openai.com/docs/api-reference/files/create>);
+//! - `POST /v1/responses` with `background: true`, then `GET /v1/responses/{id}` and
+//!   `POST /v1/responses/{id}/cancel` (<https://platform.openai.com/docs/guides/background>);
+//! - the same with `stream: true`, read as [`StreamEvent`]s;
+//! - `GET /v1/containers/{id}/files/{file_id}/content`
+//!   (<https://platform.openai.com/docs/api-reference/container-files>).
+
+use std::fmt;
+use std::pin::Pin;
+
+use almanac_core::calls::Observer;
+use async_openai::Client;
+use async_openai::config::{Config, OpenAIConfig};
+use async_openai::types::InputSource;
+use async_openai::types::files::{CreateFileRequest, FileInput, FilePurpose};
+use bytes::Bytes;
+use futures::{Stream, StreamExt};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+use crate::error::{OpenAiError, classify};
+use crate::responses::events::{self, StreamEvent};
+use crate::responses::outcome::ResponseOutcome;
+use crate::responses::request::{Delivery, ResponseRequest};
+use crate::transport::{RetryPolicy, Transport};
+
+/// The events of one streamed response, in order; an `Err` ends it (the connection broke or an
+/// event could not be read: the background response goes on and can still be retrieved).
+pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, OpenAiError>> + Send>>;
+
+/// A client of the Conversations, Responses, Files and Containers endpoints. Cheap to clone.
+#[derive(Clone)]
+pub struct ResponsesClient {
+    /// For JSON calls (per-attempt `request_timeout`).
+    api: Client<OpenAIConfig>,
+    /// For streams: no bound on the whole answer, `request_timeout` between two reads.
+    stream: Client<OpenAIConfig>,
+    /// Kept only to scrub it out of error messages.
+    key: SecretString,
+    /// Set when the key cannot be sent in an HTTP header.
+    key_problem: Option<&'static str>,
+}
+
+impl fmt::Debug for ResponsesClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponsesClient")
+            .field("api_base", &self.api.config().api_base())
+            .field("key", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl ResponsesClient {
+    /// A client for `api_base` (`https://api.openai.com/v1`, or the emulator's) with `api_key`,
+    /// retrying as `policy` says and reporting every attempt to `calls`.
+    ///
+    /// # Panics
+    /// When no rustls crypto provider is installed for the process.
+    pub fn new(
+        api_key: &SecretString,
+        api_base: &str,
+        policy: RetryPolicy,
+        calls: Observer,
+    ) -> ResponsesClient {
+        let key = api_key.expose_secret().trim();
+        let key_problem = (!key.bytes().all(|b| b.is_ascii_graphic())).then_some(
+            "the OpenAI API key contains spaces or characters that cannot be sent in an HTTP header; check OPENAI_API_KEY",
+        );
+        let config = OpenAIConfig::new()
+            .with_api_key(if key_problem.is_some() { "" } else { key })
+            .with_api_base(api_base.trim_end_matches('/'));
+        let build = |builder: reqwest::ClientBuilder| {
+            let http = builder
+                .connect_timeout(policy.connect_timeout)
+                .build()
+                .expect("an HTTP client builds once a rustls crypto provider is installed");
+            Client::build(http.clone(), config.clone()).with_http_service(Transport::new(
+                http,
+                policy.clone(),
+                None,
+                calls.clone(),
+            ))
+        };
+        ResponsesClient {
+            api: build(reqwest::Client::builder().timeout(policy.request_timeout)),
+            stream: build(reqwest::Client::builder().read_timeout(policy.request_timeout)),
+            key: SecretString::from(key.to_owned()),
+            key_problem,
+        }
+    }
+
+    fn check_key(&self) -> Result<(), OpenAiError> {
+        match self.key_problem {
+            Some(problem) => Err(OpenAiError::Permanent {
+                status: None,
+                message: problem.into(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn classify(&self, e: async_openai::error::OpenAIError) -> OpenAiError {
+        classify(e, self.key.expose_secret())
+    }
+
+    /// Creates an empty conversation with `metadata` and returns its id (`conv_…`).
+    ///
+    /// # Errors
+    /// As the service answers.
+    pub async fn create_conversation(
+        &self,
+        metadata: &[(&str, &str)],
+    ) -> Result<String, OpenAiError> {
+        self.check_key()?;
+        let metadata: serde_json::Map<String, Value> = metadata
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), json!(v)))
+            .collect();
+        let conversation: Value = self
+            .api
+            .conversations()
+            .create_byot(json!({ "metadata": metadata }))
+            .await
+            .map_err(|e| self.classify(e))?;
+        id_of(&conversation, "conversation")
+    }
+
+    /// Uploads a file for the model's tools (purpose `user_data`) and returns its id (`file-…`).
+    ///
+    /// # Errors
+    /// As the service answers.
+    pub async fn upload_user_file(
+        &self,
+        filename: &str,
+        content: Vec<u8>,
+    ) -> Result<String, OpenAiError> {
+        self.check_key()?;
+        let request = CreateFileRequest {
+            file: FileInput {
+                source: InputSource::Bytes {
+                    filename: filename.to_owned(),
+                    bytes: Bytes::from(content),
+                },
+            },
+            purpose: FilePurpose::UserData,
+            expires_after: None,
+        };
+        let file: Value = self
+            .api
+            .files()
+            .create_byot(request)
+            .await
+            .map_err(|e| self.classify(e))?;
+        id_of(&file, "file")
+    }
+
+    /// Creates a background response (`status` `queued` or `in_progress`); poll it with
+    /// [`ResponsesClient::retrieve`].
+    ///
+    /// # Errors
+    /// As the service answers; not replayed after a 5xx or a timeout (the response may exist).
+    pub async fn create(&self, request: &ResponseRequest) -> Result<ResponseOutcome, OpenAiError> {
+        self.check_key()?;
+        let response: Value = self
+            .api
+            .responses()
+            .create_byot(request.body(Delivery::Background))
+            .await
+            .map_err(|e| self.classify(e))?;
+        ResponseOutcome::from_json(&response)
+    }
+
+    /// Creates a streamed background response and returns its events.
+    ///
+    /// # Errors
+    /// As the service answers before the stream starts.
+    pub async fn stream(&self, request: &ResponseRequest) -> Result<EventStream, OpenAiError> {
+        self.check_key()?;
+        let key = self.key.clone();
+        let raw = self
+            .stream
+            .responses()
+            .create_stream_byot::<Value, Value>(request.body(Delivery::Streamed))
+            .await
+            .map_err(|e| self.classify(e))?;
+        let events = raw.filter_map(move |event| {
+            let read = match event {
+                Ok(value) => events::parse(&value).transpose(),
+                Err(e) => Some(Err(match classify(e, key.expose_secret()) {
+                    OpenAiError::Permanent { message, .. } => OpenAiError::Transient(message),
+                    transient => transient,
+                })),
+            };
+            futures::future::ready(read)
+        });
+        Ok(Box::pin(events))
+    }
+
+    /// The response as it is now.
+    ///
+    /// # Errors
+    /// As the service answers (404 for an unknown id).
+    pub async fn retrieve(&self, response_id: &str) -> Result<ResponseOutcome, OpenAiError> {
+        self.check_key()?;
+        let response: Value = self
+            .api
+            .responses()
+            .retrieve_byot(response_id)
+            .await
+            .map_err(|e| self.classify(e))?;
+        ResponseOutcome::from_json(&response)
+    }
+
+    /// Cancels a background response that is queued or in progress.
+    ///
+    /// # Errors
+    /// As the service answers (400 when it has already ended).
+    pub async fn cancel(&self, response_id: &str) -> Result<ResponseOutcome, OpenAiError> {
+        self.check_key()?;
+        let response: Value = self
+            .api
+            .responses()
+            .cancel_byot(response_id)
+            .await
+            .map_err(|e| self.classify(e))?;
+        ResponseOutcome::from_json(&response)
+    }
+
+    /// Deletes a conversation (its items stay at OpenAI, as the API documents).
+    ///
+    /// # Errors
+    /// As the service answers.
+    pub async fn delete_conversation(&self, conversation_id: &str) -> Result<(), OpenAiError> {
+        self.check_key()?;
+        let _: Value = self
+            .api
+            .conversations()
+            .delete_byot(conversation_id)
+            .await
+            .map_err(|e| self.classify(e))?;
+        Ok(())
+    }
+
+    /// The bytes of a file the code interpreter wrote in a container.
+    ///
+    /// # Errors
+    /// As the service answers (404 once the container expired).
+    pub async fn container_file(
+        &self,
+        container_id: &str,
+        file_id: &str,
+    ) -> Result<Bytes, OpenAiError> {
+        self.check_key()?;
+        self.api
+            .containers()
+            .files(container_id)
+            .content(file_id)
+            .await
+            .map_err(|e| self.classify(e))
+    }
+}
+
+/// The `id` of an object OpenAI answered with.
+fn id_of(object: &Value, what: &str) -> Result<String, OpenAiError> {
+    object
+        .get("id")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or_else(|| OpenAiError::Permanent {
+            status: None,
+            message: format!("OpenAI answered with a {what} object without an `id`"),
+        })
+}

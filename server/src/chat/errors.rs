@@ -1,0 +1,125 @@
+//! Why a chat operation was refused ([`ChatError`]), each variant mapped to one HTTP status in
+//! `api`. A thread, run or file of another user is refused exactly like a missing one.
+
+use almanac_openai::OpenAiError;
+use almanac_store::StoreError;
+
+use crate::jobs::CreateJobError;
+
+/// Why a chat operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ChatError {
+    /// The request is malformed; the message says what to change (400).
+    #[error("{0}")]
+    Invalid(String),
+    /// The message is longer than the server allows (400 `message_too_long`).
+    #[error(
+        "the message has {chars} characters; at most {max} are accepted: shorten it, or split it into several questions"
+    )]
+    MessageTooLong {
+        /// Its length, in characters.
+        chars: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// No spreadsheet was named and the server has no default (400 `spreadsheet_required`).
+    #[error(
+        "name the spreadsheet the conversation is about: send `spreadsheet_id` (and `sheet_id`), or set ALMANAC_CHAT_SPREADSHEET_ID on the server"
+    )]
+    NoSpreadsheet,
+    /// No such thread for this caller (404 `thread_not_found`).
+    #[error(
+        "no thread with id {0}: start one with POST /api/v1/threads, or send a message without thread_id"
+    )]
+    ThreadNotFound(String),
+    /// No such run on this thread (404 `run_not_found`).
+    #[error("no run with id {0} on this thread")]
+    RunNotFound(String),
+    /// No such file on this thread (404 `file_not_found`).
+    #[error("no file with id {0} on this thread")]
+    FileNotFound(String),
+    /// The thread already has a run that has not ended (409 `run_active`).
+    #[error(
+        "thread {thread_id} is still answering (run {run_id}): wait for it to end, or cancel it, before asking again"
+    )]
+    RunActive {
+        /// The thread.
+        thread_id: String,
+        /// Its unfinished run.
+        run_id: String,
+    },
+    /// The run has already ended (409 `run_finished`).
+    #[error("run {0} has already ended")]
+    RunFinished(String),
+    /// A run was asked for but no message waits (400 `no_pending_message`).
+    #[error(
+        "thread {0} has no new message to answer: add one with POST /api/v1/threads/{0}/messages first"
+    )]
+    NothingToRun(String),
+    /// The caller has as many threads on this spreadsheet as allowed (409 `too_many_threads`).
+    #[error(
+        "you have {max} conversations on this spreadsheet, the most allowed: delete one (DELETE /api/v1/threads/{{thread_id}}) or continue one"
+    )]
+    TooManyThreads {
+        /// The limit.
+        max: u64,
+    },
+    /// The thread holds as many messages as allowed (409 `thread_full`).
+    #[error("this conversation holds {max} messages, the most allowed: start a new conversation")]
+    ThreadFull {
+        /// The limit.
+        max: u64,
+    },
+    /// The caller cannot open the spreadsheet, or Sheets failed (as for jobs).
+    #[error(transparent)]
+    Access(#[from] CreateJobError),
+    /// The turn's estimate passes the spreadsheet's monthly budget (422 `over_monthly_budget`).
+    #[error(
+        "this question is estimated at ${estimate_usd:.4}; the spreadsheet has ${committed_usd:.4} of its ${monthly_usd:.4} budget for {month} committed, so ${remaining_usd:.4} is left: raise the budget, or ask next month"
+    )]
+    OverBudget {
+        /// The turn's estimate, USD.
+        estimate_usd: f64,
+        /// The monthly budget, USD.
+        monthly_usd: f64,
+        /// Committed this month (jobs and chat turns), USD.
+        committed_usd: f64,
+        /// `monthly_usd − committed_usd`.
+        remaining_usd: f64,
+        /// `YYYY-MM`.
+        month: String,
+    },
+    /// OpenAI failed before the turn started (502, or 503 when transient).
+    #[error(transparent)]
+    OpenAi(#[from] OpenAiError),
+    /// The turn started but did not complete: failed, expired or cancelled.
+    #[error("{}", .0.error.message)]
+    TurnFailed(TurnFailure),
+    /// The database failed (500).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Why a turn that started has no answer, by what the caller can do about it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// OpenAI failed or refused the response (502).
+    OpenAi,
+    /// OpenAI could not be reached, or is rate-limiting: ask again later (503).
+    Unavailable,
+    /// Cancelled on request (409).
+    Cancelled,
+    /// Stopped at the run timeout (504).
+    Expired,
+    /// Our side failed to store the end (500).
+    Internal,
+}
+
+/// A turn that ended without an answer: what kind of failure, and the run's `last_error`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TurnFailure {
+    /// What the caller can do.
+    pub kind: FailureKind,
+    /// The stable code and the message, as stored on the run.
+    pub error: almanac_protocol::ErrorDetail,
+}

@@ -1,0 +1,197 @@
+//! Storing how a turn ended, in one transaction ([`almanac_store::Store::end_chat_run`]): an
+//! answered turn stores its question (or marks the waiting messages sent), the answer with its
+//! file citations, the files (charts downloaded from the code interpreter's container), the
+//! `usage` and the containers charged; a failed, cancelled or expired turn stores its `usage`
+//! and why, and no message — nothing half-done.
+
+use almanac_openai::responses::outcome::{FileCitation, ResponseOutcome};
+use almanac_protocol::ErrorDetail;
+use almanac_protocol::chat::{ChatFile, ChatResponse, FileAnnotation, FileId, Role, RunStatus};
+use almanac_store::{Answer, NewFile, RunEnd};
+
+use crate::chat::context::{ChatContext, new_id};
+use crate::chat::drive::{Driven, Ending};
+use crate::chat::errors::{FailureKind, TurnFailure};
+use crate::chat::turn::{Question, Turn};
+use crate::chat::view;
+
+/// Largest file kept from a container, bytes (a chart is far smaller).
+pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
+
+/// Stores the end of `turn`; the answer, or why there is none.
+///
+/// # Errors
+/// Why the run did not complete (its `last_error`), or [`FailureKind::Internal`] when the store
+/// failed.
+pub async fn finish(
+    ctx: &ChatContext,
+    turn: &Turn,
+    driven: Driven,
+) -> Result<ChatResponse, TurnFailure> {
+    let mut end = RunEnd {
+        status: RunStatus::Completed,
+        usage: driven.usage,
+        error: None,
+        incomplete_reason: None,
+        containers: driven.containers,
+    };
+    let error = match driven.ending {
+        Ending::Answered(outcome) => return answered(ctx, turn, &outcome, end).await,
+        Ending::Failed(error) => {
+            end.status = RunStatus::Failed;
+            error
+        }
+        Ending::Stopped(status) => {
+            end.status = status;
+            stopped(ctx, status)
+        }
+    };
+    end.error = Some((error.error.code.clone(), error.error.message.clone()));
+    match ctx.svc.store.end_chat_run(&turn.run_id, &end, None).await {
+        Ok(_) => Err(error),
+        Err(e) => Err(internal(&e)),
+    }
+}
+
+/// Why a stopped run has no answer.
+fn stopped(ctx: &ChatContext, status: RunStatus) -> TurnFailure {
+    let (kind, message) = match status {
+        RunStatus::Expired => (
+            FailureKind::Expired,
+            format!(
+                "the answer took longer than {} s and was stopped: ask again, perhaps a narrower question",
+                ctx.settings.run_timeout.as_secs_f64()
+            ),
+        ),
+        _ => (
+            FailureKind::Cancelled,
+            "the run was cancelled; nothing of it was saved".to_owned(),
+        ),
+    };
+    TurnFailure {
+        kind,
+        error: ErrorDetail {
+            code: status.as_str().to_owned(),
+            message,
+        },
+    }
+}
+
+/// Stores an answered turn and returns the answer.
+async fn answered(
+    ctx: &ChatContext,
+    turn: &Turn,
+    outcome: &ResponseOutcome,
+    mut end: RunEnd,
+) -> Result<ChatResponse, TurnFailure> {
+    end.incomplete_reason = outcome.incomplete_reason.clone();
+    let (files, annotations) = fetch_files(ctx, &outcome.text, &outcome.citations).await;
+    let reply_id = new_id("msg");
+    let annotations = serde_json::to_string(&annotations).unwrap_or_else(|_| "[]".into());
+    let answer = Answer {
+        question: match &turn.question {
+            Question::Direct { message_id, text } => Some((message_id.clone(), text.clone())),
+            Question::Waiting(_) => None,
+        },
+        sent: match &turn.question {
+            Question::Waiting(messages) => messages.iter().map(|(id, _)| id.clone()).collect(),
+            Question::Direct { .. } => Vec::new(),
+        },
+        reply: (reply_id.clone(), outcome.text.clone(), annotations),
+        files: files.clone(),
+    };
+    let store = &ctx.svc.store;
+    match store.end_chat_run(&turn.run_id, &end, Some(&answer)).await {
+        Ok(true) => {}
+        Ok(false) => return Err(stopped(ctx, RunStatus::Cancelled)),
+        Err(e) => return Err(internal(&e)),
+    }
+    let containers = store.chat_run_containers(&turn.run_id).await.unwrap_or(0);
+    Ok(ChatResponse {
+        message: outcome.text.clone(),
+        thread_id: turn.thread_id.clone(),
+        role: Role::Assistant,
+        created_at: view::unix(&almanac_store::now()),
+        message_id: reply_id,
+        run_id: turn.run_id.clone(),
+        usage: end.usage,
+        cost_usd: almanac_core::cost::chat_turn_cost(ctx.model, &end.usage, containers),
+        files: files
+            .iter()
+            .map(|f| ChatFile {
+                file_id: f.id.clone(),
+                filename: f.filename.clone(),
+                mime_type: f.mime_type.clone(),
+                bytes: f.content.len() as u64,
+            })
+            .collect(),
+    })
+}
+
+/// Downloads each cited file once (a file that cannot be read is left out, with a warning) and
+/// the annotations that place them in `text`.
+async fn fetch_files(
+    ctx: &ChatContext,
+    text: &str,
+    citations: &[FileCitation],
+) -> (Vec<NewFile>, Vec<FileAnnotation>) {
+    let mut files: Vec<NewFile> = Vec::new();
+    let mut annotations = Vec::new();
+    for c in citations {
+        let known = files
+            .iter()
+            .find(|f| f.source_id == c.file_id)
+            .map(|f| f.id.clone());
+        let id = match known {
+            Some(id) => id,
+            None => match ctx.openai.container_file(&c.container_id, &c.file_id).await {
+                Ok(bytes) if bytes.len() <= MAX_FILE_BYTES => {
+                    let id = new_id("file");
+                    files.push(NewFile {
+                        id: id.clone(),
+                        filename: c.filename.clone(),
+                        mime_type: view::mime_type(&c.filename).to_owned(),
+                        content: bytes.to_vec(),
+                        container_id: c.container_id.clone(),
+                        source_id: c.file_id.clone(),
+                    });
+                    id
+                }
+                Ok(bytes) => {
+                    tracing::warn!(file = %c.filename, bytes = bytes.len(), "file too large to keep");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(file = %c.filename, error = %e, "file could not be downloaded");
+                    continue;
+                }
+            },
+        };
+        let cited: String = text
+            .chars()
+            .skip(c.start_index as usize)
+            .take(c.end_index.saturating_sub(c.start_index) as usize)
+            .collect();
+        annotations.push(FileAnnotation {
+            kind: "file_path".into(),
+            text: cited,
+            start_index: c.start_index,
+            end_index: c.end_index,
+            file_path: FileId { file_id: id },
+        });
+    }
+    (files, annotations)
+}
+
+fn internal(e: &dyn std::fmt::Display) -> TurnFailure {
+    tracing::error!(error = %e, "the end of a chat run could not be stored");
+    TurnFailure {
+        kind: FailureKind::Internal,
+        error: ErrorDetail {
+            code: "internal".into(),
+            message:
+                "the answer could not be saved on our side; ask again, and report it if it persists"
+                    .into(),
+        },
+    }
+}

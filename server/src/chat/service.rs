@@ -1,0 +1,538 @@
+//! [`ChatService`]: every operation of the chat that the HTTP API offers, with an
+//! already-authenticated owner (`sub`). Every thread query is scoped by owner: another owner's
+//! thread, and its runs, messages and files, are answered exactly like missing ones.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use almanac_core::catalog::UnknownModel;
+use almanac_core::domain::SpreadsheetId;
+use almanac_openai::ResponsesClient;
+use almanac_protocol::chat::{
+    ChatRequest, CreateMessageRequest, CreateRunRequest, CreateThreadRequest, DeletedThread,
+    ListOrder, MessageList, Role, Run, RunStatus, Thread, ThreadList, ThreadMessage,
+};
+use almanac_protocol::{RowSpan, TokenUsage};
+use almanac_store::{FileRecord, NewThread, RunEnd, ThreadRecord};
+use secrecy::SecretString;
+
+use crate::chat::context::{ChatContext, new_id};
+use crate::chat::errors::ChatError;
+use crate::chat::runner::{self, Started};
+use crate::chat::settings::ChatSettings;
+use crate::chat::turn::{self, Question, TurnSpec};
+use crate::chat::view;
+use crate::jobs::{Services, access};
+
+/// Most messages one list returns.
+pub const MAX_LIST: i64 = 100;
+
+/// Chat operations for the HTTP API. Cheap to clone.
+#[derive(Clone)]
+pub struct ChatService {
+    ctx: Arc<ChatContext>,
+}
+
+/// Where a new thread is asked for.
+struct Place {
+    spreadsheet_id: Option<String>,
+    sheet_id: Option<i32>,
+}
+
+impl ChatService {
+    /// The chat over the jobs layer's handles, OpenAI's Responses client and `settings`.
+    ///
+    /// # Errors
+    /// [`UnknownModel`] when `ALMANAC_CHAT_MODEL` is not in the catalogue.
+    pub fn new(
+        svc: Arc<Services>,
+        openai: ResponsesClient,
+        settings: ChatSettings,
+    ) -> Result<ChatService, UnknownModel> {
+        Ok(ChatService {
+            ctx: Arc::new(ChatContext::new(svc, openai, settings)?),
+        })
+    }
+
+    /// The settings.
+    pub fn settings(&self) -> &ChatSettings {
+        &self.ctx.settings
+    }
+
+    /// Fails the runs an earlier process left unfinished (no task drives them any more); called
+    /// once at start-up. With one process on its own SQLite file that is every unfinished run;
+    /// with replicas sharing a database only those older than the run timeout (a younger one may
+    /// be answering on another replica; [`ChatSettings::stale_before`]). Returns how many.
+    ///
+    /// # Errors
+    /// [`ChatError::Store`].
+    pub async fn recover(&self) -> Result<u64, ChatError> {
+        let message =
+            "the server restarted while this run was answering; nothing of it was saved: ask again";
+        let store = &self.ctx.svc.store;
+        let before = if store.is_shared() {
+            self.ctx.settings.stale_before()
+        } else {
+            chrono::Utc::now()
+        };
+        Ok(store
+            .interrupt_chat_runs(almanac_store::chat::STALE_RUN_CODE, message, before)
+            .await?)
+    }
+
+    /// `POST /threads`: a new thread on the named (or the default) spreadsheet.
+    ///
+    /// # Errors
+    /// [`ChatError::NoSpreadsheet`], [`ChatError::Invalid`], [`ChatError::Access`],
+    /// [`ChatError::TooManyThreads`], [`ChatError::Store`].
+    pub async fn create_thread(
+        &self,
+        owner: &str,
+        access_proof: Option<&SecretString>,
+        req: CreateThreadRequest,
+    ) -> Result<Thread, ChatError> {
+        let place = Place {
+            spreadsheet_id: req.spreadsheet_id,
+            sheet_id: req.sheet_id,
+        };
+        Ok(view::thread(
+            &self.new_thread(owner, access_proof, place).await?,
+        ))
+    }
+
+    async fn new_thread(
+        &self,
+        owner: &str,
+        access_proof: Option<&SecretString>,
+        place: Place,
+    ) -> Result<ThreadRecord, ChatError> {
+        let default = self.ctx.settings.default_sheet.clone();
+        let (spreadsheet_id, sheet_id) = match (place.spreadsheet_id, default) {
+            (Some(id), d) => {
+                let same = d
+                    .as_ref()
+                    .filter(|d| d.spreadsheet_id == id)
+                    .map(|d| d.sheet_id);
+                (id, place.sheet_id.or(same).unwrap_or(0))
+            }
+            (None, Some(d)) => (d.spreadsheet_id, place.sheet_id.unwrap_or(d.sheet_id)),
+            (None, None) => return Err(ChatError::NoSpreadsheet),
+        };
+        let parsed =
+            SpreadsheetId::parse(&spreadsheet_id).map_err(|e| ChatError::Invalid(e.to_string()))?;
+        access::check(&self.ctx.svc, owner, &parsed, access_proof)?;
+        let store = &self.ctx.svc.store;
+        let max = self.ctx.settings.max_threads;
+        if store
+            .count_chat_threads(owner, &spreadsheet_id)
+            .await?
+            .max(0) as u64
+            >= max
+        {
+            return Err(ChatError::TooManyThreads { max });
+        }
+        let id = new_id("thread");
+        store
+            .insert_chat_thread(&NewThread {
+                id: id.clone(),
+                owner: owner.to_owned(),
+                spreadsheet_id,
+                sheet_id,
+            })
+            .await?;
+        store
+            .chat_thread(&id)
+            .await?
+            .ok_or(ChatError::ThreadNotFound(id))
+    }
+
+    /// The caller's thread.
+    async fn owned(&self, owner: &str, id: &str) -> Result<ThreadRecord, ChatError> {
+        match self.ctx.svc.store.chat_thread(id).await? {
+            Some(t) if t.owner == owner => Ok(t),
+            _ => Err(ChatError::ThreadNotFound(id.to_owned())),
+        }
+    }
+
+    /// `GET /threads/{id}`.
+    ///
+    /// # Errors
+    /// [`ChatError::ThreadNotFound`], [`ChatError::Store`].
+    pub async fn thread(&self, owner: &str, id: &str) -> Result<Thread, ChatError> {
+        Ok(view::thread(&self.owned(owner, id).await?))
+    }
+
+    /// `GET /threads?spreadsheet_id=`: the caller's threads there, newest first.
+    ///
+    /// # Errors
+    /// [`ChatError::Store`].
+    pub async fn threads(
+        &self,
+        owner: &str,
+        spreadsheet_id: &str,
+    ) -> Result<ThreadList, ChatError> {
+        let limit = i64::try_from(self.ctx.settings.max_threads).unwrap_or(i64::MAX);
+        let records = self
+            .ctx
+            .svc
+            .store
+            .chat_threads(owner, spreadsheet_id, limit)
+            .await?;
+        Ok(ThreadList {
+            object: "list".into(),
+            data: records.iter().map(view::thread).collect(),
+        })
+    }
+
+    /// `DELETE /threads/{id}`: its messages and files are deleted (its runs' spending stays
+    /// counted); refused while it answers.
+    ///
+    /// # Errors
+    /// [`ChatError::ThreadNotFound`], [`ChatError::RunActive`], [`ChatError::Store`].
+    pub async fn delete_thread(&self, owner: &str, id: &str) -> Result<DeletedThread, ChatError> {
+        let thread = self.owned(owner, id).await?;
+        let store = &self.ctx.svc.store;
+        if let Some(run) = store.active_chat_run(id).await? {
+            return Err(ChatError::RunActive {
+                thread_id: id.to_owned(),
+                run_id: run.id,
+            });
+        }
+        store.delete_chat_thread(id).await?;
+        if let Some(conversation) = thread.conversation_id
+            && let Err(e) = self.ctx.openai.delete_conversation(&conversation).await
+        {
+            tracing::warn!(error = %e, "the conversation could not be deleted at OpenAI");
+        }
+        Ok(DeletedThread {
+            id: id.to_owned(),
+            object: "thread.deleted".into(),
+            deleted: true,
+        })
+    }
+
+    /// `GET /threads/{id}/messages`: at most `limit` (1–100) messages in `order`.
+    ///
+    /// # Errors
+    /// [`ChatError::ThreadNotFound`], [`ChatError::Invalid`] for a bad limit, [`ChatError::Store`].
+    pub async fn messages(
+        &self,
+        owner: &str,
+        id: &str,
+        order: ListOrder,
+        limit: i64,
+    ) -> Result<MessageList, ChatError> {
+        if !(1..=MAX_LIST).contains(&limit) {
+            return Err(ChatError::Invalid(format!(
+                "limit must be between 1 and {MAX_LIST}, not {limit}"
+            )));
+        }
+        self.owned(owner, id).await?;
+        let store = &self.ctx.svc.store;
+        let mut records = store
+            .chat_messages(id, order == ListOrder::Desc, limit + 1)
+            .await?;
+        let has_more = records.len() as i64 > limit;
+        records.truncate(limit as usize);
+        let files = store.chat_files(id).await?;
+        let data = view::messages(&records, &files, &self.run_costs(id).await?);
+        Ok(MessageList {
+            object: "list".into(),
+            first_id: data.first().map(|m| m.id.clone()),
+            last_id: data.last().map(|m| m.id.clone()),
+            has_more,
+            data,
+        })
+    }
+
+    /// Each run of a thread: its usage and cost.
+    async fn run_costs(&self, id: &str) -> Result<HashMap<String, (TokenUsage, f64)>, ChatError> {
+        let store = &self.ctx.svc.store;
+        let containers: HashMap<String, i64> = store
+            .chat_thread_containers(id)
+            .await?
+            .into_iter()
+            .collect();
+        let catalog = self.ctx.svc.catalog;
+        Ok(store
+            .chat_runs(id)
+            .await?
+            .into_iter()
+            .map(|r| {
+                let n = containers.get(&r.id).copied().unwrap_or(0).max(0) as u64;
+                let cost = view::run_cost(catalog, &r, n);
+                (r.id.clone(), (r.usage(), cost))
+            })
+            .collect())
+    }
+
+    /// `POST /threads/{id}/messages`: a user message the next run sends.
+    ///
+    /// # Errors
+    /// [`ChatError::ThreadNotFound`], [`ChatError::Invalid`] (empty text, a role other than
+    /// `user`), [`ChatError::MessageTooLong`], [`ChatError::RunActive`],
+    /// [`ChatError::ThreadFull`], [`ChatError::Store`].
+    pub async fn add_message(
+        &self,
+        owner: &str,
+        id: &str,
+        req: CreateMessageRequest,
+    ) -> Result<ThreadMessage, ChatError> {
+        self.owned(owner, id).await?;
+        if req.role != Role::User {
+            return Err(ChatError::Invalid(
+                "only `user` messages can be added; the assistant's come from runs".into(),
+            ));
+        }
+        self.check_text(&req.content)?;
+        let store = &self.ctx.svc.store;
+        if let Some(run) = store.active_chat_run(id).await? {
+            return Err(ChatError::RunActive {
+                thread_id: id.to_owned(),
+                run_id: run.id,
+            });
+        }
+        let max = self.ctx.settings.max_messages;
+        if store.count_chat_messages(id).await?.max(0) as u64 + 2 > max {
+            return Err(ChatError::ThreadFull { max });
+        }
+        let record = store
+            .insert_chat_message(id, &new_id("msg"), &req.content)
+            .await?;
+        let message = view::messages(&[record], &[], &HashMap::new()).pop();
+        message.ok_or_else(|| ChatError::ThreadNotFound(id.to_owned()))
+    }
+
+    /// A message's text must be non-empty and within the length limit.
+    fn check_text(&self, text: &str) -> Result<(), ChatError> {
+        if text.trim().is_empty() {
+            return Err(ChatError::Invalid(
+                "the message is empty: write a question".into(),
+            ));
+        }
+        let (chars, max) = (text.chars().count(), self.ctx.settings.max_message_chars);
+        if chars > max {
+            return Err(ChatError::MessageTooLong { chars, max });
+        }
+        Ok(())
+    }
+
+    /// `POST /threads/{id}/runs`: answers the waiting messages in the background (poll the run).
+    ///
+    /// # Errors
+    /// [`ChatError::ThreadNotFound`], [`ChatError::NothingToRun`], and those of preparing a turn
+    /// (see `chat::turn::prepare`).
+    pub async fn create_run(
+        &self,
+        owner: &str,
+        access_proof: Option<&SecretString>,
+        id: &str,
+        req: CreateRunRequest,
+    ) -> Result<Run, ChatError> {
+        let thread = self.owned(owner, id).await?;
+        check_spans(&req.rows)?;
+        let waiting = self.ctx.svc.store.pending_chat_messages(id).await?;
+        if waiting.is_empty() {
+            return Err(ChatError::NothingToRun(id.to_owned()));
+        }
+        let spec = TurnSpec {
+            access_proof,
+            thread,
+            question: Question::Waiting(waiting.into_iter().map(|m| (m.id, m.text)).collect()),
+            additional_instructions: req.additional_instructions,
+            spans: req.rows,
+        };
+        let turn = turn::prepare(&self.ctx, spec).await?;
+        let run_id = turn.run_id.clone();
+        runner::spawn(self.ctx.clone(), turn, false);
+        self.run(owner, id, &run_id).await
+    }
+
+    /// `GET /threads/{id}/runs/{run_id}`.
+    ///
+    /// # Errors
+    /// [`ChatError::ThreadNotFound`], [`ChatError::RunNotFound`], [`ChatError::Store`].
+    pub async fn run(&self, owner: &str, id: &str, run_id: &str) -> Result<Run, ChatError> {
+        self.owned(owner, id).await?;
+        let store = &self.ctx.svc.store;
+        let record = match store.chat_run(run_id).await? {
+            Some(r) if r.thread_id == id => r,
+            _ => return Err(ChatError::RunNotFound(run_id.to_owned())),
+        };
+        let containers = store.chat_run_containers(run_id).await?;
+        Ok(view::run(
+            &record,
+            view::run_cost(self.ctx.svc.catalog, &record, containers),
+        ))
+    }
+
+    /// `POST /threads/{id}/runs/{run_id}/cancel`: stops the run (and its response at OpenAI) and
+    /// answers it once it has ended `cancelled` (or however it ended first).
+    ///
+    /// # Errors
+    /// [`ChatError::ThreadNotFound`], [`ChatError::RunNotFound`], [`ChatError::RunFinished`],
+    /// [`ChatError::Store`].
+    pub async fn cancel_run(&self, owner: &str, id: &str, run_id: &str) -> Result<Run, ChatError> {
+        let run = self.run(owner, id, run_id).await?;
+        if run.status.is_terminal() {
+            return Err(ChatError::RunFinished(run_id.to_owned()));
+        }
+        if !self.ctx.live.cancel(run_id) {
+            let end = RunEnd {
+                status: RunStatus::Cancelled,
+                usage: run.usage.unwrap_or_default(),
+                error: Some(("cancelled".into(), "the run was cancelled".into())),
+                incomplete_reason: None,
+                containers: Vec::new(),
+            };
+            self.ctx.svc.store.end_chat_run(run_id, &end, None).await?;
+        }
+        for _ in 0..500 {
+            let now = self.run(owner, id, run_id).await?;
+            if now.status.is_terminal() {
+                return Ok(now);
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.run(owner, id, run_id).await
+    }
+
+    /// `POST /chat`: starts one turn on the named thread, or on a new thread; the caller follows
+    /// the returned events (streamed) or waits for `done`.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`], [`ChatError::MessageTooLong`], those of [`ChatService::create_thread`]
+    /// (new thread) and of preparing a turn.
+    pub async fn chat(
+        &self,
+        owner: &str,
+        access_proof: Option<&SecretString>,
+        req: ChatRequest,
+        streamed: bool,
+    ) -> Result<Started, ChatError> {
+        self.check_text(&req.message)?;
+        check_spans(&req.rows)?;
+        let (thread, created) = match &req.thread_id {
+            Some(id) => (self.continued(owner, id, &req).await?, false),
+            None => {
+                let place = Place {
+                    spreadsheet_id: req.spreadsheet_id.clone(),
+                    sheet_id: req.sheet_id,
+                };
+                (self.new_thread(owner, access_proof, place).await?, true)
+            }
+        };
+        let thread_id = thread.id.clone();
+        let spec = TurnSpec {
+            access_proof,
+            thread,
+            question: Question::Direct {
+                message_id: new_id("msg"),
+                text: req.message,
+            },
+            additional_instructions: None,
+            spans: req.rows,
+        };
+        match turn::prepare(&self.ctx, spec).await {
+            Ok(turn) => Ok(runner::spawn(self.ctx.clone(), turn, streamed)),
+            Err(e) => {
+                if created {
+                    let _ = self.ctx.svc.store.delete_chat_thread(&thread_id).await;
+                }
+                Err(e)
+            }
+        }
+    }
+
+    /// The caller's thread to continue; a spreadsheet named beside it must be the thread's.
+    async fn continued(
+        &self,
+        owner: &str,
+        id: &str,
+        req: &ChatRequest,
+    ) -> Result<ThreadRecord, ChatError> {
+        let thread = self.owned(owner, id).await?;
+        let other_sheet = req
+            .spreadsheet_id
+            .as_ref()
+            .is_some_and(|s| *s != thread.spreadsheet_id)
+            || req
+                .sheet_id
+                .is_some_and(|s| i64::from(s) != thread.sheet_id);
+        if other_sheet {
+            return Err(ChatError::Invalid(format!(
+                "thread {id} is about spreadsheet {} (sheet {}): leave out spreadsheet_id and sheet_id, or leave out thread_id to start a new thread",
+                thread.spreadsheet_id, thread.sheet_id
+            )));
+        }
+        Ok(thread)
+    }
+
+    /// `GET /threads/{id}/files/{file_id}/content`: a file the code interpreter made.
+    ///
+    /// # Errors
+    /// [`ChatError::ThreadNotFound`], [`ChatError::FileNotFound`], [`ChatError::Store`].
+    pub async fn file(
+        &self,
+        owner: &str,
+        id: &str,
+        file_id: &str,
+    ) -> Result<(FileRecord, Vec<u8>), ChatError> {
+        self.owned(owner, id).await?;
+        self.ctx
+            .svc
+            .store
+            .chat_file_content(id, file_id)
+            .await?
+            .ok_or_else(|| ChatError::FileNotFound(file_id.to_owned()))
+    }
+}
+
+/// Rows (1-based, inclusive) a request names, checked as jobs check them: at most
+/// [`MAX_SPANS_PER_JOB`](crate::jobs::MAX_SPANS_PER_JOB) spans of
+/// [`MAX_ROWS_PER_JOB`](crate::jobs::MAX_ROWS_PER_JOB) rows in all, each from `start_row ≥ 1` to
+/// `end_row ≥ start_row`.
+///
+/// # Errors
+/// [`ChatError::Invalid`] saying which span is wrong.
+pub fn check_spans(spans: &[RowSpan]) -> Result<(), ChatError> {
+    use crate::jobs::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB};
+    if spans.len() > MAX_SPANS_PER_JOB {
+        return Err(ChatError::Invalid(format!(
+            "{} row spans sent; at most {MAX_SPANS_PER_JOB}: select fewer blocks of rows",
+            spans.len()
+        )));
+    }
+    let mut rows: u64 = 0;
+    for (i, s) in spans.iter().enumerate() {
+        if s.start_row == 0 || s.end_row < s.start_row || s.end_row > MAX_ROW_NUMBER {
+            return Err(ChatError::Invalid(format!(
+                "rows[{i}]: a span runs from start_row ≥ 1 to end_row ≥ start_row (at most {MAX_ROW_NUMBER}), not {}:{}",
+                s.start_row, s.end_row
+            )));
+        }
+        rows += u64::from(s.end_row - s.start_row) + 1;
+    }
+    if rows > MAX_ROWS_PER_JOB {
+        return Err(ChatError::Invalid(format!(
+            "the spans cover {rows} rows; at most {MAX_ROWS_PER_JOB}: select fewer rows, or send none for the whole sheet"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_checked_as_jobs_check_them() {
+        let span = |start_row, end_row| RowSpan { start_row, end_row };
+        assert!(check_spans(&[span(2, 10), span(12, 12)]).is_ok());
+        assert!(check_spans(&[span(0, 1)]).is_err());
+        assert!(check_spans(&[span(5, 4)]).is_err());
+        let many = check_spans(&[span(1, 60_000)]).unwrap_err().to_string();
+        assert!(many.contains("60000 rows; at most 50000"), "{many}");
+    }
+}
