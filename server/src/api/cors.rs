@@ -5,8 +5,8 @@
 //! Only origins on the allow-list get CORS headers; preflights (`OPTIONS` with
 //! `Access-Control-Request-Method`) are answered by the layer before authentication. Credentials
 //! (cookies) are not allowed — the API authenticates with bearer tokens only —, the allowed methods
-//! are those the API's routes take ([`ALLOWED_METHODS`]: `GET`, `POST`, and `PUT` for
-//! `PUT /spreadsheets/{id}/budget`), and the allowed request headers are `Authorization`, `Content-Type` and `X-Almanac-Access-Proof`; `Retry-After`
+//! are those the API's routes take ([`ALLOWED_METHODS`]: `GET`, `POST`, `PUT` for
+//! `PUT /spreadsheets/{id}/budget` and `DELETE` for `DELETE /threads/{thread_id}`), and the allowed request headers are `Authorization`, `Content-Type` and `X-Almanac-Access-Proof`; `Retry-After`
 //! is exposed to scripts (the sidebar waits that long after a 503).
 
 use std::time::Duration;
@@ -17,7 +17,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use super::ACCESS_PROOF_HEADER;
 
 /// The methods the routes under `/api/v1` take; a browser may call each from an allowed origin.
-pub const ALLOWED_METHODS: [Method; 3] = [Method::GET, Method::POST, Method::PUT];
+pub const ALLOWED_METHODS: [Method; 4] = [Method::GET, Method::POST, Method::PUT, Method::DELETE];
 
 /// How long browsers may cache a preflight answer.
 pub const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
@@ -117,7 +117,7 @@ mod tests {
         for method in ALLOWED_METHODS {
             assert!(allowed.contains(&method.as_str()), "{allowed:?}");
         }
-        assert!(!allowed.contains(&"DELETE"), "{allowed:?}");
+        assert!(!allowed.contains(&"PATCH"), "{allowed:?}");
         assert_eq!(
             resp.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN],
             "https://n-abc-0lu-script.googleusercontent.com"
