@@ -41,12 +41,17 @@ pub async fn run(cmd: DemoCommand) -> anyhow::Result<()> {
     if args.serve {
         app = app.with_routes(demo.dev_routes());
     }
+    // Installed before the server answers (see `shutdown_signal`), only when serving: a plain
+    // demo keeps Ctrl-C's default action.
+    let stop = args.serve.then(shutdown_signal);
     let app = app.spawn();
     let outcome = if args.serve {
         let built = cmd.sidebar_dir.join(crate::web::BUNDLE_WASM).is_file();
         let proof = demo.access_proof(&app.base_url).await?;
         demo.print_serving(&app.base_url, &proof, &cmd.sidebar_dir, built)?;
-        shutdown_signal().await;
+        if let Some(stop) = stop {
+            stop.await;
+        }
         Ok(())
     } else {
         almanac_demo::run_job(&demo, &app.base_url).await
