@@ -111,6 +111,9 @@ pub enum CallFaultKind {
     /// The call is carried out, then its answer waits this long — a client with a shorter timeout
     /// gives up although the effect (a created batch, written cells) happened.
     Delay(std::time::Duration),
+    /// The call is carried out as usual: placed before other faults of the same target, lets the
+    /// first `times` calls through (the third write of a job fails, not the first).
+    Pass,
 }
 
 /// A failure of the next `times` calls to `target`.

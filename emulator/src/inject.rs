@@ -36,7 +36,7 @@ pub(crate) async fn inject(
             })
     };
     match kind {
-        None => next.run(request).await,
+        None | Some((CallFaultKind::Pass, _)) => next.run(request).await,
         Some((CallFaultKind::Delay(delay), _)) => {
             let response = next.run(request).await;
             tokio::time::sleep(delay).await;

@@ -41,10 +41,15 @@ fn env_usize(name: &str, default: usize) -> usize {
 
 /// Peak resident set size of a process in KiB (`VmHWM` in `/proc/PID/status`), Linux only.
 fn peak_rss_kib(pid: u32) -> Option<u64> {
+    status_kib(pid, "VmHWM:")
+}
+
+/// One `/proc/PID/status` figure in KiB (`VmHWM:`, `VmRSS:`), Linux only.
+fn status_kib(pid: u32, key: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
         .lines()
-        .find(|l| l.starts_with("VmHWM:"))?
+        .find(|l| l.starts_with(key))?
         .split_whitespace()
         .nth(1)?
         .parse()
@@ -132,6 +137,10 @@ struct Figures {
     calls: CallCounts,
     /// Database connections in use: `(peak, mean)` (PostgreSQL only).
     connections: Option<(i64, f64)>,
+    /// The first server's resident memory (KiB) once healthy, before any job.
+    idle_kib: Option<u64>,
+    /// The first server's highest resident memory (KiB) in each status of the first job.
+    memory_by_status: Vec<(JobStatus, u64)>,
 }
 
 /// The `almanac serve` child process and the folder holding its database, key and log.
@@ -166,6 +175,36 @@ fn sample_connections(
     })
 }
 
+/// The first server's resident memory (`VmRSS`) sampled every 100 ms until `done`, beside the
+/// status of the first job read at the same moment: the highest sample (KiB) seen in each status,
+/// in the order the statuses came. Shows which step of the job path holds the memory.
+fn sample_memory_by_status(
+    http: &reqwest::Client,
+    api: &str,
+    job_id: &str,
+    pid: u32,
+    done: Arc<AtomicBool>,
+) -> tokio::task::JoinHandle<Vec<(JobStatus, u64)>> {
+    let (http, url) = (http.clone(), format!("{api}/jobs/{job_id}/status"));
+    tokio::spawn(async move {
+        let mut peaks: Vec<(JobStatus, u64)> = Vec::new();
+        while !done.load(Ordering::Relaxed) {
+            let status = match http.get(&url).send().await {
+                Ok(resp) => resp.json::<JobEvent>().await.ok().map(|e| e.status),
+                Err(_) => None,
+            };
+            if let (Some(status), Some(kib)) = (status, status_kib(pid, "VmRSS:")) {
+                match peaks.iter_mut().find(|(s, _)| *s == status) {
+                    Some((_, peak)) => *peak = (*peak).max(kib),
+                    None => peaks.push((status, kib)),
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        peaks
+    })
+}
+
 async fn run() -> anyhow::Result<()> {
     almanac::app::install_crypto_provider();
     let settings = Settings::from_env()?;
@@ -188,6 +227,7 @@ async fn run() -> anyhow::Result<()> {
         wait_until_healthy(&http, &server.api).await?;
     }
     let apis: Vec<String> = servers.iter().map(|s| s.api.clone()).collect();
+    let idle_kib = status_kib(servers[0].child.id(), "VmRSS:");
 
     let started = Instant::now();
     let ids = Arc::new(create_jobs(&http, &apis, &settings).await?);
@@ -195,12 +235,20 @@ async fn run() -> anyhow::Result<()> {
     let done = Arc::new(AtomicBool::new(false));
     let readers = spawn_readers(&http, &apis, &settings, &ids, &done);
     let sampler = sample_connections(database_url, done.clone());
+    let memory = sample_memory_by_status(
+        &http,
+        &apis[0],
+        &ids[0],
+        servers[0].child.id(),
+        done.clone(),
+    );
     let read_start = Instant::now();
     let statuses = wait_until_finished(&http, &apis[0], &ids, started).await?;
     let all_done_in = started.elapsed();
     done.store(true, Ordering::Relaxed);
     let reads = collect_reads(readers, read_start.elapsed().as_secs_f64()).await?;
     let samples = sampler.await?;
+    let memory_by_status = memory.await?;
     let peak_kib = servers.iter().map(|s| peak_rss_kib(s.child.id())).sum();
     for server in &mut servers {
         let _ = server.child.kill();
@@ -227,6 +275,8 @@ async fn run() -> anyhow::Result<()> {
             peak_kib,
             calls: emulator.calls(),
             connections,
+            idle_kib,
+            memory_by_status,
         },
     );
     anyhow::ensure!(completed == settings.jobs, "not every job completed");
@@ -257,7 +307,19 @@ fn start_server(emulator: &Emulator, database_url: Option<&str>) -> anyhow::Resu
     )?;
     let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
     let log = std::fs::File::create(dir.path().join("server.log"))?;
-    let child = Command::new(env!("CARGO_BIN_EXE_almanac"))
+    // `ALMANAC_LOAD_SERVER_WRAPPER="heaptrack -o /tmp/load"` runs the server under a profiler
+    // (its memory figures are then the wrapper's).
+    let wrapper = std::env::var("ALMANAC_LOAD_SERVER_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    let mut command = match words.next() {
+        Some(program) => {
+            let mut c = Command::new(program);
+            c.args(words).arg(env!("CARGO_BIN_EXE_almanac"));
+            c
+        }
+        None => Command::new(env!("CARGO_BIN_EXE_almanac")),
+    };
+    let child = command
         .arg("serve")
         .arg("--insecure-dev-no-auth")
         .env_clear()
@@ -277,6 +339,8 @@ fn start_server(emulator: &Emulator, database_url: Option<&str>) -> anyhow::Resu
         .env("ALMANAC_POLL_INTERVAL_SECS", "0.5")
         .env("ALMANAC_JOBS_PER_MINUTE", "1000000")
         .env("RUST_LOG", "warn")
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
         .stderr(log)
@@ -427,6 +491,22 @@ async fn collect_reads(readers: Vec<Reader>, secs: f64) -> anyhow::Result<Reads>
     })
 }
 
+/// Prints the first server's memory when idle and in each status of the first job.
+fn print_memory_by_status(idle_kib: Option<u64>, memory_by_status: &[(JobStatus, u64)]) {
+    if memory_by_status.is_empty() {
+        return;
+    }
+    let steps: Vec<String> = memory_by_status
+        .iter()
+        .map(|(status, kib)| format!("{status:?} {:.1}", *kib as f64 / 1024.0))
+        .collect();
+    println!(
+        "first server's resident memory, idle {:.1} MiB, then by the first job's status (VmRSS sampled every 100 ms, MiB): {}",
+        idle_kib.unwrap_or(0) as f64 / 1024.0,
+        steps.join(", ")
+    );
+}
+
 /// Prints the figures, one topic a line.
 fn print_figures(settings: &Settings, figures: &Figures) {
     let Settings {
@@ -445,6 +525,8 @@ fn print_figures(settings: &Settings, figures: &Figures) {
         peak_kib,
         calls,
         connections,
+        idle_kib,
+        memory_by_status,
     } = figures;
     let Reads {
         latencies,
@@ -487,6 +569,7 @@ fn print_figures(settings: &Settings, figures: &Figures) {
         ),
         None => println!("server peak memory: unavailable (no /proc)"),
     }
+    print_memory_by_status(*idle_kib, memory_by_status);
     println!(
         "Sheets calls: {sheets_calls} = {:.2} per job (values.batchGetByDataFilter {}, values.batchUpdateByDataFilter {}, other {})",
         sheets_calls as f64 / *jobs as f64,

@@ -116,17 +116,7 @@ pub fn estimate(
     let mut tally = EstimateTally::new(shared_prefix_tokens, prediction);
     let per_row = requests
         .iter()
-        .map(|request| {
-            let usage = tally.add(request.input_tokens);
-            let realtime_usd = usage_cost(spec, Mode::Realtime, &usage);
-            RowEstimate {
-                id: request.id.to_owned(),
-                input_tokens: request.input_tokens,
-                output_tokens: usage.output_tokens,
-                batch_usd: realtime_usd * spec.batch_price_factor,
-                realtime_usd,
-            }
-        })
+        .map(|request| tally.add_row(spec, request))
         .collect();
     Estimate {
         per_row,
@@ -174,6 +164,20 @@ impl EstimateTally {
         self.spent.cached_input_tokens += usage.cached_input_tokens;
         self.spent.output_tokens += usage.output_tokens;
         usage
+    }
+
+    /// [`EstimateTally::add`] of one request, and its own figures priced at `spec` (what
+    /// [`estimate`] lists in `per_row`).
+    pub fn add_row(&mut self, spec: &ModelSpec, request: &CountedRequest<'_>) -> RowEstimate {
+        let usage = self.add(request.input_tokens);
+        let realtime_usd = usage_cost(spec, Mode::Realtime, &usage);
+        RowEstimate {
+            id: request.id.to_owned(),
+            input_tokens: request.input_tokens,
+            output_tokens: usage.output_tokens,
+            batch_usd: realtime_usd * spec.batch_price_factor,
+            realtime_usd,
+        }
     }
 
     /// The estimate of the requests added, priced at `spec`, with no `per_row` figures.

@@ -332,6 +332,74 @@ pub fn write_jsonl<W: Write>(spec: &ModelSpec, rows: &[RowInput], mut out: W) ->
     Ok(written)
 }
 
+/// Writes one input file a page of rows at a time, in bounded memory: the same lines as
+/// [`write_jsonl`], with its checks across every page (each `custom_id` once, at most
+/// [`MAX_REQUESTS_PER_BATCH`] lines). Each line is made by the model's [`LineTemplate`] in a reused
+/// buffer and handed to `out` with one `write_all`.
+#[derive(Debug)]
+pub struct JsonlWriter<W> {
+    template: LineTemplate,
+    out: W,
+    seen: HashSet<String>,
+    buf: Vec<u8>,
+    lines: usize,
+    written: usize,
+}
+
+impl<W: Write> JsonlWriter<W> {
+    /// A writer of `spec`'s lines into `out` (give it a buffered writer for a file).
+    pub fn new(spec: &ModelSpec, out: W) -> JsonlWriter<W> {
+        JsonlWriter {
+            template: LineTemplate::new(spec),
+            out,
+            seen: HashSet::new(),
+            buf: Vec::with_capacity(4096),
+            lines: 0,
+            written: 0,
+        }
+    }
+
+    /// Appends the lines of `rows`, in order.
+    ///
+    /// # Errors
+    /// `InvalidInput` when a row's id was written before (`custom_id` must be unique within a
+    /// batch) or the file would pass [`MAX_REQUESTS_PER_BATCH`] lines — the file is then
+    /// incomplete: discard it; otherwise any error of `out`.
+    pub fn write_rows(&mut self, rows: &[RowInput]) -> io::Result<()> {
+        for row in rows {
+            let id = row.id.as_str();
+            if self.lines == MAX_REQUESTS_PER_BATCH {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!(
+                        "more than the Batch API's {MAX_REQUESTS_PER_BATCH} requests per batch; split the rows with PartSplitter"
+                    ),
+                ));
+            }
+            if !self.seen.insert(id.to_owned()) {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("row id `{id}` appears twice; custom_id must be unique within a batch"),
+                ));
+            }
+            self.buf.clear();
+            self.written += self.template.write_line(&mut self.buf, id, &row.title);
+            self.lines += 1;
+            self.out.write_all(&self.buf)?;
+        }
+        Ok(())
+    }
+
+    /// Flushes `out` and returns the lines and bytes written.
+    ///
+    /// # Errors
+    /// Any error of `out`.
+    pub fn finish(mut self) -> io::Result<(usize, usize)> {
+        self.out.flush()?;
+        Ok((self.lines, self.written))
+    }
+}
+
 /// Splits rows into consecutive chunks that each fit one batch: at most
 /// [`MAX_REQUESTS_PER_BATCH`] lines and at most [`MAX_FILE_BYTES`] bytes of JSONL as
 /// [`write_jsonl`] writes it. No rows give no chunks.

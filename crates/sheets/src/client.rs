@@ -35,8 +35,8 @@ use crate::grid::GridRange;
 use crate::layout::{ID_COL, LAST_OUTPUT_COL, LAST_READ_COL};
 use crate::plan::CellBlock;
 use almanac_core::calls::{ExternalCall, Observer};
-use almanac_core::domain::SheetRow;
 use almanac_core::domain::SpreadsheetId;
+use almanac_core::domain::{Generated, SheetRow};
 
 type Connector = HttpsConnector<HttpConnector>;
 
@@ -670,18 +670,76 @@ fn json_len(s: &str) -> usize {
         .sum::<usize>()
 }
 
-/// Estimated JSON size of one block inside a `values.batchUpdateByDataFilter` body (its grid
-/// range at most five 10-digit numbers).
+/// JSON bytes of one block inside a `values.batchUpdateByDataFilter` body besides its values
+/// (its grid range at most five 10-digit numbers).
+const BLOCK_OVERHEAD: usize = r#"{"dataFilter":{"gridRange":{"sheetId":,"startRowIndex":,"endRowIndex":,"startColumnIndex":,"endColumnIndex":}},"majorDimension":"ROWS","values":[[]]},"#.len() + 5 * 11;
+
+/// JSON bytes of a `values.batchUpdateByDataFilter` body besides its blocks.
+const REQUEST_ENVELOPE: usize =
+    r#"{"valueInputOption":"RAW","includeValuesInResponse":false,"data":[]}"#.len();
+
+/// Estimated JSON size of one block inside a `values.batchUpdateByDataFilter` body.
 fn block_json_len(block: &CellBlock) -> usize {
-    const OVERHEAD: usize = r#"{"dataFilter":{"gridRange":{"sheetId":,"startRowIndex":,"endRowIndex":,"startColumnIndex":,"endColumnIndex":}},"majorDimension":"ROWS","values":[[]]},"#.len() + 5 * 11;
-    OVERHEAD + block.values.iter().map(|v| json_len(v) + 1).sum::<usize>()
+    BLOCK_OVERHEAD + block.values.iter().map(|v| json_len(v) + 1).sum::<usize>()
 }
 
 /// Consecutive slices of `blocks`, each under `max_bytes` of JSON (a single larger block alone).
 fn split_for_requests(blocks: &[CellBlock], max_bytes: usize) -> Vec<&[CellBlock]> {
-    const ENVELOPE: usize =
-        r#"{"valueInputOption":"RAW","includeValuesInResponse":false,"data":[]}"#.len();
-    split_by_size(blocks, max_bytes, ENVELOPE, block_json_len)
+    split_by_size(blocks, max_bytes, REQUEST_ENVELOPE, block_json_len)
+}
+
+/// The bytes one answer adds to a `values.batchUpdateByDataFilter` body when written as one block
+/// (C–F empty, or overwriting): its four values as JSON strings and the block's range. A kept
+/// cell between two empty ones makes two blocks (one range more, about 200 bytes), which
+/// [`SheetsClient::write_blocks`] absorbs by splitting a body that grows past the limit. The
+/// measure [`WriteGroup`] adds up.
+pub fn answer_write_bytes(generated: &Generated) -> usize {
+    BLOCK_OVERHEAD
+        + generated
+            .columns()
+            .iter()
+            .map(|v| json_len(v) + 1)
+            .sum::<usize>()
+}
+
+/// Answers gathered for one `values.batchUpdateByDataFilter` call: items (of any shape — the
+/// caller's row with its answer) whose [`answer_write_bytes`] add up to at most
+/// [`WRITE_REQUEST_MAX_BYTES`] of body (with the request's envelope). A job's answers pass through one group a call at a time,
+/// so a write holds one request's worth of them, not the job's, and makes as few calls as one
+/// write of everything would.
+#[derive(Debug)]
+pub struct WriteGroup<T> {
+    items: Vec<T>,
+    bytes: usize,
+}
+
+impl<T> Default for WriteGroup<T> {
+    fn default() -> Self {
+        WriteGroup {
+            items: Vec::new(),
+            bytes: REQUEST_ENVELOPE,
+        }
+    }
+}
+
+impl<T> WriteGroup<T> {
+    /// Adds `item`, whose answer takes `bytes` ([`answer_write_bytes`]). When it would take the
+    /// body past [`WRITE_REQUEST_MAX_BYTES`], the items gathered so far come back (a full group,
+    /// to write now) and `item` starts the next one; an answer larger than the limit is a group
+    /// alone.
+    pub fn push(&mut self, item: T, bytes: usize) -> Option<Vec<T>> {
+        let full = (!self.items.is_empty() && self.bytes + bytes > WRITE_REQUEST_MAX_BYTES)
+            .then(|| self.take());
+        self.bytes += bytes;
+        self.items.push(item);
+        full
+    }
+
+    /// The items gathered so far (empty when none), leaving the group empty.
+    pub fn take(&mut self) -> Vec<T> {
+        self.bytes = REQUEST_ENVELOPE;
+        std::mem::take(&mut self.items)
+    }
 }
 
 fn split_by_size<T>(items: &[T], max: usize, base: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {

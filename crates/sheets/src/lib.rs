@@ -27,10 +27,13 @@ pub mod layout;
 pub mod plan;
 
 pub use almanac_core::domain::SheetRow;
-pub use client::{SheetRead, SheetsClient, WriteReport};
+pub use client::{SheetRead, SheetsClient, WriteGroup, WriteReport, answer_write_bytes};
 pub use error::SheetsError;
 pub use grid::GridRange;
 pub use layout::{
     FIRST_OUTPUT_COL, ID_COL, LAST_OUTPUT_COL, LAST_READ_COL, OUTPUT_COLS, TITLE_COL,
 };
-pub use plan::{CellBlock, PlannedRow, WritePlan, WriteProblem, filled_columns, plan_writes};
+pub use plan::{
+    CellBlock, PlannedRow, SheetIndex, WritePlan, WriteProblem, filled_columns, keep_write_columns,
+    plan_with_index, plan_writes,
+};

@@ -1,7 +1,7 @@
 //! A job's rows in the store: read them (all, the answered ones, a batch's), count them by state,
 //! and settle them after a write.
 
-use almanac_core::domain::{Generated, RowId};
+use almanac_core::domain::{Generated, RowId, RowInput};
 use almanac_core::state::RowState;
 use almanac_protocol::RowCounts;
 use sqlx::AssertSqlSafe;
@@ -9,6 +9,15 @@ use sqlx::AssertSqlSafe;
 use crate::pool::{in_tx, on_pool};
 use crate::records::{ROW_COLUMNS, RowRecord, RowUpdate};
 use crate::{Store, StoreResult, now};
+
+/// Which rows [`Store::inputs_page`] reads.
+#[derive(Clone, Copy, Debug)]
+pub enum InputRows<'a> {
+    /// A job's rows still to send (`pending`), by job id.
+    Pending(&'a str),
+    /// The rows assigned to a batch, by its local id.
+    Batch(i64),
+}
 
 impl Store {
     /// The rows of a job in selection order.
@@ -20,6 +29,31 @@ impl Store {
         Ok(
             on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(job_id)
+            .fetch_all(p)
+            .await?),
+        )
+    }
+
+    /// One page of a job's rows in selection order: at most `limit` rows whose `seq` is above
+    /// `after_seq` (from the first row when `None`). The next page starts after the last row's
+    /// `seq`; a page shorter than `limit` is the last.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn rows_page(
+        &self,
+        job_id: &str,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<Vec<RowRecord>> {
+        let sql = format!(
+            "SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+            .bind(job_id)
+            .bind(after_seq.unwrap_or(i64::MIN))
+            .bind(i64::from(limit))
             .fetch_all(p)
             .await?),
         )
@@ -54,6 +88,107 @@ impl Store {
             .iter()
             .filter_map(|r| Some((r.seq, RowId::parse(&r.row_id).ok()?, r.generated()?)))
             .collect())
+    }
+
+    /// One page of a job's answered rows waiting to be written (`generated`): at most `limit`
+    /// rows whose `seq` is above `after_seq` (from the first row when `None`), in selection order, as `(seq, id, answer)`; rows
+    /// whose stored id or answer cannot be read are left out (the page may then be shorter; the
+    /// next page starts after the last `seq` *read*, returned as the second value, `None` when no
+    /// row was left). Reads only the columns the write needs, so a job's answers can be written a
+    /// request at a time in bounded memory.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn generated_page(
+        &self,
+        job_id: &str,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<(Vec<(i64, RowId, Generated)>, Option<i64>)> {
+        type Answer = (
+            i64,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let rows: Vec<Answer> = on_pool!(self.pool(), p => sqlx::query_as(
+            "SELECT seq, row_id, year, simple, detail, related_movies FROM job_rows \
+             WHERE job_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+        )
+        .bind(job_id)
+        .bind(RowState::Generated)
+        .bind(after_seq.unwrap_or(i64::MIN))
+        .bind(i64::from(limit))
+        .fetch_all(p)
+        .await?);
+        let last = rows.last().map(|r| r.0);
+        let page = rows
+            .into_iter()
+            .filter_map(|(seq, id, year, simple, detail, related_movies)| {
+                let generated = Generated {
+                    year: year?,
+                    simple: simple?,
+                    detail: detail?,
+                    related_movies: related_movies?,
+                };
+                Some((seq, RowId::parse(&id).ok()?, generated))
+            })
+            .collect();
+        Ok((page, last))
+    }
+
+    /// One page of model inputs `(seq, id, title)`: at most `limit` rows of `rows` whose `seq` is
+    /// above `after_seq` (from the first row when `None`), in selection order; rows without a
+    /// valid id are left out (the page may then be shorter; the next page starts after the last
+    /// `seq` *read*, returned as the second value, `None` when no row was left). What a batch's
+    /// parts are cut from and its input file is written from, a page at a time.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn inputs_page(
+        &self,
+        rows: InputRows<'_>,
+        after_seq: Option<i64>,
+        limit: u32,
+    ) -> StoreResult<(Vec<(i64, RowInput)>, Option<i64>)> {
+        let (after, limit) = (after_seq.unwrap_or(i64::MIN), i64::from(limit));
+        let found: Vec<(i64, String, String)> = match rows {
+            InputRows::Pending(job_id) => on_pool!(self.pool(), p => sqlx::query_as(
+                "SELECT seq, row_id, title FROM job_rows \
+                 WHERE job_id = $1 AND state = $2 AND seq > $3 ORDER BY seq LIMIT $4",
+            )
+            .bind(job_id)
+            .bind(RowState::Pending)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await?),
+            InputRows::Batch(batch) => on_pool!(self.pool(), p => sqlx::query_as(
+                "SELECT seq, row_id, title FROM job_rows \
+                 WHERE batch = $1 AND seq > $2 ORDER BY seq LIMIT $3",
+            )
+            .bind(batch)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(p)
+            .await?),
+        };
+        let last = found.last().map(|r| r.0);
+        let page = found
+            .into_iter()
+            .filter_map(|(seq, id, title)| {
+                Some((
+                    seq,
+                    RowInput {
+                        id: RowId::parse(&id).ok()?,
+                        title,
+                    },
+                ))
+            })
+            .collect();
+        Ok((page, last))
     }
 
     /// The rows assigned to a batch, in selection order.

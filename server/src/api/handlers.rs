@@ -12,6 +12,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
@@ -19,6 +20,7 @@ use tokio_stream::wrappers::BroadcastStream;
 
 use crate::api::error::{ApiError, CreateRefusal};
 use crate::api::extract::{AccessProofHeader, Caller};
+use crate::api::job_body::job_response;
 use crate::api::responses::{AuthResponses, ProgressEvent};
 use crate::api::state::AppState;
 
@@ -165,13 +167,13 @@ pub async fn create_job(
     caller: Caller,
     AccessProofHeader(proof): AccessProofHeader,
     body: Result<Json<NewJobRequest>, JsonRejection>,
-) -> Result<(StatusCode, Json<Job>), CreateRefusal> {
+) -> Result<Response, CreateRefusal> {
     let Json(req) = body?;
     let job = state
         .jobs
         .create_with(&caller.sub, proof.as_ref(), req.job, req.options)
         .await?;
-    Ok((StatusCode::CREATED, Json(job)))
+    Ok(job_response(StatusCode::CREATED, state.jobs.clone(), job))
 }
 
 /// `POST /api/v1/spreadsheets/{spreadsheet_id}/access/challenge`: a nonce for the add-on to write
@@ -259,8 +261,9 @@ pub async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<Json<Job>, ApiError> {
-    Ok(Json(state.jobs.get(&caller.sub, &id).await?))
+) -> Result<Response, ApiError> {
+    let job = state.jobs.head(&caller.sub, &id).await?;
+    Ok(job_response(StatusCode::OK, state.jobs.clone(), job))
 }
 
 /// `GET /api/v1/jobs/{id}/status`: the job's progress alone — status, `request_counts` and row

@@ -14,6 +14,7 @@ pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod job_body;
 pub mod limits;
 pub mod openapi;
 pub mod responses;

@@ -8,11 +8,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use almanac_core::catalog::{Catalog, ModelSpec};
+use almanac_core::cost::{CountedRequest, EstimateTally, OutputPrediction};
 use almanac_core::domain::RowInput;
 use almanac_core::domain::SheetRow;
 use almanac_core::state::{JobStatus, Mode, RowState};
 use almanac_files::{FileRow, Format, read_rows};
-use almanac_protocol::{Estimate, RowSpan};
+use almanac_openai::tokens::InputCounter;
+use almanac_protocol::{Estimate, RowEstimate, RowSpan};
 use almanac_store::{FileTarget, JobRecord, NewRow};
 use serde_json::json;
 
@@ -147,14 +149,7 @@ pub fn select(
         Ok(())
     })?;
     let total = read.rows;
-    let end_row = end.unwrap_or(total).min(total);
-    if start >= end_row {
-        return Err(CliError::bad_input(format!(
-            "{}: --start-row {start}{} selects no rows: the file has {total} data rows (numbered from 0)",
-            path.display(),
-            end.map(|e| format!(" --end-row {e}")).unwrap_or_default()
-        )));
-    }
+    check_range(path, start, end, total)?;
     let rows = selection::classify_in(&selected, overwrite, Place::File);
     let pending = crate::jobs::create::pending_inputs(&rows);
     Ok(Selection {
@@ -163,6 +158,23 @@ pub fn select(
         rows,
         pending,
     })
+}
+
+/// Bad input when `--start-row start [--end-row end]` selects none of the file's `total` data rows.
+fn check_range(
+    path: &Path,
+    start: usize,
+    end: Option<usize>,
+    total: usize,
+) -> Result<(), CliError> {
+    if start < end.unwrap_or(total).min(total) {
+        return Ok(());
+    }
+    Err(CliError::bad_input(format!(
+        "{}: --start-row {start}{} selects no rows: the file has {total} data rows (numbered from 0)",
+        path.display(),
+        end.map(|e| format!(" --end-row {e}")).unwrap_or_default()
+    )))
 }
 
 /// An absolute path for a file that may not exist yet.
@@ -199,13 +211,15 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
         Some(m) => catalog.resolve(m)?,
         None => catalog.default_spec(),
     };
-    let selection = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
-    check_output_format(&args, &selection)?;
+    check_output_format(&args, Format::from_path(&args.input)?)?;
     if args.estimate_cost {
         let (store, _) = args.endpoints.open_store().await?;
-        let est = crate::jobs::estimate::estimate(&store, spec, selection.pending.clone()).await?;
-        return Ok(estimate_report(&est, &selection, args.output_args.json));
+        let prediction = crate::jobs::estimate::prediction(&store, spec).await?;
+        let json = args.output_args.json;
+        let scan = scan_estimate(&args, spec, prediction, json)?;
+        return Ok(scan.report(spec, json));
     }
+    let selection = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
     let paths = Paths::of(&args)?;
     let svc = args.endpoints.services(poll).await?;
     let input = paths.input.to_string_lossy();
@@ -234,9 +248,8 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
 }
 
 /// OUTPUT keeps INPUT's format.
-fn check_output_format(args: &RunArgs, selection: &Selection) -> Result<(), CliError> {
+fn check_output_format(args: &RunArgs, input_format: Format) -> Result<(), CliError> {
     let output_format = Format::from_path(&args.output)?;
-    let input_format = selection.format;
     if output_format == input_format {
         return Ok(());
     }
@@ -250,40 +263,106 @@ fn check_output_format(args: &RunArgs, selection: &Selection) -> Result<(), CliE
     )))
 }
 
-/// `--estimate-cost`: what the run would cost, and that nothing was sent. The JSON document (with
-/// every row's figures) is built only when `json` asks for it.
-fn estimate_report(est: &Estimate, selection: &Selection, json: bool) -> Report {
-    let failed: Vec<_> = selection
-        .rows
-        .iter()
-        .filter(|r| r.state == RowState::Failed)
-        .map(|r| json!({"line": r.row_number, "id": r.row_id, "reason": r.reason}))
-        .collect();
-    let (skipped, invalid) = (
-        selection.count(RowState::Skipped),
-        selection.count(RowState::Failed),
-    );
-    let json = if json {
-        json!({
-            "estimate": estimate_json(est),
-            "rows": {"selected": selection.rows.len(), "to_send": selection.pending.len(),
-                     "skipped": skipped, "failed": invalid},
-            "invalid_rows": failed,
-            "sent": false,
-        })
-    } else {
-        serde_json::Value::Null
+/// What `--estimate-cost` gathers while the file is read, a row at a time: the counts, the
+/// invalid rows (line, id, reason), the sums of the estimate and — for `--json`, whose document
+/// lists them — each pending row's figures. Nothing else of a row is kept, so memory does not
+/// grow with the file (beyond the reader's set of ids, which finds an id used twice) unless
+/// `--json` asks for every row's figures. A file's ids are unique (the reader refuses a file
+/// where one repeats), so each row is classified on its own, as `batch build` does.
+struct EstimateScan {
+    counter: InputCounter,
+    tally: EstimateTally,
+    per_row: Option<Vec<RowEstimate>>,
+    selected: usize,
+    skipped: usize,
+    invalid: Vec<serde_json::Value>,
+}
+
+/// Reads the selected rows of INPUT once and estimates them without holding them
+/// ([`EstimateScan`]).
+///
+/// # Errors
+/// Bad input for an unreadable file or an empty range.
+fn scan_estimate(
+    args: &RunArgs,
+    spec: &'static ModelSpec,
+    prediction: OutputPrediction,
+    json: bool,
+) -> Result<EstimateScan, CliError> {
+    let counter = InputCounter::new(spec);
+    let mut scan = EstimateScan {
+        tally: EstimateTally::new(counter.shared_prefix(), prediction),
+        counter,
+        per_row: json.then(Vec::new),
+        selected: 0,
+        skipped: 0,
+        invalid: Vec::new(),
     };
-    Report {
-        exit: EXIT_OK,
-        json,
-        text: format!(
-            "{}\n{} rows selected: {} to send, {} skipped (already filled), {invalid} invalid. Nothing was sent.",
-            estimate_text(est),
-            selection.rows.len(),
-            selection.pending.len(),
-            skipped,
-        ),
+    let range = args.start_row..args.end_row.unwrap_or(usize::MAX);
+    let read = read_rows(&args.input, |row: FileRow| {
+        if range.contains(&row.index) {
+            scan.add(spec, &row.as_sheet_row(), args.overwrite);
+        }
+        Ok(())
+    })?;
+    check_range(&args.input, args.start_row, args.end_row, read.rows)?;
+    Ok(scan)
+}
+
+impl EstimateScan {
+    /// Classifies one selected row and counts it when it would be sent.
+    fn add(&mut self, spec: &ModelSpec, row: &SheetRow, overwrite: bool) {
+        self.selected += 1;
+        let new = selection::classify_row(row, overwrite, Place::File);
+        match new.state {
+            RowState::Pending => {
+                let input_tokens = self.counter.count(&new.title);
+                let request = CountedRequest {
+                    id: &new.row_id,
+                    input_tokens,
+                };
+                match &mut self.per_row {
+                    Some(per_row) => per_row.push(self.tally.add_row(spec, &request)),
+                    None => {
+                        self.tally.add(input_tokens);
+                    }
+                }
+            }
+            RowState::Skipped => self.skipped += 1,
+            _ => self
+                .invalid
+                .push(json!({"line": new.row_number, "id": new.row_id, "reason": new.reason})),
+        }
+    }
+
+    /// `--estimate-cost`'s answer: what the run would cost, and that nothing was sent.
+    fn report(self, spec: &ModelSpec, json: bool) -> Report {
+        let est = Estimate {
+            per_row: self.per_row.unwrap_or_default(),
+            ..self.tally.finish(spec)
+        };
+        let (to_send, invalid) = (est.rows, self.invalid.len());
+        let json = if json {
+            json!({
+                "estimate": estimate_json(&est),
+                "rows": {"selected": self.selected, "to_send": to_send,
+                         "skipped": self.skipped, "failed": invalid},
+                "invalid_rows": self.invalid,
+                "sent": false,
+            })
+        } else {
+            serde_json::Value::Null
+        };
+        Report {
+            exit: EXIT_OK,
+            json,
+            text: format!(
+                "{}\n{} rows selected: {to_send} to send, {} skipped (already filled), {invalid} invalid. Nothing was sent.",
+                estimate_text(&est),
+                self.selected,
+                self.skipped,
+            ),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 //! line and realtime runs (each call's predicted cost and weight) all come here.
 
 use almanac_core::catalog::ModelSpec;
-use almanac_core::cost::predict_output;
+use almanac_core::cost::{OutputPrediction, predict_output};
 use almanac_core::domain::RowInput;
 use almanac_protocol::Estimate;
 use almanac_store::{Store, StoreError};
@@ -21,13 +21,26 @@ pub async fn estimate(
     spec: &'static ModelSpec,
     rows: Vec<RowInput>,
 ) -> Result<Estimate, StoreError> {
-    let history = store
-        .average_output_tokens(&spec.id, almanac_core::prompt::template_id())
-        .await?;
-    let prediction = predict_output(spec, history);
+    let prediction = prediction(store, spec).await?;
     tokio::task::spawn_blocking(move || {
         almanac_openai::tokens::estimate_with(spec, &rows, prediction)
     })
     .await
     .map_err(|e| StoreError::Corrupt(format!("the estimate could not be computed: {e}")))
+}
+
+/// The output prediction for `spec`: the average of finished jobs with the same model and prompt
+/// template in `store` when it has some, else the catalogue's figure — what [`estimate`] uses, for
+/// a caller that counts rows itself as they stream by.
+///
+/// # Errors
+/// [`StoreError`] when the history cannot be read.
+pub async fn prediction(
+    store: &Store,
+    spec: &'static ModelSpec,
+) -> Result<OutputPrediction, StoreError> {
+    let history = store
+        .average_output_tokens(&spec.id, almanac_core::prompt::template_id())
+        .await?;
+    Ok(predict_output(spec, history))
 }

@@ -8,7 +8,7 @@ use almanac_core::domain::{RowId, RowInput, SpreadsheetId};
 use almanac_core::state::JobStatus;
 use almanac_protocol::{
     AccessChallenge, AccessProof, Budget, CreateJobRequest, Estimate, EstimateRequest, Job,
-    JobEvent, JobOptions, ModelList,
+    JobEvent, JobOptions, JobRow, ModelList,
 };
 use almanac_store::{JobRecord, StoreError};
 use secrecy::SecretString;
@@ -84,7 +84,8 @@ impl JobService {
         Ok(estimate::estimate(&self.svc.store, spec, rows).await?)
     }
 
-    /// Creates a sheet job (see `jobs::create::create`) and returns it with its rows.
+    /// Creates a sheet job (see `jobs::create::create`) and returns it without its rows (read
+    /// them with [`JobService::row_page`]).
     ///
     /// # Errors
     /// See [`CreateJobError`].
@@ -98,7 +99,8 @@ impl JobService {
             .await
     }
 
-    /// [`JobService::create`] with a spending cap and an accepted wait.
+    /// [`JobService::create`] with a spending cap and an accepted wait; the job comes back
+    /// without its rows.
     ///
     /// # Errors
     /// See [`CreateJobError`]; [`CreateJobError::OverBudget`] carries the figures.
@@ -110,7 +112,7 @@ impl JobService {
         options: JobOptions,
     ) -> Result<Job, CreateJobError> {
         let id = create::create(&self.svc, owner, access_proof, req, options).await?;
-        self.get(owner, &id).await.map_err(|e| match e {
+        self.head(owner, &id).await.map_err(|e| match e {
             JobError::Store(s) => CreateJobError::Store(s),
             other => CreateJobError::Invalid(other.to_string()),
         })
@@ -127,6 +129,36 @@ impl JobService {
             .job(&id)
             .await?
             .ok_or_else(|| CreateJobError::Store(StoreError::Corrupt(format!("job {id} vanished"))))
+    }
+
+    /// One job without its rows (`rows` empty), if `owner` owns it: what a caller sends before
+    /// the rows, which it reads with [`JobService::row_page`] a page at a time.
+    ///
+    /// # Errors
+    /// [`JobError::NotFound`] when there is no such job or another owner has it.
+    pub async fn head(&self, owner: &str, id: &str) -> Result<Job, JobError> {
+        let record = self.owned(owner, id).await?;
+        Ok(job_view(&self.svc.store, &record).await?)
+    }
+
+    /// One page of a job's rows in selection order, with the cursor of the next page: at most
+    /// `limit` rows after `after` (`None`: from the first), and `None` as the cursor once a page
+    /// is the last. The caller has checked the job's owner ([`JobService::head`]).
+    ///
+    /// # Errors
+    /// [`JobError::Store`] on a database failure.
+    pub async fn row_page(
+        &self,
+        id: &str,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<(Vec<JobRow>, Option<i64>), JobError> {
+        let records = self.svc.store.rows_page(id, after, limit).await?;
+        let next = match records.last() {
+            Some(last) if records.len() == limit as usize => Some(last.seq),
+            _ => None,
+        };
+        Ok((records.into_iter().map(job_row).collect(), next))
     }
 
     /// One job with its rows, if `owner` owns it.

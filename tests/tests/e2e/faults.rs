@@ -394,6 +394,70 @@ async fn transient_sheets_down_for_a_long_time_keeps_the_answers_and_writes_them
     assert!(!app.cell(0, 1, 3).is_empty());
 }
 
+/// A job whose answers take more than one `values.batchUpdateByDataFilter` (about 2 MB of body
+/// each) is written a call at a time, and each call's rows are settled when it succeeds: when a
+/// later call fails, the earlier rows are already `done` and the others keep their answers; once
+/// Sheets is back the rest is written, every cell once, in as few calls as one write would make.
+#[tokio::test]
+async fn a_write_of_several_calls_settles_each_call_and_a_later_failure_keeps_the_earlier_rows() {
+    let app = app_with_sheet(fast()).await;
+    // 20 rows × three answers of 44,200 characters ≈ 2.7 MB of body: two calls.
+    let long = vec!["A long answer."; 2_947].join(" ");
+    let rows = ENGLISH_CSV
+        .lines()
+        .skip(1)
+        .take(20)
+        .filter_map(|line| line.split(',').next())
+        .map(|id| (id.to_owned(), RowFault::Text(long.clone())))
+        .collect();
+    app.emulator.set_faults(Faults {
+        rows,
+        calls: vec![
+            CallFault {
+                target: FaultTarget::SheetsWrite,
+                kind: CallFaultKind::Pass,
+                times: 1,
+            },
+            CallFault {
+                target: FaultTarget::SheetsWrite,
+                kind: CallFaultKind::Status(503),
+                times: usize::MAX,
+            },
+        ],
+        ..Faults::default()
+    });
+    let job = app.create_job(&app.request(0, 2, 21, MODEL)).await;
+    let part = app
+        .wait_until(&job.id, "the first call's rows done", |j| {
+            j.row_counts.done > 0
+        })
+        .await;
+    let counts = &part.row_counts;
+    assert!(counts.done < 20, "{counts:?}");
+    assert_eq!(counts.done + counts.generated, 20, "{counts:?}");
+    assert_eq!(app.emulator.calls().values_batch_update_by_data_filter, 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let still = app.job(&job.id).await;
+    assert_eq!(still.status, JobStatus::Writing, "{still:#?}");
+    assert_eq!(
+        still.row_counts.done, counts.done,
+        "nothing settled by a failed call"
+    );
+
+    app.emulator.set_faults(Faults::default());
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.status, JobStatus::Completed, "{job:#?}");
+    assert_eq!(job.row_counts.done, 20, "{:#?}", job.rows);
+    assert_eq!(app.emulator.calls().values_batch_update_by_data_filter, 2);
+    let writes = app.emulator.cell_writes(SPREADSHEET, 0);
+    assert_eq!(writes.len(), 80, "C–F of 20 rows");
+    assert!(writes.values().all(|n| *n == 1), "{writes:?}");
+    assert!(
+        app.cell(0, 20, 4) == long,
+        "row 21's content_detailed is its answer"
+    );
+}
+
 /// One sample's value in Prometheus text (`name{labels} value`), summed over lines whose name and
 /// labels contain every part of `matching`.
 fn sample(text: &str, name: &str, matching: &[&str]) -> f64 {

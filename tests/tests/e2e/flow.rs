@@ -531,3 +531,31 @@ async fn a_running_job_cannot_be_retried() {
     app.emulator.hold_batches(false);
     app.wait_finished(&job.id).await;
 }
+
+/// A job's JSON is streamed a page of rows at a time (1,000 rows a chunk): a 2,500-row job comes
+/// back whole, in selection order, from `POST /jobs` and `GET /jobs/{id}` alike, with the same
+/// fields as before the rows.
+#[tokio::test]
+async fn a_large_jobs_rows_come_back_whole_and_in_order_across_pages() {
+    let app = spawn_app(fast()).await;
+    let mut csv = String::from("id,title\n");
+    for i in 0..2_500 {
+        csv.push_str(&format!("big-{i:04},Event number {i}\n"));
+    }
+    app.add_sheet(3, "Big", &csv);
+    app.emulator.hold_batches(true);
+    let created = app.create_job(&app.request(3, 2, 2_501, MODEL)).await;
+    let read = app.job(&created.id).await;
+    for job in [&created, &read] {
+        assert_eq!(job.rows.len(), 2_500);
+        assert_eq!(job.row_counts.total, 2_500);
+        for (i, row) in job.rows.iter().enumerate() {
+            assert_eq!(row.id, format!("big-{i:04}"));
+            assert_eq!(row.row_number, i as u32 + 2);
+            assert_eq!(row.title, format!("Event number {i}"));
+        }
+    }
+    assert_eq!(read.id, created.id);
+    assert_eq!(read.sheet_title, "Big");
+    assert_eq!(read.model, created.model);
+}

@@ -7,13 +7,14 @@
 use almanac_core::catalog::ModelSpec;
 use almanac_core::cost::{check_cap, pro_rata};
 use almanac_core::domain::RowInput;
-use almanac_core::state::{BatchState, FailureCode, JobStatus, RowFailure, RowState};
-use almanac_openai::jsonl;
+use almanac_core::state::{BatchState, FailureCode, JobStatus, RowFailure};
+use almanac_openai::jsonl::JsonlWriter;
 use almanac_protocol::RequestCounts;
-use almanac_store::{BatchProgress, BatchRecord, JobRecord, RowRecord};
+use almanac_store::rows::InputRows;
+use almanac_store::{BatchProgress, BatchRecord, JobRecord};
 use tracing::Instrument;
 
-use crate::jobs::batch::parts::batch_parts;
+use crate::jobs::batch::parts::{PAGE_ROWS, pending_parts};
 use crate::jobs::services::Services;
 use crate::jobs::step::StepError;
 use crate::jobs::view::job_cost;
@@ -28,15 +29,8 @@ pub async fn submit(svc: &Services, job: &JobRecord) -> Result<(), StepError> {
     let spec = svc.model_spec(job)?;
     let mut batches = store.batches(&job.id).await?;
     if batches.is_empty() {
-        let pending: Vec<(i64, RowInput)> = store
-            .rows_in(&job.id, RowState::Pending)
-            .await?
-            .into_iter()
-            .filter_map(|r| Some((r.seq, r.input()?)))
-            .collect();
-        store
-            .create_batches(&job.id, 0, &batch_parts(spec, &pending))
-            .await?;
+        let parts = pending_parts(store, spec, &job.id).await?;
+        store.create_batches(&job.id, 0, &parts).await?;
         batches = store.batches(&job.id).await?;
     }
     if job.status == JobStatus::Created {
@@ -73,18 +67,12 @@ async fn submit_one(
     let input_file_id = match &batch.input_file_id {
         Some(id) => id.clone(),
         None => {
-            let rows: Vec<RowInput> = svc
-                .store
-                .batch_rows(batch.id)
-                .await?
-                .iter()
-                .filter_map(RowRecord::input)
-                .collect();
-            if let Some(why) = over_cap(svc, job, rows.len()).await? {
-                tracing::warn!(job_id = %job.id, rows = rows.len(), reason = %why.reason, "batch not submitted: the job's cap would be passed");
+            let rows = usize::try_from(batch.total).unwrap_or(0);
+            if let Some(why) = over_cap(svc, job, rows).await? {
+                tracing::warn!(job_id = %job.id, rows, reason = %why.reason, "batch not submitted: the job's cap would be passed");
                 return leave_unsent(svc, batch, &why).await;
             }
-            upload(svc, job, spec, batch, rows).await?
+            upload(svc, job, spec, batch).await?
         }
     };
     // A crash between create and saving its id leaves a batch we must adopt, not duplicate.
@@ -103,37 +91,38 @@ async fn submit_one(
     Ok(())
 }
 
-/// Builds the input file of `rows` on disk, uploads it streamed from there, and saves its id at
-/// once.
+/// Builds the batch's input file on disk from its rows, read from the store a page at a time,
+/// uploads it streamed from there, and saves its id at once.
 async fn upload(
     svc: &Services,
     job: &JobRecord,
     spec: &'static ModelSpec,
     batch: &BatchRecord,
-    rows: Vec<RowInput>,
 ) -> Result<String, StepError> {
-    let count = rows.len();
     let name = format!("almanac-{}-{}-{}.jsonl", job.id, batch.attempt, batch.part);
-    let file = tokio::task::spawn_blocking(move || write_input(spec, &rows, &name))
-        .await
-        .map_err(|e| StepError::Permanent {
-            code: "invalid_input",
-            message: format!("cannot build the batch input file: {e}"),
-        })??;
+    let file = write_input(svc, spec, batch, &name).await?;
     let file_id = svc.openai.upload_jsonl_file(&file.path).await?;
     svc.store.set_input_file(batch.id, &file_id).await?;
-    tracing::info!(job_id = %job.id, file_id = %file_id, rows = count, "input file uploaded");
+    tracing::info!(job_id = %job.id, file_id = %file_id, rows = file.lines, "input file uploaded");
     Ok(file_id)
 }
 
 /// A batch input file in a temporary folder (removed with it).
 struct InputFile {
     path: std::path::PathBuf,
+    /// Request lines in the file.
+    lines: usize,
     _dir: tempfile::TempDir,
 }
 
-/// Writes the input file of `rows` as `name` in a new temporary folder, one line at a time.
-fn write_input(spec: &ModelSpec, rows: &[RowInput], name: &str) -> Result<InputFile, StepError> {
+/// Writes the input file of the batch's rows as `name` in a new temporary folder: a page of rows
+/// ([`PAGE_ROWS`]) read from the store, then written off the async threads, until none is left.
+async fn write_input(
+    svc: &Services,
+    spec: &'static ModelSpec,
+    batch: &BatchRecord,
+    name: &str,
+) -> Result<InputFile, StepError> {
     let io =
         |e: std::io::Error| StepError::Transient(format!("cannot write the batch input file: {e}"));
     let dir = tempfile::Builder::new()
@@ -143,14 +132,29 @@ fn write_input(spec: &ModelSpec, rows: &[RowInput], name: &str) -> Result<InputF
     let path = dir.path().join(name);
     let out =
         std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&path).map_err(io)?);
-    jsonl::write_jsonl(spec, rows, out).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidInput => StepError::Permanent {
-            code: "invalid_input",
-            message: format!("cannot build the batch input file: {e}"),
-        },
-        _ => io(e),
-    })?;
-    Ok(InputFile { path, _dir: dir })
+    let mut writer = JsonlWriter::new(spec, out);
+    let rows = InputRows::Batch(batch.id);
+    let (mut page, mut last) = svc.store.inputs_page(rows, None, PAGE_ROWS).await?;
+    while let Some(after) = last {
+        let inputs: Vec<RowInput> = page.into_iter().map(|(_, row)| row).collect();
+        writer = tokio::task::spawn_blocking(move || writer.write_rows(&inputs).map(|()| writer))
+            .await
+            .map_err(|e| StepError::Transient(format!("cannot write the batch input file: {e}")))?
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::InvalidInput => StepError::Permanent {
+                    code: "invalid_input",
+                    message: format!("cannot build the batch input file: {e}"),
+                },
+                _ => io(e),
+            })?;
+        (page, last) = svc.store.inputs_page(rows, Some(after), PAGE_ROWS).await?;
+    }
+    let (lines, _) = writer.finish().map_err(io)?;
+    Ok(InputFile {
+        path,
+        lines,
+        _dir: dir,
+    })
 }
 
 /// Settles a batch that was never sent: `cancelled`, and its rows failed with `why` (a retry may

@@ -1,32 +1,46 @@
-//! Writing a sheet job's answers: every answered (`generated`) row in one
-//! `values.batchUpdateByDataFilter` (split only above the request size limit), located by id in
-//! the sheet as it is now (one `values.batchGetByDataFilter` of A–F), never over a cell a person
-//! filled unless the job asked to overwrite. Both calls address the sheet by `sheetId`: a sheet
-//! renamed between the read and the write is still written, and no `spreadsheets.get` is needed.
+//! Writing a sheet job's answers: the answered (`generated`) rows go out in
+//! `values.batchUpdateByDataFilter` calls of up to about 2 MB each (as few calls as one write of
+//! everything would make), located by id in the sheet as it is now (one
+//! `values.batchGetByDataFilter` of A–F per write), never over a cell a person filled unless the
+//! job asked to overwrite. The answers are read from the store a page at a time and each call's
+//! rows are settled as soon as it succeeds, so a write holds one request's worth of answers
+//! whatever the job's size, and a failure part-way loses none of the calls already made. Both calls
+//! address the sheet by `sheetId`: a sheet renamed between the read and the write is still written,
+//! and no `spreadsheets.get` is needed.
 
 use std::collections::HashMap;
 
 use almanac_core::domain::{Generated, RowId, SheetRow, SpreadsheetId};
 use almanac_core::state::{RowFailure, RowState};
-use almanac_sheets::{WritePlan, plan_writes};
+use almanac_sheets::{
+    SheetIndex, WriteGroup, WritePlan, answer_write_bytes, keep_write_columns, plan_with_index,
+};
 use almanac_store::{JobRecord, RowUpdate};
 
 use crate::jobs::services::Services;
 use crate::jobs::step::StepError;
 
-/// Writes every answered (`generated`) row of a sheet job in one `values.batchUpdateByDataFilter`
-/// (split only above the request size limit), locating rows by id in the sheet as it is now, and settles each
-/// row: `done` when written (or when its cells already hold this answer — a write applied before a
-/// crash), `skipped` when a person filled the cells, `failed` with the reason and its code when its
-/// id is gone or duplicated. Used by the batch path's `writing` step and by realtime runs' grouped
-/// writes. Returns the rows settled (0 when nothing was answered).
+/// Answered rows read from the store at a time (a fraction of one write call's worth).
+const PAGE_ROWS: u32 = 500;
+
+/// An answered row as stored: `(seq, id, answer)`.
+type Answered = (i64, RowId, Generated);
+
+/// Writes every answered (`generated`) row of a sheet job, locating rows by id in the sheet as it
+/// is now, a `values.batchUpdateByDataFilter` call at a time (each up to about 2 MB), and settles
+/// each call's rows when it succeeds: `done` when written (or when its cells already hold this
+/// answer — a write applied before a crash), `skipped` when a person filled the cells, `failed`
+/// with the reason and its code when its id is gone or duplicated. Used by the batch path's
+/// `writing` step and by realtime runs' grouped writes. Returns the rows settled (0, with no
+/// Sheets call, when nothing was answered).
 ///
 /// # Errors
-/// [`StepError`] from Sheets or the store; the answers stay stored, so a retry writes them.
+/// [`StepError`] from Sheets or the store. The rows of the calls made before the failure are
+/// settled; the others' answers stay stored, so a retry writes them.
 pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> {
     let store = &svc.store;
-    let generated = store.generated_rows(&job.id).await?;
-    if generated.is_empty() {
+    let (mut page, mut last) = store.generated_page(&job.id, None, PAGE_ROWS).await?;
+    if last.is_none() {
         return Ok(0);
     }
     let spreadsheet =
@@ -34,39 +48,100 @@ pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> 
             code: "invalid_spreadsheet",
             message: e.to_string(),
         })?;
-    let sheets = &svc.sheets;
     let sheet_id = job.sheet_id as i32;
-    let read = sheets.read_ids_and_outputs(&spreadsheet, sheet_id).await?;
+    let mut read = svc
+        .sheets
+        .read_ids_and_outputs(&spreadsheet, sheet_id)
+        .await?;
+    keep_write_columns(&mut read.rows);
     if !read.title.is_empty() && read.title != job.sheet_title {
         store.set_sheet_title(&job.id, &read.title).await?;
     }
-    let current = read.rows;
-    // The answers are moved, not copied: a job's answers are its largest data.
-    let (seqs, results): (Vec<i64>, Vec<(RowId, Generated)>) = generated
-        .into_iter()
-        .map(|(seq, id, g)| (seq, (id, g)))
-        .unzip();
-    let plan = plan_writes(sheet_id, &current, &results, job.overwrite);
-    if !plan.blocks.is_empty() {
-        let report = sheets.write_blocks(&spreadsheet, &plan.blocks).await?;
-        tracing::info!(job_id = %job.id, cells = report.updated_cells, calls = report.calls, "sheet written");
+    let writer = Writer {
+        svc,
+        job,
+        spreadsheet: &spreadsheet,
+        index: SheetIndex::new(&read.rows),
+    };
+    let (mut group, mut tally) = (WriteGroup::default(), Tally::default());
+    while let Some(after) = last {
+        for row in page {
+            let bytes = answer_write_bytes(&row.2);
+            if let Some(full) = group.push(row, bytes) {
+                writer.write(full, &mut tally).await?;
+            }
+        }
+        (page, last) = store
+            .generated_page(&job.id, Some(after), PAGE_ROWS)
+            .await?;
     }
-    let updates = settle(&seqs, &results, &plan, &current);
-    store.set_row_states(&job.id, &updates).await?;
-    let count = |state: RowState| updates.iter().filter(|u| u.state == state).count() as u64;
-    metrics::counter!(crate::metrics::ROWS_WRITTEN).increment(count(RowState::Done));
-    metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "sheet")
-        .increment(count(RowState::Failed));
-    Ok(updates.len())
+    writer.write(group.take(), &mut tally).await?;
+    tracing::info!(job_id = %job.id, rows = tally.rows, cells = tally.cells, calls = tally.calls, "sheet written");
+    Ok(tally.rows)
+}
+
+/// What a write did so far, over its calls.
+#[derive(Default)]
+struct Tally {
+    /// Rows settled.
+    rows: usize,
+    /// Cells the API reported as updated.
+    cells: u64,
+    /// `values.batchUpdateByDataFilter` calls made.
+    calls: usize,
+}
+
+/// One write of a job against one read of its sheet.
+struct Writer<'a> {
+    svc: &'a Services,
+    job: &'a JobRecord,
+    spreadsheet: &'a SpreadsheetId,
+    /// The sheet as read at the start of the write, indexed by id.
+    index: SheetIndex<'a>,
+}
+
+impl Writer<'_> {
+    /// Plans and writes one group of answered rows (one call, or none when every row is kept or
+    /// failed) and settles them.
+    async fn write(&self, rows: Vec<Answered>, tally: &mut Tally) -> Result<(), StepError> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        // The answers are moved, not copied: a job's answers are its largest data.
+        let (seqs, results): (Vec<i64>, Vec<(RowId, Generated)>) =
+            rows.into_iter().map(|(seq, id, g)| (seq, (id, g))).unzip();
+        let (sheet_id, overwrite) = (self.job.sheet_id as i32, self.job.overwrite);
+        let plan = plan_with_index(sheet_id, &self.index, &results, overwrite);
+        if !plan.blocks.is_empty() {
+            let report = self
+                .svc
+                .sheets
+                .write_blocks(self.spreadsheet, &plan.blocks)
+                .await?;
+            tally.cells += report.updated_cells;
+            tally.calls += report.calls;
+        }
+        let updates = settle(&seqs, &results, &plan, &self.index);
+        self.svc
+            .store
+            .set_row_states(&self.job.id, &updates)
+            .await?;
+        let count = |state: RowState| updates.iter().filter(|u| u.state == state).count() as u64;
+        metrics::counter!(crate::metrics::ROWS_WRITTEN).increment(count(RowState::Done));
+        metrics::counter!(crate::metrics::ROWS_FAILED, "stage" => "sheet")
+            .increment(count(RowState::Failed));
+        tally.rows += updates.len();
+        Ok(())
+    }
 }
 
 /// The new state of each answered row (`seqs[i]` is the row of `results[i]`) after the write
-/// `plan` over the sheet as it was read (`current`).
+/// `plan` over the sheet as it was read (`index`).
 fn settle(
     seqs: &[i64],
     results: &[(RowId, Generated)],
     plan: &WritePlan,
-    current: &[SheetRow],
+    index: &SheetIndex<'_>,
 ) -> Vec<RowUpdate> {
     let by_id: HashMap<&str, (i64, &Generated)> = seqs
         .iter()
@@ -86,25 +161,23 @@ fn settle(
         updates.push(match problem.failure_code() {
             Some(code) => RowUpdate::failed(*seq, RowFailure::new(code, problem.to_string())),
             // Written before a restart (the cells hold our answer), or a person filled them.
-            None if row_holds(current, id, ours) => RowUpdate::done(*seq),
+            None if index.find(id).is_ok_and(|row| row_holds(row, ours)) => RowUpdate::done(*seq),
             None => RowUpdate::skipped(*seq, problem.to_string()),
         });
     }
     updates
 }
 
-/// True when the sheet row with this id already holds our answer `g`: every filled cell of C–F
-/// was filled, and at least one of the text columns D–F holds exactly our text (a person does not
-/// type the model's paragraph word for word). Covers a write that Google applied but the server
-/// never heard back about — including one that filled only the cells a person had left empty.
-fn row_holds(current: &[SheetRow], id: &RowId, g: &Generated) -> bool {
-    current.iter().any(|row| {
-        let cell = |i: usize| row.cells.get(2 + i).map(String::as_str).unwrap_or("");
-        let columns = g.columns();
-        row.cells.first().map(|c| c.trim()) == Some(id.as_str())
-            && (0..columns.len()).all(|i| !cell(i).trim().is_empty())
-            && (1..columns.len()).any(|i| !columns[i].is_empty() && cell(i) == columns[i])
-    })
+/// True when `row` (the one row holding the answer's id) already holds our answer `g`: every
+/// filled cell of C–F was filled, and at least one of the text columns D–F holds exactly our text
+/// (a person does not type the model's paragraph word for word). Covers a write that Google
+/// applied but the server never heard back about — including one that filled only the cells a
+/// person had left empty.
+fn row_holds(row: &SheetRow, g: &Generated) -> bool {
+    let cell = |i: usize| row.cells.get(2 + i).map(String::as_str).unwrap_or("");
+    let columns = g.columns();
+    (0..columns.len()).all(|i| !cell(i).trim().is_empty())
+        && (1..columns.len()).any(|i| !columns[i].is_empty() && cell(i) == columns[i])
 }
 
 #[cfg(test)]
@@ -127,6 +200,13 @@ mod tests {
         }]
     }
 
+    /// What `settle` asks: does the one row holding `id` hold our answer?
+    fn holds(rows: &[SheetRow], id: &RowId, g: &Generated) -> bool {
+        SheetIndex::new(rows)
+            .find(id)
+            .is_ok_and(|row| row_holds(row, g))
+    }
+
     #[test]
     fn our_own_write_is_recognised_even_around_a_persons_cell_but_a_persons_row_is_not() {
         let id = RowId::parse("07-20").unwrap();
@@ -139,7 +219,7 @@ mod tests {
             &g.detail,
             &g.related_movies,
         ]);
-        assert!(row_holds(&ours, &id, &g));
+        assert!(holds(&ours, &id, &g));
         let around_person = row(&[
             "07-20",
             "Moon",
@@ -148,14 +228,11 @@ mod tests {
             &g.detail,
             &g.related_movies,
         ]);
-        assert!(row_holds(&around_person, &id, &g));
+        assert!(holds(&around_person, &id, &g));
         let person = row(&["07-20", "Moon", "1969", "a", "b", "c"]);
-        assert!(!row_holds(&person, &id, &g));
+        assert!(!holds(&person, &id, &g));
         let partial = row(&["07-20", "Moon", "", &g.simple, &g.detail, &g.related_movies]);
-        assert!(
-            !row_holds(&partial, &id, &g),
-            "an empty cell means not written"
-        );
+        assert!(!holds(&partial, &id, &g), "an empty cell means not written");
         let other_id = row(&[
             "07-21",
             "Moon",
@@ -164,6 +241,6 @@ mod tests {
             &g.detail,
             &g.related_movies,
         ]);
-        assert!(!row_holds(&other_id, &id, &g));
+        assert!(!holds(&other_id, &id, &g));
     }
 }
