@@ -340,6 +340,7 @@ fn start_server(emulator: &Emulator, database_url: Option<&str>) -> anyhow::Resu
         .env("ALMANAC_JOBS_PER_MINUTE", "1000000")
         .env("RUST_LOG", "warn")
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        // `MALLOC_ARENA_MAX=16 cargo bench …` compares glibc's own arena count with the binary's.
         .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)

@@ -407,8 +407,8 @@ pub fn split_into_batches<'r>(spec: &ModelSpec, rows: &'r [RowInput]) -> Vec<&'r
     split_into_batches_with_limits(spec, rows, MAX_REQUESTS_PER_BATCH, MAX_FILE_BYTES)
 }
 
-/// [`split_into_batches`] with other limits (for tests, or a provider with smaller limits), by a
-/// [`PartSplitter`] over each line's length as the [`LineTemplate`] measures it.
+/// [`split_into_batches`] with other limits (for tests, or a provider with smaller limits), by
+/// [`RowParts`].
 ///
 /// # Panics
 /// When `max_requests` is 0.
@@ -418,12 +418,11 @@ pub fn split_into_batches_with_limits<'r>(
     max_requests: usize,
     max_bytes: usize,
 ) -> Vec<&'r [RowInput]> {
-    let template = LineTemplate::new(spec);
-    let mut splitter = PartSplitter::new(max_requests, max_bytes);
+    let mut parts = RowParts::with_limits(spec, max_requests, max_bytes);
     let mut chunks = Vec::new();
     let mut start = 0;
     for (i, row) in rows.iter().enumerate() {
-        if splitter.push(template.line_len(row.id.as_str(), &row.title)) && i > start {
+        if parts.push(row) && i > start {
             chunks.push(&rows[start..i]);
             start = i;
         }
@@ -432,6 +431,39 @@ pub fn split_into_batches_with_limits<'r>(
         chunks.push(&rows[start..]);
     }
     chunks
+}
+
+/// Rows cut into parts as they come: a [`PartSplitter`] over each row's line length as the
+/// model's [`LineTemplate`] measures it. The one rule [`split_into_batches`] and a submission cut
+/// from pages of stored rows share.
+#[derive(Clone, Debug)]
+pub struct RowParts {
+    template: LineTemplate,
+    splitter: PartSplitter,
+}
+
+impl RowParts {
+    /// Parts within the Batch API's limits ([`MAX_REQUESTS_PER_BATCH`], [`MAX_FILE_BYTES`]).
+    pub fn new(spec: &ModelSpec) -> RowParts {
+        RowParts::with_limits(spec, MAX_REQUESTS_PER_BATCH, MAX_FILE_BYTES)
+    }
+
+    /// Parts within other limits.
+    ///
+    /// # Panics
+    /// When `max_requests` is 0.
+    pub fn with_limits(spec: &ModelSpec, max_requests: usize, max_bytes: usize) -> RowParts {
+        RowParts {
+            template: LineTemplate::new(spec),
+            splitter: PartSplitter::new(max_requests, max_bytes),
+        }
+    }
+
+    /// Takes the next row: true when its line opens a new part (the first row's does).
+    pub fn push(&mut self, row: &RowInput) -> bool {
+        self.splitter
+            .push(self.template.line_len(row.id.as_str(), &row.title))
+    }
 }
 
 /// What is wrong with one line of a batch input file, for a file made elsewhere: the line must be

@@ -10,6 +10,16 @@ use crate::pool::{in_tx, on_pool};
 use crate::records::{ROW_COLUMNS, RowRecord, RowUpdate};
 use crate::{Store, StoreResult, now};
 
+/// One page of rows read by `seq` and the cursor of the next: `Some(seq)` of the last row read
+/// when the page was full (more rows may follow: pass it as the next `after_seq`), `None` when
+/// the page was the last.
+pub type Page<T> = (Vec<T>, Option<i64>);
+
+/// The next page's cursor after reading `read` rows of at most `limit`, the last at `last_seq`.
+fn next_after(read: usize, limit: u32, last_seq: Option<i64>) -> Option<i64> {
+    last_seq.filter(|_| read >= limit as usize)
+}
+
 /// Which rows [`Store::inputs_page`] reads.
 #[derive(Clone, Copy, Debug)]
 pub enum InputRows<'a> {
@@ -35,8 +45,7 @@ impl Store {
     }
 
     /// One page of a job's rows in selection order: at most `limit` rows whose `seq` is above
-    /// `after_seq` (from the first row when `None`). The next page starts after the last row's
-    /// `seq`; a page shorter than `limit` is the last.
+    /// `after_seq` (from the first row when `None`), and the cursor of the next page ([`Page`]).
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
@@ -45,18 +54,18 @@ impl Store {
         job_id: &str,
         after_seq: Option<i64>,
         limit: u32,
-    ) -> StoreResult<Vec<RowRecord>> {
+    ) -> StoreResult<Page<RowRecord>> {
         let sql = format!(
             "SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
         );
-        Ok(
-            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+        let rows: Vec<RowRecord> = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(job_id)
             .bind(after_seq.unwrap_or(i64::MIN))
             .bind(i64::from(limit))
             .fetch_all(p)
-            .await?),
-        )
+            .await?);
+        let next = next_after(rows.len(), limit, rows.last().map(|r| r.seq));
+        Ok((rows, next))
     }
 
     /// The rows of a job in one state, in selection order.
@@ -91,11 +100,11 @@ impl Store {
     }
 
     /// One page of a job's answered rows waiting to be written (`generated`): at most `limit`
-    /// rows whose `seq` is above `after_seq` (from the first row when `None`), in selection order, as `(seq, id, answer)`; rows
-    /// whose stored id or answer cannot be read are left out (the page may then be shorter; the
-    /// next page starts after the last `seq` *read*, returned as the second value, `None` when no
-    /// row was left). Reads only the columns the write needs, so a job's answers can be written a
-    /// request at a time in bounded memory.
+    /// rows whose `seq` is above `after_seq` (from the first row when `None`), in selection order,
+    /// as `(seq, id, answer)`, and the cursor of the next page ([`Page`]); rows whose stored id or
+    /// answer cannot be read are left out (the page may then be shorter than the rows read). Reads
+    /// only the columns the write needs, so a job's answers can be written a request at a time in
+    /// bounded memory.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
@@ -104,7 +113,7 @@ impl Store {
         job_id: &str,
         after_seq: Option<i64>,
         limit: u32,
-    ) -> StoreResult<(Vec<(i64, RowId, Generated)>, Option<i64>)> {
+    ) -> StoreResult<Page<(i64, RowId, Generated)>> {
         type Answer = (
             i64,
             String,
@@ -123,7 +132,7 @@ impl Store {
         .bind(i64::from(limit))
         .fetch_all(p)
         .await?);
-        let last = rows.last().map(|r| r.0);
+        let next = next_after(rows.len(), limit, rows.last().map(|r| r.0));
         let page = rows
             .into_iter()
             .filter_map(|(seq, id, year, simple, detail, related_movies)| {
@@ -136,14 +145,14 @@ impl Store {
                 Some((seq, RowId::parse(&id).ok()?, generated))
             })
             .collect();
-        Ok((page, last))
+        Ok((page, next))
     }
 
     /// One page of model inputs `(seq, id, title)`: at most `limit` rows of `rows` whose `seq` is
-    /// above `after_seq` (from the first row when `None`), in selection order; rows without a
-    /// valid id are left out (the page may then be shorter; the next page starts after the last
-    /// `seq` *read*, returned as the second value, `None` when no row was left). What a batch's
-    /// parts are cut from and its input file is written from, a page at a time.
+    /// above `after_seq` (from the first row when `None`), in selection order, and the cursor of
+    /// the next page ([`Page`]); rows without a valid id are left out (the page may then be
+    /// shorter than the rows read). What a batch's parts are cut from and its input file is
+    /// written from, a page at a time.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
@@ -152,8 +161,8 @@ impl Store {
         rows: InputRows<'_>,
         after_seq: Option<i64>,
         limit: u32,
-    ) -> StoreResult<(Vec<(i64, RowInput)>, Option<i64>)> {
-        let (after, limit) = (after_seq.unwrap_or(i64::MIN), i64::from(limit));
+    ) -> StoreResult<Page<(i64, RowInput)>> {
+        let (after, max) = (after_seq.unwrap_or(i64::MIN), i64::from(limit));
         let found: Vec<(i64, String, String)> = match rows {
             InputRows::Pending(job_id) => on_pool!(self.pool(), p => sqlx::query_as(
                 "SELECT seq, row_id, title FROM job_rows \
@@ -162,7 +171,7 @@ impl Store {
             .bind(job_id)
             .bind(RowState::Pending)
             .bind(after)
-            .bind(limit)
+            .bind(max)
             .fetch_all(p)
             .await?),
             InputRows::Batch(batch) => on_pool!(self.pool(), p => sqlx::query_as(
@@ -171,11 +180,11 @@ impl Store {
             )
             .bind(batch)
             .bind(after)
-            .bind(limit)
+            .bind(max)
             .fetch_all(p)
             .await?),
         };
-        let last = found.last().map(|r| r.0);
+        let next = next_after(found.len(), limit, found.last().map(|r| r.0));
         let page = found
             .into_iter()
             .filter_map(|(seq, id, title)| {
@@ -188,7 +197,7 @@ impl Store {
                 ))
             })
             .collect();
-        Ok((page, last))
+        Ok((page, next))
     }
 
     /// The rows assigned to a batch, in selection order.

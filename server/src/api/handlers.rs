@@ -297,11 +297,9 @@ pub async fn cancel_job(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Job>), ApiError> {
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(state.jobs.cancel(&caller.sub, &id).await?),
-    ))
+) -> Result<Response, ApiError> {
+    let job = state.jobs.cancel(&caller.sub, &id).await?;
+    Ok(job_response(StatusCode::ACCEPTED, state.jobs.clone(), job))
 }
 
 /// `POST /api/v1/jobs/{id}/retry`: 202 with the job; its failed rows are sent again. 409 while
@@ -318,11 +316,9 @@ pub async fn retry_job(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> Result<(StatusCode, Json<Job>), ApiError> {
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(state.jobs.retry(&caller.sub, &id).await?),
-    ))
+) -> Result<Response, ApiError> {
+    let job = state.jobs.retry(&caller.sub, &id).await?;
+    Ok(job_response(StatusCode::ACCEPTED, state.jobs.clone(), job))
 }
 
 /// `GET /api/v1/jobs/{id}/events`: Server-Sent Events named `progress`, whose data is a

@@ -1,6 +1,6 @@
-//! The body of `GET /api/v1/jobs/{id}` and `POST /api/v1/jobs`: a [`Job`] as JSON whose rows are
-//! read from the store and serialised a page at a time while the body is sent. A 50,000-row job's
-//! JSON is about 8 MB, and building it whole held its row records, its rows and the text at once
+//! The body of `GET /api/v1/jobs/{id}`, `POST /api/v1/jobs` and a job's `cancel` and `retry`: a
+//! [`Job`] as JSON whose rows are read from the store and serialised a page at a time while the
+//! body is sent. A 50,000-row job's JSON is about 8 MB, and building it whole held its row records, its rows and the text at once
 //! (about 25 MiB per request, for every concurrent reader); streamed, a request holds one page.
 //!
 //! The JSON is the same document `serde_json` would make of the whole `Job` (same fields, same
@@ -38,10 +38,11 @@ fn head_bytes(job: &Job) -> Vec<u8> {
     head
 }
 
-/// Where the body is: the head not yet sent, then the next page after a `seq`, then the end.
+/// Where the body is: the head not yet sent, then the page after a `seq` (`None`: the first),
+/// then the end.
 enum Next {
     Head(Vec<u8>),
-    Rows { after: Option<i64>, first: bool },
+    Rows(Option<i64>),
     Done,
 }
 
@@ -55,27 +56,20 @@ fn row_chunks(
         let (jobs, id) = (jobs.clone(), id.clone());
         async move {
             match next {
-                Next::Head(head) => Some((
-                    Ok(Bytes::from(head)),
-                    Next::Rows {
-                        after: None,
-                        first: true,
-                    },
-                )),
-                Next::Rows { after, first } => Some(page(&jobs, &id, after, first).await),
+                Next::Head(head) => Some((Ok(Bytes::from(head)), Next::Rows(None))),
+                Next::Rows(after) => Some(page(&jobs, &id, after).await),
                 Next::Done => None,
             }
         }
     })
 }
 
-/// One page of rows as JSON (each after a `,` but the job's first), and what follows it; the
-/// closing `]}` with the last page.
+/// One page of rows as JSON (each after a `,` but the job's first, on the first page), and what
+/// follows it; the closing `]}` with the last page.
 async fn page(
     jobs: &JobService,
     id: &str,
     after: Option<i64>,
-    first: bool,
 ) -> (Result<Bytes, std::io::Error>, Next) {
     let (rows, next) = match jobs.row_page(id, after, PAGE_ROWS).await {
         Ok(found) => found,
@@ -86,20 +80,13 @@ async fn page(
     };
     let mut out = Vec::with_capacity(rows.len() * 180 + 2);
     for (i, row) in rows.iter().enumerate() {
-        if i > 0 || !first {
+        if i > 0 || after.is_some() {
             out.push(b',');
         }
         serde_json::to_writer(&mut out, row).expect("a row serializes");
     }
-    let first = first && rows.is_empty();
     match next {
-        Some(after) => (
-            Ok(Bytes::from(out)),
-            Next::Rows {
-                after: Some(after),
-                first,
-            },
-        ),
+        Some(after) => (Ok(Bytes::from(out)), Next::Rows(Some(after))),
         None => {
             out.extend_from_slice(b"]}");
             (Ok(Bytes::from(out)), Next::Done)

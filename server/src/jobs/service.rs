@@ -143,7 +143,7 @@ impl JobService {
 
     /// One page of a job's rows in selection order, with the cursor of the next page: at most
     /// `limit` rows after `after` (`None`: from the first), and `None` as the cursor once a page
-    /// is the last. The caller has checked the job's owner ([`JobService::head`]).
+    /// is the last (`almanac_store::rows::Page`). The caller has checked the job's owner ([`JobService::head`]).
     ///
     /// # Errors
     /// [`JobError::Store`] on a database failure.
@@ -153,30 +153,8 @@ impl JobService {
         after: Option<i64>,
         limit: u32,
     ) -> Result<(Vec<JobRow>, Option<i64>), JobError> {
-        let records = self.svc.store.rows_page(id, after, limit).await?;
-        let next = match records.last() {
-            Some(last) if records.len() == limit as usize => Some(last.seq),
-            _ => None,
-        };
+        let (records, next) = self.svc.store.rows_page(id, after, limit).await?;
         Ok((records.into_iter().map(job_row).collect(), next))
-    }
-
-    /// One job with its rows, if `owner` owns it.
-    ///
-    /// # Errors
-    /// [`JobError::NotFound`] when there is no such job or another owner has it.
-    pub async fn get(&self, owner: &str, id: &str) -> Result<Job, JobError> {
-        let record = self.owned(owner, id).await?;
-        let mut job = job_view(&self.svc.store, &record).await?;
-        job.rows = self
-            .svc
-            .store
-            .rows(id)
-            .await?
-            .into_iter()
-            .map(job_row)
-            .collect();
-        Ok(job)
     }
 
     /// The current progress of a job, as sent on its event stream.
@@ -205,6 +183,7 @@ impl JobService {
     }
 
     /// Asks a running job to stop: its batches are cancelled and what finished before is written.
+    /// Returns the job without its rows ([`JobService::row_page`] reads them).
     ///
     /// # Errors
     /// [`JobError::NotFound`], or [`JobError::Finished`] when the job has ended.
@@ -215,10 +194,11 @@ impl JobService {
         }
         tracing::info!(job_id = %id, "cancel requested");
         self.svc.wake_for(id).await;
-        self.get(owner, id).await
+        self.head(owner, id).await
     }
 
-    /// Retries a finished job's failed rows (see `jobs::retry`).
+    /// Retries a finished job's failed rows (see `jobs::retry`). Returns the job without its rows
+    /// ([`JobService::row_page`] reads them).
     ///
     /// # Errors
     /// [`JobError::NotFound`], [`JobError::Running`] while the job runs,
@@ -226,7 +206,7 @@ impl JobService {
     pub async fn retry(&self, owner: &str, id: &str) -> Result<Job, JobError> {
         let record = self.owned(owner, id).await?;
         retry::retry(&self.svc, &record).await?;
-        self.get(owner, id).await
+        self.head(owner, id).await
     }
 
     /// A fresh access challenge for `owner` on a spreadsheet (see `jobs::access`).

@@ -1,11 +1,11 @@
 //! The parts of one submission: rows split into batches within the Batch API's limits (50,000
 //! requests and 200 MB of input file per batch,
-//! <https://platform.openai.com/docs/api-reference/batch/create>), measured line by line with the
-//! model's [`LineTemplate`] as the rows come — from a list, or from the store a page at a time.
+//! <https://platform.openai.com/docs/api-reference/batch/create>), cut by [`RowParts`] as the rows
+//! come — from a list, or from the store a page at a time.
 
 use almanac_core::catalog::ModelSpec;
 use almanac_core::domain::RowInput;
-use almanac_openai::jsonl::{LineTemplate, PartSplitter};
+use almanac_openai::jsonl::RowParts;
 use almanac_store::rows::InputRows;
 use almanac_store::{Store, StoreResult};
 
@@ -34,36 +34,36 @@ pub async fn pending_parts(
 ) -> StoreResult<Vec<Vec<i64>>> {
     let rows = InputRows::Pending(job_id);
     let mut cutter = PartCutter::new(spec);
-    let (mut page, mut last) = store.inputs_page(rows, None, PAGE_ROWS).await?;
-    while let Some(after) = last {
+    let mut after = None;
+    loop {
+        let (page, next) = store.inputs_page(rows, after, PAGE_ROWS).await?;
         for (seq, row) in &page {
             cutter.push(*seq, row);
         }
-        (page, last) = store.inputs_page(rows, Some(after), PAGE_ROWS).await?;
+        if next.is_none() {
+            return Ok(cutter.parts);
+        }
+        after = next;
     }
-    Ok(cutter.parts)
 }
 
-/// Parts being cut, a line at a time.
+/// The `seq`s of the parts being cut, a row at a time.
 struct PartCutter {
-    template: LineTemplate,
-    splitter: PartSplitter,
+    rows: RowParts,
     parts: Vec<Vec<i64>>,
 }
 
 impl PartCutter {
     fn new(spec: &ModelSpec) -> PartCutter {
         PartCutter {
-            template: LineTemplate::new(spec),
-            splitter: PartSplitter::default(),
+            rows: RowParts::new(spec),
             parts: Vec::new(),
         }
     }
 
     /// Adds the row `seq`, opening a new part when its line does not fit the current one.
     fn push(&mut self, seq: i64, row: &RowInput) {
-        let len = self.template.line_len(row.id.as_str(), &row.title);
-        if self.splitter.push(len) || self.parts.is_empty() {
+        if self.rows.push(row) {
             self.parts.push(Vec::new());
         }
         if let Some(part) = self.parts.last_mut() {

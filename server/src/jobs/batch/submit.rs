@@ -134,8 +134,9 @@ async fn write_input(
         std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&path).map_err(io)?);
     let mut writer = JsonlWriter::new(spec, out);
     let rows = InputRows::Batch(batch.id);
-    let (mut page, mut last) = svc.store.inputs_page(rows, None, PAGE_ROWS).await?;
-    while let Some(after) = last {
+    let mut after = None;
+    loop {
+        let (page, next) = svc.store.inputs_page(rows, after, PAGE_ROWS).await?;
         let inputs: Vec<RowInput> = page.into_iter().map(|(_, row)| row).collect();
         writer = tokio::task::spawn_blocking(move || writer.write_rows(&inputs).map(|()| writer))
             .await
@@ -147,7 +148,10 @@ async fn write_input(
                 },
                 _ => io(e),
             })?;
-        (page, last) = svc.store.inputs_page(rows, Some(after), PAGE_ROWS).await?;
+        if next.is_none() {
+            break;
+        }
+        after = next;
     }
     let (lines, _) = writer.finish().map_err(io)?;
     Ok(InputFile {

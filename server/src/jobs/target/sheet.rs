@@ -39,8 +39,8 @@ type Answered = (i64, RowId, Generated);
 /// settled; the others' answers stay stored, so a retry writes them.
 pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> {
     let store = &svc.store;
-    let (mut page, mut last) = store.generated_page(&job.id, None, PAGE_ROWS).await?;
-    if last.is_none() {
+    let (mut page, mut next) = store.generated_page(&job.id, None, PAGE_ROWS).await?;
+    if page.is_empty() && next.is_none() {
         return Ok(0);
     }
     let spreadsheet =
@@ -64,14 +64,15 @@ pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> 
         index: SheetIndex::new(&read.rows),
     };
     let (mut group, mut tally) = (WriteGroup::default(), Tally::default());
-    while let Some(after) = last {
+    loop {
         for row in page {
             let bytes = answer_write_bytes(&row.2);
             if let Some(full) = group.push(row, bytes) {
                 writer.write(full, &mut tally).await?;
             }
         }
-        (page, last) = store
+        let Some(after) = next else { break };
+        (page, next) = store
             .generated_page(&job.id, Some(after), PAGE_ROWS)
             .await?;
     }
