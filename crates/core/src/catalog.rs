@@ -196,14 +196,14 @@ pub enum CatalogError {
 }
 
 impl Catalog {
-    /// The catalogue embedded from `server/data/models.toml`, parsed on first use.
+    /// The catalogue embedded from `crates/core/data/models.toml`, parsed on first use.
     ///
     /// # Panics
     /// Never at run time for a released binary: the embedded file is checked by a unit test.
     pub fn builtin() -> &'static Catalog {
         static BUILTIN: OnceLock<Catalog> = OnceLock::new();
         BUILTIN.get_or_init(|| {
-            Catalog::from_toml_str(BUILTIN_TOML).expect("server/data/models.toml is valid")
+            Catalog::from_toml_str(BUILTIN_TOML).expect("crates/core/data/models.toml is valid")
         })
     }
 

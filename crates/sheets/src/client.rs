@@ -14,48 +14,36 @@
 //! backoff. Neither the private key nor access tokens are ever logged or put into an error.
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
 use almanac_protocol::RowSpan;
 use google_sheets4::Sheets;
 use google_sheets4::api::{
-    BatchGetValuesByDataFilterRequest, BatchUpdateSpreadsheetRequest,
-    BatchUpdateValuesByDataFilterRequest, DataFilter, DataFilterValueRange,
+    BatchGetValuesByDataFilterRequest, BatchUpdateSpreadsheetRequest, DataFilter,
     DeleteDeveloperMetadataRequest, DeveloperMetadataLookup, Request, Scope, ValueRange,
 };
-use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 
 use crate::a1;
+use crate::connect::{
+    Connector, METADATA_TOKEN_URL, NoServiceAccount, connector, connector_for, metadata_email,
+};
 use crate::error::{Context, SheetsError, map_error};
 use crate::grid::GridRange;
 use crate::layout::{ID_COL, LAST_OUTPUT_COL, LAST_READ_COL};
 use crate::plan::CellBlock;
+use crate::write_body::{WRITE_REQUEST_MAX_BYTES, split_for_requests, write_request};
 use almanac_core::calls::{ExternalCall, Observer};
+use almanac_core::domain::SheetRow;
 use almanac_core::domain::SpreadsheetId;
-use almanac_core::domain::{Generated, SheetRow};
-
-type Connector = HttpsConnector<HttpConnector>;
 
 /// Longest wait for one Sheets call (including getting a token); past it the call is
 /// [`SheetsError::Transient`].
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Upper bound, in bytes of JSON, of one `values.batchUpdateByDataFilter` request body. Google
-/// recommends a maximum payload of 2 MB (<https://developers.google.com/workspace/sheets/api/limits>);
-/// a write larger than this is split into several calls, each under the bound (a single block
-/// larger than the bound — impossible with ≤ 50,000 characters per cell — goes alone).
-pub const WRITE_REQUEST_MAX_BYTES: usize = 2_000_000;
-
 /// Rows above this cannot exist: a spreadsheet holds at most 10 million cells.
 const MAX_ROW: u32 = 10_000_000;
-
-/// The metadata server's token URL on Google Cloud (Cloud Run, GCE, GKE).
-pub const METADATA_TOKEN_URL: &str =
-    "http://metadata.google.internal/computeMetadata/v1/instance/service-accounts/default/token";
 
 /// What a [`SheetsClient::write_blocks`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -478,97 +466,6 @@ impl SheetsClient {
     }
 }
 
-/// The `values.batchUpdateByDataFilter` body writing `blocks` as `RAW`.
-fn write_request(blocks: &[CellBlock]) -> BatchUpdateValuesByDataFilterRequest {
-    BatchUpdateValuesByDataFilterRequest {
-        value_input_option: Some("RAW".to_owned()),
-        include_values_in_response: Some(false),
-        data: Some(
-            blocks
-                .iter()
-                .map(|b| DataFilterValueRange {
-                    data_filter: Some(b.range.to_filter()),
-                    major_dimension: Some("ROWS".to_owned()),
-                    values: Some(vec![
-                        b.values
-                            .iter()
-                            .map(|v| serde_json::Value::String(v.clone()))
-                            .collect(),
-                    ]),
-                })
-                .collect(),
-        ),
-        ..Default::default()
-    }
-}
-
-/// The runtime service account's email from the metadata server (`Metadata-Flavor: Google`).
-async fn metadata_email(url: &str) -> Result<String, SheetsError> {
-    let unreachable = |why: String| {
-        SheetsError::Auth(format!(
-            "no service-account key is configured and the metadata server at {url} gave no service account ({why}): outside Google Cloud, set GOOGLE_APPLICATION_CREDENTIALS to a key file"
-        ))
-    };
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(5))
-        .build()
-        .map_err(|e| SheetsError::Other(format!("cannot build an HTTP client: {e}")))?;
-    let resp = http
-        .get(url)
-        .header("Metadata-Flavor", "Google")
-        .send()
-        .await
-        .map_err(|e| unreachable(e.without_url().to_string()))?;
-    if !resp.status().is_success() {
-        return Err(unreachable(format!("HTTP {}", resp.status().as_u16())));
-    }
-    let email = resp
-        .text()
-        .await
-        .map_err(|e| unreachable(e.without_url().to_string()))?;
-    let email = email.trim().to_owned();
-    if email.contains('@') {
-        Ok(email)
-    } else {
-        Err(unreachable("the answer is not an email".into()))
-    }
-}
-
-/// The connector for the Sheets API at `base_url` (a stand-in allows plain `http`).
-fn connector_for(base_url: Option<&str>) -> Result<Connector, SheetsError> {
-    connector(base_url.is_some())
-}
-
-/// The connector shared by the API client and the token client: TLS with the platform's roots and
-/// the ring provider; plain `http` allowed only for a stand-in (and the metadata server).
-fn connector(stand_in: bool) -> Result<Connector, SheetsError> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder =
-        match HttpsConnectorBuilder::new().with_provider_and_native_roots(provider.clone()) {
-            Ok(builder) => builder,
-            Err(e) if stand_in => {
-                tracing::warn!("no TLS root certificates ({e}); only plain http will work");
-                let config = rustls::ClientConfig::builder_with_provider(provider)
-                    .with_safe_default_protocol_versions()
-                    .map_err(|e| SheetsError::Other(format!("TLS setup failed: {e}")))?
-                    .with_root_certificates(rustls::RootCertStore::empty())
-                    .with_no_client_auth();
-                HttpsConnectorBuilder::new().with_tls_config(config)
-            }
-            Err(e) => {
-                return Err(SheetsError::Other(format!(
-                    "cannot reach Google over TLS: no root certificates could be loaded ({e})"
-                )));
-            }
-        };
-    let builder = if stand_in {
-        builder.https_or_http()
-    } else {
-        builder.https_only()
-    };
-    Ok(builder.enable_http1().enable_http2().build())
-}
-
 /// Runs one google-sheets4 call under [`REQUEST_TIMEOUT`], tells `calls` about it and maps its
 /// error. `operation` names the call in metrics (`values.batchGetByDataFilter`, …).
 async fn run<T>(
@@ -658,109 +555,6 @@ fn to_cells(values: Vec<serde_json::Value>, width: usize) -> Vec<String> {
     cells
 }
 
-/// Length of `s` once written as a JSON string (quotes included).
-fn json_len(s: &str) -> usize {
-    2 + s
-        .chars()
-        .map(|c| match c {
-            '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
-            c if (c as u32) < 0x20 => 6,
-            c => c.len_utf8(),
-        })
-        .sum::<usize>()
-}
-
-/// JSON bytes of one block inside a `values.batchUpdateByDataFilter` body besides its values
-/// (its grid range at most five 10-digit numbers).
-const BLOCK_OVERHEAD: usize = r#"{"dataFilter":{"gridRange":{"sheetId":,"startRowIndex":,"endRowIndex":,"startColumnIndex":,"endColumnIndex":}},"majorDimension":"ROWS","values":[[]]},"#.len() + 5 * 11;
-
-/// JSON bytes of a `values.batchUpdateByDataFilter` body besides its blocks.
-const REQUEST_ENVELOPE: usize =
-    r#"{"valueInputOption":"RAW","includeValuesInResponse":false,"data":[]}"#.len();
-
-/// Estimated JSON size of one block inside a `values.batchUpdateByDataFilter` body.
-fn block_json_len(block: &CellBlock) -> usize {
-    BLOCK_OVERHEAD + block.values.iter().map(|v| json_len(v) + 1).sum::<usize>()
-}
-
-/// Consecutive slices of `blocks`, each under `max_bytes` of JSON (a single larger block alone).
-fn split_for_requests(blocks: &[CellBlock], max_bytes: usize) -> Vec<&[CellBlock]> {
-    split_by_size(blocks, max_bytes, REQUEST_ENVELOPE, block_json_len)
-}
-
-/// The bytes one answer adds to a `values.batchUpdateByDataFilter` body when written as one block
-/// (C–F empty, or overwriting): its four values as JSON strings and the block's range. A kept
-/// cell between two empty ones makes two blocks (one range more, about 200 bytes), which
-/// [`SheetsClient::write_blocks`] absorbs by splitting a body that grows past the limit. The
-/// measure [`WriteGroup`] adds up.
-pub fn answer_write_bytes(generated: &Generated) -> usize {
-    BLOCK_OVERHEAD
-        + generated
-            .columns()
-            .iter()
-            .map(|v| json_len(v) + 1)
-            .sum::<usize>()
-}
-
-/// Answers gathered for one `values.batchUpdateByDataFilter` call: items (of any shape — the
-/// caller's row with its answer) whose [`answer_write_bytes`] add up to at most
-/// [`WRITE_REQUEST_MAX_BYTES`] of body (with the request's envelope). A job's answers pass through one group a call at a time,
-/// so a write holds one request's worth of them, not the job's, and makes as few calls as one
-/// write of everything would.
-#[derive(Debug)]
-pub struct WriteGroup<T> {
-    items: Vec<T>,
-    bytes: usize,
-}
-
-impl<T> Default for WriteGroup<T> {
-    fn default() -> Self {
-        WriteGroup {
-            items: Vec::new(),
-            bytes: REQUEST_ENVELOPE,
-        }
-    }
-}
-
-impl<T> WriteGroup<T> {
-    /// Adds `item`, whose answer takes `bytes` ([`answer_write_bytes`]). When it would take the
-    /// body past [`WRITE_REQUEST_MAX_BYTES`], the items gathered so far come back (a full group,
-    /// to write now) and `item` starts the next one; an answer larger than the limit is a group
-    /// alone.
-    pub fn push(&mut self, item: T, bytes: usize) -> Option<Vec<T>> {
-        let full = (!self.items.is_empty() && self.bytes + bytes > WRITE_REQUEST_MAX_BYTES)
-            .then(|| self.take());
-        self.bytes += bytes;
-        self.items.push(item);
-        full
-    }
-
-    /// The items gathered so far (empty when none), leaving the group empty.
-    pub fn take(&mut self) -> Vec<T> {
-        self.bytes = REQUEST_ENVELOPE;
-        std::mem::take(&mut self.items)
-    }
-}
-
-fn split_by_size<T>(items: &[T], max: usize, base: usize, size: impl Fn(&T) -> usize) -> Vec<&[T]> {
-    let mut chunks = Vec::new();
-    let mut start = 0;
-    let mut total = base;
-    for (i, item) in items.iter().enumerate() {
-        let n = size(item);
-        if i > start && total + n > max {
-            chunks.push(&items[start..i]);
-            start = i;
-            total = base;
-        }
-        total += n;
-    }
-    if start < items.len() {
-        chunks.push(&items[start..]);
-    }
-    chunks
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -797,94 +591,5 @@ mod tests {
             to_cells(vec![json!("a"), json!("b"), json!("c")], 2),
             ["a", "b"]
         );
-    }
-
-    #[test]
-    fn json_length_estimate_matches_serde_json() {
-        for s in [
-            "plain",
-            "quote \" and \\ slash",
-            "line\nbreak\ttab",
-            "emoji 🌵 한글",
-            "\u{1}ctl",
-            "",
-        ] {
-            assert_eq!(
-                json_len(s),
-                serde_json::to_string(s).unwrap().len(),
-                "{s:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn a_large_write_is_split_into_consecutive_requests_under_the_bound() {
-        let blocks: Vec<CellBlock> = (0..100)
-            .map(|i| CellBlock {
-                range: GridRange::rows(0, i + 2, i + 2, 2, 5),
-                values: vec!["x".repeat(1000); 4],
-            })
-            .collect();
-        let one = block_json_len(&blocks[0]);
-        let chunks = split_for_requests(&blocks, 10 * one + 200);
-        assert!(chunks.len() >= 10 && chunks.len() <= 11, "{}", chunks.len());
-        let rejoined: Vec<&CellBlock> = chunks.iter().flat_map(|c| c.iter()).collect();
-        assert_eq!(rejoined.len(), 100);
-        assert!(rejoined.iter().zip(&blocks).all(|(a, b)| *a == b));
-        // Everything fits: one request; nothing: none; one oversized block: alone.
-        assert_eq!(
-            split_for_requests(&blocks, WRITE_REQUEST_MAX_BYTES).len(),
-            1
-        );
-        assert!(split_for_requests(&[], WRITE_REQUEST_MAX_BYTES).is_empty());
-        assert_eq!(split_for_requests(&blocks[..3], 10).len(), 3);
-    }
-
-    #[test]
-    fn the_serialised_request_is_no_larger_than_the_estimate() {
-        let blocks = [
-            CellBlock {
-                range: GridRange::rows(1_234_567_890, 2, 2, 2, 5),
-                values: vec![
-                    "=SUM(1,2)".into(),
-                    "a\"b".into(),
-                    "🌵\n".into(),
-                    String::new(),
-                ],
-            },
-            CellBlock {
-                range: GridRange::rows(0, 3, 3, 4, 4),
-                values: vec!["x".into()],
-            },
-        ];
-        let request = write_request(&blocks);
-        // google-sheets4 removes `null`s before sending (google_apis_common::remove_json_null_values).
-        let mut sent = serde_json::to_value(&request).unwrap();
-        google_sheets4::common::remove_json_null_values(&mut sent);
-        let actual = sent.to_string().len();
-        let estimate = r#"{"valueInputOption":"RAW","includeValuesInResponse":false,"data":[]}"#
-            .len()
-            + blocks.iter().map(block_json_len).sum::<usize>();
-        assert!(actual <= estimate, "{actual} > {estimate}");
-    }
-}
-/// The token source of [`SheetsClient::without_credentials`]: refuses every call.
-#[derive(Clone, Copy, Debug)]
-struct NoServiceAccount;
-
-impl google_sheets4::common::GetToken for NoServiceAccount {
-    fn get_token<'a>(
-        &'a self,
-        _scopes: &'a [&str],
-    ) -> std::pin::Pin<
-        Box<
-            dyn Future<Output = Result<Option<String>, Box<dyn std::error::Error + Send + Sync>>>
-                + Send
-                + 'a,
-        >,
-    > {
-        Box::pin(async {
-            Err("no service-account key is configured: set GOOGLE_APPLICATION_CREDENTIALS (or --google-credentials) to the path of a Google service-account key JSON file".into())
-        })
     }
 }

@@ -21,13 +21,16 @@
 
 pub mod a1;
 pub mod client;
+mod connect;
 pub mod error;
 pub mod grid;
 pub mod layout;
 pub mod plan;
+mod write_body;
 
 pub use almanac_core::domain::SheetRow;
-pub use client::{SheetRead, SheetsClient, WriteGroup, WriteReport, answer_write_bytes};
+pub use client::{SheetRead, SheetsClient, WriteReport};
+pub use connect::METADATA_TOKEN_URL;
 pub use error::SheetsError;
 pub use grid::GridRange;
 pub use layout::{
@@ -37,3 +40,4 @@ pub use plan::{
     CellBlock, PlannedRow, SheetIndex, WritePlan, WriteProblem, filled_columns, keep_write_columns,
     plan_with_index, plan_writes,
 };
+pub use write_body::{WRITE_REQUEST_MAX_BYTES, WriteGroup, answer_write_bytes};

@@ -8,8 +8,8 @@ use almanac_core::domain::{Generated, RowId, SpreadsheetId};
 use almanac_emulator::{Emulator, EmulatorConfig};
 use almanac_protocol::RowSpan;
 use almanac_sheets::{
-    CellBlock, GridRange, SheetsClient, SheetsError, WriteProblem, a1,
-    client::WRITE_REQUEST_MAX_BYTES, plan_writes,
+    CellBlock, GridRange, SheetsClient, SheetsError, WRITE_REQUEST_MAX_BYTES, WriteProblem, a1,
+    plan_writes,
 };
 
 const HEADER: [&str; 8] = [
