@@ -3,10 +3,11 @@
 //! generated files, batches, conversations, responses and code interpreter containers, issued
 //! OAuth tokens, injected faults and call counters.
 //!
-//! The records it holds are defined in the modules below it ([`crate::files`],
-//! [`crate::batch`], [`crate::conversation`], [`crate::response`], [`crate::container`],
-//! [`crate::keys`], [`crate::faults`], [`crate::counts`], [`crate::config`]), which never use
-//! this module; the handlers and the [`Emulator`](crate::Emulator) use it.
+//! The records it holds are defined in the modules below it ([`crate::openai::files`],
+//! [`crate::openai::batch`], [`crate::openai::conversation`], [`crate::openai::response`],
+//! [`crate::openai::container`], [`crate::google::keys`], [`crate::faults`], [`crate::counts`],
+//! [`crate::config`]), which never use this module; the handlers and the
+//! [`Emulator`](crate::Emulator) use it.
 //!
 //! Everything sits behind one `std::sync::Mutex`; no lock is held across an `.await`.
 
@@ -14,18 +15,18 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use crate::a1::Rect;
-use crate::batch::BatchJob;
 use crate::config::{EmulatorConfig, ResponsesConfig};
-use crate::container::Container;
-use crate::conversation::Conversation;
 use crate::counts::{CallCounts, ResponseStats};
-use crate::devmeta::DeveloperMetadata;
 use crate::faults::{Armed, Faults};
-pub use crate::files::StoredFile;
-use crate::keys::KeyRing;
-use crate::ratelimit::Limiter;
-use crate::response::StoredResponse;
+use crate::google::a1::Rect;
+use crate::google::devmeta::DeveloperMetadata;
+use crate::google::keys::KeyRing;
+use crate::openai::batch::BatchJob;
+use crate::openai::container::Container;
+use crate::openai::conversation::Conversation;
+pub use crate::openai::files::StoredFile;
+use crate::openai::ratelimit::Limiter;
+use crate::openai::response::StoredResponse;
 
 /// Default grid of a new sheet in Google Sheets: 1000 rows × 26 columns (`A1:Z1000`).
 pub const DEFAULT_ROWS: u32 = 1000;

@@ -6,8 +6,8 @@
 //! exception text Apps Script would throw. (Apps Script authorizes these with
 //! `spreadsheets.currentonly`; no REST call, and so no scope check, is involved.)
 
-use crate::devmeta::{DeveloperMetadata, Location, Visibility};
-use crate::spreadsheet_ops::next_id;
+use crate::google::devmeta::{DeveloperMetadata, Location, Visibility};
+use crate::google::spreadsheet_ops::next_id;
 use crate::state::{Role, State};
 
 /// Why an Apps Script call failed: the exception's message.

@@ -13,12 +13,12 @@
 
 use serde_json::{Value, json};
 
-use crate::a1::Rect;
-use crate::google_error::{GoogleError, bad_request};
-use crate::state::Spreadsheet;
-use crate::values::{
+use crate::google::a1::Rect;
+use crate::google::error::{GoogleError, bad_request};
+use crate::google::values::{
     self, InputOption, PlannedWrite, WriteCounts, WriteTarget, input_option, value_range,
 };
+use crate::state::Spreadsheet;
 
 /// The sheet (index) and rectangle a `DataFilter` selects, not yet bounded by the grid.
 fn filter_rect(
@@ -156,7 +156,7 @@ fn plan(
         .ok_or_else(|| bad_request(&format!("{at} is required")))?;
     let (sheet_index, rect, single_cell) = filter_rect(spreadsheet, filter, &at)?;
     let sheet = &spreadsheet.sheets[sheet_index];
-    let label = crate::a1::format_range(&sheet.title, rect);
+    let label = crate::google::a1::format_range(&sheet.title, rect);
     let target = WriteTarget {
         sheet_index,
         start_row: rect.r1,

@@ -9,7 +9,7 @@
 //!   with anything real.
 //! - The JWKS (RFC 7517, <https://www.rfc-editor.org/rfc/rfc7517>) lists the current signing key
 //!   and, after a rotation, the previous one — as Google publishes two keys while it rotates
-//!   (the keys and their rotation are in [`crate::keys`], re-exported here).
+//!   (the keys and their rotation are in [`crate::google::keys`], re-exported here).
 //! - A user access token (`ya29.user-…`, like `ScriptApp.getOAuthToken()`) carries the scopes it
 //!   was issued with — by default the add-on manifest's, which include no scope the Sheets REST API
 //!   accepts (`spreadsheets.currentonly` is Apps Script's own) — and reaches only the spreadsheets
@@ -24,7 +24,7 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
-pub use crate::keys::{KeyRing, SIGNING_KEYS};
+pub use crate::google::keys::{KeyRing, SIGNING_KEYS};
 use crate::state::{IssuedToken, Shared};
 use crate::util::{now_unix, random_hex};
 
@@ -36,7 +36,7 @@ pub const CLIENT_ID: &str = "almanac-emulated-client.apps.googleusercontent.com"
 pub const ID_TOKEN_LIFETIME_SECS: u64 = 3600;
 
 /// A key the JWKS never publishes (private PKCS#8 PEM), for tests of forged signatures.
-pub const STRANGER_KEY_PEM: &str = include_str!("../fixtures/id-token-stranger-key.pem");
+pub const STRANGER_KEY_PEM: &str = include_str!("../../fixtures/id-token-stranger-key.pem");
 
 /// The claims of a fresh, valid ID token for `sub`/`email` addressed to `aud`.
 pub fn claims(sub: &str, email: &str, aud: &str) -> Value {

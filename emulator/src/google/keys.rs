@@ -3,7 +3,7 @@
 //! publishing them as a JWKS (RFC 7517, <https://www.rfc-editor.org/rfc/rfc7517>) — the current
 //! key and, after a rotation, the previous one, as Google publishes two keys while it rotates.
 //! This module uses no other module of the crate (signing and the routes are in
-//! [`crate::identity`]).
+//! [`crate::google::identity`]).
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey};
@@ -12,13 +12,13 @@ use jsonwebtoken::{Algorithm, EncodingKey};
 pub const SIGNING_KEYS: [(&str, &str, &str); 2] = [
     (
         "emulated-id-token-key-1",
-        include_str!("../fixtures/id-token-key-1.pem"),
-        include_str!("../fixtures/id-token-key-1.pub.pem"),
+        include_str!("../../fixtures/id-token-key-1.pem"),
+        include_str!("../../fixtures/id-token-key-1.pub.pem"),
     ),
     (
         "emulated-id-token-key-2",
-        include_str!("../fixtures/id-token-key-2.pem"),
-        include_str!("../fixtures/id-token-key-2.pub.pem"),
+        include_str!("../../fixtures/id-token-key-2.pem"),
+        include_str!("../../fixtures/id-token-key-2.pub.pem"),
     ),
 ];
 

@@ -20,8 +20,8 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::oauth::{SERVICE_ACCOUNT_EMAIL, TOKEN_LIFETIME_SECS};
-use crate::scopes::CLOUD_PLATFORM;
+use crate::google::oauth::{SERVICE_ACCOUNT_EMAIL, TOKEN_LIFETIME_SECS};
+use crate::google::scopes::CLOUD_PLATFORM;
 use crate::state::{IssuedToken, Shared};
 use crate::util::{form_get, parse_form, random_hex};
 

@@ -34,9 +34,9 @@ pub const SERVICE_ACCOUNT_EMAIL: &str = "almanac-emulator@almanac-demo.iam.gserv
 /// `private_key_id` of the fixture key.
 pub const PRIVATE_KEY_ID: &str = "0123456789abcdef0123456789abcdef01234567";
 /// The fixture RSA private key (PKCS#8 PEM).
-pub const PRIVATE_KEY_PEM: &str = include_str!("../fixtures/service-account-test-key.pem");
+pub const PRIVATE_KEY_PEM: &str = include_str!("../../fixtures/service-account-test-key.pem");
 /// Its public key (SPKI PEM), used to verify assertions.
-pub const PUBLIC_KEY_PEM: &str = include_str!("../fixtures/service-account-test-key.pub.pem");
+pub const PUBLIC_KEY_PEM: &str = include_str!("../../fixtures/service-account-test-key.pub.pem");
 /// Lifetime of an issued access token, in seconds.
 pub const TOKEN_LIFETIME_SECS: u64 = 3599;
 

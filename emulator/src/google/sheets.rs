@@ -6,28 +6,30 @@
 //!   (sheet properties only; `fields`, `ranges` and `includeGridData` are accepted and ignored);
 //! - `POST {id}:getByDataFilter`, `POST {id}:batchUpdate` (developer-metadata requests),
 //!   `GET {id}/developerMetadata/{metadataId}`, `POST {id}/developerMetadata:search` — in
-//!   [`crate::spreadsheet_ops`];
+//!   [`crate::google::spreadsheet_ops`];
 //! - `GET {id}/values/{range}`, `GET {id}/values:batchGet?ranges=…`, `POST {id}/values:batchUpdate`,
-//!   `PUT {id}/values/{range}?valueInputOption=…` — A1-addressed values, in [`crate::values`];
+//!   `PUT {id}/values/{range}?valueInputOption=…` — A1-addressed values, in
+//!   [`crate::google::values`];
 //! - `POST {id}/values:batchGetByDataFilter`, `POST {id}/values:batchUpdateByDataFilter` — values
-//!   addressed by `GridRange` (`sheetId` and indexes), in [`crate::datafilter`].
+//!   addressed by `GridRange` (`sheetId` and indexes), in [`crate::google::datafilter`].
 //!
 //! The path is read raw and percent-decoded here (a sheet title may hold `/`, `:` or emoji), and
-//! ranges are parsed by [`crate::a1`]. Behaviour copied from recorded traffic: returned ranges quote
-//! titles when needed, open ranges (`A:A`, `A2:H`, a bare sheet name) come back bounded to the grid,
-//! values are trimmed (trailing blank cells per row, trailing empty rows; no `values` key when
-//! nothing is left), `majorDimension` is `ROWS` unless `COLUMNS` is asked.
+//! ranges are parsed by [`crate::google::a1`]. Behaviour copied from recorded traffic: returned
+//! ranges quote titles when needed, open ranges (`A:A`, `A2:H`, a bare sheet name) come back
+//! bounded to the grid, values are trimmed (trailing blank cells per row, trailing empty rows; no
+//! `values` key when nothing is left), `majorDimension` is `ROWS` unless `COLUMNS` is asked.
 //!
 //! Every call is checked as Google checks it, in this order, with Google's error bodies
-//! ([`crate::google_error`]): 401 `UNAUTHENTICATED` without a token this emulator issued (`/token`,
-//! the metadata server, or [`Emulator::user_token`](crate::Emulator::user_token)); 403
+//! ([`crate::google::error`]): 401 `UNAUTHENTICATED` without a token this emulator issued
+//! (`/token`, the metadata server, or [`Emulator::user_token`](crate::Emulator::user_token)); 403
 //! `PERMISSION_DENIED` with the reason `ACCESS_TOKEN_SCOPE_INSUFFICIENT` when the token carries none
-//! of the scopes the method's reference page lists ([`crate::scopes`]; `spreadsheets.currentonly`
-//! is never one); 404 `Requested entity was not found.` for an unknown spreadsheet; 403
-//! `PERMISSION_DENIED` `The caller does not have permission` when the spreadsheet is not shared with
-//! the token's account (users and service accounts alike), or when a reader writes; then the
-//! method's own 400 `INVALID_ARGUMENT`s (`Unable to parse range: …`, a missing `valueInputOption`,
-//! writes beyond the grid or the given range, a cell over 50,000 characters, `No grid with id`).
+//! of the scopes the method's reference page lists ([`crate::google::scopes`];
+//! `spreadsheets.currentonly` is never one); 404 `Requested entity was not found.` for an unknown
+//! spreadsheet; 403 `PERMISSION_DENIED` `The caller does not have permission` when the spreadsheet
+//! is not shared with the token's account (users and service accounts alike), or when a reader
+//! writes; then the method's own 400 `INVALID_ARGUMENT`s (`Unable to parse range: …`, a missing
+//! `valueInputOption`, writes beyond the grid or the given range, a cell over 50,000 characters,
+//! `No grid with id`).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -42,16 +44,16 @@ use serde_json::Value;
 
 use crate::counts::CallCounts;
 use crate::faults::HoldPoint;
-pub use crate::google_error::{GoogleError, google_error};
-use crate::google_error::{
+pub use crate::google::error::{GoogleError, google_error};
+use crate::google::error::{
     bad_request, not_found, permission_denied, scope_insufficient, unauthenticated,
 };
+use crate::google::scopes::SheetsMethod;
+pub use crate::google::values::{MAX_CELL_CHARS, spreadsheet_json};
+use crate::google::{datafilter, spreadsheet_ops, values};
 use crate::holds::pause;
-use crate::scopes::SheetsMethod;
 use crate::state::{IssuedToken, Role, Shared, Spreadsheet, State as World};
 use crate::util::{parse_form, percent_decode};
-pub use crate::values::{MAX_CELL_CHARS, spreadsheet_json};
-use crate::{datafilter, spreadsheet_ops, values};
 
 /// The `/v4/spreadsheets/…` router.
 pub fn router(shared: Arc<Shared>) -> Router {

@@ -12,10 +12,10 @@
 
 use serde_json::{Value, json};
 
-use crate::devmeta::{DeveloperMetadata, Location, Visibility};
-use crate::google_error::{GoogleError, bad_request, not_found};
+use crate::google::devmeta::{DeveloperMetadata, Location, Visibility};
+use crate::google::error::{GoogleError, bad_request, not_found};
+use crate::google::values::spreadsheet_json;
 use crate::state::Spreadsheet;
-use crate::values::spreadsheet_json;
 
 /// The entries a `DeveloperMetadataLookup` selects, among those visible to a REST caller.
 fn lookup<'a>(

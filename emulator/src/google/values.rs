@@ -2,7 +2,7 @@
 //! grid data, reads of a rectangle as a `ValueRange` (trimmed like Google's answers), and checked
 //! writes with `valueInputOption` (`RAW` or `USER_ENTERED`). Used by the A1-addressed methods
 //! (`values.get`, `values.batchGet`, `values.batchUpdate`, `values.update`) here and by the
-//! `DataFilter` methods in [`crate::datafilter`].
+//! `DataFilter` methods in [`crate::google::datafilter`].
 //!
 //! Values are stored as text. With `USER_ENTERED`, a string starting with `=` (or `+`, `-`, `@`
 //! followed by something other than a number) is stored as a formula (and read back as its text,
@@ -14,8 +14,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::a1::{self, Rect};
-use crate::google_error::{GoogleError, bad_request};
+use crate::google::a1::{self, Rect};
+use crate::google::error::{GoogleError, bad_request};
 use crate::state::{Sheet, Spreadsheet};
 use crate::util::form_get;
 

@@ -1,14 +1,14 @@
 //! The records of the code interpreter's containers: a [`Container`] (`cntr_…`) and its
 //! [`ContainerFile`]s (`cfile_…`) under `/mnt/data/`, with their JSON objects, and the checks of
 //! the request parameters that name them (`file_ids`, `memory_limit`), shared by
-//! `POST /v1/containers` ([`crate::containers`]) and the `code_interpreter` tool of
-//! `POST /v1/responses` ([`crate::request`]).
+//! `POST /v1/containers` ([`crate::openai::containers`]) and the `code_interpreter` tool of
+//! `POST /v1/responses` ([`crate::openai::request`]).
 
 use bytes::Bytes;
 use serde_json::{Value, json};
 
+use crate::openai::wire::{Refusal, unsupported_value, wrong_type};
 use crate::util::{now_unix, random_hex};
-use crate::wire::{Refusal, unsupported_value, wrong_type};
 
 /// A code interpreter container.
 #[derive(Clone, Debug)]

@@ -3,7 +3,7 @@
 //! files (`cfile_…`) under `/mnt/data/`. A response whose `code_interpreter` tool has
 //! `container: {"type": "auto", "file_ids": [...]}` gets a new container holding copies of those
 //! uploaded files (`source: "user"`), and the files the emulated code writes (the PNG chart,
-//! `source: "assistant"`) land in it too ([`crate::responses`]).
+//! `source: "assistant"`) land in it too ([`crate::openai::responses`]).
 //!
 //! | Route | Answer |
 //! |---|---|
@@ -19,7 +19,8 @@
 //! `File with id '…' not found in container '…'.`).
 //!
 //! The records ([`Container`], [`ContainerFile`]) and the checks of `file_ids` and
-//! `memory_limit` live in [`crate::container`], which the state and [`crate::request`] use too.
+//! `memory_limit` live in [`crate::openai::container`], which the state and
+//! [`crate::openai::request`] use too.
 
 use std::sync::Arc;
 
@@ -32,11 +33,11 @@ use axum::routing::get;
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-pub use crate::container::{Container, ContainerFile};
-use crate::container::{file_ids, memory_limit};
+pub use crate::openai::container::{Container, ContainerFile};
+use crate::openai::container::{file_ids, memory_limit};
+use crate::openai::wire::{self, Refusal, missing, not_found, wrong_type};
 use crate::state::{Shared, State as World};
 use crate::util::now_unix;
-use crate::wire::{self, Refusal, missing, not_found, wrong_type};
 
 /// Creates a container holding copies of the uploaded files `file_ids` and returns its id.
 ///
@@ -65,7 +66,7 @@ pub(crate) fn create(
     Ok(id)
 }
 
-/// The routes of this module (state supplied by [`crate::openai::router`]).
+/// The routes of this module (state supplied by [`crate::openai::routes::router`]).
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1/containers", get(list).post(create_route))

@@ -1,6 +1,6 @@
 //! The record of a stored conversation (the Conversations API's `conversation`,
 //! <https://platform.openai.com/docs/api-reference/conversations>): its id, `created_at`,
-//! `metadata` and items, with its JSON object. The routes are in [`crate::conversations`].
+//! `metadata` and items, with its JSON object. The routes are in [`crate::openai::conversations`].
 //! Plain data: this module uses no other module of the crate.
 
 use serde_json::{Value, json};
@@ -14,7 +14,7 @@ pub struct Conversation {
     pub created_at: u64,
     /// The `metadata` object (`{}` when none was given).
     pub metadata: Value,
-    /// Items, oldest first, as stored (see [`crate::items`]).
+    /// Items, oldest first, as stored (see [`crate::openai::items`]).
     pub items: Vec<Value>,
 }
 

@@ -1,8 +1,8 @@
 //! The Conversations API under `/v1/conversations`
 //! (<https://platform.openai.com/docs/api-reference/conversations>): a conversation is an id
 //! (`conv_…`), `created_at` (Unix seconds), `metadata` and an ordered list of items (see
-//! [`crate::items`]). Responses created with `conversation` read its items as context and append
-//! their input and output items to it ([`crate::responses`]).
+//! [`crate::openai::items`]). Responses created with `conversation` read its items as context and
+//! append their input and output items to it ([`crate::openai::responses`]).
 //!
 //! | Route | Answer |
 //! |---|---|
@@ -18,7 +18,7 @@
 //! Unknown ids answer 404 `Conversation with id '…' not found.` / `Item with id '…' not found.`
 //! (`type: invalid_request_error`). Lists have `first_id`/`last_id` `null` when empty.
 //!
-//! The record ([`Conversation`]) lives in [`crate::conversation`], which the state uses.
+//! The record ([`Conversation`]) lives in [`crate::openai::conversation`], which the state uses.
 
 use std::sync::Arc;
 
@@ -30,16 +30,16 @@ use axum::routing::{get, post};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-pub use crate::conversation::Conversation;
-use crate::items;
+pub use crate::openai::conversation::Conversation;
+use crate::openai::items;
+use crate::openai::wire::{self, Refusal, bad_request, missing, not_found, wrong_type};
 use crate::state::{self, Shared};
 use crate::util::now_unix;
-use crate::wire::{self, Refusal, bad_request, missing, not_found, wrong_type};
 
 /// Most items `POST /v1/conversations` and `POST /v1/conversations/{id}/items` take at once.
 pub const MAX_ITEMS_PER_CALL: usize = 20;
 
-/// The routes of this module (state supplied by [`crate::openai::router`]).
+/// The routes of this module (state supplied by [`crate::openai::routes::router`]).
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1/conversations", post(create))

@@ -16,9 +16,9 @@
 use serde_json::{Map, Value, json};
 
 use crate::faults::RowFault;
-use crate::tokens;
+use crate::openai::tokens;
+pub use crate::openai::wire::error_body;
 use crate::util::{fnv1a, now_unix, random_alnum};
-pub use crate::wire::error_body;
 
 /// An HTTP status and a JSON body, as the endpoint (or a batch output line's `response`) carries them.
 #[derive(Clone, Debug, PartialEq)]

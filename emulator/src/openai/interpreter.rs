@@ -1,7 +1,7 @@
 //! The emulated code interpreter (<https://platform.openai.com/docs/guides/tools-code-interpreter>):
-//! when the model decides to analyze ([`crate::model`] rule 3), this runs the canned
-//! [`crate::analysis`] on the container's first `.csv` file, writes the PNG chart
-//! ([`crate::chart`]) into the container as `/mnt/data/events_per_decade.png`
+//! when the model decides to analyze ([`crate::openai::model`] rule 3), this runs the canned
+//! [`crate::openai::analysis`] on the container's first `.csv` file, writes the PNG chart
+//! ([`crate::openai::chart`]) into the container as `/mnt/data/events_per_decade.png`
 //! (`source: "assistant"`, replacing an earlier one), and returns the output items: a
 //! `code_interpreter_call` (`id` `ci_…`, `status: "completed"`, `container_id`, `code`,
 //! `outputs: [{"type":"logs","logs"}]`) and the answering `message`.
@@ -13,10 +13,10 @@
 
 use serde_json::{Value, json};
 
-use crate::analysis::{self, DecadeCounts};
-use crate::containers;
-use crate::model::message_item;
-use crate::request::ContainerSpec;
+use crate::openai::analysis::{self, DecadeCounts};
+use crate::openai::containers;
+use crate::openai::model::message_item;
+use crate::openai::tools::ContainerSpec;
 use crate::state::State;
 
 /// Name of the chart file the analysis writes.
@@ -48,7 +48,7 @@ fn container_for(state: &mut State, spec: &ContainerSpec, context: &[Value]) -> 
 fn call_item(container_id: &str, code: &str, logs: &str) -> Value {
     json!({
         "type": "code_interpreter_call",
-        "id": crate::wire::new_id("ci_"),
+        "id": crate::openai::wire::new_id("ci_"),
         "status": "completed",
         "container_id": container_id,
         "code": code,
@@ -78,7 +78,7 @@ fn chart_message(
         .iter()
         .map(|(d, n)| (d.to_string(), *n))
         .collect();
-    let png = crate::chart::bar_chart_png(&bars);
+    let png = crate::openai::chart::bar_chart_png(&bars);
     let file_id = match state.containers.get_mut(container_id) {
         Some(c) => {
             c.files.retain(|f| f.filename() != CHART_FILENAME);

@@ -15,7 +15,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::wire::{Refusal, bad_request, missing, unsupported_value, wrong_type};
+use crate::openai::wire::{Refusal, bad_request, missing, unsupported_value, wrong_type};
 
 /// Finds a stored item by id (for `item_reference` inputs).
 pub(crate) type Lookup<'a> = &'a dyn Fn(&str) -> Option<Value>;
@@ -91,7 +91,7 @@ fn required_str<'a>(
 
 fn id_or_new(obj: &Map<String, Value>, prefix: &str, path: &str) -> Result<String, Refusal> {
     match obj.get("id") {
-        None | Some(Value::Null) => Ok(crate::wire::new_id(prefix)),
+        None | Some(Value::Null) => Ok(crate::openai::wire::new_id(prefix)),
         Some(Value::String(s)) => Ok(s.clone()),
         Some(other) => Err(wrong_type(&format!("{path}.id"), "a string", other)),
     }

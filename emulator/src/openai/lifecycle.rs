@@ -1,14 +1,14 @@
 //! How a response ends, shared by the synchronous, background and streamed paths
-//! ([`crate::responses`], the ticker, [`crate::stream`]): settling it at its final status (with
-//! the conversation update and the counters), forgetting a finished `store: false` response,
-//! the ticker's step of background responses, and the lookup of stored responses.
+//! ([`crate::openai::responses`], the ticker, [`crate::openai::stream`]): settling it at its final
+//! status (with the conversation update and the counters), forgetting a finished `store: false`
+//! response, the ticker's step of background responses, and the lookup of stored responses.
 
 use serde_json::Value;
 
-use crate::response::{ResponseStatus, StoredResponse};
+use crate::openai::response::{ResponseStatus, StoredResponse};
+use crate::openai::wire::{Refusal, not_found};
 use crate::state::State as World;
 use crate::util::now_unix;
-use crate::wire::{Refusal, not_found};
 
 /// 404 for an unknown (or unstored) response.
 pub(crate) fn no_such_response(id: &str) -> Refusal {

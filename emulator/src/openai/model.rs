@@ -16,12 +16,13 @@
 //!    graph, decade, histogram, how many, count, statistic…, analy…, visuali…, distribution,
 //!    per year, by year; 차트, 그래프, 년대, 연대,
 //!    몇 개, 몇개, 개수, 통계, 분석, 시각화, 분포), the model runs the canned analysis of
-//!    [`crate::analysis`] on the first `.csv` file of the container: a `code_interpreter_call`
-//!    item, then a message `[emulated] Events per decade in <file> (column '<col>'): 1910s: 3, …
-//!    The most events are in the 1940s (5 events). [Download the chart](sandbox:/mnt/data/events_per_decade.png)`
-//!    whose `output_text` carries a `container_file_citation` (`container_id`, `file_id` of the PNG,
-//!    `filename: "events_per_decade.png"`, `start_index`/`end_index` in characters around the
-//!    markdown link). The PNG is downloadable at `GET /v1/containers/{container_id}/files/{file_id}/content`.
+//!    [`crate::openai::analysis`] on the first `.csv` file of the container: a
+//!    `code_interpreter_call` item, then a message `[emulated] Events per decade in <file> (column
+//!    '<col>'): 1910s: 3, … The most events are in the 1940s (5 events). [Download the
+//!    chart](sandbox:/mnt/data/events_per_decade.png)` whose `output_text` carries a
+//!    `container_file_citation` (`container_id`, `file_id` of the PNG, `filename:
+//!    "events_per_decade.png"`, `start_index`/`end_index` in characters around the markdown link).
+//!    The PNG is downloadable at `GET /v1/containers/{container_id}/files/{file_id}/content`.
 //! 4. **Function calls.** With function tools declared: a question holding row ids — `MM-DD`
 //!    tokens such as `08-15`, or a double-quoted token with a digit and no space (`"movie_0001"`,
 //!    also `“…”`, `「…」`, `『…』`, `‘…’`) — calls the first function with an id property
@@ -35,9 +36,10 @@
 
 use serde_json::{Value, json};
 
-use crate::items;
-use crate::request::{Choice, CreateRequest, FunctionDef};
-use crate::schema::{self, Fill};
+use crate::openai::items;
+use crate::openai::request::CreateRequest;
+use crate::openai::schema::{self, Fill};
+use crate::openai::tools::{Choice, FunctionDef};
 
 /// Words that make the model run the code interpreter (see the module docs). English words match
 /// at a word start and, unless they end with `*` (a stem), end at a word end or with a plural `s`;
@@ -307,7 +309,7 @@ pub(crate) fn decide(request: &CreateRequest, context: &[Value]) -> Decision {
 pub(crate) fn function_call_item(name: &str, arguments: &str) -> Value {
     json!({
         "type": "function_call",
-        "id": crate::wire::new_id("fc_"),
+        "id": crate::openai::wire::new_id("fc_"),
         "call_id": format!("call_{}", crate::util::random_alnum(24)),
         "name": name,
         "arguments": arguments,
@@ -319,7 +321,7 @@ pub(crate) fn function_call_item(name: &str, arguments: &str) -> Value {
 pub(crate) fn message_item(text: &str, annotations: Vec<Value>) -> Value {
     json!({
         "type": "message",
-        "id": crate::wire::new_id("msg_"),
+        "id": crate::openai::wire::new_id("msg_"),
         "status": "completed",
         "role": "assistant",
         "content": [{"type": "output_text", "text": text, "annotations": annotations, "logprobs": []}],

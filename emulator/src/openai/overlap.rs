@@ -167,7 +167,7 @@ fn batch_job(shared: &Shared, matches: impl Fn(&serde_json::Value) -> bool) -> O
     state
         .batches
         .iter()
-        .map(crate::batch::BatchJob::to_json)
+        .map(crate::openai::batch::BatchJob::to_json)
         .find(|b| matches(b))
         .and_then(|b| b["metadata"]["job_id"].as_str().map(str::to_owned))
 }

@@ -1,12 +1,12 @@
 //! The record of a response the emulator knows ([`StoredResponse`]): its request, context, planned
 //! `Outcome`, current [`ResponseStatus`] and planned stream events, and the spec's `Response`
 //! object it shows (<https://platform.openai.com/docs/api-reference/responses/object>). The
-//! routes are in [`crate::responses`], how a response ends in [`crate::lifecycle`].
+//! routes are in [`crate::openai::responses`], how a response ends in [`crate::openai::lifecycle`].
 
 use serde_json::{Value, json};
 
-use crate::items;
-use crate::request::CreateRequest;
+use crate::openai::items;
+use crate::openai::request::CreateRequest;
 use crate::util::now_unix;
 
 /// The status of a response (the spec's `Response.status`).

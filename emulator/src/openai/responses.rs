@@ -1,10 +1,10 @@
 //! The Responses API under `/v1/responses`
 //! (<https://platform.openai.com/docs/api-reference/responses>), the successor of the Assistants
-//! API's runs: `POST /v1/responses` checks the body ([`crate::request`]), gathers the context
-//! (the `conversation`'s items, or the `previous_response_id`'s context and output, then the
-//! `input` items), lets the emulated model answer ([`crate::model`]: a message, a
+//! API's runs: `POST /v1/responses` checks the body ([`crate::openai::request`]), gathers the
+//! context (the `conversation`'s items, or the `previous_response_id`'s context and output, then
+//! the `input` items), lets the emulated model answer ([`crate::openai::model`]: a message, a
 //! `function_call`, or a `code_interpreter_call` and a message with a chart) and reports `usage`
-//! counted with tiktoken ([`crate::tokens`]).
+//! counted with tiktoken ([`crate::openai::tokens`]).
 //!
 //! Three ways to run, as the real service:
 //! - **synchronous** (default): the answer is the finished `response` object;
@@ -15,7 +15,7 @@
 //!   queued or in-progress background response `cancelled` (cancelling again returns it
 //!   unchanged; other responses refuse with 400); [`crate::Emulator::hold_responses`] freezes it;
 //! - **`stream: true`**: `text/event-stream` of the spec's `ResponseStreamEvent`s, in order, each
-//!   with `sequence_number` from 0 ([`crate::stream`]), paced by
+//!   with `sequence_number` from 0 ([`crate::openai::stream`]), paced by
 //!   [`ResponsesConfig::event_delay`] and [`ResponsesConfig::first_token_delay`]. With
 //!   `background: true` too, the events start with `response.queued` after `response.created`,
 //!   and `GET /v1/responses/{id}?stream=true&starting_after=N` replays/follows them.
@@ -31,15 +31,15 @@
 //! `previous_response_id`: 400 `Previous response with id '…' not found.`
 //! (`previous_response_not_found`); an unknown `conversation`: 404.
 //!
-//! Usage: `input_tokens` by [`crate::tokens::response_input_tokens`] over the instructions, the
-//! whole context and the tools; `cached_tokens` by [`crate::tokens::cached_tokens`] of the items
-//! taken from the conversation or previous response; `output_tokens` over the output items' text
-//! (message text, function name and arguments, code); `reasoning_tokens` 0.
+//! Usage: `input_tokens` by [`crate::openai::tokens::response_input_tokens`] over the instructions,
+//! the whole context and the tools; `cached_tokens` by [`crate::openai::tokens::cached_tokens`] of
+//! the items taken from the conversation or previous response; `output_tokens` over the output
+//! items' text (message text, function name and arguments, code); `reasoning_tokens` 0.
 //!
 //! The record of a response ([`StoredResponse`], [`ResponseStatus`]) lives in
-//! [`crate::response`], its timing and counters in [`crate::config`] and [`crate::counts`] (all
-//! re-exported here), and how a response ends — shared with [`crate::stream`] and the ticker — in
-//! [`crate::lifecycle`].
+//! [`crate::openai::response`], its timing and counters in [`crate::config`] and [`crate::counts`]
+//! (all re-exported here), and how a response ends — shared with [`crate::openai::stream`] and the
+//! ticker — in [`crate::openai::lifecycle`].
 
 use std::sync::Arc;
 
@@ -55,17 +55,18 @@ use serde_json::{Value, json};
 pub use crate::config::ResponsesConfig;
 pub use crate::counts::ResponseStats;
 use crate::faults::ResponseFaultKind;
-use crate::lifecycle::{End, forget_unstored, no_such_response, settle, stored};
-use crate::model::{self, Decision};
-use crate::request::{self, ContainerSpec, CreateRequest};
-use crate::response::Outcome;
-pub use crate::response::{ResponseStatus, StoredResponse};
+use crate::openai::lifecycle::{End, forget_unstored, no_such_response, settle, stored};
+use crate::openai::model::{self, Decision};
+use crate::openai::request::{self, CreateRequest};
+use crate::openai::response::Outcome;
+pub use crate::openai::response::{ResponseStatus, StoredResponse};
+use crate::openai::tools::ContainerSpec;
+use crate::openai::wire::{self, Refusal, bad_request, not_found};
+use crate::openai::{conversations, items, tokens};
 use crate::state::{Shared, State as World};
 use crate::util::{form_get, now_unix, parse_form};
-use crate::wire::{self, Refusal, bad_request, not_found};
-use crate::{conversations, items, tokens};
 
-/// The routes of this module (state supplied by [`crate::openai::router`]).
+/// The routes of this module (state supplied by [`crate::openai::routes::router`]).
 pub(crate) fn routes() -> Router<Arc<Shared>> {
     Router::new()
         .route("/v1/responses", post(create))
@@ -193,7 +194,7 @@ fn output_for(state: &mut World, req: &CreateRequest, context: &[Value]) -> Vec<
         Decision::Analyze => match &req.code_interpreter {
             Some(spec) => {
                 state.response_stats.code_interpreter_runs += 1;
-                crate::interpreter::run(state, spec, context)
+                crate::openai::interpreter::run(state, spec, context)
             }
             None => vec![model::message_item(
                 "[emulated] The code interpreter is not available.",
@@ -381,7 +382,7 @@ async fn create(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         }
     };
     let mut response = if stream {
-        crate::stream::start(shared.clone(), &created.id, created.fault)
+        crate::openai::stream::start(shared.clone(), &created.id, created.fault)
     } else {
         let mut state = shared.lock();
         if !background {
@@ -411,7 +412,7 @@ async fn retrieve(
         .collect();
     if form_get(&pairs, "stream") == Some("true") {
         let after = form_get(&pairs, "starting_after").and_then(|v| v.parse::<i64>().ok());
-        return crate::stream::follow(shared.clone(), &id, after.unwrap_or(-1));
+        return crate::openai::stream::follow(shared.clone(), &id, after.unwrap_or(-1));
     }
     let mut state = shared.lock();
     state.response_stats.retrieved += 1;

@@ -1,7 +1,8 @@
 //! The OpenAI side, under `/v1`: Files (<https://platform.openai.com/docs/api-reference/files>),
 //! Batches (<https://platform.openai.com/docs/api-reference/batch>) and non-streaming Chat
 //! Completions (<https://platform.openai.com/docs/api-reference/chat/create>), plus the routes of
-//! [`crate::conversations`], [`crate::responses`] and [`crate::containers`].
+//! [`crate::openai::conversations`], [`crate::openai::responses`] and
+//! [`crate::openai::containers`].
 //!
 //! Every route needs `Authorization: Bearer <anything non-empty>`; otherwise 401. Errors use
 //! OpenAI's shape `{"error":{"message","type","param","code"}}`; unknown ids answer 404, unknown
@@ -19,14 +20,14 @@ use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-use crate::batch::{BatchJob, ENDPOINTS};
 use crate::faults::HoldPoint;
-use crate::files::StoredFile;
-use crate::generate::chat_completion;
 use crate::holds::pause;
+use crate::openai::batch::{BatchJob, ENDPOINTS};
+use crate::openai::files::StoredFile;
+use crate::openai::generate::chat_completion;
+use crate::openai::wire::{Refusal, error_body};
 use crate::state::Shared;
 use crate::util::{now_unix, random_alnum, random_hex};
-use crate::wire::{Refusal, error_body};
 
 /// Largest upload accepted (the Files API limit is 512 MB; batch input files are at most 200 MB).
 const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
@@ -51,9 +52,9 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/v1/batches/{id}", get(retrieve_batch))
         .route("/v1/batches/{id}/cancel", post(cancel_batch))
         .route("/v1/chat/completions", post(chat))
-        .merge(crate::conversations::routes())
-        .merge(crate::responses::routes())
-        .merge(crate::containers::routes())
+        .merge(crate::openai::conversations::routes())
+        .merge(crate::openai::responses::routes())
+        .merge(crate::openai::containers::routes())
         .route("/v1/{*rest}", axum::routing::any(invalid_url))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(middleware::from_fn(require_api_key))
@@ -493,8 +494,8 @@ async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         let mut state = shared.lock();
         state.chat_limiter.as_mut().map(|limiter| {
             let model = request.get("model").and_then(Value::as_str).unwrap_or("");
-            let weight =
-                crate::tokens::prompt_tokens(&request) + crate::tokens::output_cap(&request);
+            let weight = crate::openai::tokens::prompt_tokens(&request)
+                + crate::openai::tokens::output_cap(&request);
             (limiter.admit(model, weight), limiter.limits.latency)
         })
     };
@@ -524,7 +525,7 @@ async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
         if state.faults.rows.is_empty() {
             None
         } else {
-            let title = crate::generate::request_title(&request);
+            let title = crate::openai::generate::request_title(&request);
             state.faults.rows.get(&title).cloned()
         }
     };

@@ -11,7 +11,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::wire::{Refusal, bad_request};
+use crate::openai::wire::{Refusal, bad_request};
 
 /// What the model puts into the id and query properties of a call.
 #[derive(Clone, Debug, Default)]

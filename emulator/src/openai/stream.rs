@@ -39,9 +39,9 @@ use futures::channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded};
 use serde_json::{Value, json};
 
 use crate::faults::ResponseFaultKind;
-use crate::items;
-use crate::lifecycle::{End, forget_unstored, no_such_response, settle, stored};
-use crate::response::{ResponseStatus, StoredResponse};
+use crate::openai::items;
+use crate::openai::lifecycle::{End, forget_unstored, no_such_response, settle, stored};
+use crate::openai::response::{ResponseStatus, StoredResponse};
 use crate::state::Shared;
 use crate::util::fnv1a;
 
@@ -396,7 +396,7 @@ pub(crate) fn follow(shared: Arc<Shared>, id: &str, after: i64) -> Response {
             return no_such_response(id).into_response();
         };
         if !(resp.request.background && resp.request.stream) {
-            return crate::wire::bad_request(
+            return crate::openai::wire::bad_request(
                 "This response cannot be streamed: only responses created with 'background' and 'stream' set to true can be.",
                 Some("stream"),
                 None,

@@ -78,9 +78,9 @@ pub fn output_cap(body: &Value) -> u64 {
 /// `usage.input_tokens` of a Responses request
 /// (<https://platform.openai.com/docs/api-reference/responses/object#responses/object-usage>),
 /// by the same rules as chat: `instructions` count as a `developer` message, then per item 3
-/// framing tokens + its role (messages) + its text ([`crate::items`]: message parts, a function
-/// call's name and arguments, a function output, code), then the compact JSON of `tools` (when
-/// not empty), then 3 tokens priming the reply.
+/// framing tokens + its role (messages) + its text ([`crate::openai::items`]: message parts, a
+/// function call's name and arguments, a function output, code), then the compact JSON of `tools`
+/// (when not empty), then 3 tokens priming the reply.
 pub fn response_input_tokens(
     model: &str,
     instructions: Option<&str>,
@@ -106,7 +106,7 @@ pub fn items_tokens(model: &str, items: &[Value]) -> u64 {
         .iter()
         .map(|item| {
             let role = item.get("role").and_then(Value::as_str).unwrap_or("");
-            3 + count(bpe, role) + count(bpe, &crate::items::text(item))
+            3 + count(bpe, role) + count(bpe, &crate::openai::items::text(item))
         })
         .sum()
 }

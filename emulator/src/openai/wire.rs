@@ -1,8 +1,8 @@
 //! Pieces of OpenAI's wire format shared by the Conversations, Responses and Containers stand-ins
-//! ([`crate::conversations`], [`crate::responses`], [`crate::containers`]): error responses in
-//! OpenAI's shape `{"error":{"message","type","param","code"}}`, the validation messages OpenAI
-//! writes for wrong types and out-of-range values, `metadata` checks, identifiers and cursor
-//! pagination of lists (`limit`, `order`, `after`; `first_id`, `last_id`, `has_more`).
+//! ([`crate::openai::conversations`], [`crate::openai::responses`], [`crate::openai::containers`]):
+//! error responses in OpenAI's shape `{"error":{"message","type","param","code"}}`, the validation
+//! messages OpenAI writes for wrong types and out-of-range values, `metadata` checks, identifiers
+//! and cursor pagination of lists (`limit`, `order`, `after`; `first_id`, `last_id`, `has_more`).
 //!
 //! Reference: <https://platform.openai.com/docs/api-reference/responses> and
 //! `fixtures/reference/openai-responses/` (`Error`, `Metadata`, `ConversationItemList`).
