@@ -60,11 +60,11 @@ pub use crate::faults::{
     CallFault, CallFaultKind, FaultTarget, Faults, HoldPoint, ResponseFault, ResponseFaultKind,
     RowFault,
 };
+pub use crate::google::access::Role;
 pub use crate::google::devmeta::DeveloperMetadata;
 pub use crate::holds::Hold;
 pub use crate::openai::response::ResponseStatus;
 pub use crate::server::{Emulator, router};
-pub use crate::state::Role;
 
 // The modules callers name by their old, flat paths (`almanac_emulator::identity::CLIENT_ID`,
 // `almanac_emulator::ratelimit::ChatLimits`, …).

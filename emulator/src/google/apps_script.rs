@@ -6,9 +6,10 @@
 //! exception text Apps Script would throw. (Apps Script authorizes these with
 //! `spreadsheets.currentonly`; no REST call, and so no scope check, is involved.)
 
+use crate::google::access::Role;
 use crate::google::devmeta::{DeveloperMetadata, Location, Visibility};
 use crate::google::spreadsheet_ops::next_id;
-use crate::state::{Role, State};
+use crate::state::State;
 
 /// Why an Apps Script call failed: the exception's message.
 pub type ScriptError = String;

@@ -4,10 +4,11 @@
 
 use std::collections::BTreeMap;
 
+use crate::google::access::Role;
 use crate::google::devmeta::DeveloperMetadata;
+use crate::google::spreadsheet::{Cell, Sheet, Spreadsheet};
 use crate::google::{apps_script, identity, metadata_server, oauth, scopes};
 use crate::server::Emulator;
-use crate::state::{self, Role, Sheet, Spreadsheet};
 
 impl Emulator {
     /// The service account whose assertions `/token` accepts.
@@ -354,11 +355,11 @@ impl Emulator {
             }
             let added = rows.len() as u32;
             let widest = rows.iter().map(Vec::len).max().unwrap_or(0) as u32;
-            let new_rows: Vec<Vec<state::Cell>> = rows
+            let new_rows: Vec<Vec<Cell>> = rows
                 .into_iter()
                 .map(|row| {
                     row.into_iter()
-                        .map(|value| state::Cell {
+                        .map(|value| Cell {
                             is_formula: value.len() > 1 && value.starts_with('='),
                             value,
                         })
@@ -429,7 +430,7 @@ impl Emulator {
             if from_row >= s.cells.len() {
                 return;
             }
-            let key = |row: &Vec<state::Cell>| row.get(col).map(|c| c.value.clone());
+            let key = |row: &Vec<Cell>| row.get(col).map(|c| c.value.clone());
             s.cells[from_row..].sort_by(|a, b| {
                 let order = key(a).cmp(&key(b));
                 if descending { order.reverse() } else { order }

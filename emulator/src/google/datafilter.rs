@@ -15,10 +15,10 @@ use serde_json::{Value, json};
 
 use crate::google::a1::Rect;
 use crate::google::error::{GoogleError, bad_request};
+use crate::google::spreadsheet::Spreadsheet;
 use crate::google::values::{
     self, InputOption, PlannedWrite, WriteCounts, WriteTarget, input_option, value_range,
 };
-use crate::state::Spreadsheet;
 
 /// The sheet (index) and rectangle a `DataFilter` selects, not yet bounded by the grid.
 fn filter_rect(
@@ -170,7 +170,7 @@ fn plan(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Sheet;
+    use crate::google::spreadsheet::Sheet;
 
     fn spreadsheet() -> Spreadsheet {
         Spreadsheet {

@@ -24,8 +24,9 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 
+use crate::google::access::IssuedToken;
 pub use crate::google::keys::{KeyRing, SIGNING_KEYS};
-use crate::state::{IssuedToken, Shared};
+use crate::state::Shared;
 use crate::util::{now_unix, random_hex};
 
 /// The issuer Google writes into its ID tokens.

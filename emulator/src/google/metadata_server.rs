@@ -20,9 +20,10 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
+use crate::google::access::IssuedToken;
 use crate::google::oauth::{SERVICE_ACCOUNT_EMAIL, TOKEN_LIFETIME_SECS};
 use crate::google::scopes::CLOUD_PLATFORM;
-use crate::state::{IssuedToken, Shared};
+use crate::state::Shared;
 use crate::util::{form_get, parse_form, random_hex};
 
 /// The path of the token endpoint.

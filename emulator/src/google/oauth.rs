@@ -26,7 +26,8 @@ use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use jsonwebtoken::{Algorithm, DecodingKey};
 use serde_json::{Value, json};
 
-use crate::state::{IssuedToken, Shared};
+use crate::google::access::IssuedToken;
+use crate::state::Shared;
 use crate::util::{form_get, now_unix, parse_form, random_hex};
 
 /// The service account the fixture key belongs to.

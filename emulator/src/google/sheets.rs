@@ -44,15 +44,17 @@ use serde_json::Value;
 
 use crate::counts::CallCounts;
 use crate::faults::HoldPoint;
+use crate::google::access::{IssuedToken, Role};
 pub use crate::google::error::{GoogleError, google_error};
 use crate::google::error::{
     bad_request, not_found, permission_denied, scope_insufficient, unauthenticated,
 };
 use crate::google::scopes::SheetsMethod;
+use crate::google::spreadsheet::Spreadsheet;
 pub use crate::google::values::{MAX_CELL_CHARS, spreadsheet_json};
 use crate::google::{datafilter, spreadsheet_ops, values};
 use crate::holds::pause;
-use crate::state::{IssuedToken, Role, Shared, Spreadsheet, State as World};
+use crate::state::{Shared, State as World};
 use crate::util::{parse_form, percent_decode};
 
 /// The `/v4/spreadsheets/…` router.

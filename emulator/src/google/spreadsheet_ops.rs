@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 
 use crate::google::devmeta::{DeveloperMetadata, Location, Visibility};
 use crate::google::error::{GoogleError, bad_request, not_found};
+use crate::google::spreadsheet::Spreadsheet;
 use crate::google::values::spreadsheet_json;
-use crate::state::Spreadsheet;
 
 /// The entries a `DeveloperMetadataLookup` selects, among those visible to a REST caller.
 fn lookup<'a>(

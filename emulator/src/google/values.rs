@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::google::a1::{self, Rect};
 use crate::google::error::{GoogleError, bad_request};
-use crate::state::{Sheet, Spreadsheet};
+use crate::google::spreadsheet::{Sheet, Spreadsheet};
 use crate::util::form_get;
 
 /// The Spreadsheet resource without grid data.
