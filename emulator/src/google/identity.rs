@@ -5,8 +5,8 @@
 //! - ID tokens follow <https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload>:
 //!   RS256, a `kid` in the header, `iss` `https://accounts.google.com`, `aud` the OAuth client id,
 //!   `sub`, `email`, `email_verified: true`, `iat` now and `exp` one hour later. They are signed
-//!   with test keys shipped in `fixtures/` (`id-token-key-1.pem`, `id-token-key-2.pem`), never
-//!   with anything real.
+//!   with test keys shipped in `emulator/fixtures/` (`id-token-key-1.pem`, `id-token-key-2.pem`),
+//!   never with anything real.
 //! - The JWKS (RFC 7517, <https://www.rfc-editor.org/rfc/rfc7517>) lists the current signing key
 //!   and, after a rotation, the previous one — as Google publishes two keys while it rotates
 //!   (the keys and their rotation are in [`crate::google::keys`], re-exported here).

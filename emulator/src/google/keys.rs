@@ -1,8 +1,8 @@
 //! The ID-token signing keys: the fixture key pairs in rotation order ([`SIGNING_KEYS`], test keys
-//! shipped in `fixtures/`, never anything real) and the [`KeyRing`] saying which are in use and
-//! publishing them as a JWKS (RFC 7517, <https://www.rfc-editor.org/rfc/rfc7517>) — the current
-//! key and, after a rotation, the previous one, as Google publishes two keys while it rotates.
-//! This module uses no other module of the crate (signing and the routes are in
+//! shipped in `emulator/fixtures/`, never anything real) and the [`KeyRing`] saying which are in
+//! use and publishing them as a JWKS (RFC 7517, <https://www.rfc-editor.org/rfc/rfc7517>) — the
+//! current key and, after a rotation, the previous one, as Google publishes two keys while it
+//! rotates. This module uses no other module of the crate (signing and the routes are in
 //! [`crate::google::identity`]).
 
 use jsonwebtoken::jwk::{Jwk, JwkSet, KeyAlgorithm, PublicKeyUse};

@@ -3,9 +3,10 @@
 //! service-account key that goes with it.
 //!
 //! The request is a form `grant_type=urn:ietf:params:oauth:grant-type:jwt-bearer&assertion=<JWT>`.
-//! The JWT must be RS256-signed by the fixture key (`fixtures/service-account-test-key.pem`), with
-//! `iss` = [`SERVICE_ACCOUNT_EMAIL`], `aud` = this endpoint's URL, `exp` in the future and at most an
-//! hour after `iat`, and a non-empty `scope`. Success answers
+//! The JWT must be RS256-signed by the fixture key
+//! (`emulator/fixtures/service-account-test-key.pem`), with `iss` = [`SERVICE_ACCOUNT_EMAIL`],
+//! `aud` = this endpoint's URL, `exp` in the future and at most an hour after `iat`, and a
+//! non-empty `scope`. Success answers
 //! `{"access_token":"ya29.…","expires_in":3599,"token_type":"Bearer"}`; the token then acts as the
 //! service account for 3599 s, with the assertion's scopes, on the spreadsheets shared with
 //! [`SERVICE_ACCOUNT_EMAIL`]. Failures answer 400 like Google: `invalid_grant` (signature, issuer,
