@@ -444,8 +444,8 @@ mod tests {
     #[test]
     fn bpe_openai_counts_every_sample_text_as_tiktoken_rs_does() {
         let samples = [
-            include_str!("../../../emulator/fixtures/history_en.csv"),
-            include_str!("../../../emulator/fixtures/historical_events.ko.csv"),
+            include_str!("../../../fixtures/sheets/history_en.csv"),
+            include_str!("../../../fixtures/sheets/historical_events.ko.csv"),
         ];
         let schema = serde_json::to_string(&prompt::response_format()["json_schema"]).unwrap();
         let o200k = tiktoken_rs::o200k_base_singleton();

@@ -1,0 +1,547 @@
+//! The OpenAI side, under `/v1`: Files (<https://platform.openai.com/docs/api-reference/files>),
+//! Batches (<https://platform.openai.com/docs/api-reference/batch>) and non-streaming Chat
+//! Completions (<https://platform.openai.com/docs/api-reference/chat/create>), plus the routes of
+//! [`crate::openai::conversations`], [`crate::openai::responses`] and
+//! [`crate::openai::containers`].
+//!
+//! Every route needs `Authorization: Bearer <anything non-empty>`; otherwise 401. Errors use
+//! OpenAI's shape `{"error":{"message","type","param","code"}}`; unknown ids answer 404, unknown
+//! routes 404 `Invalid URL (METHOD /path)`.
+
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use bytes::Bytes;
+use serde::Deserialize;
+use serde_json::{Map, Value, json};
+
+use crate::faults::HoldPoint;
+use crate::holds::pause;
+use crate::openai::batch::{BatchJob, ENDPOINTS};
+use crate::openai::files::StoredFile;
+use crate::openai::generate::chat_completion;
+use crate::openai::wire::{Refusal, error_body};
+use crate::state::Shared;
+use crate::util::{now_unix, random_alnum, random_hex};
+
+/// Largest upload accepted (the Files API limit is 512 MB; batch input files are at most 200 MB).
+const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
+
+/// Purposes `POST /v1/files` accepts.
+const PURPOSES: [&str; 6] = [
+    "assistants",
+    "batch",
+    "fine-tune",
+    "vision",
+    "user_data",
+    "evals",
+];
+
+/// The `/v1` router.
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/v1/files", post(create_file).get(list_files))
+        .route("/v1/files/{id}", get(retrieve_file).delete(delete_file))
+        .route("/v1/files/{id}/content", get(file_content))
+        .route("/v1/batches", post(create_batch).get(list_batches))
+        .route("/v1/batches/{id}", get(retrieve_batch))
+        .route("/v1/batches/{id}/cancel", post(cancel_batch))
+        .route("/v1/chat/completions", post(chat))
+        .merge(crate::openai::conversations::routes())
+        .merge(crate::openai::responses::routes())
+        .merge(crate::openai::containers::routes())
+        .route("/v1/{*rest}", axum::routing::any(invalid_url))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
+        .layer(middleware::from_fn(require_api_key))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            crate::inject::inject,
+        ))
+        .with_state(shared)
+}
+
+/// An OpenAI error response.
+fn error(
+    status: StatusCode,
+    message: &str,
+    kind: &str,
+    param: Option<&str>,
+    code: Option<&str>,
+) -> Response {
+    (status, Json(error_body(message, kind, param, code))).into_response()
+}
+
+fn invalid_request(message: &str, param: Option<&str>, code: Option<&str>) -> Response {
+    error(
+        StatusCode::BAD_REQUEST,
+        message,
+        "invalid_request_error",
+        param,
+        code,
+    )
+}
+
+async fn require_api_key(request: Request, next: Next) -> Response {
+    let key = request
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    if key.is_empty() {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with blank username) if you're accessing the API from your browser and are prompted for a username and password. You can obtain an API key from https://platform.openai.com/account/api-keys.",
+            "invalid_request_error",
+            None,
+            None,
+        );
+    }
+    next.run(request).await
+}
+
+async fn invalid_url(request: Request) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!(
+            "Invalid URL ({} {})",
+            request.method(),
+            request.uri().path()
+        ),
+        "invalid_request_error",
+        None,
+        None,
+    )
+}
+
+fn no_such_file(id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("No such File object: {id}"),
+        "invalid_request_error",
+        Some("id"),
+        None,
+    )
+}
+
+fn no_such_batch(id: &str) -> Response {
+    error(
+        StatusCode::NOT_FOUND,
+        &format!("No batch found with id '{id}'."),
+        "invalid_request_error",
+        None,
+        None,
+    )
+}
+
+async fn create_file(State(shared): State<Arc<Shared>>, mut form: Multipart) -> Response {
+    shared.lock().calls.files_create += 1;
+    let mut purpose: Option<String> = None;
+    let mut file: Option<(String, Bytes)> = None;
+    let mut expires_seconds: Option<u64> = None;
+    loop {
+        match form.next_field().await {
+            Ok(Some(field)) => {
+                let name = field.name().unwrap_or("").to_string();
+                let filename = field.file_name().map(str::to_string);
+                let Ok(data) = field.bytes().await else {
+                    return invalid_request("Could not read the multipart body.", None, None);
+                };
+                match name.as_str() {
+                    "purpose" => purpose = Some(String::from_utf8_lossy(&data).trim().to_string()),
+                    "file" => file = Some((filename.unwrap_or_else(|| "upload".into()), data)),
+                    "expires_after[seconds]" => {
+                        expires_seconds = String::from_utf8_lossy(&data).trim().parse().ok();
+                    }
+                    _ => {}
+                }
+            }
+            Ok(None) => break,
+            Err(e) => return invalid_request(&format!("Invalid multipart body: {e}"), None, None),
+        }
+    }
+    let Some(purpose) = purpose else {
+        return invalid_request(
+            "Missing required parameter: 'purpose'.",
+            Some("purpose"),
+            Some("missing_required_parameter"),
+        );
+    };
+    if !PURPOSES.contains(&purpose.as_str()) {
+        return invalid_request(
+            &format!(
+                "Invalid value for 'purpose': '{purpose}'. Supported values are: 'assistants', 'batch', 'fine-tune', 'vision', 'user_data', and 'evals'."
+            ),
+            Some("purpose"),
+            Some("invalid_value"),
+        );
+    }
+    let Some((filename, content)) = file else {
+        return invalid_request(
+            "Missing required parameter: 'file'.",
+            Some("file"),
+            Some("missing_required_parameter"),
+        );
+    };
+    if purpose == "batch" && !filename.ends_with(".jsonl") {
+        return invalid_request(
+            "Invalid file format for Batch API. Must be .jsonl",
+            None,
+            None,
+        );
+    }
+    let now = now_unix();
+    let expires_at = match (expires_seconds, purpose.as_str()) {
+        (Some(s), _) => Some(now + s),
+        (None, "batch") => Some(now + 30 * 24 * 3600),
+        _ => None,
+    };
+    let stored = StoredFile {
+        id: format!("file-{}", random_alnum(22)),
+        filename,
+        purpose,
+        created_at: now,
+        expires_at,
+        content,
+    };
+    let body = stored.to_json();
+    shared.lock().files.insert(stored.id.clone(), stored);
+    pause(&shared, HoldPoint::FileUploaded).await;
+    Json(body).into_response()
+}
+
+async fn list_files(State(shared): State<Arc<Shared>>) -> Response {
+    let state = shared.lock();
+    let mut files: Vec<&StoredFile> = state.files.values().collect();
+    files.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
+    let data: Vec<Value> = files.iter().map(|f| f.to_json()).collect();
+    Json(json!({
+        "object": "list",
+        "data": data,
+        "first_id": files.first().map(|f| f.id.clone()),
+        "last_id": files.last().map(|f| f.id.clone()),
+        "has_more": false,
+    }))
+    .into_response()
+}
+
+async fn retrieve_file(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    match shared.lock().files.get(&id) {
+        Some(file) => Json(file.to_json()).into_response(),
+        None => no_such_file(&id),
+    }
+}
+
+async fn delete_file(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    match shared.lock().files.remove(&id) {
+        Some(_) => Json(json!({"id": id, "object": "file", "deleted": true})).into_response(),
+        None => no_such_file(&id),
+    }
+}
+
+async fn file_content(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let content = shared.lock().files.get(&id).map(|f| f.content.clone());
+    match content {
+        Some(content) => {
+            pause(&shared, HoldPoint::FileContent).await;
+            (
+                [(header::CONTENT_TYPE, "application/octet-stream")],
+                content,
+            )
+                .into_response()
+        }
+        None => no_such_file(&id),
+    }
+}
+
+async fn create_batch(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.lock().calls.batches_create += 1;
+    let Ok(Value::Object(req)) = serde_json::from_slice::<Value>(&body) else {
+        return invalid_request(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+            None,
+            None,
+        );
+    };
+    let [input_file_id, endpoint, _window] = match batch_parameters(&req) {
+        Ok(fields) => fields,
+        Err(refused) => return refused.into_response(),
+    };
+    let metadata = req.get("metadata").cloned().unwrap_or(Value::Null);
+    if let Err(refused) = check_batch_metadata(&metadata) {
+        return refused.into_response();
+    }
+    let body = {
+        let mut state = shared.lock();
+        if let Some(file) = state.files.get(&input_file_id)
+            && file.purpose != "batch"
+        {
+            return invalid_request(
+                &format!(
+                    "The input file {input_file_id} has purpose '{}'; a batch needs a file uploaded with purpose 'batch'.",
+                    file.purpose
+                ),
+                Some("input_file_id"),
+                Some("invalid_value"),
+            );
+        }
+        let job = BatchJob::new(&endpoint, &input_file_id, metadata);
+        let body = job.to_json();
+        state.batches.push(job);
+        body
+    };
+    pause(&shared, HoldPoint::BatchCreated).await;
+    Json(body).into_response()
+}
+
+/// `[input_file_id, endpoint, completion_window]` of a `POST /v1/batches` body: each required
+/// (a string), the endpoint one of [`ENDPOINTS`], the window `24h`; else the 400.
+fn batch_parameters(req: &Map<String, Value>) -> Result<[String; 3], Refusal> {
+    let text = |name: &str| match req.get(name) {
+        Some(Value::String(s)) => Some(s.clone()),
+        _ => None,
+    };
+    let mut fields = Vec::with_capacity(3);
+    for name in ["input_file_id", "endpoint", "completion_window"] {
+        let Some(value) = text(name) else {
+            return Err(invalid_request(
+                &format!("Missing required parameter: '{name}'."),
+                Some(name),
+                Some("missing_required_parameter"),
+            )
+            .into());
+        };
+        fields.push(value);
+    }
+    let fields: [String; 3] = match fields.try_into() {
+        Ok(fields) => fields,
+        Err(_) => return Err(invalid_request("Invalid request.", None, None).into()),
+    };
+    let [_, endpoint, window] = &fields;
+    if !ENDPOINTS.contains(&endpoint.as_str()) {
+        return Err(invalid_request(
+            &format!(
+                "Invalid value: '{endpoint}'. Supported values are: '/v1/chat/completions', '/v1/completions', '/v1/embeddings', and '/v1/responses'."
+            ),
+            Some("endpoint"),
+            Some("invalid_value"),
+        ).into());
+    }
+    if window != "24h" {
+        return Err(invalid_request(
+            &format!("Invalid value: '{window}'. Supported values are: '24h'."),
+            Some("completion_window"),
+            Some("invalid_value"),
+        )
+        .into());
+    }
+    Ok(fields)
+}
+
+/// A batch's `metadata`: null, or an object of at most 16 string values; else the 400.
+fn check_batch_metadata(metadata: &Value) -> Result<(), Refusal> {
+    match metadata {
+        Value::Null => Ok(()),
+        Value::Object(map) => {
+            if map.len() > 16 {
+                return Err(invalid_request(
+                    "Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with more instead.",
+                    Some("metadata"),
+                    Some("object_above_max_properties"),
+                ).into());
+            }
+            for (key, value) in map {
+                if !value.is_string() {
+                    return Err(invalid_request(
+                        &format!(
+                            "Invalid type for 'metadata.{key}': expected a string, but got {} instead.",
+                            json_kind(value)
+                        ),
+                        Some(&format!("metadata.{key}")),
+                        Some("invalid_type"),
+                    ).into());
+                }
+            }
+            Ok(())
+        }
+        other => Err(invalid_request(
+            &format!(
+                "Invalid type for 'metadata': expected an object, but got {} instead.",
+                json_kind(other)
+            ),
+            Some("metadata"),
+            Some("invalid_type"),
+        )
+        .into()),
+    }
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+async fn retrieve_batch(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let found = {
+        let mut state = shared.lock();
+        state.calls.batches_retrieve += 1;
+        state
+            .batches
+            .iter()
+            .find(|b| b.id == id)
+            .map(BatchJob::to_json)
+    };
+    match found {
+        Some(body) => {
+            pause(&shared, HoldPoint::BatchRetrieved).await;
+            Json(body).into_response()
+        }
+        None => no_such_batch(&id),
+    }
+}
+
+/// Query of `GET /v1/batches`.
+#[derive(Deserialize)]
+struct ListQuery {
+    limit: Option<String>,
+    after: Option<String>,
+}
+
+async fn list_batches(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let mut state = shared.lock();
+    state.calls.batches_list += 1;
+    let limit = match query.limit.as_deref().map(str::parse::<usize>) {
+        None => 20,
+        Some(Ok(n)) if (1..=100).contains(&n) => n,
+        Some(_) => {
+            return invalid_request(
+                "Invalid 'limit': integer must be between 1 and 100.",
+                Some("limit"),
+                Some("invalid_value"),
+            );
+        }
+    };
+    let newest_first: Vec<&BatchJob> = state.batches.iter().rev().collect();
+    let start = match query.after.as_deref() {
+        None => 0,
+        Some(after) => match newest_first.iter().position(|b| b.id == after) {
+            Some(i) => i + 1,
+            None => return no_such_batch(after),
+        },
+    };
+    let page: Vec<&&BatchJob> = newest_first.iter().skip(start).take(limit).collect();
+    let has_more = start + page.len() < newest_first.len();
+    Json(json!({
+        "object": "list",
+        "data": page.iter().map(|b| b.to_json()).collect::<Vec<_>>(),
+        "first_id": page.first().map(|b| b.id.clone()),
+        "last_id": page.last().map(|b| b.id.clone()),
+        "has_more": has_more,
+    }))
+    .into_response()
+}
+
+async fn cancel_batch(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {
+    let mut state = shared.lock();
+    state.calls.batches_cancel += 1;
+    let Some(job) = state.batches.iter_mut().find(|b| b.id == id) else {
+        return no_such_batch(&id);
+    };
+    match job.cancel() {
+        Ok(()) => Json(job.to_json()).into_response(),
+        Err(status) => error(
+            StatusCode::CONFLICT,
+            &format!("Cannot cancel a batch with status '{}'.", status.as_str()),
+            "invalid_request_error",
+            None,
+            None,
+        ),
+    }
+}
+
+async fn chat(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    shared.lock().calls.chat_completions += 1;
+    let Ok(request) = serde_json::from_slice::<Value>(&body) else {
+        return invalid_request(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)",
+            None,
+            None,
+        );
+    };
+    if request.get("stream").and_then(Value::as_bool) == Some(true) {
+        return invalid_request(
+            "[emulated] Streaming is not implemented by the emulator; send stream: false.",
+            Some("stream"),
+            None,
+        );
+    }
+    let verdict = {
+        let mut state = shared.lock();
+        state.chat_limiter.as_mut().map(|limiter| {
+            let model = request.get("model").and_then(Value::as_str).unwrap_or("");
+            let weight = crate::openai::tokens::prompt_tokens(&request)
+                + crate::openai::tokens::output_cap(&request);
+            (limiter.admit(model, weight), limiter.limits.latency)
+        })
+    };
+    let (headers, latency) = match verdict {
+        Some((verdict, latency)) => {
+            if let Some(message) = verdict.refusal {
+                let mut response = error(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    &message,
+                    "requests",
+                    None,
+                    Some("rate_limit_exceeded"),
+                );
+                add_headers(&mut response, &verdict.headers);
+                return response;
+            }
+            (verdict.headers, latency)
+        }
+        None => (Vec::new(), std::time::Duration::ZERO),
+    };
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    // Faults apply to chat calls by the title the request is about (there is no custom_id).
+    let fault = {
+        let state = shared.lock();
+        if state.faults.rows.is_empty() {
+            None
+        } else {
+            let title = crate::openai::generate::request_title(&request);
+            state.faults.rows.get(&title).cloned()
+        }
+    };
+    let outcome = chat_completion(&request, fault.as_ref());
+    let status = StatusCode::from_u16(outcome.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response =
+        (status, [("x-request-id", random_hex())], Json(outcome.body)).into_response();
+    add_headers(&mut response, &headers);
+    response
+}
+
+/// Adds `x-ratelimit-*` / `retry-after` headers to a response.
+fn add_headers(response: &mut Response, headers: &[(&'static str, String)]) {
+    for (name, value) in headers {
+        if let Ok(value) = axum::http::HeaderValue::from_str(value) {
+            response.headers_mut().insert(*name, value);
+        }
+    }
+}
