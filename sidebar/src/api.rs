@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use almanac_protocol::chat::{ChatRequest, MessageList};
 use almanac_protocol::{
-    AccessChallenge, AccessProof, AccessProofRequest, CreateJobRequest, ErrorBody, Estimate,
-    EstimateRequest, Job, JobList, ModelList, SelectionContext,
+    AccessChallenge, AccessProof, AccessProofRequest, CreateJobRequest, ErrorBody, ErrorCode,
+    Estimate, EstimateRequest, Job, JobList, ModelList, SelectionContext,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,8 +37,8 @@ impl std::error::Error for ApiError {}
 pub struct Refusal {
     /// The HTTP status (0 when no answer came).
     pub status: u16,
-    /// `error.code`, e.g. `service_account_no_access` (empty when the body had none).
-    pub code: String,
+    /// `error.code`, e.g. `service_account_no_access` (`None` when the body had none).
+    pub code: Option<ErrorCode>,
     /// `error.message`, for people.
     pub message: String,
     /// `Retry-After` in seconds.
@@ -50,7 +50,7 @@ impl Refusal {
     fn unanswered(message: String) -> Refusal {
         Refusal {
             status: 0,
-            code: String::new(),
+            code: None,
             message,
             retry_after: None,
         }
@@ -59,11 +59,8 @@ impl Refusal {
     /// A non-2xx answer: the code and message of its [`ErrorBody`], or its status in words.
     fn of(resp: &Fetched) -> Refusal {
         let (code, message) = match serde_json::from_str::<ErrorBody>(&resp.body) {
-            Ok(body) => (body.error.code, body.error.message),
-            Err(_) => (
-                String::new(),
-                format!("The backend answered HTTP {}", resp.status),
-            ),
+            Ok(body) => (Some(body.error.code), body.error.message),
+            Err(_) => (None, format!("The backend answered HTTP {}", resp.status)),
         };
         Refusal {
             status: resp.status,
@@ -198,14 +195,14 @@ impl Api {
                 }
                 Access::Proven
             }
-            Err(r) if r.code == "service_account_no_access" => Access::NotShared {
+            Err(r) if r.code == Some(ErrorCode::ServiceAccountNoAccess) => Access::NotShared {
                 can_share: !self.configured_service_account.is_empty()
                     && self
                         .configured_service_account
                         .eq_ignore_ascii_case(&challenge.service_account_email),
                 email: challenge.service_account_email,
             },
-            Err(r) if r.code == "proof_not_found" => Access::CannotEdit(r.message),
+            Err(r) if r.code == Some(ErrorCode::ProofNotFound) => Access::CannotEdit(r.message),
             Err(r) => Access::Failed(r.message),
         }
     }
@@ -235,7 +232,9 @@ impl Api {
                 js::sleep(i32::try_from(wait * 1000).unwrap_or(30_000)).await;
                 true
             }
-            Err(r) if r.code == "access_not_proven" => self.prove_access().await == Access::Proven,
+            Err(r) if r.code == Some(ErrorCode::AccessNotProven) => {
+                self.prove_access().await == Access::Proven
+            }
             _ => false,
         };
         if !again {
@@ -291,7 +290,7 @@ impl Api {
         mut on_event: impl FnMut(SseEvent),
     ) -> Result<(), ApiError> {
         let first = self.chat_once(req, &mut on_event).await;
-        let again = matches!(&first, Err(r) if r.code == "access_not_proven")
+        let again = matches!(&first, Err(r) if r.code == Some(ErrorCode::AccessNotProven))
             && self.prove_access().await == Access::Proven;
         if !again {
             return Ok(first?);
@@ -349,7 +348,7 @@ fn read<T: DeserializeOwned>(resp: Fetched) -> Result<T, Refusal> {
     if (200..300).contains(&resp.status) {
         return serde_json::from_str(&resp.body).map_err(|e| Refusal {
             status: resp.status,
-            code: String::new(),
+            code: None,
             message: format!("The backend sent an unexpected answer: {e}"),
             retry_after: None,
         });

@@ -7,6 +7,8 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::output::OutputField;
+
 /// Why a value could not become a domain value. The message says what was wrong and what to do.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -159,7 +161,7 @@ pub struct RowInput {
     pub title: String,
 }
 
-/// What the model writes for one row: the four columns C–F, in sheet order.
+/// What the model writes for one row: the four columns C–F ([`OutputField`]), in sheet order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Generated {
     /// Column C `year`: the year the event happened, e.g. `1945` (negative for BCE).
@@ -173,9 +175,19 @@ pub struct Generated {
 }
 
 impl Generated {
-    /// The values in column order C, D, E, F.
+    /// The value of one output column.
+    pub fn get(&self, field: OutputField) -> &str {
+        match field {
+            OutputField::Year => &self.year,
+            OutputField::Simple => &self.simple,
+            OutputField::Detail => &self.detail,
+            OutputField::RelatedMovies => &self.related_movies,
+        }
+    }
+
+    /// The values in column order C, D, E, F ([`OutputField::ALL`]).
     pub fn columns(&self) -> [&str; 4] {
-        [&self.year, &self.simple, &self.detail, &self.related_movies]
+        OutputField::ALL.map(|field| self.get(field))
     }
 }
 

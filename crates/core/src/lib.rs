@@ -6,6 +6,8 @@
 //!   (`RowInput`), a row as read from a grid (`SheetRow`), and the model's answer (`Generated`).
 //! - [`state`]: the typed states of a job, a batch and a row, and why a row failed
 //!   (`JobStatus`, `BatchState`, `RowState`, `FailureCode`).
+//! - [`output`]: the four output columns C–F (`OutputField`), one table of their names: sheet
+//!   column, header (`content_simple`), the answer's field (`simple`), the schema's description.
 //! - [`prompt`]: the one system prompt shared by every request and the strict JSON schema of an
 //!   answer.
 //! - [`catalog`]: the model catalogue (a data file embedded in the binary) with nearest-model
@@ -18,5 +20,6 @@ pub mod calls;
 pub mod catalog;
 pub mod cost;
 pub mod domain;
+pub mod output;
 pub mod prompt;
 pub mod state;

@@ -10,7 +10,10 @@
 //!
 //! Nothing here knows how a request line is framed; that is `almanac_openai::jsonl`.
 
-use serde::Serialize;
+use serde::ser::SerializeMap;
+use serde::{Serialize, Serializer};
+
+use crate::output::{ANSWER_FIELDS, OutputField};
 
 /// The system message of every request.
 ///
@@ -59,8 +62,9 @@ pub fn template_id() -> &'static str {
 /// The `json_schema.name` of the answer schema (letters, digits, `_` and `-`, at most 64).
 pub const SCHEMA_NAME: &str = "historical_event";
 
-/// The four answer fields, in the order the model should write them (and the sheet shows them).
-pub const FIELDS: [&str; 4] = ["year", "simple", "detail", "related_movies"];
+/// The four answer fields, in the order the model should write them (and the sheet shows them):
+/// [`OutputField::answer_field`] of each output column.
+pub const FIELDS: [&str; 4] = ANSWER_FIELDS;
 
 /// The `response_format` of every request, as JSON:
 ///
@@ -124,13 +128,20 @@ struct ObjectSchema {
     additional_properties: bool,
 }
 
-/// The properties of the answer, one field each so their order is fixed.
-#[derive(Debug, Serialize)]
-struct Properties {
-    year: StringProperty,
-    simple: StringProperty,
-    detail: StringProperty,
-    related_movies: StringProperty,
+/// The properties of the answer: one string property per output column, named by its answer
+/// field and described by its description, in [`OutputField::ALL`]'s order (the order the
+/// model writes them in).
+#[derive(Debug)]
+struct Properties;
+
+impl Serialize for Properties {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(OutputField::ALL.len()))?;
+        for field in OutputField::ALL {
+            map.serialize_entry(field.answer_field(), &string_property(field.description()))?;
+        }
+        map.end()
+    }
 }
 
 /// A string property with a description the model reads.
@@ -155,18 +166,7 @@ static RESPONSE_FORMAT: ResponseFormat = ResponseFormat {
         strict: true,
         schema: ObjectSchema {
             kind: "object",
-            properties: Properties {
-                year: string_property(
-                    "Year of the event, digits only, minus sign for BCE; empty if unknown.",
-                ),
-                simple: string_property("One or two plain sentences for a general reader."),
-                detail: string_property(
-                    "One paragraph: background, what happened, why it matters.",
-                ),
-                related_movies: string_property(
-                    "Films about the event, separated by \", \"; empty string if none.",
-                ),
-            },
+            properties: Properties,
             required: FIELDS,
             additional_properties: false,
         },

@@ -8,10 +8,11 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use almanac_core::domain::{Generated, RowId};
+use almanac_core::output::HEADERS;
 
 use crate::atomic::write_atomic;
 use crate::scan::{Raw, Source, scan};
-use crate::types::{Fields, FileError, FileRow, Format, OUTPUT_FIELDS, err};
+use crate::types::{Fields, FileError, FileRow, Format, err};
 
 #[derive(Clone, Debug)]
 enum Body {
@@ -165,7 +166,7 @@ impl EventsFile {
             }
         }
         if let Body::Csv { headers, records } = &mut self.body {
-            for name in OUTPUT_FIELDS {
+            for name in HEADERS {
                 if !headers.iter().any(|h| h.trim().eq_ignore_ascii_case(name)) {
                     headers.push(name.to_owned());
                     for r in records.iter_mut() {
@@ -182,7 +183,7 @@ impl EventsFile {
                 if !overwrite && !current.trim().is_empty() {
                     continue;
                 }
-                self.set(i, OUTPUT_FIELDS[k], value);
+                self.set(i, HEADERS[k], value);
                 self.rows[i].outputs[k] = (*value).to_owned();
                 written += 1;
             }

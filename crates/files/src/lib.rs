@@ -13,7 +13,8 @@
 //!   same scanner;
 //! - [`AtomicFile`] and [`write_atomic`] (`atomic`) write a file in place of another, streamed or
 //!   at once;
-//! - `types`: [`FileError`] (`path:line: problem`), [`Format`], [`FileRow`], [`OUTPUT_FIELDS`].
+//! - `types`: [`FileError`] (`path:line: problem`), [`Format`], [`FileRow`]; the output columns'
+//!   headers are `almanac_core::output::HEADERS`.
 //!
 //! CSV is parsed and written with the `csv` crate (RFC 4180 quoting); JSON with `serde_json`,
 //! keeping the order of entries and fields.
@@ -29,4 +30,4 @@ mod types;
 pub use atomic::{AtomicFile, write_atomic};
 pub use events::{EventsFile, MergeReport};
 pub use scan::{RowsRead, read_rows};
-pub use types::{FileError, FileRow, Format, OUTPUT_FIELDS};
+pub use types::{FileError, FileRow, Format};

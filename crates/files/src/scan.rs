@@ -17,11 +17,12 @@ use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
 
+use almanac_core::output::HEADERS;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::ids::IdFilter;
-use crate::types::{Fields, FileError, FileRow, Format, OUTPUT_FIELDS, err};
+use crate::types::{Fields, FileError, FileRow, Format, err};
 
 /// Where the bytes come from: a file, or text already in memory (named by `path` in errors).
 #[derive(Clone, Copy, Debug)]
@@ -349,7 +350,7 @@ fn scan_csv(
     check_headers(path, &headers)?;
     let id_col = column(&headers, "id").unwrap_or(0);
     let title_col = column(&headers, "title").unwrap_or(1);
-    let out_cols = OUTPUT_FIELDS.map(|n| column(&headers, n));
+    let out_cols = HEADERS.map(|n| column(&headers, n));
     let mut record = csv::StringRecord::new();
     let mut index = 0;
     while reader
@@ -643,7 +644,7 @@ fn entry_row(path: &Path, key: Option<&str>, entry: &Entry) -> Result<FileRow, F
         line,
         id: id.trim().to_owned(),
         title: text_of(get("title")).trim().to_owned(),
-        outputs: OUTPUT_FIELDS.map(|n| text_of(get(n))),
+        outputs: HEADERS.map(|n| text_of(get(n))),
     })
 }
 

@@ -1,17 +1,9 @@
-//! The crate's vocabulary: the four output fields, [`FileError`] (a problem at `path:line`), the
-//! [`Format`] of an events file and one [`FileRow`] of it.
+//! The crate's vocabulary: [`FileError`] (a problem at `path:line`), the [`Format`] of an events
+//! file and one [`FileRow`] of it. The output columns' headers are `almanac_core::output`'s.
 
 use std::path::{Path, PathBuf};
 
 use almanac_core::domain::SheetRow;
-
-/// The four columns the model fills, by their header names (C–F of a sheet).
-pub const OUTPUT_FIELDS: [&str; 4] = [
-    "year",
-    "content_simple",
-    "content_detailed",
-    "related_movies",
-];
 
 /// Why a file cannot be used. Displays as `path:line: problem` (or `path: problem` when the problem
 /// is not on one line), the way compilers report errors.
@@ -85,7 +77,8 @@ pub struct FileRow {
     pub id: String,
     /// The `title` value, trimmed.
     pub title: String,
-    /// Current `year`, `content_simple`, `content_detailed`, `related_movies` (`""` when absent).
+    /// Current `year`, `content_simple`, `content_detailed`, `related_movies` (`""` when absent),
+    /// in `almanac_core::output::OutputField::ALL`'s order.
     pub outputs: [String; 4],
 }
 

@@ -19,6 +19,7 @@ use std::collections::HashMap;
 use std::fmt;
 
 use almanac_core::domain::{Generated, RowId, SheetRow};
+use almanac_core::output::OutputField;
 use almanac_core::state::FailureCode;
 
 use crate::grid::GridRange;
@@ -26,14 +27,6 @@ use crate::layout::{FIRST_OUTPUT_COL, ID_COL, OUTPUT_COLS};
 
 /// Most characters Google Sheets accepts in one cell.
 pub const MAX_CELL_CHARS: usize = 50_000;
-
-/// Names of C–F for messages.
-const OUTPUT_COLUMN_NAMES: [&str; OUTPUT_COLS] = [
-    "C (year)",
-    "D (content_simple)",
-    "E (content_detailed)",
-    "F (related_movies)",
-];
 
 /// A horizontal run of cells in one row and the text for each, left to right.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -269,11 +262,9 @@ impl<'a> SheetIndex<'a> {
 
 /// [`WriteProblem::CellTooLong`] for the first of C–F whose value is longer than a cell holds.
 fn too_long_cell(generated: &Generated) -> Option<WriteProblem> {
-    generated
-        .columns()
-        .iter()
-        .zip(OUTPUT_COLUMN_NAMES)
-        .map(|(value, column)| (value.chars().count(), column))
+    OutputField::ALL
+        .into_iter()
+        .map(|field| (generated.get(field).chars().count(), field.label()))
         .find(|(chars, _)| *chars > MAX_CELL_CHARS)
         .map(|(chars, column)| WriteProblem::CellTooLong { column, chars })
 }

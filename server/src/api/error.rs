@@ -5,7 +5,7 @@
 //! with `error="invalid_token"` when a token was sent and refused, without an error code when none
 //! was sent.
 
-use almanac_protocol::{ErrorBody, ErrorDetail};
+use almanac_protocol::{ErrorBody, ErrorCode, ErrorDetail};
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -20,7 +20,7 @@ pub struct ApiError {
     /// HTTP status.
     pub status: StatusCode,
     /// Stable snake_case code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// For people.
     pub message: String,
 }
@@ -30,7 +30,7 @@ impl ApiError {
     pub fn invalid(message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::BAD_REQUEST,
-            code: "invalid_request",
+            code: ErrorCode::InvalidRequest,
             message: message.into(),
         }
     }
@@ -39,7 +39,7 @@ impl ApiError {
     pub fn not_found(message: impl Into<String>) -> ApiError {
         ApiError {
             status: StatusCode::NOT_FOUND,
-            code: "not_found",
+            code: ErrorCode::NotFound,
             message: message.into(),
         }
     }
@@ -49,7 +49,7 @@ impl ApiError {
         tracing::error!(error = %cause, "internal error");
         ApiError {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            code: "internal",
+            code: ErrorCode::Internal,
             message: "something went wrong on our side; try again, and report it if it persists"
                 .into(),
         }
@@ -58,18 +58,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: ErrorDetail {
-                code: self.code.to_owned(),
-                message: self.message,
-            },
-        };
-        let challenge = match (self.status, self.code) {
-            (StatusCode::UNAUTHORIZED, "missing_token") => Some(r#"Bearer realm="almanac""#),
+        let challenge = match (self.status, &self.code) {
+            (StatusCode::UNAUTHORIZED, ErrorCode::MissingToken) => {
+                Some(r#"Bearer realm="almanac""#)
+            }
             (StatusCode::UNAUTHORIZED, _) => {
                 Some(r#"Bearer realm="almanac", error="invalid_token""#)
             }
             _ => None,
+        };
+        let body = ErrorBody {
+            error: ErrorDetail::new(self.code, self.message),
         };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(challenge) = challenge {
@@ -86,7 +85,7 @@ impl From<UnknownModel> for ApiError {
     fn from(e: UnknownModel) -> Self {
         ApiError {
             status: StatusCode::BAD_REQUEST,
-            code: "unknown_model",
+            code: ErrorCode::UnknownModel,
             message: e.to_string(),
         }
     }
@@ -95,36 +94,38 @@ impl From<UnknownModel> for ApiError {
 impl From<CreateJobError> for ApiError {
     fn from(e: CreateJobError) -> Self {
         match e {
-            CreateJobError::Invalid(m) => ApiError::invalid(m),
+            CreateJobError::Invalid(_)
+            | CreateJobError::AccessCheckRefused(_)
+            | CreateJobError::NotReadBack(_) => ApiError::invalid(e.to_string()),
             CreateJobError::UnknownModel(u) => u.into(),
             CreateJobError::SheetNotFound(m) => ApiError {
                 status: StatusCode::NOT_FOUND,
-                code: "sheet_not_found",
+                code: ErrorCode::SheetNotFound,
                 message: m,
             },
             CreateJobError::AccessNotProven(m) => ApiError {
                 status: StatusCode::FORBIDDEN,
-                code: "access_not_proven",
+                code: ErrorCode::AccessNotProven,
                 message: m,
             },
             CreateJobError::ProofNotFound(m) => ApiError {
                 status: StatusCode::FORBIDDEN,
-                code: "proof_not_found",
+                code: ErrorCode::ProofNotFound,
                 message: m,
             },
             CreateJobError::ServiceAccountNoAccess { message, .. } => ApiError {
                 status: StatusCode::FORBIDDEN,
-                code: "service_account_no_access",
+                code: ErrorCode::ServiceAccountNoAccess,
                 message,
             },
             CreateJobError::Unavailable { message, .. } => ApiError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "sheets_unavailable",
+                code: ErrorCode::SheetsUnavailable,
                 message,
             },
             CreateJobError::ModeNotAllowed(m) => ApiError {
                 status: StatusCode::BAD_REQUEST,
-                code: "mode_not_allowed",
+                code: ErrorCode::ModeNotAllowed,
                 message: m,
             },
             CreateJobError::OverBudget(b) => ApiError {
@@ -186,17 +187,17 @@ impl From<JobError> for ApiError {
             JobError::NotFound(_) => ApiError::not_found(e.to_string()),
             JobError::Finished(_) => ApiError {
                 status: StatusCode::CONFLICT,
-                code: "job_finished",
+                code: ErrorCode::JobFinished,
                 message: e.to_string(),
             },
             JobError::Running(_) => ApiError {
                 status: StatusCode::CONFLICT,
-                code: "job_running",
+                code: ErrorCode::JobRunning,
                 message: e.to_string(),
             },
             JobError::NothingToRetry(_) => ApiError {
                 status: StatusCode::CONFLICT,
-                code: "nothing_to_retry",
+                code: ErrorCode::NothingToRetry,
                 message: e.to_string(),
             },
             JobError::OverBudget(b) => ApiError {
@@ -214,7 +215,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             return ApiError {
                 status: StatusCode::PAYLOAD_TOO_LARGE,
-                code: "body_too_large",
+                code: ErrorCode::BodyTooLarge,
                 message: format!(
                     "the request body is too large: POST /estimate takes at most {} MiB, other endpoints {} KiB; send fewer rows",
                     crate::api::limits::MAX_ESTIMATE_BODY_BYTES / (1024 * 1024),
@@ -224,7 +225,7 @@ impl From<axum::extract::rejection::JsonRejection> for ApiError {
         }
         ApiError {
             status: e.status(),
-            code: "invalid_request",
+            code: ErrorCode::InvalidRequest,
             message: format!(
                 "the request body is not what this endpoint takes: {}",
                 e.body_text()
@@ -258,28 +259,35 @@ impl From<crate::chat::ChatError> for ApiError {
         use crate::chat::errors::FailureKind;
         let message = e.to_string();
         let (status, code) = match e {
-            E::Invalid(_) => (StatusCode::BAD_REQUEST, "invalid_request"),
-            E::MessageTooLong { .. } => (StatusCode::BAD_REQUEST, "message_too_long"),
-            E::NoSpreadsheet => (StatusCode::BAD_REQUEST, "spreadsheet_required"),
-            E::NothingToRun(_) => (StatusCode::BAD_REQUEST, "no_pending_message"),
-            E::ThreadNotFound(_) => (StatusCode::NOT_FOUND, "thread_not_found"),
-            E::RunNotFound(_) => (StatusCode::NOT_FOUND, "run_not_found"),
-            E::FileNotFound(_) => (StatusCode::NOT_FOUND, "file_not_found"),
-            E::RunActive { .. } => (StatusCode::CONFLICT, "run_active"),
-            E::RunFinished(_) => (StatusCode::CONFLICT, "run_finished"),
-            E::TooManyThreads { .. } => (StatusCode::CONFLICT, "too_many_threads"),
-            E::ThreadFull { .. } => (StatusCode::CONFLICT, "thread_full"),
-            E::OverBudget { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "over_monthly_budget"),
+            E::Invalid(_) => (StatusCode::BAD_REQUEST, ErrorCode::InvalidRequest),
+            E::MessageTooLong { .. } => (StatusCode::BAD_REQUEST, ErrorCode::MessageTooLong),
+            E::NoSpreadsheet => (StatusCode::BAD_REQUEST, ErrorCode::SpreadsheetRequired),
+            E::NothingToRun(_) => (StatusCode::BAD_REQUEST, ErrorCode::NoPendingMessage),
+            E::ThreadNotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::ThreadNotFound),
+            E::RunNotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::RunNotFound),
+            E::FileNotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::FileNotFound),
+            E::RunActive { .. } => (StatusCode::CONFLICT, ErrorCode::RunActive),
+            E::RunFinished(_) => (StatusCode::CONFLICT, ErrorCode::RunFinished),
+            E::TooManyThreads { .. } => (StatusCode::CONFLICT, ErrorCode::TooManyThreads),
+            E::ThreadFull { .. } => (StatusCode::CONFLICT, ErrorCode::ThreadFull),
+            E::OverBudget { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::OverMonthlyBudget,
+            ),
             E::Access(access) => return access.into(),
-            E::OpenAi(o) if o.is_transient() => {
-                (StatusCode::SERVICE_UNAVAILABLE, "openai_unavailable")
-            }
-            E::OpenAi(_) => (StatusCode::BAD_GATEWAY, "openai_refused"),
+            E::OpenAi(o) if o.is_transient() => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::OpenAiUnavailable,
+            ),
+            E::OpenAi(_) => (StatusCode::BAD_GATEWAY, ErrorCode::OpenAiRefused),
             E::TurnFailed(f) => match f.kind {
-                FailureKind::OpenAi => (StatusCode::BAD_GATEWAY, "openai_failed"),
-                FailureKind::Unavailable => (StatusCode::SERVICE_UNAVAILABLE, "openai_unavailable"),
-                FailureKind::Cancelled => (StatusCode::CONFLICT, "run_cancelled"),
-                FailureKind::Expired => (StatusCode::GATEWAY_TIMEOUT, "run_expired"),
+                FailureKind::OpenAi => (StatusCode::BAD_GATEWAY, ErrorCode::OpenAiFailed),
+                FailureKind::Unavailable => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::OpenAiUnavailable,
+                ),
+                FailureKind::Cancelled => (StatusCode::CONFLICT, ErrorCode::RunCancelled),
+                FailureKind::Expired => (StatusCode::GATEWAY_TIMEOUT, ErrorCode::RunExpired),
                 FailureKind::Internal => return ApiError::internal(&f.error.message),
             },
             E::Store(s) => return ApiError::internal(&s),

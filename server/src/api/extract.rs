@@ -114,7 +114,7 @@ impl FromRequestParts<AppState> for AccessProofHeader {
         match (state.auth.as_ref(), proof) {
             (Authenticator::GoogleIdToken(_), None) => Err(ApiError {
                 status: StatusCode::FORBIDDEN,
-                code: "access_not_proven",
+                code: almanac_protocol::ErrorCode::AccessNotProven,
                 message: "prove that you can edit this spreadsheet first: POST /api/v1/spreadsheets/{spreadsheet_id}/access/challenge, write its nonce as developer metadata of the spreadsheet (the add-on does), POST …/access/proof with it, and send the proof it returns as `X-Almanac-Access-Proof: <proof>`".into(),
             }),
             (_, proof) => Ok(AccessProofHeader(proof)),
@@ -196,7 +196,7 @@ fn too_many(wait: std::time::Duration, message: impl Fn(u64) -> String) -> Respo
     let secs = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
     let mut response = ApiError {
         status: StatusCode::TOO_MANY_REQUESTS,
-        code: "rate_limited",
+        code: almanac_protocol::ErrorCode::RateLimited,
         message: message(secs),
     }
     .into_response();

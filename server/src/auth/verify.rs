@@ -16,6 +16,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use almanac_protocol::ErrorCode;
 use base64::Engine as _;
 use jsonwebtoken::errors::ErrorKind;
 use jsonwebtoken::{Algorithm, Validation};
@@ -115,20 +116,20 @@ pub enum AuthError {
 
 impl AuthError {
     /// The stable snake_case reason code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            AuthError::MissingToken => "missing_token",
-            AuthError::MalformedToken(_) => "malformed_token",
-            AuthError::BadSignature => "bad_signature",
-            AuthError::UnsupportedAlg(_) => "unsupported_alg",
-            AuthError::UnknownKid(_) => "unknown_kid",
-            AuthError::Expired => "expired",
-            AuthError::NotYetValid => "not_yet_valid",
-            AuthError::WrongIssuer => "wrong_issuer",
-            AuthError::WrongAudience => "wrong_audience",
-            AuthError::EmailUnverified => "email_unverified",
-            AuthError::EmailDomainNotAllowed(_) => "email_domain_not_allowed",
-            AuthError::KeysUnavailable(_) => "identity_unavailable",
+            AuthError::MissingToken => ErrorCode::MissingToken,
+            AuthError::MalformedToken(_) => ErrorCode::MalformedToken,
+            AuthError::BadSignature => ErrorCode::BadSignature,
+            AuthError::UnsupportedAlg(_) => ErrorCode::UnsupportedAlg,
+            AuthError::UnknownKid(_) => ErrorCode::UnknownKid,
+            AuthError::Expired => ErrorCode::Expired,
+            AuthError::NotYetValid => ErrorCode::NotYetValid,
+            AuthError::WrongIssuer => ErrorCode::WrongIssuer,
+            AuthError::WrongAudience => ErrorCode::WrongAudience,
+            AuthError::EmailUnverified => ErrorCode::EmailUnverified,
+            AuthError::EmailDomainNotAllowed(_) => ErrorCode::EmailDomainNotAllowed,
+            AuthError::KeysUnavailable(_) => ErrorCode::IdentityUnavailable,
         }
     }
 }
@@ -346,7 +347,8 @@ mod tests {
             AuthError::EmailDomainNotAllowed(String::new()),
             AuthError::KeysUnavailable(String::new()),
         ];
-        let codes: std::collections::BTreeSet<&str> = all.iter().map(AuthError::code).collect();
+        let codes: std::collections::BTreeSet<ErrorCode> =
+            all.iter().map(AuthError::code).collect();
         assert_eq!(codes.len(), all.len());
     }
 }

@@ -13,7 +13,7 @@ use almanac_openai::responses::events::{StreamEvent, ToolStart};
 use almanac_openai::responses::outcome::{ResponseOutcome, ResponseStatus};
 use almanac_openai::responses::request::{InputItem, ResponseRequest};
 use almanac_protocol::chat::{ChatResponse, RunStatus, ToolKind};
-use almanac_protocol::{ErrorDetail, TokenUsage};
+use almanac_protocol::{ErrorCode, ErrorDetail, TokenUsage};
 use futures::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
@@ -236,7 +236,7 @@ impl Driver<'_> {
         let Some(id) = self.response_id.clone() else {
             return Step::Failed(failure(
                 FailureKind::Unavailable,
-                "openai_unavailable",
+                ErrorCode::OpenAiUnavailable,
                 format!(
                     "OpenAI's stream broke before the answer started ({why}): nothing was saved; ask again"
                 ),
@@ -288,21 +288,18 @@ impl Driver<'_> {
     }
 }
 
-fn failure(kind: FailureKind, code: &str, message: String) -> TurnFailure {
+fn failure(kind: FailureKind, code: ErrorCode, message: String) -> TurnFailure {
     TurnFailure {
         kind,
-        error: ErrorDetail {
-            code: code.to_owned(),
-            message,
-        },
+        error: ErrorDetail { code, message },
     }
 }
 
 /// An OpenAI error that ended a turn.
 fn openai_error(e: &OpenAiError) -> TurnFailure {
     let (kind, code) = match e.is_transient() {
-        true => (FailureKind::Unavailable, "openai_unavailable"),
-        false => (FailureKind::OpenAi, "openai_refused"),
+        true => (FailureKind::Unavailable, ErrorCode::OpenAiUnavailable),
+        false => (FailureKind::OpenAi, ErrorCode::OpenAiRefused),
     };
     failure(
         kind,
@@ -326,7 +323,7 @@ fn failed_response(outcome: &ResponseOutcome) -> TurnFailure {
 fn stopped_answer(code: &str, message: &str) -> TurnFailure {
     failure(
         FailureKind::OpenAi,
-        code,
+        ErrorCode::OpenAi(code.to_owned()),
         format!(
             "OpenAI stopped answering ({code}: {message}). Nothing of this turn was saved: ask again"
         ),
@@ -336,7 +333,7 @@ fn stopped_answer(code: &str, message: &str) -> TurnFailure {
 fn too_many_calls() -> TurnFailure {
     failure(
         FailureKind::OpenAi,
-        "too_many_tool_calls",
+        ErrorCode::TooManyToolCalls,
         format!(
             "the model kept calling the sheet's tools ({MAX_RESPONSES} responses without an answer): ask a narrower question"
         ),

@@ -5,8 +5,8 @@
 //! and why, and no message — nothing half-done.
 
 use almanac_openai::responses::outcome::{FileCitation, ResponseOutcome};
-use almanac_protocol::ErrorDetail;
 use almanac_protocol::chat::{ChatFile, ChatResponse, FileAnnotation, FileId, Role, RunStatus};
+use almanac_protocol::{ErrorCode, ErrorDetail};
 use almanac_store::{Answer, NewFile, RunEnd};
 
 use crate::chat::context::{ChatContext, new_id};
@@ -46,7 +46,7 @@ pub async fn finish(
             stopped(ctx, status)
         }
     };
-    end.error = Some((error.error.code.clone(), error.error.message.clone()));
+    end.error = Some((error.error.code.to_string(), error.error.message.clone()));
     match ctx.svc.store.end_chat_run(&turn.run_id, &end, None).await {
         Ok(_) => Err(error),
         Err(e) => Err(internal(&e)),
@@ -55,9 +55,10 @@ pub async fn finish(
 
 /// Why a stopped run has no answer.
 fn stopped(ctx: &ChatContext, status: RunStatus) -> TurnFailure {
-    let (kind, message) = match status {
+    let (kind, code, message) = match status {
         RunStatus::Expired => (
             FailureKind::Expired,
+            ErrorCode::Expired,
             format!(
                 "the answer took longer than {} s and was stopped: ask again, perhaps a narrower question",
                 ctx.settings.run_timeout.as_secs_f64()
@@ -65,15 +66,13 @@ fn stopped(ctx: &ChatContext, status: RunStatus) -> TurnFailure {
         ),
         _ => (
             FailureKind::Cancelled,
+            ErrorCode::Cancelled,
             "the run was cancelled; nothing of it was saved".to_owned(),
         ),
     };
     TurnFailure {
         kind,
-        error: ErrorDetail {
-            code: status.as_str().to_owned(),
-            message,
-        },
+        error: ErrorDetail { code, message },
     }
 }
 
@@ -188,7 +187,7 @@ fn internal(e: &dyn std::fmt::Display) -> TurnFailure {
     TurnFailure {
         kind: FailureKind::Internal,
         error: ErrorDetail {
-            code: "internal".into(),
+            code: ErrorCode::Internal,
             message:
                 "the answer could not be saved on our side; ask again, and report it if it persists"
                     .into(),

@@ -382,7 +382,10 @@ impl ChatService {
             let end = RunEnd {
                 status: RunStatus::Cancelled,
                 usage: run.usage.unwrap_or_default(),
-                error: Some(("cancelled".into(), "the run was cancelled".into())),
+                error: Some((
+                    almanac_protocol::ErrorCode::Cancelled.to_string(),
+                    "the run was cancelled".into(),
+                )),
                 incomplete_reason: None,
                 containers: Vec::new(),
             };

@@ -5,6 +5,7 @@
 //! or by title for the function tools.
 
 use almanac_core::domain::{SheetRow, SpreadsheetId};
+use almanac_core::output::HEADERS;
 use almanac_protocol::RowSpan;
 use almanac_sheets::SheetsError;
 use serde_json::{Value, json};
@@ -13,14 +14,10 @@ use crate::chat::errors::ChatError;
 use crate::jobs::transient::{retry_sheets, unavailable};
 use crate::jobs::{CreateJobError, Services};
 
-/// The header of the CSV, the names of columns A–F.
+/// The header of the CSV, the names of columns A–F: `id`, `title`, then the output columns'
+/// headers.
 pub const COLUMNS: [&str; 6] = [
-    "id",
-    "title",
-    "year",
-    "content_simple",
-    "content_detailed",
-    "related_movies",
+    "id", "title", HEADERS[0], HEADERS[1], HEADERS[2], HEADERS[3],
 ];
 
 /// Most rows one `search_titles` call returns.

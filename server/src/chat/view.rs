@@ -48,7 +48,7 @@ pub fn run_cost(catalog: &Catalog, run: &RunRecord, containers: u64) -> f64 {
 pub fn run(r: &RunRecord, cost_usd: f64) -> Run {
     let last_error = match (&r.error_code, &r.error_message) {
         (Some(code), message) => Some(ErrorDetail {
-            code: code.clone(),
+            code: almanac_protocol::ErrorCode::parse(code),
             message: message.clone().unwrap_or_default(),
         }),
         (None, _) => None,

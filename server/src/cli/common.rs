@@ -104,7 +104,9 @@ impl From<crate::jobs::CreateJobError> for CliError {
         match e {
             E::Store(e) => e.into(),
             E::UnknownModel(e) => e.into(),
-            E::Invalid(message) => CliError::bad_input(message),
+            E::Invalid(_) | E::AccessCheckRefused(_) | E::NotReadBack(_) => {
+                CliError::bad_input(e.to_string())
+            }
             other => CliError::error("job_refused", other.to_string()),
         }
     }

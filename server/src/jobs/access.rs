@@ -23,7 +23,7 @@ use chrono::{TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::access::now_secs;
-use crate::jobs::errors::CreateJobError;
+use crate::jobs::errors::{CreateJobError, InvalidRequest};
 use crate::jobs::services::Services;
 use crate::jobs::transient::{retry_sheets, unavailable};
 
@@ -35,7 +35,8 @@ fn rfc3339(unix: u64) -> String {
 }
 
 fn spreadsheet(spreadsheet_id: &str) -> Result<SpreadsheetId, CreateJobError> {
-    SpreadsheetId::parse(spreadsheet_id).map_err(|e| CreateJobError::Invalid(e.to_string()))
+    SpreadsheetId::parse(spreadsheet_id)
+        .map_err(|e| CreateJobError::Invalid(InvalidRequest::SpreadsheetId(e)))
 }
 
 /// A fresh challenge for `owner` on `spreadsheet_id`.
@@ -113,7 +114,7 @@ fn proof_error(svc: &Services, e: &SheetsError) -> CreateJobError {
             }
         }
         e if e.is_transient() => unavailable(e),
-        e => CreateJobError::Invalid(format!("Google Sheets refused the access check: {e}")),
+        e => CreateJobError::AccessCheckRefused(e.clone()),
     }
 }
 

@@ -19,7 +19,7 @@ use secrecy::SecretString;
 
 use crate::jobs::access;
 use crate::jobs::budget;
-use crate::jobs::errors::CreateJobError;
+use crate::jobs::errors::{CreateJobError, InvalidRequest};
 use crate::jobs::estimate::estimate;
 use crate::jobs::selection;
 use crate::jobs::services::Services;
@@ -218,9 +218,9 @@ fn new_job(
 
 fn check_cap_option(max_cost_usd: Option<f64>) -> Result<(), CreateJobError> {
     match max_cost_usd {
-        Some(max) if !(max.is_finite() && max >= 0.0) => Err(CreateJobError::Invalid(format!(
-            "max_cost_usd must be a number of US dollars >= 0, not {max}"
-        ))),
+        Some(max) if !(max.is_finite() && max >= 0.0) => {
+            Err(InvalidRequest::MaxCost { max_cost_usd: max }.into())
+        }
         _ => Ok(()),
     }
 }
@@ -228,38 +228,39 @@ fn check_cap_option(max_cost_usd: Option<f64>) -> Result<(), CreateJobError> {
 /// The request's spreadsheet id, once its spans are checked (1-based, in order, within a sheet's
 /// size, at most [`MAX_SPANS_PER_JOB`] of them and [`MAX_ROWS_PER_JOB`] rows in all).
 fn check_request(req: &CreateJobRequest) -> Result<SpreadsheetId, CreateJobError> {
-    let spreadsheet_id = SpreadsheetId::parse(&req.spreadsheet_id)
-        .map_err(|e| CreateJobError::Invalid(e.to_string()))?;
-    let invalid = |message: String| Err(CreateJobError::Invalid(message));
+    let spreadsheet_id =
+        SpreadsheetId::parse(&req.spreadsheet_id).map_err(InvalidRequest::SpreadsheetId)?;
+    let invalid = |problem: InvalidRequest| Err(CreateJobError::Invalid(problem));
     if req.rows.is_empty() {
-        return invalid("rows is empty: select at least one row below the header".into());
+        return invalid(InvalidRequest::NoRows);
     }
     if req.rows.len() > MAX_SPANS_PER_JOB {
-        return invalid(format!(
-            "{} separate row spans selected; one job takes at most {MAX_SPANS_PER_JOB}: merge the spans or split the job",
-            req.rows.len()
-        ));
+        return invalid(InvalidRequest::TooManySpans {
+            spans: req.rows.len(),
+            max: MAX_SPANS_PER_JOB,
+        });
     }
     let mut count: u64 = 0;
     for span in &req.rows {
         if span.end_row > MAX_ROW_NUMBER {
-            return invalid(format!(
-                "row {} does not exist: a spreadsheet has at most {MAX_ROW_NUMBER} rows",
-                span.end_row
-            ));
+            return invalid(InvalidRequest::RowPastEnd {
+                row: span.end_row,
+                max: MAX_ROW_NUMBER,
+            });
         }
         if span.start_row == 0 || span.end_row < span.start_row {
-            return invalid(format!(
-                "row span {}:{} is not valid: rows are numbered from 1 and end_row must be >= start_row",
-                span.start_row, span.end_row
-            ));
+            return invalid(InvalidRequest::BadSpan {
+                start_row: span.start_row,
+                end_row: span.end_row,
+            });
         }
         count += u64::from(span.end_row - span.start_row) + 1;
     }
     if count > MAX_ROWS_PER_JOB {
-        return invalid(format!(
-            "{count} rows selected; one job takes at most {MAX_ROWS_PER_JOB}: select fewer rows"
-        ));
+        return invalid(InvalidRequest::TooManyRows {
+            rows: count,
+            max: MAX_ROWS_PER_JOB,
+        });
     }
     Ok(spreadsheet_id)
 }

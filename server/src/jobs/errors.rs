@@ -1,18 +1,29 @@
 //! Why an operation on a job was refused, one enum per operation, each variant mapped to one HTTP
-//! status in `api` (and to an exit code in `cli`): [`CreateJobError`], [`JobError`] and the
-//! spending refusals they carry ([`BudgetError`]).
+//! status in `api` (and to an exit code in `cli`): [`CreateJobError`] (with the malformed requests
+//! it refuses, [`InvalidRequest`]), [`JobError`] and the spending refusals they carry
+//! ([`BudgetError`]), whose codes are [`ErrorCode`]s.
 
 use almanac_core::catalog::UnknownModel;
 use almanac_core::cost::CapExceeded;
+use almanac_core::domain::InvalidValue;
 use almanac_core::state::Mode;
+use almanac_protocol::ErrorCode;
+use almanac_sheets::SheetsError;
 use almanac_store::StoreError;
 
 /// Why a job could not be created. Each variant maps to one HTTP status in `api`.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateJobError {
     /// The request is malformed; the message says what to change.
-    #[error("{0}")]
-    Invalid(String),
+    #[error(transparent)]
+    Invalid(#[from] InvalidRequest),
+    /// Google Sheets refused the access check for a reason other than sharing or a passing
+    /// failure.
+    #[error("Google Sheets refused the access check: {0}")]
+    AccessCheckRefused(SheetsError),
+    /// The job was stored but could not be read back for the answer.
+    #[error(transparent)]
+    NotReadBack(JobError),
     /// The model id is not in the catalogue.
     #[error(transparent)]
     UnknownModel(#[from] UnknownModel),
@@ -53,6 +64,84 @@ pub enum CreateJobError {
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What is wrong with a request for a job or an estimate, with the facts its message names. Each
+/// is a 400 `invalid_request` in `api` (bad input in `cli`).
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum InvalidRequest {
+    /// The `spreadsheet_id` is not a `spreadsheetId`.
+    #[error("{0}")]
+    SpreadsheetId(InvalidValue),
+    /// `max_cost_usd` is negative or not a number.
+    #[error("max_cost_usd must be a number of US dollars >= 0, not {max_cost_usd}")]
+    MaxCost {
+        /// The value sent.
+        max_cost_usd: f64,
+    },
+    /// No row span was sent.
+    #[error("rows is empty: select at least one row below the header")]
+    NoRows,
+    /// More row spans than one job takes.
+    #[error(
+        "{spans} separate row spans selected; one job takes at most {max}: merge the spans or split the job"
+    )]
+    TooManySpans {
+        /// Spans sent.
+        spans: usize,
+        /// Most spans a job takes.
+        max: usize,
+    },
+    /// A span ends past the last row a spreadsheet can have.
+    #[error("row {row} does not exist: a spreadsheet has at most {max} rows")]
+    RowPastEnd {
+        /// The span's `end_row`.
+        row: u32,
+        /// The last row a spreadsheet can have.
+        max: u32,
+    },
+    /// A span starts at row 0 or ends before it starts.
+    #[error(
+        "row span {start_row}:{end_row} is not valid: rows are numbered from 1 and end_row must be >= start_row"
+    )]
+    BadSpan {
+        /// The span's `start_row`.
+        start_row: u32,
+        /// The span's `end_row`.
+        end_row: u32,
+    },
+    /// The spans hold more rows than one job takes.
+    #[error("{rows} rows selected; one job takes at most {max}: select fewer rows")]
+    TooManyRows {
+        /// Rows in the spans.
+        rows: u64,
+        /// Most rows a job takes.
+        max: u64,
+    },
+    /// More rows than one estimate takes.
+    #[error("{rows} rows sent; an estimate takes at most {max}: send fewer rows")]
+    TooManyEstimateRows {
+        /// Rows sent.
+        rows: usize,
+        /// Most rows an estimate takes.
+        max: u64,
+    },
+    /// A row of an estimate has an id that is not a row id.
+    #[error("rows[{index}]: {error}")]
+    EstimateRowId {
+        /// The row's 0-based position in `rows`.
+        index: usize,
+        /// What is wrong with its id.
+        error: InvalidValue,
+    },
+    /// A row of an estimate has a title over the limit.
+    #[error("rows[{index}]: the title is longer than {max} characters: shorten it")]
+    EstimateTitleTooLong {
+        /// The row's 0-based position in `rows`.
+        index: usize,
+        /// Most characters a title may have.
+        max: usize,
+    },
 }
 
 /// Why a job could not be read or changed.
@@ -123,10 +212,10 @@ impl BudgetError {
     }
 
     /// The stable error code: `over_job_budget` or `over_monthly_budget`.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            BudgetError::OverJobCap { .. } => "over_job_budget",
-            BudgetError::OverMonthlyBudget { .. } => "over_monthly_budget",
+            BudgetError::OverJobCap { .. } => ErrorCode::OverJobBudget,
+            BudgetError::OverMonthlyBudget { .. } => ErrorCode::OverMonthlyBudget,
         }
     }
 }

@@ -159,9 +159,9 @@ impl Worker {
             return;
         }
         if let StepError::Permanent { code, message } = &err {
-            tracing::warn!(job_id = %id, code, %message, "job failed");
+            tracing::warn!(job_id = %id, %code, %message, "job failed");
             let failed = store
-                .set_status(id, JobStatus::Failed, Some((code, message)))
+                .set_status(id, JobStatus::Failed, Some((code.as_str(), message)))
                 .await;
             if let Err(e) = failed {
                 tracing::error!(job_id = %id, error = %e, "cannot save the job's failure");

@@ -15,7 +15,7 @@ use secrecy::SecretString;
 use tokio::sync::broadcast;
 
 use crate::jobs::create::{self, MAX_ROWS_PER_JOB, NewFileJob};
-use crate::jobs::errors::{CreateJobError, JobError};
+use crate::jobs::errors::{CreateJobError, InvalidRequest, JobError};
 use crate::jobs::selection::MAX_TITLE_CHARS;
 use crate::jobs::services::Services;
 use crate::jobs::view::{job_event, job_row, job_view};
@@ -62,19 +62,22 @@ impl JobService {
     pub async fn estimate(&self, req: EstimateRequest) -> Result<Estimate, CreateJobError> {
         let spec = self.svc.catalog.resolve(&req.model)?;
         if req.rows.len() as u64 > MAX_ROWS_PER_JOB {
-            return Err(CreateJobError::Invalid(format!(
-                "{} rows sent; an estimate takes at most {MAX_ROWS_PER_JOB}: send fewer rows",
-                req.rows.len()
-            )));
+            return Err(InvalidRequest::TooManyEstimateRows {
+                rows: req.rows.len(),
+                max: MAX_ROWS_PER_JOB,
+            }
+            .into());
         }
         let mut rows = Vec::with_capacity(req.rows.len());
         for (i, row) in req.rows.into_iter().enumerate() {
-            let invalid = |e: String| CreateJobError::Invalid(format!("rows[{i}]: {e}"));
-            let id = RowId::parse(&row.id).map_err(|e| invalid(e.to_string()))?;
+            let id = RowId::parse(&row.id)
+                .map_err(|error| InvalidRequest::EstimateRowId { index: i, error })?;
             if row.title.chars().count() > MAX_TITLE_CHARS {
-                return Err(invalid(format!(
-                    "the title is longer than {MAX_TITLE_CHARS} characters: shorten it"
-                )));
+                return Err(InvalidRequest::EstimateTitleTooLong {
+                    index: i,
+                    max: MAX_TITLE_CHARS,
+                }
+                .into());
             }
             rows.push(RowInput {
                 id,
@@ -114,7 +117,7 @@ impl JobService {
         let id = create::create(&self.svc, owner, access_proof, req, options).await?;
         self.head(owner, &id).await.map_err(|e| match e {
             JobError::Store(s) => CreateJobError::Store(s),
-            other => CreateJobError::Invalid(other.to_string()),
+            other => CreateJobError::NotReadBack(other),
         })
     }
 
@@ -241,8 +244,7 @@ impl JobService {
         spreadsheet_id: &str,
         access_proof: Option<&SecretString>,
     ) -> Result<(), CreateJobError> {
-        let id = SpreadsheetId::parse(spreadsheet_id)
-            .map_err(|e| CreateJobError::Invalid(e.to_string()))?;
+        let id = SpreadsheetId::parse(spreadsheet_id).map_err(InvalidRequest::SpreadsheetId)?;
         access::check(&self.svc, owner, &id, access_proof)
     }
 

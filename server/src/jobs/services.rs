@@ -145,7 +145,7 @@ impl Services {
         self.catalog
             .resolve(&job.model)
             .map_err(|e| StepError::Permanent {
-                code: "unknown_model",
+                code: almanac_protocol::ErrorCode::UnknownModel,
                 message: e.to_string(),
             })
     }

@@ -3,6 +3,7 @@
 //! message that says what to do. The sorting reads the typed errors of the clients, never a text.
 
 use almanac_openai::OpenAiError;
+use almanac_protocol::ErrorCode;
 use almanac_sheets::SheetsError;
 use almanac_store::StoreError;
 
@@ -15,8 +16,8 @@ pub enum StepError {
     /// Retrying will not help; the job fails with this code and message.
     #[error("{message}")]
     Permanent {
-        /// A stable snake_case code.
-        code: &'static str,
+        /// A stable snake_case code (the job's `error.code`).
+        code: ErrorCode,
         /// What happened and what to do.
         message: String,
     },
@@ -31,7 +32,7 @@ impl From<OpenAiError> for StepError {
             StepError::Transient(format!("OpenAI: {e}"))
         } else {
             StepError::Permanent {
-                code: "openai_error",
+                code: ErrorCode::OpenAiError,
                 message: format!("OpenAI refused the request: {e}"),
             }
         }
@@ -44,7 +45,7 @@ impl From<SheetsError> for StepError {
             StepError::Transient(format!("Google Sheets: {e}"))
         } else {
             StepError::Permanent {
-                code: "sheets_error",
+                code: ErrorCode::SheetsError,
                 message: format!(
                     "Google Sheets refused the request: {e}. The generated content is kept; retry the job once the sheet is reachable"
                 ),

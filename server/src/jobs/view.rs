@@ -45,7 +45,7 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
             .collect(),
         error: match (&record.error_code, &record.error_message) {
             (Some(code), Some(message)) => Some(ErrorDetail {
-                code: code.clone(),
+                code: almanac_protocol::ErrorCode::parse(code),
                 message: message.clone(),
             }),
             _ => None,

@@ -37,7 +37,8 @@ pub async fn finish(svc: &Services, job: &JobRecord) -> Result<(), StepError> {
             "OpenAI rejected the batch without running it: {errors}. Each row says which request line was wrong; fix those rows and retry"
         )
     });
-    let error = error.as_deref().map(|message| ("batch_failed", message));
+    let code = almanac_protocol::ErrorCode::BatchFailed;
+    let error = error.as_deref().map(|message| (code.as_str(), message));
     store.set_status(&job.id, status, error).await?;
     tracing::info!(job_id = %job.id, status = status.as_str(), "job finished");
     Ok(())

@@ -143,7 +143,7 @@ async fn write_input(
             .map_err(|e| StepError::Transient(format!("cannot write the batch input file: {e}")))?
             .map_err(|e| match e.kind() {
                 std::io::ErrorKind::InvalidInput => StepError::Permanent {
-                    code: "invalid_input",
+                    code: almanac_protocol::ErrorCode::InvalidInput,
                     message: format!("cannot build the batch input file: {e}"),
                 },
                 _ => io(e),

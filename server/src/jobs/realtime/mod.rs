@@ -103,9 +103,9 @@ async fn run_and_hand_back(svc: Arc<Services>, id: String) {
     let saved = match outcome {
         Ok(()) => store.set_status(&id, JobStatus::Writing, None).await,
         Err(StepError::Permanent { code, message }) => {
-            tracing::warn!(job_id = %id, code, %message, "realtime job failed");
+            tracing::warn!(job_id = %id, %code, %message, "realtime job failed");
             store
-                .set_status(&id, JobStatus::Failed, Some((code, &message)))
+                .set_status(&id, JobStatus::Failed, Some((code.as_str(), &message)))
                 .await
         }
         Err(e) => {

@@ -33,7 +33,7 @@ pub async fn write(svc: &Services, job: &JobRecord, target: &FileTarget) -> Resu
     let kept = "the generated answers are kept: fix this and run `almanac run` again to write them";
     let mut file =
         EventsFile::read(Path::new(&target.input_path)).map_err(|e| StepError::Permanent {
-            code: "input_unreadable",
+            code: almanac_protocol::ErrorCode::InputUnreadable,
             message: format!("{e}; {kept}"),
         })?;
     let answers: Vec<(RowId, Generated)> = generated
@@ -46,7 +46,7 @@ pub async fn write(svc: &Services, job: &JobRecord, target: &FileTarget) -> Resu
     }
     file.write_atomic(Path::new(&target.output_path))
         .map_err(|e| StepError::Permanent {
-            code: "output_unwritable",
+            code: almanac_protocol::ErrorCode::OutputUnwritable,
             message: format!("{e}; {kept}"),
         })?;
     tracing::info!(job_id = %job.id, rows = report.rows_written, cells = report.cells_written, path = %target.output_path, "output file written");
@@ -94,7 +94,7 @@ async fn save_temp_files(
 ) -> Result<(), StepError> {
     let dir = temp_files_dir(Path::new(&target.output_path));
     let io = |e: std::io::Error| StepError::Permanent {
-        code: "output_unwritable",
+        code: almanac_protocol::ErrorCode::OutputUnwritable,
         message: format!("cannot save the temporary files in {}: {e}", dir.display()),
     };
     std::fs::create_dir_all(&dir).map_err(io)?;
@@ -112,7 +112,7 @@ async fn save_temp_files(
             .filter_map(RowRecord::input)
             .collect();
         let keep = |e: almanac_files::FileError| StepError::Permanent {
-            code: "output_unwritable",
+            code: almanac_protocol::ErrorCode::OutputUnwritable,
             message: e.to_string(),
         };
         let mut input =

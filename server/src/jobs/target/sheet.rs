@@ -45,7 +45,7 @@ pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> 
     }
     let spreadsheet =
         SpreadsheetId::parse(&job.spreadsheet_id).map_err(|e| StepError::Permanent {
-            code: "invalid_spreadsheet",
+            code: almanac_protocol::ErrorCode::InvalidSpreadsheet,
             message: e.to_string(),
         })?;
     let sheet_id = job.sheet_id as i32;
