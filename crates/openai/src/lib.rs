@@ -19,6 +19,8 @@
 //! - [`responses`]: [`ResponsesClient`], the Conversations, Responses, Files (`user_data`) and
 //!   Containers endpoints of a chat turn — request bodies with function tools and the code
 //!   interpreter, `response` objects and streamed events read into typed values.
+//! - `connection`: the one connection under every client — key (never shown), base URL,
+//!   `async-openai` clients over the transport, a refused key, errors sorted and scrubbed.
 //! - [`transport`]: the HTTP layer under every client (bounded retries with `backon`, no replayed
 //!   batch create, per-attempt timeouts, call and rate-limit observers).
 //! - [`ratelimit`]: the `x-ratelimit-*` / `retry-after` headers of an answer.
@@ -33,6 +35,7 @@
 
 pub mod batch;
 pub mod chat;
+mod connection;
 pub mod error;
 pub mod jsonl;
 pub mod output;

@@ -444,7 +444,10 @@ mod tests {
     #[test]
     fn bpe_openai_counts_every_sample_text_as_tiktoken_rs_does() {
         // The emulator's sample sheets, through the dev-dependency (not a path Cargo cannot see).
-        let samples = [almanac_emulator::SAMPLE_EN_CSV, almanac_emulator::SAMPLE_KO_CSV];
+        let samples = [
+            almanac_emulator::SAMPLE_EN_CSV,
+            almanac_emulator::SAMPLE_KO_CSV,
+        ];
         let schema = serde_json::to_string(&prompt::response_format()["json_schema"]).unwrap();
         let o200k = tiktoken_rs::o200k_base_singleton();
         let cl100k = tiktoken_rs::cl100k_base_singleton();
