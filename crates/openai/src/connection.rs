@@ -137,4 +137,59 @@ mod tests {
         assert!(key_problem("sk-bad\u{e9}").is_some());
         assert_eq!(key_problem("sk-proj-abc_123"), None);
     }
+
+    /// Takes no notice of rate-limit headers.
+    struct Deaf;
+
+    impl RateLimitObserver for Deaf {
+        fn observe(&self, _: &crate::ratelimit::RateLimitHeaders) {}
+    }
+
+    #[tokio::test]
+    async fn every_client_refuses_a_bad_key_the_same_way_before_any_call() {
+        use crate::batch::BatchClient;
+        use crate::chat::ChatClient;
+        use crate::responses::client::ResponsesClient;
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        // Port 9 (discard): a call that went out would fail with a transient error instead.
+        let base = "http://127.0.0.1:9/v1";
+        for (key, problem) in [
+            ("", "is empty"),
+            ("   ", "is empty"),
+            ("sk-bad key\n", "cannot be sent in an HTTP header"),
+            ("sk-caf\u{e9}", "cannot be sent in an HTTP header"),
+        ] {
+            let secret = SecretString::from(key);
+            let batch = BatchClient::new(&secret, base);
+            let chat = ChatClient::new(
+                &secret,
+                base,
+                std::time::Duration::from_secs(5),
+                Arc::new(Deaf),
+                None,
+            );
+            let responses = ResponsesClient::new(&secret, base, RetryPolicy::default(), None);
+            let errors = [
+                batch.retrieve_batch("batch_1").await.unwrap_err(),
+                chat.create(serde_json::json!({"model": "m"}))
+                    .await
+                    .unwrap_err(),
+                responses.retrieve("resp_1").await.unwrap_err(),
+            ];
+            for err in &errors {
+                assert!(!err.is_transient(), "{key:?}: {err}");
+                assert_eq!(err.status(), None, "{key:?}: {err}");
+                assert!(err.to_string().contains(problem), "{key:?}: {err}");
+                assert_eq!(err, &errors[0], "{key:?}: the same refusal");
+            }
+            for shown in [
+                format!("{batch:?}"),
+                format!("{chat:?}"),
+                format!("{responses:?}"),
+            ] {
+                assert!(shown.contains("[redacted]"), "{shown}");
+                assert!(key.trim().is_empty() || !shown.contains(key.trim()), "{shown}");
+            }
+        }
+    }
 }
