@@ -44,7 +44,7 @@ use crate::transport::{RetryPolicy, Transport};
 
 /// Pages of `GET /v1/batches` (100 batches each) that [`BatchClient::find_batch_for_job`] reads
 /// before giving up: the 1,000 most recent batches of the organization.
-pub const FIND_MAX_PAGES: usize = 10;
+const FIND_MAX_PAGES: usize = 10;
 
 /// What Almanac needs of a Batch object (<https://platform.openai.com/docs/api-reference/batch/object>).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,7 +75,7 @@ impl BatchInfo {
     /// # Errors
     /// [`OpenAiError::Permanent`] when `id` is missing or `status` is not one of the Batch
     /// object's eight statuses.
-    pub fn from_json(v: &Value) -> Result<BatchInfo, OpenAiError> {
+    pub(crate) fn from_json(v: &Value) -> Result<BatchInfo, OpenAiError> {
         let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
         let id = text("id").ok_or_else(|| OpenAiError::Permanent {
             status: None,

@@ -188,7 +188,10 @@ mod tests {
                 format!("{responses:?}"),
             ] {
                 assert!(shown.contains("[redacted]"), "{shown}");
-                assert!(key.trim().is_empty() || !shown.contains(key.trim()), "{shown}");
+                assert!(
+                    key.trim().is_empty() || !shown.contains(key.trim()),
+                    "{shown}"
+                );
             }
         }
     }

@@ -222,7 +222,7 @@ fn usage_from_value(usage: &Value) -> Option<Usage> {
 /// [`LineError`] only when the line is not a JSON object with a string `custom_id`; every problem
 /// of the row itself (refused request, expired batch, unusable answer) is `Ok` with an `Err`
 /// outcome.
-pub fn parse_line(line: &str) -> Result<ParsedLine, LineError> {
+pub(super) fn parse_line(line: &str) -> Result<ParsedLine, LineError> {
     parse_line_and_model(line).map(|(parsed, _)| parsed)
 }
 

@@ -15,7 +15,7 @@
 //!
 //! - `row`: what a line says of its row ([`ParsedLine`], [`RowError`], [`Usage`]) or [`LineError`];
 //! - `line`: the one model of a line, read the fast way or as a `Value`, and its row's outcome
-//!   ([`parse_line`], [`parse_completion`] for a realtime answer);
+//!   ([`parse_line_and_model`], [`parse_completion`] for a realtime answer);
 //! - `content`: the model's answer into the four columns ([`parse_content`]);
 //! - `file`: whole files and files in chunks ([`parse_file`], [`LineSplitter`],
 //!   [`collect_results`]);
@@ -29,7 +29,7 @@ mod row;
 
 pub use content::parse_content;
 pub use file::{BatchResults, LineSplitter, collect_results, parse_file, parse_numbered};
-pub use line::{parse_completion, parse_line, parse_line_and_model};
+pub use line::{parse_completion, parse_line_and_model};
 pub use row::{LineError, ParsedLine, RowError, Usage};
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! and the fast path of a line and of an answer agreeing with the `Value` reading.
 
 use super::content::content_as_value;
-use super::line::read_as_value;
+use super::line::{parse_line, read_as_value};
 use super::*;
 use serde_json::Value;
 
