@@ -19,7 +19,7 @@ use crate::output::row::RowError;
 
 /// A model's answer read into typed fields (the fast way; see [`parse_content`]).
 #[derive(Deserialize)]
-struct WireContent<'a> {
+struct AnswerFields<'a> {
     #[serde(default)]
     year: Option<YearText>,
     #[serde(borrow, default)]
@@ -58,7 +58,7 @@ impl<'de> Deserialize<'de> for YearText {
 /// The answer when it is an object with the four fields as text (a whole-number year allowed);
 /// `None` for anything else, which [`parse_content`] then reads as a `Value` to say what is wrong.
 fn content_fast(text: &str) -> Option<Generated> {
-    let Obj(c) = serde_json::from_str::<Obj<WireContent<'_>>>(text).ok()?;
+    let Obj(c) = serde_json::from_str::<Obj<AnswerFields<'_>>>(text).ok()?;
     Some(Generated {
         year: c.year?.0,
         simple: c.simple?.trim().to_owned(),
