@@ -34,16 +34,17 @@ use async_openai::traits::RequestOptionsBuilder;
 use async_openai::types::InputSource;
 use async_openai::types::files::{CreateFileRequest, FileInput, FilePurpose};
 use bytes::Bytes;
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::error::{OpenAiError, classify};
+use crate::connection::Connection;
+use crate::error::OpenAiError;
 use crate::jsonl::{ENDPOINT, MAX_FILE_BYTES};
 use crate::transport::{RetryPolicy, Transport};
 
 /// Pages of `GET /v1/batches` (100 batches each) that [`BatchClient::find_batch_for_job`] reads
 /// before giving up: the 1,000 most recent batches of the organization.
-pub const FIND_MAX_PAGES: usize = 10;
+const FIND_MAX_PAGES: usize = 10;
 
 /// What Almanac needs of a Batch object (<https://platform.openai.com/docs/api-reference/batch/object>).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,7 +75,7 @@ impl BatchInfo {
     /// # Errors
     /// [`OpenAiError::Permanent`] when `id` is missing or `status` is not one of the Batch
     /// object's eight statuses.
-    pub fn from_json(v: &Value) -> Result<BatchInfo, OpenAiError> {
+    pub(crate) fn from_json(v: &Value) -> Result<BatchInfo, OpenAiError> {
         let text = |key: &str| v.get(key).and_then(Value::as_str).map(str::to_owned);
         let id = text("id").ok_or_else(|| OpenAiError::Permanent {
             status: None,
@@ -137,30 +138,29 @@ fn batch_error(e: &Value) -> BatchError {
 /// Cheap to clone; share one per process.
 #[derive(Clone)]
 pub struct BatchClient {
+    /// The key, base URL and error sorting shared with the crate's other clients.
+    connection: Connection,
     /// For small JSON calls (per-attempt `request_timeout`).
     api: Client<OpenAIConfig>,
     /// For uploads and downloads (per-attempt `transfer_timeout`).
     transfer: Client<OpenAIConfig>,
-    /// The same transfers' HTTP client and transport, for streamed downloads.
-    raw: RawTransfer,
-    /// Kept only to scrub it out of error messages.
-    key: SecretString,
-    /// Set when the key cannot be sent in an HTTP header (async-openai would panic on it).
-    key_problem: Option<&'static str>,
+    /// The same transfers' transport, for streamed downloads sent without async-openai.
+    raw: Transport,
 }
 
 impl fmt::Debug for BatchClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BatchClient")
-            .field("api_base", &self.api.config().api_base())
-            .field("key", &"[redacted]")
+            .field("connection", &self.connection)
             .finish_non_exhaustive()
     }
 }
 
 impl BatchClient {
     /// A client for `api_base` (`https://api.openai.com/v1`, or the emulator's
-    /// `http://127.0.0.1:PORT/v1`) with the default [`RetryPolicy`] and no call observer.
+    /// `http://127.0.0.1:PORT/v1`) with the default [`RetryPolicy`] and no call observer. A key
+    /// that is empty or cannot be sent in an HTTP header fails every call (see
+    /// [`crate::connection`]).
     ///
     /// # Panics
     /// When no rustls crypto provider is installed for the process (the server installs ring's at
@@ -187,48 +187,21 @@ impl BatchClient {
         policy: RetryPolicy,
         calls: Observer,
     ) -> BatchClient {
-        let key = api_key.expose_secret().trim();
-        let key_problem = (!key.bytes().all(|b| b.is_ascii_graphic())).then_some(
-            "the OpenAI API key contains spaces or characters that cannot be sent in an HTTP header; check OPENAI_API_KEY",
-        );
-        let config = OpenAIConfig::new()
-            .with_api_key(if key_problem.is_some() { "" } else { key })
-            .with_api_base(api_base.trim_end_matches('/'));
-        let http = |timeout: Duration| {
-            reqwest::Client::builder()
-                .connect_timeout(policy.connect_timeout)
-                .timeout(timeout)
-                .build()
-                .expect("an HTTP client builds once a rustls crypto provider is installed")
+        let connection = Connection::new(api_key, api_base, calls);
+        let transport = |timeout: Duration| {
+            connection.transport(reqwest::Client::builder().timeout(timeout), &policy, None)
         };
-        let transport = |http: &reqwest::Client| {
-            Transport::new(http.clone(), policy.clone(), None, calls.clone())
-        };
-        let (api_http, transfer_http) =
-            (http(policy.request_timeout), http(policy.transfer_timeout));
+        let raw = transport(policy.transfer_timeout);
         BatchClient {
-            api: Client::build(api_http.clone(), config.clone())
-                .with_http_service(transport(&api_http)),
-            transfer: Client::build(transfer_http.clone(), config.clone())
-                .with_http_service(transport(&transfer_http)),
-            raw: RawTransfer {
-                transport: transport(&transfer_http),
-                http: transfer_http,
-                config,
-            },
-            key: SecretString::from(key.to_owned()),
-            key_problem,
+            api: connection.client(&transport(policy.request_timeout)),
+            transfer: connection.client(&raw),
+            raw,
+            connection,
         }
     }
 
     fn check_key(&self) -> Result<(), OpenAiError> {
-        match self.key_problem {
-            Some(problem) => Err(OpenAiError::Permanent {
-                status: None,
-                message: problem.into(),
-            }),
-            None => Ok(()),
-        }
+        self.connection.check_key()
     }
 
     /// Uploads a JSONL input file with purpose `batch` (`POST /v1/files`, multipart,
@@ -484,15 +457,14 @@ impl BatchClient {
     /// otherwise as the service answers.
     pub async fn download(&self, file_id: &str) -> Result<FileDownload, OpenAiError> {
         self.check_key()?;
-        let raw = &self.raw;
-        let url = raw.config.url(&format!("/files/{file_id}/content"));
-        let query: Vec<(String, String)> = raw
-            .config
+        let config = self.connection.config();
+        let url = config.url(&format!("/files/{file_id}/content"));
+        let query: Vec<(String, String)> = config
             .query()
             .into_iter()
             .map(|(k, v)| (k.to_owned(), v.to_owned()))
             .collect();
-        let (http, headers) = (raw.http.clone(), raw.config.headers());
+        let (http, headers) = (self.raw.http().clone(), config.headers());
         let factory = HttpRequestFactory::new(move || {
             let request = http
                 .get(&url)
@@ -501,17 +473,13 @@ impl BatchClient {
                 .build();
             async move { request.map_err(OpenAIError::Reqwest) }
         });
-        let response = raw
-            .transport
-            .send(factory)
-            .await
-            .map_err(|e| self.classify(e))?;
+        let response = self.raw.send(factory).await.map_err(|e| self.classify(e))?;
         if !response.status().is_success() {
             return Err(self.classify(api_error(response).await));
         }
         Ok(FileDownload {
             response,
-            key: self.key.clone(),
+            connection: self.connection.clone(),
         })
     }
 
@@ -540,23 +508,15 @@ impl BatchClient {
 
     /// Sorts an `async-openai` error into transient or permanent, with a scrubbed message.
     fn classify(&self, error: async_openai::error::OpenAIError) -> OpenAiError {
-        classify(error, self.key.expose_secret())
+        self.connection.classify(error)
     }
-}
-
-/// The HTTP client, transport and configuration of a client's transfers, for the calls sent
-/// without async-openai (see the module documentation).
-#[derive(Clone)]
-struct RawTransfer {
-    http: reqwest::Client,
-    transport: Transport,
-    config: OpenAIConfig,
 }
 
 /// A file being downloaded ([`BatchClient::download`]).
 pub struct FileDownload {
     response: reqwest::Response,
-    key: SecretString,
+    /// Sorts a failure of the body's transfer, the key scrubbed out.
+    connection: Connection,
 }
 
 impl FileDownload {
@@ -569,7 +529,7 @@ impl FileDownload {
         self.response
             .chunk()
             .await
-            .map_err(|e| classify(OpenAIError::Reqwest(e), self.key.expose_secret()))
+            .map_err(|e| self.connection.classify(OpenAIError::Reqwest(e)))
     }
 }
 

@@ -16,33 +16,35 @@ use std::time::Duration;
 
 use almanac_core::calls::Observer;
 use async_openai::Client;
-use async_openai::config::{Config, OpenAIConfig};
-use secrecy::{ExposeSecret, SecretString};
+use async_openai::config::OpenAIConfig;
+use secrecy::SecretString;
 use serde_json::Value;
 
-use crate::error::{OpenAiError, classify};
+use crate::connection::Connection;
+use crate::error::OpenAiError;
 use crate::ratelimit::RateLimitObserver;
-use crate::transport::{RetryPolicy, Transport};
+use crate::transport::RetryPolicy;
 
 /// A client of one OpenAI-compatible Chat Completions endpoint. Cheap to clone.
 #[derive(Clone)]
 pub struct ChatClient {
+    connection: Connection,
     api: Client<OpenAIConfig>,
-    key: SecretString,
 }
 
 impl fmt::Debug for ChatClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatClient")
-            .field("api_base", &self.api.config().api_base())
-            .field("key", &"[redacted]")
+            .field("connection", &self.connection)
             .finish_non_exhaustive()
     }
 }
 
 impl ChatClient {
     /// A client for `api_base` (ending in `/v1` for OpenAI) with `api_key`, a per-call `timeout`,
-    /// reporting every answer's headers to `observer` and every attempt to `calls`.
+    /// reporting every answer's headers to `observer` and every attempt to `calls`. A key that
+    /// is empty or cannot be sent in an HTTP header fails every call (see
+    /// [`crate::connection`]).
     ///
     /// # Panics
     /// When no rustls crypto provider is installed for the process (the server installs ring's at
@@ -54,35 +56,17 @@ impl ChatClient {
         observer: Arc<dyn RateLimitObserver>,
         calls: Observer,
     ) -> ChatClient {
-        let key = api_key.expose_secret().trim();
-        let config = OpenAIConfig::new()
-            .with_api_key(if key.bytes().all(|b| b.is_ascii_graphic()) {
-                key
-            } else {
-                ""
-            })
-            .with_api_base(api_base.trim_end_matches('/'));
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(timeout)
-            .pool_max_idle_per_host(256)
-            .build()
-            .expect("an HTTP client builds once a rustls crypto provider is installed");
+        let connection = Connection::new(api_key, api_base, calls);
         // One attempt per call: the pacer decides when a row is sent again.
         let once = RetryPolicy {
             max_retries: 0,
             ..RetryPolicy::default()
         };
-        let api = Client::build(http.clone(), config).with_http_service(Transport::new(
-            http,
-            once,
-            Some(observer),
-            calls,
-        ));
-        ChatClient {
-            api,
-            key: SecretString::from(key.to_owned()),
-        }
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .pool_max_idle_per_host(256);
+        let api = connection.client(&connection.transport(http, &once, Some(observer)));
+        ChatClient { connection, api }
     }
 
     /// One call with a request body such as [`crate::jsonl::request_body`]; the answer's body
@@ -90,12 +74,14 @@ impl ChatClient {
     ///
     /// # Errors
     /// [`OpenAiError::Transient`] for 429 (except `insufficient_quota`), 408, 5xx, timeouts and
-    /// connection failures; [`OpenAiError::Permanent`] otherwise.
+    /// connection failures; [`OpenAiError::Permanent`] otherwise, and without a call when the key
+    /// cannot be used.
     pub async fn create(&self, body: Value) -> Result<Value, OpenAiError> {
+        self.connection.check_key()?;
         self.api
             .chat()
             .create_byot(body)
             .await
-            .map_err(|e| classify(e, self.key.expose_secret()))
+            .map_err(|e| self.connection.classify(e))
     }
 }

@@ -49,7 +49,8 @@ impl OpenAiError {
 
 /// Sorts an `async-openai` error into transient (429 but `insufficient_quota`, 408, 5xx, network,
 /// unreadable answers) or permanent (every other status, a request that could not be built), with
-/// `key` scrubbed from the message. Shared by [`BatchClient`] and the realtime `ChatClient`.
+/// `key` scrubbed from the message. Every client reaches it through its connection
+/// (`crate::connection`).
 pub(crate) fn classify(error: OpenAIError, key: &str) -> OpenAiError {
     let scrub = |text: String| redact(&text, key);
     match error {

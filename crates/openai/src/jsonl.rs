@@ -29,7 +29,7 @@ use almanac_core::domain::RowInput;
 use almanac_core::prompt::{self, ResponseFormat};
 
 /// The endpoint of every line and of the batch (`url` of a line, `endpoint` of the batch).
-pub const ENDPOINT: &str = "/v1/chat/completions";
+pub(crate) const ENDPOINT: &str = "/v1/chat/completions";
 
 /// Most requests one batch input file may hold
 /// (<https://platform.openai.com/docs/api-reference/batch/create>).
@@ -101,6 +101,8 @@ fn body<'a>(spec: &'a ModelSpec, user: Cow<'a, str>) -> Body<'a> {
     }
 }
 
+/// The typed line of a row (the tests hold [`LineTemplate`]'s bytes equal to it).
+#[cfg(test)]
 fn line<'a>(spec: &'a ModelSpec, row: &'a RowInput) -> Line<'a> {
     Line {
         custom_id: row.id.as_str(),
@@ -132,7 +134,8 @@ pub fn request_body(spec: &ModelSpec, title: &str) -> serde_json::Value {
 /// One input-file line for a row, as JSON:
 /// `{"custom_id": row.id, "method": "POST", "url": "/v1/chat/completions", "body": request_body(..)}`
 /// (<https://platform.openai.com/docs/api-reference/batch/request-input>).
-pub fn request_line(spec: &ModelSpec, row: &RowInput) -> serde_json::Value {
+#[cfg(test)]
+fn request_line(spec: &ModelSpec, row: &RowInput) -> serde_json::Value {
     serde_json::to_value(line(spec, row)).expect("a request line serializes")
 }
 
@@ -195,7 +198,7 @@ impl LineTemplate {
     }
 
     /// Bytes of one row's line including its `\n`, without writing it.
-    pub fn line_len(&self, id: &str, title: &str) -> usize {
+    pub(crate) fn line_len(&self, id: &str, title: &str) -> usize {
         HEAD.len()
             + json_string_len(id)
             + self.middle.len()
@@ -296,14 +299,14 @@ pub fn build_jsonl(spec: &ModelSpec, rows: &[RowInput]) -> io::Result<Vec<u8>> {
 ///
 /// # Errors
 /// `InvalidInput` (nothing written) when two rows share an id — `custom_id` must be unique within a
-/// batch — or when there are more than [`MAX_REQUESTS_PER_BATCH`] rows (use
-/// [`split_into_batches`]); otherwise any error of `out`.
+/// batch — or when there are more than [`MAX_REQUESTS_PER_BATCH`] rows (cut them
+/// into parts with [`RowParts`]); otherwise any error of `out`.
 pub fn write_jsonl<W: Write>(spec: &ModelSpec, rows: &[RowInput], mut out: W) -> io::Result<usize> {
     if rows.len() > MAX_REQUESTS_PER_BATCH {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!(
-                "{} rows exceed the Batch API's {MAX_REQUESTS_PER_BATCH} requests per batch; split them with split_into_batches",
+                "{} rows exceed the Batch API's {MAX_REQUESTS_PER_BATCH} requests per batch; cut them into parts with RowParts",
                 rows.len()
             ),
         ));
@@ -403,7 +406,8 @@ impl<W: Write> JsonlWriter<W> {
 /// Splits rows into consecutive chunks that each fit one batch: at most
 /// [`MAX_REQUESTS_PER_BATCH`] lines and at most [`MAX_FILE_BYTES`] bytes of JSONL as
 /// [`write_jsonl`] writes it. No rows give no chunks.
-pub fn split_into_batches<'r>(spec: &ModelSpec, rows: &'r [RowInput]) -> Vec<&'r [RowInput]> {
+#[cfg(test)]
+fn split_into_batches<'r>(spec: &ModelSpec, rows: &'r [RowInput]) -> Vec<&'r [RowInput]> {
     split_into_batches_with_limits(spec, rows, MAX_REQUESTS_PER_BATCH, MAX_FILE_BYTES)
 }
 
@@ -412,7 +416,8 @@ pub fn split_into_batches<'r>(spec: &ModelSpec, rows: &'r [RowInput]) -> Vec<&'r
 ///
 /// # Panics
 /// When `max_requests` is 0.
-pub fn split_into_batches_with_limits<'r>(
+#[cfg(test)]
+fn split_into_batches_with_limits<'r>(
     spec: &ModelSpec,
     rows: &'r [RowInput],
     max_requests: usize,
@@ -452,7 +457,7 @@ impl RowParts {
     ///
     /// # Panics
     /// When `max_requests` is 0.
-    pub fn with_limits(spec: &ModelSpec, max_requests: usize, max_bytes: usize) -> RowParts {
+    fn with_limits(spec: &ModelSpec, max_requests: usize, max_bytes: usize) -> RowParts {
         RowParts {
             template: LineTemplate::new(spec),
             splitter: PartSplitter::new(max_requests, max_bytes),

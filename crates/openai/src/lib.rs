@@ -10,19 +10,25 @@
 //!   answers.
 //! - [`tokens`]: input tokens of the exact request bodies (tiktoken, chat framing), and the
 //!   estimate of a job built on them.
-//! - [`batch`]: [`BatchClient`], the Files and Batches endpoints (upload, create, find, retrieve,
+//! - `batch`: [`BatchClient`], the Files and Batches endpoints (upload, create, find, retrieve,
 //!   cancel, download) through `async-openai`
 //!   (<https://platform.openai.com/docs/api-reference/batch>,
 //!   <https://platform.openai.com/docs/api-reference/files>).
-//! - [`chat`]: [`ChatClient`], one realtime Chat Completions call per row against any
+//! - `chat`: [`ChatClient`], one realtime Chat Completions call per row against any
 //!   OpenAI-compatible base URL, one attempt per call (the caller paces and retries).
 //! - [`responses`]: [`ResponsesClient`], the Conversations, Responses, Files (`user_data`) and
 //!   Containers endpoints of a chat turn — request bodies with function tools and the code
 //!   interpreter, `response` objects and streamed events read into typed values.
-//! - [`transport`]: the HTTP layer under every client (bounded retries with `backon`, no replayed
+//! - `connection`: the one connection under every client — key (never shown), base URL,
+//!   `async-openai` clients over the transport, a refused key, errors sorted and scrubbed.
+//! - `transport`: the HTTP layer under every client (bounded retries with `backon`, no replayed
 //!   batch create, per-attempt timeouts, call and rate-limit observers).
 //! - [`ratelimit`]: the `x-ratelimit-*` / `retry-after` headers of an answer.
-//! - [`error`]: [`OpenAiError`], transient or permanent, scrubbed of keys.
+//! - `error`: [`OpenAiError`], transient or permanent, scrubbed of keys.
+//!
+//! The modules in backticks are private: their callers use what the crate root re-exports
+//! ([`BatchClient`], [`BatchInfo`], [`FileDownload`], [`ChatClient`], [`OpenAiError`],
+//! [`RetryPolicy`]).
 //!
 //! The prompt and schema come from `almanac_core::prompt`; the per-model request shape (reasoning
 //! or not, output cap, temperature) from `almanac_core::catalog::ModelSpec`. Clients build their
@@ -31,15 +37,16 @@
 
 #![warn(missing_docs)]
 
-pub mod batch;
-pub mod chat;
-pub mod error;
+mod batch;
+mod chat;
+mod connection;
+mod error;
 pub mod jsonl;
 pub mod output;
 pub mod ratelimit;
 pub mod responses;
 pub mod tokens;
-pub mod transport;
+mod transport;
 
 pub use almanac_core::state::BatchState;
 pub use batch::{BatchClient, BatchInfo, FileDownload};

@@ -29,7 +29,10 @@ pub struct RateLimitHeaders {
 
 impl RateLimitHeaders {
     /// Reads the headers of one answer.
-    pub fn from_headers(status: u16, headers: &reqwest::header::HeaderMap) -> RateLimitHeaders {
+    pub(crate) fn from_headers(
+        status: u16,
+        headers: &reqwest::header::HeaderMap,
+    ) -> RateLimitHeaders {
         let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
         let number = |name: &str| text(name).and_then(|v| v.trim().parse::<u64>().ok());
         let duration = |name: &str| text(name).and_then(parse_reset);
@@ -48,7 +51,7 @@ impl RateLimitHeaders {
 
 /// Parses OpenAI's reset durations: a sequence of number+unit pairs with units `h`, `m`, `s`,
 /// `ms` (`1s`, `6m0s`, `1h2m3.5s`, `20ms`, `0.5s`). `None` for anything else.
-pub fn parse_reset(text: &str) -> Option<Duration> {
+fn parse_reset(text: &str) -> Option<Duration> {
     let text = text.trim();
     if text.is_empty() {
         return None;
@@ -89,7 +92,7 @@ pub trait RateLimitObserver: Send + Sync {
 
 /// `retry-after-ms` (milliseconds) or `retry-after` (seconds) as sent by OpenAI; HTTP dates are
 /// ignored.
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     let number = |name: &str| {
         headers
             .get(name)

@@ -92,7 +92,7 @@ fn count(tokenizer: Tokenizer, text: &str) -> u64 {
 ///
 /// `body` is the exact body sent ([`crate::jsonl::request_body`]). Long texts that repeat
 /// in every body (the system prompt, the schema) are counted once per process and remembered.
-pub fn request_input_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u64 {
+pub(crate) fn request_input_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u64 {
     let mut tokens = REPLY_PRIMING_TOKENS;
     for message in body
         .get("messages")
@@ -128,7 +128,7 @@ pub fn request_input_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u
 
 /// Tokens of the part of [`request_input_tokens`] that every request of a job shares (system
 /// messages and the schema): the prefix a provider may serve from its prompt cache.
-pub fn shared_prefix_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u64 {
+pub(crate) fn shared_prefix_tokens(tokenizer: Tokenizer, body: &serde_json::Value) -> u64 {
     let system_only = serde_json::json!({
         "messages": body
             .get("messages")
@@ -443,9 +443,10 @@ mod tests {
 
     #[test]
     fn bpe_openai_counts_every_sample_text_as_tiktoken_rs_does() {
+        // The emulator's sample sheets, through the dev-dependency (not a path Cargo cannot see).
         let samples = [
-            include_str!("../../../fixtures/sheets/history_en.csv"),
-            include_str!("../../../fixtures/sheets/historical_events.ko.csv"),
+            almanac_emulator::SAMPLE_EN_CSV,
+            almanac_emulator::SAMPLE_KO_CSV,
         ];
         let schema = serde_json::to_string(&prompt::response_format()["json_schema"]).unwrap();
         let o200k = tiktoken_rs::o200k_base_singleton();

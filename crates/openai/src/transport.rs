@@ -168,6 +168,12 @@ impl Transport {
         }
     }
 
+    /// The HTTP client the transport sends with (to build a request sent through
+    /// [`Transport::send`]).
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// Sends a request, retrying with `backon` as [`RetryPolicy`] says; the answer's body is not
     /// read (the caller may stream it).
     pub(crate) async fn send(

@@ -15,7 +15,7 @@ use crate::config::{CostSettings, WorkerSettings};
 use crate::jobs::Services;
 use almanac_core::catalog::UnknownModel;
 use almanac_files::FileError;
-use almanac_openai::batch::BatchClient;
+use almanac_openai::BatchClient;
 use almanac_sheets::client::SheetsClient;
 use almanac_store::Store;
 

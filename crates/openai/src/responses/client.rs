@@ -16,19 +16,20 @@ use std::pin::Pin;
 
 use almanac_core::calls::Observer;
 use async_openai::Client;
-use async_openai::config::{Config, OpenAIConfig};
+use async_openai::config::OpenAIConfig;
 use async_openai::types::InputSource;
 use async_openai::types::files::{CreateFileRequest, FileInput, FilePurpose};
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::error::{OpenAiError, classify};
+use crate::connection::Connection;
+use crate::error::OpenAiError;
 use crate::responses::events::{self, StreamEvent};
 use crate::responses::outcome::ResponseOutcome;
 use crate::responses::request::{Delivery, ResponseRequest};
-use crate::transport::{RetryPolicy, Transport};
+use crate::transport::RetryPolicy;
 
 /// The events of one streamed response, in order; an `Err` ends it (the connection broke or an
 /// event could not be read: the background response goes on and can still be retrieved).
@@ -37,28 +38,26 @@ pub type EventStream = Pin<Box<dyn Stream<Item = Result<StreamEvent, OpenAiError
 /// A client of the Conversations, Responses, Files and Containers endpoints. Cheap to clone.
 #[derive(Clone)]
 pub struct ResponsesClient {
+    /// The key, base URL and error sorting shared with the crate's other clients.
+    connection: Connection,
     /// For JSON calls (per-attempt `request_timeout`).
     api: Client<OpenAIConfig>,
     /// For streams: no bound on the whole answer, `request_timeout` between two reads.
     stream: Client<OpenAIConfig>,
-    /// Kept only to scrub it out of error messages.
-    key: SecretString,
-    /// Set when the key cannot be sent in an HTTP header.
-    key_problem: Option<&'static str>,
 }
 
 impl fmt::Debug for ResponsesClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponsesClient")
-            .field("api_base", &self.api.config().api_base())
-            .field("key", &"[redacted]")
+            .field("connection", &self.connection)
             .finish_non_exhaustive()
     }
 }
 
 impl ResponsesClient {
     /// A client for `api_base` (`https://api.openai.com/v1`, or the emulator's) with `api_key`,
-    /// retrying as `policy` says and reporting every attempt to `calls`.
+    /// retrying as `policy` says and reporting every attempt to `calls`. A key that is empty or
+    /// cannot be sent in an HTTP header fails every call (see [`crate::connection`]).
     ///
     /// # Panics
     /// When no rustls crypto provider is installed for the process.
@@ -68,45 +67,23 @@ impl ResponsesClient {
         policy: RetryPolicy,
         calls: Observer,
     ) -> ResponsesClient {
-        let key = api_key.expose_secret().trim();
-        let key_problem = (!key.bytes().all(|b| b.is_ascii_graphic())).then_some(
-            "the OpenAI API key contains spaces or characters that cannot be sent in an HTTP header; check OPENAI_API_KEY",
-        );
-        let config = OpenAIConfig::new()
-            .with_api_key(if key_problem.is_some() { "" } else { key })
-            .with_api_base(api_base.trim_end_matches('/'));
-        let build = |builder: reqwest::ClientBuilder| {
-            let http = builder
-                .connect_timeout(policy.connect_timeout)
-                .build()
-                .expect("an HTTP client builds once a rustls crypto provider is installed");
-            Client::build(http.clone(), config.clone()).with_http_service(Transport::new(
-                http,
-                policy.clone(),
-                None,
-                calls.clone(),
-            ))
+        let connection = Connection::new(api_key, api_base, calls);
+        let client = |builder: reqwest::ClientBuilder| {
+            connection.client(&connection.transport(builder, &policy, None))
         };
         ResponsesClient {
-            api: build(reqwest::Client::builder().timeout(policy.request_timeout)),
-            stream: build(reqwest::Client::builder().read_timeout(policy.request_timeout)),
-            key: SecretString::from(key.to_owned()),
-            key_problem,
+            api: client(reqwest::Client::builder().timeout(policy.request_timeout)),
+            stream: client(reqwest::Client::builder().read_timeout(policy.request_timeout)),
+            connection,
         }
     }
 
     fn check_key(&self) -> Result<(), OpenAiError> {
-        match self.key_problem {
-            Some(problem) => Err(OpenAiError::Permanent {
-                status: None,
-                message: problem.into(),
-            }),
-            None => Ok(()),
-        }
+        self.connection.check_key()
     }
 
     fn classify(&self, e: async_openai::error::OpenAIError) -> OpenAiError {
-        classify(e, self.key.expose_secret())
+        self.connection.classify(e)
     }
 
     /// Creates an empty conversation with `metadata` and returns its id (`conv_…`).
@@ -182,7 +159,7 @@ impl ResponsesClient {
     /// As the service answers before the stream starts.
     pub async fn stream(&self, request: &ResponseRequest) -> Result<EventStream, OpenAiError> {
         self.check_key()?;
-        let key = self.key.clone();
+        let connection = self.connection.clone();
         let raw = self
             .stream
             .responses()
@@ -192,7 +169,7 @@ impl ResponsesClient {
         let events = raw.filter_map(move |event| {
             let read = match event {
                 Ok(value) => events::parse(&value).transpose(),
-                Err(e) => Some(Err(match classify(e, key.expose_secret()) {
+                Err(e) => Some(Err(match connection.classify(e) {
                     OpenAiError::Permanent { message, .. } => OpenAiError::Transient(message),
                     transient => transient,
                 })),

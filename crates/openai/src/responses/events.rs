@@ -39,7 +39,7 @@ pub enum StreamEvent {
 ///
 /// # Errors
 /// [`OpenAiError::Permanent`] when an ending event's `response` cannot be read.
-pub fn parse(event: &Value) -> Result<Option<StreamEvent>, OpenAiError> {
+pub(crate) fn parse(event: &Value) -> Result<Option<StreamEvent>, OpenAiError> {
     let kind = event.get("type").and_then(Value::as_str).unwrap_or("");
     let read = |key: &str| event.get(key).and_then(Value::as_str).map(str::to_owned);
     Ok(match kind {

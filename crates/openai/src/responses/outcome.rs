@@ -28,7 +28,7 @@ pub enum ResponseStatus {
 
 impl ResponseStatus {
     /// Reads the wire spelling; `None` for anything else.
-    pub fn parse(s: &str) -> Option<ResponseStatus> {
+    pub(crate) fn parse(s: &str) -> Option<ResponseStatus> {
         Some(match s {
             "queued" => ResponseStatus::Queued,
             "in_progress" => ResponseStatus::InProgress,
@@ -109,7 +109,7 @@ impl ResponseOutcome {
     ///
     /// # Errors
     /// [`OpenAiError::Permanent`] when `id` is missing or `status` is unknown.
-    pub fn from_json(v: &Value) -> Result<ResponseOutcome, OpenAiError> {
+    pub(crate) fn from_json(v: &Value) -> Result<ResponseOutcome, OpenAiError> {
         let unreadable = |what: String| OpenAiError::Permanent {
             status: None,
             message: format!("OpenAI answered with a response object {what}"),
@@ -205,7 +205,7 @@ fn text(v: &Value, pointer: &str) -> Option<String> {
 
 /// `usage` of the Responses API: `input_tokens` (with `input_tokens_details.cached_tokens`) and
 /// `output_tokens` (with `output_tokens_details.reasoning_tokens`); absent fields are 0.
-pub fn usage(u: &Value) -> TokenUsage {
+pub(crate) fn usage(u: &Value) -> TokenUsage {
     let n = |pointer: &str| u.pointer(pointer).and_then(Value::as_u64).unwrap_or(0);
     TokenUsage {
         input_tokens: n("/input_tokens"),
@@ -216,7 +216,7 @@ pub fn usage(u: &Value) -> TokenUsage {
 }
 
 /// An `error` object (`{"code", "message"}`) of a response or of an `error` event.
-pub fn failure(e: &Value) -> ResponseFailure {
+pub(crate) fn failure(e: &Value) -> ResponseFailure {
     ResponseFailure {
         code: text(e, "/code").unwrap_or_else(|| "unknown".into()),
         message: text(e, "/message").unwrap_or_else(|| "(no message)".into()),

@@ -39,7 +39,7 @@ pub enum InputItem {
 
 /// How the response is delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Delivery {
+pub(crate) enum Delivery {
     /// `background: true`: the answer is polled with `GET /v1/responses/{id}`.
     Background,
     /// `background: true, stream: true`: Server-Sent Events as it is written; after a broken
@@ -71,7 +71,7 @@ pub struct ResponseRequest {
 impl ResponseRequest {
     /// The JSON body. With async-openai's `byot` feature the body must say `"stream": true`
     /// itself for a stream.
-    pub fn body(&self, delivery: Delivery) -> Value {
+    pub(crate) fn body(&self, delivery: Delivery) -> Value {
         let mut body = json!({
             "model": self.model,
             "conversation": self.conversation,
