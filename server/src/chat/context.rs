@@ -1,7 +1,7 @@
 //! What every part of the chat shares: the store (threads, messages, runs), the spreadsheet
 //! layer's handles (the Sheets client, the catalogue, the access keys — for the sheet's reads,
-//! the spreadsheet's budget and the access check, shared with jobs), the Responses client, the settings with the model resolved in the catalogue, and the runs this
-//! process drives.
+//! the spreadsheet's budget and the access check, shared with jobs), the Responses client, the
+//! settings with the model resolved in the catalogue, and the runs this process drives.
 
 use almanac_core::catalog::{Catalog, ModelSpec, UnknownModel};
 use almanac_openai::ResponsesClient;

@@ -6,10 +6,11 @@
 //! (`resp_…`), polled or streamed; the assistant reads the sheet through the code interpreter (the
 //! sheet as a CSV file) and two function tools answered by the backend with the service account
 //! (rows by id, titles by text), never outside that spreadsheet. Each run's `usage` and containers
-//! are stored and counted in the spreadsheet's monthly budget (`spreadsheet::budget`, shared with jobs).
+//! are stored and counted in the spreadsheet's monthly budget (`spreadsheet::budget`, shared with
+//! jobs). Chat imports nothing from `jobs`: what it shares with them is `crate::spreadsheet`.
 //!
 //! ```text
-//! service ──▶ turn (prepare) ──▶ sheet, tools, spreadsheet::budget
+//! service ──▶ turn (prepare) ──▶ sheet, tools, spreadsheet::{access, budget}
 //!         ──▶ runner ──▶ drive (responses loop) ──▶ tools ──▶ sheet
 //!                    ──▶ finish (store the end) ──▶ view
 //! everything ──▶ context (shared handles, ids), live (runs of this process), settings, errors

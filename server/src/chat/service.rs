@@ -492,8 +492,8 @@ impl ChatService {
 
 /// Rows (1-based, inclusive) a request names, checked as jobs check them: at most
 /// [`MAX_SPANS_PER_JOB`](crate::spreadsheet::read::MAX_SPANS_PER_JOB) spans of
-/// [`MAX_ROWS_PER_JOB`](crate::spreadsheet::read::MAX_ROWS_PER_JOB) rows in all, each from `start_row ≥ 1` to
-/// `end_row ≥ start_row`.
+/// [`MAX_ROWS_PER_JOB`](crate::spreadsheet::read::MAX_ROWS_PER_JOB) rows in all, each from
+/// `start_row ≥ 1` to `end_row ≥ start_row`.
 ///
 /// # Errors
 /// [`ChatError::Invalid`] saying which span is wrong.

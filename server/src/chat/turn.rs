@@ -233,8 +233,8 @@ fn instructions(ctx: &ChatContext, sheet: &SheetData, additional: Option<&str>) 
 
 /// The turn's estimate, USD, when it fits the spreadsheet's monthly budget: the request's input
 /// plus what the conversation already holds, the model's typical output, and one container when
-/// the code interpreter is offered. The spreadsheet's monthly check (`budget::check_monthly`, the one cap
-/// check `almanac_core::cost::check_cap`) decides.
+/// the code interpreter is offered. The spreadsheet's monthly check (`budget::check_monthly`, the
+/// one cap check `almanac_core::cost::check_cap`) decides.
 async fn check_budget(
     ctx: &ChatContext,
     thread: &ThreadRecord,

@@ -6,9 +6,9 @@
 //! "Committed" counts, for every job of the spreadsheet created this calendar month (UTC): the
 //! actual cost of the responses so far, plus, for jobs still running, the estimate of the rows not
 //! yet answered; and for every chat run on the spreadsheet's threads this month (`crate::chat`,
-//! which checks its turns against [`check_monthly`] too): its `usage` and containers once it ended, its
-//! estimate while it runs. A running realtime job stops sending once its spend plus the next call would pass
-//! its cap (`jobs::realtime`); a running batch job submits no further batch (a later part, an
+//! which checks its turns against [`check_monthly`] too): its `usage` and containers once it
+//! ended, its estimate while it runs. A running realtime job stops sending once its spend plus the
+//! next call would pass its cap (`jobs::realtime`); a running batch job submits no further batch (a later part, an
 //! automatic resubmission) whose share of the estimate plus what it spent would pass it
 //! (`jobs::batch::submit`); a retry is refused when its estimate would. Every one of these checks
 //! is `almanac_core::cost::check_cap`.

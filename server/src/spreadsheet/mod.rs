@@ -12,8 +12,8 @@
 //! - [`errors`]: [`SpreadsheetError`], why the spreadsheet could not be used; `jobs` and `chat`
 //!   each map it into their own error.
 //!
-//! Every operation takes the [`Spreadsheets`] handles ([`handles`]), which the app builds once (a clone of the
-//! store, the Sheets client, the catalogue and the access keys, all cheap to clone).
+//! Every operation takes the [`Spreadsheets`] handles ([`handles`]), which the app builds once
+//! (clones of the store, the Sheets client, the catalogue and the access keys, all cheap).
 
 pub(crate) mod access;
 pub(crate) mod budget;

@@ -12,8 +12,8 @@ use crate::spreadsheet::errors::SpreadsheetError;
 use crate::spreadsheet::handles::Spreadsheets;
 use crate::spreadsheet::transient::{retry_sheets, unavailable};
 
-/// Most rows one job (or one chat turn's selection) may hold (a Generate click; larger selections are split
-/// by the person).
+/// Most rows one job (or one chat turn's selection) may hold (a Generate click; larger selections
+/// are split by the person).
 pub const MAX_ROWS_PER_JOB: u64 = 50_000;
 
 /// Highest row number a sheet can have (a spreadsheet holds at most 10 million cells).
