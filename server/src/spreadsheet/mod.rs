@@ -20,7 +20,7 @@ pub(crate) mod budget;
 pub(crate) mod errors;
 pub(crate) mod handles;
 pub(crate) mod read;
-pub(crate) mod transient;
+mod transient;
 
 pub use errors::SpreadsheetError;
 pub use handles::Spreadsheets;
