@@ -227,7 +227,8 @@ impl From<SpreadsheetError> for CreateJobError {
     /// The spreadsheet's refusal, as the same refusal of the job operation.
     fn from(e: SpreadsheetError) -> Self {
         match e {
-            SpreadsheetError::Invalid(m) => CreateJobError::Invalid(m),
+            SpreadsheetError::SpreadsheetId(e) => CreateJobError::Invalid(e.to_string()),
+            e @ SpreadsheetError::AccessCheckRefused(_) => CreateJobError::Invalid(e.to_string()),
             SpreadsheetError::SheetNotFound(m) => CreateJobError::SheetNotFound(m),
             SpreadsheetError::AccessNotProven(m) => CreateJobError::AccessNotProven(m),
             SpreadsheetError::ProofNotFound(m) => CreateJobError::ProofNotFound(m),

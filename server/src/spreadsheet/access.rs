@@ -34,13 +34,13 @@ fn rfc3339(unix: u64) -> String {
 }
 
 fn spreadsheet(spreadsheet_id: &str) -> Result<SpreadsheetId, SpreadsheetError> {
-    SpreadsheetId::parse(spreadsheet_id).map_err(|e| SpreadsheetError::Invalid(e.to_string()))
+    SpreadsheetId::parse(spreadsheet_id).map_err(SpreadsheetError::SpreadsheetId)
 }
 
 /// A fresh challenge for `owner` on `spreadsheet_id`.
 ///
 /// # Errors
-/// [`SpreadsheetError::Invalid`] for a malformed spreadsheet id.
+/// [`SpreadsheetError::SpreadsheetId`] for a malformed spreadsheet id.
 pub fn challenge(
     sp: &Spreadsheets,
     owner: &str,
@@ -112,7 +112,7 @@ fn proof_error(sp: &Spreadsheets, e: &SheetsError) -> SpreadsheetError {
             }
         }
         e if e.is_transient() => unavailable(e),
-        e => SpreadsheetError::Invalid(format!("Google Sheets refused the access check: {e}")),
+        e => SpreadsheetError::AccessCheckRefused(e.clone()),
     }
 }
 

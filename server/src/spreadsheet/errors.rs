@@ -4,13 +4,19 @@
 
 use std::time::Duration;
 
+use almanac_core::domain::InvalidValue;
+use almanac_sheets::SheetsError;
+
 /// Why a spreadsheet could not be used.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum SpreadsheetError {
-    /// The request is malformed (a bad spreadsheet id), or Google refused the access check for
-    /// another reason; the message says what to change.
+    /// The `spreadsheet_id` is not a `spreadsheetId`; the message says what is wrong.
     #[error("{0}")]
-    Invalid(String),
+    SpreadsheetId(InvalidValue),
+    /// Google Sheets refused the access check for a reason other than sharing or a passing
+    /// failure.
+    #[error("Google Sheets refused the access check: {0}")]
+    AccessCheckRefused(SheetsError),
     /// The spreadsheet or sheet cannot be found or read by the service account.
     #[error("{0}")]
     SheetNotFound(String),
