@@ -227,8 +227,10 @@ impl From<SpreadsheetError> for CreateJobError {
     /// The spreadsheet's refusal, as the same refusal of the job operation.
     fn from(e: SpreadsheetError) -> Self {
         match e {
-            SpreadsheetError::SpreadsheetId(e) => CreateJobError::Invalid(e.to_string()),
-            e @ SpreadsheetError::AccessCheckRefused(_) => CreateJobError::Invalid(e.to_string()),
+            SpreadsheetError::SpreadsheetId(e) => {
+                CreateJobError::Invalid(InvalidRequest::SpreadsheetId(e))
+            }
+            SpreadsheetError::AccessCheckRefused(e) => CreateJobError::AccessCheckRefused(e),
             SpreadsheetError::SheetNotFound(m) => CreateJobError::SheetNotFound(m),
             SpreadsheetError::AccessNotProven(m) => CreateJobError::AccessNotProven(m),
             SpreadsheetError::ProofNotFound(m) => CreateJobError::ProofNotFound(m),
