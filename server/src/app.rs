@@ -10,7 +10,7 @@
 //! over at once instead of waiting for the leases to expire.
 //!
 //! On a shared store (PostgreSQL) the backend also follows the other replicas' announcements
-//! (`jobs::events::follow`: their jobs' progress for this replica's event streams, wake-ups for
+//! (`jobs::queue::events::follow`: their jobs' progress for this replica's event streams, wake-ups for
 //! its worker).
 
 use std::net::SocketAddr;
@@ -33,6 +33,7 @@ use crate::auth::access::AccessKeys;
 use crate::chat::ChatService;
 use crate::config::{AuthMode, Config, GoogleCredentials};
 use crate::jobs::Worker;
+use crate::jobs::services::ServiceParts;
 use crate::jobs::{JobService, Services};
 use crate::web;
 use almanac_openai::{BatchClient, ResponsesClient, RetryPolicy};
@@ -75,20 +76,21 @@ impl Application {
         let sheets = sheets_client(&config)
             .await?
             .with_call_observer(calls.clone());
-        let mut services = Services::new(
+        let access = match &config.api.access_proof_secret {
+            Some(secret) => AccessKeys::new(secret.expose_secret().as_bytes()),
+            None => AccessKeys::default(),
+        };
+        let services = Arc::new(Services::new(ServiceParts {
             store,
             openai,
             sheets,
-            config.worker.clone(),
-            config.api.cost.clone(),
-            config.openai_api_key.clone(),
-            config.openai_base_url.clone(),
+            settings: config.worker.clone(),
+            cost: config.api.cost.clone(),
+            openai_key: config.openai_api_key.clone(),
+            openai_base_url: config.openai_base_url.clone(),
             calls,
-        );
-        if let Some(secret) = &config.api.access_proof_secret {
-            services.access = AccessKeys::new(secret.expose_secret().as_bytes());
-        }
-        let services = Arc::new(services);
+            access,
+        }));
         let auth = match &config.auth {
             AuthMode::GoogleIdToken(settings) => {
                 Authenticator::GoogleIdToken(Arc::new(IdTokenVerifier::new(settings.clone())))
@@ -147,7 +149,7 @@ impl Application {
     pub fn spawn(self) -> RunningApp {
         let (stop, stopped) = watch::channel(false);
         let worker = tokio::spawn(self.worker.run_until(stopped.clone()));
-        let listener = tokio::spawn(crate::jobs::events::follow(self.services.clone()));
+        let listener = tokio::spawn(crate::jobs::queue::events::follow(self.services.clone()));
         let server = tokio::spawn(async move {
             let serve = axum::serve(self.listener, self.router)
                 .with_graceful_shutdown(wait_for_stop(stopped));
@@ -184,7 +186,7 @@ impl Application {
 /// call observer); runs an earlier process left unfinished are failed first.
 async fn chat_service(
     config: &Config,
-    services: &Arc<Services>,
+    services: &Services,
     calls: almanac_core::calls::Observer,
 ) -> anyhow::Result<ChatService> {
     let openai = ResponsesClient::new(
@@ -193,7 +195,7 @@ async fn chat_service(
         RetryPolicy::default(),
         calls,
     );
-    let chat = ChatService::new(services.clone(), openai, config.api.chat.clone())?;
+    let chat = ChatService::new(services.spreadsheets(), openai, config.api.chat.clone())?;
     let interrupted = chat.recover().await?;
     if interrupted > 0 {
         tracing::warn!(

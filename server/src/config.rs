@@ -525,7 +525,7 @@ impl CostArgs {
                 .realtime_api_key
                 .filter(|k| !k.trim().is_empty())
                 .map(SecretString::from),
-            pacer: crate::jobs::pacer::PacerSettings {
+            pacer: crate::jobs::realtime::pacer::PacerSettings {
                 max_concurrency: self.realtime_max_concurrency.max(1),
                 ..Default::default()
             },

@@ -4,8 +4,9 @@
 //! outside party has its own crate, and they all depend only on `almanac-core`:
 //!
 //! ```text
-//! api ──▶ chat ──▶ jobs (budget, services)
-//! api, cli ──▶ jobs ──▶ almanac-openai, almanac-sheets, almanac-store, almanac-files ──▶ almanac-core
+//! api ──▶ chat ──┐
+//! api, cli ──▶ jobs ──┴─▶ spreadsheet (access proof, budget, admission, sheet reads)
+//! all of them ──▶ almanac-openai, almanac-sheets, almanac-store, almanac-files ──▶ almanac-core
 //! ```
 //!
 //! - [`jobs`]: a job's life — `JobService` (create, read, cancel, retry), the queue that steps
@@ -14,6 +15,9 @@
 //! - [`chat`]: "Ask about the sheet" — threads, messages and runs over the sheet's data on the
 //!   Conversations and Responses APIs (code interpreter and function tools), in the same
 //!   spreadsheet budget as jobs.
+//! - [`spreadsheet`]: what jobs and chat share of a spreadsheet — the access proof, the monthly
+//!   budget and admission, the service account's reads a person waits for; neither of them
+//!   imports the other.
 //! - [`auth`]: who is calling — Google ID tokens verified against Google's published keys.
 //! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
 //! - [`web`]: the sidebar's bundle at `/sidebar/`.
@@ -32,5 +36,6 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod jobs;
-pub mod metrics;
-pub mod web;
+pub(crate) mod metrics;
+pub(crate) mod spreadsheet;
+pub(crate) mod web;

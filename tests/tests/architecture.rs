@@ -41,6 +41,12 @@
 //!    an edge child → root. The crate root's `mod` declarations and its `pub use` re-exports
 //!    are no edges: a crate root re-exporting its children imports nothing.
 //!
+//! # Chat does not use jobs
+//!
+//! In the server's library (`almanac-server`), no module under `chat` references a module under
+//! `jobs` (an edge of the graph above, re-exports followed): what both need of a spreadsheet (the
+//! access proof, the budget and admission, the sheet's reads) is `spreadsheet`, beside them.
+//!
 //! # Crates are layered
 //!
 //! From the manifests (read with `toml`), among the workspace crates: each `crates/*` crate's
@@ -1200,6 +1206,56 @@ fn no_two_modules_of_a_crate_import_each_other() {
     );
 }
 
+/// The references from a module under `from` to a module under `to`, as `file:line: text`.
+fn references_between(graph: &CrateGraph, from: &[&str], to: &[&str]) -> Vec<String> {
+    let under = |module: &ModPath, prefix: &[&str]| {
+        module.len() >= prefix.len() && module.iter().zip(prefix).all(|(m, p)| m == p)
+    };
+    let mut out = Vec::new();
+    for ((a, b), sites) in &graph.edges {
+        if under(a, from) && under(b, to) {
+            for site in sites {
+                out.push(format!(
+                    "{}:{}: {} → {}: {}",
+                    site.file,
+                    site.line,
+                    show(a),
+                    show(b),
+                    site.text
+                ));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn chat_references_no_module_of_jobs() {
+    let root = workspace_root();
+    let member = members(&root)
+        .into_iter()
+        .find(|m| m.name == "almanac-server")
+        .expect("the server is a workspace member");
+    let (_, files) = crates_of(&root, &member)
+        .into_iter()
+        .find(|(name, _)| name.ends_with("(lib)"))
+        .expect("the server has a library");
+    let graph = crate_graph("almanac-server", &files).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        graph
+            .modules
+            .iter()
+            .any(|m| m.first().is_some_and(|c| c == "chat")),
+        "no module under `chat` found"
+    );
+    let found = references_between(&graph, &["chat"], &["jobs"]);
+    assert!(
+        found.is_empty(),
+        "`chat` uses `jobs` (go through `spreadsheet`, or a handle the app passes):\n{}",
+        found.join("\n")
+    );
+}
+
 #[test]
 fn crates_are_layered_as_their_manifests_say() {
     let violations = layering_violations(&members(&workspace_root()));
@@ -1422,6 +1478,32 @@ fn precise_capturing_is_not_a_use_declaration() {
     ]);
     assert_eq!(edge_names(&graph), vec!["a → b"]);
     assert_eq!(graph.edges[&(path("a"), path("b"))][0].line, 2);
+}
+
+#[test]
+fn a_reference_from_under_one_module_to_under_another_is_found_through_re_exports() {
+    let graph = graph_of(&[
+        ("src/lib.rs", "mod chat; mod jobs; mod spreadsheet;"),
+        ("src/chat/mod.rs", "mod turn;"),
+        (
+            "src/chat/turn.rs",
+            "use crate::spreadsheet::access;\nfn f() -> crate::jobs::Services { todo!() }",
+        ),
+        (
+            "src/jobs/mod.rs",
+            "mod services;\npub use services::Services;",
+        ),
+        ("src/jobs/services.rs", "pub struct Services;"),
+        ("src/spreadsheet/mod.rs", "pub mod access;"),
+        ("src/spreadsheet/access.rs", ""),
+    ]);
+    let found = references_between(&graph, &["chat"], &["jobs"]);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert!(
+        found[0].starts_with("src/chat/turn.rs:2: chat::turn → jobs::services"),
+        "{found:?}"
+    );
+    assert!(references_between(&graph, &["jobs"], &["chat"]).is_empty());
 }
 
 #[test]

@@ -5,8 +5,8 @@
 //! Any OpenAI-compatible endpoint works: [`ChatClient::new`] takes a base URL and a key (OpenAI's
 //! `https://api.openai.com/v1`, the emulator, or a self-hosted server such as vLLM or llama.cpp's
 //! server). The client makes **one attempt per call**: retrying a 429 is the caller's job, because
-//! the caller paces every call of a job together (the server's `jobs::pacer`); each answer's
-//! `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` and `retry-after(-ms)` headers
+//! the caller paces every call of a job together (the server's `jobs::realtime::pacer`); each
+//! answer's `x-ratelimit-{limit,remaining,reset}-{requests,tokens}` and `retry-after(-ms)` headers
 //! (<https://platform.openai.com/docs/guides/rate-limits#rate-limits-in-headers>) are handed to a
 //! [`RateLimitObserver`] before the answer is read.
 

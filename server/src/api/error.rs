@@ -274,7 +274,7 @@ impl From<crate::chat::ChatError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::OverMonthlyBudget,
             ),
-            E::Access(access) => return access.into(),
+            E::Access(access) => return CreateJobError::from(access).into(),
             E::OpenAi(o) if o.is_transient() => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::OpenAiUnavailable,

@@ -90,7 +90,7 @@ fn query_token(parts: &Parts) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The access proof from the `X-Almanac-Access-Proof` header (see `jobs::access`): required with
+/// The access proof from the `X-Almanac-Access-Proof` header (see `spreadsheet::access`): required with
 /// [`Authenticator::GoogleIdToken`] on the calls that act on a spreadsheet (403
 /// `access_not_proven` without it); optional in local development (where the service account's
 /// access is trusted). It is checked against the caller and the spreadsheet by the jobs layer.
@@ -130,7 +130,7 @@ impl FromRequestParts<AppState> for AccessProofHeader {
 /// no security boundary).
 async fn refusal(
     state: &AppState,
-    limiter: &crate::api::state::JobRateLimiter,
+    limiter: &crate::api::state::PerCallerRateLimiter,
     kind: &str,
     caller: &Caller,
     per_minute: u32,

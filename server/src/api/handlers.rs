@@ -177,7 +177,7 @@ pub async fn create_job(
 }
 
 /// `POST /api/v1/spreadsheets/{spreadsheet_id}/access/challenge`: a nonce for the add-on to write
-/// into the spreadsheet as developer metadata (see `jobs::access`).
+/// into the spreadsheet as developer metadata (see `spreadsheet::access`).
 #[utoipa::path(post, path = "/api/v1/spreadsheets/{spreadsheet_id}/access/challenge", tag = "access",
     params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
     responses(
@@ -342,8 +342,8 @@ pub async fn job_events(
     // Subscribe before reading the current state so that no change falls in between.
     let updates = BroadcastStream::new(state.jobs.subscribe());
     let first = state.jobs.event(&caller.sub, &id).await?;
-    // Followed here while the stream is open: other replicas' progress reaches it (`jobs::events`).
-    let watching = state.jobs.watch(&id);
+    // Followed here while the stream is open: other replicas' progress reaches it (`jobs::queue::events`).
+    let watching = state.jobs.follow(&id);
     let job_id = id.clone();
     let changes = updates.filter_map(move |msg| {
         let keep = msg.ok().filter(|e| e.job_id == job_id);

@@ -9,16 +9,16 @@
 //! `/docs`. The chat's handlers ([`chat`]) delegate to [`crate::chat::ChatService`]; `GET /`
 //! names the API.
 
-pub mod chat;
-pub mod cors;
-pub mod error;
-pub mod extract;
-pub mod handlers;
-pub mod job_body;
-pub mod limits;
-pub mod openapi;
-pub mod responses;
-pub mod state;
+pub(crate) mod chat;
+pub(crate) mod cors;
+pub(crate) mod error;
+pub(crate) mod extract;
+pub(crate) mod handlers;
+pub(crate) mod job_body;
+pub(crate) mod limits;
+pub(crate) mod openapi;
+pub(crate) mod responses;
+pub(crate) mod state;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -31,7 +31,7 @@ pub use almanac_protocol::ACCESS_PROOF_HEADER;
 pub use error::ApiError;
 pub use extract::{AccessProofHeader, Caller};
 pub use limits::{MAX_BODY_BYTES, MAX_ESTIMATE_BODY_BYTES};
-pub use state::{AppState, Authenticator, JobRateLimiter};
+pub use state::{AppState, Authenticator, PerCallerRateLimiter};
 
 /// The chat's routes under `/api/v1` (turns limited per user).
 fn chat_routes(state: &AppState) -> Router<AppState> {

@@ -21,8 +21,9 @@ pub enum Authenticator {
     GoogleIdToken(Arc<IdTokenVerifier>),
 }
 
-/// Per-user limiter of job creation, keyed by the caller's `sub`.
-pub type JobRateLimiter = DefaultKeyedRateLimiter<String>;
+/// A per-caller rate limiter (in one process), keyed by the caller's `sub`: one for job creations,
+/// one for chat turns, each with its own quota.
+pub type PerCallerRateLimiter = DefaultKeyedRateLimiter<String>;
 
 /// Shared state of the handlers.
 #[derive(Clone)]
@@ -34,9 +35,9 @@ pub struct AppState {
     /// How callers are identified.
     pub auth: Arc<Authenticator>,
     /// Job creations per user.
-    pub job_limiter: Arc<JobRateLimiter>,
+    pub job_limiter: Arc<PerCallerRateLimiter>,
     /// Chat turns per user (same keyed limiter type, its own quota).
-    pub chat_limiter: Arc<JobRateLimiter>,
+    pub chat_limiter: Arc<PerCallerRateLimiter>,
     /// CORS and limits.
     pub settings: Arc<ApiSettings>,
 }

@@ -78,18 +78,8 @@ impl JwksCache {
         }
     }
 
-    /// The JWKS URL.
-    pub fn url(&self) -> &str {
-        &self.url
-    }
-
-    /// The shortest time between two fetches.
-    pub fn min_refresh(&self) -> Duration {
-        self.min_refresh
-    }
-
     /// The verification key with id `kid`, from the cache or, when the cache lacks it or is stale
-    /// and the last fetch is at least [`min_refresh`](Self::min_refresh) old, from a new fetch.
+    /// and the last fetch is at least the shortest time between two fetches old, from a new fetch.
     ///
     /// # Errors
     /// [`KeyError::UnknownKid`] when the published set has no such key (or a refresh is not allowed

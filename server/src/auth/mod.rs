@@ -10,14 +10,14 @@
 //!   with jsonwebtoken (RS256 only, issuer, audience, times with ≤ 60 s leeway, verified email,
 //!   optional email-domain allow-list), each refusal with a reason code.
 //!
-//! - [`access`]: the signed, expiring nonce and proof of the access proof (see `jobs::access`).
+//! - [`access`]: the signed, expiring nonce and proof of the access proof (see `spreadsheet::access`).
 //!
 //! Access to a spreadsheet is a separate proof because an ID token says who someone is, not what
 //! they may open: the add-on writes a nonce as developer metadata, which only an editor can, and
-//! the service account takes it back (`jobs::access`).
+//! the service account takes it back (`spreadsheet::access`).
 
 pub mod access;
-pub mod jwks;
+pub(crate) mod jwks;
 pub mod verify;
 
 pub use verify::{AuthError, IdTokenVerifier, Identity, IdentitySettings};

@@ -1,21 +1,24 @@
-//! What every part of the chat shares: the jobs layer's handles it needs (the store, the Sheets
-//! client, the catalogue — for the spreadsheet's budget and the access check, shared with jobs),
-//! the Responses client, the settings with the model resolved in the catalogue, and the runs this
-//! process drives.
+//! What every part of the chat shares: the store (threads, messages, runs), the spreadsheet
+//! layer's handles (the Sheets client, the catalogue, the access keys — for the sheet's reads,
+//! the spreadsheet's budget and the access check, shared with jobs), the Responses client, the
+//! settings with the model resolved in the catalogue, and the runs this process drives.
 
-use std::sync::Arc;
-
-use almanac_core::catalog::{ModelSpec, UnknownModel};
+use almanac_core::catalog::{Catalog, ModelSpec, UnknownModel};
 use almanac_openai::ResponsesClient;
+use almanac_store::Store;
 
 use crate::chat::live::Live;
 use crate::chat::settings::ChatSettings;
-use crate::jobs::Services;
+use crate::spreadsheet::Spreadsheets;
 
 /// The chat's shared handles.
 pub struct ChatContext {
-    /// The store, the Sheets client and the catalogue (the jobs layer's, shared).
-    pub svc: Arc<Services>,
+    /// The database (the spreadsheet layer's store).
+    pub store: Store,
+    /// Known models and prices (the spreadsheet layer's catalogue).
+    pub catalog: &'static Catalog,
+    /// The spreadsheet layer's handles: the sheet's reads, the access check, the budget.
+    pub spreadsheets: Spreadsheets,
     /// OpenAI's Conversations, Responses, Files and Containers.
     pub openai: ResponsesClient,
     /// The settings.
@@ -33,13 +36,15 @@ impl ChatContext {
     /// [`UnknownModel`] when the chat model is not in the catalogue (its turns could not be
     /// priced).
     pub fn new(
-        svc: Arc<Services>,
+        spreadsheets: Spreadsheets,
         openai: ResponsesClient,
         settings: ChatSettings,
     ) -> Result<ChatContext, UnknownModel> {
-        let model = svc.catalog.resolve(&settings.model)?;
+        let model = spreadsheets.catalog.resolve(&settings.model)?;
         Ok(ChatContext {
-            svc,
+            store: spreadsheets.store.clone(),
+            catalog: spreadsheets.catalog,
+            spreadsheets,
             openai,
             settings,
             model,

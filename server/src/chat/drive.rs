@@ -252,7 +252,7 @@ impl Driver<'_> {
     /// Saves the latest response's id on the run (right after OpenAI named it).
     async fn saw_response(&mut self, id: &str) {
         self.response_id = Some(id.to_owned());
-        if let Err(e) = self.ctx.svc.store.set_chat_response(self.run_id, id).await {
+        if let Err(e) = self.ctx.store.set_chat_response(self.run_id, id).await {
             tracing::warn!(error = %e, "could not save the response id");
         }
     }

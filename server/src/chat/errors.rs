@@ -4,7 +4,8 @@
 use almanac_openai::OpenAiError;
 use almanac_store::StoreError;
 
-use crate::jobs::CreateJobError;
+use crate::spreadsheet::SpreadsheetError;
+use crate::spreadsheet::budget::OverMonthlyBudget;
 
 /// Why a chat operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -72,7 +73,7 @@ pub enum ChatError {
     },
     /// The caller cannot open the spreadsheet, or Sheets failed (as for jobs).
     #[error(transparent)]
-    Access(#[from] CreateJobError),
+    Access(#[from] SpreadsheetError),
     /// The turn's estimate passes the spreadsheet's monthly budget (422 `over_monthly_budget`).
     #[error(
         "this question is estimated at ${estimate_usd:.4}; the spreadsheet has ${committed_usd:.4} of its ${monthly_usd:.4} budget for {month} committed, so ${remaining_usd:.4} is left: raise the budget, or ask next month"
@@ -98,6 +99,18 @@ pub enum ChatError {
     /// The database failed (500).
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+impl From<OverMonthlyBudget> for ChatError {
+    fn from(over: OverMonthlyBudget) -> Self {
+        ChatError::OverBudget {
+            estimate_usd: over.estimate_usd,
+            monthly_usd: over.monthly_usd,
+            committed_usd: over.committed_usd,
+            remaining_usd: over.remaining_usd,
+            month: over.month,
+        }
+    }
 }
 
 /// Why a turn that started has no answer, by what the caller can do about it.

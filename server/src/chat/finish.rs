@@ -47,7 +47,7 @@ pub async fn finish(
         }
     };
     end.error = Some((error.error.code.to_string(), error.error.message.clone()));
-    match ctx.svc.store.end_chat_run(&turn.run_id, &end, None).await {
+    match ctx.store.end_chat_run(&turn.run_id, &end, None).await {
         Ok(_) => Err(error),
         Err(e) => Err(internal(&e)),
     }
@@ -99,7 +99,7 @@ async fn answered(
         reply: (reply_id.clone(), outcome.text.clone(), annotations),
         files: files.clone(),
     };
-    let store = &ctx.svc.store;
+    let store = &ctx.store;
     match store.end_chat_run(&turn.run_id, &end, Some(&answer)).await {
         Ok(true) => {}
         Ok(false) => return Err(stopped(ctx, RunStatus::Cancelled)),

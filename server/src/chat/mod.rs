@@ -6,10 +6,11 @@
 //! (`resp_…`), polled or streamed; the assistant reads the sheet through the code interpreter (the
 //! sheet as a CSV file) and two function tools answered by the backend with the service account
 //! (rows by id, titles by text), never outside that spreadsheet. Each run's `usage` and containers
-//! are stored and counted in the spreadsheet's monthly budget (`jobs::budget`, shared with jobs).
+//! are stored and counted in the spreadsheet's monthly budget (`spreadsheet::budget`, shared with
+//! jobs). Chat imports nothing from `jobs`: what it shares with them is `crate::spreadsheet`.
 //!
 //! ```text
-//! service ──▶ turn (prepare) ──▶ sheet, tools, jobs::budget
+//! service ──▶ turn (prepare) ──▶ sheet, tools, spreadsheet::{access, budget}
 //!         ──▶ runner ──▶ drive (responses loop) ──▶ tools ──▶ sheet
 //!                    ──▶ finish (store the end) ──▶ view
 //! everything ──▶ context (shared handles, ids), live (runs of this process), settings, errors
@@ -26,18 +27,18 @@
 //!
 //! Only `almanac-openai` knows OpenAI's wire format; this module speaks its typed values.
 
-pub mod context;
-pub mod drive;
-pub mod errors;
-pub mod finish;
-pub mod live;
-pub mod runner;
-pub mod service;
+pub(crate) mod context;
+pub(crate) mod drive;
+pub(crate) mod errors;
+pub(crate) mod finish;
+pub(crate) mod live;
+pub(crate) mod runner;
+pub(crate) mod service;
 pub mod settings;
-pub mod sheet;
+pub(crate) mod sheet;
 pub mod tools;
-pub mod turn;
-pub mod view;
+pub(crate) mod turn;
+pub(crate) mod view;
 
 pub use errors::ChatError;
 pub use service::ChatService;

@@ -43,7 +43,7 @@ pub fn spawn(ctx: Arc<ChatContext>, turn: Turn, streamed: bool) -> Started {
     tokio::spawn(
         async move {
             let live = ctx.live.register(&turn.run_id);
-            if let Err(e) = ctx.svc.store.start_chat_run(&turn.run_id).await {
+            if let Err(e) = ctx.store.start_chat_run(&turn.run_id).await {
                 tracing::warn!(error = %e, "could not mark the run in progress");
             }
             let driven = drive::drive(&ctx, &turn, streamed, &events_tx, live.stop.clone()).await;

@@ -23,7 +23,7 @@ use crate::chat::runner::{self, Started};
 use crate::chat::settings::ChatSettings;
 use crate::chat::turn::{self, Question, TurnSpec};
 use crate::chat::view;
-use crate::jobs::{Services, access};
+use crate::spreadsheet::{Spreadsheets, access};
 
 /// Most messages one list returns.
 pub const MAX_LIST: i64 = 100;
@@ -41,17 +41,17 @@ struct Place {
 }
 
 impl ChatService {
-    /// The chat over the jobs layer's handles, OpenAI's Responses client and `settings`.
+    /// The chat over the spreadsheet layer's handles, OpenAI's Responses client and `settings`.
     ///
     /// # Errors
     /// [`UnknownModel`] when `ALMANAC_CHAT_MODEL` is not in the catalogue.
-    pub fn new(
-        svc: Arc<Services>,
+    pub(crate) fn new(
+        spreadsheets: Spreadsheets,
         openai: ResponsesClient,
         settings: ChatSettings,
     ) -> Result<ChatService, UnknownModel> {
         Ok(ChatService {
-            ctx: Arc::new(ChatContext::new(svc, openai, settings)?),
+            ctx: Arc::new(ChatContext::new(spreadsheets, openai, settings)?),
         })
     }
 
@@ -70,7 +70,7 @@ impl ChatService {
     pub async fn recover(&self) -> Result<u64, ChatError> {
         let message =
             "the server restarted while this run was answering; nothing of it was saved: ask again";
-        let store = &self.ctx.svc.store;
+        let store = &self.ctx.store;
         let before = if store.is_shared() {
             self.ctx.settings.stale_before()
         } else {
@@ -121,8 +121,8 @@ impl ChatService {
         };
         let parsed =
             SpreadsheetId::parse(&spreadsheet_id).map_err(|e| ChatError::Invalid(e.to_string()))?;
-        access::check(&self.ctx.svc, owner, &parsed, access_proof)?;
-        let store = &self.ctx.svc.store;
+        access::check(&self.ctx.spreadsheets, owner, &parsed, access_proof)?;
+        let store = &self.ctx.store;
         let max = self.ctx.settings.max_threads;
         if store
             .count_chat_threads(owner, &spreadsheet_id)
@@ -149,7 +149,7 @@ impl ChatService {
 
     /// The caller's thread.
     async fn owned(&self, owner: &str, id: &str) -> Result<ThreadRecord, ChatError> {
-        match self.ctx.svc.store.chat_thread(id).await? {
+        match self.ctx.store.chat_thread(id).await? {
             Some(t) if t.owner == owner => Ok(t),
             _ => Err(ChatError::ThreadNotFound(id.to_owned())),
         }
@@ -175,7 +175,6 @@ impl ChatService {
         let limit = i64::try_from(self.ctx.settings.max_threads).unwrap_or(i64::MAX);
         let records = self
             .ctx
-            .svc
             .store
             .chat_threads(owner, spreadsheet_id, limit)
             .await?;
@@ -192,7 +191,7 @@ impl ChatService {
     /// [`ChatError::ThreadNotFound`], [`ChatError::RunActive`], [`ChatError::Store`].
     pub async fn delete_thread(&self, owner: &str, id: &str) -> Result<DeletedThread, ChatError> {
         let thread = self.owned(owner, id).await?;
-        let store = &self.ctx.svc.store;
+        let store = &self.ctx.store;
         if let Some(run) = store.active_chat_run(id).await? {
             return Err(ChatError::RunActive {
                 thread_id: id.to_owned(),
@@ -229,7 +228,7 @@ impl ChatService {
             )));
         }
         self.owned(owner, id).await?;
-        let store = &self.ctx.svc.store;
+        let store = &self.ctx.store;
         let mut records = store
             .chat_messages(id, order == ListOrder::Desc, limit + 1)
             .await?;
@@ -248,13 +247,13 @@ impl ChatService {
 
     /// Each run of a thread: its usage and cost.
     async fn run_costs(&self, id: &str) -> Result<HashMap<String, (TokenUsage, f64)>, ChatError> {
-        let store = &self.ctx.svc.store;
+        let store = &self.ctx.store;
         let containers: HashMap<String, i64> = store
             .chat_thread_containers(id)
             .await?
             .into_iter()
             .collect();
-        let catalog = self.ctx.svc.catalog;
+        let catalog = self.ctx.catalog;
         Ok(store
             .chat_runs(id)
             .await?
@@ -286,7 +285,7 @@ impl ChatService {
             ));
         }
         self.check_text(&req.content)?;
-        let store = &self.ctx.svc.store;
+        let store = &self.ctx.store;
         if let Some(run) = store.active_chat_run(id).await? {
             return Err(ChatError::RunActive {
                 thread_id: id.to_owned(),
@@ -332,7 +331,7 @@ impl ChatService {
     ) -> Result<Run, ChatError> {
         let thread = self.owned(owner, id).await?;
         check_spans(&req.rows)?;
-        let waiting = self.ctx.svc.store.pending_chat_messages(id).await?;
+        let waiting = self.ctx.store.pending_chat_messages(id).await?;
         if waiting.is_empty() {
             return Err(ChatError::NothingToRun(id.to_owned()));
         }
@@ -355,7 +354,7 @@ impl ChatService {
     /// [`ChatError::ThreadNotFound`], [`ChatError::RunNotFound`], [`ChatError::Store`].
     pub async fn run(&self, owner: &str, id: &str, run_id: &str) -> Result<Run, ChatError> {
         self.owned(owner, id).await?;
-        let store = &self.ctx.svc.store;
+        let store = &self.ctx.store;
         let record = match store.chat_run(run_id).await? {
             Some(r) if r.thread_id == id => r,
             _ => return Err(ChatError::RunNotFound(run_id.to_owned())),
@@ -363,7 +362,7 @@ impl ChatService {
         let containers = store.chat_run_containers(run_id).await?;
         Ok(view::run(
             &record,
-            view::run_cost(self.ctx.svc.catalog, &record, containers),
+            view::run_cost(self.ctx.catalog, &record, containers),
         ))
     }
 
@@ -389,7 +388,7 @@ impl ChatService {
                 incomplete_reason: None,
                 containers: Vec::new(),
             };
-            self.ctx.svc.store.end_chat_run(run_id, &end, None).await?;
+            self.ctx.store.end_chat_run(run_id, &end, None).await?;
         }
         for _ in 0..500 {
             let now = self.run(owner, id, run_id).await?;
@@ -441,7 +440,7 @@ impl ChatService {
             Ok(turn) => Ok(runner::spawn(self.ctx.clone(), turn, streamed)),
             Err(e) => {
                 if created {
-                    let _ = self.ctx.svc.store.delete_chat_thread(&thread_id).await;
+                    let _ = self.ctx.store.delete_chat_thread(&thread_id).await;
                 }
                 Err(e)
             }
@@ -484,7 +483,6 @@ impl ChatService {
     ) -> Result<(FileRecord, Vec<u8>), ChatError> {
         self.owned(owner, id).await?;
         self.ctx
-            .svc
             .store
             .chat_file_content(id, file_id)
             .await?
@@ -493,14 +491,14 @@ impl ChatService {
 }
 
 /// Rows (1-based, inclusive) a request names, checked as jobs check them: at most
-/// [`MAX_SPANS_PER_JOB`](crate::jobs::MAX_SPANS_PER_JOB) spans of
-/// [`MAX_ROWS_PER_JOB`](crate::jobs::MAX_ROWS_PER_JOB) rows in all, each from `start_row ≥ 1` to
-/// `end_row ≥ start_row`.
+/// [`MAX_SPANS_PER_JOB`](crate::spreadsheet::read::MAX_SPANS_PER_JOB) spans of
+/// [`MAX_ROWS_PER_JOB`](crate::spreadsheet::read::MAX_ROWS_PER_JOB) rows in all, each from
+/// `start_row ≥ 1` to `end_row ≥ start_row`.
 ///
 /// # Errors
 /// [`ChatError::Invalid`] saying which span is wrong.
 pub fn check_spans(spans: &[RowSpan]) -> Result<(), ChatError> {
-    use crate::jobs::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB};
+    use crate::spreadsheet::read::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB};
     if spans.len() > MAX_SPANS_PER_JOB {
         return Err(ChatError::Invalid(format!(
             "{} row spans sent; at most {MAX_SPANS_PER_JOB}: select fewer blocks of rows",

@@ -7,12 +7,11 @@
 use almanac_core::domain::{SheetRow, SpreadsheetId};
 use almanac_core::output::HEADERS;
 use almanac_protocol::RowSpan;
-use almanac_sheets::SheetsError;
 use serde_json::{Value, json};
 
 use crate::chat::errors::ChatError;
-use crate::jobs::transient::{retry_sheets, unavailable};
-use crate::jobs::{CreateJobError, Services};
+use crate::spreadsheet::handles::Spreadsheets;
+use crate::spreadsheet::read;
 
 /// The header of the CSV, the names of columns A–F: `id`, `title`, then the output columns'
 /// headers.
@@ -36,26 +35,24 @@ pub struct SheetData {
 
 /// Reads the sheet by `sheetId` in one `values.batchGetByDataFilter` — of A–F when `spans` is
 /// empty, of the spans' rows otherwise — whose answer also names the sheet's title; a transient
-/// failure is tried again for a few seconds (a person is waiting: `jobs::transient`).
+/// failure is tried again for a few seconds (a person is waiting: `spreadsheet::read`).
 ///
 /// # Errors
-/// [`ChatError::Access`] with [`CreateJobError::SheetNotFound`] (the service account cannot see
-/// it) or [`CreateJobError::Unavailable`] (Sheets is not answering).
+/// [`ChatError::Access`] with [`SheetNotFound`](crate::spreadsheet::SpreadsheetError::SheetNotFound)
+/// (the service account cannot see it) or
+/// [`Unavailable`](crate::spreadsheet::SpreadsheetError::Unavailable) (Sheets is not answering).
 pub async fn read(
-    svc: &Services,
+    sp: &Spreadsheets,
     spreadsheet: &SpreadsheetId,
     sheet_id: i32,
     spans: &[RowSpan],
 ) -> Result<SheetData, ChatError> {
-    let read = retry_sheets("reading the sheet for a chat turn", || async {
-        if spans.is_empty() {
-            svc.sheets.read_ids_and_outputs(spreadsheet, sheet_id).await
-        } else {
-            svc.sheets.read_rows(spreadsheet, sheet_id, spans).await
-        }
-    })
-    .await
-    .map_err(|e| sheet_error(&e))?;
+    const WHAT: &str = "reading the sheet for a chat turn";
+    let read = if spans.is_empty() {
+        read::whole_sheet(sp, WHAT, spreadsheet, sheet_id).await?
+    } else {
+        read::rows(sp, WHAT, spreadsheet, sheet_id, spans).await?
+    };
     let rows = read
         .rows
         .into_iter()
@@ -77,14 +74,6 @@ pub async fn read(
 fn is_header(row: &SheetRow) -> bool {
     let cell = |i: usize| row.cells.get(i).map(|c| c.trim().to_lowercase());
     cell(0).as_deref() == Some("id") && cell(1).as_deref() == Some("title")
-}
-
-fn sheet_error(e: &SheetsError) -> ChatError {
-    ChatError::Access(if e.is_transient() {
-        unavailable(e)
-    } else {
-        CreateJobError::SheetNotFound(e.to_string())
-    })
 }
 
 impl SheetData {

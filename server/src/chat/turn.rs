@@ -4,7 +4,7 @@
 //! conversation exists, the first request is built, the turn's estimate fits the spreadsheet's
 //! monthly budget, and the run is stored (`queued`) — refused if another run got there first.
 
-use almanac_core::cost::{chat_turn_cost, check_cap};
+use almanac_core::cost::chat_turn_cost;
 use almanac_core::domain::SpreadsheetId;
 use almanac_openai::responses::request::{InputItem, ResponseRequest};
 use almanac_protocol::{RowSpan, TokenUsage};
@@ -16,7 +16,7 @@ use crate::chat::context::{ChatContext, new_id};
 use crate::chat::errors::ChatError;
 use crate::chat::sheet::{self, SheetData};
 use crate::chat::tools;
-use crate::jobs::{access, budget};
+use crate::spreadsheet::{access, budget};
 
 /// What the person asks in this turn.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +56,7 @@ impl Question {
 /// What a turn is asked to do.
 pub struct TurnSpec<'a> {
     /// The caller's access proof for the thread's spreadsheet (`X-Almanac-Access-Proof`, see
-    /// `jobs::access`; `None` only in insecure local development).
+    /// `spreadsheet::access`; `None` only in insecure local development).
     pub access_proof: Option<&'a SecretString>,
     /// The caller's thread.
     pub thread: ThreadRecord,
@@ -94,9 +94,14 @@ pub async fn prepare(ctx: &ChatContext, spec: TurnSpec<'_>) -> Result<Turn, Chat
     check_room(ctx, thread, &spec.question).await?;
     let spreadsheet = SpreadsheetId::parse(&thread.spreadsheet_id)
         .map_err(|e| ChatError::Invalid(e.to_string()))?;
-    access::check(&ctx.svc, &thread.owner, &spreadsheet, spec.access_proof)?;
+    access::check(
+        &ctx.spreadsheets,
+        &thread.owner,
+        &spreadsheet,
+        spec.access_proof,
+    )?;
     let sheet_id = i32::try_from(thread.sheet_id).unwrap_or_default();
-    let sheet = sheet::read(&ctx.svc, &spreadsheet, sheet_id, &spec.spans).await?;
+    let sheet = sheet::read(&ctx.spreadsheets, &spreadsheet, sheet_id, &spec.spans).await?;
     let conversation = ensure_conversation(ctx, thread).await?;
     let csv = ensure_csv(ctx, thread, &sheet).await?;
     let run_id = new_id("run");
@@ -115,7 +120,7 @@ pub async fn prepare(ctx: &ChatContext, spec: TurnSpec<'_>) -> Result<Turn, Chat
     };
     // Held while the budget is checked and the run stored: no other job or turn of this
     // spreadsheet is admitted meanwhile, on any replica, so two cannot together pass the cap.
-    let _admission = ctx.svc.store.admit(&thread.spreadsheet_id).await?;
+    let _admission = budget::admit(&ctx.spreadsheets, &thread.spreadsheet_id).await?;
     let est_cost_usd = check_budget(ctx, thread, &request).await?;
     let run = NewRun {
         id: run_id.clone(),
@@ -124,7 +129,7 @@ pub async fn prepare(ctx: &ChatContext, spec: TurnSpec<'_>) -> Result<Turn, Chat
         est_cost_usd,
         stale_before: ctx.settings.stale_before(),
     };
-    if !ctx.svc.store.insert_chat_run(&run).await? {
+    if !ctx.store.insert_chat_run(&run).await? {
         return Err(run_active(ctx, thread).await);
     }
     Ok(Turn {
@@ -142,7 +147,7 @@ async fn check_room(
     thread: &ThreadRecord,
     question: &Question,
 ) -> Result<(), ChatError> {
-    let store = &ctx.svc.store;
+    let store = &ctx.store;
     if store.active_chat_run(&thread.id).await?.is_some() {
         return Err(run_active(ctx, thread).await);
     }
@@ -156,7 +161,7 @@ async fn check_room(
 
 /// [`ChatError::RunActive`] naming the thread's unfinished run.
 async fn run_active(ctx: &ChatContext, thread: &ThreadRecord) -> ChatError {
-    let active = ctx.svc.store.active_chat_run(&thread.id).await;
+    let active = ctx.store.active_chat_run(&thread.id).await;
     ChatError::RunActive {
         thread_id: thread.id.clone(),
         run_id: active.ok().flatten().map(|r| r.id).unwrap_or_default(),
@@ -178,7 +183,7 @@ async fn ensure_conversation(
             ("spreadsheet_id", thread.spreadsheet_id.as_str()),
         ])
         .await?;
-    ctx.svc.store.set_chat_conversation(&thread.id, &id).await?;
+    ctx.store.set_chat_conversation(&thread.id, &id).await?;
     Ok(id)
 }
 
@@ -200,7 +205,7 @@ async fn ensure_csv(
         return Ok(Some(file.clone()));
     }
     let file = ctx.openai.upload_user_file(&sheet.csv_name(), csv).await?;
-    ctx.svc.store.set_chat_csv(&thread.id, &file, &sha).await?;
+    ctx.store.set_chat_csv(&thread.id, &file, &sha).await?;
     Ok(Some(file))
 }
 
@@ -228,13 +233,14 @@ fn instructions(ctx: &ChatContext, sheet: &SheetData, additional: Option<&str>) 
 
 /// The turn's estimate, USD, when it fits the spreadsheet's monthly budget: the request's input
 /// plus what the conversation already holds, the model's typical output, and one container when
-/// the code interpreter is offered. The one cap check, [`check_cap`], decides.
+/// the code interpreter is offered. The spreadsheet's monthly check (`budget::check_monthly`, the
+/// one cap check `almanac_core::cost::check_cap`) decides.
 async fn check_budget(
     ctx: &ChatContext,
     thread: &ThreadRecord,
     request: &ResponseRequest,
 ) -> Result<f64, ChatError> {
-    let context = ctx.svc.store.chat_context_tokens(&thread.id).await?;
+    let context = ctx.store.chat_context_tokens(&thread.id).await?;
     let usage = TokenUsage {
         input_tokens: request.input_tokens(ctx.model.tokenizer) + context,
         cached_input_tokens: 0,
@@ -247,15 +253,6 @@ async fn check_budget(
     };
     let containers = u64::from(!request.code_interpreter_files.is_empty());
     let estimate = chat_turn_cost(ctx.model, &usage, containers);
-    let b = budget::budget(&ctx.svc, &thread.spreadsheet_id).await?;
-    match check_cap(b.monthly_usd, b.committed_usd, estimate) {
-        Ok(()) => Ok(estimate),
-        Err(over) => Err(ChatError::OverBudget {
-            estimate_usd: estimate,
-            monthly_usd: over.cap_usd,
-            committed_usd: over.spent_usd,
-            remaining_usd: over.remaining_usd(),
-            month: b.month,
-        }),
-    }
+    budget::check_monthly(&ctx.spreadsheets, &thread.spreadsheet_id, estimate).await??;
+    Ok(estimate)
 }

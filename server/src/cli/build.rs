@@ -2,7 +2,7 @@
 //! `create_batch_input.py` of the seeds), written as the events file is read.
 //!
 //! The file is read one row at a time (`almanac_files::read_rows`, every check of the whole-file
-//! reader), each selected row is classified by the sheet flow's rules (`jobs::selection`), and
+//! reader), each selected row is classified by the sheet flow's rules (`jobs::creation::selection`), and
 //! each row that needs a request becomes one line written by the model's
 //! [`LineTemplate`](almanac_openai::jsonl::LineTemplate) straight into the output — cut into parts
 //! within the Batch API's limits (50,000 requests, 200 MB) as it goes. Memory holds one row, one
@@ -25,7 +25,7 @@ use almanac_protocol::Estimate;
 use serde_json::{Value, json};
 
 use super::common::{CliError, EXIT_OK, OutputArgs, Report, estimate_json, estimate_text};
-use crate::jobs::selection::{Place, classify_row};
+use crate::jobs::creation::selection::{Place, classify_row};
 
 /// Flags of `batch build`.
 #[derive(Debug, clap::Args)]

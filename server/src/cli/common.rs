@@ -11,8 +11,10 @@ use almanac_protocol::Estimate;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
+use crate::auth::access::AccessKeys;
 use crate::config::{CostSettings, WorkerSettings};
 use crate::jobs::Services;
+use crate::jobs::services::ServiceParts;
 use almanac_core::catalog::UnknownModel;
 use almanac_files::FileError;
 use almanac_openai::BatchClient;
@@ -306,21 +308,22 @@ impl EndpointArgs {
                 .map(SecretString::from),
             ..CostSettings::default()
         };
-        Ok(Arc::new(Services::new(
+        Ok(Arc::new(Services::new(ServiceParts {
             store,
             openai,
             sheets,
-            WorkerSettings {
+            settings: WorkerSettings {
                 poll_interval,
                 retry_min_delay: Duration::from_millis(500).min(poll_interval),
                 retry_max_delay: Duration::from_secs(60),
                 ..WorkerSettings::default()
             },
             cost,
-            SecretString::from(self.openai_api_key.clone().unwrap_or_default()),
-            self.openai_base_url.clone(),
-            None,
-        )))
+            openai_key: SecretString::from(self.openai_api_key.clone().unwrap_or_default()),
+            openai_base_url: self.openai_base_url.clone(),
+            calls: None,
+            access: AccessKeys::default(),
+        })))
     }
 }
 

@@ -4,13 +4,13 @@
 //! sheet. `run`, `batch …` and `sheet …` are the seed workflow's scripts as subcommands, for files
 //! and pipelines (`--json`, documented exit codes, see [`common`]).
 
-pub mod batch;
-pub mod build;
-pub mod common;
+pub(crate) mod batch;
+pub(crate) mod build;
+pub(crate) mod common;
 #[cfg(feature = "demo")]
-pub mod demo;
-pub mod run;
-pub mod sheet;
+pub(crate) mod demo;
+pub(crate) mod run;
+pub(crate) mod sheet;
 
 use clap::{Parser, Subcommand};
 
@@ -20,15 +20,15 @@ use crate::config::{AuthMode, ServeArgs};
 /// `almanac`: fill Google Sheets rows with AI-written content through the OpenAI Batch API.
 #[derive(Debug, Parser)]
 #[command(name = "almanac", version, about, after_help = common::EXIT_CODES_HELP)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// What to do.
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 /// Subcommands.
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Run the backend (HTTP API + batch worker), configured by flags, environment and `.env`.
     Serve(ServeArgs),
     /// Run a whole job on a sample sheet against local stand-ins for OpenAI and Google.

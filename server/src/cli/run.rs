@@ -23,8 +23,8 @@ use super::common::{
     check_interval, completion_window, confirm, estimate_json, estimate_text, interactive,
     log_line, progress_bar,
 };
-use crate::jobs::selection::{self, Place};
-use crate::jobs::target::file::temp_files_dir;
+use crate::jobs::creation::selection::{self, Place};
+use crate::jobs::destination::file::temp_files_dir;
 use crate::jobs::{JobService, NewFileJob, Services, Worker, job_view};
 
 /// The owner recorded on command-line jobs.
@@ -151,7 +151,7 @@ pub fn select(
     let total = read.rows;
     check_range(path, start, end, total)?;
     let rows = selection::classify_in(&selected, overwrite, Place::File);
-    let pending = crate::jobs::create::pending_inputs(&rows);
+    let pending = crate::jobs::creation::create::pending_inputs(&rows);
     Ok(Selection {
         format: read.format,
         total,
@@ -214,7 +214,7 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     check_output_format(&args, Format::from_path(&args.input)?)?;
     if args.estimate_cost {
         let (store, _) = args.endpoints.open_store().await?;
-        let prediction = crate::jobs::estimate::prediction(&store, spec).await?;
+        let prediction = crate::jobs::creation::estimate::prediction(&store, spec).await?;
         let json = args.output_args.json;
         let scan = scan_estimate(&args, spec, prediction, json)?;
         return Ok(scan.report(spec, json));
@@ -392,7 +392,8 @@ async fn create(
 ) -> Result<(String, bool, String), CliError> {
     confirm_output(args, paths)?;
     if !selection.pending.is_empty() && !args.yes && interactive() {
-        let est = crate::jobs::estimate::estimate(&svc.store, spec, selection.pending.clone());
+        let est =
+            crate::jobs::creation::estimate::estimate(&svc.store, spec, selection.pending.clone());
         eprintln!("{}", estimate_text(&est.await?));
         let question = format!("Send {} requests to OpenAI?", selection.pending.len());
         if !confirm(&question) {

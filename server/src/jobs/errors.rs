@@ -11,6 +11,9 @@ use almanac_protocol::ErrorCode;
 use almanac_sheets::SheetsError;
 use almanac_store::StoreError;
 
+use crate::spreadsheet::SpreadsheetError;
+use crate::spreadsheet::budget::OverMonthlyBudget;
+
 /// Why a job could not be created. Each variant maps to one HTTP status in `api`.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateJobError {
@@ -216,6 +219,43 @@ impl BudgetError {
         match self {
             BudgetError::OverJobCap { .. } => ErrorCode::OverJobBudget,
             BudgetError::OverMonthlyBudget { .. } => ErrorCode::OverMonthlyBudget,
+        }
+    }
+}
+
+impl From<SpreadsheetError> for CreateJobError {
+    /// The spreadsheet's refusal, as the same refusal of the job operation.
+    fn from(e: SpreadsheetError) -> Self {
+        match e {
+            SpreadsheetError::SpreadsheetId(e) => {
+                CreateJobError::Invalid(InvalidRequest::SpreadsheetId(e))
+            }
+            SpreadsheetError::AccessCheckRefused(e) => CreateJobError::AccessCheckRefused(e),
+            SpreadsheetError::SheetNotFound(m) => CreateJobError::SheetNotFound(m),
+            SpreadsheetError::AccessNotProven(m) => CreateJobError::AccessNotProven(m),
+            SpreadsheetError::ProofNotFound(m) => CreateJobError::ProofNotFound(m),
+            SpreadsheetError::ServiceAccountNoAccess { email, message } => {
+                CreateJobError::ServiceAccountNoAccess { email, message }
+            }
+            SpreadsheetError::Unavailable {
+                message,
+                retry_after,
+            } => CreateJobError::Unavailable {
+                message,
+                retry_after,
+            },
+        }
+    }
+}
+
+impl From<OverMonthlyBudget> for BudgetError {
+    fn from(over: OverMonthlyBudget) -> Self {
+        BudgetError::OverMonthlyBudget {
+            estimate_usd: over.estimate_usd,
+            monthly_usd: over.monthly_usd,
+            committed_usd: over.committed_usd,
+            remaining_usd: over.remaining_usd,
+            month: over.month,
         }
     }
 }

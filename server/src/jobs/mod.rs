@@ -4,54 +4,41 @@
 //! It sits between `api`/`cli` above and the crates of the outside parties below
 //! (`almanac-openai`, `almanac-sheets`, `almanac-store`, `almanac-files`, all over `almanac-core`).
 //!
-//! - [`service`]: [`JobService`], every operation the API and the command line offer;
-//!   [`create`], [`retry`]: what its create and retry do; [`estimate`]: the one estimate;
-//!   [`budget`]: a spreadsheet's monthly budget and the cap checks; [`strategy`]: batch,
-//!   realtime or auto; [`selection`]: which selected rows are sent, skipped or failed;
-//!   [`view`]: what is shown of a job; [`errors`]: why an operation was refused; [`access`]: the
-//!   access proof (the caller can edit the spreadsheet, and so can the service account);
-//!   [`transient`]: short retries of the Google calls a person waits for.
-//! - [`queue`]: the [`Worker`](queue::Worker), which steps every unfinished job; [`step`]: why a
-//!   step did not finish; [`batch`]: the batch path's steps (submit, poll, collect, finish);
-//!   [`realtime`]: a realtime job's run; [`pacer`]: RPM/TPM pacing of realtime calls;
-//!   [`target`]: where the answers go (a sheet or a file).
-//! - [`lease`]: a step or a realtime run held under a lease, with its heartbeat; [`events`]:
-//!   progress and wake-ups from other replicas (`LISTEN`); [`watch`]: the jobs followed here;
-//!   [`shared_pace`]: the pacer's buckets shared by every replica.
+//! - [`operations`]: [`JobService`], every operation the API and the command line offer;
+//!   [`view`]: what is shown of a job; [`errors`]: why an operation was refused.
+//! - [`creation`]: what create and retry do — the request checked, the rows classified
+//!   (`selection`), the one estimate, batch/realtime/auto (`strategy`), the caps.
+//! - [`queue`]: the [`Worker`], which steps every unfinished job; why a step did not finish
+//!   ([`StepError`]); leases, other replicas' announcements and the jobs followed here.
+//! - [`batch`]: the batch path's steps (parts, submit, poll, collect, finish);
+//!   [`realtime`]: a realtime job's run and its RPM/TPM pacer (shared by replicas through the
+//!   database); [`destination`]: where the answers go (a sheet or a file).
 //! - [`services`]: the handles all of these share; [`settings`]: the layer's settings.
+//!
+//! What belongs to the spreadsheet rather than to a job — the access proof, the monthly budget
+//! and admission, the short retries of Google calls a person waits for — is `crate::spreadsheet`,
+//! which jobs and chat share.
 //!
 //! Modules import each other in one direction only (a check in `tests/tests/architecture.rs`
 //! fails on any cycle); this file only declares and re-exports them.
 
-pub mod access;
-pub mod batch;
-pub mod budget;
-pub mod create;
-pub mod errors;
-pub mod estimate;
-pub mod events;
-pub mod lease;
-pub mod pacer;
+pub(crate) mod batch;
+pub(crate) mod creation;
+pub(crate) mod destination;
+pub(crate) mod errors;
+pub(crate) mod operations;
 pub mod queue;
-pub mod realtime;
-pub mod retry;
-pub mod selection;
-pub mod service;
-pub mod services;
-pub mod settings;
-pub mod shared_pace;
-pub mod step;
-pub mod strategy;
-pub mod target;
-pub mod transient;
-pub mod view;
-pub mod watch;
+pub(crate) mod realtime;
+pub(crate) mod services;
+pub(crate) mod settings;
+pub(crate) mod view;
 
-pub use create::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB, NewFileJob};
+pub use creation::create::NewFileJob;
 pub use errors::{BudgetError, CreateJobError, JobError};
-pub use queue::Worker;
-pub use service::JobService;
+pub use operations::JobService;
+pub use queue::step::StepError;
+pub use queue::worker::Worker;
+pub use realtime::pacer::PacerSettings;
 pub use services::Services;
 pub use settings::{BatchStrategy, CostSettings, WorkerSettings};
-pub use step::StepError;
 pub use view::{job_cost, job_event, job_view};

@@ -1,13 +1,14 @@
 //! The handles every part of the jobs layer shares: the store, the OpenAI and Sheets clients, the
 //! catalogue, the settings, the progress channel, the worker's wake-up, the realtime runs of
-//! this process, the replica's name (the owner of its leases) and the jobs followed here. Built
-//! once per process ([`Services::new`]), by the server and the command line.
+//! this process, the pacer of realtime calls, the replica's name (the owner of its leases), the
+//! jobs followed here and the access keys. Built complete once per process ([`Services::new`]
+//! from [`ServiceParts`]), by the server and the command line, and never changed after.
 //!
 //! With a shared store (PostgreSQL, several replicas), progress and wake-ups are announced through
 //! the database ([`Services::publish`], [`Services::wake_for`]) and reach every replica's event
-//! streams and worker (`jobs::events`); with SQLite they stay in the process.
+//! streams and worker (`jobs::queue::events`); with SQLite they stay in the process.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use almanac_core::calls::Observer;
 use almanac_core::catalog::{Catalog, ModelSpec};
@@ -20,27 +21,63 @@ use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
 
 use crate::auth::access::AccessKeys;
-use crate::jobs::pacer::Pacer;
+use crate::jobs::queue::followed::FollowedJobs;
+use crate::jobs::queue::step::StepError;
+use crate::jobs::realtime::pacer::Pacer;
 use crate::jobs::realtime::runs::Runs;
+use crate::jobs::realtime::shared_pace::StoreBudget;
 use crate::jobs::settings::{CostSettings, WorkerSettings};
-use crate::jobs::shared_pace::StoreBudget;
-use crate::jobs::step::StepError;
-use crate::jobs::watch::Watched;
+use crate::spreadsheet::Spreadsheets;
 
 /// Everything a job needs from the outside world, shared by the API handlers and the worker.
+/// Built complete by [`Services::new`]; nothing in it is replaced afterwards.
 pub struct Services {
     /// The database.
     pub store: Store,
     /// OpenAI Files + Batches.
     pub openai: BatchClient,
-    /// Google Sheets.
-    pub sheets: SheetsClient,
+    /// Google Sheets, as the service account (shared with the spreadsheet layer).
+    pub(crate) sheets: Arc<SheetsClient>,
     /// Known models and prices.
     pub catalog: &'static Catalog,
     /// Progress events of every job (the SSE endpoint filters by job id).
-    pub events: broadcast::Sender<JobEvent>,
+    pub(crate) events: broadcast::Sender<JobEvent>,
     /// Wakes the worker when a job is created or cancelled.
-    pub wake: Notify,
+    pub(crate) wake: Notify,
+    /// Worker pacing.
+    pub(crate) settings: WorkerSettings,
+    /// Mode strategy, realtime endpoint and pacing.
+    pub(crate) cost: CostSettings,
+    /// The OpenAI key, for realtime calls when no other realtime key is set.
+    pub(crate) openai_key: SecretString,
+    /// The OpenAI base URL, for realtime calls when no other realtime base URL is set.
+    pub(crate) openai_base_url: String,
+    /// Realtime runs alive in this process.
+    pub(crate) realtime_runs: Runs,
+    /// The pacer of the realtime endpoint, shared by every run of this process: the account's
+    /// limits are shared by all its jobs. With a shared store its RPM/TPM buckets are the
+    /// account's, kept in the database for every replica (`jobs::realtime::shared_pace`).
+    pub(crate) pacer: Arc<Pacer>,
+    /// Told about every outside HTTP call (the server's metrics), handed to the clients made
+    /// later (realtime).
+    pub(crate) calls: Observer,
+    /// This replica's name: the owner of the leases it takes (`<host>-<pid>-<random>`, new at
+    /// every start, so a restarted replica never mistakes a dead one's leases for its own).
+    pub replica: String,
+    /// The jobs whose event streams are open on this replica.
+    pub(crate) followed: FollowedJobs,
+    /// The secret of access challenges and proofs (`spreadsheet::access`).
+    pub access: AccessKeys,
+}
+
+/// What [`Services::new`] is built from: each outside party's handle and each setting.
+pub struct ServiceParts {
+    /// The database.
+    pub store: Store,
+    /// OpenAI Files + Batches.
+    pub openai: BatchClient,
+    /// Google Sheets, as the service account.
+    pub sheets: SheetsClient,
     /// Worker pacing.
     pub settings: WorkerSettings,
     /// Mode strategy, realtime endpoint and pacing.
@@ -49,56 +86,47 @@ pub struct Services {
     pub openai_key: SecretString,
     /// The OpenAI base URL, for realtime calls when no other realtime base URL is set.
     pub openai_base_url: String,
-    /// Realtime runs alive in this process.
-    pub realtime_runs: Runs,
-    /// The pacer of the realtime endpoint, shared by every run of this process: the account's
-    /// limits are shared by all its jobs.
-    pub realtime_pacer: OnceLock<Arc<Pacer>>,
-    /// Told about every outside HTTP call (the server's metrics), handed to the clients made
-    /// later (realtime).
+    /// Told about every outside HTTP call.
     pub calls: Observer,
-    /// This replica's name: the owner of the leases it takes (`<host>-<pid>-<random>`, new at
-    /// every start, so a restarted replica never mistakes a dead one's leases for its own).
-    pub replica: String,
-    /// The jobs whose event streams are open on this replica.
-    pub watched: Watched,
-    /// The secret of access challenges and proofs (`jobs::access`); random per process unless the
-    /// server sets the configured one.
+    /// The secret of access challenges and proofs: the configured one, or a random one for this
+    /// process ([`AccessKeys::default`]).
     pub access: AccessKeys,
 }
 
 impl Services {
-    /// The services over these clients, with the built-in catalogue, a fresh event channel (1,024
-    /// events buffered per subscriber) and no realtime run yet. The one constructor, for the server
-    /// and the command line alike.
-    #[allow(clippy::too_many_arguments)] // each is one outside party's handle or one setting
-    pub fn new(
-        store: Store,
-        openai: BatchClient,
-        sheets: SheetsClient,
-        settings: WorkerSettings,
-        cost: CostSettings,
-        openai_key: SecretString,
-        openai_base_url: String,
-        calls: Observer,
-    ) -> Services {
+    /// The services over these parts, with the built-in catalogue, a fresh event channel (1,024
+    /// events buffered per subscriber), no realtime run yet and the realtime endpoint's pacer. The
+    /// one constructor, for the server and the command line alike.
+    pub fn new(parts: ServiceParts) -> Services {
+        let pacer = realtime_pacer(&parts);
         Services {
-            store,
-            openai,
-            sheets,
+            store: parts.store,
+            openai: parts.openai,
+            sheets: Arc::new(parts.sheets),
             catalog: Catalog::builtin(),
             events: broadcast::channel(1024).0,
             wake: Notify::new(),
-            settings,
-            cost,
-            openai_key,
-            openai_base_url,
+            settings: parts.settings,
+            cost: parts.cost,
+            openai_key: parts.openai_key,
+            openai_base_url: parts.openai_base_url,
             realtime_runs: Runs::default(),
-            realtime_pacer: OnceLock::new(),
-            calls,
+            pacer,
+            calls: parts.calls,
             replica: replica_name(),
-            watched: Watched::default(),
-            access: AccessKeys::default(),
+            followed: FollowedJobs::default(),
+            access: parts.access,
+        }
+    }
+
+    /// The spreadsheet layer's handles over these services (clones of the store, the Sheets
+    /// client and the access keys): the access proof, the budget, the sheet's reads.
+    pub(crate) fn spreadsheets(&self) -> Spreadsheets {
+        Spreadsheets {
+            store: self.store.clone(),
+            sheets: self.sheets.clone(),
+            catalog: self.catalog,
+            access: self.access.clone(),
         }
     }
 
@@ -149,26 +177,22 @@ impl Services {
                 message: e.to_string(),
             })
     }
+}
 
-    /// The pacer of the realtime endpoint (made on first use). With a shared store its RPM/TPM
-    /// buckets are the account's, kept in the database for every replica (`jobs::shared_pace`).
-    pub fn pacer(&self) -> Arc<Pacer> {
-        self.realtime_pacer
-            .get_or_init(|| {
-                let settings = self.cost.pacer.clone();
-                if !self.store.is_shared() {
-                    return Pacer::new(settings);
-                }
-                let base = self
-                    .cost
-                    .realtime_base_url
-                    .as_deref()
-                    .unwrap_or(&self.openai_base_url);
-                let budget = StoreBudget::new(self.store.clone(), format!("realtime:{base}"));
-                Pacer::shared(settings, Arc::new(budget))
-            })
-            .clone()
+/// The pacer of the realtime endpoint. With a shared store its RPM/TPM buckets are the account's,
+/// kept in the database for every replica (`jobs::realtime::shared_pace`).
+fn realtime_pacer(parts: &ServiceParts) -> Arc<Pacer> {
+    let settings = parts.cost.pacer.clone();
+    if !parts.store.is_shared() {
+        return Pacer::new(settings);
     }
+    let base = parts
+        .cost
+        .realtime_base_url
+        .as_deref()
+        .unwrap_or(&parts.openai_base_url);
+    let budget = StoreBudget::new(parts.store.clone(), format!("realtime:{base}"));
+    Pacer::shared(settings, Arc::new(budget))
 }
 
 /// `<host>-<pid>-<random>`: a name no other process, past or present, has.

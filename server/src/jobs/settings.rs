@@ -112,7 +112,7 @@ pub struct CostSettings {
     /// Realtime endpoint key; `None` = the OpenAI key.
     pub realtime_api_key: Option<SecretString>,
     /// Pacing of realtime calls.
-    pub pacer: super::pacer::PacerSettings,
+    pub pacer: crate::jobs::realtime::pacer::PacerSettings,
     /// Write answers to the sheet once this many are waiting…
     pub flush_rows: usize,
     /// …or once the oldest has waited this long.
@@ -134,7 +134,7 @@ impl Default for CostSettings {
             auto_realtime_max_rows: 100,
             realtime_base_url: None,
             realtime_api_key: None,
-            pacer: super::pacer::PacerSettings::default(),
+            pacer: crate::jobs::realtime::pacer::PacerSettings::default(),
             flush_rows: 200,
             flush_interval: Duration::from_secs(3),
             max_attempts: 6,

@@ -221,7 +221,7 @@ async fn api_only(emulator: &Emulator, url: &str) -> (String, reqwest::Client) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let api = format!("http://{}/api/v1", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, almanac::api::router(state)).await });
-    tokio::spawn(almanac::jobs::events::follow(svc));
+    tokio::spawn(almanac::jobs::queue::events::follow(svc));
     let id_token = emulator.id_token(
         USER_A.sub,
         USER_A.email,

@@ -13,8 +13,8 @@ use almanac_openai::output;
 use almanac_protocol::TokenUsage;
 use almanac_store::{BatchRecord, RowRecord, RowResult};
 
+use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
 
 /// Answers stored per transaction while a batch's files stream in.
 pub const RESULTS_PER_TRANSACTION: usize = 2_000;

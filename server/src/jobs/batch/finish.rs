@@ -9,8 +9,8 @@ use almanac_core::state::{BatchState, FailureCode, JobStatus, RowState};
 use almanac_store::{BatchRecord, JobRecord};
 
 use crate::jobs::batch::parts::batch_parts;
+use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
 
 /// Resubmits an expired attempt's unfinished rows (once), or settles the job's end state.
 ///

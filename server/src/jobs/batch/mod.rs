@@ -10,8 +10,8 @@
 //! - [`finish`]: after the answers are written, send the rows of an expired batch once more, or
 //!   settle the job's end state.
 
-pub mod collect;
-pub mod finish;
-pub mod parts;
-pub mod poll;
-pub mod submit;
+pub(crate) mod collect;
+pub(crate) mod finish;
+pub(crate) mod parts;
+pub(crate) mod poll;
+pub(crate) mod submit;

@@ -10,8 +10,8 @@ use chrono::Utc;
 use tracing::Instrument;
 
 use crate::jobs::batch::collect::collect;
+use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
 
 /// What reading one batch came to.
 enum Read {

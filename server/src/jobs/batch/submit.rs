@@ -15,8 +15,8 @@ use almanac_store::{BatchProgress, BatchRecord, JobRecord};
 use tracing::Instrument;
 
 use crate::jobs::batch::parts::{PAGE_ROWS, pending_parts};
+use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
 use crate::jobs::view::job_cost;
 
 /// Uploads the input file and creates the batch of every part that has none yet, then moves the

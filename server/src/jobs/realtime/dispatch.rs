@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinSet;
 
-use crate::jobs::pacer::Pacer;
+use crate::jobs::realtime::pacer::Pacer;
 use crate::jobs::realtime::state::{Call, Claim, Shared};
 
 /// The answer of one call, back to the result loop.

@@ -6,7 +6,7 @@
 //! (and does nothing while it runs). The run ([`run::run`]):
 //!
 //! 1. queues every `pending` row with its predicted cost and weight (from the one estimate,
-//!    `jobs::estimate`); a dispatcher ([`dispatch`]) sends them through one `ChatClient` whose
+//!    `jobs::creation::estimate`); a dispatcher ([`dispatch`]) sends them through one `ChatClient` whose
 //!    answers' rate-limit headers feed the process's pacer (RPM and TPM, `retry-after`, AIMD
 //!    concurrency), shared by all runs since the account's limits are; the calls are tasks of one
 //!    `JoinSet`, never more than the pacer's window and a semaphore of `max_concurrency` allow;
@@ -20,17 +20,23 @@
 //!    the worker in `writing`, whose last write ends it.
 //!
 //! A run holds its job's lease (inherited from the worker's step, with a heartbeat of its own,
-//! `jobs::lease`) until it has handed the job back: no other replica starts a second run meanwhile,
+//! `jobs::queue::lease`) until it has handed the job back: no other replica starts a second run meanwhile,
 //! and a run whose lease was taken stops at once, its writes refused.
+//!
+//! The pacer ([`pacer`]) mirrors the provider's RPM/TPM buckets from the answers' headers; with
+//! replicas each call is also reserved in the account's buckets in the database ([`shared_pace`]).
+//! The runs alive in this process are [`runs`].
 //!
 //! The run's state is one value under one lock ([`state::Shared`]). A crash loses nothing:
 //! answers are in the store before they are written, and after a restart only rows still
 //! `pending` are sent again (a call in flight at the crash may thus be billed twice).
 
-pub mod dispatch;
-pub mod run;
-pub mod runs;
-pub mod state;
+pub(crate) mod dispatch;
+pub(crate) mod pacer;
+pub(crate) mod run;
+pub(crate) mod runs;
+pub(crate) mod shared_pace;
+pub(crate) mod state;
 
 use std::sync::Arc;
 
@@ -38,9 +44,9 @@ use almanac_core::state::JobStatus;
 use almanac_store::{JobRecord, Lease, timestamp};
 use chrono::Utc;
 
-use crate::jobs::lease;
+use crate::jobs::queue::lease;
+use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
 
 /// The worker's step for a realtime job that is not writing or finished: starts its run task
 /// unless one is alive, and asks to be woken again in a while (the task wakes the worker itself

@@ -13,13 +13,13 @@ use almanac_openai::{ChatClient, OpenAiError, jsonl, output};
 use almanac_store::JobRecord;
 use tokio::sync::mpsc;
 
-use crate::jobs::estimate::estimate;
-use crate::jobs::pacer::Pacer;
+use crate::jobs::creation::estimate::estimate;
+use crate::jobs::destination::Target;
+use crate::jobs::queue::step::StepError;
 use crate::jobs::realtime::dispatch::{Answer, dispatch};
+use crate::jobs::realtime::pacer::Pacer;
 use crate::jobs::realtime::state::{Call, Shared};
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
-use crate::jobs::target::Target;
 
 /// Aborts a task when dropped (the dispatcher dies with its run).
 struct AbortOnDrop(tokio::task::JoinHandle<()>);
@@ -48,7 +48,7 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
     let spent = usage_cost(spec, Mode::Realtime, &used);
     tracing::info!(job_id, rows = queue.len(), "realtime run started");
     let shared = Arc::new(Shared::new(queue, spent, cap));
-    let pacer = svc.pacer();
+    let pacer = svc.pacer.clone();
     let (answers, received) = mpsc::unbounded_channel::<Answer>();
     let mut dispatcher = AbortOnDrop(tokio::spawn(dispatch(
         shared.clone(),

@@ -14,12 +14,15 @@ use almanac_store::{JobRecord, StoreError};
 use secrecy::SecretString;
 use tokio::sync::broadcast;
 
-use crate::jobs::create::{self, MAX_ROWS_PER_JOB, NewFileJob};
+use crate::jobs::creation::create::{self, NewFileJob};
+use crate::jobs::creation::selection::MAX_TITLE_CHARS;
+use crate::jobs::creation::{estimate, retry};
 use crate::jobs::errors::{CreateJobError, InvalidRequest, JobError};
-use crate::jobs::selection::MAX_TITLE_CHARS;
+use crate::jobs::queue::followed::FollowGuard;
 use crate::jobs::services::Services;
 use crate::jobs::view::{job_event, job_row, job_view};
-use crate::jobs::{access, budget, estimate, retry};
+use crate::spreadsheet::read::MAX_ROWS_PER_JOB;
+use crate::spreadsheet::{access, budget};
 
 /// Operations on jobs, for the HTTP API and the command line. Cheap to clone.
 #[derive(Clone)]
@@ -50,8 +53,8 @@ impl JobService {
 
     /// Follows a job's progress on this replica until the guard is dropped (an open event
     /// stream), so that other replicas' progress is read for it.
-    pub fn watch(&self, id: &str) -> crate::jobs::watch::WatchGuard {
-        self.svc.watched.watch(id)
+    pub(crate) fn follow(&self, id: &str) -> FollowGuard {
+        self.svc.followed.follow(id)
     }
 
     /// What generating these rows would cost, in batch and realtime mode (`POST /estimate`).
@@ -87,7 +90,7 @@ impl JobService {
         Ok(estimate::estimate(&self.svc.store, spec, rows).await?)
     }
 
-    /// Creates a sheet job (see `jobs::create::create`) and returns it without its rows (read
+    /// Creates a sheet job (see `jobs::creation::create::create`) and returns it without its rows (read
     /// them with [`JobService::row_page`]).
     ///
     /// # Errors
@@ -200,7 +203,7 @@ impl JobService {
         self.head(owner, id).await
     }
 
-    /// Retries a finished job's failed rows (see `jobs::retry`). Returns the job without its rows
+    /// Retries a finished job's failed rows (see `jobs::creation::retry`). Returns the job without its rows
     /// ([`JobService::row_page`] reads them).
     ///
     /// # Errors
@@ -212,7 +215,7 @@ impl JobService {
         self.head(owner, id).await
     }
 
-    /// A fresh access challenge for `owner` on a spreadsheet (see `jobs::access`).
+    /// A fresh access challenge for `owner` on a spreadsheet (see `spreadsheet::access`).
     ///
     /// # Errors
     /// [`CreateJobError::Invalid`] for a malformed spreadsheet id.
@@ -221,20 +224,25 @@ impl JobService {
         owner: &str,
         spreadsheet_id: &str,
     ) -> Result<AccessChallenge, CreateJobError> {
-        access::challenge(&self.svc, owner, spreadsheet_id)
+        Ok(access::challenge(
+            &self.svc.spreadsheets(),
+            owner,
+            spreadsheet_id,
+        )?)
     }
 
-    /// Takes a written challenge back and hands out an access proof (see `jobs::access`).
+    /// Takes a written challenge back and hands out an access proof (see `spreadsheet::access`).
     ///
     /// # Errors
-    /// See [`access::prove`].
+    /// See [`access::prove`] (its [`SpreadsheetError`](crate::spreadsheet::SpreadsheetError) as a
+    /// [`CreateJobError`]).
     pub async fn prove_access(
         &self,
         owner: &str,
         spreadsheet_id: &str,
         nonce: &str,
     ) -> Result<AccessProof, CreateJobError> {
-        access::prove(&self.svc, owner, spreadsheet_id, nonce).await
+        Ok(access::prove(&self.svc.spreadsheets(), owner, spreadsheet_id, nonce).await?)
     }
 
     /// Checks `owner`'s access proof for a spreadsheet (`None` only in insecure development).
@@ -245,7 +253,12 @@ impl JobService {
         access_proof: Option<&SecretString>,
     ) -> Result<(), CreateJobError> {
         let id = SpreadsheetId::parse(spreadsheet_id).map_err(InvalidRequest::SpreadsheetId)?;
-        access::check(&self.svc, owner, &id, access_proof)
+        Ok(access::check(
+            &self.svc.spreadsheets(),
+            owner,
+            &id,
+            access_proof,
+        )?)
     }
 
     /// A spreadsheet's monthly budget and this month's commitments, for a caller who proved they
@@ -260,7 +273,7 @@ impl JobService {
         access_proof: Option<&SecretString>,
     ) -> Result<Budget, CreateJobError> {
         self.check_access(owner, spreadsheet_id, access_proof)?;
-        Ok(budget::budget(&self.svc, spreadsheet_id).await?)
+        Ok(budget::budget(&self.svc.spreadsheets(), spreadsheet_id).await?)
     }
 
     /// Sets (or with `None` removes) a spreadsheet's monthly budget, for a caller who proved they
@@ -280,7 +293,7 @@ impl JobService {
             .store
             .set_budget(spreadsheet_id, monthly_usd)
             .await?;
-        Ok(budget::budget(&self.svc, spreadsheet_id).await?)
+        Ok(budget::budget(&self.svc.spreadsheets(), spreadsheet_id).await?)
     }
 
     /// How many jobs are in each status (every job of every owner), for `/metrics`.

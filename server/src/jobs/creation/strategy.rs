@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use almanac_protocol::{Estimate, Mode};
 
-use super::settings::{BatchStrategy, CostSettings};
+use crate::jobs::settings::{BatchStrategy, CostSettings};
 
 /// The mode chosen for a job, and why (for the log and the person).
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,39 +1,27 @@
 //! Creating a job: a sheet job from a Generate click ([`create`]) or a file job from `almanac run`
-//! ([`create_file_job`]). Both check what they are given, classify the rows (`jobs::selection`),
-//! estimate the rows to send with the one estimate (`jobs::estimate`), and store the job, its rows
+//! ([`create_file_job`]). Both check what they are given, classify the rows (`jobs::creation::selection`),
+//! estimate the rows to send with the one estimate (`jobs::creation::estimate`), and store the job, its rows
 //! and its estimate; a sheet job also proves that the caller can open the spreadsheet, settles
-//! `mode: auto` (`jobs::strategy`) and is refused when its estimate passes its cap or the
-//! spreadsheet's monthly budget (`jobs::budget`). A sheet job checks the caller's access proof
-//! (`jobs::access`) and reads its rows in one `values.batchGetByDataFilter` by `sheetId`, tried
-//! again briefly after a 429 or 5xx (`jobs::transient`).
+//! `mode: auto` (`jobs::creation::strategy`) and is refused when its estimate passes its cap or the
+//! spreadsheet's monthly budget (`spreadsheet::budget`). A sheet job checks the caller's access proof
+//! (`spreadsheet::access`) and reads its rows in one `values.batchGetByDataFilter` by `sheetId`, tried
+//! again briefly after a 429 or 5xx (`spreadsheet::transient`).
 
 use almanac_core::catalog::ModelSpec;
-use almanac_core::cost::estimate_total;
+use almanac_core::cost::{check_cap, estimate_total};
 use almanac_core::domain::{RowInput, SpreadsheetId};
 use almanac_core::state::{JobStatus, Mode, RowState};
 use almanac_protocol::{CreateJobRequest, Estimate, JobOptions};
-use almanac_sheets::SheetsError;
 use almanac_store::cost::JobEstimateRecord;
-use almanac_store::{FileTarget, NewJob, NewRow};
+use almanac_store::{FileTarget, NewJob, NewRow, StoreError};
 use secrecy::SecretString;
 
-use crate::jobs::access;
-use crate::jobs::budget;
-use crate::jobs::errors::{CreateJobError, InvalidRequest};
-use crate::jobs::estimate::estimate;
-use crate::jobs::selection;
+use crate::jobs::creation::estimate::estimate;
+use crate::jobs::creation::{selection, strategy};
+use crate::jobs::errors::{BudgetError, CreateJobError, InvalidRequest};
 use crate::jobs::services::Services;
-use crate::jobs::strategy;
-use crate::jobs::transient::{retry_sheets, unavailable};
-
-/// Most rows one job may hold (a Generate click; larger selections are split by the person).
-pub const MAX_ROWS_PER_JOB: u64 = 50_000;
-
-/// Highest row number a sheet can have (a spreadsheet holds at most 10 million cells).
-pub const MAX_ROW_NUMBER: u32 = 10_000_000;
-
-/// Most row spans (separate selected ranges) one job may name.
-pub const MAX_SPANS_PER_JOB: usize = 1_000;
+use crate::spreadsheet::read::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB};
+use crate::spreadsheet::{Spreadsheets, access, budget, read};
 
 /// Creates a sheet job and returns its id: checks the request and the caller's access proof
 /// (`access_proof`, from `POST /spreadsheets/{id}/access/proof` — `None` only in insecure local
@@ -54,13 +42,16 @@ pub async fn create(
     let spreadsheet_id = check_request(&req)?;
     let model = svc.catalog.resolve(&req.model)?;
     check_mode_allowed(svc, req.mode, model)?;
-    access::check(svc, owner, &spreadsheet_id, access_proof)?;
-    let sheets = &svc.sheets;
-    let read = retry_sheets("job creation", || {
-        sheets.read_rows(&spreadsheet_id, req.sheet_id, &req.rows)
-    })
-    .await
-    .map_err(sheet_error)?;
+    let spreadsheets = svc.spreadsheets();
+    access::check(&spreadsheets, owner, &spreadsheet_id, access_proof)?;
+    let read = read::rows(
+        &spreadsheets,
+        "job creation",
+        &spreadsheet_id,
+        req.sheet_id,
+        &req.rows,
+    )
+    .await?;
     let title = read.title;
     let rows = selection::classify(&read.rows, req.overwrite);
     let estimate = estimate(&svc.store, model, pending_inputs(&rows)).await?;
@@ -70,10 +61,10 @@ pub async fn create(
     let estimate_usd = estimate_total(&estimate, choice.mode);
     // One admission at a time per spreadsheet, on every replica: the budget check and the
     // insert below are one step for the next job's check.
-    let admission = svc.store.admit(spreadsheet_id.as_str()).await?;
+    let admission = budget::admit(&spreadsheets, spreadsheet_id.as_str()).await?;
     if estimate.rows > 0 {
-        let checked = budget::check(
-            svc,
+        let checked = check_caps(
+            &spreadsheets,
             spreadsheet_id.as_str(),
             choice.mode,
             estimate_usd,
@@ -276,10 +267,21 @@ fn check_mode_allowed(svc: &Services, mode: Mode, model: &ModelSpec) -> Result<(
         .map_err(CreateJobError::ModeNotAllowed)
 }
 
-fn sheet_error(e: SheetsError) -> CreateJobError {
-    if e.is_transient() {
-        unavailable(&e)
-    } else {
-        CreateJobError::SheetNotFound(e.to_string())
+/// Checks a new job's estimate against its own cap, then against the spreadsheet's monthly
+/// budget.
+///
+/// # Errors
+/// `Ok(Err(BudgetError))` when the job would pass one; `Err(StoreError)` on a database failure.
+async fn check_caps(
+    spreadsheets: &Spreadsheets,
+    spreadsheet_id: &str,
+    mode: Mode,
+    estimate_usd: f64,
+    max_cost_usd: Option<f64>,
+) -> Result<Result<(), BudgetError>, StoreError> {
+    if let Err(over) = check_cap(max_cost_usd, 0.0, estimate_usd) {
+        return Ok(Err(BudgetError::over_job_cap(over, mode)));
     }
+    let monthly = budget::check_monthly(spreadsheets, spreadsheet_id, estimate_usd).await?;
+    Ok(monthly.map_err(BudgetError::from))
 }

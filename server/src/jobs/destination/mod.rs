@@ -3,13 +3,13 @@
 //! locate rows by id, never replace a filled cell unless the job asked to, and settle each written
 //! row; answers stay stored until then, so a failed write is retried, never dropped.
 
-pub mod file;
-pub mod sheet;
+pub(crate) mod file;
+pub(crate) mod sheet;
 
 use almanac_store::{FileTarget, JobRecord};
 
+use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
 
 /// A job's destination.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -28,7 +28,7 @@
 //!
 //! With several replicas the limits are the account's, not a replica's: a pacer made with
 //! [`Pacer::shared`] also reserves each call in a [`SharedBudget`] (the same two buckets, at the
-//! mirrors' rate and burst, kept in the database for every replica: `jobs::shared_pace`), so N
+//! mirrors' rate and burst, kept in the database for every replica: `jobs::realtime::shared_pace`), so N
 //! replicas together follow the refill rate once, and a 429's pause reaches every replica. The
 //! local mirror still holds a replica back whenever the provider says nothing is left.
 

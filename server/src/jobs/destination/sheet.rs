@@ -17,8 +17,8 @@ use almanac_sheets::{
 };
 use almanac_store::{JobRecord, RowUpdate};
 
+use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
 
 /// Answered rows read from the store at a time (a fraction of one write call's worth).
 const PAGE_ROWS: u32 = 500;

@@ -94,7 +94,7 @@ async fn check_job_cap(
     };
     let (_, used) = store.job_usage(&record.id).await?;
     let spent = usage_cost(spec, record.mode, &used);
-    let estimate = crate::jobs::estimate::estimate(store, spec, inputs.to_vec()).await?;
+    let estimate = crate::jobs::creation::estimate::estimate(store, spec, inputs.to_vec()).await?;
     let more = almanac_core::cost::estimate_total(&estimate, record.mode);
     check_cap(Some(cap), spent, more)
         .map_err(|over| JobError::OverBudget(BudgetError::over_job_cap(over, record.mode)))

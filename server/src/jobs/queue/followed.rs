@@ -7,27 +7,27 @@ use std::sync::{Arc, Mutex};
 
 /// Job id → open event streams on this replica.
 #[derive(Clone, Debug, Default)]
-pub struct Watched(Arc<Mutex<HashMap<String, usize>>>);
+pub struct FollowedJobs(Arc<Mutex<HashMap<String, usize>>>);
 
-/// One open event stream of a job; dropping it stops the watch.
+/// One open event stream of a job; dropping it stops following the job.
 #[derive(Debug)]
-pub struct WatchGuard {
-    watched: Watched,
+pub struct FollowGuard {
+    followed: FollowedJobs,
     job_id: String,
 }
 
-impl Watched {
+impl FollowedJobs {
     fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, usize>> {
         self.0
             .lock()
-            .expect("the watch map is never left half-changed")
+            .expect("the map of followed jobs is never left half-changed")
     }
 
     /// Starts following `job_id` until the guard is dropped.
-    pub fn watch(&self, job_id: &str) -> WatchGuard {
+    pub fn follow(&self, job_id: &str) -> FollowGuard {
         *self.map().entry(job_id.to_owned()).or_default() += 1;
-        WatchGuard {
-            watched: self.clone(),
+        FollowGuard {
+            followed: self.clone(),
             job_id: job_id.to_owned(),
         }
     }
@@ -43,9 +43,9 @@ impl Watched {
     }
 }
 
-impl Drop for WatchGuard {
+impl Drop for FollowGuard {
     fn drop(&mut self) {
-        let mut map = self.watched.map();
+        let mut map = self.followed.map();
         if let Some(n) = map.get_mut(&self.job_id) {
             *n -= 1;
             if *n == 0 {

@@ -23,9 +23,8 @@ use chrono::{TimeZone, Utc};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::auth::access::now_secs;
-use crate::jobs::errors::{CreateJobError, InvalidRequest};
-use crate::jobs::services::Services;
-use crate::jobs::transient::{retry_sheets, unavailable};
+use crate::spreadsheet::transient::{retry_sheets, unavailable};
+use crate::spreadsheet::{SpreadsheetError, Spreadsheets};
 
 fn rfc3339(unix: u64) -> String {
     Utc.timestamp_opt(i64::try_from(unix).unwrap_or(i64::MAX), 0)
@@ -34,28 +33,27 @@ fn rfc3339(unix: u64) -> String {
         .unwrap_or_default()
 }
 
-fn spreadsheet(spreadsheet_id: &str) -> Result<SpreadsheetId, CreateJobError> {
-    SpreadsheetId::parse(spreadsheet_id)
-        .map_err(|e| CreateJobError::Invalid(InvalidRequest::SpreadsheetId(e)))
+fn spreadsheet(spreadsheet_id: &str) -> Result<SpreadsheetId, SpreadsheetError> {
+    SpreadsheetId::parse(spreadsheet_id).map_err(SpreadsheetError::SpreadsheetId)
 }
 
 /// A fresh challenge for `owner` on `spreadsheet_id`.
 ///
 /// # Errors
-/// [`CreateJobError::Invalid`] for a malformed spreadsheet id.
+/// [`SpreadsheetError::SpreadsheetId`] for a malformed spreadsheet id.
 pub fn challenge(
-    svc: &Services,
+    sp: &Spreadsheets,
     owner: &str,
     spreadsheet_id: &str,
-) -> Result<AccessChallenge, CreateJobError> {
+) -> Result<AccessChallenge, SpreadsheetError> {
     let id = spreadsheet(spreadsheet_id)?;
-    let (nonce, exp) = svc.access.challenge(owner, id.as_str(), now_secs());
+    let (nonce, exp) = sp.access.challenge(owner, id.as_str(), now_secs());
     Ok(AccessChallenge {
         spreadsheet_id: id.to_string(),
         metadata_key: ACCESS_PROOF_METADATA_KEY.to_owned(),
         nonce,
         expires_at: rfc3339(exp),
-        service_account_email: svc.sheets.service_account_email().to_owned(),
+        service_account_email: sp.sheets.service_account_email().to_owned(),
     })
 }
 
@@ -63,35 +61,35 @@ pub fn challenge(
 /// editor wrote it there, hands out a proof.
 ///
 /// # Errors
-/// [`CreateJobError::ProofNotFound`] when the nonce is not this caller's or is not (or no longer)
-/// in the spreadsheet; [`CreateJobError::ServiceAccountNoAccess`] when the service account cannot
-/// see or change the spreadsheet; [`CreateJobError::Unavailable`] when Google keeps failing.
+/// [`SpreadsheetError::ProofNotFound`] when the nonce is not this caller's or is not (or no longer)
+/// in the spreadsheet; [`SpreadsheetError::ServiceAccountNoAccess`] when the service account cannot
+/// see or change the spreadsheet; [`SpreadsheetError::Unavailable`] when Google keeps failing.
 pub async fn prove(
-    svc: &Services,
+    sp: &Spreadsheets,
     owner: &str,
     spreadsheet_id: &str,
     nonce: &str,
-) -> Result<AccessProof, CreateJobError> {
+) -> Result<AccessProof, SpreadsheetError> {
     let id = spreadsheet(spreadsheet_id)?;
-    svc.access
+    sp.access
         .check_challenge(nonce, owner, id.as_str(), now_secs())
         .map_err(|e| {
-            CreateJobError::ProofNotFound(format!(
+            SpreadsheetError::ProofNotFound(format!(
                 "the access check cannot be used: {e}. Reload the sidebar to start a new one"
             ))
         })?;
-    let sheets = &svc.sheets;
+    let sheets = &sp.sheets;
     let taken = retry_sheets("access proof", || {
         sheets.take_access_proof(&id, ACCESS_PROOF_METADATA_KEY, nonce)
     })
     .await
-    .map_err(|e| proof_error(svc, &e))?;
+    .map_err(|e| proof_error(sp, &e))?;
     if !taken {
-        return Err(CreateJobError::ProofNotFound(format!(
+        return Err(SpreadsheetError::ProofNotFound(format!(
             "Almanac found no access check in spreadsheet {id}: only an editor of the spreadsheet can write it (the add-on does so when the sidebar opens), and each one is used once. Ask the owner for edit access, then reload the sidebar"
         )));
     }
-    let (proof, exp) = svc.access.proof(owner, id.as_str(), now_secs());
+    let (proof, exp) = sp.access.proof(owner, id.as_str(), now_secs());
     tracing::info!(spreadsheet_id = %id, "access proven");
     Ok(AccessProof {
         spreadsheet_id: id.to_string(),
@@ -102,11 +100,11 @@ pub async fn prove(
 }
 
 /// Why the service account could not take the proof, for the caller.
-fn proof_error(svc: &Services, e: &SheetsError) -> CreateJobError {
-    let email = svc.sheets.service_account_email().to_owned();
+fn proof_error(sp: &Spreadsheets, e: &SheetsError) -> SpreadsheetError {
+    let email = sp.sheets.service_account_email().to_owned();
     match e {
         SheetsError::NotFound(_) | SheetsError::PermissionDenied(_) => {
-            CreateJobError::ServiceAccountNoAccess {
+            SpreadsheetError::ServiceAccountNoAccess {
                 message: format!(
                     "Almanac's service account cannot edit this spreadsheet yet: share it with {email} as Editor (Share ▸ add {email} ▸ Editor), then check again"
                 ),
@@ -114,7 +112,7 @@ fn proof_error(svc: &Services, e: &SheetsError) -> CreateJobError {
             }
         }
         e if e.is_transient() => unavailable(e),
-        e => CreateJobError::AccessCheckRefused(e.clone()),
+        e => SpreadsheetError::AccessCheckRefused(e.clone()),
     }
 }
 
@@ -122,20 +120,20 @@ fn proof_error(svc: &Services, e: &SheetsError) -> CreateJobError {
 /// insecure local development (the extractor refuses a missing proof otherwise).
 ///
 /// # Errors
-/// [`CreateJobError::AccessNotProven`] saying why the proof does not hold.
+/// [`SpreadsheetError::AccessNotProven`] saying why the proof does not hold.
 pub fn check(
-    svc: &Services,
+    sp: &Spreadsheets,
     owner: &str,
     spreadsheet_id: &SpreadsheetId,
     proof: Option<&SecretString>,
-) -> Result<(), CreateJobError> {
+) -> Result<(), SpreadsheetError> {
     let Some(proof) = proof else {
         return Ok(());
     };
-    svc.access
+    sp.access
         .check_proof(proof.expose_secret(), owner, spreadsheet_id.as_str(), now_secs())
         .map_err(|e| {
-            CreateJobError::AccessNotProven(format!(
+            SpreadsheetError::AccessNotProven(format!(
                 "{e}: prove again that you can edit spreadsheet {spreadsheet_id} (reload the sidebar), then retry"
             ))
         })

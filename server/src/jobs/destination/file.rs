@@ -17,8 +17,8 @@ use almanac_files::{AtomicFile, EventsFile};
 use almanac_openai::jsonl;
 use almanac_store::{FileTarget, JobRecord, RowRecord, RowUpdate};
 
+use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
 
 /// Writes the output file of a file job and marks its generated rows `done` (or `failed` when
 /// their id is no longer in the input file).

@@ -13,7 +13,7 @@
 //!
 //! Replicas share the queue through leases: [`Worker::run_until`] claims one due job at a time
 //! (`Store::claim_next`, `FOR UPDATE SKIP LOCKED` on PostgreSQL), runs its step under the lease
-//! with a heartbeat (`jobs::lease`), and releases it — unless the step handed the job to a
+//! with a heartbeat (`jobs::queue::lease`), and releases it — unless the step handed the job to a
 //! realtime run, which then holds the lease until it ends. Every store write of the step is
 //! fenced by the lease's version, so a replica whose lease was taken cannot commit a result.
 //! Between claims the worker sleeps until the next job is due, or until it is woken (a job created
@@ -29,11 +29,11 @@ use tokio::sync::watch;
 use tracing::Instrument;
 
 use crate::jobs::batch::{finish, poll, submit};
-use crate::jobs::lease;
+use crate::jobs::destination::Target;
+use crate::jobs::queue::lease;
+use crate::jobs::queue::step::StepError;
 use crate::jobs::realtime;
 use crate::jobs::services::Services;
-use crate::jobs::step::StepError;
-use crate::jobs::target::Target;
 
 /// Aborts every realtime run of these services when dropped: the worker holds one, so
 /// stopping the worker (a shutdown, or a test playing a crash) stops the runs too, as a crash

@@ -9,7 +9,7 @@ use almanac_store::Store;
 use almanac_store::limits::Bucket;
 use futures::future::BoxFuture;
 
-use crate::jobs::pacer::SharedBudget;
+use crate::jobs::realtime::pacer::SharedBudget;
 
 /// The account bucket `name` (`realtime:<endpoint>`) in the store.
 pub struct StoreBudget {

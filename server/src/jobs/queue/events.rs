@@ -28,13 +28,13 @@ pub async fn follow(svc: Arc<Services>) {
         loop {
             match listener.next().await {
                 Ok(Heard::Job(Announcement::Progress, id)) => {
-                    if svc.watched.contains(&id) {
+                    if svc.followed.contains(&id) {
                         svc.publish_local(&id).await;
                     }
                 }
                 Ok(Heard::Job(Announcement::Wake, id)) => {
                     svc.wake.notify_one();
-                    if svc.watched.contains(&id) {
+                    if svc.followed.contains(&id) {
                         svc.publish_local(&id).await;
                     }
                 }
@@ -54,7 +54,7 @@ pub async fn follow(svc: Arc<Services>) {
 /// Reads every followed job again and wakes the worker (announcements may have been missed).
 async fn resync(svc: &Services) {
     svc.wake.notify_one();
-    for id in svc.watched.ids() {
+    for id in svc.followed.ids() {
         svc.publish_local(&id).await;
     }
 }

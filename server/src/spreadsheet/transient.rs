@@ -1,7 +1,7 @@
 //! Short, bounded retries of the Google Sheets calls a person waits for (reading the selection
 //! when a job is created, taking an access proof): a 429 or 5xx is tried again after 250 ms, 500 ms
 //! and 1 s (about 2 s in all), and if it still fails the request fails with
-//! [`CreateJobError::Unavailable`] carrying how long to wait (`Retry-After`). The worker's own
+//! [`SpreadsheetError::Unavailable`] carrying how long to wait (`Retry-After`). The worker's own
 //! steps are not retried here: the queue reschedules them with its longer backoff.
 
 use std::future::Future;
@@ -10,7 +10,7 @@ use std::time::Duration;
 use almanac_sheets::SheetsError;
 use backon::{ExponentialBuilder, Retryable};
 
-use crate::jobs::errors::CreateJobError;
+use crate::spreadsheet::SpreadsheetError;
 
 /// The retries: three, from 250 ms doubling to 1 s, no jitter (a person is waiting, not a fleet).
 fn policy() -> ExponentialBuilder {
@@ -38,9 +38,9 @@ where
 }
 
 /// A transient Sheets error that outlived the retries, as the refusal of the request:
-/// [`CreateJobError::Unavailable`] with the error's own wait.
-pub fn unavailable(e: &SheetsError) -> CreateJobError {
-    CreateJobError::Unavailable {
+/// [`SpreadsheetError::Unavailable`] with the error's own wait.
+pub fn unavailable(e: &SheetsError) -> SpreadsheetError {
+    SpreadsheetError::Unavailable {
         message: format!(
             "Google Sheets is not answering right now ({e}); Almanac tried again for a few seconds. Try again shortly"
         ),
