@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use almanac_protocol::Estimate;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 
-use crate::config::{CostSettings, WorkerSettings};
+use crate::config::{CostSettings, WorkerSettings, secret};
 use crate::jobs::Services;
 use almanac_core::catalog::UnknownModel;
 use almanac_files::FileError;
@@ -181,8 +181,8 @@ pub fn finish(output: &OutputArgs, outcome: Result<Report, CliError>) -> u8 {
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct EndpointArgs {
     /// OpenAI API key (never printed).
-    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
-    pub openai_api_key: Option<String>,
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true, value_parser = secret)]
+    pub openai_api_key: Option<SecretString>,
     /// OpenAI API base URL, with the `/v1` suffix.
     #[arg(
         long,
@@ -206,8 +206,8 @@ pub struct EndpointArgs {
     #[arg(long, env = "ALMANAC_REALTIME_BASE_URL")]
     pub realtime_base_url: Option<String>,
     /// Key for `--realtime-base-url` (never printed); default: the OpenAI key.
-    #[arg(long, env = "ALMANAC_REALTIME_API_KEY", hide_env_values = true)]
-    pub realtime_api_key: Option<String>,
+    #[arg(long, env = "ALMANAC_REALTIME_API_KEY", hide_env_values = true, value_parser = secret)]
+    pub realtime_api_key: Option<SecretString>,
 }
 
 impl EndpointArgs {
@@ -219,16 +219,13 @@ impl EndpointArgs {
         let key = self
             .openai_api_key
             .clone()
-            .filter(|k| !k.trim().is_empty())
+            .filter(|k| !k.expose_secret().trim().is_empty())
             .ok_or_else(|| {
                 CliError::bad_input(
                     "OPENAI_API_KEY is not set: set it (or pass --openai-api-key) to your OpenAI API key (https://platform.openai.com/api-keys)",
                 )
             })?;
-        Ok(BatchClient::new(
-            &SecretString::from(key),
-            &self.openai_base_url,
-        ))
+        Ok(BatchClient::new(&key, &self.openai_base_url))
     }
 
     /// The Sheets client: with the service account when `GOOGLE_APPLICATION_CREDENTIALS` is set;
@@ -302,8 +299,7 @@ impl EndpointArgs {
             realtime_api_key: self
                 .realtime_api_key
                 .clone()
-                .filter(|k| !k.trim().is_empty())
-                .map(SecretString::from),
+                .filter(|k| !k.expose_secret().trim().is_empty()),
             ..CostSettings::default()
         };
         Ok(Arc::new(Services::new(
@@ -317,7 +313,7 @@ impl EndpointArgs {
                 ..WorkerSettings::default()
             },
             cost,
-            SecretString::from(self.openai_api_key.clone().unwrap_or_default()),
+            self.openai_api_key.clone().unwrap_or_default(),
             self.openai_base_url.clone(),
             None,
         )))
