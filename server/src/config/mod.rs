@@ -1,14 +1,14 @@
 //! Settings of the `almanac serve` backend, read from command-line flags, environment variables
-//! and an optional `.env` file (flags win over the environment), grouped by concern: [`server`]
-//! (address, sidebar bundle, CORS, jobs per minute), [`database`], [`openai`], [`google`],
-//! [`auth`], [`worker`], [`cost`] (modes and realtime calls) and [`chat`]. Each value is read and
-//! checked once by clap's value parsers ([`parse`]: durations through humantime, floors of whole
+//! and an optional `.env` file (flags win over the environment), grouped by concern: `server`
+//! (address, sidebar bundle, CORS, jobs per minute), `database`, `openai`, `google`,
+//! `auth`, `worker`, `cost` (modes and realtime calls) and `chat`. Each value is read and
+//! checked once by clap's value parsers (`parse`: durations through humantime, floors of whole
 //! numbers, the chat's model, secrets), and [`ServeArgs::into_config`] adds what needs several
 //! settings or a file; the result is the typed [`Config`]. Secrets are held in
 //! [`secrecy::SecretString`], in the flags too, so that `Debug` output and logs never show them.
 //!
-//! A leaf: this module imports no other module of the crate; the jobs layer, the chat, `auth` and
-//! `app` take their settings from the types here.
+//! A leaf: this module imports no other module of the crate; the jobs layer, the chat, the crate's
+//! `auth` and `app` take their settings from the types here.
 
 mod auth;
 mod chat;
@@ -27,13 +27,14 @@ use std::path::PathBuf;
 use clap::Args;
 use secrecy::SecretString;
 
-pub use auth::{AuthMode, GOOGLE_JWKS_URL, IdentitySettings, JWKS_MIN_REFRESH};
+pub use auth::{AuthMode, IdentitySettings, JWKS_MIN_REFRESH};
 pub use chat::{ChatSettings, DEFAULT_INSTRUCTIONS, DefaultSheet};
 pub use cost::{BatchStrategy, CostSettings, PacerSettings};
 pub use error::ConfigError;
 pub use google::GoogleCredentials;
 pub use parse::secret;
-pub use server::{DEFAULT_CORS_ORIGINS, DEFAULT_SIDEBAR_DIR};
+use server::DEFAULT_CORS_ORIGINS;
+pub use server::DEFAULT_SIDEBAR_DIR;
 pub use worker::WorkerSettings;
 
 /// Flags and environment variables of `almanac serve`.
@@ -153,6 +154,7 @@ impl ServeArgs {
 
 #[cfg(test)]
 mod tests {
+    use super::auth::GOOGLE_JWKS_URL;
     use super::*;
 
     #[test]
