@@ -18,8 +18,8 @@ pub struct CostArgs {
     #[arg(
         long = "batch-strategy",
         env = "ALMANAC_BATCH_STRATEGY",
-        value_enum,
-        default_value_t = BatchStrategy::UserChoice
+        default_value = "user_choice",
+        value_parser = parse::one_of::<BatchStrategy>()
     )]
     batch_strategy: BatchStrategy,
     /// `auto` picks realtime when the batch wait is expected to exceed this (`30m`, `6h`, or

@@ -254,7 +254,7 @@ mod tests {
             "--lease=1.5",
             "--max-wait-time=6_hours",
             "--chat-run-timeout=10m",
-            "--batch-strategy=never_batch",
+            "--batch-strategy= never_batch",
         ])
         .unwrap()
         .into_config()
@@ -281,7 +281,7 @@ mod tests {
             ("--jobs-per-minute=0", "ALMANAC_JOBS_PER_MINUTE"),
             ("--chat-max-messages=1", "ALMANAC_CHAT_MAX_MESSAGES"),
             ("--chat-model=gpt-nonexistent", "ALMANAC_CHAT_MODEL"),
-            ("--batch-strategy=sometimes", "--batch-strategy"),
+            ("--batch-strategy=sometimes", "ALMANAC_BATCH_STRATEGY"),
         ];
         for (flag, named) in cases {
             let err = try_serve_args(&[flag]).unwrap_err().to_string();

@@ -8,7 +8,8 @@ use std::ffi::OsStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::builder::TypedValueParser;
+use clap::ValueEnum;
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::ErrorKind;
 use secrecy::SecretString;
 
@@ -16,10 +17,21 @@ use secrecy::SecretString;
 type Read<T> = dyn Fn(&str) -> Result<T, String> + Send + Sync;
 
 /// A clap value parser that reads text with `read`, whose error completes the sentence
-/// "`SETTING` …" (e.g. "must be at least 1, not \"0\"").
+/// "`SETTING` …" (e.g. "must be a whole number of at least 1, not \"0\"").
 #[derive(Clone)]
 pub struct Checked<T> {
     read: Arc<Read<T>>,
+    /// The values `--help` lists (an enumeration's), or none.
+    choices: Vec<PossibleValue>,
+}
+
+impl<T> Checked<T> {
+    fn new(read: impl Fn(&str) -> Result<T, String> + Send + Sync + 'static) -> Checked<T> {
+        Checked {
+            read: Arc::new(read),
+            choices: Vec::new(),
+        }
+    }
 }
 
 impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
@@ -40,6 +52,13 @@ impl<T: Clone + Send + Sync + 'static> TypedValueParser for Checked<T> {
             .ok_or_else(|| refuse(format!("must be UTF-8 text, not {value:?}")))?;
         (self.read)(text).map_err(refuse)
     }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        if self.choices.is_empty() {
+            return None;
+        }
+        Some(Box::new(self.choices.iter().cloned()))
+    }
 }
 
 /// `ALMANAC_X (--x)`: how a person names the setting `arg`.
@@ -58,19 +77,12 @@ fn setting_name(arg: Option<&clap::Arg>) -> String {
 /// by humantime after lower-casing and dropping `_` (`500ms`, `90s`, `30m`, `6h`, `6_hours`,
 /// `1d`). `rule` says what is accepted, for the refusal.
 pub fn duration(min: Duration, rule: &'static str) -> Checked<Duration> {
-    Checked {
-        read: Arc::new(move |text| {
-            let refused = || {
-                Err(format!(
-                    "must be {rule} (a number of seconds, or such as 500ms, 30s, 30m, 6h), not {text:?}"
-                ))
-            };
-            match read_duration(text) {
-                Some(d) if d >= min => Ok(d),
-                _ => refused(),
-            }
-        }),
-    }
+    Checked::new(move |text| match read_duration(text) {
+        Some(d) if d >= min => Ok(d),
+        _ => Err(format!(
+            "must be {rule} (a number of seconds, or such as 500ms, 30s, 30m, 6h), not {text:?}"
+        )),
+    })
 }
 
 /// A plain number of seconds, or a humantime duration (see [`duration`]); `None` for anything
@@ -88,29 +100,46 @@ pub fn at_least<T>(min: T) -> Checked<T>
 where
     T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Send + Sync + 'static,
 {
-    Checked {
-        read: Arc::new(move |text| match text.trim().parse::<T>() {
-            Ok(n) if n >= min => Ok(n),
-            _ => Err(format!(
-                "must be a whole number of at least {min}, not {text:?}"
-            )),
-        }),
-    }
+    Checked::new(move |text| match text.trim().parse::<T>() {
+        Ok(n) if n >= min => Ok(n),
+        _ => Err(format!(
+            "must be a whole number of at least {min}, not {text:?}"
+        )),
+    })
 }
 
 /// A model of the built-in catalogue, as its canonical id; blank means the catalogue's default.
 pub fn catalogue_model() -> Checked<String> {
+    Checked::new(|text| {
+        let catalog = almanac_core::catalog::Catalog::builtin();
+        match text.trim() {
+            "" => Ok(catalog.default_spec().id.clone()),
+            name => catalog
+                .resolve(name)
+                .map(|spec| spec.id.clone())
+                .map_err(|e| format!("is not a model of the catalogue: {e}")),
+        }
+    })
+}
+
+/// One of an enumeration's values (`user_choice`, …), surrounding spaces ignored; `--help` lists
+/// them.
+pub fn one_of<E: ValueEnum + Clone + Send + Sync + 'static>() -> Checked<E> {
+    let choices: Vec<PossibleValue> = E::value_variants()
+        .iter()
+        .filter_map(ValueEnum::to_possible_value)
+        .collect();
+    let names = choices
+        .iter()
+        .map(PossibleValue::get_name)
+        .collect::<Vec<_>>()
+        .join(", ");
     Checked {
-        read: Arc::new(|text| {
-            let catalog = almanac_core::catalog::Catalog::builtin();
-            match text.trim() {
-                "" => Ok(catalog.default_spec().id.clone()),
-                name => catalog
-                    .resolve(name)
-                    .map(|spec| spec.id.clone())
-                    .map_err(|e| format!("is not a model of the catalogue: {e}")),
-            }
-        }),
+        choices,
+        ..Checked::new(move |text| {
+            E::from_str(text.trim(), false)
+                .map_err(|_| format!("must be one of {names}, not {text:?}"))
+        })
     }
 }
 
