@@ -54,7 +54,7 @@ async fn direct_client(emulator: &Emulator) -> (ResponsesClient, String) {
 async fn direct_turn(client: &ResponsesClient, conversation: &str, i: usize) -> Timing {
     let request = ResponseRequest {
         model: "gpt-4.1-mini-2025-04-14".into(),
-        instructions: almanac::chat::settings::DEFAULT_INSTRUCTIONS.into(),
+        instructions: almanac::config::DEFAULT_INSTRUCTIONS.into(),
         conversation: conversation.to_owned(),
         input: vec![InputItem::UserMessage(question(i))],
         functions: almanac::chat::tools::definitions(),

@@ -14,7 +14,6 @@
 //! Every refusal is an [`AuthError`] with a stable reason code.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use almanac_protocol::ErrorCode;
 use base64::Engine as _;
@@ -26,37 +25,11 @@ use super::jwks::{JwksCache, KeyError};
 
 /// The issuers Google writes into its ID tokens.
 pub const GOOGLE_ISSUERS: [&str; 2] = ["https://accounts.google.com", "accounts.google.com"];
-/// Google's JWKS.
-pub const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
 /// Most clock skew tolerated on `exp` and `nbf`, in seconds.
 pub const MAX_LEEWAY_SECS: u64 = 60;
-/// The shortest time between two JWKS fetches in production.
-pub const JWKS_MIN_REFRESH: Duration = Duration::from_secs(60);
-
-/// How ID tokens are checked.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdentitySettings {
-    /// The OAuth client ids tokens must be addressed to (`aud`); at least one.
-    pub client_ids: Vec<String>,
-    /// Where the signing keys are published (Google: [`GOOGLE_JWKS_URL`]).
-    pub jwks_url: String,
-    /// Email domains allowed to call (`example.com`); empty allows every verified email.
-    pub allowed_email_domains: Vec<String>,
-    /// Shortest time between two JWKS fetches ([`JWKS_MIN_REFRESH`] in production).
-    pub jwks_min_refresh: Duration,
-}
-
-impl IdentitySettings {
-    /// Google's JWKS and one-minute refresh, for these client ids.
-    pub fn google(client_ids: Vec<String>) -> IdentitySettings {
-        IdentitySettings {
-            client_ids,
-            jwks_url: GOOGLE_JWKS_URL.to_owned(),
-            allowed_email_domains: Vec::new(),
-            jwks_min_refresh: JWKS_MIN_REFRESH,
-        }
-    }
-}
+/// How ID tokens are checked, and the shortest time between two JWKS fetches in production (the
+/// server's `config` holds them).
+pub use crate::config::{IdentitySettings, JWKS_MIN_REFRESH};
 
 /// Who a verified token names.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -8,11 +8,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use almanac_protocol::Estimate;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Value, json};
 
 use crate::auth::access::AccessKeys;
-use crate::config::{CostSettings, WorkerSettings};
+use crate::config::{CostSettings, WorkerSettings, secret};
 use crate::jobs::Services;
 use crate::jobs::services::ServiceParts;
 use almanac_core::catalog::UnknownModel;
@@ -183,8 +183,8 @@ pub fn finish(output: &OutputArgs, outcome: Result<Report, CliError>) -> u8 {
 #[derive(Clone, Debug, Default, clap::Args)]
 pub struct EndpointArgs {
     /// OpenAI API key (never printed).
-    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
-    pub openai_api_key: Option<String>,
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true, value_parser = secret)]
+    pub openai_api_key: Option<SecretString>,
     /// OpenAI API base URL, with the `/v1` suffix.
     #[arg(
         long,
@@ -208,8 +208,8 @@ pub struct EndpointArgs {
     #[arg(long, env = "ALMANAC_REALTIME_BASE_URL")]
     pub realtime_base_url: Option<String>,
     /// Key for `--realtime-base-url` (never printed); default: the OpenAI key.
-    #[arg(long, env = "ALMANAC_REALTIME_API_KEY", hide_env_values = true)]
-    pub realtime_api_key: Option<String>,
+    #[arg(long, env = "ALMANAC_REALTIME_API_KEY", hide_env_values = true, value_parser = secret)]
+    pub realtime_api_key: Option<SecretString>,
 }
 
 impl EndpointArgs {
@@ -221,16 +221,13 @@ impl EndpointArgs {
         let key = self
             .openai_api_key
             .clone()
-            .filter(|k| !k.trim().is_empty())
+            .filter(|k| !k.expose_secret().trim().is_empty())
             .ok_or_else(|| {
                 CliError::bad_input(
                     "OPENAI_API_KEY is not set: set it (or pass --openai-api-key) to your OpenAI API key (https://platform.openai.com/api-keys)",
                 )
             })?;
-        Ok(BatchClient::new(
-            &SecretString::from(key),
-            &self.openai_base_url,
-        ))
+        Ok(BatchClient::new(&key, &self.openai_base_url))
     }
 
     /// The Sheets client: with the service account when `GOOGLE_APPLICATION_CREDENTIALS` is set;
@@ -304,8 +301,7 @@ impl EndpointArgs {
             realtime_api_key: self
                 .realtime_api_key
                 .clone()
-                .filter(|k| !k.trim().is_empty())
-                .map(SecretString::from),
+                .filter(|k| !k.expose_secret().trim().is_empty()),
             ..CostSettings::default()
         };
         Ok(Arc::new(Services::new(ServiceParts {
@@ -319,7 +315,7 @@ impl EndpointArgs {
                 ..WorkerSettings::default()
             },
             cost,
-            openai_key: SecretString::from(self.openai_api_key.clone().unwrap_or_default()),
+            openai_key: self.openai_api_key.clone().unwrap_or_default(),
             openai_base_url: self.openai_base_url.clone(),
             calls: None,
             access: AccessKeys::default(),

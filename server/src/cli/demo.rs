@@ -10,12 +10,10 @@ use almanac_demo::{Demo, DemoArgs};
 use secrecy::SecretString;
 
 use crate::app::{Application, shutdown_signal};
-use crate::auth::IdentitySettings;
 use crate::config::{
     ApiSettings, AuthMode, ChatSettings, Config, DEFAULT_SIDEBAR_DIR, DefaultSheet,
-    GoogleCredentials,
+    GoogleCredentials, IdentitySettings, JWKS_MIN_REFRESH, WorkerSettings,
 };
-use crate::jobs::WorkerSettings;
 
 /// Flags of `almanac demo`: the demo's own and the backend's sidebar folder.
 #[derive(Debug, Clone, clap::Args)]
@@ -90,7 +88,7 @@ fn config(cmd: &DemoCommand, demo: &Demo) -> anyhow::Result<Config> {
             client_ids: vec![backend.client_id],
             jwks_url: backend.jwks_url,
             allowed_email_domains: Vec::new(),
-            jwks_min_refresh: crate::auth::verify::JWKS_MIN_REFRESH,
+            jwks_min_refresh: JWKS_MIN_REFRESH,
         }),
         api: ApiSettings {
             jobs_per_minute: args.jobs_per_minute.max(1),

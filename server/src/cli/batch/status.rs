@@ -246,13 +246,20 @@ mod tests {
     use super::*;
 
     fn batch(status: &str, completed: u64, failed: u64) -> BatchInfo {
-        BatchInfo::from_json(&json!({
-            "id": "batch_1",
-            "status": status,
-            "input_file_id": "file-in",
-            "request_counts": {"total": completed + failed + 1, "completed": completed, "failed": failed},
-        }))
-        .unwrap()
+        BatchInfo {
+            id: "batch_1".into(),
+            status: almanac_core::state::BatchState::parse(status).unwrap(),
+            input_file_id: "file-in".into(),
+            output_file_id: None,
+            error_file_id: None,
+            request_counts: almanac_protocol::RequestCounts {
+                total: completed + failed + 1,
+                completed,
+                failed,
+            },
+            errors: Vec::new(),
+            metadata_job_id: None,
+        }
     }
 
     #[test]

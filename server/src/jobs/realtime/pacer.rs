@@ -41,32 +41,8 @@ use tokio::time::Instant;
 
 use almanac_openai::ratelimit::{RateLimitHeaders, RateLimitObserver};
 
-/// How a [`Pacer`] behaves.
-#[derive(Clone, Debug, PartialEq)]
-pub struct PacerSettings {
-    /// Fraction of the advertised refill rates the mirror follows, in (0, 1]. Default 0.99: the
-    /// mirror never holds more than the provider says is left, so only a little room is kept for
-    /// clock drift between us and the provider.
-    pub target_fraction: f64,
-    /// Most calls in flight at once. Default 64.
-    pub max_concurrency: usize,
-    /// Calls in flight at once when the first answer comes without rate-limit headers (then
-    /// AIMD). Default 8.
-    pub initial_concurrency: usize,
-    /// Pause after a 429 that carries no `retry-after`. Default 1 s.
-    pub default_pause: Duration,
-}
-
-impl Default for PacerSettings {
-    fn default() -> Self {
-        PacerSettings {
-            target_fraction: 0.99,
-            max_concurrency: 64,
-            initial_concurrency: 8,
-            default_pause: Duration::from_secs(1),
-        }
-    }
-}
+/// How a [`Pacer`] behaves (the server's `config` holds it).
+pub use crate::config::PacerSettings;
 
 /// The mirror of one of the provider's buckets (see the module documentation).
 #[derive(Clone, Copy, Debug)]
