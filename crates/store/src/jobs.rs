@@ -5,7 +5,7 @@ use almanac_core::state::JobStatus;
 use sqlx::AssertSqlSafe;
 
 use crate::pool::{in_tx, on_pool};
-use crate::records::{JOB_COLUMNS, JobRecord, NewJob, NewRow};
+use crate::records::{JOB_COLUMNS, JobRecord, JobRow, NewJob, NewRow};
 use crate::{Store, StoreResult, now};
 
 /// Inserts a job and its rows inside an open transaction `$tx` (see [`Store::insert_job`]);
@@ -14,14 +14,17 @@ macro_rules! insert_job_in {
     ($tx:ident, $job:expr, $rows:expr) => {{
         let job: &$crate::records::NewJob = $job;
         let now = $crate::now();
+        let (destination, spreadsheet_id, sheet_id, file_path) = job.destination.columns();
         sqlx::query(
-            "INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO jobs (id, owner, destination, spreadsheet_id, sheet_id, file_path, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&job.id)
         .bind(&job.owner)
-        .bind(&job.spreadsheet_id)
-        .bind(i64::from(job.sheet_id))
+        .bind(destination)
+        .bind(spreadsheet_id)
+        .bind(sheet_id)
+        .bind(file_path)
         .bind(&job.sheet_title)
         .bind(serde_json::to_string(&job.spans).expect("spans serialize"))
         .bind(&job.model)
@@ -69,12 +72,11 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
-        Ok(
-            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+        let row: Option<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(p)
-            .await?),
-        )
+            .await?);
+        row.map(JobRecord::try_from).transpose()
     }
 
     /// The jobs of `owner` on one spreadsheet, newest first, at most `limit`.
@@ -90,14 +92,13 @@ impl Store {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE owner = $1 AND spreadsheet_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
         );
-        Ok(
-            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+        let rows: Vec<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(owner)
             .bind(spreadsheet_id)
             .bind(i64::from(limit))
             .fetch_all(p)
-            .await?),
-        )
+            .await?);
+        rows.into_iter().map(JobRecord::try_from).collect()
     }
 
     /// Ids of jobs that are not finished and whose `not_before` has passed, oldest first.

@@ -82,7 +82,8 @@ pub use error::{StoreError, StoreResult};
 pub use fence::Lease;
 pub use file_target::FileTarget;
 pub use records::{
-    BatchProgress, BatchRecord, JobRecord, NewJob, NewRow, RowRecord, RowResult, RowUpdate,
+    BatchProgress, BatchRecord, Destination, JobRecord, NewJob, NewRow, RowRecord, RowResult,
+    RowUpdate,
 };
 
 /// Formats a time the way the store keeps it (`2026-11-21T21:09:02.123Z`).
@@ -211,7 +212,7 @@ fn split_max_connections(url: &str) -> (String, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use almanac_core::domain::Generated;
+    use almanac_core::domain::{Generated, SpreadsheetId};
     use almanac_core::state::{FailureCode, JobStatus, Mode, RowFailure, RowState};
     use almanac_protocol::{RowSpan, TokenUsage};
 
@@ -229,8 +230,10 @@ mod tests {
         NewJob {
             id: id.into(),
             owner: "user-a".into(),
-            spreadsheet_id: "sheet".into(),
-            sheet_id: 0,
+            destination: Destination::Sheet {
+                spreadsheet_id: SpreadsheetId::parse("sheet").unwrap(),
+                sheet_id: 0,
+            },
             sheet_title: "Events".into(),
             spans: vec![RowSpan {
                 start_row: 2,
@@ -404,6 +407,81 @@ mod tests {
                 Some(FailureCode::RequestError),
             ]
         );
+    }
+
+    /// Migrations `0001`–`0009` on a fresh SQLite pool, as a store before typed destinations.
+    async fn sqlite_before(version: i64) -> (sqlx::SqlitePool, sqlx::migrate::Migrator) {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let all = sqlx::migrate!("./migrations/sqlite");
+        let mut before = sqlx::migrate::Migrator::DEFAULT;
+        before.migrations = all
+            .migrations
+            .iter()
+            .filter(|m| m.version < version)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(&pool).await.unwrap();
+        (pool, all)
+    }
+
+    #[tokio::test]
+    async fn a_file_job_stored_as_a_file_spreadsheet_id_is_read_as_a_file_job_and_completes() {
+        let (pool, all) = sqlite_before(10).await;
+        for (id, spreadsheet) in [("f", "file:/data/in.csv"), ("s", "abc_DEF-1")] {
+            sqlx::query("INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at) VALUES ($1, 'cli', $2, 7, 'in.csv', '[]', 'm', 'batch', 0, 'writing', '', '', '')")
+                .bind(id)
+                .bind(spreadsheet)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        all.run(&pool).await.unwrap();
+        let store = Store {
+            pool: pool::Pool::Sqlite(pool),
+            admission: Arc::new(admission::AdmissionLocks::Local(Arc::default())),
+        };
+        let file = store.job("f").await.unwrap().unwrap();
+        assert_eq!(
+            file.destination,
+            Destination::File {
+                path: "/data/in.csv".into()
+            }
+        );
+        let sheet = store.job("s").await.unwrap().unwrap();
+        assert_eq!(
+            sheet.destination,
+            Destination::Sheet {
+                spreadsheet_id: SpreadsheetId::parse("abc_DEF-1").unwrap(),
+                sheet_id: 7
+            }
+        );
+        store
+            .set_status("f", JobStatus::Completed, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.job("f").await.unwrap().unwrap().status,
+            JobStatus::Completed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_is_stored_with_its_destination_on_both_databases() {
+        for store in backends("a_job_is_stored_with_its_destination_on_both_databases").await {
+            let file = NewJob {
+                destination: Destination::File {
+                    path: "/data/in.csv".into(),
+                },
+                ..job("f")
+            };
+            store.insert_job(&file, &[]).await.unwrap();
+            store.insert_job(&job("s"), &[]).await.unwrap();
+            for expected in [file, job("s")] {
+                let got = store.job(&expected.id).await.unwrap().unwrap();
+                assert_eq!(got.destination, expected.destination);
+            }
+        }
     }
 
     #[tokio::test]
