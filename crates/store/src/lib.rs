@@ -485,6 +485,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_job_with_corrupt_spans_is_an_error_not_an_empty_selection() {
+        for store in backends("a_job_with_corrupt_spans_is_an_error_not_an_empty_selection").await {
+            store.insert_job(&job("j1"), &[]).await.unwrap();
+            pool::on_pool!(store.pool(), p => sqlx::query("UPDATE jobs SET spans = 'not json' WHERE id = 'j1'")
+                .execute(p)
+                .await
+                .unwrap()
+                .rows_affected());
+            let read = store.job("j1").await;
+            assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+        }
+    }
+
+    #[tokio::test]
     async fn a_realtime_retry_reopens_every_retryable_failure_and_no_selection_failure() {
         for store in
             backends("a_realtime_retry_reopens_every_retryable_failure_and_no_selection_failure")

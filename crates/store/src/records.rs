@@ -103,8 +103,8 @@ pub struct JobRecord {
     pub destination: Destination,
     /// The sheet's title as last seen (a file job: the file's name).
     pub sheet_title: String,
-    /// JSON of the selected `RowSpan`s.
-    pub spans: String,
+    /// The selected spans (stored as JSON `[{start_row,end_row}]`).
+    pub spans: Vec<RowSpan>,
     /// Model id.
     pub model: String,
     /// Batch or realtime (never `auto`: it is settled at creation).
@@ -131,8 +131,8 @@ pub struct JobRecord {
 
 impl JobRecord {
     /// The selected spans.
-    pub fn spans(&self) -> Vec<RowSpan> {
-        serde_json::from_str(&self.spans).unwrap_or_default()
+    pub fn spans(&self) -> &[RowSpan] {
+        &self.spans
     }
 }
 
@@ -164,6 +164,9 @@ pub(crate) struct JobRow {
 impl TryFrom<JobRow> for JobRecord {
     type Error = StoreError;
 
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the destination's columns or the `spans` JSON do not hold what
+    /// the store writes.
     fn try_from(row: JobRow) -> Result<JobRecord, StoreError> {
         Ok(JobRecord {
             destination: Destination::from_columns(
@@ -172,10 +175,12 @@ impl TryFrom<JobRow> for JobRecord {
                 row.sheet_id,
                 row.file_path,
             )?,
+            spans: serde_json::from_str(&row.spans).map_err(|e| {
+                StoreError::Corrupt(format!("job {}: spans {:?}: {e}", row.id, row.spans))
+            })?,
             id: row.id,
             owner: row.owner,
             sheet_title: row.sheet_title,
-            spans: row.spans,
             model: row.model,
             mode: row.mode,
             overwrite: row.overwrite,
