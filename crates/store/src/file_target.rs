@@ -178,6 +178,10 @@ mod tests {
                 .is_none()
         );
         store
+            .set_status("j1", JobStatus::Writing, None)
+            .await
+            .unwrap();
+        store
             .set_status("j1", JobStatus::Completed, None)
             .await
             .unwrap();

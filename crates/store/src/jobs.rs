@@ -1,12 +1,13 @@
 //! A job's life in the store: insert it with its rows, read it, find the due ones, schedule its
-//! next step, change its status, ask it to cancel, reopen it for a retry.
+//! next step, move it along its lifecycle (only by the moves [`Transition`] allows), ask it to
+//! cancel, reopen it for a retry.
 
-use almanac_core::state::JobStatus;
+use almanac_core::state::{JobStatus, Transition};
 use sqlx::AssertSqlSafe;
 
 use crate::pool::{in_tx, on_pool};
 use crate::records::{JOB_COLUMNS, JobRecord, JobRow, NewJob, NewRow};
-use crate::{Store, StoreResult, now};
+use crate::{Store, StoreError, StoreResult, now};
 
 /// Inserts a job and its rows inside an open transaction `$tx` (see [`Store::insert_job`]);
 /// evaluates to `()` or returns the database error from the enclosing function.
@@ -136,11 +137,14 @@ impl Store {
         )
     }
 
-    /// Sets a job's status (and error `(code, message)`, for `failed`); resets its retry counter
-    /// and makes it due now.
+    /// Moves a job to `status` by a step of its lifecycle ([`Transition::Step`]), with its error
+    /// `(code, message)` for `failed`; resets its retry counter and makes it due now. The move is
+    /// checked in the `UPDATE` itself (`WHERE status IN (…)`), so a replica that moved the job in
+    /// the meantime cannot be overwritten. A job that does not exist is left alone.
     ///
     /// # Errors
-    /// [`crate::StoreError::Sqlx`] on a database failure.
+    /// [`StoreError::IllegalMove`] when the job's status does not allow the move (nothing is
+    /// written); [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_status(
         &self,
         id: &str,
@@ -148,9 +152,13 @@ impl Store {
         error: Option<(&str, &str)>,
     ) -> StoreResult<()> {
         let now = now();
-        in_tx!(self.pool(), tx => sqlx::query(
-            "UPDATE jobs SET status = $1, error_code = $2, error_message = $3, attempts = 0, not_before = $4, updated_at = $5 WHERE id = $6",
-        )
+        let Some(sources) = status_list(Transition::Step, status) else {
+            return self.refuse(id, status, Transition::Step).await;
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = $1, error_code = $2, error_message = $3, attempts = 0, not_before = $4, updated_at = $5 WHERE id = $6 AND status IN ({sources})"
+        );
+        let moved = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
         .bind(status)
         .bind(error.map(|e| e.0))
         .bind(error.map(|e| e.1))
@@ -159,6 +167,9 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?.rows_affected());
+        if moved == 0 {
+            return self.refuse(id, status, Transition::Step).await;
+        }
         Ok(())
     }
 
@@ -196,23 +207,50 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Reopens a finished job for a retry: sets `status`, clears its error and cancel request, and
-    /// makes it due now.
+    /// Reopens a job for a retry ([`Transition::Reopen`]: a finished job, or one at `writing`, to
+    /// `created` or `writing`): sets `status`, clears its error and cancel request, and makes it
+    /// due now. The move is checked in the `UPDATE` itself, as [`Store::set_status`] does.
     ///
     /// # Errors
-    /// [`crate::StoreError::Sqlx`] on a database failure.
+    /// [`StoreError::IllegalMove`] when the job's status does not allow the move (nothing is
+    /// written); [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn reopen(&self, id: &str, status: JobStatus) -> StoreResult<()> {
         let now = now();
-        in_tx!(self.pool(), tx => sqlx::query(
-            "UPDATE jobs SET status = $1, cancel_requested = FALSE, error_code = NULL, error_message = NULL, attempts = 0, not_before = $2, updated_at = $3 WHERE id = $4",
-        )
+        let Some(sources) = status_list(Transition::Reopen, status) else {
+            return self.refuse(id, status, Transition::Reopen).await;
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = $1, cancel_requested = FALSE, error_code = NULL, error_message = NULL, attempts = 0, not_before = $2, updated_at = $3 WHERE id = $4 AND status IN ({sources})"
+        );
+        let moved = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
         .bind(status)
         .bind(&now)
         .bind(&now)
         .bind(id)
         .execute(&mut *tx)
         .await?.rows_affected());
+        if moved == 0 {
+            return self.refuse(id, status, Transition::Reopen).await;
+        }
         Ok(())
+    }
+
+    /// After a move to `to` changed nothing: [`StoreError::IllegalMove`] from the job's status
+    /// now, or `Ok` when there is no such job (a move of a missing job has always been a no-op).
+    async fn refuse(&self, id: &str, to: JobStatus, transition: Transition) -> StoreResult<()> {
+        let from: Option<JobStatus> = on_pool!(self.pool(), p => sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
+        match from {
+            None => Ok(()),
+            Some(from) => Err(StoreError::IllegalMove {
+                job_id: id.to_owned(),
+                from,
+                to,
+                transition,
+            }),
+        }
     }
 
     /// Updates the sheet title last seen for a job.
@@ -239,6 +277,19 @@ impl Store {
             .await?),
         )
     }
+}
+
+/// The statuses `transition` may move a job to `to` from, as an SQL list (`'created', …`);
+/// `None` when there is none.
+fn status_list(transition: Transition, to: JobStatus) -> Option<String> {
+    let sources = transition.sources(to);
+    (!sources.is_empty()).then(|| {
+        sources
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// The finished statuses as an SQL list (`'completed', 'failed', …`), from [`JobStatus::ALL`].

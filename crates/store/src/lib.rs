@@ -352,7 +352,11 @@ mod tests {
     #[tokio::test]
     async fn a_finished_job_cannot_be_cancelled_and_is_not_due() {
         for store in backends("a_finished_job_cannot_be_cancelled_and_is_not_due").await {
-            store.insert_job(&job("j1"), &[]).await.unwrap();
+            let writing = NewJob {
+                status: JobStatus::Writing,
+                ..job("j1")
+            };
+            store.insert_job(&writing, &[]).await.unwrap();
             store
                 .set_status("j1", JobStatus::Completed, None)
                 .await
@@ -495,6 +499,51 @@ mod tests {
                 .rows_affected());
             let read = store.job("j1").await;
             assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_move_outside_the_lifecycle_is_refused_and_every_move_in_it_is_made() {
+        use almanac_core::state::Transition;
+        for store in
+            backends("every_move_outside_the_lifecycle_is_refused_and_every_move_in_it_is_made")
+                .await
+        {
+            let mut n = 0;
+            for transition in [Transition::Step, Transition::Reopen] {
+                for from in JobStatus::ALL {
+                    for to in JobStatus::ALL {
+                        n += 1;
+                        let id = format!("j{n}");
+                        let new = NewJob {
+                            status: from,
+                            ..job(&id)
+                        };
+                        store.insert_job(&new, &[]).await.unwrap();
+                        let moved = match transition {
+                            Transition::Step => store.set_status(&id, to, None).await,
+                            Transition::Reopen => store.reopen(&id, to).await,
+                        };
+                        let now = store.job(&id).await.unwrap().unwrap().status;
+                        if transition.allows(from, to) {
+                            assert!(moved.is_ok(), "{transition:?} {from} → {to}: {moved:?}");
+                            assert_eq!(now, to, "{transition:?} {from} → {to}");
+                        } else {
+                            assert!(
+                                matches!(moved, Err(StoreError::IllegalMove { from: f, to: t, .. }) if f == from && t == to),
+                                "{transition:?} {from} → {to}: {moved:?}"
+                            );
+                            assert_eq!(now, from, "{transition:?} {from} → {to} wrote nothing");
+                        }
+                    }
+                }
+            }
+            // A finished job never moves by a step; a missing job is left alone.
+            assert!(!Transition::Step.allows(JobStatus::Completed, JobStatus::Failed));
+            store
+                .set_status("missing", JobStatus::Failed, None)
+                .await
+                .unwrap();
         }
     }
 
