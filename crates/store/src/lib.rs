@@ -6,6 +6,7 @@
 //! - [`jobs`]: a job's life — insert, read, schedule, status, cancel, reopen.
 //! - [`rows`]: a job's rows — read, count, settle after a write.
 //! - [`batches`]: a job's batches — create, the external ids, progress, results.
+//! - [`outcome`]: a row's answer or failure, the one statement for the batch and realtime paths.
 //! - [`cost`]: estimates, caps, `usage`, realtime calls and spreadsheet budgets.
 //! - [`file_target`]: where a command-line job reads and writes its file.
 //! - [`lease`]: claiming a job's next step under a lease, heartbeats, release; [`fence`]: the
@@ -69,6 +70,7 @@ pub mod jobs;
 pub mod lease;
 pub mod limits;
 pub mod notify;
+pub mod outcome;
 pub mod pool;
 pub mod records;
 pub mod rows;
