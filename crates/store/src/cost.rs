@@ -5,10 +5,11 @@
 
 use almanac_core::state::{FailureCode, JobStatus, Mode};
 use almanac_protocol::{RequestCounts, TokenUsage};
+use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::pool::{in_tx, on_pool};
-use crate::{Store, StoreResult, now};
+use crate::{Store, StoreResult, now, timestamp};
 
 /// `UPDATE job_rows` adding one response's `usage` to a row's spending (and `billed + 1`): the four
 /// token counts are `$1`–`$4` (bind them with `bind_usage!`), `filter` (the `WHERE` clause) numbers
@@ -290,20 +291,20 @@ impl Store {
         .await?))
     }
 
-    /// Every job of a spreadsheet (any owner) created at or after `since` (RFC 3339).
+    /// Every job of a spreadsheet (any owner) created at or after `since`.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn jobs_since(
         &self,
         spreadsheet_id: &str,
-        since: &str,
+        since: DateTime<Utc>,
     ) -> StoreResult<Vec<MonthJob>> {
         Ok(on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT id, model, mode, status, est_rows, est_cost_usd FROM jobs WHERE spreadsheet_id = $1 AND created_at >= $2",
         )
         .bind(spreadsheet_id)
-        .bind(since)
+        .bind(timestamp(since))
         .fetch_all(p)
         .await?))
     }

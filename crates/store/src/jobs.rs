@@ -3,11 +3,13 @@
 //! cancel, reopen it for a retry.
 
 use almanac_core::state::{JobStatus, Transition};
+use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
 use crate::pool::{in_tx, on_pool};
+use crate::records::parse_time;
 use crate::records::{JOB_COLUMNS, JobRecord, JobRow, NewJob, NewRow};
-use crate::{Store, StoreError, StoreResult, now};
+use crate::{Store, StoreError, StoreResult, now, timestamp};
 
 /// Inserts a job and its rows inside an open transaction `$tx` (see [`Store::insert_job`]);
 /// evaluates to `()` or returns the database error from the enclosing function.
@@ -106,14 +108,14 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn due_jobs(&self, now: &str) -> StoreResult<Vec<String>> {
+    pub async fn due_jobs(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
         let terminal = terminal_list();
         let sql = format!(
             "SELECT id FROM jobs WHERE status NOT IN ({terminal}) AND not_before <= $1 ORDER BY created_at"
         );
         Ok(
             on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(now)
+            .bind(timestamp(now))
             .fetch_all(p)
             .await?),
         )
@@ -123,18 +125,18 @@ impl Store {
     /// lease on it runs out if that is later.
     ///
     /// # Errors
-    /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn next_due(&self) -> StoreResult<Option<String>> {
+    /// [`crate::StoreError::Sqlx`] on a database failure, [`StoreError::Corrupt`] for a time
+    /// that is not RFC 3339.
+    pub async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let terminal = terminal_list();
         let sql = format!(
             "SELECT MIN(CASE WHEN lease_expires_at IS NOT NULL AND lease_expires_at > not_before THEN lease_expires_at ELSE not_before END)
              FROM jobs WHERE status NOT IN ({terminal})"
         );
-        Ok(
-            on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
+        let at: Option<String> = on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
             .fetch_one(p)
-            .await?),
-        )
+            .await?);
+        at.as_deref().map(parse_time).transpose()
     }
 
     /// Moves a job to `status` by a step of its lifecycle ([`Transition::Step`]), with its error
@@ -177,9 +179,15 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn schedule(&self, id: &str, not_before: &str, attempts: i64) -> StoreResult<()> {
+    pub async fn schedule(
+        &self,
+        id: &str,
+        not_before: DateTime<Utc>,
+        attempts: i64,
+    ) -> StoreResult<()> {
+        let not_before = timestamp(not_before);
         in_tx!(self.pool(), tx => sqlx::query("UPDATE jobs SET not_before = $1, attempts = $2 WHERE id = $3")
-            .bind(not_before)
+            .bind(&not_before)
             .bind(attempts)
             .bind(id)
             .execute(&mut *tx)

@@ -279,7 +279,7 @@ mod tests {
             let counts = store.row_counts("j1").await.unwrap();
             assert_eq!((counts.total, counts.pending, counts.skipped), (3, 2, 1));
             assert_eq!(
-                store.due_jobs(&now()).await.unwrap(),
+                store.due_jobs(Utc::now()).await.unwrap(),
                 vec!["j1".to_string()]
             );
         }
@@ -364,7 +364,7 @@ mod tests {
                 .await
                 .unwrap();
             assert!(!store.request_cancel("j1").await.unwrap());
-            assert!(store.due_jobs(&now()).await.unwrap().is_empty());
+            assert!(store.due_jobs(Utc::now()).await.unwrap().is_empty());
         }
     }
 
@@ -435,7 +435,7 @@ mod tests {
     async fn a_file_job_stored_as_a_file_spreadsheet_id_is_read_as_a_file_job_and_completes() {
         let (pool, all) = sqlite_before(10).await;
         for (id, spreadsheet) in [("f", "file:/data/in.csv"), ("s", "abc_DEF-1")] {
-            sqlx::query("INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at) VALUES ($1, 'cli', $2, 7, 'in.csv', '[]', 'm', 'batch', 0, 'writing', '', '', '')")
+            sqlx::query("INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at) VALUES ($1, 'cli', $2, 7, 'in.csv', '[]', 'm', 'batch', 0, 'writing', '2026-11-21T21:09:02.123Z', '2026-11-21T21:09:02.123Z', '2026-11-21T21:09:02.123Z')")
                 .bind(id)
                 .bind(spreadsheet)
                 .execute(&pool)

@@ -7,6 +7,7 @@
 use almanac_core::domain::{BatchError, Generated, RowId, RowInput, SpreadsheetId};
 use almanac_core::state::{BatchState, FailureCode, JobStatus, Mode, RowFailure, RowState};
 use almanac_protocol::{RequestCounts, RowSpan};
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
 use crate::StoreError;
@@ -121,12 +122,12 @@ pub struct JobRecord {
     pub error_message: Option<String>,
     /// Consecutive transient failures of the current step.
     pub attempts: i64,
-    /// The worker leaves the job alone until then (RFC 3339).
-    pub not_before: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub updated_at: String,
+    /// The worker leaves the job alone until then.
+    pub not_before: DateTime<Utc>,
+    /// When the job was created.
+    pub created_at: DateTime<Utc>,
+    /// When the job last changed status (or was asked to cancel).
+    pub updated_at: DateTime<Utc>,
 }
 
 impl JobRecord {
@@ -165,8 +166,8 @@ impl TryFrom<JobRow> for JobRecord {
     type Error = StoreError;
 
     /// # Errors
-    /// [`StoreError::Corrupt`] when the destination's columns or the `spans` JSON do not hold what
-    /// the store writes.
+    /// [`StoreError::Corrupt`] when the destination's columns, the `spans` JSON or a time do not
+    /// hold what the store writes.
     fn try_from(row: JobRow) -> Result<JobRecord, StoreError> {
         Ok(JobRecord {
             destination: Destination::from_columns(
@@ -189,11 +190,21 @@ impl TryFrom<JobRow> for JobRecord {
             error_code: row.error_code,
             error_message: row.error_message,
             attempts: row.attempts,
-            not_before: row.not_before,
-            created_at: row.created_at,
-            updated_at: row.updated_at,
+            not_before: parse_time(&row.not_before)?,
+            created_at: parse_time(&row.created_at)?,
+            updated_at: parse_time(&row.updated_at)?,
         })
     }
+}
+
+/// A time as the store keeps it (RFC 3339, see [`crate::timestamp`]).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when `text` is not an RFC 3339 time.
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time {text:?}: {e}")))
 }
 
 /// A row of a job as stored.

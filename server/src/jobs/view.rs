@@ -7,7 +7,7 @@ use almanac_core::state::Mode;
 use almanac_protocol::{
     BatchSummary, ErrorDetail, Job, JobCost, JobEvent, JobRow, RequestCounts, TokenUsage,
 };
-use almanac_store::{Destination, JobRecord, RowRecord, Store, StoreError};
+use almanac_store::{Destination, JobRecord, RowRecord, Store, StoreError, timestamp};
 
 /// Builds the API view of a job (without rows) from the store.
 ///
@@ -58,8 +58,8 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
             }),
             _ => None,
         },
-        created_at: record.created_at.clone(),
-        updated_at: record.updated_at.clone(),
+        created_at: timestamp(record.created_at),
+        updated_at: timestamp(record.updated_at),
         rows: Vec::new(),
         cost: job_cost(store, record).await?,
     })

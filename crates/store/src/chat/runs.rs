@@ -382,15 +382,15 @@ impl Store {
         }))
     }
 
-    /// Every chat run on a spreadsheet's threads (any owner) created at or after `since`
-    /// (RFC 3339), with the containers each opened.
+    /// Every chat run on a spreadsheet's threads (any owner) created at or after `since`,
+    /// with the containers each opened.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn chat_runs_since(
         &self,
         spreadsheet_id: &str,
-        since: &str,
+        since: DateTime<Utc>,
     ) -> StoreResult<Vec<MonthChatRun>> {
         Ok(on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT r.model, r.status, r.est_cost_usd, r.input_tokens, r.cached_tokens, r.output_tokens, r.reasoning_tokens,
@@ -399,7 +399,7 @@ impl Store {
              WHERE t.spreadsheet_id = $1 AND r.created_at >= $2",
         )
         .bind(spreadsheet_id)
-        .bind(since)
+        .bind(timestamp(since))
         .fetch_all(p)
         .await?))
     }

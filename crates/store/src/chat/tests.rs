@@ -152,7 +152,10 @@ async fn a_failed_run_keeps_its_usage_but_no_message_and_a_container_is_charged_
             .end_chat_run("r2", &again, Some(&answer))
             .await
             .unwrap();
-        let month = store.chat_runs_since("sheet", "").await.unwrap();
+        let month = store
+            .chat_runs_since("sheet", DateTime::UNIX_EPOCH)
+            .await
+            .unwrap();
         let containers: Vec<i64> = month.iter().map(|r| r.containers).collect();
         assert_eq!(containers.iter().sum::<i64>(), 2, "{containers:?}");
         assert_eq!(month[0].usage().input_tokens, 100);
