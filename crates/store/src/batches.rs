@@ -6,59 +6,32 @@ use almanac_core::state::{BatchState, RowFailure, RowState};
 use almanac_protocol::{RequestCounts, TokenUsage};
 use sqlx::AssertSqlSafe;
 
+use crate::outcome::{bind_outcome, outcome_sql};
 use crate::pool::{in_tx, on_pool};
 use crate::records::{BATCH_COLUMNS, BatchProgress, BatchRecord, RowResult};
 use crate::{Store, StoreResult, now};
 
 /// Adds the usage of still-`pending` rows of `batch`, then stores their outcomes (inside an
-/// `in_tx!` body, for either driver).
+/// `in_tx!` body, for either driver): `$sql` are [`add_usage_sql`] and [`set_outcome_sql`].
 macro_rules! record_some {
-    ($tx:ident, $add_usage:expr, $batch:expr, $results:expr, $usage:expr) => {
+    ($tx:ident, $sql:expr, $batch:expr, $results:expr, $usage:expr) => {
+        let (add_usage, set_outcome): &(String, String) = $sql;
         for (row_id, u) in $usage {
-            crate::cost::bind_usage!(sqlx::query(AssertSqlSafe($add_usage.clone())), u)
+            crate::cost::bind_usage!(sqlx::query(AssertSqlSafe(add_usage.clone())), u)
                 .bind($batch)
                 .bind(row_id)
                 .execute(&mut *$tx)
                 .await?;
         }
         for result in $results {
-            record_outcome!($tx, $batch, &result.row_id, &result.outcome);
-        }
-    };
-}
-
-/// Stores one row's answer (`generated`) or failure on the row of `batch` with this id, if it is
-/// still `pending`, inside the open transaction `$tx`.
-macro_rules! record_outcome {
-    ($tx:ident, $batch:expr, $row_id:expr, $outcome:expr) => {
-        match $outcome {
-            Ok(g) => {
-                sqlx::query(
-                    "UPDATE job_rows SET state = $1, reason = NULL, failure_code = NULL, year = $2, simple = $3, detail = $4, related_movies = $5
-                     WHERE batch = $6 AND row_id = $7 AND state = 'pending'",
-                )
-                .bind(RowState::Generated)
-                .bind(&g.year)
-                .bind(&g.simple)
-                .bind(&g.detail)
-                .bind(&g.related_movies)
-                .bind($batch)
-                .bind($row_id)
-                .execute(&mut *$tx)
-                .await?;
-            }
-            Err(failure) => {
-                sqlx::query(
-                    "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE batch = $4 AND row_id = $5 AND state = 'pending'",
-                )
-                .bind(RowState::Failed)
-                .bind(&failure.reason)
-                .bind(failure.code)
-                .bind($batch)
-                .bind($row_id)
-                .execute(&mut *$tx)
-                .await?;
-            }
+            bind_outcome!(
+                sqlx::query(AssertSqlSafe(set_outcome.clone())),
+                &result.outcome
+            )
+            .bind($batch)
+            .bind(&result.row_id)
+            .execute(&mut *$tx)
+            .await?;
         }
     };
 }
@@ -232,18 +205,14 @@ impl Store {
         missing: &RowFailure,
         usage: &[(String, TokenUsage)],
     ) -> StoreResult<()> {
-        let add_usage = add_usage_sql();
+        let sql = (add_usage_sql(), set_outcome_sql());
+        let missing = Err(missing.clone());
         in_tx!(self.pool(), tx => {
-            record_some!(tx, add_usage, batch, results, usage);
-            sqlx::query(
-                "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE batch = $4 AND state = 'pending'",
-            )
-            .bind(RowState::Failed)
-            .bind(&missing.reason)
-            .bind(missing.code)
-            .bind(batch)
-            .execute(&mut *tx)
-            .await?;
+            record_some!(tx, &sql, batch, results, usage);
+            bind_outcome!(sqlx::query(AssertSqlSafe(outcome_sql("batch = $8"))), &missing)
+                .bind(batch)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("UPDATE batches SET collected = TRUE, updated_at = $1 WHERE id = $2")
                 .bind(now())
                 .bind(batch)
@@ -267,9 +236,9 @@ impl Store {
         results: &[RowResult],
         usage: &[(String, TokenUsage)],
     ) -> StoreResult<()> {
-        let add_usage = add_usage_sql();
+        let sql = (add_usage_sql(), set_outcome_sql());
         in_tx!(self.pool(), tx => {
-            record_some!(tx, add_usage, batch, results, usage);
+            record_some!(tx, &sql, batch, results, usage);
         });
         Ok(())
     }
@@ -279,4 +248,10 @@ impl Store {
 /// the row is still `pending` in that batch.
 fn add_usage_sql() -> String {
     crate::cost::add_row_usage_sql("batch = $5 AND row_id = $6 AND state = 'pending'")
+}
+
+/// The statement storing one row's outcome (binds: the outcome, then `batch`, `row_id`), only
+/// while the row is still `pending` in that batch.
+fn set_outcome_sql() -> String {
+    outcome_sql("batch = $8 AND row_id = $9")
 }

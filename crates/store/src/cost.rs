@@ -1,15 +1,15 @@
 //! The store's side of cost: the estimate a job was created with and its cap, the `usage` each
-//! row's responses reported, realtime calls and answers per row, and per-spreadsheet monthly
+//! row's responses reported, realtime calls per row, and per-spreadsheet monthly
 //! budgets (`migrations/0003_cost.sql`). Kept apart from the job/row/batch queries so the money
 //! figures have one home.
 
-use almanac_core::domain::Generated;
-use almanac_core::state::{FailureCode, JobStatus, Mode, RowFailure, RowState};
+use almanac_core::state::{FailureCode, JobStatus, Mode};
 use almanac_protocol::{RequestCounts, TokenUsage};
+use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::pool::{in_tx, on_pool};
-use crate::{Store, StoreResult, now};
+use crate::{Store, StoreResult, now, timestamp};
 
 /// `UPDATE job_rows` adding one response's `usage` to a row's spending (and `billed + 1`): the four
 /// token counts are `$1`–`$4` (bind them with `bind_usage!`), `filter` (the `WHERE` clause) numbers
@@ -227,64 +227,6 @@ impl Store {
         })
     }
 
-    /// Stores one realtime answer (or failure) on a row still `pending`: state `generated` with
-    /// the four columns, or `failed` with the failure. Returns false if the row was not pending.
-    ///
-    /// # Errors
-    /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn record_realtime_result(
-        &self,
-        job_id: &str,
-        seq: i64,
-        outcome: &Result<Generated, RowFailure>,
-    ) -> StoreResult<bool> {
-        let done = in_tx!(self.pool(), tx => match outcome {
-            Ok(g) => sqlx::query(
-                "UPDATE job_rows SET state = $1, reason = NULL, failure_code = NULL, year = $2, simple = $3, detail = $4, related_movies = $5
-                 WHERE job_id = $6 AND seq = $7 AND state = 'pending'",
-            )
-            .bind(RowState::Generated)
-            .bind(&g.year)
-            .bind(&g.simple)
-            .bind(&g.detail)
-            .bind(&g.related_movies)
-            .bind(job_id)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-            Err(failure) => sqlx::query(
-                "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE job_id = $4 AND seq = $5 AND state = 'pending'",
-            )
-            .bind(RowState::Failed)
-            .bind(&failure.reason)
-            .bind(failure.code)
-            .bind(job_id)
-            .bind(seq)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected(),
-        });
-        Ok(done == 1)
-    }
-
-    /// Fails every row of a job still `pending` with `failure`; returns how many.
-    ///
-    /// # Errors
-    /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn fail_pending(&self, job_id: &str, failure: &RowFailure) -> StoreResult<u64> {
-        Ok(in_tx!(self.pool(), tx => sqlx::query(
-            "UPDATE job_rows SET state = $1, reason = $2, failure_code = $3 WHERE job_id = $4 AND state = 'pending'",
-        )
-        .bind(RowState::Failed)
-        .bind(&failure.reason)
-        .bind(failure.code)
-        .bind(job_id)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected()))
-    }
-
     /// Puts the failed rows of a realtime job that a retry may fix back to `pending` (every
     /// failure code but [`FailureCode::NOT_RETRYABLE`]: rows that were sent, and rows left unsent
     /// by a cap, a cancel or a refusal); returns how many. Rows failed by the selection checks stay
@@ -349,20 +291,20 @@ impl Store {
         .await?))
     }
 
-    /// Every job of a spreadsheet (any owner) created at or after `since` (RFC 3339).
+    /// Every job of a spreadsheet (any owner) created at or after `since`.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn jobs_since(
         &self,
         spreadsheet_id: &str,
-        since: &str,
+        since: DateTime<Utc>,
     ) -> StoreResult<Vec<MonthJob>> {
         Ok(on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT id, model, mode, status, est_rows, est_cost_usd FROM jobs WHERE spreadsheet_id = $1 AND created_at >= $2",
         )
         .bind(spreadsheet_id)
-        .bind(since)
+        .bind(timestamp(since))
         .fetch_all(p)
         .await?))
     }

@@ -1,5 +1,7 @@
 //! Why a store operation failed ([`StoreError`]).
 
+use almanac_core::state::{JobStatus, Transition};
+
 /// A store failure: the database could not be opened, migrated, read or written — or a write of a
 /// step's result was refused because the step's lease was taken by another replica.
 #[derive(Debug, thiserror::Error)]
@@ -17,6 +19,19 @@ pub enum StoreError {
     /// another replica claimed the job after the lease expired); nothing was written.
     #[error("the lease on job {0} was lost: another replica has taken the job over")]
     LeaseLost(String),
+    /// A job was asked to move to a status its lifecycle does not allow from where it stands
+    /// ([`Transition::allows`]); nothing was written.
+    #[error("job {job_id} cannot move from {from} to {to} ({transition:?})")]
+    IllegalMove {
+        /// The job.
+        job_id: String,
+        /// Its status when the move was refused.
+        from: JobStatus,
+        /// The status asked for.
+        to: JobStatus,
+        /// A step or a reopen.
+        transition: Transition,
+    },
 }
 
 /// Result of a store operation.

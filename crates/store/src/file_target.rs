@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::jobs::{insert_job_in, terminal_list};
 use crate::pool::{in_tx, on_pool};
-use crate::records::{JOB_COLUMNS, JobRecord, NewJob, NewRow};
+use crate::records::{JOB_COLUMNS, JobRecord, JobRow, NewJob, NewRow};
 use crate::{Store, StoreResult};
 
 /// Where a file job reads its rows and writes its result.
@@ -94,13 +94,12 @@ impl Store {
                     OR EXISTS (SELECT 1 FROM job_rows r WHERE r.job_id = j.id AND r.state = 'generated'))
              ORDER BY j.created_at DESC, j.id DESC LIMIT 1"
         );
-        Ok(
-            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+        let row: Option<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(input_path)
             .bind(output_path)
             .fetch_optional(p)
-            .await?),
-        )
+            .await?);
+        row.map(JobRecord::try_from).transpose()
     }
 }
 
@@ -109,13 +108,15 @@ mod tests {
     use almanac_protocol::{JobStatus, Mode, RowState};
 
     use super::*;
+    use crate::records::Destination;
 
     fn job(id: &str, status: JobStatus) -> NewJob {
         NewJob {
             id: id.into(),
             owner: "cli".into(),
-            spreadsheet_id: "file:/in.csv".into(),
-            sheet_id: 0,
+            destination: Destination::File {
+                path: "/in.csv".into(),
+            },
             sheet_title: "in.csv".into(),
             spans: vec![],
             model: "gpt-4.1-mini-2025-04-14".into(),
@@ -176,6 +177,10 @@ mod tests {
                 .unwrap()
                 .is_none()
         );
+        store
+            .set_status("j1", JobStatus::Writing, None)
+            .await
+            .unwrap();
         store
             .set_status("j1", JobStatus::Completed, None)
             .await

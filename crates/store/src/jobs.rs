@@ -1,12 +1,15 @@
 //! A job's life in the store: insert it with its rows, read it, find the due ones, schedule its
-//! next step, change its status, ask it to cancel, reopen it for a retry.
+//! next step, move it along its lifecycle (only by the moves [`Transition`] allows), ask it to
+//! cancel, reopen it for a retry.
 
-use almanac_core::state::JobStatus;
+use almanac_core::state::{JobStatus, Transition};
+use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
 use crate::pool::{in_tx, on_pool};
-use crate::records::{JOB_COLUMNS, JobRecord, NewJob, NewRow};
-use crate::{Store, StoreResult, now};
+use crate::records::parse_time;
+use crate::records::{JOB_COLUMNS, JobRecord, JobRow, NewJob, NewRow};
+use crate::{Store, StoreError, StoreResult, now, timestamp};
 
 /// Inserts a job and its rows inside an open transaction `$tx` (see [`Store::insert_job`]);
 /// evaluates to `()` or returns the database error from the enclosing function.
@@ -14,14 +17,17 @@ macro_rules! insert_job_in {
     ($tx:ident, $job:expr, $rows:expr) => {{
         let job: &$crate::records::NewJob = $job;
         let now = $crate::now();
+        let (destination, spreadsheet_id, sheet_id, file_path) = job.destination.columns();
         sqlx::query(
-            "INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            "INSERT INTO jobs (id, owner, destination, spreadsheet_id, sheet_id, file_path, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(&job.id)
         .bind(&job.owner)
-        .bind(&job.spreadsheet_id)
-        .bind(i64::from(job.sheet_id))
+        .bind(destination)
+        .bind(spreadsheet_id)
+        .bind(sheet_id)
+        .bind(file_path)
         .bind(&job.sheet_title)
         .bind(serde_json::to_string(&job.spans).expect("spans serialize"))
         .bind(&job.model)
@@ -69,12 +75,11 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
-        Ok(
-            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+        let row: Option<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
             .fetch_optional(p)
-            .await?),
-        )
+            .await?);
+        row.map(JobRecord::try_from).transpose()
     }
 
     /// The jobs of `owner` on one spreadsheet, newest first, at most `limit`.
@@ -90,28 +95,27 @@ impl Store {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs WHERE owner = $1 AND spreadsheet_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3"
         );
-        Ok(
-            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
+        let rows: Vec<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(owner)
             .bind(spreadsheet_id)
             .bind(i64::from(limit))
             .fetch_all(p)
-            .await?),
-        )
+            .await?);
+        rows.into_iter().map(JobRecord::try_from).collect()
     }
 
     /// Ids of jobs that are not finished and whose `not_before` has passed, oldest first.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn due_jobs(&self, now: &str) -> StoreResult<Vec<String>> {
+    pub async fn due_jobs(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
         let terminal = terminal_list();
         let sql = format!(
             "SELECT id FROM jobs WHERE status NOT IN ({terminal}) AND not_before <= $1 ORDER BY created_at"
         );
         Ok(
             on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(now)
+            .bind(timestamp(now))
             .fetch_all(p)
             .await?),
         )
@@ -121,25 +125,28 @@ impl Store {
     /// lease on it runs out if that is later.
     ///
     /// # Errors
-    /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn next_due(&self) -> StoreResult<Option<String>> {
+    /// [`crate::StoreError::Sqlx`] on a database failure, [`StoreError::Corrupt`] for a time
+    /// that is not RFC 3339.
+    pub async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
         let terminal = terminal_list();
         let sql = format!(
             "SELECT MIN(CASE WHEN lease_expires_at IS NOT NULL AND lease_expires_at > not_before THEN lease_expires_at ELSE not_before END)
              FROM jobs WHERE status NOT IN ({terminal})"
         );
-        Ok(
-            on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
+        let at: Option<String> = on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
             .fetch_one(p)
-            .await?),
-        )
+            .await?);
+        at.as_deref().map(parse_time).transpose()
     }
 
-    /// Sets a job's status (and error `(code, message)`, for `failed`); resets its retry counter
-    /// and makes it due now.
+    /// Moves a job to `status` by a step of its lifecycle ([`Transition::Step`]), with its error
+    /// `(code, message)` for `failed`; resets its retry counter and makes it due now. The move is
+    /// checked in the `UPDATE` itself (`WHERE status IN (…)`), so a replica that moved the job in
+    /// the meantime cannot be overwritten. A job that does not exist is left alone.
     ///
     /// # Errors
-    /// [`crate::StoreError::Sqlx`] on a database failure.
+    /// [`StoreError::IllegalMove`] when the job's status does not allow the move (nothing is
+    /// written); [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_status(
         &self,
         id: &str,
@@ -147,9 +154,13 @@ impl Store {
         error: Option<(&str, &str)>,
     ) -> StoreResult<()> {
         let now = now();
-        in_tx!(self.pool(), tx => sqlx::query(
-            "UPDATE jobs SET status = $1, error_code = $2, error_message = $3, attempts = 0, not_before = $4, updated_at = $5 WHERE id = $6",
-        )
+        let Some(sources) = status_list(Transition::Step, status) else {
+            return self.refuse(id, status, Transition::Step).await;
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = $1, error_code = $2, error_message = $3, attempts = 0, not_before = $4, updated_at = $5 WHERE id = $6 AND status IN ({sources})"
+        );
+        let moved = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
         .bind(status)
         .bind(error.map(|e| e.0))
         .bind(error.map(|e| e.1))
@@ -158,6 +169,9 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?.rows_affected());
+        if moved == 0 {
+            return self.refuse(id, status, Transition::Step).await;
+        }
         Ok(())
     }
 
@@ -165,9 +179,15 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn schedule(&self, id: &str, not_before: &str, attempts: i64) -> StoreResult<()> {
+    pub async fn schedule(
+        &self,
+        id: &str,
+        not_before: DateTime<Utc>,
+        attempts: i64,
+    ) -> StoreResult<()> {
+        let not_before = timestamp(not_before);
         in_tx!(self.pool(), tx => sqlx::query("UPDATE jobs SET not_before = $1, attempts = $2 WHERE id = $3")
-            .bind(not_before)
+            .bind(&not_before)
             .bind(attempts)
             .bind(id)
             .execute(&mut *tx)
@@ -195,23 +215,50 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// Reopens a finished job for a retry: sets `status`, clears its error and cancel request, and
-    /// makes it due now.
+    /// Reopens a job for a retry ([`Transition::Reopen`]: a finished job, or one at `writing`, to
+    /// `created` or `writing`): sets `status`, clears its error and cancel request, and makes it
+    /// due now. The move is checked in the `UPDATE` itself, as [`Store::set_status`] does.
     ///
     /// # Errors
-    /// [`crate::StoreError::Sqlx`] on a database failure.
+    /// [`StoreError::IllegalMove`] when the job's status does not allow the move (nothing is
+    /// written); [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn reopen(&self, id: &str, status: JobStatus) -> StoreResult<()> {
         let now = now();
-        in_tx!(self.pool(), tx => sqlx::query(
-            "UPDATE jobs SET status = $1, cancel_requested = FALSE, error_code = NULL, error_message = NULL, attempts = 0, not_before = $2, updated_at = $3 WHERE id = $4",
-        )
+        let Some(sources) = status_list(Transition::Reopen, status) else {
+            return self.refuse(id, status, Transition::Reopen).await;
+        };
+        let sql = format!(
+            "UPDATE jobs SET status = $1, cancel_requested = FALSE, error_code = NULL, error_message = NULL, attempts = 0, not_before = $2, updated_at = $3 WHERE id = $4 AND status IN ({sources})"
+        );
+        let moved = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
         .bind(status)
         .bind(&now)
         .bind(&now)
         .bind(id)
         .execute(&mut *tx)
         .await?.rows_affected());
+        if moved == 0 {
+            return self.refuse(id, status, Transition::Reopen).await;
+        }
         Ok(())
+    }
+
+    /// After a move to `to` changed nothing: [`StoreError::IllegalMove`] from the job's status
+    /// now, or `Ok` when there is no such job (a move of a missing job has always been a no-op).
+    async fn refuse(&self, id: &str, to: JobStatus, transition: Transition) -> StoreResult<()> {
+        let from: Option<JobStatus> = on_pool!(self.pool(), p => sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(p)
+            .await?);
+        match from {
+            None => Ok(()),
+            Some(from) => Err(StoreError::IllegalMove {
+                job_id: id.to_owned(),
+                from,
+                to,
+                transition,
+            }),
+        }
     }
 
     /// Updates the sheet title last seen for a job.
@@ -238,6 +285,19 @@ impl Store {
             .await?),
         )
     }
+}
+
+/// The statuses `transition` may move a job to `to` from, as an SQL list (`'created', …`);
+/// `None` when there is none.
+fn status_list(transition: Transition, to: JobStatus) -> Option<String> {
+    let sources = transition.sources(to);
+    (!sources.is_empty()).then(|| {
+        sources
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
 }
 
 /// The finished statuses as an SQL list (`'completed', 'failed', …`), from [`JobStatus::ALL`].

@@ -6,6 +6,7 @@
 //! - [`jobs`]: a job's life — insert, read, schedule, status, cancel, reopen.
 //! - [`rows`]: a job's rows — read, count, settle after a write.
 //! - [`batches`]: a job's batches — create, the external ids, progress, results.
+//! - [`outcome`]: a row's answer or failure, the one statement for the batch and realtime paths.
 //! - [`cost`]: estimates, caps, `usage`, realtime calls and spreadsheet budgets.
 //! - [`file_target`]: where a command-line job reads and writes its file.
 //! - [`lease`]: claiming a job's next step under a lease, heartbeats, release; [`fence`]: the
@@ -69,6 +70,7 @@ pub mod jobs;
 pub mod lease;
 pub mod limits;
 pub mod notify;
+pub mod outcome;
 pub mod pool;
 pub mod records;
 pub mod rows;
@@ -82,7 +84,8 @@ pub use error::{StoreError, StoreResult};
 pub use fence::Lease;
 pub use file_target::FileTarget;
 pub use records::{
-    BatchProgress, BatchRecord, JobRecord, NewJob, NewRow, RowRecord, RowResult, RowUpdate,
+    BatchProgress, BatchRecord, Destination, JobRecord, NewJob, NewRow, RowRecord, RowResult,
+    RowUpdate,
 };
 
 /// Formats a time the way the store keeps it (`2026-11-21T21:09:02.123Z`).
@@ -211,7 +214,7 @@ fn split_max_connections(url: &str) -> (String, u32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use almanac_core::domain::Generated;
+    use almanac_core::domain::{Generated, SpreadsheetId};
     use almanac_core::state::{FailureCode, JobStatus, Mode, RowFailure, RowState};
     use almanac_protocol::{RowSpan, TokenUsage};
 
@@ -229,8 +232,10 @@ mod tests {
         NewJob {
             id: id.into(),
             owner: "user-a".into(),
-            spreadsheet_id: "sheet".into(),
-            sheet_id: 0,
+            destination: Destination::Sheet {
+                spreadsheet_id: SpreadsheetId::parse("sheet").unwrap(),
+                sheet_id: 0,
+            },
             sheet_title: "Events".into(),
             spans: vec![RowSpan {
                 start_row: 2,
@@ -274,7 +279,7 @@ mod tests {
             let counts = store.row_counts("j1").await.unwrap();
             assert_eq!((counts.total, counts.pending, counts.skipped), (3, 2, 1));
             assert_eq!(
-                store.due_jobs(&now()).await.unwrap(),
+                store.due_jobs(Utc::now()).await.unwrap(),
                 vec!["j1".to_string()]
             );
         }
@@ -349,13 +354,17 @@ mod tests {
     #[tokio::test]
     async fn a_finished_job_cannot_be_cancelled_and_is_not_due() {
         for store in backends("a_finished_job_cannot_be_cancelled_and_is_not_due").await {
-            store.insert_job(&job("j1"), &[]).await.unwrap();
+            let writing = NewJob {
+                status: JobStatus::Writing,
+                ..job("j1")
+            };
+            store.insert_job(&writing, &[]).await.unwrap();
             store
                 .set_status("j1", JobStatus::Completed, None)
                 .await
                 .unwrap();
             assert!(!store.request_cancel("j1").await.unwrap());
-            assert!(store.due_jobs(&now()).await.unwrap().is_empty());
+            assert!(store.due_jobs(Utc::now()).await.unwrap().is_empty());
         }
     }
 
@@ -404,6 +413,140 @@ mod tests {
                 Some(FailureCode::RequestError),
             ]
         );
+    }
+
+    /// Migrations `0001`–`0009` on a fresh SQLite pool, as a store before typed destinations.
+    async fn sqlite_before(version: i64) -> (sqlx::SqlitePool, sqlx::migrate::Migrator) {
+        let pool = sqlx::SqlitePool::connect("sqlite::memory:").await.unwrap();
+        let all = sqlx::migrate!("./migrations/sqlite");
+        let mut before = sqlx::migrate::Migrator::DEFAULT;
+        before.migrations = all
+            .migrations
+            .iter()
+            .filter(|m| m.version < version)
+            .cloned()
+            .collect::<Vec<_>>()
+            .into();
+        before.run(&pool).await.unwrap();
+        (pool, all)
+    }
+
+    #[tokio::test]
+    async fn a_file_job_stored_as_a_file_spreadsheet_id_is_read_as_a_file_job_and_completes() {
+        let (pool, all) = sqlite_before(10).await;
+        for (id, spreadsheet) in [("f", "file:/data/in.csv"), ("s", "abc_DEF-1")] {
+            sqlx::query("INSERT INTO jobs (id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at) VALUES ($1, 'cli', $2, 7, 'in.csv', '[]', 'm', 'batch', 0, 'writing', '2026-11-21T21:09:02.123Z', '2026-11-21T21:09:02.123Z', '2026-11-21T21:09:02.123Z')")
+                .bind(id)
+                .bind(spreadsheet)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        all.run(&pool).await.unwrap();
+        let store = Store {
+            pool: pool::Pool::Sqlite(pool),
+            admission: Arc::new(admission::AdmissionLocks::Local(Arc::default())),
+        };
+        let file = store.job("f").await.unwrap().unwrap();
+        assert_eq!(
+            file.destination,
+            Destination::File {
+                path: "/data/in.csv".into()
+            }
+        );
+        let sheet = store.job("s").await.unwrap().unwrap();
+        assert_eq!(
+            sheet.destination,
+            Destination::Sheet {
+                spreadsheet_id: SpreadsheetId::parse("abc_DEF-1").unwrap(),
+                sheet_id: 7
+            }
+        );
+        store
+            .set_status("f", JobStatus::Completed, None)
+            .await
+            .unwrap();
+        assert_eq!(
+            store.job("f").await.unwrap().unwrap().status,
+            JobStatus::Completed
+        );
+    }
+
+    #[tokio::test]
+    async fn a_job_is_stored_with_its_destination_on_both_databases() {
+        for store in backends("a_job_is_stored_with_its_destination_on_both_databases").await {
+            let file = NewJob {
+                destination: Destination::File {
+                    path: "/data/in.csv".into(),
+                },
+                ..job("f")
+            };
+            store.insert_job(&file, &[]).await.unwrap();
+            store.insert_job(&job("s"), &[]).await.unwrap();
+            for expected in [file, job("s")] {
+                let got = store.job(&expected.id).await.unwrap().unwrap();
+                assert_eq!(got.destination, expected.destination);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_job_with_corrupt_spans_is_an_error_not_an_empty_selection() {
+        for store in backends("a_job_with_corrupt_spans_is_an_error_not_an_empty_selection").await {
+            store.insert_job(&job("j1"), &[]).await.unwrap();
+            pool::on_pool!(store.pool(), p => sqlx::query("UPDATE jobs SET spans = 'not json' WHERE id = 'j1'")
+                .execute(p)
+                .await
+                .unwrap()
+                .rows_affected());
+            let read = store.job("j1").await;
+            assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
+        }
+    }
+
+    #[tokio::test]
+    async fn every_move_outside_the_lifecycle_is_refused_and_every_move_in_it_is_made() {
+        use almanac_core::state::Transition;
+        for store in
+            backends("every_move_outside_the_lifecycle_is_refused_and_every_move_in_it_is_made")
+                .await
+        {
+            let mut n = 0;
+            for transition in [Transition::Step, Transition::Reopen] {
+                for from in JobStatus::ALL {
+                    for to in JobStatus::ALL {
+                        n += 1;
+                        let id = format!("j{n}");
+                        let new = NewJob {
+                            status: from,
+                            ..job(&id)
+                        };
+                        store.insert_job(&new, &[]).await.unwrap();
+                        let moved = match transition {
+                            Transition::Step => store.set_status(&id, to, None).await,
+                            Transition::Reopen => store.reopen(&id, to).await,
+                        };
+                        let now = store.job(&id).await.unwrap().unwrap().status;
+                        if transition.allows(from, to) {
+                            assert!(moved.is_ok(), "{transition:?} {from} → {to}: {moved:?}");
+                            assert_eq!(now, to, "{transition:?} {from} → {to}");
+                        } else {
+                            assert!(
+                                matches!(moved, Err(StoreError::IllegalMove { from: f, to: t, .. }) if f == from && t == to),
+                                "{transition:?} {from} → {to}: {moved:?}"
+                            );
+                            assert_eq!(now, from, "{transition:?} {from} → {to} wrote nothing");
+                        }
+                    }
+                }
+            }
+            // A finished job never moves by a step; a missing job is left alone.
+            assert!(!Transition::Step.allows(JobStatus::Completed, JobStatus::Failed));
+            store
+                .set_status("missing", JobStatus::Failed, None)
+                .await
+                .unwrap();
+        }
     }
 
     #[tokio::test]

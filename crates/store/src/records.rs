@@ -1,35 +1,111 @@
 //! The rows of the store as Rust values: what is read ([`JobRecord`], [`RowRecord`],
 //! [`BatchRecord`]) and what is written ([`NewJob`], [`NewRow`], [`RowResult`], [`RowUpdate`],
 //! [`BatchProgress`]). States are typed (`JobStatus`, `Mode`, `RowState`, `BatchState`,
-//! `FailureCode`, stored as their snake_case text); see `migrations/` for each column.
+//! `FailureCode`, stored as their snake_case text), and so is where a job's answers go
+//! ([`Destination`]); see `migrations/` for each column.
 
-use almanac_core::domain::{BatchError, Generated, RowId, RowInput};
+use almanac_core::domain::{BatchError, Generated, RowId, RowInput, SpreadsheetId};
 use almanac_core::state::{BatchState, FailureCode, JobStatus, Mode, RowFailure, RowState};
 use almanac_protocol::{RequestCounts, RowSpan};
+use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use crate::StoreError;
+
 /// The columns of `jobs` that [`JobRecord`] reads, in its field order.
-pub(crate) const JOB_COLUMNS: &str = "id, owner, spreadsheet_id, sheet_id, sheet_title, spans, model, mode, overwrite, status, cancel_requested, error_code, error_message, attempts, not_before, created_at, updated_at";
+pub(crate) const JOB_COLUMNS: &str = "id, owner, destination, spreadsheet_id, sheet_id, file_path, sheet_title, spans, model, mode, overwrite, status, cancel_requested, error_code, error_message, attempts, not_before, created_at, updated_at";
 /// The columns of `job_rows` that [`RowRecord`] reads.
 pub(crate) const ROW_COLUMNS: &str = "job_id, seq, row_id, title, row_number, state, reason, failure_code, batch, year, simple, detail, related_movies";
 /// The columns of `batches` that [`BatchRecord`] reads.
 pub(crate) const BATCH_COLUMNS: &str = "id, job_id, attempt, part, input_file_id, batch_id, status, output_file_id, error_file_id, total, completed, failed, errors, collected";
 
+/// Where a job's answers go: a sheet of a Google spreadsheet (the sidebar's jobs), or an events
+/// file (`almanac run`). Stored as the `jobs` columns `destination` (`sheet` | `file`),
+/// `spreadsheet_id` and `sheet_id` (a sheet), `file_path` (a file; see
+/// `migrations/*/0010_destination.sql`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A sheet, by Sheets `spreadsheetId` and `sheetId` (stable across renames).
+    Sheet {
+        /// Sheets `spreadsheetId`.
+        spreadsheet_id: SpreadsheetId,
+        /// Sheets `sheetId` (the `gid`).
+        sheet_id: i32,
+    },
+    /// An events file (CSV or JSON): the file the job's rows were read from, which its answers are
+    /// merged into (written to its [`crate::FileTarget`]'s `output_path`).
+    File {
+        /// Absolute path of the events file read.
+        path: String,
+    },
+}
+
+impl Destination {
+    /// The stored kind (`destination` column).
+    fn kind(&self) -> &'static str {
+        match self {
+            Destination::Sheet { .. } => "sheet",
+            Destination::File { .. } => "file",
+        }
+    }
+
+    /// The `(destination, spreadsheet_id, sheet_id, file_path)` columns of this destination
+    /// (a file job keeps `''` and `0` in the sheet's columns).
+    pub(crate) fn columns(&self) -> (&'static str, &str, i64, Option<&str>) {
+        match self {
+            Destination::Sheet {
+                spreadsheet_id,
+                sheet_id,
+            } => (
+                self.kind(),
+                spreadsheet_id.as_str(),
+                i64::from(*sheet_id),
+                None,
+            ),
+            Destination::File { path } => (self.kind(), "", 0, Some(path)),
+        }
+    }
+
+    /// The destination stored in these columns.
+    ///
+    /// # Errors
+    /// [`StoreError::Corrupt`] for an unknown kind, an invalid `spreadsheetId` or `sheetId`, or a
+    /// file job without a path.
+    fn from_columns(
+        kind: &str,
+        spreadsheet_id: String,
+        sheet_id: i64,
+        file_path: Option<String>,
+    ) -> Result<Destination, StoreError> {
+        match (kind, file_path) {
+            ("sheet", _) => Ok(Destination::Sheet {
+                spreadsheet_id: SpreadsheetId::parse(&spreadsheet_id)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                sheet_id: i32::try_from(sheet_id).map_err(|_| {
+                    StoreError::Corrupt(format!("sheet_id {sheet_id} is not an int32"))
+                })?,
+            }),
+            ("file", Some(path)) => Ok(Destination::File { path }),
+            (kind, path) => Err(StoreError::Corrupt(format!(
+                "job destination {kind:?} with file_path {path:?}"
+            ))),
+        }
+    }
+}
+
 /// A job as stored (see `migrations/0001_init.sql` for the meaning of each column).
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct JobRecord {
     /// UUID v7.
     pub id: String,
     /// The caller's `sub`.
     pub owner: String,
-    /// Sheets `spreadsheetId`.
-    pub spreadsheet_id: String,
-    /// Sheets `sheetId`.
-    pub sheet_id: i64,
-    /// The sheet's title as last seen.
+    /// Where the job's answers go.
+    pub destination: Destination,
+    /// The sheet's title as last seen (a file job: the file's name).
     pub sheet_title: String,
-    /// JSON of the selected `RowSpan`s.
-    pub spans: String,
+    /// The selected spans (stored as JSON `[{start_row,end_row}]`).
+    pub spans: Vec<RowSpan>,
     /// Model id.
     pub model: String,
     /// Batch or realtime (never `auto`: it is settled at creation).
@@ -46,19 +122,89 @@ pub struct JobRecord {
     pub error_message: Option<String>,
     /// Consecutive transient failures of the current step.
     pub attempts: i64,
-    /// The worker leaves the job alone until then (RFC 3339).
-    pub not_before: String,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339.
-    pub updated_at: String,
+    /// The worker leaves the job alone until then.
+    pub not_before: DateTime<Utc>,
+    /// When the job was created.
+    pub created_at: DateTime<Utc>,
+    /// When the job last changed status (or was asked to cancel).
+    pub updated_at: DateTime<Utc>,
 }
 
 impl JobRecord {
     /// The selected spans.
-    pub fn spans(&self) -> Vec<RowSpan> {
-        serde_json::from_str(&self.spans).unwrap_or_default()
+    pub fn spans(&self) -> &[RowSpan] {
+        &self.spans
     }
+}
+
+/// The `jobs` columns of [`JOB_COLUMNS`] as the database holds them, before they are checked into
+/// a [`JobRecord`].
+#[derive(FromRow)]
+pub(crate) struct JobRow {
+    id: String,
+    owner: String,
+    destination: String,
+    spreadsheet_id: String,
+    sheet_id: i64,
+    file_path: Option<String>,
+    sheet_title: String,
+    spans: String,
+    model: String,
+    mode: Mode,
+    overwrite: bool,
+    status: JobStatus,
+    cancel_requested: bool,
+    error_code: Option<String>,
+    error_message: Option<String>,
+    attempts: i64,
+    not_before: String,
+    created_at: String,
+    updated_at: String,
+}
+
+impl TryFrom<JobRow> for JobRecord {
+    type Error = StoreError;
+
+    /// # Errors
+    /// [`StoreError::Corrupt`] when the destination's columns, the `spans` JSON or a time do not
+    /// hold what the store writes.
+    fn try_from(row: JobRow) -> Result<JobRecord, StoreError> {
+        Ok(JobRecord {
+            destination: Destination::from_columns(
+                &row.destination,
+                row.spreadsheet_id,
+                row.sheet_id,
+                row.file_path,
+            )?,
+            spans: serde_json::from_str(&row.spans).map_err(|e| {
+                StoreError::Corrupt(format!("job {}: spans {:?}: {e}", row.id, row.spans))
+            })?,
+            id: row.id,
+            owner: row.owner,
+            sheet_title: row.sheet_title,
+            model: row.model,
+            mode: row.mode,
+            overwrite: row.overwrite,
+            status: row.status,
+            cancel_requested: row.cancel_requested,
+            error_code: row.error_code,
+            error_message: row.error_message,
+            attempts: row.attempts,
+            not_before: parse_time(&row.not_before)?,
+            created_at: parse_time(&row.created_at)?,
+            updated_at: parse_time(&row.updated_at)?,
+        })
+    }
+}
+
+/// A time as the store keeps it (RFC 3339, see [`crate::timestamp`]).
+///
+/// # Errors
+/// [`StoreError::Corrupt`] when `text` is not an RFC 3339 time.
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| StoreError::Corrupt(format!("time {text:?}: {e}")))
 }
 
 /// A row of a job as stored.
@@ -187,10 +333,8 @@ pub struct NewJob {
     pub id: String,
     /// The caller's `sub`.
     pub owner: String,
-    /// Sheets `spreadsheetId`.
-    pub spreadsheet_id: String,
-    /// Sheets `sheetId`.
-    pub sheet_id: i32,
+    /// Where its answers go.
+    pub destination: Destination,
     /// Current title.
     pub sheet_title: String,
     /// Selected spans.

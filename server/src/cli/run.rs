@@ -373,7 +373,7 @@ async fn resume(svc: &Services, job: &JobRecord) -> Result<String, CliError> {
     if job.status.is_terminal() {
         store.reopen(&job.id, JobStatus::Writing).await?;
     } else {
-        store.schedule(&job.id, &almanac_store::now(), 0).await?;
+        store.schedule(&job.id, chrono::Utc::now(), 0).await?;
     }
     Ok(format!(
         "Resuming job {} ({}, model {}) found in the store: its batch is not sent again.",
@@ -493,12 +493,8 @@ pub async fn drive(
                 ),
             ));
         }
-        let wait = chrono::DateTime::parse_from_rfc3339(&job.not_before)
-            .map(|t| {
-                (t.with_timezone(&chrono::Utc) - chrono::Utc::now())
-                    .to_std()
-                    .unwrap_or_default()
-            })
+        let wait = (job.not_before - chrono::Utc::now())
+            .to_std()
             .unwrap_or_default();
         if !wait.is_zero() {
             tokio::time::sleep(wait.min(std::time::Duration::from_millis(500))).await;

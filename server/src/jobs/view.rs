@@ -7,7 +7,7 @@ use almanac_core::state::Mode;
 use almanac_protocol::{
     BatchSummary, ErrorDetail, Job, JobCost, JobEvent, JobRow, RequestCounts, TokenUsage,
 };
-use almanac_store::{JobRecord, RowRecord, Store, StoreError};
+use almanac_store::{Destination, JobRecord, RowRecord, Store, StoreError, timestamp};
 
 /// Builds the API view of a job (without rows) from the store.
 ///
@@ -16,10 +16,18 @@ use almanac_store::{JobRecord, RowRecord, Store, StoreError};
 pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreError> {
     let status = record.status;
     let batches = store.batches(&record.id).await?;
+    // A file job shows `file:<path>` where a sheet job shows its spreadsheet.
+    let (spreadsheet_id, sheet_id) = match &record.destination {
+        Destination::Sheet {
+            spreadsheet_id,
+            sheet_id,
+        } => (spreadsheet_id.to_string(), *sheet_id),
+        Destination::File { path } => (format!("file:{path}"), 0),
+    };
     Ok(Job {
         id: record.id.clone(),
-        spreadsheet_id: record.spreadsheet_id.clone(),
-        sheet_id: record.sheet_id as i32,
+        spreadsheet_id,
+        sheet_id,
         sheet_title: record.sheet_title.clone(),
         model: record.model.clone(),
         mode: record.mode,
@@ -50,8 +58,8 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
             }),
             _ => None,
         },
-        created_at: record.created_at.clone(),
-        updated_at: record.updated_at.clone(),
+        created_at: timestamp(record.created_at),
+        updated_at: timestamp(record.updated_at),
         rows: Vec::new(),
         cost: job_cost(store, record).await?,
     })

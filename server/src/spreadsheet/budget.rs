@@ -18,23 +18,20 @@
 
 use almanac_core::cost::{chat_turn_cost, check_cap, pro_rata, usage_cost};
 use almanac_protocol::Budget;
+use almanac_store::StoreError;
 use almanac_store::admission::Admission;
-use almanac_store::{StoreError, timestamp};
-use chrono::{Datelike, TimeZone, Utc};
+use chrono::{DateTime, Datelike, TimeZone, Utc};
 
 use crate::spreadsheet::handles::Spreadsheets;
 
 /// The first instant of the current calendar month (UTC) and its `YYYY-MM` name.
-fn this_month() -> (String, String) {
+fn this_month() -> (DateTime<Utc>, String) {
     let now = Utc::now();
     let start = Utc
         .with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0)
         .single()
         .unwrap_or(now);
-    (
-        timestamp(start),
-        format!("{:04}-{:02}", now.year(), now.month()),
-    )
+    (start, format!("{:04}-{:02}", now.year(), now.month()))
 }
 
 /// A spreadsheet's budget and what this month's jobs have committed of it.
@@ -46,7 +43,7 @@ pub async fn budget(sp: &Spreadsheets, spreadsheet_id: &str) -> Result<Budget, S
     let monthly_usd = store.budget(spreadsheet_id).await?;
     let (since, month) = this_month();
     let mut committed_usd = 0.0;
-    for job in store.jobs_since(spreadsheet_id, &since).await? {
+    for job in store.jobs_since(spreadsheet_id, since).await? {
         let (rows, usage) = store.job_usage(&job.id).await?;
         if let Ok(spec) = sp.catalog.resolve(&job.model) {
             committed_usd += usage_cost(spec, job.mode, &usage);
@@ -56,7 +53,7 @@ pub async fn budget(sp: &Spreadsheets, spreadsheet_id: &str) -> Result<Budget, S
             committed_usd += pro_rata(job.est_cost_usd, whole.saturating_sub(rows), whole);
         }
     }
-    committed_usd += chat_committed(sp, spreadsheet_id, &since).await?;
+    committed_usd += chat_committed(sp, spreadsheet_id, since).await?;
     Ok(Budget {
         spreadsheet_id: spreadsheet_id.to_owned(),
         monthly_usd,
@@ -71,7 +68,7 @@ pub async fn budget(sp: &Spreadsheets, spreadsheet_id: &str) -> Result<Budget, S
 async fn chat_committed(
     sp: &Spreadsheets,
     spreadsheet_id: &str,
-    since: &str,
+    since: DateTime<Utc>,
 ) -> Result<f64, StoreError> {
     let mut usd = 0.0;
     for run in sp.store.chat_runs_since(spreadsheet_id, since).await? {

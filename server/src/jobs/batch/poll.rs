@@ -5,7 +5,7 @@
 
 use almanac_core::state::{BatchState, JobStatus};
 use almanac_openai::BatchInfo;
-use almanac_store::{BatchProgress, BatchRecord, JobRecord, timestamp};
+use almanac_store::{BatchProgress, BatchRecord, JobRecord};
 use chrono::Utc;
 use tracing::Instrument;
 
@@ -126,9 +126,7 @@ async fn schedule_in(
     attempts: i64,
 ) -> Result<(), StepError> {
     let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-    svc.store
-        .schedule(&job.id, &timestamp(at), attempts)
-        .await?;
+    svc.store.schedule(&job.id, at, attempts).await?;
     Ok(())
 }
 

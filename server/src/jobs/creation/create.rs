@@ -13,7 +13,7 @@ use almanac_core::domain::{RowInput, SpreadsheetId};
 use almanac_core::state::{JobStatus, Mode, RowState};
 use almanac_protocol::{CreateJobRequest, Estimate, JobOptions};
 use almanac_store::cost::JobEstimateRecord;
-use almanac_store::{FileTarget, NewJob, NewRow, StoreError};
+use almanac_store::{Destination, FileTarget, NewJob, NewRow, StoreError};
 use secrecy::SecretString;
 
 use crate::jobs::creation::estimate::estimate;
@@ -122,8 +122,9 @@ pub async fn create_file_job(svc: &Services, new: NewFileJob) -> Result<String, 
     let job = NewJob {
         id: id.clone(),
         owner: new.owner,
-        spreadsheet_id: format!("file:{}", new.target.input_path),
-        sheet_id: 0,
+        destination: Destination::File {
+            path: new.target.input_path.clone(),
+        },
         sheet_title: new.title,
         spans: vec![new.span],
         model: new.model.id.clone(),
@@ -192,8 +193,10 @@ fn new_job(
     NewJob {
         id: uuid::Uuid::now_v7().to_string(),
         owner: owner.to_owned(),
-        spreadsheet_id: spreadsheet_id.to_string(),
-        sheet_id: req.sheet_id,
+        destination: Destination::Sheet {
+            spreadsheet_id,
+            sheet_id: req.sheet_id,
+        },
         sheet_title: title,
         spans: req.rows.clone(),
         model: model.id.clone(),

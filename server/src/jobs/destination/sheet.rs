@@ -15,7 +15,7 @@ use almanac_core::state::{RowFailure, RowState};
 use almanac_sheets::{
     SheetIndex, WriteGroup, WritePlan, answer_write_bytes, keep_write_columns, plan_with_index,
 };
-use almanac_store::{JobRecord, RowUpdate};
+use almanac_store::{Destination, JobRecord, RowUpdate};
 
 use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
@@ -43,15 +43,20 @@ pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> 
     if page.is_empty() && next.is_none() {
         return Ok(0);
     }
-    let spreadsheet =
-        SpreadsheetId::parse(&job.spreadsheet_id).map_err(|e| StepError::Permanent {
+    let Destination::Sheet {
+        spreadsheet_id: spreadsheet,
+        sheet_id,
+    } = &job.destination
+    else {
+        return Err(StepError::Permanent {
             code: almanac_protocol::ErrorCode::InvalidSpreadsheet,
-            message: e.to_string(),
-        })?;
-    let sheet_id = job.sheet_id as i32;
+            message: format!("job {} writes a file, not a sheet", job.id),
+        });
+    };
+    let sheet_id = *sheet_id;
     let mut read = svc
         .sheets
-        .read_ids_and_outputs(&spreadsheet, sheet_id)
+        .read_ids_and_outputs(spreadsheet, sheet_id)
         .await?;
     keep_write_columns(&mut read.rows);
     if !read.title.is_empty() && read.title != job.sheet_title {
@@ -60,7 +65,8 @@ pub async fn write(svc: &Services, job: &JobRecord) -> Result<usize, StepError> 
     let writer = Writer {
         svc,
         job,
-        spreadsheet: &spreadsheet,
+        spreadsheet,
+        sheet_id,
         index: SheetIndex::new(&read.rows),
     };
     let (mut group, mut tally) = (WriteGroup::default(), Tally::default());
@@ -97,6 +103,8 @@ struct Writer<'a> {
     svc: &'a Services,
     job: &'a JobRecord,
     spreadsheet: &'a SpreadsheetId,
+    /// The sheet's `sheetId`.
+    sheet_id: i32,
     /// The sheet as read at the start of the write, indexed by id.
     index: SheetIndex<'a>,
 }
@@ -111,7 +119,7 @@ impl Writer<'_> {
         // The answers are moved, not copied: a job's answers are its largest data.
         let (seqs, results): (Vec<i64>, Vec<(RowId, Generated)>) =
             rows.into_iter().map(|(seq, id, g)| (seq, (id, g))).unzip();
-        let (sheet_id, overwrite) = (self.job.sheet_id as i32, self.job.overwrite);
+        let (sheet_id, overwrite) = (self.sheet_id, self.job.overwrite);
         let plan = plan_with_index(sheet_id, &self.index, &results, overwrite);
         if !plan.blocks.is_empty() {
             let report = self

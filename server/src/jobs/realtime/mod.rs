@@ -41,7 +41,7 @@ pub(crate) mod state;
 use std::sync::Arc;
 
 use almanac_core::state::JobStatus;
-use almanac_store::{JobRecord, Lease, timestamp};
+use almanac_store::{JobRecord, Lease};
 use chrono::Utc;
 
 use crate::jobs::queue::lease;
@@ -59,8 +59,8 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
     let alive = svc.realtime_runs.alive(&job.id);
     if !alive && svc.realtime_runs.count() >= svc.cost.max_runs.max(1) {
         // This replica runs its share already: leave the job to another one.
-        let at = timestamp(Utc::now() + chrono::Duration::milliseconds(500));
-        store.schedule(&job.id, &at, 0).await?;
+        let at = Utc::now() + chrono::Duration::milliseconds(500);
+        store.schedule(&job.id, at, 0).await?;
         return Ok(());
     }
     if !alive {
@@ -82,8 +82,8 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
     }
     // Look again in a while (a run that died is started again); the run normally ends first
     // and wakes the worker.
-    let at = timestamp(Utc::now() + chrono::Duration::seconds(5));
-    store.schedule(&job.id, &at, 0).await?;
+    let at = Utc::now() + chrono::Duration::seconds(5);
+    store.schedule(&job.id, at, 0).await?;
     Ok(())
 }
 
@@ -116,8 +116,8 @@ async fn run_and_hand_back(svc: Arc<Services>, id: String) {
         }
         Err(e) => {
             tracing::warn!(job_id = %id, error = %e, "realtime run stopped; will resume");
-            let at = timestamp(Utc::now() + chrono::Duration::seconds(2));
-            store.schedule(&id, &at, 0).await
+            let at = Utc::now() + chrono::Duration::seconds(2);
+            store.schedule(&id, at, 0).await
         }
     };
     if let Err(e) = saved {
