@@ -21,6 +21,8 @@
 //!   interpreter, `response` objects and streamed events read into typed values.
 //! - [`transport`]: the HTTP layer under every client (bounded retries with `backon`, no replayed
 //!   batch create, per-attempt timeouts, call and rate-limit observers).
+//! - [`models`]: `GET /v1/models` once, the free call that tells whether a key is accepted (set-up
+//!   checks).
 //! - [`ratelimit`]: the `x-ratelimit-*` / `retry-after` headers of an answer.
 //! - [`error`]: [`OpenAiError`], transient or permanent, scrubbed of keys.
 //!
@@ -35,6 +37,7 @@ pub mod batch;
 pub mod chat;
 pub mod error;
 pub mod jsonl;
+pub mod models;
 pub mod output;
 pub mod ratelimit;
 pub mod responses;
