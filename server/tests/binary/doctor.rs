@@ -18,6 +18,14 @@ const CLIENT_ID: &str = "123456789012-abc123def456.apps.googleusercontent.com";
 const SPREADSHEETS: &str = "https://www.googleapis.com/auth/spreadsheets";
 const CLOUD_PLATFORM: &str = "https://www.googleapis.com/auth/cloud-platform";
 
+/// Settings broken in one way, the checks that must fail, those skipped, a word of the fix.
+type Case = (
+    BTreeMap<&'static str, String>,
+    &'static [&'static str],
+    &'static [&'static str],
+    &'static str,
+);
+
 /// The settings of a deployment that passes every check, as environment variables.
 async fn good_settings(world: &World) -> BTreeMap<&'static str, String> {
     world.emulator.set_openai_api_keys(Some(&[GOOD_KEY]));
@@ -118,7 +126,7 @@ async fn doctor_passes_every_check_of_a_good_deployment_and_fails_each_broken_se
     let other_account = world.write("other.json", other_account.to_string());
     let empty_db = world.write("empty.db", "");
     let no_sidebar = world.path("no-sidebar");
-    let cases: Vec<(BTreeMap<&str, String>, &[&str], &[&str], &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             broken("OPENAI_API_KEY", "sk-doctor-wrong-key-9999".into()),
             &["openai_key"],
