@@ -10,6 +10,9 @@
 //! Failures become a [`SheetsError`] that says whether retrying may help and, when the sheet
 //! cannot be seen, with whom to share it.
 //!
+//! Set-up checks ([`SheetsClient::check_token`], [`SheetsClient::probe_api`]) get a token and ask the
+//! API once, touching no sheet.
+//!
 //! Calls are not retried here; the callers retry [`SheetsError::is_transient`] errors with
 //! backoff. Neither the private key nor access tokens are ever logged or put into an error.
 
