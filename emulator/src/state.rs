@@ -100,4 +100,9 @@ pub struct State {
     pub responses_hold: bool,
     /// RPM/TPM limits of `POST /v1/responses`, when set.
     pub responses_limiter: Option<Limiter>,
+    /// The OpenAI API keys that exist, when set: any other is refused (401 `invalid_api_key`).
+    pub openai_api_keys: Option<Vec<String>>,
+    /// The access scopes of the emulated instance, when set: the metadata server's tokens carry
+    /// these whatever scopes are asked for (a VM created with narrower access scopes).
+    pub metadata_access_scopes: Option<Vec<String>>,
 }

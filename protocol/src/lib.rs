@@ -11,7 +11,8 @@
 //! - `events`: a job's progress events (`JobEvent`);
 //! - `estimate`: `POST /estimate` (`EstimateRequest`, `Estimate`);
 //! - `models`, `budget`, `access`, `health`: the catalogue, a spreadsheet's monthly budget, the
-//!   access challenge and proof, the health check;
+//!   access challenge and proof, the health check (`Health`, and the deep check's `DeepHealth`
+//!   of `HealthCheck`s);
 //! - `states`: the state enums (`JobStatus`, `RowState`, `BatchState`, `Mode`); `failure`: why a
 //!   row failed (`FailureCode`); `errors`: the one vocabulary of error codes (`ErrorCode`) and
 //!   the error body (`ErrorBody`, `ErrorDetail`);
@@ -46,7 +47,7 @@ pub use errors::{ErrorBody, ErrorCode, ErrorDetail};
 pub use estimate::{Cost, Estimate, EstimateRequest, EstimateRow, RowEstimate};
 pub use events::JobEvent;
 pub use failure::FailureCode;
-pub use health::Health;
+pub use health::{CheckName, CheckStatus, DeepHealth, Health, HealthCheck};
 pub use jobs::{
     BatchSummary, CreateJobRequest, Job, JobCost, JobList, JobOptions, JobRow, NewJobRequest,
     RequestCounts, RowCounts, RowSpan, TokenUsage,

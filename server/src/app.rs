@@ -32,6 +32,7 @@ use crate::auth::IdTokenVerifier;
 use crate::auth::access::AccessKeys;
 use crate::chat::ChatService;
 use crate::config::{AuthMode, Config, GoogleCredentials};
+use crate::doctor::{Deployment, HealthCache};
 use crate::jobs::Worker;
 use crate::jobs::services::ServiceParts;
 use crate::jobs::{JobService, Services};
@@ -103,7 +104,11 @@ impl Application {
             chat.clone(),
             auth,
             config.api.clone(),
-        );
+        )
+        .with_deep_health(HealthCache::new(Deployment::of_server(
+            &config,
+            services.store.clone(),
+        )));
         let metrics = metrics_router(crate::metrics::install(), JobService::new(services.clone()));
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;

@@ -22,6 +22,8 @@
 //! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
 //! - [`web`]: the sidebar's bundle at `/sidebar/`.
 //! - [`config`]: settings from flags, the environment and `.env`.
+//! - [`doctor`]: set-up checks of a deployment, for `almanac doctor` and
+//!   `GET /api/v1/health?deep=true`.
 //! - [`metrics`]: Prometheus metrics at `/metrics` (jobs by state, rows, outside calls).
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
 //! - [`cli`]: the `almanac` command line (`serve`, `run`, `batch …`, `sheet …`, and `demo` when
@@ -35,6 +37,7 @@ pub mod auth;
 pub mod chat;
 pub mod cli;
 pub mod config;
+pub mod doctor;
 pub mod jobs;
 pub(crate) mod metrics;
 pub(crate) mod spreadsheet;

@@ -89,7 +89,7 @@ pub(crate) fn classify(error: OpenAIError, key: &str) -> OpenAiError {
 }
 
 /// An error and its sources, `: `-joined (reqwest hides the cause, e.g. "connection refused").
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -111,7 +111,7 @@ pub(crate) fn short(text: String) -> String {
 
 /// Removes the API key and anything shaped like an OpenAI key (`sk-…`, also masked ones such as
 /// `sk-proj-****abcd` that OpenAI echoes in 401 messages) from `text`.
-fn redact(text: &str, key: &str) -> String {
+pub(crate) fn redact(text: &str, key: &str) -> String {
     let mut text = if key.len() >= 8 {
         text.replace(key, "[redacted]")
     } else {

@@ -23,6 +23,8 @@
 //!   `async-openai` clients over the transport, a refused key, errors sorted and scrubbed.
 //! - `transport`: the HTTP layer under every client (bounded retries with `backon`, no replayed
 //!   batch create, per-attempt timeouts, call and rate-limit observers).
+//! - [`models`]: `GET /v1/models` once, the free call that tells whether a key is accepted (set-up
+//!   checks).
 //! - [`ratelimit`]: the `x-ratelimit-*` / `retry-after` headers of an answer.
 //! - `error`: [`OpenAiError`], transient or permanent, scrubbed of keys.
 //!
@@ -42,6 +44,7 @@ mod chat;
 mod connection;
 mod error;
 pub mod jsonl;
+pub mod models;
 pub mod output;
 pub mod ratelimit;
 pub mod responses;

@@ -10,6 +10,9 @@
 //! Failures become a [`SheetsError`] that says whether retrying may help and, when the sheet
 //! cannot be seen, with whom to share it.
 //!
+//! Set-up checks ([`SheetsClient::check_token`], [`SheetsClient::probe_api`]) get a token and ask the
+//! API once, touching no sheet.
+//!
 //! Calls are not retried here; the callers retry [`SheetsError::is_transient`] errors with
 //! backoff. Neither the private key nor access tokens are ever logged or put into an error.
 
@@ -226,6 +229,51 @@ impl SheetsClient {
     /// the address people share their sheet with.
     pub fn service_account_email(&self) -> &str {
         &self.email
+    }
+
+    /// Gets an access token for the `spreadsheets` scope now (from the key's `token_uri`, or from
+    /// the metadata server), as the first Sheets call would: a set-up check that the service
+    /// account's credentials are accepted.
+    ///
+    /// # Errors
+    /// [`SheetsError::Auth`] when the token endpoint refuses the service account (a deleted or
+    /// wrong key, an unknown account) or no service account is configured;
+    /// [`SheetsError::Transient`] when the endpoint cannot be reached.
+    pub async fn check_token(&self) -> Result<(), SheetsError> {
+        let probe = probe_id();
+        let ctx = self.context(&probe);
+        let scope = [Scope::Spreadsheet.as_ref()];
+        match self.hub.auth.get_token(&scope).await {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) => Err(SheetsError::Auth(
+                "no access token was issued for the spreadsheets scope".into(),
+            )),
+            Err(e) => Err(map_error(google_sheets4::Error::MissingToken(e), &ctx)),
+        }
+    }
+
+    /// Checks that the Sheets API accepts this client's token for the `spreadsheets` scope without
+    /// touching any sheet: one `spreadsheets.get` of a spreadsheet id that does not exist. Google
+    /// checks the token and its scopes before it looks the id up, so `NOT_FOUND` means the API is
+    /// reachable and would serve this service account.
+    ///
+    /// # Errors
+    /// [`SheetsError::Auth`] when the token lacks a Sheets scope (`ACCESS_TOKEN_SCOPE_INSUFFICIENT`),
+    /// the Sheets API is not enabled in the project (`SERVICE_DISABLED`) or the token is refused;
+    /// [`SheetsError::Transient`] / [`SheetsError::RateLimited`] when the API cannot answer now;
+    /// others as mapped.
+    pub async fn probe_api(&self) -> Result<(), SheetsError> {
+        let probe = probe_id();
+        let call = self
+            .hub
+            .spreadsheets()
+            .get(probe.as_str())
+            .add_scope(Scope::Spreadsheet)
+            .doit();
+        match run("spreadsheets.get", call, &self.context(&probe), &self.calls).await {
+            Ok(_) | Err(SheetsError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     fn context<'a>(&'a self, spreadsheet_id: &'a SpreadsheetId) -> Context<'a> {
@@ -553,6 +601,12 @@ fn to_cells(values: Vec<serde_json::Value>, width: usize) -> Vec<String> {
         .collect();
     cells.resize(width, String::new());
     cells
+}
+
+/// The spreadsheet id of [`SheetsClient::probe_api`]: one no spreadsheet has.
+fn probe_id() -> SpreadsheetId {
+    SpreadsheetId::parse("almanac-set-up-check-no-such-spreadsheet")
+        .expect("the probe id is a valid spreadsheet id")
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@
 //! - [`limits`]: limits shared by every replica (per-user job rate, the realtime pacer's buckets,
 //!   admission of a new job one at a time per spreadsheet).
 //! - [`admission`]: the lock behind `Store::admit`.
+//! - [`schema`]: whether a database is migrated to this binary's latest migration, read without
+//!   changing it (set-up checks).
 //! - [`scratch`]: fresh PostgreSQL databases for tests and benchmarks.
 //! - [`chat`]: "Ask about the sheet" — threads, messages, runs and their `usage`, files made by
 //!   the code interpreter, containers charged.
@@ -74,6 +76,7 @@ pub mod outcome;
 pub mod pool;
 pub mod records;
 pub mod rows;
+pub mod schema;
 pub mod scratch;
 
 pub use chat::{
@@ -87,6 +90,7 @@ pub use records::{
     BatchProgress, BatchRecord, Destination, JobRecord, NewJob, NewRow, RowRecord, RowResult,
     RowUpdate,
 };
+pub use schema::{MigrationStatus, migration_status};
 
 /// Formats a time the way the store keeps it (`2026-11-21T21:09:02.123Z`).
 pub fn timestamp(t: DateTime<Utc>) -> String {
@@ -189,7 +193,7 @@ impl Store {
 }
 
 /// `url` without its `max_connections` query parameter, and that parameter (or the default).
-fn split_max_connections(url: &str) -> (String, u32) {
+pub(crate) fn split_max_connections(url: &str) -> (String, u32) {
     let Some((base, query)) = url.split_once('?') else {
         return (url.to_owned(), DEFAULT_PG_MAX_CONNECTIONS);
     };

@@ -1,6 +1,6 @@
 //! The [`Emulator`] methods for the Google side: the service account's key, ID tokens and their
 //! signing keys, user access tokens and sharing, Apps Script's calls, the metadata server's
-//! addresses, and the spreadsheets a test sets up, edits as a person would, and inspects.
+//! addresses and the instance's access scopes, and the spreadsheets a test sets up, edits as a person would, and inspects.
 
 use std::collections::BTreeMap;
 
@@ -144,6 +144,13 @@ impl Emulator {
             .get(spreadsheet_id)
             .map(|s| s.developer_metadata.clone())
             .unwrap_or_default()
+    }
+
+    /// Sets the access scopes of the emulated instance (`None`: tokens carry the scopes asked
+    /// for, the default): the metadata server's tokens then carry exactly these.
+    pub fn set_metadata_access_scopes(&self, scopes: Option<&[&str]>) {
+        self.shared.lock().metadata_access_scopes =
+            scopes.map(|scopes| scopes.iter().map(|s| (*s).to_owned()).collect());
     }
 
     /// `127.0.0.1:PORT`: the metadata server's host, as `GCE_METADATA_HOST` names it.

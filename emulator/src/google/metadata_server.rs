@@ -9,7 +9,9 @@
 //! the token is `{"access_token","expires_in","token_type":"Bearer"}` and acts as
 //! [`SERVICE_ACCOUNT_EMAIL`] with the scopes asked for — or, when none are asked, with
 //! `cloud-platform` alone, which the Sheets API does not accept (so a client that forgets to ask
-//! for a Sheets scope fails here as it would on Cloud Run).
+//! for a Sheets scope fails here as it would on Cloud Run). When the instance's access scopes are
+//! set ([`crate::Emulator::set_metadata_access_scopes`]), tokens carry those whatever is asked, as
+//! on a Compute Engine VM created with narrower access scopes.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -65,6 +67,9 @@ pub async fn token(
         .collect();
     if scopes.is_empty() {
         scopes.push(CLOUD_PLATFORM.to_string());
+    }
+    if let Some(access) = shared.lock().metadata_access_scopes.clone() {
+        scopes = access;
     }
     let access_token = format!("ya29.metadata-{}", random_hex());
     shared.lock().tokens.insert(

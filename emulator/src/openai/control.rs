@@ -1,7 +1,7 @@
 //! The [`Emulator`] methods for the OpenAI side: the batches and files a test inspects and
 //! holds, the RPM/TPM limits of Chat Completions and Responses, the timing and holds of
 //! background and streamed responses, the stored conversations, responses and container files,
-//! and the calls for one job that overlapped.
+//! the calls for one job that overlapped, and the API keys that exist.
 
 use crate::config::ResponsesConfig;
 use crate::counts::ResponseStats;
@@ -13,6 +13,14 @@ impl Emulator {
     /// [`overlap`]), and how many calls were attributed to a job.
     pub fn job_call_overlaps(&self) -> (Vec<overlap::Overlap>, usize) {
         (self.overlaps.overlaps(), self.overlaps.calls())
+    }
+
+    /// Names the OpenAI API keys that exist (`None`: any non-empty key is accepted, the default);
+    /// any other key is then refused on every `/v1` route with 401 `invalid_api_key` (see
+    /// [`crate::openai::model_list`]).
+    pub fn set_openai_api_keys(&self, keys: Option<&[&str]>) {
+        self.shared.lock().openai_api_keys =
+            keys.map(|keys| keys.iter().map(|k| (*k).to_owned()).collect());
     }
 
     // --- batch control ---

@@ -2,7 +2,7 @@
 //!
 //! | file | what it is |
 //! |---|---|
-//! | `routes` | the `/v1` router (a bearer token on every route, OpenAI's 404 for unknown routes) and the Files, Batches and Chat Completions routes; merges the routers of `conversations`, `responses` and `containers` |
+//! | `routes` | the `/v1` router (a bearer token on every route, OpenAI's 404 for unknown routes) and the Files, Batches and Chat Completions routes; merges the routers of `conversations`, `responses`, `containers` and `model_list` |
 //! | `files` | a stored file of the Files API (`file-…`): uploaded batch inputs, batches' output and error files |
 //! | `batch` | a batch (`batch_…`) and how it moves a tick at a time: its requests run, its output and error files written, expiry and cancel |
 //! | `batch_input` | the checks of a batch's input JSONL while it is `validating`, each bad line a `BatchError` |
@@ -14,6 +14,7 @@
 //! | `items` | input items checked and turned into stored items, the unit of context of conversations and responses |
 //! | `conversation`, `conversations` | a stored conversation (`conv_…`); the Conversations API's routes |
 //! | `request`, `tools` | a `POST /v1/responses` body checked into a `CreateRequest`; its `tools` and `tool_choice` |
+//! | `model_list` | `GET /v1/models`, and the check that refuses an API key the emulator was told does not exist (401 `invalid_api_key`) |
 //! | `model`, `schema` | the emulated Responses model's rules (message, function call or analysis); function tools' JSON schemas and the arguments written for them |
 //! | `response`, `responses` | a stored response (`resp_…`) and the object it shows; the Responses API's routes |
 //! | `lifecycle` | how a response ends (sync, background, streamed), the ticker's step of background responses |
@@ -37,6 +38,7 @@ pub mod interpreter;
 pub mod items;
 pub mod lifecycle;
 pub mod model;
+pub mod model_list;
 pub mod overlap;
 pub mod ratelimit;
 pub mod request;

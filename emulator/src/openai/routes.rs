@@ -1,10 +1,11 @@
 //! The OpenAI side, under `/v1`: Files (<https://platform.openai.com/docs/api-reference/files>),
 //! Batches (<https://platform.openai.com/docs/api-reference/batch>) and non-streaming Chat
 //! Completions (<https://platform.openai.com/docs/api-reference/chat/create>), plus the routes of
-//! [`crate::openai::conversations`], [`crate::openai::responses`] and
-//! [`crate::openai::containers`].
+//! [`crate::openai::conversations`], [`crate::openai::responses`], [`crate::openai::containers`]
+//! and [`crate::openai::model_list`] (`GET /v1/models`).
 //!
-//! Every route needs `Authorization: Bearer <anything non-empty>`; otherwise 401. Errors use
+//! Every route needs `Authorization: Bearer <anything non-empty>`; otherwise 401 (and a key the
+//! emulator was told does not exist: 401 `invalid_api_key`, see [`crate::openai::model_list`]). Errors use
 //! OpenAI's shape `{"error":{"message","type","param","code"}}`; unknown ids answer 404, unknown
 //! routes 404 `Invalid URL (METHOD /path)`.
 
@@ -55,9 +56,14 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .merge(crate::openai::conversations::routes())
         .merge(crate::openai::responses::routes())
         .merge(crate::openai::containers::routes())
+        .merge(crate::openai::model_list::routes())
         .route("/v1/{*rest}", axum::routing::any(invalid_url))
         .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES))
         .layer(middleware::from_fn(require_api_key))
+        .layer(middleware::from_fn_with_state(
+            shared.clone(),
+            crate::openai::model_list::reject_unknown_key,
+        ))
         .layer(middleware::from_fn_with_state(
             shared.clone(),
             crate::inject::inject,

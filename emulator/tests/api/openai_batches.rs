@@ -619,6 +619,50 @@ async fn auth_and_unknown_ids_use_openai_error_shapes() {
 }
 
 #[tokio::test]
+async fn the_model_list_answers_any_key_until_told_which_exist_then_refuses_others_everywhere() {
+    let emu = start().await;
+    let client = http();
+    let base = emu.openai_base_url();
+    let (status, list) = get_json(&client, &format!("{base}/models")).await;
+    assert_eq!(status, 200, "{list}");
+    assert_eq!(list["object"], "list");
+    assert!(
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "gpt-4o-mini" && m["object"] == "model")
+    );
+
+    emu.set_openai_api_keys(Some(&["sk-the-real-key-0001"]));
+    for path in ["models", "batches"] {
+        let resp = client
+            .get(format!("{base}/{path}"))
+            .bearer_auth("sk-wrong-key-1234")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status().as_u16(), 401, "{path}");
+        let err: Value = resp.json().await.unwrap();
+        assert_eq!(err["error"]["code"], "invalid_api_key");
+        assert_eq!(err["error"]["type"], "invalid_request_error");
+        let message = err["error"]["message"].as_str().unwrap();
+        assert!(
+            message.starts_with("Incorrect API key provided: sk-**********1234."),
+            "{message}"
+        );
+    }
+    let resp = client
+        .get(format!("{base}/models"))
+        .bearer_auth("sk-the-real-key-0001")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
 async fn chat_completions_answer_synchronously() {
     let emu = start().await;
     let client = http();

@@ -5,15 +5,16 @@
 use std::convert::Infallible;
 
 use almanac_protocol::{
-    AccessChallenge, AccessProof, AccessProofRequest, Budget, ErrorBody, Estimate, EstimateRequest,
-    Health, Job, JobEvent, JobList, ModelList, NewJobRequest, SetBudgetRequest,
+    AccessChallenge, AccessProof, AccessProofRequest, Budget, CheckStatus, DeepHealth, ErrorBody,
+    Estimate, EstimateRequest, Health, Job, JobEvent, JobList, ModelList, NewJobRequest,
+    SetBudgetRequest,
 };
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse as _, Response};
 use futures::{Stream, StreamExt, stream};
 use serde::Deserialize;
 use tokio_stream::wrappers::BroadcastStream;
@@ -21,7 +22,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use crate::api::error::{ApiError, CreateRefusal};
 use crate::api::extract::{AccessProofHeader, Caller};
 use crate::api::job_body::job_response;
-use crate::api::responses::{AuthResponses, ProgressEvent};
+use crate::api::responses::{AuthResponses, HealthAnswer, ProgressEvent};
 use crate::api::state::AppState;
 
 /// Any path under `/api/v1` that is no route.
@@ -41,14 +42,54 @@ pub async fn root() -> Json<almanac_protocol::chat::ApiInfo> {
     })
 }
 
-/// `GET /api/v1/health`.
+/// The query of `GET /api/v1/health`.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct HealthQuery {
+    /// `true`: run the set-up checks of the deployment (OpenAI key, service account, Sheets API,
+    /// OAuth client ids, Google's signing keys, database migrations, sidebar bundle, CORS); the
+    /// result is kept for a minute.
+    #[serde(default)]
+    pub deep: bool,
+}
+
+/// `GET /api/v1/health`: the server is up; with `?deep=true`, the deployment's set-up checks.
+///
+/// The deep form needs no credentials, like the plain one (load balancers and uptime checks call
+/// it), so it is bounded instead: its result is kept for a minute and computed by one request at a
+/// time, so however often it is called the server makes at most one round of outside calls a
+/// minute; and it never shows a secret (keys, tokens, a database password). Liveness probes should
+/// use the plain form: the deep one answers 503 when OpenAI or Google cannot be reached.
 #[utoipa::path(get, path = "/api/v1/health", tag = "meta", security(()),
-    responses((status = 200, description = "The server is up", body = Health)))]
-pub async fn health() -> Json<Health> {
-    Json(Health {
-        status: "ok".into(),
-        version: env!("CARGO_PKG_VERSION").into(),
-    })
+    params(HealthQuery),
+    responses(
+        (status = 200, description = "The server is up (`Health`); with `deep=true`, every set-up check passed (`DeepHealth`)", body = HealthAnswer),
+        (status = 400, description = "`deep` is not `true` or `false`", body = ErrorBody),
+        (status = 503, description = "With `deep=true`: a set-up check failed; each check says what is wrong and what to do", body = DeepHealth),
+    ))]
+pub async fn health(
+    State(state): State<AppState>,
+    query: Result<Query<HealthQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(q) = query?;
+    if !q.deep {
+        return Ok(Json(Health {
+            status: "ok".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        })
+        .into_response());
+    }
+    let Some(cache) = &state.deep_health else {
+        return Err(ApiError::not_found(
+            "this server was built without the deep health check",
+        ));
+    };
+    let health = cache.get().await;
+    let status = match health.status {
+        CheckStatus::Failed => StatusCode::SERVICE_UNAVAILABLE,
+        _ => StatusCode::OK,
+    };
+    Ok((status, Json(health)).into_response())
 }
 
 /// `GET /api/v1/models`: the catalogue with prices.

@@ -61,7 +61,7 @@ use utoipa_swagger_ui::Config;
     modifiers(&SecuritySchemes),
     security(("google_id_token" = [])),
     tags(
-        (name = "meta", description = "Health"),
+        (name = "meta", description = "Health, and the deployment's set-up checks (`health?deep=true`)"),
         (name = "models", description = "Models, prices and estimates"),
         (name = "jobs", description = "Generate jobs: create, follow, cancel, list"),
         (name = "access", description = "Proving that the caller can edit a spreadsheet (and the service account too)"),
@@ -300,6 +300,26 @@ mod tests {
         assert!(create["security"][0].get("access_proof").is_some());
         assert!(create["responses"].get("429").is_some());
         for schema in ["Job", "ErrorBody", "CreateJobRequest", "JobStatus"] {
+            assert!(
+                doc["components"]["schemas"].get(schema).is_some(),
+                "{schema} missing"
+            );
+        }
+    }
+
+    #[test]
+    fn the_health_operation_documents_the_deep_checks() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let health = &doc["paths"]["/api/v1/health"]["get"];
+        let params = health["parameters"].as_array().unwrap();
+        assert!(
+            params
+                .iter()
+                .any(|p| p["name"] == "deep" && p["in"] == "query"),
+            "{health}"
+        );
+        assert!(health["responses"].get("503").is_some(), "{health}");
+        for schema in ["DeepHealth", "HealthCheck", "CheckName", "CheckStatus"] {
             assert!(
                 doc["components"]["schemas"].get(schema).is_some(),
                 "{schema} missing"

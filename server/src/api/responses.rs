@@ -1,6 +1,6 @@
 //! Types that exist only to describe answers in the OpenAPI document: the answers every
-//! authenticated operation may give ([`AuthResponses`]) and one event of a job's progress stream
-//! ([`ProgressEvent`]).
+//! authenticated operation may give ([`AuthResponses`]), one event of a job's progress stream
+//! ([`ProgressEvent`]) and the two answers of `GET /api/v1/health` ([`HealthAnswer`]).
 
 /// One Server-Sent Event of `GET /api/v1/jobs/{id}/events`, as a client's SSE parser sees it.
 #[derive(utoipa::ToSchema)]
@@ -24,4 +24,15 @@ pub enum AuthResponses {
     /// Google's signing keys cannot be fetched right now
     #[response(status = 503)]
     KeysUnavailable(almanac_protocol::ErrorBody),
+}
+
+/// `GET /api/v1/health`'s 200 answer: `Health` for the plain form, `DeepHealth` with `deep=true`.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // Only its schema is used.
+pub enum HealthAnswer {
+    /// Without `deep`: the server is up.
+    Plain(almanac_protocol::Health),
+    /// With `deep=true`: every set-up check, all passed.
+    Deep(almanac_protocol::DeepHealth),
 }

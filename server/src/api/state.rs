@@ -9,6 +9,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::auth::IdTokenVerifier;
 use crate::chat::ChatService;
 use crate::config::ApiSettings;
+use crate::doctor::HealthCache;
 use crate::jobs::JobService;
 
 /// How callers are identified.
@@ -40,6 +41,8 @@ pub struct AppState {
     pub chat_limiter: Arc<PerCallerRateLimiter>,
     /// CORS and limits.
     pub settings: Arc<ApiSettings>,
+    /// The deep health check (`GET /api/v1/health?deep=true`), when the server was given one.
+    pub deep_health: Option<Arc<HealthCache>>,
 }
 
 impl AppState {
@@ -58,6 +61,13 @@ impl AppState {
             job_limiter: Arc::new(RateLimiter::keyed(quota(settings.jobs_per_minute))),
             chat_limiter: Arc::new(RateLimiter::keyed(quota(settings.chat.turns_per_minute))),
             settings: Arc::new(settings),
+            deep_health: None,
         }
+    }
+
+    /// The same state, answering `GET /api/v1/health?deep=true` with `health`'s checks.
+    pub fn with_deep_health(mut self, health: Arc<HealthCache>) -> AppState {
+        self.deep_health = Some(health);
+        self
     }
 }

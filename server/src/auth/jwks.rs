@@ -135,23 +135,43 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> Result<(HashMap<String, DecodingKey>, Duration), String> {
-        let resp = self
-            .http
-            .get(&self.url)
-            .send()
-            .await
-            .map_err(|e| format!("GET {} failed: {e}", self.url))?;
-        let status = resp.status();
-        if !status.is_success() {
-            return Err(format!("GET {} answered {status}", self.url));
-        }
-        let max_age = max_age(resp.headers()).unwrap_or(DEFAULT_MAX_AGE);
-        let set: JwkSet = resp
-            .json()
-            .await
-            .map_err(|e| format!("{} is not a JWKS: {e}", self.url))?;
-        Ok((usable_keys(&set), max_age))
+        fetch_keys(&self.http, &self.url).await
     }
+}
+
+/// Fetches the set at `url` once, within `timeout`, and counts its usable keys (see
+/// [`usable_keys`]): a set-up check that the JWKS is reachable and holds keys.
+///
+/// # Errors
+/// Why not, for people (no secrets in it): unreachable, a non-2xx answer, not a JWKS.
+pub async fn count_usable_keys(url: &str, timeout: Duration) -> Result<usize, String> {
+    let http = reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(fetch_keys(&http, url).await?.0.len())
+}
+
+/// The usable keys at `url` and how long they may be used.
+async fn fetch_keys(
+    http: &reqwest::Client,
+    url: &str,
+) -> Result<(HashMap<String, DecodingKey>, Duration), String> {
+    let resp = http
+        .get(url)
+        .send()
+        .await
+        .map_err(|e| format!("GET {url} failed: {e}"))?;
+    let status = resp.status();
+    if !status.is_success() {
+        return Err(format!("GET {url} answered {status}"));
+    }
+    let max_age = max_age(resp.headers()).unwrap_or(DEFAULT_MAX_AGE);
+    let set: JwkSet = resp
+        .json()
+        .await
+        .map_err(|e| format!("{url} is not a JWKS: {e}"))?;
+    Ok((usable_keys(&set), max_age))
 }
 
 /// The RS256-capable RSA keys of a set, by `kid`.

@@ -2,13 +2,15 @@
 //! runs Almanac's whole main job on embedded defaults — a SQLite file, in-process stand-ins for
 //! OpenAI and Google, a sample sheet — through the real backend over HTTP, and prints the filled
 //! sheet. `run`, `batch …` and `sheet …` are the seed workflow's scripts as subcommands, for files
-//! and pipelines (`--json`, documented exit codes, see [`common`]).
+//! and pipelines (`--json`, documented exit codes, see [`common`]); `doctor` checks the settings of
+//! `serve` one at a time.
 
 pub(crate) mod batch;
 pub(crate) mod build;
 pub(crate) mod common;
 #[cfg(feature = "demo")]
 pub(crate) mod demo;
+pub(crate) mod doctor;
 pub(crate) mod run;
 pub(crate) mod sheet;
 
@@ -42,6 +44,8 @@ pub(crate) enum Command {
     /// A sheet to and from a JSON or CSV file, with the service account.
     #[command(subcommand)]
     Sheet(sheet::SheetCommand),
+    /// Check the settings `serve` would use, one at a time (exit 1 when one is wrong).
+    Doctor(doctor::DoctorArgs),
 }
 
 /// Parses arguments and runs the chosen command.
@@ -67,6 +71,10 @@ pub async fn main() -> anyhow::Result<()> {
         Command::Sheet(cmd) => {
             let output = cmd.output_args().clone();
             exit_with(&output, tool(cmd.run()).await)
+        }
+        Command::Doctor(args) => {
+            let output = args.output_args.clone();
+            exit_with(&output, tool(doctor::run(args)).await)
         }
     }
 }

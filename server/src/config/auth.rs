@@ -26,10 +26,10 @@ pub struct AuthArgs {
         env = "ALMANAC_OAUTH_CLIENT_IDS",
         value_delimiter = ','
     )]
-    oauth_client_ids: Vec<String>,
+    pub(super) oauth_client_ids: Vec<String>,
     /// Where Google publishes its ID-token signing keys (a JWKS).
     #[arg(long = "jwks-url", env = "ALMANAC_JWKS_URL", default_value = GOOGLE_JWKS_URL)]
-    jwks_url: String,
+    pub(super) jwks_url: String,
     /// Email domains (comma-separated) allowed to call; empty allows every verified Google account.
     #[arg(
         long = "allowed-email-domains",
@@ -49,7 +49,7 @@ pub struct AuthArgs {
         num_args = 0..=1,
         default_missing_value = "true"
     )]
-    insecure_dev_no_auth: bool,
+    pub(super) insecure_dev_no_auth: bool,
     /// Secret of access challenges and proofs; the same on every instance behind one URL.
     /// Unset: random per process (a restart makes sidebars prove access again).
     #[arg(

@@ -15,10 +15,10 @@ pub struct GoogleArgs {
     /// Path of the Google service-account key JSON used to read and write sheets. Unset: act as
     /// the runtime service account through the metadata server (Cloud Run, GCE), no key file.
     #[arg(long = "google-credentials", env = "GOOGLE_APPLICATION_CREDENTIALS")]
-    google_credentials: Option<PathBuf>,
+    pub(super) google_credentials: Option<PathBuf>,
     /// `host:port` of the metadata server (default `metadata.google.internal`), for tests.
     #[arg(long = "metadata-host", env = "GCE_METADATA_HOST")]
-    metadata_host: Option<String>,
+    pub(super) metadata_host: Option<String>,
     /// Sheets API base URL (with a trailing slash); unset means Google's.
     #[arg(long = "sheets-base-url", env = "SHEETS_BASE_URL")]
     pub sheets_base_url: Option<String>,

@@ -120,7 +120,52 @@ pub struct Config {
     pub api: ApiSettings,
 }
 
+/// The settings `almanac doctor` checks, as given: not validated, so that the doctor can say
+/// what is wrong with each instead of stopping at the first.
+#[derive(Debug)]
+pub struct GivenSettings {
+    /// `OPENAI_BASE_URL`.
+    pub openai_base_url: String,
+    /// `OPENAI_API_KEY`.
+    pub openai_api_key: Option<SecretString>,
+    /// `GOOGLE_APPLICATION_CREDENTIALS`.
+    pub google_credentials: Option<PathBuf>,
+    /// `GCE_METADATA_HOST`.
+    pub metadata_host: Option<String>,
+    /// `SHEETS_BASE_URL`.
+    pub sheets_base_url: Option<String>,
+    /// `ALMANAC_OAUTH_CLIENT_IDS`.
+    pub oauth_client_ids: Vec<String>,
+    /// `ALMANAC_INSECURE_DEV_NO_AUTH`.
+    pub insecure_dev_no_auth: bool,
+    /// `ALMANAC_JWKS_URL`.
+    pub jwks_url: String,
+    /// `DATABASE_URL`.
+    pub database_url: String,
+    /// `ALMANAC_SIDEBAR_DIR`.
+    pub sidebar_dir: PathBuf,
+    /// `ALMANAC_CORS_ORIGINS`.
+    pub cors_origins: Vec<String>,
+}
+
 impl ServeArgs {
+    /// The settings as given, for `almanac doctor`.
+    pub fn given(self) -> GivenSettings {
+        GivenSettings {
+            openai_base_url: self.openai.openai_base_url,
+            openai_api_key: self.openai.openai_api_key,
+            google_credentials: self.google.google_credentials,
+            metadata_host: self.google.metadata_host,
+            sheets_base_url: self.google.sheets_base_url,
+            oauth_client_ids: self.auth.oauth_client_ids,
+            insecure_dev_no_auth: self.auth.insecure_dev_no_auth,
+            jwks_url: self.auth.jwks_url,
+            database_url: self.database.database_url,
+            sidebar_dir: self.server.sidebar_dir,
+            cors_origins: self.server.cors_origins,
+        }
+    }
+
     /// The settings these flags ask for, with the service-account key file read. (Every single
     /// value was checked when clap read it.)
     ///

@@ -16,7 +16,7 @@ pub struct OpenAiArgs {
         hide_env_values = true,
         value_parser = parse::secret
     )]
-    openai_api_key: Option<SecretString>,
+    pub(super) openai_api_key: Option<SecretString>,
     /// OpenAI API base URL, with the `/v1` suffix.
     #[arg(
         long = "openai-base-url",

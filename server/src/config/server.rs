@@ -36,7 +36,7 @@ pub struct ServerArgs {
         value_delimiter = ',',
         default_value = DEFAULT_CORS_ORIGINS
     )]
-    cors_origins: Vec<String>,
+    pub(super) cors_origins: Vec<String>,
     /// Jobs one user may create per minute (a burst of as many, then one every 60/N seconds).
     #[arg(
         long = "jobs-per-minute",
