@@ -263,8 +263,9 @@ fn MessageView(line: Line) -> impl IntoView {
         }
         .into_any(),
     };
+    let label = who.clone();
     view! {
-        <article class=class aria-label=who.clone()>
+        <article class=class aria-label=label>
             <p class="who">{who}</p>
             {text}
             {line
