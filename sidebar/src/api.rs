@@ -356,7 +356,10 @@ fn read<T: DeserializeOwned>(resp: Fetched) -> Result<T, Refusal> {
         return serde_json::from_str(&resp.body).map_err(|e| Refusal {
             status: resp.status,
             code: None,
-            message: tf("error-unexpected-answer", &[("error", e.to_string().into())]),
+            message: tf(
+                "error-unexpected-answer",
+                &[("error", e.to_string().into())],
+            ),
             retry_after: None,
         });
     }
