@@ -9,6 +9,10 @@
  *
  * The Rust sidebar deserializes the object returned by `getSelectionContext()`; its shape is
  * `SelectionContext` below and must not change without changing the sidebar.
+ *
+ * Every text a person reads is in the user's language (`Session.getActiveUserLocale()`, which needs
+ * no scope; English for any language Almanac does not speak), from the table `MESSAGES_` that
+ * `Messages.gs` holds, generated from `locales/<lang>/appsscript.ftl` (see `message_`).
  */
 
 /** Script Property holding the backend's base URL, e.g. `https://almanac.example.com`. */
@@ -73,6 +77,8 @@ var ADD_TOP_LEVEL_MENU_ = true;
  *   unset or not a service account): the sidebar offers a Share button only for this address.
  * @property {string} userEmail the user's email address ('' when Google does not disclose it).
  * @property {SelectedRow[]} rows the selected rows, sorted by row number, each once.
+ * @property {string} locale `Session.getActiveUserLocale()` (`ko`, `en`, `pt_BR`…; '' when unknown):
+ *   the sidebar's language.
  */
 
 /**
@@ -92,9 +98,10 @@ var ADD_TOP_LEVEL_MENU_ = true;
  */
 function onOpen(e) {
   var ui = SpreadsheetApp.getUi();
-  ui.createAddonMenu().addItem('Generate', 'showSidebar').addToUi();
+  var generate = message_('menu-generate');
+  ui.createAddonMenu().addItem(generate, 'showSidebar').addToUi();
   if (shouldAddTopLevelMenu_(e && e.authMode, ScriptApp.AuthMode.NONE, ADD_TOP_LEVEL_MENU_)) {
-    ui.createMenu(SIDEBAR_TITLE_).addItem('Generate', 'showSidebar').addToUi();
+    ui.createMenu(SIDEBAR_TITLE_).addItem(generate, 'showSidebar').addToUi();
   }
 }
 
@@ -118,7 +125,10 @@ function onInstall(e) {
  * @throws {Error} when called where there is no spreadsheet UI (e.g. from the script editor).
  */
 function showSidebar() {
-  var html = HtmlService.createTemplateFromFile('Sidebar')
+  var template = HtmlService.createTemplateFromFile('Sidebar');
+  template.lang = userLang_();
+  template.messages = bootMessages_();
+  var html = template
     .evaluate()
     .setTitle(SIDEBAR_TITLE_)
     .setWidth(SIDEBAR_WIDTH_);
@@ -169,10 +179,7 @@ function getSelectionContext() {
 
   var identityToken = ScriptApp.getIdentityToken();
   if (!identityToken) {
-    throw new Error(
-      'Almanac could not get a Google identity token for you: the "openid" scope must be in ' +
-        'appsscript.json and granted. Reload the spreadsheet and authorize Almanac again.'
-    );
+    throw new Error(message_('error-no-identity-token'));
   }
   return {
     spreadsheetId: spreadsheet.getId(),
@@ -183,6 +190,7 @@ function getSelectionContext() {
     serviceAccountEmail: configuredServiceAccount_(),
     userEmail: Session.getActiveUser().getEmail() || '',
     rows: rows,
+    locale: activeLocale_(),
   };
 }
 
@@ -202,7 +210,7 @@ function getSelectionContext() {
  */
 function writeAccessProof(key, nonce) {
   if (key !== ACCESS_PROOF_KEY_ || !isAccessNonce_(nonce)) {
-    throw new Error('Almanac: this is not an access check of the Almanac backend.');
+    throw new Error(message_('error-not-access-check'));
   }
   var spreadsheet = SpreadsheetApp.getActiveSpreadsheet();
   var now = Date.now();
@@ -236,10 +244,7 @@ function writeAccessProof(key, nonce) {
 function shareWithServiceAccount() {
   var email = configuredServiceAccount_();
   if (email === '') {
-    throw new Error(
-      'Almanac cannot share the spreadsheet by itself: the Script Property ' + SERVICE_ACCOUNT_PROPERTY_ +
-        " is not set. Share it with the service account's address as Editor (Share button, top right)."
-    );
+    throw new Error(message_('error-cannot-share', { property: SERVICE_ACCOUNT_PROPERTY_ }));
   }
   SpreadsheetApp.getActiveSpreadsheet().addEditor(email);
   return email;
@@ -354,28 +359,18 @@ function shouldAddTopLevelMenu_(authMode, noneMode, enabled) {
 function normalizeBackendUrl_(value) {
   var url = typeof value === 'string' ? value.trim() : '';
   if (url === '') {
-    throw new Error(
-      'Almanac is not set up: the Script Property ' + BACKEND_URL_PROPERTY_ + ' is not set. ' +
-        "Set it to the backend's https:// address under Extensions ▸ Apps Script ▸ Project Settings ▸ " +
-        'Script properties.'
-    );
+    throw new Error(message_('error-not-set-up', { property: BACKEND_URL_PROPERTY_ }));
   }
   url = url.replace(/\/+$/, '');
   var schemeMatch = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url);
   var scheme = schemeMatch ? schemeMatch[1].toLowerCase() : '';
-  var notHttps = new Error(
-    BACKEND_URL_PROPERTY_ + ' must start with https:// (http:// is allowed only for 127.0.0.1 or ' +
-      'localhost during development); it is "' + url + '".'
-  );
+  var notHttps = new Error(message_('error-not-https', { property: BACKEND_URL_PROPERTY_, url: url }));
   if (scheme !== '' && scheme !== 'https' && scheme !== 'http') {
     throw notHttps;
   }
   var match = /^https?:\/\/([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?(\/[a-z0-9._~%/-]*)?$/i.exec(url);
   if (!match) {
-    throw new Error(
-      BACKEND_URL_PROPERTY_ + ' must be a base URL such as https://almanac.example.com (no spaces, ' +
-        'credentials, query or fragment); it is "' + url + '".'
-    );
+    throw new Error(message_('error-not-base-url', { property: BACKEND_URL_PROPERTY_, url: url }));
   }
   var host = match[1].toLowerCase();
   if (scheme === 'http' && host !== '127.0.0.1' && host !== 'localhost') {
@@ -459,10 +454,7 @@ function countRows_(blocks) {
  */
 function checkSelectionSize_(rowCount, maxRows) {
   if (rowCount > maxRows) {
-    throw new Error(
-      'The selection has ' + rowCount + ' rows; Almanac takes at most ' + maxRows +
-        ' rows at a time. Select fewer rows and try again.'
-    );
+    throw new Error(message_('error-too-many-rows', { count: rowCount, max: maxRows }));
   }
 }
 
@@ -498,6 +490,87 @@ function cellText_(value) {
   return value === null || value === undefined ? '' : String(value).trim();
 }
 
+/**
+ * The user's locale as Apps Script reports it, `Session.getActiveUserLocale()` (no scope needed, also
+ * in `AuthMode.NONE`).
+ *
+ * @returns {string} e.g. `ko`, `en`, `pt_BR`; '' when Apps Script does not say.
+ */
+function activeLocale_() {
+  try {
+    return Session.getActiveUserLocale() || '';
+  } catch (e) {
+    return '';
+  }
+}
+
+/**
+ * The language of a locale among those of `MESSAGES_`.
+ *
+ * @param {string} locale `ko`, `ko_KR`, `en-US`, …
+ * @returns {string} its language when Almanac speaks it, else `en`.
+ */
+function langOf_(locale) {
+  var primary = String(locale || '').split(/[-_]/)[0].toLowerCase();
+  return Object.prototype.hasOwnProperty.call(MESSAGES_, primary) ? primary : 'en';
+}
+
+/**
+ * The user's language (`langOf_(activeLocale_())`).
+ *
+ * @returns {string} `en` or `ko`.
+ */
+function userLang_() {
+  return langOf_(activeLocale_());
+}
+
+/**
+ * Message `id` of `MESSAGES_` in `lang` (English when that language lacks it), each `{name}` replaced
+ * by `args[name]`.
+ *
+ * @param {string} lang `en` or `ko`.
+ * @param {string} id the message's id in `locales/<lang>/appsscript.ftl`.
+ * @param {Object<string, string | number>} [args] the values of its variables.
+ * @returns {string} the text (the id itself for an unknown message).
+ */
+function formatMessage_(lang, id, args) {
+  var table = MESSAGES_[lang] || MESSAGES_.en;
+  var text = table[id] !== undefined ? table[id] : MESSAGES_.en[id];
+  if (text === undefined) {
+    return id;
+  }
+  return text.replace(/\{([A-Za-z0-9_-]+)\}/g, function (whole, name) {
+    return args && args[name] !== undefined ? String(args[name]) : whole;
+  });
+}
+
+/**
+ * Message `id` in the user's language (see `formatMessage_`).
+ *
+ * @param {string} id the message's id.
+ * @param {Object<string, string | number>} [args] the values of its variables.
+ * @returns {string} the text.
+ */
+function message_(id, args) {
+  return formatMessage_(userLang_(), id, args);
+}
+
+/**
+ * The messages `Sidebar.html` shows before the app has loaded, in the user's language, as a JSON
+ * object (`boot-loading`, `boot-slow`, `boot-unreachable` with `{url}`, `boot-failed`,
+ * `boot-not-set-up`) for the template's `data-messages` attribute.
+ *
+ * @returns {string} JSON text.
+ */
+function bootMessages_() {
+  /** @type {Object<string, string>} */
+  var out = {};
+  ['boot-loading', 'boot-slow', 'boot-unreachable', 'boot-failed', 'boot-not-set-up'].forEach(function (id) {
+    out[id] = message_(id);
+  });
+  return JSON.stringify(out);
+}
+
 // For the Node tests only; Apps Script has no `module`, so this does nothing there.
 if (typeof module !== 'undefined') {
   module.exports = {
@@ -521,6 +594,11 @@ if (typeof module !== 'undefined') {
     normalizeServiceAccountEmail_: normalizeServiceAccountEmail_,
     isAccessNonce_: isAccessNonce_,
     isStaleProof_: isStaleProof_,
+    activeLocale_: activeLocale_,
+    langOf_: langOf_,
+    formatMessage_: formatMessage_,
+    message_: message_,
+    bootMessages_: bootMessages_,
     MAX_SELECTED_ROWS_: MAX_SELECTED_ROWS_,
   };
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs what building and testing the sidebar needs, idempotently (CI runs it on every build):
 # the wasm32 target, wasm-bindgen-cli at exactly the wasm-bindgen version in Cargo.lock (the CLI and
-# the library must match), wasm-opt (Debian's binaryen) and Chromium (Debian's, for the browser
-# test). Each step is skipped when already done.
+# the library must match), wasm-opt (Debian's binaryen), Chromium (Debian's, for the browser test)
+# and a Korean font (Debian's fonts-noto-cjk: without it Hangul is drawn as empty boxes, and the
+# browser test that checks real glyphs fails). Each step is skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,6 +34,7 @@ fi
 missing=()
 command -v wasm-opt >/dev/null 2>&1 || missing+=(binaryen)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== apt-get install ${missing[*]}"
   sudo=""
@@ -41,4 +43,4 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"
 fi
 
-echo "web tools: $(rustc --version), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-opt --version), $(chromium --version 2>/dev/null)"
+echo "web tools: $(rustc --version), wasm-bindgen $(wasm-bindgen --version | awk '{print $2}'), $(wasm-opt --version), $(chromium --version 2>/dev/null), Korean fonts: $(fc-list :lang=ko family 2>/dev/null | wc -l)"

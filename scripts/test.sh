@@ -7,9 +7,11 @@
 #      the store's tests on both databases, the replicas' tests on PostgreSQL), then the
 #      end-to-end tests once more with the backend on PostgreSQL,
 #   2. the Apps Script tests (Node's test runner + tsc --checkJs),
-#   3. the sidebar in headless Chromium (browser test), after its benchmark's figures.
+#   3. the sidebar in headless Chromium (browser test, in English then in Korean, axe-core on every
+#      screen), after its benchmark's figures.
 # It installs what it needs on first run: Node packages, and for the sidebar the wasm32 target,
-# wasm-bindgen-cli at the Cargo.lock version, Debian's binaryen and chromium (scripts/install-web-tools.sh).
+# wasm-bindgen-cli at the Cargo.lock version, Debian's binaryen, chromium and fonts-noto-cjk
+# (scripts/install-web-tools.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

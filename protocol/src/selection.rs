@@ -50,6 +50,10 @@ pub struct SelectionContext {
     pub user_email: String,
     /// The selected rows, top to bottom.
     pub rows: Vec<SelectedRow>,
+    /// The Google account's language, `Session.getActiveUserLocale()` (`ko`, `en`, `pt_BR`…):
+    /// the sidebar speaks Korean for `ko…`, English otherwise and when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locale: Option<String>,
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use almanac_protocol::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::i18n::tf;
 use crate::js::{self, Fetched, Streamed};
 use crate::sse::{SseEvent, SseParser};
 
@@ -60,7 +61,7 @@ impl Refusal {
     fn of(resp: &Fetched) -> Refusal {
         let (code, message) = match serde_json::from_str::<ErrorBody>(&resp.body) {
             Ok(body) => (Some(body.error.code), body.error.message),
-            Err(_) => (None, format!("The backend answered HTTP {}", resp.status)),
+            Err(_) => (None, tf("error-http", &[("status", resp.status.into())])),
         };
         Refusal {
             status: resp.status,
@@ -323,13 +324,19 @@ impl Api {
     pub async fn file_url(&self, thread_id: &str, file_id: &str) -> Result<String, ApiError> {
         let auth = self.auth_headers();
         let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
-        let url = format!(
+        let url = self.file_route(thread_id, file_id);
+        js::fetch_object_url(&url, &headers).await.map_err(ApiError)
+    }
+
+    /// The backend's route of a file's bytes, `…/threads/{thread_id}/files/{file_id}/content`
+    /// (it needs the API's headers: [`Api::file_url`] fetches it).
+    pub fn file_route(&self, thread_id: &str, file_id: &str) -> String {
+        format!(
             "{}/threads/{}/files/{}/content",
             self.base,
             encode(thread_id),
             encode(file_id)
-        );
-        js::fetch_object_url(&url, &headers).await.map_err(ApiError)
+        )
     }
 
     /// The URL of `GET /jobs/{id}/events`, with the identity token as `access_token`.
@@ -349,7 +356,10 @@ fn read<T: DeserializeOwned>(resp: Fetched) -> Result<T, Refusal> {
         return serde_json::from_str(&resp.body).map_err(|e| Refusal {
             status: resp.status,
             code: None,
-            message: format!("The backend sent an unexpected answer: {e}"),
+            message: tf(
+                "error-unexpected-answer",
+                &[("error", e.to_string().into())],
+            ),
             retry_after: None,
         });
     }

@@ -12,6 +12,7 @@ use leptos::prelude::*;
 use crate::api::{Access, Api, ApiError};
 use crate::chat::{ChatPanel, ChatTarget};
 use crate::format;
+use crate::i18n::{Lang, set_lang, t, tf};
 use crate::job::JobCard;
 use crate::js;
 use crate::summary::{SelectionSummary, describe_rows};
@@ -24,21 +25,34 @@ enum Tab {
 }
 
 /// The whole sidebar: reads the selection, then shows the [`Panel`] for it (the tab chosen stays
-/// chosen when the selection is read again).
+/// chosen when the selection is read again). Speaks the language of the Google account's locale
+/// (the selection context's), and the browser's until that is known.
 #[component]
 pub fn App() -> impl IntoView {
-    let context = LocalResource::new(|| async { js::selection_context().await.map_err(ApiError) });
+    let lang = RwSignal::new(Lang::of_locale(js::browser_language().as_deref()));
+    set_lang(lang.get_untracked());
+    js::set_document_lang(lang.get_untracked().tag());
+    let context = LocalResource::new(move || async move {
+        let ctx = js::selection_context().await.map_err(ApiError)?;
+        let chosen = Lang::of_locale(ctx.locale.as_deref());
+        set_lang(chosen);
+        js::set_document_lang(chosen.tag());
+        lang.try_set(chosen);
+        Ok::<_, ApiError>(ctx)
+    });
     let tab = RwSignal::new(Tab::Generate);
+    // Texts outside the panel follow the language once the context has set it.
+    let say = move |id: &'static str| move || lang.with(|_| t(id));
     view! {
         <main class="almanac">
             <header class="top">
-                <h1>"Almanac"</h1>
+                <h1>{say("app-title")}</h1>
                 <button type="button" class="secondary" on:click=move |_| context.refetch()>
-                    "Refresh selection"
+                    {say("refresh-selection")}
                 </button>
             </header>
             <ErrorBoundary fallback=|errors| view! { <ErrorList errors/> }>
-                <Suspense fallback=|| view! { <p class="muted" role="status">"Reading your selection…"</p> }>
+                <Suspense fallback=move || view! { <p class="muted" role="status">{say("reading-selection")}</p> }>
                     {move || Suspend::new(async move {
                         context.await.map(|ctx| view! { <Panel ctx tab/> })
                     })}
@@ -94,7 +108,7 @@ fn Panel(ctx: SelectionContext, tab: RwSignal<Tab>) -> impl IntoView {
 /// The tab list: Generate and Chat (arrow keys move between them, as the ARIA tabs pattern says).
 #[component]
 fn Tabs(tab: RwSignal<Tab>) -> impl IntoView {
-    let choice = move |value: Tab, id: &'static str, panel: &'static str, label: &'static str| {
+    let choice = move |value: Tab, id: &'static str, panel: &'static str, label: String| {
         view! {
             <button
                 type="button"
@@ -107,6 +121,7 @@ fn Tabs(tab: RwSignal<Tab>) -> impl IntoView {
                 on:keydown=move |ev| {
                     if matches!(ev.key().as_str(), "ArrowLeft" | "ArrowRight") {
                         tab.update(|t| *t = if *t == Tab::Generate { Tab::Chat } else { Tab::Generate });
+                        js::focus_by_id(if tab.get_untracked() == Tab::Generate { "almanac-tab-generate" } else { "almanac-tab-chat" });
                     }
                 }
             >
@@ -115,9 +130,9 @@ fn Tabs(tab: RwSignal<Tab>) -> impl IntoView {
         }
     };
     view! {
-        <div class="tabs" role="tablist" aria-label="Almanac">
-            {choice(Tab::Generate, "almanac-tab-generate", "almanac-panel-generate", "Generate")}
-            {choice(Tab::Chat, "almanac-tab-chat", "almanac-panel-chat", "Chat")}
+        <div class="tabs" role="tablist" aria-label=t("tabs-label")>
+            {choice(Tab::Generate, "almanac-tab-generate", "almanac-panel-generate", t("tab-generate"))}
+            {choice(Tab::Chat, "almanac-tab-chat", "almanac-panel-chat", t("tab-chat"))}
         </div>
     }
 }
@@ -180,32 +195,32 @@ fn AccessStep(access: AccessState) -> impl IntoView {
     });
     move || {
         match access.get() {
-        None => Some(view! { <p class="muted" role="status">"Checking that Almanac can work on this spreadsheet…"</p> }.into_any()),
+        None => Some(view! { <p class="muted" role="status">{t("access-checking")}</p> }.into_any()),
         Some(Access::Proven) => None,
         Some(Access::CannotEdit(message)) => Some(view! {
-            <section class="setup error" role="alert" aria-label="Access">
-                <p>"You can only view this spreadsheet, so Almanac cannot fill it for you. Ask its owner for edit access, then reopen the sidebar."</p>
+            <section class="setup error" role="alert" aria-label=t("access-label")>
+                <p>{t("access-cannot-edit")}</p>
                 <p class="muted">{message}</p>
             </section>
         }.into_any()),
         Some(Access::NotShared { email, can_share }) => Some(view! {
-            <section class="setup notice" role="status" aria-label="Share with Almanac">
-                <h2>"One step before the first Generate or Chat"</h2>
-                <p>"Share this spreadsheet with Almanac's service account as Editor, so that it can write the results:"</p>
+            <section class="setup notice" role="status" aria-label=t("share-label")>
+                <h2>{t("share-heading")}</h2>
+                <p>{t("share-explain")}</p>
                 <p><code class="service-account" data-email=email.clone()>{email.clone()}</code></p>
                 {can_share.then(|| view! {
                     <button type="button" class="primary" disabled=move || sharing.pending().get()
-                        on:click=move |_| { sharing.dispatch(()); }>"Share with Almanac"</button>
+                        on:click=move |_| { sharing.dispatch(()); }>{t("share-button")}</button>
                 })}
-                <p class="muted">"Or: Share (top right) ▸ add the address above ▸ Editor ▸ Send."</p>
-                <button type="button" class="secondary" on:click=move |_| access.refetch()>"Check again"</button>
+                <p class="muted">{t("share-by-hand")}</p>
+                <button type="button" class="secondary" on:click=move |_| access.refetch()>{t("check-again")}</button>
                 {move || sharing.value().get().and_then(Result::err).map(|e| view! { <p class="error" role="alert">{e}</p> })}
             </section>
         }.into_any()),
         Some(Access::Failed(message)) => Some(view! {
-            <section class="setup error" role="alert" aria-label="Access">
-                <p>{format!("Almanac could not check its access to this spreadsheet: {message}")}</p>
-                <button type="button" class="secondary" on:click=move |_| access.refetch()>"Check again"</button>
+            <section class="setup error" role="alert" aria-label=t("access-label")>
+                <p>{tf("access-failed", &[("error", message.into())])}</p>
+                <button type="button" class="secondary" on:click=move |_| access.refetch()>{t("check-again")}</button>
             </section>
         }.into_any()),
     }
@@ -288,8 +303,11 @@ impl Target {
 fn SheetLine(sheet_title: String, user_email: String) -> impl IntoView {
     view! {
         <p class="muted sheet">
-            {format!("Sheet “{sheet_title}”")}
-            {(!user_email.is_empty()).then(|| format!(" · {user_email}"))}
+            {if user_email.is_empty() {
+                tf("sheet-line", &[("title", sheet_title.into())])
+            } else {
+                tf("sheet-line-email", &[("title", sheet_title.into()), ("email", user_email.into())])
+            }}
         </p>
     }
 }
@@ -319,7 +337,7 @@ fn GenerateButton(
                 disabled=move || !can_generate || !proven.get() || model.get().is_none() || create.pending().get()
                 on:click=generate
             >
-                {move || if create.pending().get() { "Starting…" } else { "Generate" }}
+                {move || if create.pending().get() { t("generate-starting") } else { t("generate-button") }}
             </button>
         </div>
     }
@@ -342,7 +360,7 @@ fn CreateError(create: CreateAction) -> impl IntoView {
 fn JobsSection(listed: ListedJobs, jobs: RwSignal<Vec<Job>>) -> impl IntoView {
     view! {
         <section class="jobs" aria-labelledby="jobs-title">
-            <h2 id="jobs-title">"Jobs on this spreadsheet"</h2>
+            <h2 id="jobs-title">{t("jobs-title")}</h2>
             <JobsNotice listed jobs/>
             <For each=move || jobs.get() key=|job| job.id.clone() let:job>
                 <JobCard job/>
@@ -354,16 +372,18 @@ fn JobsSection(listed: ListedJobs, jobs: RwSignal<Vec<Job>>) -> impl IntoView {
 /// While the list loads, when it fails, or when there is no job: a line saying so.
 #[component]
 fn JobsNotice(listed: ListedJobs, jobs: RwSignal<Vec<Job>>) -> impl IntoView {
-    move || match listed.get() {
-        None => Some(view! { <p class="muted">"Loading jobs…"</p> }.into_any()),
+    move || {
+        match listed.get() {
+        None => Some(view! { <p class="muted">{t("jobs-loading")}</p> }.into_any()),
         Some(Err(e)) => Some(
-            view! { <p class="error" role="alert">{format!("Could not list the jobs: {e}")}</p> }
+            view! { <p class="error" role="alert">{tf("jobs-list-failed", &[("error", e.to_string().into())])}</p> }
                 .into_any(),
         ),
         Some(Ok(_)) if jobs.with(Vec::is_empty) => {
-            Some(view! { <p class="muted">"No jobs yet."</p> }.into_any())
+            Some(view! { <p class="muted">{t("jobs-none")}</p> }.into_any())
         }
         Some(Ok(_)) => None,
+    }
     }
 }
 
@@ -372,39 +392,36 @@ fn JobsNotice(listed: ListedJobs, jobs: RwSignal<Vec<Job>>) -> impl IntoView {
 fn SelectionView(summary: SelectionSummary) -> impl IntoView {
     if summary.is_empty() {
         return view! {
-            <section class="selection" aria-label="Selection">
-                <p class="notice" role="status">
-                    "No rows are selected. Select the rows to fill (click the row numbers), then press Refresh selection."
-                </p>
+            <section class="selection" aria-label=t("selection-label")>
+                <p class="notice" role="status">{t("selection-empty")}</p>
             </section>
         }
         .into_any();
     }
     let skipped = summary.filled;
     view! {
-        <section class="selection" aria-label="Selection">
+        <section class="selection" aria-label=t("selection-label")>
             <dl class="counts">
-                <div><dt>"Selected"</dt><dd data-count="selected">{summary.selected}</dd></div>
-                <div><dt>"Already filled"</dt><dd data-count="filled">{skipped}</dd></div>
-                <div><dt>"To generate"</dt><dd data-count="to-generate">{summary.to_generate.len()}</dd></div>
+                <div><dt>{t("count-selected")}</dt><dd data-count="selected">{summary.selected}</dd></div>
+                <div><dt>{t("count-filled")}</dt><dd data-count="filled">{skipped}</dd></div>
+                <div><dt>{t("count-to-generate")}</dt><dd data-count="to-generate">{summary.to_generate.len()}</dd></div>
             </dl>
             {(skipped > 0).then(|| view! {
-                <p class="muted">{format!("{} with C–F filled will be skipped.", format::rows(skipped as u64))}</p>
+                <p class="muted">{tf("selection-skipped", &[("rows", format::rows(skipped as u64).into())])}</p>
             })}
             {summary.has_header.then(|| view! {
-                <p class="notice">"The header row is selected; it is left out."</p>
+                <p class="notice">{t("selection-header")}</p>
             })}
             {(!summary.missing.is_empty()).then(|| view! {
                 <p class="notice">
-                    {format!(
-                        "{} without an id (A) or a title (B) will not be generated: {}.",
-                        if summary.missing.len() == 1 { "Row" } else { "Rows" },
-                        describe_rows(&summary.missing),
-                    )}
+                    {tf("selection-missing", &[
+                        ("count", summary.missing.len().into()),
+                        ("rows", describe_rows(&summary.missing).into()),
+                    ])}
                 </p>
             })}
             {(!summary.can_generate()).then(|| view! {
-                <p class="notice" role="status">"Nothing to generate in this selection."</p>
+                <p class="notice" role="status">{t("selection-nothing")}</p>
             })}
         </section>
     }
@@ -421,12 +438,12 @@ fn ModelPicker(model: RwSignal<Option<String>>) -> impl IntoView {
     });
     view! {
         <div class="field">
-            <label for="almanac-model">"Model"</label>
-            <Suspense fallback=|| view! { <select id="almanac-model" disabled=true><option>"Loading…"</option></select> }>
+            <label for="almanac-model">{t("model-label")}</label>
+            <Suspense fallback=|| view! { <select id="almanac-model" disabled=true><option>{t("model-loading")}</option></select> }>
                 {move || Suspend::new(async move {
                     match models.await {
                         Ok(list) => view! { <ModelSelect list model/> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{format!("Could not list the models: {e}")}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{tf("models-failed", &[("error", e.to_string().into())])}</p> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -460,7 +477,7 @@ fn ModelSelect(list: ModelList, model: RwSignal<Option<String>>) -> impl IntoVie
 
 /// One choosable mode in the cost table: a radio button named after the mode.
 #[component]
-fn ModeChoice(mode: RwSignal<Mode>, value: Mode, label: &'static str) -> impl IntoView {
+fn ModeChoice(mode: RwSignal<Mode>, value: Mode) -> impl IntoView {
     view! {
         <label>
             <input
@@ -470,7 +487,7 @@ fn ModeChoice(mode: RwSignal<Mode>, value: Mode, label: &'static str) -> impl In
                 prop:checked=move || mode.get() == value
                 on:change=move |_| mode.set(value)
             />
-            {label}
+            {format::mode(value)}
         </label>
     }
 }
@@ -485,13 +502,13 @@ fn EstimateView(
 ) -> impl IntoView {
     let estimate = estimate_resource(expect_context::<Api>(), model, rows);
     view! {
-        <section class="estimate" aria-label="Estimate" aria-live="polite">
-            <Suspense fallback=|| view! { <p class="muted">"Estimating…"</p> }>
+        <section class="estimate" aria-label=t("estimate-label") aria-live="polite">
+            <Suspense fallback=|| view! { <p class="muted">{t("estimating")}</p> }>
                 {move || Suspend::new(async move {
                     match estimate.await {
                         Ok(Some(estimate)) => view! { <EstimateDetails estimate mode/> }.into_any(),
-                        Ok(None) => view! { <p class="muted">"Pick a model to see the cost."</p> }.into_any(),
-                        Err(e) => view! { <p class="error" role="alert">{format!("No estimate: {e}")}</p> }.into_any(),
+                        Ok(None) => view! { <p class="muted">{t("estimate-pick-model")}</p> }.into_any(),
+                        Err(e) => view! { <p class="error" role="alert">{tf("estimate-failed", &[("error", e.to_string().into())])}</p> }.into_any(),
                     }
                 })}
             </Suspense>
@@ -526,27 +543,33 @@ fn estimate_resource(
 #[component]
 fn EstimateDetails(estimate: Estimate, mode: RwSignal<Mode>) -> impl IntoView {
     let e = &estimate;
-    let tokens = format!(
-        "{}: {} input + ~{} output tokens{}",
-        format::rows(e.rows),
-        format::thousands(e.input_tokens),
-        format::thousands(e.output_tokens),
+    let tokens = tf(
         if e.output_tokens_source == "history" {
-            " (from past jobs)"
+            "estimate-tokens-history"
         } else {
-            ""
+            "estimate-tokens"
         },
+        &[
+            ("rows", format::rows(e.rows).into()),
+            ("input", format::thousands(e.input_tokens).into()),
+            ("output", format::thousands(e.output_tokens).into()),
+        ],
     );
-    let per_row = format!(
-        "Per row: {} batch · {} realtime",
-        format::usd(e.batch.total_usd / e.rows.max(1) as f64),
-        format::usd(e.realtime.total_usd / e.rows.max(1) as f64),
+    let per_row = tf(
+        "estimate-per-row",
+        &[
+            (
+                "batch",
+                format::usd(e.batch.total_usd / e.rows.max(1) as f64).into(),
+            ),
+            (
+                "realtime",
+                format::usd(e.realtime.total_usd / e.rows.max(1) as f64).into(),
+            ),
+        ],
     );
     let saved = e.realtime.total_usd - e.batch.total_usd;
-    let saves = format!(
-        "Batch mode saves {} (results within 24 h at most).",
-        format::usd(saved)
-    );
+    let saves = tf("estimate-saves", &[("amount", format::usd(saved).into())]);
     view! {
         <p class="tokens">{tokens}</p>
         <CostTable estimate mode/>
@@ -561,21 +584,21 @@ fn CostTable(estimate: Estimate, mode: RwSignal<Mode>) -> impl IntoView {
     let e = estimate;
     view! {
         <table class="costs">
-            <thead><tr><th scope="col">"Mode"</th><th scope="col">"Cost"</th><th scope="col">"Wait"</th></tr></thead>
+            <thead><tr><th scope="col">{t("costs-mode")}</th><th scope="col">{t("costs-cost")}</th><th scope="col">{t("costs-wait")}</th></tr></thead>
             <tbody>
                 <tr class="batch">
-                    <th scope="row"><ModeChoice mode value=Mode::Batch label="Batch"/></th>
+                    <th scope="row"><ModeChoice mode value=Mode::Batch/></th>
                     <td data-cost="batch">{format::usd(e.batch.total_usd)}</td>
-                    <td>{format!("~{}", format::duration(e.batch_wait_seconds))}</td>
+                    <td>{format::about(e.batch_wait_seconds)}</td>
                 </tr>
                 <tr>
-                    <th scope="row"><ModeChoice mode value=Mode::Realtime label="Realtime"/></th>
+                    <th scope="row"><ModeChoice mode value=Mode::Realtime/></th>
                     <td data-cost="realtime">{format::usd(e.realtime.total_usd)}</td>
-                    <td>{format!("~{}", format::duration(e.realtime_wait_seconds))}</td>
+                    <td>{format::about(e.realtime_wait_seconds)}</td>
                 </tr>
                 <tr>
-                    <th scope="row"><ModeChoice mode value=Mode::Auto label="Auto"/></th>
-                    <td colspan="2" class="muted">"Realtime if small or urgent, else batch"</td>
+                    <th scope="row"><ModeChoice mode value=Mode::Auto/></th>
+                    <td colspan="2" class="muted">{t("mode-auto-note")}</td>
                 </tr>
             </tbody>
         </table>

@@ -2,8 +2,11 @@
 //! Server-Sent Events through `fetch`, with the identity token and the access proof), see the code
 //! interpreter's charts inline (fetched with the same headers, shown from an object URL), keep the
 //! conversation per spreadsheet across reloads (its thread id in `localStorage`), and start a new
-//! one. Asking waits until access is proven (the set-up step above the tabs). Small components
-//! over one [`ChatState`].
+//! one. Asking waits until access is proven (the set-up step above the tabs). Answers are
+//! Markdown, shown as DOM nodes built from [`crate::markdown`]'s tree (raw HTML as text); their
+//! links to the code interpreter's files (`sandbox:/mnt/data/…`, cited as container files) point
+//! at the backend's file route and download with the API's headers. Small components over one
+//! [`ChatState`].
 
 use almanac_protocol::chat::{
     ChatRequest, ChatResponse, MessageContent, Role, RunStarted, TextDelta, ThreadMessage,
@@ -15,7 +18,9 @@ use leptos::task::spawn_local;
 
 use crate::api::Api;
 use crate::format;
+use crate::i18n::{t, tf};
 use crate::js;
+use crate::markdown::{self, FileLink};
 use crate::sse::SseEvent;
 
 /// One message as the conversation shows it.
@@ -31,6 +36,8 @@ struct Line {
     thread_id: String,
     /// Charts it cites (file ids).
     images: Vec<String>,
+    /// The files its text cites: (`sandbox:` path or file name, file id).
+    files: Vec<(String, String)>,
     /// `1,234 tokens · $0.0012`, for the assistant's messages.
     cost: Option<String>,
 }
@@ -38,10 +45,12 @@ struct Line {
 /// `N tokens · $x` of an answer.
 fn cost_text(usage: &almanac_protocol::TokenUsage, usd: f64) -> String {
     let tokens = usage.input_tokens + usage.output_tokens;
-    format!(
-        "{} tokens · {}",
-        format::thousands(tokens),
-        format::usd(usd)
+    tf(
+        "chat-cost",
+        &[
+            ("tokens", format::thousands(tokens).into()),
+            ("cost", format::usd(usd).into()),
+        ],
     )
 }
 
@@ -50,9 +59,16 @@ impl Line {
     fn of_message(m: &ThreadMessage) -> Line {
         let mut text = String::new();
         let mut images = Vec::new();
+        let mut files = Vec::new();
         for part in &m.content {
             match part {
-                MessageContent::Text { text: t } => text.push_str(&t.value),
+                MessageContent::Text { text: t } => {
+                    text.push_str(&t.value);
+                    files.extend(t.annotations.iter().map(|a| {
+                        let path = markdown::sandbox_path(&a.text).unwrap_or(&a.text);
+                        (path.to_owned(), a.file_path.file_id.clone())
+                    }));
+                }
                 MessageContent::ImageFile { image_file } => images.push(image_file.file_id.clone()),
             }
         }
@@ -66,6 +82,7 @@ impl Line {
             text,
             thread_id: m.thread_id.clone(),
             images,
+            files,
             cost,
         }
     }
@@ -82,6 +99,11 @@ impl Line {
                 .iter()
                 .filter(|f| f.mime_type.starts_with("image/"))
                 .map(|f| f.file_id.clone())
+                .collect(),
+            files: a
+                .files
+                .iter()
+                .map(|f| (f.filename.clone(), f.file_id.clone()))
                 .collect(),
             cost: Some(cost_text(&a.usage, a.cost_usd)),
         }
@@ -151,7 +173,7 @@ pub fn ChatPanel(target: ChatTarget, proven: Signal<bool>) -> impl IntoView {
     };
     load_history(expect_context::<Api>(), state, target.storage_key());
     view! {
-        <section class="chat" aria-label="Chat about this sheet">
+        <section class="chat" aria-label=t("chat-region")>
             <ChatBar state key=target.storage_key()/>
             <ChatLog state/>
             <ChatError state/>
@@ -177,9 +199,10 @@ fn load_history(api: Api, state: ChatState, key: String) {
                 state.thread.try_set(None);
             }
             Err(e) => {
-                state
-                    .error
-                    .try_set(Some(format!("Could not load the conversation: {e}")));
+                state.error.try_set(Some(tf(
+                    "chat-load-failed",
+                    &[("error", e.to_string().into())],
+                )));
             }
         }
     });
@@ -202,7 +225,7 @@ fn ChatBar(state: ChatState, key: String) -> impl IntoView {
                 disabled=move || state.busy() || state.thread.with(Option::is_none)
                 on:click=restart
             >
-                "New conversation"
+                {t("chat-new")}
             </button>
         </div>
     }
@@ -213,9 +236,9 @@ fn ChatBar(state: ChatState, key: String) -> impl IntoView {
 #[component]
 fn ChatLog(state: ChatState) -> impl IntoView {
     view! {
-        <div class="chat-log" role="log" aria-label="Conversation" aria-busy=move || state.busy().to_string()>
+        <div class="chat-log" role="log" aria-label=t("chat-log") aria-busy=move || state.busy().to_string()>
             <Show when=move || state.lines.with(Vec::is_empty) && !state.busy()>
-                <p class="muted">"Ask about this sheet: what a row says, how many events per decade, a chart…"</p>
+                <p class="muted">{t("chat-empty")}</p>
             </Show>
             <For each=move || state.lines.get() key=|line| line.key.clone() let:line>
                 <MessageView line/>
@@ -229,14 +252,22 @@ fn ChatLog(state: ChatState) -> impl IntoView {
 #[component]
 fn MessageView(line: Line) -> impl IntoView {
     let (class, who) = match line.role {
-        Role::User => ("message user", "You"),
-        Role::Assistant => ("message assistant", "Almanac"),
+        Role::User => ("message user", t("chat-you")),
+        Role::Assistant => ("message assistant", t("chat-almanac")),
     };
     let thread = line.thread_id.clone();
+    let text = match line.role {
+        Role::User => view! { <p class="text">{line.text}</p> }.into_any(),
+        Role::Assistant => view! {
+            <Answer text=line.text thread_id=thread.clone() files=line.files/>
+        }
+        .into_any(),
+    };
+    let label = who.clone();
     view! {
-        <article class=class aria-label=who>
+        <article class=class aria-label=label>
             <p class="who">{who}</p>
-            <p class="text">{line.text}</p>
+            {text}
             {line
                 .images
                 .into_iter()
@@ -244,6 +275,56 @@ fn MessageView(line: Line) -> impl IntoView {
                 .collect_view()}
             {line.cost.map(|c| view! { <p class="muted cost">{c}</p> })}
         </article>
+    }
+}
+
+/// An answer's Markdown, as DOM nodes built by [`js::append_markdown`] from [`markdown::render`]'s
+/// tree once the element is mounted. A link to one of the answer's `files` points at the
+/// backend's file route; a click downloads the file with the API's headers.
+#[component]
+fn Answer(text: String, thread_id: String, files: Vec<(String, String)>) -> impl IntoView {
+    let api = expect_context::<Api>();
+    let host = NodeRef::<leptos::html::Div>::new();
+    let failed = RwSignal::new(None::<String>);
+    Effect::new(move |_| {
+        let Some(div) = host.get() else {
+            return;
+        };
+        let resolve = |path: &str| {
+            let name = markdown::file_name(path);
+            files
+                .iter()
+                .find(|(cited, _)| markdown::file_name(cited) == name)
+                .map(|(_, file_id)| FileLink {
+                    file_id: file_id.clone(),
+                    filename: name.to_owned(),
+                    url: api.file_route(&thread_id, file_id),
+                })
+        };
+        let nodes = markdown::render(&text, &resolve);
+        let (api, thread_id) = (api.clone(), thread_id.clone());
+        let on_file: std::rc::Rc<dyn Fn(String, String)> =
+            std::rc::Rc::new(move |file_id: String, filename: String| {
+                let (api, thread_id) = (api.clone(), thread_id.clone());
+                spawn_local(async move {
+                    match api.file_url(&thread_id, &file_id).await {
+                        Ok(url) => {
+                            js::save_object_url(&url, &filename);
+                            js::sleep(60_000).await;
+                            js::revoke_object_url(&url);
+                        }
+                        Err(e) => {
+                            failed.try_set(Some(tf("file-failed", &[("error", e.0.into())])));
+                        }
+                    }
+                });
+            });
+        div.set_text_content(None);
+        js::append_markdown(&div, &nodes, &on_file);
+    });
+    view! {
+        <div class="text markdown" node_ref=host></div>
+        {move || failed.get().map(|e| view! { <p class="error" role="alert">{e}</p> })}
     }
 }
 
@@ -266,15 +347,15 @@ fn ChartImage(thread_id: String, file_id: String) -> impl IntoView {
             js::revoke_object_url(&url);
         }
     });
-    move || {
-        match src.get() {
-        None => view! { <p class="muted">"Loading the chart…"</p> }.into_any(),
+    move || match src.get() {
+        None => view! { <p class="muted">{t("chart-loading")}</p> }.into_any(),
         Some(Ok(url)) => view! {
-            <img class="chart" src=url alt="Chart made by the code interpreter from the sheet's rows"/>
+            <img class="chart" src=url alt=t("chart-alt")/>
         }
         .into_any(),
-        Some(Err(e)) => view! { <p class="error">{format!("The chart could not be loaded: {e}")}</p> }.into_any(),
-    }
+        Some(Err(e)) => {
+            view! { <p class="error">{tf("chart-failed", &[("error", e.into())])}</p> }.into_any()
+        }
     }
 }
 
@@ -283,15 +364,15 @@ fn ChartImage(thread_id: String, file_id: String) -> impl IntoView {
 fn PendingView(state: ChatState) -> impl IntoView {
     move || {
         state.pending.get().map(|p| {
-            let doing = match p.tool {
-                Some(ToolKind::SheetLookup) => "Reading the sheet's rows…",
-                Some(ToolKind::CodeInterpreter) => "Running the code interpreter on the sheet…",
-                None => "Writing…",
-            };
+            let doing = t(match p.tool {
+                Some(ToolKind::SheetLookup) => "chat-doing-lookup",
+                Some(ToolKind::CodeInterpreter) => "chat-doing-code",
+                None => "chat-doing-writing",
+            });
             view! {
-                <article class="message user" aria-label="You"><p class="who">"You"</p><p class="text">{p.question}</p></article>
-                <article class="message assistant pending" aria-label="Almanac, answering">
-                    <p class="who">"Almanac"</p>
+                <article class="message user" aria-label=t("chat-you")><p class="who">{t("chat-you")}</p><p class="text">{p.question}</p></article>
+                <article class="message assistant pending" aria-label=t("chat-answering-label")>
+                    <p class="who">{t("chat-almanac")}</p>
                     <p class="text" aria-live="polite">{p.answer}</p>
                     <p class="muted" role="status">{doing}</p>
                 </article>
@@ -326,7 +407,7 @@ fn ChatForm(state: ChatState, target: ChatTarget, proven: Signal<bool>) -> impl 
     };
     view! {
         <form class="chat-form" on:submit=submit>
-            <label for="almanac-chat-input">"Ask about this sheet"</label>
+            <label for="almanac-chat-input">{t("chat-ask-label")}</label>
             <textarea
                 id="almanac-chat-input"
                 rows="3"
@@ -340,18 +421,18 @@ fn ChatForm(state: ChatState, target: ChatTarget, proven: Signal<bool>) -> impl 
                         prop:checked=move || state.selected_only.get()
                         on:change=move |ev| state.selected_only.set(event_target_checked(&ev))
                     />
-                    "Only the selected rows"
+                    {t("chat-selected-only")}
                 </label>
             </Show>
             <Show when=move || !proven.get()>
-                <p class="notice" role="status">"Ask is enabled once Almanac can work on this spreadsheet (see above)."</p>
+                <p class="notice" role="status">{t("chat-wait-access")}</p>
             </Show>
             <button
                 type="submit"
                 class="primary"
                 disabled=move || !proven.get() || state.busy() || state.draft.with(|d| d.trim().is_empty())
             >
-                {move || if state.busy() { "Answering…" } else { "Ask" }}
+                {move || if state.busy() { t("chat-answering") } else { t("chat-ask") }}
             </button>
         </form>
     }
@@ -385,7 +466,7 @@ async fn ask(api: Api, state: ChatState, target: ChatTarget, question: String) {
         .await;
     match outcome {
         Err(e) => fail(state, &question, e.0),
-        Ok(()) if !ended => fail(state, &question, "The answer broke off: ask again.".into()),
+        Ok(()) if !ended => fail(state, &question, t("chat-broke-off")),
         Ok(()) => {}
     }
 }
@@ -425,7 +506,10 @@ fn on_event(state: ChatState, key: &str, question: &str, event: &SseEvent) -> bo
                 Err(e) => fail(
                     state,
                     question,
-                    format!("The backend sent an unexpected answer: {e}"),
+                    tf(
+                        "error-unexpected-answer",
+                        &[("error", e.to_string().into())],
+                    ),
                 ),
             }
             true
@@ -451,6 +535,7 @@ fn answered(state: ChatState, question: &str, answer: &ChatResponse) {
         text: question.to_owned(),
         thread_id: answer.thread_id.clone(),
         images: Vec::new(),
+        files: Vec::new(),
         cost: None,
     };
     state

@@ -14,6 +14,7 @@ use leptos::task::spawn_local;
 
 use crate::api::{Api, ApiError};
 use crate::format;
+use crate::i18n::{t, tf};
 use crate::js::{self, EventStream, StreamMessage};
 
 /// Stream drops tolerated before the card falls back to polling.
@@ -37,9 +38,9 @@ enum Link {
 impl Link {
     fn describe(self) -> String {
         match self {
-            Link::Live => "live".into(),
-            Link::Reconnecting(n) => format!("connection lost, reconnecting (try {n})"),
-            Link::Polling => format!("checking every {} s", POLL_MS / 1000),
+            Link::Live => t("link-live"),
+            Link::Reconnecting(n) => tf("link-reconnecting", &[("n", n.into())]),
+            Link::Polling => tf("link-polling", &[("s", (POLL_MS / 1000).into())]),
             Link::Ended => String::new(),
         }
     }
@@ -302,12 +303,14 @@ pub fn JobCard(job: Job) -> impl IntoView {
     let cancel = cancel_action(&api, &id, card.current);
     let retry = retry_action(&api, &id, follower);
     let heading = card.current.with_untracked(|j| {
-        format!(
-            "{} · {} · {} · {}",
-            format::rows(j.row_counts.total),
-            j.model,
-            j.mode.as_str(),
-            js::local_time(&j.created_at)
+        tf(
+            "job-heading",
+            &[
+                ("rows", format::rows(j.row_counts.total).into()),
+                ("model", j.model.clone().into()),
+                ("mode", format::mode(j.mode).into()),
+                ("time", js::local_time(&j.created_at).into()),
+            ],
         )
     });
     view! {
@@ -331,12 +334,16 @@ pub fn JobCard(job: Job) -> impl IntoView {
 fn JobLive(card: CardState) -> impl IntoView {
     view! {
         <div class="live" aria-live="polite">
-            <p class="status"><strong>{move || card.current.with(|j| j.status_text.clone())}</strong></p>
+            <p class="status"><strong>{move || format::status(card.status())}</strong></p>
             <Show when=move || card.running()>
                 <p class="counts">
                     {move || {
                         let c = card.counts();
-                        format!("{} completed · {} failed · {} total", c.completed, c.failed, card.bar_total())
+                        tf("job-counts", &[
+                            ("completed", format::thousands(c.completed).into()),
+                            ("failed", format::thousands(c.failed).into()),
+                            ("total", format::thousands(card.bar_total()).into()),
+                        ])
                     }}
                 </p>
             </Show>
@@ -344,7 +351,11 @@ fn JobLive(card: CardState) -> impl IntoView {
                 <p class="outcome">
                     {move || {
                         let r = card.rows();
-                        format!("{} written · {} skipped · {} failed", r.done, r.skipped, r.failed)
+                        tf("job-outcome", &[
+                            ("done", format::thousands(r.done).into()),
+                            ("skipped", format::thousands(r.skipped).into()),
+                            ("failed", format::thousands(r.failed).into()),
+                        ])
                     }}
                 </p>
             </Show>
@@ -360,7 +371,7 @@ fn JobProgress(card: CardState) -> impl IntoView {
             <progress
                 max=move || card.bar_total().max(1)
                 value=move || (card.bar_total() > 0).then(|| card.counts().completed + card.counts().failed)
-                aria-label="Requests done"
+                aria-label=t("job-progress-label")
             ></progress>
         </Show>
     }
@@ -386,9 +397,9 @@ fn JobElapsed(card: CardState) -> impl IntoView {
             {move || {
                 let time = card.elapsed().unwrap_or_default();
                 if card.running() {
-                    format!("Submitted {time} ago · {}", card.link.get().describe())
+                    tf("job-submitted", &[("time", time.into()), ("link", card.link.get().describe().into())])
                 } else {
-                    format!("Took {time}")
+                    tf("job-took", &[("time", time.into())])
                 }
             }}
         </p>
@@ -420,7 +431,7 @@ fn FailedRows(card: CardState, retry: JobAction) -> impl IntoView {
     };
     view! {
         <Show when=move || { !card.running() && card.rows().failed > 0 }>
-            <ul class="failed-rows" aria-label="Failed rows">{failed_rows}</ul>
+            <ul class="failed-rows" aria-label=t("failed-rows-label")>{failed_rows}</ul>
             <RetryButton retry/>
         </Show>
     }
@@ -430,11 +441,18 @@ fn FailedRows(card: CardState, retry: JobAction) -> impl IntoView {
 /// what else a row says about its failure goes here.
 #[component]
 fn FailedRow(row: JobRow) -> impl IntoView {
-    let text = format!(
-        "Row {} ({}): {}",
-        row.row_number,
-        row.id,
-        row.reason.as_deref().unwrap_or("failed")
+    let text = tf(
+        "failed-row",
+        &[
+            ("row", row.row_number.into()),
+            ("id", row.id.into()),
+            (
+                "reason",
+                row.reason
+                    .unwrap_or_else(|| t("failed-row-no-reason"))
+                    .into(),
+            ),
+        ],
     );
     view! { <li>{text}</li> }
 }
@@ -449,7 +467,7 @@ fn RetryButton(retry: JobAction) -> impl IntoView {
             disabled=move || retry.pending().get()
             on:click=move |_| { retry.dispatch(()); }
         >
-            {move || if retry.pending().get() { "Retrying…" } else { "Retry failed rows" }}
+            {move || if retry.pending().get() { t("retrying") } else { t("retry-button") }}
         </button>
     }
 }
@@ -465,7 +483,7 @@ fn CancelButton(card: CardState, cancel: JobAction) -> impl IntoView {
                 disabled=move || cancel.pending().get()
                 on:click=move |_| { cancel.dispatch(()); }
             >
-                "Cancel"
+                {t("cancel-button")}
             </button>
         </Show>
     }

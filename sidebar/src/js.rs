@@ -5,6 +5,8 @@
 //! `Result<_, String>`.
 
 use almanac_protocol::SelectionContext;
+
+use crate::i18n::{lang, tf};
 use futures::channel::mpsc;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::JsCast;
@@ -71,14 +73,19 @@ pub async fn selection_context() -> Result<SelectionContext, String> {
     });
     let value = JsFuture::from(promise)
         .await
-        .map_err(|e| format!("Could not read the selection: {}", js_message(&e)))?;
+        .map_err(|e| tf("error-read-selection", &[("error", js_message(&e).into())]))?;
     let text = match value.as_string() {
         Some(text) => text,
         None => js_sys::JSON::stringify(&value)
             .map(String::from)
             .map_err(|e| js_message(&e))?,
     };
-    serde_json::from_str(&text).map_err(|e| format!("The sheet sent an unexpected selection: {e}"))
+    serde_json::from_str(&text).map_err(|e| {
+        tf(
+            "error-unexpected-selection",
+            &[("error", e.to_string().into())],
+        )
+    })
 }
 
 /// Runs a server-side Apps Script function through `google.script.run` (`call` names it on the
@@ -153,7 +160,7 @@ async fn request(
     let window = web_sys::window().ok_or("no window")?;
     let resp = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
-        .map_err(|e| format!("The backend cannot be reached ({})", js_message(&e)))?;
+        .map_err(|e| tf("error-unreachable", &[("error", js_message(&e).into())]))?;
     Ok(resp.unchecked_into())
 }
 
@@ -205,7 +212,7 @@ pub async fn fetch_stream(
         return Ok(Streamed::Read);
     };
     let reader: web_sys::ReadableStreamDefaultReader = stream.get_reader().unchecked_into();
-    let broke = |e: JsValue| format!("The answer broke off ({})", js_message(&e));
+    let broke = |e: JsValue| tf("error-broke-off", &[("error", js_message(&e).into())]);
     loop {
         let chunk = JsFuture::from(reader.read()).await.map_err(broke)?;
         let done = Reflect::get(&chunk, &"done".into())
@@ -224,7 +231,7 @@ pub async fn fetch_stream(
 pub async fn fetch_object_url(url: &str, headers: &[(&str, &str)]) -> Result<String, String> {
     let resp = request("GET", url, headers, None).await?;
     if !(200..300).contains(&resp.status()) {
-        return Err(format!("the backend answered HTTP {}", resp.status()));
+        return Err(tf("error-http", &[("status", resp.status().into())]));
     }
     let blob = JsFuture::from(resp.blob().map_err(|e| js_message(&e))?)
         .await
@@ -328,10 +335,58 @@ pub fn parse_time_ms(rfc3339: &str) -> Option<f64> {
     ms.is_finite().then_some(ms)
 }
 
-/// The time of day of an RFC 3339 time in the browser's locale (`14:05`).
+/// The time of day of an RFC 3339 time in the sidebar's language, by the browser's `Intl`
+/// (`02:05 PM`, `오후 02:05`).
 pub fn local_time(rfc3339: &str) -> String {
     let date = js_sys::Date::new(&JsValue::from_str(rfc3339));
-    format!("{:02}:{:02}", date.get_hours(), date.get_minutes())
+    let options = js_sys::Object::new();
+    let _ = Reflect::set(&options, &"hour".into(), &"2-digit".into());
+    let _ = Reflect::set(&options, &"minute".into(), &"2-digit".into());
+    date.to_locale_time_string_with_options(lang().tag(), &options)
+        .into()
+}
+
+/// The browser's language (`navigator.language`, `ko-KR`), the sidebar's until the selection
+/// context tells the Google account's.
+pub fn browser_language() -> Option<String> {
+    web_sys::window().and_then(|w| w.navigator().language())
+}
+
+/// Sets `<html lang>`, so that screen readers read the page in its language.
+pub fn set_document_lang(tag: &str) {
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("lang", tag);
+    }
+}
+
+/// Moves the keyboard focus to the element with `id` (the ARIA tabs pattern moves it with the
+/// arrow keys).
+pub fn focus_by_id(id: &str) {
+    if let Some(el) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id))
+        .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+    {
+        let _ = el.focus();
+    }
+}
+
+/// Saves an object URL's file under `filename` (a click on a temporary `<a download>`), as a
+/// person's click on a link of an answer asks.
+pub fn save_object_url(url: &str, filename: &str) {
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    if let Ok(a) = document.create_element("a")
+        && let Ok(a) = a.dyn_into::<web_sys::HtmlElement>()
+    {
+        let _ = a.set_attribute("href", url);
+        let _ = a.set_attribute("download", filename);
+        a.click();
+    }
 }
 
 /// Adds the sidebar's CSS to the document's `<head>` (once).
@@ -346,5 +401,53 @@ pub fn install_css(css: &str) {
         style.set_id("almanac-css");
         style.set_text_content(Some(css));
         let _ = head.append_child(&style);
+    }
+}
+
+/// Appends `nodes` ([`crate::markdown`]'s tree of an answer) to `parent` as DOM nodes, one
+/// `createElement`/`createTextNode` at a time (text is never parsed as HTML). A click on a link
+/// to a file of the code interpreter (`data-file-id`) calls `on_file(file_id, filename)` instead
+/// of following the link (its route needs the API's headers).
+pub fn append_markdown(
+    parent: &web_sys::Element,
+    nodes: &[crate::markdown::Node],
+    on_file: &std::rc::Rc<dyn Fn(String, String)>,
+) {
+    use crate::markdown::Node;
+    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
+        return;
+    };
+    for node in nodes {
+        match node {
+            Node::Text(text) => {
+                let _ = parent.append_child(&document.create_text_node(text));
+            }
+            Node::Element(el) => {
+                let Ok(child) = document.create_element(el.name) else {
+                    continue;
+                };
+                for (name, value) in &el.attrs {
+                    let _ = child.set_attribute(name, value);
+                }
+                if let Some(file_id) = el.attr("data-file-id") {
+                    let (file_id, filename) = (
+                        file_id.to_owned(),
+                        el.attr("download").unwrap_or_default().to_owned(),
+                    );
+                    let on_file = on_file.clone();
+                    let click =
+                        Closure::<dyn FnMut(web_sys::Event)>::new(move |ev: web_sys::Event| {
+                            ev.prevent_default();
+                            on_file(file_id.clone(), filename.clone());
+                        });
+                    let _ = child
+                        .add_event_listener_with_callback("click", click.as_ref().unchecked_ref());
+                    // The link lives as long as the answer; the listener with it.
+                    click.forget();
+                }
+                append_markdown(&child, &el.children, on_file);
+                let _ = parent.append_child(&child);
+            }
+        }
     }
 }

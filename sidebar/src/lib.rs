@@ -4,13 +4,16 @@
 //! and talks to the backend's `/api/v1` with `fetch` (streamed for chat answers) and
 //! `EventSource`.
 //!
-//! - [`summary`], [`format`] and [`sse`]: pure logic (what the selection means, how numbers read,
-//!   Server-Sent Events parsed from bytes), compiled and tested on every target.
+//! - [`summary`], [`format`], [`i18n`], [`markdown`] and [`sse`]: pure logic (what the selection
+//!   means, how numbers read, the messages in English and Korean, answers' Markdown as an element
+//!   tree, Server-Sent Events parsed from bytes), compiled and tested on every target.
 //! - `js` (browser bindings), `api` (the HTTP client), `app` (the screens and tabs), `job` (one
 //!   job's live card) and `chat` (the Chat tab): wasm32 only, so that host builds of the
 //!   workspace stay cheap.
 
 pub mod format;
+pub mod i18n;
+pub mod markdown;
 pub mod sse;
 pub mod summary;
 

@@ -15,6 +15,9 @@ const vm = require('node:vm');
 const APPSSCRIPT_DIR = path.join(__dirname, '..', '..', 'appsscript');
 const CODE_SOURCE = fs.readFileSync(path.join(APPSSCRIPT_DIR, 'Code.gs'), 'utf8');
 const SIDEBAR_SOURCE = fs.readFileSync(path.join(APPSSCRIPT_DIR, 'Sidebar.html'), 'utf8');
+// Messages.gs (generated from locales/*/appsscript.ftl) shares Code.gs's global scope in Apps Script.
+const MESSAGES_SOURCE = fs.readFileSync(path.join(APPSSCRIPT_DIR, 'Messages.gs'), 'utf8');
+const messagesTable = require('./messages.js');
 
 const AuthMode = Object.freeze({ NONE: 'NONE', CUSTOM_FUNCTION: 'CUSTOM_FUNCTION', LIMITED: 'LIMITED', FULL: 'FULL' });
 
@@ -110,6 +113,7 @@ const REFERENCE_SCOPES = {
   'Properties.getProperty': [],
   'Properties.setProperty': [],
   'Session.getActiveUser': [],
+  'Session.getActiveUserLocale': [],
   'User.getEmail': [USERINFO_EMAIL],
 };
 
@@ -166,6 +170,7 @@ function loadCode({
   scopes = MANIFEST.oauthScopes,
   canEdit = true,
   metadata = [],
+  locale = 'en',
 } = {}) {
   const record = { menus: [], sidebars: [], templates: [], htmlOutputs: [], calls: [], metadata, editors: [] };
   const store = new Map(Object.entries(properties));
@@ -278,10 +283,12 @@ function loadCode({
     }),
     Session: as('Session', {
       getActiveUser: () => as('User', { getEmail: () => email }),
+      getActiveUserLocale: () => locale,
     }),
   };
 
   const context = vm.createContext({ ...services, ...extraGlobals });
+  vm.runInContext(MESSAGES_SOURCE, context, { filename: 'Messages.gs' });
   vm.runInContext(CODE_SOURCE, context, { filename: 'Code.gs' });
   return { code: context, record, store, sheet };
 }
@@ -374,10 +381,11 @@ test('getSelectionContext on a single range returns exactly the shape the sideba
       { rowNumber: 2, id: '01-27', title: 'Auschwitz liberated', filled: [false, false, false, false] },
       { rowNumber: 3, id: '08-15', title: 'Liberation Day', filled: [true, true, false, false] },
     ],
+    locale: 'en',
   });
   assert.deepEqual(
     Object.keys(context),
-    ['spreadsheetId', 'sheetId', 'sheetTitle', 'backendUrl', 'identityToken', 'serviceAccountEmail', 'userEmail', 'rows']
+    ['spreadsheetId', 'sheetId', 'sheetTitle', 'backendUrl', 'identityToken', 'serviceAccountEmail', 'userEmail', 'rows', 'locale']
   );
   assert.deepEqual(sheet.reads, [{ row: 2, column: 1, numRows: 2, numColumns: 6 }]);
 });
@@ -618,7 +626,9 @@ test('rowsFromValues_ numbers rows from the first and treats missing cells as em
 
 test('Code.gs exports its functions for Node when module exists', () => {
   const sandbox = { module: { exports: {} } };
-  vm.runInContext(CODE_SOURCE, vm.createContext(sandbox), { filename: 'Code.gs' });
+  const context = vm.createContext(sandbox);
+  vm.runInContext(MESSAGES_SOURCE, context, { filename: 'Messages.gs' });
+  vm.runInContext(CODE_SOURCE, context, { filename: 'Code.gs' });
   for (const name of ['onOpen', 'onInstall', 'showSidebar', 'getSelectionContext', 'getBackendUrl', 'mergeRowBlocks_', 'rowsFromValues_']) {
     assert.equal(typeof sandbox.module.exports[name], 'function', name);
   }
@@ -780,7 +790,7 @@ test("README's scope table lists exactly the manifest's scopes, and its Google c
 // Sidebar.html, run against a tiny fake DOM and google.script.run
 
 /** Runs the inline script of Sidebar.html; `outcome` is 'success' or 'failure' of getBackendUrl. */
-function runSidebar(outcome, value) {
+function runSidebar(outcome, value, lang = 'en') {
   const match = /<script>([\s\S]*?)<\/script>/.exec(SIDEBAR_SOURCE);
   assert.ok(match, 'Sidebar.html has an inline bootstrap script');
   const makeElement = (tag) => ({
@@ -793,6 +803,9 @@ function runSidebar(outcome, value) {
     setAttribute(name, v) {
       this.attributes[name] = v;
     },
+    getAttribute(name) {
+      return name in this.attributes ? this.attributes[name] : null;
+    },
     appendChild(child) {
       this.children.push(child);
     },
@@ -801,6 +814,9 @@ function runSidebar(outcome, value) {
     },
   });
   const boot = makeElement('div');
+  // What the template's `data-messages="<?= messages ?>"` holds once evaluated (bootMessages_).
+  const { code } = loadCode({ locale: lang });
+  boot.setAttribute('data-messages', code.bootMessages_());
   const body = makeElement('body');
   const calls = [];
   const runner = {
@@ -871,4 +887,49 @@ test('Sidebar.html shows the setup message when getBackendUrl fails', () => {
   assert.equal(boot.attributes['data-state'], 'error');
   const text = boot.children.map((c) => c.textContent).join(' ');
   assert.match(text, /ALMANAC_BACKEND_URL is not set/);
+});
+
+// ---------------------------------------------------------------------------------------------------
+// Languages: the user's locale picks the messages of the menu, the errors and the boot page
+
+test('Messages.gs is what tests/appsscript/messages.js generates from locales/*/appsscript.ftl', () => {
+  assert.equal(
+    MESSAGES_SOURCE,
+    messagesTable.generate(),
+    'run `node tests/appsscript/messages.js` after editing a .ftl file'
+  );
+});
+
+test('every Apps Script message exists in English and in Korean', () => {
+  const en = Object.keys(messagesTable.table('en')).sort();
+  const ko = Object.keys(messagesTable.table('ko')).sort();
+  assert.deepEqual(ko, en);
+  assert.ok(en.includes('menu-generate'));
+});
+
+test('a Korean account gets the menu, the errors and the boot messages in Korean, with its locale', () => {
+  const sheet = makeSheet({ cells: { 2: row('a', 'b') }, selection: [[2, 1]] });
+  const { code, record } = loadCode({ locale: 'ko', sheet });
+  code.onOpen({ authMode: AuthMode.FULL });
+  assert.deepEqual(record.menus.map((m) => m.items), [[['생성', 'showSidebar']], [['생성', 'showSidebar']]]);
+  assert.equal(code.getSelectionContext().locale, 'ko');
+  assert.throws(() => code.checkSelectionSize_(50001, 50000), /선택 영역이 50001행입니다/);
+  assert.throws(() => code.normalizeBackendUrl_(''), /Almanac이 설정되지 않았습니다: 스크립트 속성 ALMANAC_BACKEND_URL/);
+  assert.equal(JSON.parse(code.bootMessages_())['boot-loading'], 'Almanac을 불러오는 중…');
+  const { boot, window } = runSidebar('success', 'https://almanac.example.com', 'ko');
+  window.almanacBoot.fail('x', window.almanacBoot.unreachable);
+  assert.match(boot.children.map((c) => c.textContent).join(' '), /서버\(https:\/\/almanac\.example\.com\)에 연결하지 못했습니다/);
+});
+
+test('another language falls back to English, and the locale is passed on as Apps Script says it', () => {
+  const sheet = makeSheet({ cells: { 2: row('a', 'b') }, selection: [[2, 1]] });
+  const { code, record } = loadCode({ locale: 'pt_BR', sheet });
+  code.onOpen({ authMode: AuthMode.FULL });
+  assert.equal(record.menus[0].items[0][0], 'Generate');
+  assert.equal(code.getSelectionContext().locale, 'pt_BR');
+  assert.equal(code.langOf_('ko_KR'), 'ko');
+  assert.equal(code.langOf_('KO'), 'ko');
+  assert.equal(code.langOf_(''), 'en');
+  assert.equal(code.formatMessage_('ko', 'no-such-message'), 'no-such-message');
+  assert.equal(code.formatMessage_('en', 'error-too-many-rows', { count: 3, max: 2 }).startsWith('The selection has 3 rows'), true);
 });

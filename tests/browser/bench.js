@@ -2,7 +2,8 @@
 // to an interactive sidebar in headless Chromium, on `almanac demo --serve` at ALMANAC_URL.
 // "Interactive" means the app has read the selection, listed the models and shown the estimate, so
 // that Generate is enabled. Prints the figures and writes them to test-output/browser/bench.json.
-// Targets: under 300 KB gzip and under 500 ms on localhost (reported, not asserted: timings vary).
+// Targets: under 350 KB gzip (both languages' messages and the Markdown parser included) and under
+// 500 ms on localhost (reported, not asserted: timings vary).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -56,6 +57,6 @@ writeFileSync(join(OUTPUT_DIR, 'bench.json'), `${JSON.stringify(figures, null, 2
 console.log('== sidebar benchmark');
 console.log(`bundle wasm: ${kb(wasm.raw)} raw, ${kb(wasm.gzip)} gzip`);
 console.log(`bundle js:   ${kb(js.raw)} raw, ${kb(js.gzip)} gzip`);
-console.log(`bundle wasm+js: ${kb(total.raw)} raw, ${kb(total.gzip)} gzip (target < 300 KB gzip: ${total.gzip < 300 * 1024 ? 'met' : 'MISSED'})`);
+console.log(`bundle wasm+js: ${kb(total.raw)} raw, ${kb(total.gzip)} gzip (target < 350 KB gzip: ${total.gzip < 350 * 1024 ? 'met' : 'MISSED'})`);
 console.log(`page load → app mounted: median ${ms(figures.mounted_ms.median)}, max ${ms(figures.mounted_ms.max)} over ${RUNS} cold loads`);
 console.log(`page load → interactive (estimate shown, Generate enabled): median ${ms(figures.interactive_ms.median)}, max ${ms(figures.interactive_ms.max)} (target < 500 ms: ${figures.interactive_ms.median < 500 ? 'met' : 'MISSED'})`);

@@ -4,7 +4,7 @@
 // `g`). The functions are those of appsscript/Code.gs the sidebar calls: `getSelectionContext()`,
 // answered from the emulated sheet (`/dev/api/sheet`) and the rows selected in the grid of
 // `/dev/sheet` (the parent page), or, when the sidebar is opened alone, from `?rows=START:END` in
-// its address; `writeAccessProof(key, nonce)` and `shareWithServiceAccount()`, which the emulator
+// its address (the account's locale from `?locale=`, e.g. `ko`); `writeAccessProof(key, nonce)` and `shareWithServiceAccount()`, which the emulator
 // runs as Apps Script would for the pretend user (`/dev/api/script/…`).
 (function () {
   'use strict';
@@ -28,6 +28,21 @@
     return selectedRowsAlone();
   }
 
+  // The Google account's locale, as Apps Script's Session.getActiveUserLocale() reports it: the
+  // dev page's `?locale=` (its own, or the sheet page's around it), else the browser's language.
+  function locale() {
+    const own = new URLSearchParams(window.location.search).get('locale');
+    if (own) return own;
+    try {
+      const parent = window.parent !== window ? window.parent.location.search : '';
+      const fromParent = new URLSearchParams(parent).get('locale');
+      if (fromParent) return fromParent;
+    } catch (e) {
+      // A parent from another origin: the browser's language.
+    }
+    return (navigator.language || 'en').replace('-', '_');
+  }
+
   async function getSelectionContext() {
     const resp = await fetch('/dev/api/sheet');
     if (!resp.ok) throw new Error('The emulated sheet cannot be read (HTTP ' + resp.status + ')');
@@ -41,6 +56,7 @@
       identityToken: sheet.identityToken,
       serviceAccountEmail: sheet.serviceAccountEmail,
       userEmail: sheet.userEmail,
+      locale: locale(),
       rows: selectedRows().map((n) => {
         const row = sheet.rows[n - 1] || [];
         return {
