@@ -55,10 +55,18 @@
 //! alone and `almanac-protocol` on none; only `almanac-demo` and the test crate `almanac-tests`
 //! have `almanac-emulator` as a normal dependency (any crate may as a dev-dependency); and
 //! `almanac-server` depends on `almanac-demo` only optionally (behind its `demo` feature).
+//!
+//! # The map is true
+//!
+//! `ARCHITECTURE.md` names only paths that exist, in lines a terminal shows whole (`docs`).
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+
+/// `ARCHITECTURE.md` names only paths that exist, in wrapped lines.
+#[path = "architecture/docs.rs"]
+mod docs;
 
 /// A module's path inside its crate; empty for the crate root.
 type ModPath = Vec<String>;
