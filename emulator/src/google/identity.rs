@@ -32,7 +32,7 @@ use crate::util::{now_unix, random_hex};
 /// The issuer Google writes into its ID tokens.
 pub const ISSUER: &str = "https://accounts.google.com";
 /// The OAuth client id the demo and the tests configure as the backend's audience.
-pub const CLIENT_ID: &str = "almanac-emulated-client.apps.googleusercontent.com";
+pub const CLIENT_ID: &str = "100000000001-almanacemulated.apps.googleusercontent.com";
 /// Lifetime of a signed ID token and of a user access token, in seconds.
 pub const ID_TOKEN_LIFETIME_SECS: u64 = 3600;
 

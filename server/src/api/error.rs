@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::auth::AuthError;
 use crate::jobs::{CreateJobError, JobError};
+use crate::spreadsheet::SpreadsheetError;
 use almanac_core::catalog::UnknownModel;
 
 /// An error answered by the API.
@@ -91,38 +92,41 @@ impl From<UnknownModel> for ApiError {
     }
 }
 
+impl From<SpreadsheetError> for ApiError {
+    fn from(e: SpreadsheetError) -> Self {
+        let (status, code) = match &e {
+            SpreadsheetError::SpreadsheetId(_) | SpreadsheetError::AccessCheckRefused(_) => {
+                return ApiError::invalid(e.to_string());
+            }
+            SpreadsheetError::SheetNotFound(_) => (StatusCode::NOT_FOUND, ErrorCode::SheetNotFound),
+            SpreadsheetError::AccessNotProven(_) => {
+                (StatusCode::FORBIDDEN, ErrorCode::AccessNotProven)
+            }
+            SpreadsheetError::ProofNotFound(_) => (StatusCode::FORBIDDEN, ErrorCode::ProofNotFound),
+            SpreadsheetError::ServiceAccountNoAccess { .. } => {
+                (StatusCode::FORBIDDEN, ErrorCode::ServiceAccountNoAccess)
+            }
+            SpreadsheetError::Unavailable { .. } => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::SheetsUnavailable,
+            ),
+        };
+        ApiError {
+            status,
+            code,
+            message: e.to_string(),
+        }
+    }
+}
+
 impl From<CreateJobError> for ApiError {
     fn from(e: CreateJobError) -> Self {
         match e {
-            CreateJobError::Invalid(_)
-            | CreateJobError::AccessCheckRefused(_)
-            | CreateJobError::NotReadBack(_) => ApiError::invalid(e.to_string()),
+            CreateJobError::Invalid(_) | CreateJobError::NotReadBack(_) => {
+                ApiError::invalid(e.to_string())
+            }
             CreateJobError::UnknownModel(u) => u.into(),
-            CreateJobError::SheetNotFound(m) => ApiError {
-                status: StatusCode::NOT_FOUND,
-                code: ErrorCode::SheetNotFound,
-                message: m,
-            },
-            CreateJobError::AccessNotProven(m) => ApiError {
-                status: StatusCode::FORBIDDEN,
-                code: ErrorCode::AccessNotProven,
-                message: m,
-            },
-            CreateJobError::ProofNotFound(m) => ApiError {
-                status: StatusCode::FORBIDDEN,
-                code: ErrorCode::ProofNotFound,
-                message: m,
-            },
-            CreateJobError::ServiceAccountNoAccess { message, .. } => ApiError {
-                status: StatusCode::FORBIDDEN,
-                code: ErrorCode::ServiceAccountNoAccess,
-                message,
-            },
-            CreateJobError::Unavailable { message, .. } => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: ErrorCode::SheetsUnavailable,
-                message,
-            },
+            CreateJobError::Spreadsheet(s) => s.into(),
             CreateJobError::ModeNotAllowed(m) => ApiError {
                 status: StatusCode::BAD_REQUEST,
                 code: ErrorCode::ModeNotAllowed,
@@ -168,7 +172,9 @@ impl IntoResponse for CreateRefusal {
             CreateRefusal::Refused(e) => e,
         };
         let retry_after = match &error {
-            CreateJobError::Unavailable { retry_after, .. } => Some(retry_after.as_secs().max(1)),
+            CreateJobError::Spreadsheet(SpreadsheetError::Unavailable { retry_after, .. }) => {
+                Some(retry_after.as_secs().max(1))
+            }
             _ => None,
         };
         let mut response = ApiError::from(error).into_response();
@@ -274,7 +280,7 @@ impl From<crate::chat::ChatError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::OverMonthlyBudget,
             ),
-            E::Access(access) => return CreateJobError::from(access).into(),
+            E::Access(access) => return access.into(),
             E::OpenAi(o) if o.is_transient() => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 ErrorCode::OpenAiUnavailable,

@@ -103,12 +103,13 @@ impl From<almanac_store::StoreError> for CliError {
 impl From<crate::jobs::CreateJobError> for CliError {
     fn from(e: crate::jobs::CreateJobError) -> Self {
         use crate::jobs::CreateJobError as E;
+        use crate::spreadsheet::SpreadsheetError;
         match e {
             E::Store(e) => e.into(),
             E::UnknownModel(e) => e.into(),
-            E::Invalid(_) | E::AccessCheckRefused(_) | E::NotReadBack(_) => {
-                CliError::bad_input(e.to_string())
-            }
+            E::Invalid(_)
+            | E::Spreadsheet(SpreadsheetError::AccessCheckRefused(_))
+            | E::NotReadBack(_) => CliError::bad_input(e.to_string()),
             other => CliError::error("job_refused", other.to_string()),
         }
     }

@@ -8,7 +8,6 @@ use almanac_core::cost::CapExceeded;
 use almanac_core::domain::InvalidValue;
 use almanac_core::state::Mode;
 use almanac_protocol::ErrorCode;
-use almanac_sheets::SheetsError;
 use almanac_store::StoreError;
 
 use crate::spreadsheet::SpreadsheetError;
@@ -20,44 +19,16 @@ pub enum CreateJobError {
     /// The request is malformed; the message says what to change.
     #[error(transparent)]
     Invalid(#[from] InvalidRequest),
-    /// Google Sheets refused the access check for a reason other than sharing or a passing
-    /// failure.
-    #[error("Google Sheets refused the access check: {0}")]
-    AccessCheckRefused(SheetsError),
+    /// The spreadsheet cannot be used: not found, not shared with the service account, no access
+    /// proof, or Google unavailable for now (its own error, shared with the chat).
+    #[error(transparent)]
+    Spreadsheet(SpreadsheetError),
     /// The job was stored but could not be read back for the answer.
     #[error(transparent)]
     NotReadBack(JobError),
     /// The model id is not in the catalogue.
     #[error(transparent)]
     UnknownModel(#[from] UnknownModel),
-    /// The spreadsheet or sheet cannot be found or read by the service account.
-    #[error("{0}")]
-    SheetNotFound(String),
-    /// The call needs an access proof for this caller and spreadsheet, and has none that holds
-    /// (missing, expired, for another spreadsheet or user); the message says how to get one.
-    #[error("{0}")]
-    AccessNotProven(String),
-    /// An access challenge's nonce was not found in the spreadsheet (never written — only an
-    /// editor can — or already used), or is not one this backend issued for the caller.
-    #[error("{0}")]
-    ProofNotFound(String),
-    /// The spreadsheet is not shared with the service account (as Editor), so Almanac cannot work
-    /// on it: a step for the person, naming the email to share with.
-    #[error("{message}")]
-    ServiceAccountNoAccess {
-        /// The service account's email.
-        email: String,
-        /// What to do.
-        message: String,
-    },
-    /// Google Sheets is unreachable or over quota for now, after a few quick tries.
-    #[error("{message}")]
-    Unavailable {
-        /// What happened.
-        message: String,
-        /// How long to wait before trying again.
-        retry_after: std::time::Duration,
-    },
     /// The server's batch strategy does not allow the mode asked for.
     #[error("{0}")]
     ModeNotAllowed(String),
@@ -224,26 +195,14 @@ impl BudgetError {
 }
 
 impl From<SpreadsheetError> for CreateJobError {
-    /// The spreadsheet's refusal, as the same refusal of the job operation.
+    /// The spreadsheet's refusal, as the refusal of the job operation (a malformed spreadsheet id
+    /// is the request's fault).
     fn from(e: SpreadsheetError) -> Self {
         match e {
             SpreadsheetError::SpreadsheetId(e) => {
                 CreateJobError::Invalid(InvalidRequest::SpreadsheetId(e))
             }
-            SpreadsheetError::AccessCheckRefused(e) => CreateJobError::AccessCheckRefused(e),
-            SpreadsheetError::SheetNotFound(m) => CreateJobError::SheetNotFound(m),
-            SpreadsheetError::AccessNotProven(m) => CreateJobError::AccessNotProven(m),
-            SpreadsheetError::ProofNotFound(m) => CreateJobError::ProofNotFound(m),
-            SpreadsheetError::ServiceAccountNoAccess { email, message } => {
-                CreateJobError::ServiceAccountNoAccess { email, message }
-            }
-            SpreadsheetError::Unavailable {
-                message,
-                retry_after,
-            } => CreateJobError::Unavailable {
-                message,
-                retry_after,
-            },
+            other => CreateJobError::Spreadsheet(other),
         }
     }
 }
