@@ -27,12 +27,41 @@ pub enum AuthResponses {
 }
 
 /// `GET /api/v1/health`'s 200 answer: `Health` for the plain form, `DeepHealth` with `deep=true`.
-#[derive(serde::Serialize, utoipa::ToSchema)]
-#[serde(untagged)]
+///
+/// Documented as `anyOf`, not `oneOf`: a `DeepHealth` also has `Health`'s two fields, so it
+/// matches both schemas (a validator holds `oneOf` to exactly one).
 #[allow(dead_code)] // Only its schema is used.
 pub enum HealthAnswer {
     /// Without `deep`: the server is up.
     Plain(almanac_protocol::Health),
     /// With `deep=true`: every set-up check, all passed.
     Deep(almanac_protocol::DeepHealth),
+}
+
+impl utoipa::PartialSchema for HealthAnswer {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{AnyOfBuilder, Ref};
+        AnyOfBuilder::new()
+            .item(Ref::from_schema_name("Health"))
+            .item(Ref::from_schema_name("DeepHealth"))
+            .description(Some(
+                "`Health` without `deep`; `DeepHealth` with `deep=true` (every check passed)",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for HealthAnswer {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema as _;
+        schemas.push(("Health".into(), almanac_protocol::Health::schema()));
+        schemas.push(("DeepHealth".into(), almanac_protocol::DeepHealth::schema()));
+        <almanac_protocol::Health as utoipa::ToSchema>::schemas(schemas);
+        <almanac_protocol::DeepHealth as utoipa::ToSchema>::schemas(schemas);
+    }
 }
