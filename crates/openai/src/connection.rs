@@ -21,8 +21,9 @@ use crate::error::{OpenAiError, classify};
 use crate::ratelimit::RateLimitObserver;
 use crate::transport::{RetryPolicy, Transport};
 
-/// Why a key cannot be used: `None` for a usable one (after trimming).
-fn key_problem(key: &str) -> Option<&'static str> {
+/// Why a key cannot be used: `None` for a usable one (after trimming). The one rule for every
+/// call that sends the key (the clients, and `models::list_models`).
+pub(crate) fn key_problem(key: &str) -> Option<&'static str> {
     if key.is_empty() {
         Some("the OpenAI API key is empty; set OPENAI_API_KEY")
     } else if !key.bytes().all(|b| b.is_ascii_graphic()) {

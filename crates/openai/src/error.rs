@@ -47,6 +47,20 @@ impl OpenAiError {
     }
 }
 
+/// An HTTP refusal sorted by its status: 408, 5xx and a 429 that is not `insufficient_quota` are
+/// transient (worth retrying later); every other status is permanent. `message` is already
+/// scrubbed of the key.
+pub(crate) fn from_status(status: u16, quota: bool, message: String) -> OpenAiError {
+    if (status == 429 && !quota) || status == 408 || status >= 500 {
+        OpenAiError::Transient(format!("HTTP {status}: {message}"))
+    } else {
+        OpenAiError::Permanent {
+            status: Some(status),
+            message,
+        }
+    }
+}
+
 /// Sorts an `async-openai` error into transient (429 but `insufficient_quota`, 408, 5xx, network,
 /// unreadable answers) or permanent (every other status, a request that could not be built), with
 /// `key` scrubbed from the message. Every client reaches it through its connection
@@ -62,14 +76,7 @@ pub(crate) fn classify(error: OpenAIError, key: &str) -> OpenAiError {
             let message = scrub(short(api_error.to_string()));
             let quota = api_error.r#type.as_deref() == Some("insufficient_quota")
                 || api_error.code.as_deref() == Some("insufficient_quota");
-            if (status == 429 && !quota) || status == 408 || status >= 500 {
-                OpenAiError::Transient(format!("HTTP {status}: {message}"))
-            } else {
-                OpenAiError::Permanent {
-                    status: Some(status),
-                    message,
-                }
-            }
+            from_status(status, quota, message)
         }
         OpenAIError::Reqwest(e) if e.is_builder() => OpenAiError::Permanent {
             status: None,

@@ -8,7 +8,8 @@ use std::time::Duration;
 use secrecy::{ExposeSecret as _, SecretString};
 use serde::Deserialize;
 
-use crate::error::{OpenAiError, error_chain, redact, short};
+use crate::connection::key_problem;
+use crate::error::{OpenAiError, error_chain, from_status, redact, short};
 
 #[derive(Deserialize)]
 struct ModelList {
@@ -51,10 +52,10 @@ pub async fn list_models(
     timeout: Duration,
 ) -> Result<Vec<String>, OpenAiError> {
     let key = api_key.expose_secret().trim();
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if let Some(problem) = key_problem(key) {
         return Err(OpenAiError::Permanent {
             status: None,
-            message: "the API key is empty or holds spaces or characters that cannot be sent in an HTTP header".into(),
+            message: problem.into(),
         });
     }
     let http = reqwest::Client::builder()
@@ -101,15 +102,7 @@ fn refusal(status: u16, body: &[u8], key: &str) -> OpenAiError {
         }
         Err(_) => (String::from_utf8_lossy(body).into_owned(), false),
     };
-    let message = redact(&short(message), key);
-    if (status == 429 && !quota) || status == 408 || status >= 500 {
-        OpenAiError::Transient(format!("HTTP {status}: {message}"))
-    } else {
-        OpenAiError::Permanent {
-            status: Some(status),
-            message,
-        }
-    }
+    from_status(status, quota, redact(&short(message), key))
 }
 
 #[cfg(test)]
