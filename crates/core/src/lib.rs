@@ -4,6 +4,8 @@
 //!
 //! - [`domain`]: typed values that cannot be invalid (`RowId`, `SpreadsheetId`), a row to send
 //!   (`RowInput`), a row as read from a grid (`SheetRow`), and the model's answer (`Generated`).
+//! - [`ids`]: the ids of jobs, chat threads and runs, and a provider's batch ids (`JobId`,
+//!   `ThreadId`, `RunId`, `BatchId`), each its own type.
 //! - [`state`]: the typed states of a job, a batch and a row, and why a row failed
 //!   (`JobStatus`, `BatchState`, `RowState`, `FailureCode`).
 //! - [`output`]: the four output columns C–F (`OutputField`), one table of their names: sheet
@@ -20,6 +22,7 @@ pub mod calls;
 pub mod catalog;
 pub mod cost;
 pub mod domain;
+pub mod ids;
 pub mod output;
 pub mod prompt;
 pub mod state;

@@ -11,7 +11,8 @@ use almanac_core::domain::{Generated, RowId};
 use almanac_core::output::HEADERS;
 
 use crate::atomic::write_atomic;
-use crate::scan::{Raw, Source, scan};
+use crate::scan::scan;
+use crate::source::{Raw, Source};
 use crate::types::{Fields, FileError, FileRow, Format, err};
 
 #[derive(Clone, Debug)]

@@ -24,7 +24,9 @@
 mod atomic;
 mod events;
 mod ids;
+mod json;
 mod scan;
+mod source;
 mod types;
 
 pub use atomic::{AtomicFile, write_atomic};

@@ -28,7 +28,6 @@ use google_sheets4::api::{
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 
-use crate::a1;
 use crate::connect::{
     Connector, METADATA_TOKEN_URL, NoServiceAccount, connector, connector_for, metadata_email,
 };
@@ -36,6 +35,7 @@ use crate::error::{Context, SheetsError, map_error};
 use crate::grid::GridRange;
 use crate::layout::{ID_COL, LAST_OUTPUT_COL, LAST_READ_COL};
 use crate::plan::CellBlock;
+use crate::values::{merge_spans, returned_first_row, returned_title, to_cells};
 use crate::write_body::{WRITE_REQUEST_MAX_BYTES, split_for_requests, write_request};
 use almanac_core::calls::{ExternalCall, Observer};
 use almanac_core::domain::SheetRow;
@@ -44,9 +44,6 @@ use almanac_core::domain::SpreadsheetId;
 /// Longest wait for one Sheets call (including getting a token); past it the call is
 /// [`SheetsError::Transient`].
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(120);
-
-/// Rows above this cannot exist: a spreadsheet holds at most 10 million cells.
-const MAX_ROW: u32 = 10_000_000;
 
 /// What a [`SheetsClient::write_blocks`] did.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -554,96 +551,8 @@ async fn run<T>(
     }
 }
 
-/// Validates spans and merges overlapping or adjacent ones; ascending.
-fn merge_spans(spans: &[RowSpan]) -> Result<Vec<(u32, u32)>, SheetsError> {
-    let mut sorted = Vec::with_capacity(spans.len());
-    for s in spans {
-        if s.start_row == 0 || s.end_row < s.start_row || s.end_row > MAX_ROW {
-            return Err(SheetsError::Other(format!(
-                "rows {}–{} are not a valid span: rows start at 1, the end is not before the start and not beyond {MAX_ROW}",
-                s.start_row, s.end_row
-            )));
-        }
-        sorted.push((s.start_row, s.end_row));
-    }
-    sorted.sort_unstable();
-    let mut merged: Vec<(u32, u32)> = Vec::with_capacity(sorted.len());
-    for (start, end) in sorted {
-        match merged.last_mut() {
-            Some(last) if start <= last.1.saturating_add(1) => last.1 = last.1.max(end),
-            _ => merged.push((start, end)),
-        }
-    }
-    Ok(merged)
-}
-
-/// The first row of a returned `range` (`'T'!A5:H9` → 5), where `values[0]` belongs.
-fn returned_first_row(vr: &ValueRange) -> Option<u32> {
-    a1::parse_range(vr.range.as_deref()?).ok()?.first_row()
-}
-
-/// The sheet's title in a returned `range` (`'It''s'!A1:F9` → `It's`).
-fn returned_title(vr: &ValueRange) -> Option<String> {
-    a1::parse_range(vr.range.as_deref()?).ok()?.sheet_title
-}
-
-/// One row of values as strings, padded (or cut) to `width`.
-fn to_cells(values: Vec<serde_json::Value>, width: usize) -> Vec<String> {
-    let mut cells: Vec<String> = values
-        .into_iter()
-        .take(width)
-        .map(|v| match v {
-            serde_json::Value::String(s) => s,
-            serde_json::Value::Null => String::new(),
-            serde_json::Value::Bool(b) => if b { "TRUE" } else { "FALSE" }.to_owned(),
-            other => other.to_string(),
-        })
-        .collect();
-    cells.resize(width, String::new());
-    cells
-}
-
 /// The spreadsheet id of [`SheetsClient::probe_api`]: one no spreadsheet has.
 fn probe_id() -> SpreadsheetId {
     SpreadsheetId::parse("almanac-set-up-check-no-such-spreadsheet")
         .expect("the probe id is a valid spreadsheet id")
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spans_are_validated_sorted_and_merged_when_they_touch() {
-        let span = |start_row, end_row| RowSpan { start_row, end_row };
-        assert_eq!(
-            merge_spans(&[
-                span(10, 12),
-                span(2, 4),
-                span(5, 5),
-                span(11, 20),
-                span(30, 30)
-            ])
-            .unwrap(),
-            vec![(2, 5), (10, 20), (30, 30)]
-        );
-        assert!(merge_spans(&[span(0, 3)]).is_err());
-        assert!(merge_spans(&[span(5, 4)]).is_err());
-        assert!(merge_spans(&[span(1, MAX_ROW + 1)]).is_err());
-        assert_eq!(merge_spans(&[]).unwrap(), vec![]);
-    }
-
-    #[test]
-    fn ragged_values_become_fixed_width_strings() {
-        use serde_json::json;
-        assert_eq!(
-            to_cells(vec![json!("a"), json!(1945), json!(true)], 5),
-            ["a", "1945", "TRUE", "", ""]
-        );
-        assert_eq!(to_cells(vec![], 2), ["", ""]);
-        assert_eq!(
-            to_cells(vec![json!("a"), json!("b"), json!("c")], 2),
-            ["a", "b"]
-        );
-    }
 }

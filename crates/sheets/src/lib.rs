@@ -26,6 +26,7 @@ pub mod error;
 pub mod grid;
 pub mod layout;
 pub mod plan;
+mod values;
 mod write_body;
 
 pub use almanac_core::domain::SheetRow;

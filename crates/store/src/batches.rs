@@ -2,6 +2,7 @@
 //! external id right after the call that made it, save what OpenAI says of a batch, forget a batch
 //! refused for a passing reason, and record a finished batch's answers with their `usage`.
 
+use almanac_core::ids::{BatchId, JobId};
 use almanac_core::state::{BatchState, RowFailure, RowState};
 use almanac_protocol::{RequestCounts, TokenUsage};
 use sqlx::AssertSqlSafe;
@@ -41,7 +42,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn batches(&self, job_id: &str) -> StoreResult<Vec<BatchRecord>> {
+    pub async fn batches(&self, job_id: &JobId) -> StoreResult<Vec<BatchRecord>> {
         let sql =
             format!("SELECT {BATCH_COLUMNS} FROM batches WHERE job_id = $1 ORDER BY attempt, part");
         Ok(
@@ -56,7 +57,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn request_counts(&self, job_id: &str) -> StoreResult<RequestCounts> {
+    pub async fn request_counts(&self, job_id: &JobId) -> StoreResult<RequestCounts> {
         let (total, completed, failed): (i64, i64, i64) = on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(total),0) AS BIGINT), CAST(COALESCE(SUM(completed),0) AS BIGINT), CAST(COALESCE(SUM(failed),0) AS BIGINT) FROM batches WHERE job_id = $1",
         )
@@ -78,7 +79,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
     pub async fn create_batches(
         &self,
-        job_id: &str,
+        job_id: &JobId,
         attempt: i64,
         parts: &[Vec<i64>],
     ) -> StoreResult<()> {
@@ -134,7 +135,7 @@ impl Store {
     pub async fn set_batch_id(
         &self,
         batch: i64,
-        batch_id: &str,
+        batch_id: &BatchId,
         status: BatchState,
     ) -> StoreResult<()> {
         in_tx!(self.pool(), tx => sqlx::query("UPDATE batches SET batch_id = $1, status = $2, updated_at = $3 WHERE id = $4")

@@ -3,6 +3,7 @@
 //! budgets (`migrations/0003_cost.sql`). Kept apart from the job/row/batch queries so the money
 //! figures have one home.
 
+use almanac_core::ids::JobId;
 use almanac_core::state::{FailureCode, JobStatus, Mode};
 use almanac_protocol::{RequestCounts, TokenUsage};
 use chrono::{DateTime, Utc};
@@ -69,7 +70,7 @@ pub struct JobEstimateRecord {
 #[derive(Clone, Debug, FromRow)]
 pub struct MonthJob {
     /// Job id.
-    pub id: String,
+    pub id: JobId,
     /// Model id.
     pub model: String,
     /// Batch or realtime.
@@ -87,7 +88,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn set_job_estimate(&self, job_id: &str, e: &JobEstimateRecord) -> StoreResult<()> {
+    pub async fn set_job_estimate(&self, job_id: &JobId, e: &JobEstimateRecord) -> StoreResult<()> {
         in_tx!(self.pool(), tx => sqlx::query(
             "UPDATE jobs SET template = $1, max_cost_usd = $2, est_rows = $3, est_input_tokens = $4, est_cached_tokens = $5, est_output_tokens = $6, est_cost_usd = $7 WHERE id = $8",
         )
@@ -108,7 +109,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn job_estimate(&self, job_id: &str) -> StoreResult<JobEstimateRecord> {
+    pub async fn job_estimate(&self, job_id: &JobId) -> StoreResult<JobEstimateRecord> {
         let found: Option<JobEstimateRecord> = on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT template, max_cost_usd, est_rows, est_input_tokens, est_cached_tokens, est_output_tokens, est_cost_usd FROM jobs WHERE id = $1",
         )
@@ -123,7 +124,11 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
-    pub async fn add_usage(&self, job_id: &str, usage: &[(String, TokenUsage)]) -> StoreResult<()> {
+    pub async fn add_usage(
+        &self,
+        job_id: &JobId,
+        usage: &[(String, TokenUsage)],
+    ) -> StoreResult<()> {
         if usage.is_empty() {
             return Ok(());
         }
@@ -144,7 +149,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn job_usage(&self, job_id: &str) -> StoreResult<(u64, TokenUsage)> {
+    pub async fn job_usage(&self, job_id: &JobId) -> StoreResult<(u64, TokenUsage)> {
         let (rows, input, cached, output, reasoning): (i64, i64, i64, i64, i64) = on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(CASE WHEN billed > 0 THEN 1 ELSE 0 END),0) AS BIGINT), CAST(COALESCE(SUM(spent_prompt_tokens),0) AS BIGINT),
                     CAST(COALESCE(SUM(spent_cached_tokens),0) AS BIGINT), CAST(COALESCE(SUM(spent_completion_tokens),0) AS BIGINT),
@@ -192,7 +197,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn count_requests(&self, job_id: &str, seqs: &[i64]) -> StoreResult<()> {
+    pub async fn count_requests(&self, job_id: &JobId, seqs: &[i64]) -> StoreResult<()> {
         in_tx!(self.pool(), tx => {
             for seq in seqs {
                 sqlx::query("UPDATE job_rows SET requests = requests + 1 WHERE job_id = $1 AND seq = $2")
@@ -210,7 +215,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn realtime_request_counts(&self, job_id: &str) -> StoreResult<RequestCounts> {
+    pub async fn realtime_request_counts(&self, job_id: &JobId) -> StoreResult<RequestCounts> {
         let (total, completed, failed): (i64, i64, i64) = on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(CASE WHEN requests > 0 THEN 1 ELSE 0 END),0) AS BIGINT),
                     CAST(COALESCE(SUM(CASE WHEN requests > 0 AND state IN ('generated','done') THEN 1 ELSE 0 END),0) AS BIGINT),
@@ -234,7 +239,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn reset_failed_realtime_rows(&self, job_id: &str) -> StoreResult<u64> {
+    pub async fn reset_failed_realtime_rows(&self, job_id: &JobId) -> StoreResult<u64> {
         let keep = not_retryable_list();
         let sql = format!(
             "UPDATE job_rows SET state = 'pending', reason = NULL, failure_code = NULL

@@ -1,5 +1,6 @@
 //! Why a store operation failed ([`StoreError`]).
 
+use almanac_core::ids::JobId;
 use almanac_core::state::{JobStatus, Transition};
 
 /// A store failure: the database could not be opened, migrated, read or written — or a write of a
@@ -18,13 +19,13 @@ pub enum StoreError {
     /// The lease under which this write was made is no longer held (its fencing token changed:
     /// another replica claimed the job after the lease expired); nothing was written.
     #[error("the lease on job {0} was lost: another replica has taken the job over")]
-    LeaseLost(String),
+    LeaseLost(JobId),
     /// A job was asked to move to a status its lifecycle does not allow from where it stands
     /// ([`Transition::allows`]); nothing was written.
     #[error("job {job_id} cannot move from {from} to {to} ({transition:?})")]
     IllegalMove {
         /// The job.
-        job_id: String,
+        job_id: JobId,
         /// Its status when the move was refused.
         from: JobStatus,
         /// The status asked for.

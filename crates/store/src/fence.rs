@@ -12,13 +12,14 @@
 //! before, and only the worker (which claims) and a realtime run (which inherits its lease) enter
 //! a scope. A task spawned inside a scope is outside it (tokio task-locals do not propagate).
 
+use almanac_core::ids::JobId;
 use std::future::Future;
 
 /// A claim on one job's next step, held by one replica until it expires or is released.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// The replica holding it (`Store::claim_next`'s `owner`).
     pub owner: String,
     /// The fencing token: the job's `lease_version` right after this claim.

@@ -2,6 +2,7 @@
 //! of `migrations/0004_file_targets.sql`. Such a job shares everything else with a sheet job — rows,
 //! batches, the worker's steps — so a run that is interrupted resumes like any job.
 
+use almanac_core::ids::JobId;
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::jobs::{insert_job_in, terminal_list};
@@ -13,7 +14,7 @@ use crate::{Store, StoreResult};
 #[derive(Clone, Debug, PartialEq, Eq, FromRow)]
 pub struct FileTarget {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// Absolute path of the input file.
     pub input_path: String,
     /// Absolute path of the output file (written atomically when the job ends).
@@ -61,7 +62,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn file_target(&self, job_id: &str) -> StoreResult<Option<FileTarget>> {
+    pub async fn file_target(&self, job_id: &JobId) -> StoreResult<Option<FileTarget>> {
         Ok(on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT job_id, input_path, output_path, format, start_row, end_row, keep_temp_files FROM file_targets WHERE job_id = $1",
         )
@@ -162,7 +163,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(
-            store.file_target("j1").await.unwrap(),
+            store.file_target(&"j1".into()).await.unwrap(),
             Some(target("j1", "/out.csv"))
         );
         let found = store
@@ -178,11 +179,11 @@ mod tests {
                 .is_none()
         );
         store
-            .set_status("j1", JobStatus::Writing, None)
+            .set_status(&"j1".into(), JobStatus::Writing, None)
             .await
             .unwrap();
         store
-            .set_status("j1", JobStatus::Completed, None)
+            .set_status(&"j1".into(), JobStatus::Completed, None)
             .await
             .unwrap();
         assert!(
@@ -214,6 +215,6 @@ mod tests {
             .insert_job(&job("j2", JobStatus::Created), &[])
             .await
             .unwrap();
-        assert_eq!(store.file_target("j2").await.unwrap(), None);
+        assert_eq!(store.file_target(&"j2".into()).await.unwrap(), None);
     }
 }

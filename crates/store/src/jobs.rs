@@ -2,6 +2,7 @@
 //! next step, move it along its lifecycle (only by the moves [`Transition`] allows), ask it to
 //! cancel, reopen it for a retry.
 
+use almanac_core::ids::JobId;
 use almanac_core::state::{JobStatus, Transition};
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
@@ -73,7 +74,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn job(&self, id: &str) -> StoreResult<Option<JobRecord>> {
+    pub async fn job(&self, id: &JobId) -> StoreResult<Option<JobRecord>> {
         let sql = format!("SELECT {JOB_COLUMNS} FROM jobs WHERE id = $1");
         let row: Option<JobRow> = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .bind(id)
@@ -108,7 +109,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn due_jobs(&self, now: DateTime<Utc>) -> StoreResult<Vec<String>> {
+    pub async fn due_jobs(&self, now: DateTime<Utc>) -> StoreResult<Vec<JobId>> {
         let terminal = terminal_list();
         let sql = format!(
             "SELECT id FROM jobs WHERE status NOT IN ({terminal}) AND not_before <= $1 ORDER BY created_at"
@@ -149,7 +150,7 @@ impl Store {
     /// written); [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_status(
         &self,
-        id: &str,
+        id: &JobId,
         status: JobStatus,
         error: Option<(&str, &str)>,
     ) -> StoreResult<()> {
@@ -181,7 +182,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn schedule(
         &self,
-        id: &str,
+        id: &JobId,
         not_before: DateTime<Utc>,
         attempts: i64,
     ) -> StoreResult<()> {
@@ -199,7 +200,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn request_cancel(&self, id: &str) -> StoreResult<bool> {
+    pub async fn request_cancel(&self, id: &JobId) -> StoreResult<bool> {
         let now = now();
         let terminal = terminal_list();
         let sql = format!(
@@ -222,7 +223,7 @@ impl Store {
     /// # Errors
     /// [`StoreError::IllegalMove`] when the job's status does not allow the move (nothing is
     /// written); [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn reopen(&self, id: &str, status: JobStatus) -> StoreResult<()> {
+    pub async fn reopen(&self, id: &JobId, status: JobStatus) -> StoreResult<()> {
         let now = now();
         let Some(sources) = status_list(Transition::Reopen, status) else {
             return self.refuse(id, status, Transition::Reopen).await;
@@ -245,7 +246,7 @@ impl Store {
 
     /// After a move to `to` changed nothing: [`StoreError::IllegalMove`] from the job's status
     /// now, or `Ok` when there is no such job (a move of a missing job has always been a no-op).
-    async fn refuse(&self, id: &str, to: JobStatus, transition: Transition) -> StoreResult<()> {
+    async fn refuse(&self, id: &JobId, to: JobStatus, transition: Transition) -> StoreResult<()> {
         let from: Option<JobStatus> = on_pool!(self.pool(), p => sqlx::query_scalar("SELECT status FROM jobs WHERE id = $1")
             .bind(id)
             .fetch_optional(p)
@@ -253,7 +254,7 @@ impl Store {
         match from {
             None => Ok(()),
             Some(from) => Err(StoreError::IllegalMove {
-                job_id: id.to_owned(),
+                job_id: id.clone(),
                 from,
                 to,
                 transition,
@@ -265,7 +266,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn set_sheet_title(&self, job_id: &str, title: &str) -> StoreResult<()> {
+    pub async fn set_sheet_title(&self, job_id: &JobId, title: &str) -> StoreResult<()> {
         in_tx!(self.pool(), tx => sqlx::query("UPDATE jobs SET sheet_title = $1 WHERE id = $2")
             .bind(title)
             .bind(job_id)

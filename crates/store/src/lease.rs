@@ -10,6 +10,7 @@
 //! Times are the replicas' clocks (RFC 3339 text, like every time of the store): replicas must
 //! keep their clocks in step (NTP), well within a lease's duration.
 
+use almanac_core::ids::JobId;
 use std::time::Duration;
 
 use chrono::Utc;
@@ -57,7 +58,7 @@ impl Store {
             .await?
             .map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1))));
         Ok(row.map(|(job_id, version)| Lease {
-            job_id,
+            job_id: job_id.into(),
             owner: owner.to_owned(),
             version,
         }))
@@ -104,7 +105,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn release_leases(&self, owner: &str) -> StoreResult<Vec<String>> {
+    pub async fn release_leases(&self, owner: &str) -> StoreResult<Vec<JobId>> {
         Ok(on_pool!(self.pool(), p => sqlx::query_scalar(
             "UPDATE jobs SET lease_owner = NULL, lease_expires_at = NULL WHERE lease_owner = $1 RETURNING id",
         )
@@ -118,7 +119,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn lease_holder(&self, job_id: &str) -> StoreResult<Option<(String, i64)>> {
+    pub async fn lease_holder(&self, job_id: &JobId) -> StoreResult<Option<(String, i64)>> {
         let row: Option<(Option<String>, i64)> = on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT lease_owner, lease_version FROM jobs WHERE id = $1",
         )

@@ -219,6 +219,7 @@ pub(crate) fn split_max_connections(url: &str) -> (String, u32) {
 mod tests {
     use super::*;
     use almanac_core::domain::{Generated, SpreadsheetId};
+    use almanac_core::ids::JobId;
     use almanac_core::state::{FailureCode, JobStatus, Mode, RowFailure, RowState};
     use almanac_protocol::{RowSpan, TokenUsage};
 
@@ -277,10 +278,10 @@ mod tests {
                 )
                 .await
                 .unwrap();
-            let rec = store.job("j1").await.unwrap().unwrap();
+            let rec = store.job(&"j1".into()).await.unwrap().unwrap();
             assert_eq!(rec.status, JobStatus::Created);
             assert_eq!(rec.spans()[0].end_row, 3);
-            let counts = store.row_counts("j1").await.unwrap();
+            let counts = store.row_counts(&"j1".into()).await.unwrap();
             assert_eq!((counts.total, counts.pending, counts.skipped), (3, 2, 1));
             assert_eq!(
                 store.due_jobs(Utc::now()).await.unwrap(),
@@ -305,10 +306,10 @@ mod tests {
                 .await
                 .unwrap();
             store
-                .create_batches("j1", 0, &[vec![0, 1, 2]])
+                .create_batches(&"j1".into(), 0, &[vec![0, 1, 2]])
                 .await
                 .unwrap();
-            let batch = store.batches("j1").await.unwrap()[0].id;
+            let batch = store.batches(&"j1".into()).await.unwrap()[0].id;
             let answer = Generated {
                 year: "1945".into(),
                 simple: "s".into(),
@@ -341,17 +342,17 @@ mod tests {
                 )
                 .await
                 .unwrap();
-            let (billed_rows, usage) = store.job_usage("j1").await.unwrap();
+            let (billed_rows, usage) = store.job_usage(&"j1".into()).await.unwrap();
             assert_eq!(billed_rows, 1, "the usage is recorded with the answers");
             assert_eq!((usage.input_tokens, usage.output_tokens), (120, 30));
-            let rows = store.rows("j1").await.unwrap();
+            let rows = store.rows(&"j1".into()).await.unwrap();
             assert_eq!(rows[0].state, RowState::Failed);
             assert_eq!(rows[0].reason.as_deref(), Some("bad json"));
             assert_eq!(rows[1].reason.as_deref(), Some("no result"));
             assert_eq!(rows[0].failure_code, Some(FailureCode::InvalidJson));
             assert_eq!(rows[1].failure_code, Some(FailureCode::NoResponse));
             assert_eq!(rows[2].generated(), Some(answer));
-            assert!(store.batches("j1").await.unwrap()[0].collected);
+            assert!(store.batches(&"j1".into()).await.unwrap()[0].collected);
         }
     }
 
@@ -364,10 +365,10 @@ mod tests {
             };
             store.insert_job(&writing, &[]).await.unwrap();
             store
-                .set_status("j1", JobStatus::Completed, None)
+                .set_status(&"j1".into(), JobStatus::Completed, None)
                 .await
                 .unwrap();
-            assert!(!store.request_cancel("j1").await.unwrap());
+            assert!(!store.request_cancel(&"j1".into()).await.unwrap());
             assert!(store.due_jobs(Utc::now()).await.unwrap().is_empty());
         }
     }
@@ -451,14 +452,14 @@ mod tests {
             pool: pool::Pool::Sqlite(pool),
             admission: Arc::new(admission::AdmissionLocks::Local(Arc::default())),
         };
-        let file = store.job("f").await.unwrap().unwrap();
+        let file = store.job(&"f".into()).await.unwrap().unwrap();
         assert_eq!(
             file.destination,
             Destination::File {
                 path: "/data/in.csv".into()
             }
         );
-        let sheet = store.job("s").await.unwrap().unwrap();
+        let sheet = store.job(&"s".into()).await.unwrap().unwrap();
         assert_eq!(
             sheet.destination,
             Destination::Sheet {
@@ -467,11 +468,11 @@ mod tests {
             }
         );
         store
-            .set_status("f", JobStatus::Completed, None)
+            .set_status(&"f".into(), JobStatus::Completed, None)
             .await
             .unwrap();
         assert_eq!(
-            store.job("f").await.unwrap().unwrap().status,
+            store.job(&"f".into()).await.unwrap().unwrap().status,
             JobStatus::Completed
         );
     }
@@ -503,7 +504,7 @@ mod tests {
                 .await
                 .unwrap()
                 .rows_affected());
-            let read = store.job("j1").await;
+            let read = store.job(&"j1".into()).await;
             assert!(matches!(read, Err(StoreError::Corrupt(_))), "{read:?}");
         }
     }
@@ -520,7 +521,7 @@ mod tests {
                 for from in JobStatus::ALL {
                     for to in JobStatus::ALL {
                         n += 1;
-                        let id = format!("j{n}");
+                        let id = JobId::from(format!("j{n}"));
                         let new = NewJob {
                             status: from,
                             ..job(&id)
@@ -547,7 +548,7 @@ mod tests {
             // A finished job never moves by a step; a missing job is left alone.
             assert!(!Transition::Step.allows(JobStatus::Completed, JobStatus::Failed));
             store
-                .set_status("missing", JobStatus::Failed, None)
+                .set_status(&"missing".into(), JobStatus::Failed, None)
                 .await
                 .unwrap();
         }
@@ -576,18 +577,27 @@ mod tests {
                 .unwrap();
             store
                 .record_realtime_result(
-                    "j1",
+                    &"j1".into(),
                     0,
                     &Err(RowFailure::new(FailureCode::Http(500), "5xx")),
                 )
                 .await
                 .unwrap();
             store
-                .fail_pending("j1", &RowFailure::new(FailureCode::NotSentOverCap, "cap"))
+                .fail_pending(
+                    &"j1".into(),
+                    &RowFailure::new(FailureCode::NotSentOverCap, "cap"),
+                )
                 .await
                 .unwrap();
-            assert_eq!(store.reset_failed_realtime_rows("j1").await.unwrap(), 2);
-            let rows = store.rows("j1").await.unwrap();
+            assert_eq!(
+                store
+                    .reset_failed_realtime_rows(&"j1".into())
+                    .await
+                    .unwrap(),
+                2
+            );
+            let rows = store.rows(&"j1".into()).await.unwrap();
             assert_eq!(
                 rows.iter().map(|r| r.state).collect::<Vec<_>>(),
                 [RowState::Pending, RowState::Pending, RowState::Failed]
@@ -627,7 +637,7 @@ mod tests {
             // A's writes go through under its lease.
             fence::fenced(
                 a.clone(),
-                store.set_status("j1", JobStatus::Submitting, None),
+                store.set_status(&"j1".into(), JobStatus::Submitting, None),
             )
             .await
             .unwrap();
@@ -641,11 +651,14 @@ mod tests {
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
             let b = store.claim_next("replica-b", long).await.unwrap().unwrap();
             assert_eq!(b.version, a.version + 1);
-            let lost =
-                fence::fenced(a.clone(), store.set_status("j1", JobStatus::Failed, None)).await;
+            let lost = fence::fenced(
+                a.clone(),
+                store.set_status(&"j1".into(), JobStatus::Failed, None),
+            )
+            .await;
             assert!(matches!(lost, Err(StoreError::LeaseLost(_))), "{lost:?}");
             assert_eq!(
-                store.job("j1").await.unwrap().unwrap().status,
+                store.job(&"j1".into()).await.unwrap().unwrap().status,
                 JobStatus::Submitting
             );
             assert!(
@@ -654,7 +667,7 @@ mod tests {
             );
             store.release_lease(&a).await.unwrap();
             assert_eq!(
-                store.lease_holder("j1").await.unwrap(),
+                store.lease_holder(&"j1".into()).await.unwrap(),
                 Some(("replica-b".into(), b.version))
             );
             assert_eq!(

@@ -7,6 +7,7 @@
 //! reconnects by itself): [`Heard::Reconnected`] tells the replica to read again from the database
 //! whatever it was following.
 
+use almanac_core::ids::JobId;
 use sqlx::postgres::PgListener;
 
 use crate::pool::{Pool, on_pool};
@@ -38,7 +39,7 @@ impl Announcement {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Heard {
     /// A job id was announced.
-    Job(Announcement, String),
+    Job(Announcement, JobId),
     /// The connection was lost and is back: announcements may have been missed meanwhile.
     Reconnected,
 }
@@ -62,7 +63,7 @@ impl Listener {
                 Some('w') => Announcement::Wake,
                 _ => continue,
             };
-            return Ok(Heard::Job(kind, payload[1..].to_owned()));
+            return Ok(Heard::Job(kind, JobId::from(&payload[1..])));
         }
     }
 }
@@ -72,7 +73,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn announce(&self, why: Announcement, job_id: &str) -> StoreResult<()> {
+    pub async fn announce(&self, why: Announcement, job_id: &JobId) -> StoreResult<()> {
         if !self.is_shared() {
             return Ok(());
         }

@@ -6,6 +6,7 @@
 //! rows, a realtime job's unsent ones, [`crate::Store::fail_pending`]).
 
 use almanac_core::domain::Generated;
+use almanac_core::ids::JobId;
 use almanac_core::state::RowFailure;
 use sqlx::AssertSqlSafe;
 
@@ -54,7 +55,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn record_realtime_result(
         &self,
-        job_id: &str,
+        job_id: &JobId,
         seq: i64,
         outcome: &Result<Generated, RowFailure>,
     ) -> StoreResult<bool> {
@@ -72,7 +73,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn fail_pending(&self, job_id: &str, failure: &RowFailure) -> StoreResult<u64> {
+    pub async fn fail_pending(&self, job_id: &JobId, failure: &RowFailure) -> StoreResult<u64> {
         let sql = outcome_sql("job_id = $8");
         let outcome = Err(failure.clone());
         Ok(

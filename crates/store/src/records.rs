@@ -5,6 +5,7 @@
 //! ([`Destination`]); see `migrations/` for each column.
 
 use almanac_core::domain::{BatchError, Generated, RowId, RowInput, SpreadsheetId};
+use almanac_core::ids::{BatchId, JobId};
 use almanac_core::state::{BatchState, FailureCode, JobStatus, Mode, RowFailure, RowState};
 use almanac_protocol::{RequestCounts, RowSpan};
 use chrono::{DateTime, Utc};
@@ -97,7 +98,7 @@ impl Destination {
 #[derive(Clone, Debug)]
 pub struct JobRecord {
     /// UUID v7.
-    pub id: String,
+    pub id: JobId,
     /// The caller's `sub`.
     pub owner: String,
     /// Where the job's answers go.
@@ -141,7 +142,7 @@ impl JobRecord {
 /// a [`JobRecord`].
 #[derive(FromRow)]
 pub(crate) struct JobRow {
-    id: String,
+    id: JobId,
     owner: String,
     destination: String,
     spreadsheet_id: String,
@@ -211,7 +212,7 @@ pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
 #[derive(Clone, Debug, FromRow)]
 pub struct RowRecord {
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// Position in the selection (0-based).
     pub seq: i64,
     /// Column A; `''` when the cell was empty.
@@ -271,7 +272,7 @@ pub struct BatchRecord {
     /// Local id.
     pub id: i64,
     /// The job.
-    pub job_id: String,
+    pub job_id: JobId,
     /// 0 = first submission, 1.. = retries.
     pub attempt: i64,
     /// Index within the attempt.
@@ -279,7 +280,7 @@ pub struct BatchRecord {
     /// OpenAI input file id, once uploaded.
     pub input_file_id: Option<String>,
     /// OpenAI batch id, once created.
-    pub batch_id: Option<String>,
+    pub batch_id: Option<BatchId>,
     /// `preparing`, then the Batch object's status.
     pub status: BatchState,
     /// OpenAI output file id.
@@ -329,8 +330,8 @@ pub struct BatchProgress {
 /// A job to insert.
 #[derive(Clone, Debug)]
 pub struct NewJob {
-    /// UUID.
-    pub id: String,
+    /// UUID v7.
+    pub id: JobId,
     /// The caller's `sub`.
     pub owner: String,
     /// Where its answers go.

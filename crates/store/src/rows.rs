@@ -2,6 +2,7 @@
 //! and settle them after a write.
 
 use almanac_core::domain::{Generated, RowId, RowInput};
+use almanac_core::ids::JobId;
 use almanac_core::state::RowState;
 use almanac_protocol::RowCounts;
 use sqlx::AssertSqlSafe;
@@ -34,7 +35,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn rows(&self, job_id: &str) -> StoreResult<Vec<RowRecord>> {
+    pub async fn rows(&self, job_id: &JobId) -> StoreResult<Vec<RowRecord>> {
         let sql = format!("SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = $1 ORDER BY seq");
         Ok(
             on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
@@ -51,7 +52,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn rows_page(
         &self,
-        job_id: &str,
+        job_id: &JobId,
         after_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Page<RowRecord>> {
@@ -72,7 +73,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn rows_in(&self, job_id: &str, state: RowState) -> StoreResult<Vec<RowRecord>> {
+    pub async fn rows_in(&self, job_id: &JobId, state: RowState) -> StoreResult<Vec<RowRecord>> {
         let sql = format!(
             "SELECT {ROW_COLUMNS} FROM job_rows WHERE job_id = $1 AND state = $2 ORDER BY seq"
         );
@@ -90,7 +91,10 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn generated_rows(&self, job_id: &str) -> StoreResult<Vec<(i64, RowId, Generated)>> {
+    pub async fn generated_rows(
+        &self,
+        job_id: &JobId,
+    ) -> StoreResult<Vec<(i64, RowId, Generated)>> {
         Ok(self
             .rows_in(job_id, RowState::Generated)
             .await?
@@ -110,7 +114,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn generated_page(
         &self,
-        job_id: &str,
+        job_id: &JobId,
         after_seq: Option<i64>,
         limit: u32,
     ) -> StoreResult<Page<(i64, RowId, Generated)>> {
@@ -218,7 +222,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn row_counts(&self, job_id: &str) -> StoreResult<RowCounts> {
+    pub async fn row_counts(&self, job_id: &JobId) -> StoreResult<RowCounts> {
         let pairs: Vec<(RowState, i64)> = on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT state, COUNT(*) FROM job_rows WHERE job_id = $1 GROUP BY state",
         )
@@ -244,7 +248,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
-    pub async fn set_row_states(&self, job_id: &str, updates: &[RowUpdate]) -> StoreResult<()> {
+    pub async fn set_row_states(&self, job_id: &JobId, updates: &[RowUpdate]) -> StoreResult<()> {
         in_tx!(self.pool(), tx => {
             for update in updates {
                 sqlx::query(

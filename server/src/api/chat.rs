@@ -7,6 +7,7 @@
 
 use std::convert::Infallible;
 
+use almanac_core::ids::{RunId, ThreadId};
 use almanac_protocol::ErrorBody;
 use almanac_protocol::chat::{
     ChatRequest, ChatResponse, CreateMessageRequest, CreateRunRequest, CreateThreadRequest,
@@ -114,8 +115,8 @@ pub async fn chat(
 /// The SSE answer of a streamed turn: `run` first, then the turn's events until it ends.
 fn events(started: Started) -> Response {
     let first = Event::default().event("run").json_data(RunStarted {
-        thread_id: started.thread_id.clone(),
-        run_id: started.run_id.clone(),
+        thread_id: started.thread_id.to_string(),
+        run_id: started.run_id.to_string(),
     });
     let rest = UnboundedReceiverStream::new(started.events).map(|event| match event {
         TurnEvent::Delta(text) => Event::default()
@@ -200,7 +201,7 @@ pub async fn list_threads(
 pub async fn get_thread(
     State(state): State<AppState>,
     caller: Caller,
-    Path(thread_id): Path<String>,
+    Path(thread_id): Path<ThreadId>,
 ) -> Result<Json<Thread>, ApiError> {
     Ok(Json(state.chat.thread(&caller.sub, &thread_id).await?))
 }
@@ -218,7 +219,7 @@ pub async fn get_thread(
 pub async fn delete_thread(
     State(state): State<AppState>,
     caller: Caller,
-    Path(thread_id): Path<String>,
+    Path(thread_id): Path<ThreadId>,
 ) -> Result<Json<DeletedThread>, ApiError> {
     Ok(Json(
         state.chat.delete_thread(&caller.sub, &thread_id).await?,
@@ -251,7 +252,7 @@ pub struct MessagesQuery {
 pub async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
-    Path(thread_id): Path<String>,
+    Path(thread_id): Path<ThreadId>,
     query: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> Result<Json<MessageList>, ApiError> {
     let Query(q) = query?;
@@ -279,7 +280,7 @@ pub async fn list_messages(
 pub async fn create_message(
     State(state): State<AppState>,
     caller: Caller,
-    Path(thread_id): Path<String>,
+    Path(thread_id): Path<ThreadId>,
     body: Result<Json<CreateMessageRequest>, JsonRejection>,
 ) -> Result<Json<ThreadMessage>, ApiError> {
     let Json(req) = body?;
@@ -311,7 +312,7 @@ pub async fn create_run(
     State(state): State<AppState>,
     caller: Caller,
     AccessProofHeader(proof): AccessProofHeader,
-    Path(thread_id): Path<String>,
+    Path(thread_id): Path<ThreadId>,
     body: Bytes,
 ) -> Result<Json<Run>, ApiError> {
     let req: CreateRunRequest = optional_json(&body)?;
@@ -336,7 +337,7 @@ pub async fn create_run(
 pub async fn get_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path((thread_id, run_id)): Path<(String, String)>,
+    Path((thread_id, run_id)): Path<(ThreadId, RunId)>,
 ) -> Result<Json<Run>, ApiError> {
     Ok(Json(
         state.chat.run(&caller.sub, &thread_id, &run_id).await?,
@@ -358,7 +359,7 @@ pub async fn get_run(
 pub async fn cancel_run(
     State(state): State<AppState>,
     caller: Caller,
-    Path((thread_id, run_id)): Path<(String, String)>,
+    Path((thread_id, run_id)): Path<(ThreadId, RunId)>,
 ) -> Result<Json<Run>, ApiError> {
     Ok(Json(
         state
@@ -383,7 +384,7 @@ pub async fn cancel_run(
 pub async fn file_content(
     State(state): State<AppState>,
     caller: Caller,
-    Path((thread_id, file_id)): Path<(String, String)>,
+    Path((thread_id, file_id)): Path<(ThreadId, String)>,
 ) -> Result<Response, ApiError> {
     let (file, bytes) = state.chat.file(&caller.sub, &thread_id, &file_id).await?;
     let name: String = file

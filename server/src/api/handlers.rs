@@ -4,6 +4,7 @@
 
 use std::convert::Infallible;
 
+use almanac_core::ids::JobId;
 use almanac_protocol::{
     AccessChallenge, AccessProof, AccessProofRequest, Budget, CheckStatus, DeepHealth, ErrorBody,
     Estimate, EstimateRequest, Health, Job, JobEvent, JobList, ModelList, NewJobRequest,
@@ -301,7 +302,7 @@ pub async fn list_jobs(
 pub async fn get_job(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<JobId>,
 ) -> Result<Response, ApiError> {
     let job = state.jobs.head(&caller.sub, &id).await?;
     Ok(job_response(StatusCode::OK, state.jobs.clone(), job))
@@ -320,7 +321,7 @@ pub async fn get_job(
 pub async fn job_status(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<JobId>,
 ) -> Result<Json<JobEvent>, ApiError> {
     Ok(Json(state.jobs.event(&caller.sub, &id).await?))
 }
@@ -337,7 +338,7 @@ pub async fn job_status(
 pub async fn cancel_job(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<JobId>,
 ) -> Result<Response, ApiError> {
     let job = state.jobs.cancel(&caller.sub, &id).await?;
     Ok(job_response(StatusCode::ACCEPTED, state.jobs.clone(), job))
@@ -356,7 +357,7 @@ pub async fn cancel_job(
 pub async fn retry_job(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<JobId>,
 ) -> Result<Response, ApiError> {
     let job = state.jobs.retry(&caller.sub, &id).await?;
     Ok(job_response(StatusCode::ACCEPTED, state.jobs.clone(), job))
@@ -378,7 +379,7 @@ pub async fn retry_job(
 pub async fn job_events(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Path(id): Path<JobId>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Subscribe before reading the current state so that no change falls in between.
     let updates = BroadcastStream::new(state.jobs.subscribe());

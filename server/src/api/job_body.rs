@@ -8,6 +8,7 @@
 //! error status any more: the body is then cut short (the client sees a broken chunked body, never
 //! a shorter valid document) and the failure is logged.
 
+use almanac_core::ids::JobId;
 use axum::body::{Body, Bytes};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -24,7 +25,7 @@ const PAGE_ROWS: u32 = 1_000;
 /// [`JobService::head`]) followed by its rows, streamed from `jobs` a page at a time.
 pub fn job_response(status: StatusCode, jobs: JobService, job: Job) -> Response {
     let head = head_bytes(&job);
-    let body = Body::from_stream(row_chunks(jobs, job.id, head));
+    let body = Body::from_stream(row_chunks(jobs, JobId::from(job.id), head));
     (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
@@ -49,7 +50,7 @@ enum Next {
 /// The chunks of the body: the head, one chunk per page of rows, and the closing `]}`.
 fn row_chunks(
     jobs: JobService,
-    id: String,
+    id: JobId,
     head: Vec<u8>,
 ) -> impl Stream<Item = Result<Bytes, std::io::Error>> {
     stream::unfold(Next::Head(head), move |next| {
@@ -68,7 +69,7 @@ fn row_chunks(
 /// follows it; the closing `]}` with the last page.
 async fn page(
     jobs: &JobService,
-    id: &str,
+    id: &JobId,
     after: Option<i64>,
 ) -> (Result<Bytes, std::io::Error>, Next) {
     let (rows, next) = match jobs.row_page(id, after, PAGE_ROWS).await {

@@ -6,6 +6,7 @@
 //! background response, so a dropped connection loses no answer. Nothing is stored here but the
 //! latest response's id; [`crate::chat::finish`] stores the end.
 
+use almanac_core::ids::RunId;
 use std::time::Duration;
 
 use almanac_openai::OpenAiError;
@@ -71,7 +72,7 @@ enum Step {
 /// The state of one turn's driving.
 struct Driver<'a> {
     ctx: &'a ChatContext,
-    run_id: &'a str,
+    run_id: &'a RunId,
     events: &'a mpsc::UnboundedSender<TurnEvent>,
     stop: watch::Receiver<bool>,
     deadline: Instant,

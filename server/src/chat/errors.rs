@@ -1,6 +1,7 @@
 //! Why a chat operation was refused ([`ChatError`]), each variant mapped to one HTTP status in
 //! `api`. A thread, run or file of another user is refused exactly like a missing one.
 
+use almanac_core::ids::{RunId, ThreadId};
 use almanac_openai::OpenAiError;
 use almanac_store::StoreError;
 
@@ -32,10 +33,10 @@ pub enum ChatError {
     #[error(
         "no thread with id {0}: start one with POST /api/v1/threads, or send a message without thread_id"
     )]
-    ThreadNotFound(String),
+    ThreadNotFound(ThreadId),
     /// No such run on this thread (404 `run_not_found`).
     #[error("no run with id {0} on this thread")]
-    RunNotFound(String),
+    RunNotFound(RunId),
     /// No such file on this thread (404 `file_not_found`).
     #[error("no file with id {0} on this thread")]
     FileNotFound(String),
@@ -45,18 +46,18 @@ pub enum ChatError {
     )]
     RunActive {
         /// The thread.
-        thread_id: String,
+        thread_id: ThreadId,
         /// Its unfinished run.
-        run_id: String,
+        run_id: RunId,
     },
     /// The run has already ended (409 `run_finished`).
     #[error("run {0} has already ended")]
-    RunFinished(String),
+    RunFinished(RunId),
     /// A run was asked for but no message waits (400 `no_pending_message`).
     #[error(
         "thread {0} has no new message to answer: add one with POST /api/v1/threads/{0}/messages first"
     )]
-    NothingToRun(String),
+    NothingToRun(ThreadId),
     /// The caller has as many threads on this spreadsheet as allowed (409 `too_many_threads`).
     #[error(
         "you have {max} conversations on this spreadsheet, the most allowed: delete one (DELETE /api/v1/threads/{{thread_id}}) or continue one"

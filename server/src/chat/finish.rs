@@ -108,11 +108,11 @@ async fn answered(
     let containers = store.chat_run_containers(&turn.run_id).await.unwrap_or(0);
     Ok(ChatResponse {
         message: outcome.text.clone(),
-        thread_id: turn.thread_id.clone(),
+        thread_id: turn.thread_id.to_string(),
         role: Role::Assistant,
         created_at: view::unix(&almanac_store::now()),
         message_id: reply_id,
-        run_id: turn.run_id.clone(),
+        run_id: turn.run_id.to_string(),
         usage: end.usage,
         cost_usd: almanac_core::cost::chat_turn_cost(ctx.model, &end.usage, containers),
         files: files

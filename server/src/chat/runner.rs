@@ -3,6 +3,7 @@
 //! `in_progress`, driven ([`crate::chat::drive`]) and stored ([`crate::chat::finish`]); its
 //! events go to whoever listens, and its result to whoever waits.
 
+use almanac_core::ids::{RunId, ThreadId};
 use std::sync::Arc;
 
 use almanac_protocol::chat::ChatResponse;
@@ -19,9 +20,9 @@ use crate::chat::turn::Turn;
 /// its result.
 pub struct Started {
     /// `thread_…`.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// `run_…`.
-    pub run_id: String,
+    pub run_id: RunId,
     /// Deltas and tool starts (streamed turns only), then [`TurnEvent::Done`] or
     /// [`TurnEvent::Failed`].
     pub events: mpsc::UnboundedReceiver<TurnEvent>,

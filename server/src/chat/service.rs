@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use almanac_core::catalog::UnknownModel;
 use almanac_core::domain::SpreadsheetId;
+use almanac_core::ids::{RunId, ThreadId};
 use almanac_openai::ResponsesClient;
 use almanac_protocol::chat::{
     ChatRequest, CreateMessageRequest, CreateRunRequest, CreateThreadRequest, DeletedThread,
@@ -135,20 +136,20 @@ impl ChatService {
         let id = new_id("thread");
         store
             .insert_chat_thread(&NewThread {
-                id: id.clone(),
+                id: id.clone().into(),
                 owner: owner.to_owned(),
                 spreadsheet_id,
                 sheet_id,
             })
             .await?;
         store
-            .chat_thread(&id)
+            .chat_thread(&id.clone().into())
             .await?
-            .ok_or(ChatError::ThreadNotFound(id))
+            .ok_or(ChatError::ThreadNotFound(id.into()))
     }
 
     /// The caller's thread.
-    async fn owned(&self, owner: &str, id: &str) -> Result<ThreadRecord, ChatError> {
+    async fn owned(&self, owner: &str, id: &ThreadId) -> Result<ThreadRecord, ChatError> {
         match self.ctx.store.chat_thread(id).await? {
             Some(t) if t.owner == owner => Ok(t),
             _ => Err(ChatError::ThreadNotFound(id.to_owned())),
@@ -159,7 +160,7 @@ impl ChatService {
     ///
     /// # Errors
     /// [`ChatError::ThreadNotFound`], [`ChatError::Store`].
-    pub async fn thread(&self, owner: &str, id: &str) -> Result<Thread, ChatError> {
+    pub async fn thread(&self, owner: &str, id: &ThreadId) -> Result<Thread, ChatError> {
         Ok(view::thread(&self.owned(owner, id).await?))
     }
 
@@ -189,7 +190,11 @@ impl ChatService {
     ///
     /// # Errors
     /// [`ChatError::ThreadNotFound`], [`ChatError::RunActive`], [`ChatError::Store`].
-    pub async fn delete_thread(&self, owner: &str, id: &str) -> Result<DeletedThread, ChatError> {
+    pub async fn delete_thread(
+        &self,
+        owner: &str,
+        id: &ThreadId,
+    ) -> Result<DeletedThread, ChatError> {
         let thread = self.owned(owner, id).await?;
         let store = &self.ctx.store;
         if let Some(run) = store.active_chat_run(id).await? {
@@ -205,7 +210,7 @@ impl ChatService {
             tracing::warn!(error = %e, "the conversation could not be deleted at OpenAI");
         }
         Ok(DeletedThread {
-            id: id.to_owned(),
+            id: id.to_string(),
             object: "thread.deleted".into(),
             deleted: true,
         })
@@ -218,7 +223,7 @@ impl ChatService {
     pub async fn messages(
         &self,
         owner: &str,
-        id: &str,
+        id: &ThreadId,
         order: ListOrder,
         limit: i64,
     ) -> Result<MessageList, ChatError> {
@@ -246,9 +251,12 @@ impl ChatService {
     }
 
     /// Each run of a thread: its usage and cost.
-    async fn run_costs(&self, id: &str) -> Result<HashMap<String, (TokenUsage, f64)>, ChatError> {
+    async fn run_costs(
+        &self,
+        id: &ThreadId,
+    ) -> Result<HashMap<RunId, (TokenUsage, f64)>, ChatError> {
         let store = &self.ctx.store;
-        let containers: HashMap<String, i64> = store
+        let containers: HashMap<RunId, i64> = store
             .chat_thread_containers(id)
             .await?
             .into_iter()
@@ -275,7 +283,7 @@ impl ChatService {
     pub async fn add_message(
         &self,
         owner: &str,
-        id: &str,
+        id: &ThreadId,
         req: CreateMessageRequest,
     ) -> Result<ThreadMessage, ChatError> {
         self.owned(owner, id).await?;
@@ -326,7 +334,7 @@ impl ChatService {
         &self,
         owner: &str,
         access_proof: Option<&SecretString>,
-        id: &str,
+        id: &ThreadId,
         req: CreateRunRequest,
     ) -> Result<Run, ChatError> {
         let thread = self.owned(owner, id).await?;
@@ -352,11 +360,11 @@ impl ChatService {
     ///
     /// # Errors
     /// [`ChatError::ThreadNotFound`], [`ChatError::RunNotFound`], [`ChatError::Store`].
-    pub async fn run(&self, owner: &str, id: &str, run_id: &str) -> Result<Run, ChatError> {
+    pub async fn run(&self, owner: &str, id: &ThreadId, run_id: &RunId) -> Result<Run, ChatError> {
         self.owned(owner, id).await?;
         let store = &self.ctx.store;
         let record = match store.chat_run(run_id).await? {
-            Some(r) if r.thread_id == id => r,
+            Some(r) if r.thread_id == *id => r,
             _ => return Err(ChatError::RunNotFound(run_id.to_owned())),
         };
         let containers = store.chat_run_containers(run_id).await?;
@@ -372,7 +380,12 @@ impl ChatService {
     /// # Errors
     /// [`ChatError::ThreadNotFound`], [`ChatError::RunNotFound`], [`ChatError::RunFinished`],
     /// [`ChatError::Store`].
-    pub async fn cancel_run(&self, owner: &str, id: &str, run_id: &str) -> Result<Run, ChatError> {
+    pub async fn cancel_run(
+        &self,
+        owner: &str,
+        id: &ThreadId,
+        run_id: &RunId,
+    ) -> Result<Run, ChatError> {
         let run = self.run(owner, id, run_id).await?;
         if run.status.is_terminal() {
             return Err(ChatError::RunFinished(run_id.to_owned()));
@@ -416,7 +429,11 @@ impl ChatService {
         self.check_text(&req.message)?;
         check_spans(&req.rows)?;
         let (thread, created) = match &req.thread_id {
-            Some(id) => (self.continued(owner, id, &req).await?, false),
+            Some(id) => (
+                self.continued(owner, &ThreadId::from(id.as_str()), &req)
+                    .await?,
+                false,
+            ),
             None => {
                 let place = Place {
                     spreadsheet_id: req.spreadsheet_id.clone(),
@@ -451,7 +468,7 @@ impl ChatService {
     async fn continued(
         &self,
         owner: &str,
-        id: &str,
+        id: &ThreadId,
         req: &ChatRequest,
     ) -> Result<ThreadRecord, ChatError> {
         let thread = self.owned(owner, id).await?;
@@ -478,7 +495,7 @@ impl ChatService {
     pub async fn file(
         &self,
         owner: &str,
-        id: &str,
+        id: &ThreadId,
         file_id: &str,
     ) -> Result<(FileRecord, Vec<u8>), ChatError> {
         self.owned(owner, id).await?;

@@ -6,6 +6,7 @@
 
 use almanac_core::cost::chat_turn_cost;
 use almanac_core::domain::SpreadsheetId;
+use almanac_core::ids::{RunId, ThreadId};
 use almanac_openai::responses::request::{InputItem, ResponseRequest};
 use almanac_protocol::{RowSpan, TokenUsage};
 use almanac_store::{NewRun, ThreadRecord};
@@ -72,9 +73,9 @@ pub struct TurnSpec<'a> {
 #[derive(Clone, Debug)]
 pub struct Turn {
     /// `run_…`.
-    pub run_id: String,
+    pub run_id: RunId,
     /// `thread_…`.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The question.
     pub question: Question,
     /// The first response's request (the next ones answer function calls).
@@ -104,7 +105,7 @@ pub async fn prepare(ctx: &ChatContext, spec: TurnSpec<'_>) -> Result<Turn, Chat
     let sheet = sheet::read(&ctx.spreadsheets, &spreadsheet, sheet_id, &spec.spans).await?;
     let conversation = ensure_conversation(ctx, thread).await?;
     let csv = ensure_csv(ctx, thread, &sheet).await?;
-    let run_id = new_id("run");
+    let run_id = RunId::from(new_id("run"));
     let request = ResponseRequest {
         model: ctx.model.id.clone(),
         instructions: instructions(ctx, &sheet, spec.additional_instructions.as_deref()),
@@ -114,8 +115,8 @@ pub async fn prepare(ctx: &ChatContext, spec: TurnSpec<'_>) -> Result<Turn, Chat
         code_interpreter_files: csv.into_iter().collect(),
         max_output_tokens: Some(ctx.settings.max_output_tokens),
         metadata: vec![
-            ("thread_id".into(), thread.id.clone()),
-            ("run_id".into(), run_id.clone()),
+            ("thread_id".into(), thread.id.to_string()),
+            ("run_id".into(), run_id.to_string()),
         ],
     };
     // Held while the budget is checked and the run stored: no other job or turn of this
@@ -164,7 +165,10 @@ async fn run_active(ctx: &ChatContext, thread: &ThreadRecord) -> ChatError {
     let active = ctx.store.active_chat_run(&thread.id).await;
     ChatError::RunActive {
         thread_id: thread.id.clone(),
-        run_id: active.ok().flatten().map(|r| r.id).unwrap_or_default(),
+        run_id: active
+            .ok()
+            .flatten()
+            .map_or_else(|| RunId::from(""), |r| r.id),
     }
 }
 

@@ -2,6 +2,7 @@
 //! shapes), Unix-second times, and what a run cost (its `usage` at today's catalogue prices plus
 //! its containers, never a stored sum).
 
+use almanac_core::ids::RunId;
 use std::collections::HashMap;
 
 use almanac_core::catalog::Catalog;
@@ -26,7 +27,7 @@ pub fn unix(rfc3339: &str) -> u64 {
 /// A thread as the API shows it.
 pub fn thread(t: &ThreadRecord) -> Thread {
     Thread {
-        id: t.id.clone(),
+        id: t.id.to_string(),
         object: "thread".into(),
         created_at: unix(&t.created_at),
         metadata: ThreadMetadata {
@@ -55,11 +56,11 @@ pub fn run(r: &RunRecord, cost_usd: f64) -> Run {
     };
     let spent = r.usage() != TokenUsage::default();
     Run {
-        id: r.id.clone(),
+        id: r.id.to_string(),
         object: "thread.run".into(),
         created_at: unix(&r.created_at),
         assistant_id: ASSISTANT_ID.into(),
-        thread_id: r.thread_id.clone(),
+        thread_id: r.thread_id.to_string(),
         status: r.status,
         model: r.model.clone(),
         completed_at: r.completed_at.as_deref().map(unix),
@@ -78,7 +79,7 @@ pub fn run(r: &RunRecord, cost_usd: f64) -> Run {
 pub fn messages(
     records: &[MessageRecord],
     files: &[FileRecord],
-    runs: &HashMap<String, (TokenUsage, f64)>,
+    runs: &HashMap<RunId, (TokenUsage, f64)>,
 ) -> Vec<ThreadMessage> {
     records
         .iter()
@@ -110,10 +111,10 @@ pub fn messages(
                 id: m.id.clone(),
                 object: "thread.message".into(),
                 created_at: unix(&m.created_at),
-                thread_id: m.thread_id.clone(),
+                thread_id: m.thread_id.to_string(),
                 role: m.role,
                 content,
-                run_id: m.run_id.clone(),
+                run_id: m.run_id.as_ref().map(ToString::to_string),
                 usage: spent.map(|(u, _)| *u),
                 cost_usd: spent.map(|(_, c)| *c),
             }

@@ -4,6 +4,7 @@
 //! a file target), driven by the same worker steps as a sheet job, so an interrupted run resumes
 //! its job — the batch already paid for — when the same command runs again.
 
+use almanac_core::ids::{BatchId, JobId};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -389,7 +390,7 @@ async fn create(
     spec: &'static ModelSpec,
     selection: &Selection,
     paths: &Paths,
-) -> Result<(String, bool, String), CliError> {
+) -> Result<(JobId, bool, String), CliError> {
     confirm_output(args, paths)?;
     if !selection.pending.is_empty() && !args.yes && interactive() {
         let est =
@@ -405,7 +406,7 @@ async fn create(
     let new = NewFileJob {
         rows: selection.rows.clone(),
         target: FileTarget {
-            job_id: String::new(),
+            job_id: JobId::from(""),
             input_path: paths.input.to_string_lossy().into_owned(),
             output_path: paths.output.to_string_lossy().into_owned(),
             format: selection.format.as_str().into(),
@@ -467,7 +468,7 @@ fn confirm_output(args: &RunArgs, paths: &Paths) -> Result<(), CliError> {
 /// saved: running the command again resumes it).
 pub async fn drive(
     svc: &Arc<Services>,
-    job_id: &str,
+    job_id: &JobId,
     bar: &indicatif::ProgressBar,
     give_up_after: u32,
 ) -> Result<JobRecord, CliError> {
@@ -529,7 +530,7 @@ async fn show_progress(
         .batches(&job.id)
         .await?
         .into_iter()
-        .filter_map(|b| b.batch_id)
+        .filter_map(|b| b.batch_id.map(BatchId::into_string))
         .collect();
     let batch = if batches.is_empty() {
         String::new()

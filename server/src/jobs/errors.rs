@@ -6,6 +6,7 @@
 use almanac_core::catalog::UnknownModel;
 use almanac_core::cost::CapExceeded;
 use almanac_core::domain::InvalidValue;
+use almanac_core::ids::JobId;
 use almanac_core::state::Mode;
 use almanac_protocol::ErrorCode;
 use almanac_store::StoreError;
@@ -123,16 +124,16 @@ pub enum InvalidRequest {
 pub enum JobError {
     /// No such job for this owner (another owner's job is reported the same way).
     #[error("no job with id {0}")]
-    NotFound(String),
+    NotFound(JobId),
     /// The job is finished and cannot be changed.
     #[error("job {0} is already finished")]
-    Finished(String),
+    Finished(JobId),
     /// The job is still running; wait for it to end (or cancel it) before retrying.
     #[error("job {0} is still running: wait for it to end, or cancel it, before retrying")]
-    Running(String),
+    Running(JobId),
     /// The job has no failed rows that a retry could fix.
     #[error("job {0} has no failed rows to retry")]
-    NothingToRetry(String),
+    NothingToRetry(JobId),
     /// Retrying would pass the job's cap or the spreadsheet's monthly budget.
     #[error(transparent)]
     OverBudget(#[from] BudgetError),

@@ -2,6 +2,7 @@
 //! already-authenticated owner (so authentication can change without touching this layer). Every
 //! job query is scoped by owner; another owner's job is answered exactly like a missing one.
 
+use almanac_core::ids::JobId;
 use std::sync::Arc;
 
 use almanac_core::domain::{RowId, RowInput, SpreadsheetId};
@@ -53,7 +54,7 @@ impl JobService {
 
     /// Follows a job's progress on this replica until the guard is dropped (an open event
     /// stream), so that other replicas' progress is read for it.
-    pub(crate) fn follow(&self, id: &str) -> FollowGuard {
+    pub(crate) fn follow(&self, id: &JobId) -> FollowGuard {
         self.svc.followed.follow(id)
     }
 
@@ -142,7 +143,7 @@ impl JobService {
     ///
     /// # Errors
     /// [`JobError::NotFound`] when there is no such job or another owner has it.
-    pub async fn head(&self, owner: &str, id: &str) -> Result<Job, JobError> {
+    pub async fn head(&self, owner: &str, id: &JobId) -> Result<Job, JobError> {
         let record = self.owned(owner, id).await?;
         Ok(job_view(&self.svc.store, &record).await?)
     }
@@ -155,7 +156,7 @@ impl JobService {
     /// [`JobError::Store`] on a database failure.
     pub async fn row_page(
         &self,
-        id: &str,
+        id: &JobId,
         after: Option<i64>,
         limit: u32,
     ) -> Result<(Vec<JobRow>, Option<i64>), JobError> {
@@ -167,7 +168,7 @@ impl JobService {
     ///
     /// # Errors
     /// [`JobError::NotFound`] when there is no such job or another owner has it.
-    pub async fn event(&self, owner: &str, id: &str) -> Result<JobEvent, JobError> {
+    pub async fn event(&self, owner: &str, id: &JobId) -> Result<JobEvent, JobError> {
         let record = self.owned(owner, id).await?;
         Ok(job_event(&self.svc.store, &record).await?)
     }
@@ -193,7 +194,7 @@ impl JobService {
     ///
     /// # Errors
     /// [`JobError::NotFound`], or [`JobError::Finished`] when the job has ended.
-    pub async fn cancel(&self, owner: &str, id: &str) -> Result<Job, JobError> {
+    pub async fn cancel(&self, owner: &str, id: &JobId) -> Result<Job, JobError> {
         self.owned(owner, id).await?;
         if !self.svc.store.request_cancel(id).await? {
             return Err(JobError::Finished(id.to_owned()));
@@ -209,7 +210,7 @@ impl JobService {
     /// # Errors
     /// [`JobError::NotFound`], [`JobError::Running`] while the job runs,
     /// [`JobError::NothingToRetry`], or [`JobError::OverBudget`].
-    pub async fn retry(&self, owner: &str, id: &str) -> Result<Job, JobError> {
+    pub async fn retry(&self, owner: &str, id: &JobId) -> Result<Job, JobError> {
         let record = self.owned(owner, id).await?;
         retry::retry(&self.svc, &record).await?;
         self.head(owner, id).await
@@ -308,7 +309,7 @@ impl JobService {
             .collect())
     }
 
-    async fn owned(&self, owner: &str, id: &str) -> Result<JobRecord, JobError> {
+    async fn owned(&self, owner: &str, id: &JobId) -> Result<JobRecord, JobError> {
         match self.svc.store.job(id).await? {
             Some(record) if record.owner == owner => Ok(record),
             _ => Err(JobError::NotFound(id.to_owned())),

@@ -8,6 +8,7 @@
 //! the database ([`Services::publish`], [`Services::wake_for`]) and reach every replica's event
 //! streams and worker (`jobs::queue::events`); with SQLite they stay in the process.
 
+use almanac_core::ids::JobId;
 use std::sync::Arc;
 
 use almanac_core::calls::Observer;
@@ -133,7 +134,7 @@ impl Services {
     /// Tells every event stream of the job, on every replica, that its progress changed: through
     /// the database on a shared store, else straight to this process's streams
     /// ([`Services::publish_local`]).
-    pub async fn publish(&self, id: &str) {
+    pub async fn publish(&self, id: &JobId) {
         if !self.store.is_shared() {
             return self.publish_local(id).await;
         }
@@ -145,7 +146,7 @@ impl Services {
 
     /// Wakes the worker of every replica for this job (created, cancelled, retried, or its lease
     /// given back), and shows its progress.
-    pub async fn wake_for(&self, id: &str) {
+    pub async fn wake_for(&self, id: &JobId) {
         self.wake.notify_one();
         if !self.store.is_shared() {
             return;
@@ -157,7 +158,7 @@ impl Services {
 
     /// Sends the job's current progress to this process's event-stream subscribers (none is
     /// fine); a job that cannot be read is skipped.
-    pub async fn publish_local(&self, id: &str) {
+    pub async fn publish_local(&self, id: &JobId) {
         if let Ok(Some(record)) = self.store.job(id).await
             && let Ok(event) = crate::jobs::view::job_event(&self.store, &record).await
         {

@@ -3,6 +3,7 @@
 
 use almanac_core::catalog::Catalog;
 use almanac_core::cost::{pro_rata, usage_cost};
+use almanac_core::ids::BatchId;
 use almanac_core::state::Mode;
 use almanac_protocol::{
     BatchSummary, ErrorDetail, Job, JobCost, JobEvent, JobRow, RequestCounts, TokenUsage,
@@ -25,7 +26,7 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
         Destination::File { path } => (format!("file:{path}"), 0),
     };
     Ok(Job {
-        id: record.id.clone(),
+        id: record.id.to_string(),
         spreadsheet_id,
         sheet_id,
         sheet_title: record.sheet_title.clone(),
@@ -36,7 +37,10 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
         status_text: status.describe().to_owned(),
         request_counts: request_counts(store, record).await?,
         row_counts: store.row_counts(&record.id).await?,
-        batch_ids: batches.iter().filter_map(|b| b.batch_id.clone()).collect(),
+        batch_ids: batches
+            .iter()
+            .filter_map(|b| b.batch_id.as_ref().map(ToString::to_string))
+            .collect(),
         batches: batches
             .into_iter()
             .map(|b| BatchSummary {
@@ -45,7 +49,7 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
                     completed: b.completed as u64,
                     failed: b.failed as u64,
                 },
-                batch_id: b.batch_id,
+                batch_id: b.batch_id.map(BatchId::into_string),
                 attempt: b.attempt as u32,
                 part: b.part as u32,
                 status: b.status,
@@ -123,7 +127,7 @@ pub async fn job_cost(store: &Store, record: &JobRecord) -> Result<JobCost, Stor
 pub async fn job_event(store: &Store, record: &JobRecord) -> Result<JobEvent, StoreError> {
     let status = record.status;
     Ok(JobEvent {
-        job_id: record.id.clone(),
+        job_id: record.id.to_string(),
         status,
         status_text: status.describe().to_owned(),
         request_counts: request_counts(store, record).await?,

@@ -4,6 +4,7 @@ use almanac::app::{Application, install_crypto_provider};
 use almanac::jobs::JobService;
 use almanac::jobs::Worker;
 use almanac_core::domain::{RowId, RowInput};
+use almanac_core::ids::JobId;
 use almanac_emulator::Emulator;
 use almanac_openai::jsonl;
 use almanac_protocol::JobStatus;
@@ -46,12 +47,21 @@ async fn a_batch_created_just_before_a_crash_is_adopted_instead_of_created_again
 
     // What the worker does up to the crash: assign rows, upload and save the file id, create the
     // batch — and die before saving the batch id.
-    let rows = svc.store.rows(&job.id).await.unwrap();
+    let rows = svc.store.rows(&JobId::from(job.id.as_str())).await.unwrap();
     svc.store
-        .create_batches(&job.id, 0, &[rows.iter().map(|r| r.seq).collect()])
+        .create_batches(
+            &JobId::from(job.id.as_str()),
+            0,
+            &[rows.iter().map(|r| r.seq).collect()],
+        )
         .await
         .unwrap();
-    let batch = svc.store.batches(&job.id).await.unwrap().remove(0);
+    let batch = svc
+        .store
+        .batches(&JobId::from(job.id.as_str()))
+        .await
+        .unwrap()
+        .remove(0);
     let inputs: Vec<RowInput> = rows
         .iter()
         .map(|r| RowInput {
@@ -73,8 +83,16 @@ async fn a_batch_created_just_before_a_crash_is_adopted_instead_of_created_again
 
     // After the restart, the worker's step adopts the orphan.
     let worker = Worker::new(svc.clone());
-    worker.try_execute_step(&job.id).await.unwrap();
-    let saved = svc.store.batches(&job.id).await.unwrap().remove(0);
+    worker
+        .try_execute_step(&JobId::from(job.id.as_str()))
+        .await
+        .unwrap();
+    let saved = svc
+        .store
+        .batches(&JobId::from(job.id.as_str()))
+        .await
+        .unwrap()
+        .remove(0);
     assert_eq!(saved.batch_id.as_deref(), Some(orphan.id.as_str()));
     assert_eq!(emulator.calls().batches_create, 1);
     assert_eq!(emulator.calls().files_create, 1);
@@ -82,14 +100,30 @@ async fn a_batch_created_just_before_a_crash_is_adopted_instead_of_created_again
     // And the job runs to the end on that batch.
     let mut status = JobStatus::Validating;
     for _ in 0..500 {
-        worker.try_execute_step(&job.id).await.unwrap();
-        status = svc.store.job(&job.id).await.unwrap().unwrap().status;
+        worker
+            .try_execute_step(&JobId::from(job.id.as_str()))
+            .await
+            .unwrap();
+        status = svc
+            .store
+            .job(&JobId::from(job.id.as_str()))
+            .await
+            .unwrap()
+            .unwrap()
+            .status;
         if status.is_terminal() {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
     assert_eq!(status, JobStatus::Completed);
-    assert_eq!(svc.store.row_counts(&job.id).await.unwrap().done, 4);
+    assert_eq!(
+        svc.store
+            .row_counts(&JobId::from(job.id.as_str()))
+            .await
+            .unwrap()
+            .done,
+        4
+    );
     assert_eq!(emulator.calls().batches_create, 1);
 }

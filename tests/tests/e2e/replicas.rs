@@ -8,6 +8,7 @@
 //! - SIGTERM-style shutdown gives the replica's leases back: another replica continues the job at
 //!   once.
 
+use almanac_core::ids::JobId;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -150,7 +151,13 @@ async fn realtime_jobs_on_three_replicas_share_the_accounts_rate_limits() {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
         for id in &ids {
-            if let Some((owner, _)) = replicas[0].svc.store.lease_holder(id).await.unwrap() {
+            if let Some((owner, _)) = replicas[0]
+                .svc
+                .store
+                .lease_holder(&JobId::from(id.as_str()))
+                .await
+                .unwrap()
+            {
                 holders.insert(owner);
             }
         }

@@ -1,6 +1,7 @@
 //! The files of a thread in the store: those the code interpreter made (stored with the message
 //! that cites them, by a run's end) and the containers each run was charged for.
 
+use almanac_core::ids::{RunId, ThreadId};
 use sqlx::FromRow;
 
 use crate::pool::on_pool;
@@ -43,7 +44,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn chat_files(&self, thread_id: &str) -> StoreResult<Vec<FileRecord>> {
+    pub async fn chat_files(&self, thread_id: &ThreadId) -> StoreResult<Vec<FileRecord>> {
         Ok(on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT id, message_id, filename, mime_type, CAST(LENGTH(content) AS BIGINT) AS bytes FROM chat_files WHERE thread_id = $1 ORDER BY created_at, id",
         )
@@ -58,7 +59,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn chat_file_content(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         file_id: &str,
     ) -> StoreResult<Option<(FileRecord, Vec<u8>)>> {
         let row: Option<(String, String, String, String, Vec<u8>)> = on_pool!(self.pool(), p => sqlx::query_as(
@@ -84,7 +85,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn chat_run_containers(&self, run_id: &str) -> StoreResult<u64> {
+    pub async fn chat_run_containers(&self, run_id: &RunId) -> StoreResult<u64> {
         let n: i64 = on_pool!(self.pool(), p => sqlx::query_scalar("SELECT COUNT(*) FROM chat_containers WHERE run_id = $1")
             .bind(run_id)
             .fetch_one(p)
@@ -96,7 +97,10 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn chat_thread_containers(&self, thread_id: &str) -> StoreResult<Vec<(String, i64)>> {
+    pub async fn chat_thread_containers(
+        &self,
+        thread_id: &ThreadId,
+    ) -> StoreResult<Vec<(RunId, i64)>> {
         Ok(on_pool!(self.pool(), p => sqlx::query_as(
             "SELECT run_id, COUNT(*) FROM chat_containers WHERE thread_id = $1 GROUP BY run_id",
         )

@@ -2,6 +2,7 @@
 //! a message locks the thread's row first ([`lock_thread!`]), so two replicas never take the same
 //! number; [`insert_message!`] is the one insert, also used when a run's answer is stored.
 
+use almanac_core::ids::{RunId, ThreadId};
 use almanac_protocol::chat::Role;
 use sqlx::{AssertSqlSafe, FromRow};
 
@@ -14,7 +15,7 @@ pub struct MessageRecord {
     /// `msg_…`.
     pub id: String,
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// Order in the thread, from 1.
     pub seq: i64,
     /// Who wrote it.
@@ -24,7 +25,7 @@ pub struct MessageRecord {
     /// JSON list of the files cited in `text` (the API's `file_path` annotations).
     pub annotations: String,
     /// The run that sent or wrote it; `None`: a user message waiting for a run.
-    pub run_id: Option<String>,
+    pub run_id: Option<RunId>,
     /// RFC 3339.
     pub created_at: String,
 }
@@ -77,7 +78,7 @@ impl Store {
     /// exist).
     pub async fn insert_chat_message(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         id: &str,
         text: &str,
     ) -> StoreResult<MessageRecord> {
@@ -101,7 +102,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn chat_messages(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         newest_first: bool,
         limit: i64,
     ) -> StoreResult<Vec<MessageRecord>> {
@@ -122,7 +123,10 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn pending_chat_messages(&self, thread_id: &str) -> StoreResult<Vec<MessageRecord>> {
+    pub async fn pending_chat_messages(
+        &self,
+        thread_id: &ThreadId,
+    ) -> StoreResult<Vec<MessageRecord>> {
         let sql = format!(
             "SELECT {MESSAGE_COLUMNS} FROM chat_messages WHERE thread_id = $1 AND run_id IS NULL ORDER BY seq"
         );
@@ -138,7 +142,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn count_chat_messages(&self, thread_id: &str) -> StoreResult<i64> {
+    pub async fn count_chat_messages(&self, thread_id: &ThreadId) -> StoreResult<i64> {
         Ok(
             on_pool!(self.pool(), p => sqlx::query_scalar("SELECT COUNT(*) FROM chat_messages WHERE thread_id = $1")
             .bind(thread_id)

@@ -3,6 +3,7 @@
 //! when it completed, its messages and files in one transaction — the month's runs of a
 //! spreadsheet for its budget, and the runs no replica drives any more failed at start-up.
 
+use almanac_core::ids::{RunId, ThreadId};
 use almanac_protocol::TokenUsage;
 use almanac_protocol::chat::{Role, RunStatus};
 use chrono::{DateTime, Utc};
@@ -25,9 +26,9 @@ pub const STALE_RUN_MESSAGE: &str =
 #[derive(Clone, Debug)]
 pub struct NewRun {
     /// `run_…`.
-    pub id: String,
+    pub id: RunId,
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// The model.
     pub model: String,
     /// The estimate the budget was checked with, USD.
@@ -46,9 +47,9 @@ const RUN_COLUMNS: &str = "id, thread_id, status, model, response_id, est_cost_u
 #[derive(Clone, Debug, FromRow)]
 pub struct RunRecord {
     /// `run_…`.
-    pub id: String,
+    pub id: RunId,
     /// The thread.
-    pub thread_id: String,
+    pub thread_id: ThreadId,
     /// Where it is.
     pub status: RunStatus,
     /// The model.
@@ -161,7 +162,7 @@ const FAIL_STALE_RUNS: &str =
 /// function.
 macro_rules! store_answer {
     ($tx:ident, $postgres:expr, $thread_id:expr, $run_id:expr, $answer:expr) => {{
-        let (thread_id, run_id, answer): (&str, &str, &Answer) = ($thread_id, $run_id, $answer);
+        let (thread_id, run_id, answer): (&ThreadId, &RunId, &Answer) = ($thread_id, $run_id, $answer);
         for id in &answer.sent {
             sqlx::query(
                 "UPDATE chat_messages SET run_id = $1 WHERE id = $2 AND thread_id = $3 AND run_id IS NULL",
@@ -241,7 +242,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn chat_run(&self, id: &str) -> StoreResult<Option<RunRecord>> {
+    pub async fn chat_run(&self, id: &RunId) -> StoreResult<Option<RunRecord>> {
         let sql = format!("SELECT {RUN_COLUMNS} FROM chat_runs WHERE id = $1");
         Ok(
             on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
@@ -255,7 +256,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn chat_runs(&self, thread_id: &str) -> StoreResult<Vec<RunRecord>> {
+    pub async fn chat_runs(&self, thread_id: &ThreadId) -> StoreResult<Vec<RunRecord>> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM chat_runs WHERE thread_id = $1 ORDER BY created_at, id"
         );
@@ -271,7 +272,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn active_chat_run(&self, thread_id: &str) -> StoreResult<Option<RunRecord>> {
+    pub async fn active_chat_run(&self, thread_id: &ThreadId) -> StoreResult<Option<RunRecord>> {
         let sql = format!(
             "SELECT {RUN_COLUMNS} FROM chat_runs WHERE thread_id = $1 AND status IN ('queued', 'in_progress')"
         );
@@ -288,7 +289,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn chat_context_tokens(&self, thread_id: &str) -> StoreResult<u64> {
+    pub async fn chat_context_tokens(&self, thread_id: &ThreadId) -> StoreResult<u64> {
         let tokens: Option<i64> = on_pool!(self.pool(), p => sqlx::query_scalar(
             "SELECT input_tokens + output_tokens FROM chat_runs WHERE thread_id = $1 AND status = 'completed' ORDER BY created_at DESC, id DESC LIMIT 1",
         )
@@ -302,7 +303,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn start_chat_run(&self, id: &str) -> StoreResult<()> {
+    pub async fn start_chat_run(&self, id: &RunId) -> StoreResult<()> {
         in_tx!(self.pool(), tx => sqlx::query("UPDATE chat_runs SET status = $1 WHERE id = $2 AND status = $3")
             .bind(RunStatus::InProgress)
             .bind(id)
@@ -317,7 +318,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn set_chat_response(&self, id: &str, response_id: &str) -> StoreResult<()> {
+    pub async fn set_chat_response(&self, id: &RunId, response_id: &str) -> StoreResult<()> {
         in_tx!(self.pool(), tx => sqlx::query("UPDATE chat_runs SET response_id = $1 WHERE id = $2")
             .bind(response_id)
             .bind(id)
@@ -337,7 +338,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
     pub async fn end_chat_run(
         &self,
-        run_id: &str,
+        run_id: &RunId,
         end: &RunEnd,
         answer: Option<&Answer>,
     ) -> StoreResult<bool> {
@@ -345,7 +346,7 @@ impl Store {
         let u = &end.usage;
         let postgres = self.pool().is_postgres();
         Ok(in_tx!(self.pool(), tx => {
-            let thread_id: Option<String> = sqlx::query_scalar(
+            let thread_id: Option<ThreadId> = sqlx::query_scalar(
                 "UPDATE chat_runs SET status = $1, input_tokens = $2, cached_tokens = $3, output_tokens = $4, reasoning_tokens = $5,
                  error_code = $6, error_message = $7, incomplete_reason = $8, completed_at = $9
                  WHERE id = $10 AND status IN ('queued', 'in_progress') RETURNING thread_id",

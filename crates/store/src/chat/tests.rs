@@ -76,7 +76,7 @@ async fn a_completed_run_stores_its_messages_and_files_at_once_and_ends_once() {
     {
         store.insert_chat_thread(&thread("t1")).await.unwrap();
         let m1 = store
-            .insert_chat_message("t1", "m1", "hello")
+            .insert_chat_message(&"t1".into(), "m1", "hello")
             .await
             .unwrap();
         assert_eq!((m1.seq, m1.role, m1.run_id), (1, Role::User, None));
@@ -101,27 +101,37 @@ async fn a_completed_run_stores_its_messages_and_files_at_once_and_ends_once() {
         let done = end(RunStatus::Completed, &["cntr_1"]);
         assert!(
             store
-                .end_chat_run("r1", &done, Some(&answer))
+                .end_chat_run(&"r1".into(), &done, Some(&answer))
                 .await
                 .unwrap()
         );
         assert!(
             !store
-                .end_chat_run("r1", &done, Some(&answer))
+                .end_chat_run(&"r1".into(), &done, Some(&answer))
                 .await
                 .unwrap()
         );
-        let messages = store.chat_messages("t1", false, 10).await.unwrap();
+        let messages = store.chat_messages(&"t1".into(), false, 10).await.unwrap();
         assert_eq!(messages.len(), 2);
         assert_eq!(messages[0].run_id.as_deref(), Some("r1"));
         assert_eq!((messages[1].seq, messages[1].role), (2, Role::Assistant));
-        assert!(store.pending_chat_messages("t1").await.unwrap().is_empty());
-        let (file, bytes) = store.chat_file_content("t1", "f1").await.unwrap().unwrap();
+        assert!(
+            store
+                .pending_chat_messages(&"t1".into())
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let (file, bytes) = store
+            .chat_file_content(&"t1".into(), "f1")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!((file.message_id.as_str(), bytes), ("m2", vec![1, 2, 3]));
-        assert_eq!(store.chat_files("t1").await.unwrap()[0].bytes, 3);
-        assert_eq!(store.chat_context_tokens("t1").await.unwrap(), 120);
-        assert_eq!(store.chat_run_containers("r1").await.unwrap(), 1);
-        let r1 = store.chat_run("r1").await.unwrap().unwrap();
+        assert_eq!(store.chat_files(&"t1".into()).await.unwrap()[0].bytes, 3);
+        assert_eq!(store.chat_context_tokens(&"t1".into()).await.unwrap(), 120);
+        assert_eq!(store.chat_run_containers(&"r1".into()).await.unwrap(), 1);
+        let r1 = store.chat_run(&"r1".into()).await.unwrap().unwrap();
         assert_eq!(
             (r1.status, r1.usage().output_tokens),
             (RunStatus::Completed, 20)
@@ -138,8 +148,13 @@ async fn a_failed_run_keeps_its_usage_but_no_message_and_a_container_is_charged_
         store.insert_chat_thread(&thread("t1")).await.unwrap();
         store.insert_chat_run(&run("r1", "t1")).await.unwrap();
         let failed = end(RunStatus::Failed, &["cntr_1"]);
-        assert!(store.end_chat_run("r1", &failed, None).await.unwrap());
-        assert_eq!(store.count_chat_messages("t1").await.unwrap(), 0);
+        assert!(
+            store
+                .end_chat_run(&"r1".into(), &failed, None)
+                .await
+                .unwrap()
+        );
+        assert_eq!(store.count_chat_messages(&"t1".into()).await.unwrap(), 0);
         store.insert_chat_run(&run("r2", "t1")).await.unwrap();
         let again = end(RunStatus::Completed, &["cntr_1", "cntr_2"]);
         let answer = Answer {
@@ -149,7 +164,7 @@ async fn a_failed_run_keeps_its_usage_but_no_message_and_a_container_is_charged_
             files: Vec::new(),
         };
         store
-            .end_chat_run("r2", &again, Some(&answer))
+            .end_chat_run(&"r2".into(), &again, Some(&answer))
             .await
             .unwrap();
         let month = store
@@ -159,9 +174,9 @@ async fn a_failed_run_keeps_its_usage_but_no_message_and_a_container_is_charged_
         let containers: Vec<i64> = month.iter().map(|r| r.containers).collect();
         assert_eq!(containers.iter().sum::<i64>(), 2, "{containers:?}");
         assert_eq!(month[0].usage().input_tokens, 100);
-        let mut per_run = store.chat_thread_containers("t1").await.unwrap();
+        let mut per_run = store.chat_thread_containers(&"t1".into()).await.unwrap();
         per_run.sort();
-        assert_eq!(per_run, [("r1".to_string(), 1), ("r2".to_string(), 1)]);
+        assert_eq!(per_run, [("r1".into(), 1), ("r2".into(), 1)]);
         store.insert_chat_run(&run("r3", "t1")).await.unwrap();
         // At start-up everything created before now is stale (one process, or all of them,
         // restarted).
@@ -176,12 +191,12 @@ async fn a_failed_run_keeps_its_usage_but_no_message_and_a_container_is_charged_
                 .unwrap(),
             1
         );
-        let r3 = store.chat_run("r3").await.unwrap().unwrap();
+        let r3 = store.chat_run(&"r3".into()).await.unwrap().unwrap();
         assert_eq!(
             (r3.status, r3.error_code.as_deref()),
             (RunStatus::Failed, Some(STALE_RUN_CODE))
         );
-        assert!(store.active_chat_run("t1").await.unwrap().is_none());
+        assert!(store.active_chat_run(&"t1".into()).await.unwrap().is_none());
     }
 }
 
@@ -195,7 +210,7 @@ async fn only_stale_runs_are_interrupted_and_a_stale_run_does_not_block_its_thre
         }
         assert!(store.insert_chat_run(&run("fresh", "t1")).await.unwrap());
         assert!(store.insert_chat_run(&run("old", "t2")).await.unwrap());
-        store.start_chat_run("old").await.unwrap();
+        store.start_chat_run(&"old".into()).await.unwrap();
         backdate(&store, "old", 20).await;
         // Another replica starts: it fails the run whose replica died, not the live one.
         let failed = store
@@ -204,8 +219,8 @@ async fn only_stale_runs_are_interrupted_and_a_stale_run_does_not_block_its_thre
             .unwrap();
         assert_eq!(failed, 1);
         let (fresh, old) = (
-            store.chat_run("fresh").await.unwrap().unwrap(),
-            store.chat_run("old").await.unwrap().unwrap(),
+            store.chat_run(&"fresh".into()).await.unwrap().unwrap(),
+            store.chat_run(&"old".into()).await.unwrap().unwrap(),
         );
         assert_eq!(fresh.status, RunStatus::Queued);
         assert_eq!(
@@ -220,12 +235,17 @@ async fn only_stale_runs_are_interrupted_and_a_stale_run_does_not_block_its_thre
         // A live run still blocks its thread; a stale one is failed by the next run's insert.
         assert!(!store.insert_chat_run(&run("second", "t1")).await.unwrap());
         assert_eq!(
-            store.chat_run("fresh").await.unwrap().unwrap().status,
+            store
+                .chat_run(&"fresh".into())
+                .await
+                .unwrap()
+                .unwrap()
+                .status,
             RunStatus::Queued
         );
         backdate(&store, "fresh", 11).await;
         assert!(store.insert_chat_run(&run("second", "t1")).await.unwrap());
-        let fresh = store.chat_run("fresh").await.unwrap().unwrap();
+        let fresh = store.chat_run(&"fresh".into()).await.unwrap().unwrap();
         assert_eq!(
             (
                 fresh.status,
@@ -238,11 +258,16 @@ async fn only_stale_runs_are_interrupted_and_a_stale_run_does_not_block_its_thre
                 Some(STALE_RUN_MESSAGE)
             )
         );
-        let active = store.active_chat_run("t1").await.unwrap().unwrap();
+        let active = store.active_chat_run(&"t1".into()).await.unwrap().unwrap();
         assert_eq!(active.id, "second");
         // The stale run's driver, if it wakes up, cannot end it any more.
         let late = end(RunStatus::Completed, &[]);
-        assert!(!store.end_chat_run("fresh", &late, None).await.unwrap());
+        assert!(
+            !store
+                .end_chat_run(&"fresh".into(), &late, None)
+                .await
+                .unwrap()
+        );
     }
 }
 
@@ -251,9 +276,15 @@ async fn a_deleted_thread_loses_its_messages_and_files_but_keeps_its_runs() {
     for store in backends("a_deleted_thread_loses_its_messages_and_files_but_keeps_its_runs").await
     {
         store.insert_chat_thread(&thread("t1")).await.unwrap();
-        store.set_chat_conversation("t1", "conv_1").await.unwrap();
-        store.set_chat_csv("t1", "file-1", "abc").await.unwrap();
-        let t1 = store.chat_thread("t1").await.unwrap().unwrap();
+        store
+            .set_chat_conversation(&"t1".into(), "conv_1")
+            .await
+            .unwrap();
+        store
+            .set_chat_csv(&"t1".into(), "file-1", "abc")
+            .await
+            .unwrap();
+        let t1 = store.chat_thread(&"t1".into()).await.unwrap().unwrap();
         assert_eq!(
             (
                 t1.conversation_id.as_deref(),
@@ -274,14 +305,20 @@ async fn a_deleted_thread_loses_its_messages_and_files_but_keeps_its_runs() {
                 .len(),
             1
         );
-        store.insert_chat_message("t1", "m1", "q").await.unwrap();
+        store
+            .insert_chat_message(&"t1".into(), "m1", "q")
+            .await
+            .unwrap();
         store.insert_chat_run(&run("r1", "t1")).await.unwrap();
-        store.set_chat_response("r1", "resp_1").await.unwrap();
-        assert!(store.delete_chat_thread("t1").await.unwrap());
-        assert!(!store.delete_chat_thread("t1").await.unwrap());
-        assert!(store.chat_thread("t1").await.unwrap().is_none());
-        assert_eq!(store.count_chat_messages("t1").await.unwrap(), 0);
-        let runs = store.chat_runs("t1").await.unwrap();
+        store
+            .set_chat_response(&"r1".into(), "resp_1")
+            .await
+            .unwrap();
+        assert!(store.delete_chat_thread(&"t1".into()).await.unwrap());
+        assert!(!store.delete_chat_thread(&"t1".into()).await.unwrap());
+        assert!(store.chat_thread(&"t1".into()).await.unwrap().is_none());
+        assert_eq!(store.count_chat_messages(&"t1".into()).await.unwrap(), 0);
+        let runs = store.chat_runs(&"t1".into()).await.unwrap();
         assert_eq!(runs[0].response_id.as_deref(), Some("resp_1"));
     }
 }
@@ -295,7 +332,7 @@ async fn concurrent_messages_on_one_thread_are_numbered_without_a_clash() {
             let store = store.clone();
             writers.push(tokio::spawn(async move {
                 store
-                    .insert_chat_message("t1", &format!("m{i}"), "q")
+                    .insert_chat_message(&"t1".into(), &format!("m{i}"), "q")
                     .await
                     .unwrap()
                     .seq

@@ -2,6 +2,7 @@
 //! spreadsheet, delete one (its messages and files with it; its runs stay, they were billed), and
 //! save its external ids (`conv_…`, the CSV's `file-…`) right after the call that made each.
 
+use almanac_core::ids::ThreadId;
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::pool::{in_tx, on_pool};
@@ -11,7 +12,7 @@ use crate::{Store, StoreResult, now};
 #[derive(Clone, Debug)]
 pub struct NewThread {
     /// `thread_…`.
-    pub id: String,
+    pub id: ThreadId,
     /// The caller's `sub`.
     pub owner: String,
     /// The spreadsheet it is about.
@@ -24,7 +25,7 @@ pub struct NewThread {
 #[derive(Clone, Debug, FromRow)]
 pub struct ThreadRecord {
     /// `thread_…`.
-    pub id: String,
+    pub id: ThreadId,
     /// The caller's `sub`.
     pub owner: String,
     /// The spreadsheet.
@@ -69,7 +70,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn chat_thread(&self, id: &str) -> StoreResult<Option<ThreadRecord>> {
+    pub async fn chat_thread(&self, id: &ThreadId) -> StoreResult<Option<ThreadRecord>> {
         let sql = format!(
             "SELECT {THREAD_COLUMNS} FROM chat_threads WHERE id = $1 AND deleted_at IS NULL"
         );
@@ -124,7 +125,7 @@ impl Store {
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure (nothing is changed then).
-    pub async fn delete_chat_thread(&self, id: &str) -> StoreResult<bool> {
+    pub async fn delete_chat_thread(&self, id: &ThreadId) -> StoreResult<bool> {
         Ok(in_tx!(self.pool(), tx => {
             let done = sqlx::query(
                 "UPDATE chat_threads SET deleted_at = $1 WHERE id = $2 AND deleted_at IS NULL",
@@ -153,7 +154,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_chat_conversation(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         conversation: &str,
     ) -> StoreResult<()> {
         in_tx!(self.pool(), tx => sqlx::query("UPDATE chat_threads SET conversation_id = $1 WHERE id = $2")
@@ -171,7 +172,7 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn set_chat_csv(
         &self,
-        thread_id: &str,
+        thread_id: &ThreadId,
         file_id: &str,
         sha256: &str,
     ) -> StoreResult<()> {

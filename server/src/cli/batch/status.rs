@@ -2,6 +2,7 @@
 //! and error files saved as they download, the exit code from its state — or a job of
 //! `almanac run` by its id (driven to its end with `--wait`, which resumes an interrupted run).
 
+use almanac_core::ids::JobId;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -181,7 +182,7 @@ async fn job_status(args: StatusArgs, poll: Duration) -> Result<Report, CliError
     let out = &args.output_args;
     if args.wait {
         let svc = args.endpoints.services(poll).await?;
-        let Some(job) = svc.store.job(&args.id).await? else {
+        let Some(job) = svc.store.job(&JobId::from(args.id.as_str())).await? else {
             return Err(not_found(&args.id));
         };
         let bar = progress_bar(out, 0);
@@ -195,7 +196,7 @@ async fn job_status(args: StatusArgs, poll: Duration) -> Result<Report, CliError
     }
     // Without --wait only the store is read: no credentials needed.
     let (store, _) = args.endpoints.open_store().await?;
-    let Some(job) = store.job(&args.id).await? else {
+    let Some(job) = store.job(&JobId::from(args.id.as_str())).await? else {
         return Err(not_found(&args.id));
     };
     let view = crate::jobs::job_view(&store, &job).await?;

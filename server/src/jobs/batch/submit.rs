@@ -7,6 +7,7 @@
 use almanac_core::catalog::ModelSpec;
 use almanac_core::cost::{check_cap, pro_rata};
 use almanac_core::domain::RowInput;
+use almanac_core::ids::BatchId;
 use almanac_core::state::{BatchState, FailureCode, JobStatus, RowFailure};
 use almanac_openai::jsonl::JsonlWriter;
 use almanac_protocol::RequestCounts;
@@ -85,7 +86,7 @@ async fn submit_one(
         None => openai.create_batch(&input_file_id, &job.id).await?,
     };
     svc.store
-        .set_batch_id(batch.id, &info.id, info.status)
+        .set_batch_id(batch.id, &BatchId::from(info.id.as_str()), info.status)
         .await?;
     tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
     Ok(())

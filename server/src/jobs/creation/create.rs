@@ -10,6 +10,7 @@
 use almanac_core::catalog::ModelSpec;
 use almanac_core::cost::{check_cap, estimate_total};
 use almanac_core::domain::{RowInput, SpreadsheetId};
+use almanac_core::ids::JobId;
 use almanac_core::state::{JobStatus, Mode, RowState};
 use almanac_protocol::{CreateJobRequest, Estimate, JobOptions};
 use almanac_store::cost::JobEstimateRecord;
@@ -37,7 +38,7 @@ pub async fn create(
     access_proof: Option<&SecretString>,
     req: CreateJobRequest,
     options: JobOptions,
-) -> Result<String, CreateJobError> {
+) -> Result<JobId, CreateJobError> {
     check_cap_option(options.max_cost_usd)?;
     let spreadsheet_id = check_request(&req)?;
     let model = svc.catalog.resolve(&req.model)?;
@@ -116,9 +117,9 @@ pub struct NewFileJob {
 ///
 /// # Errors
 /// [`CreateJobError::Store`] on a database failure.
-pub async fn create_file_job(svc: &Services, new: NewFileJob) -> Result<String, CreateJobError> {
+pub async fn create_file_job(svc: &Services, new: NewFileJob) -> Result<JobId, CreateJobError> {
     let estimate = estimate(&svc.store, new.model, pending_inputs(&new.rows)).await?;
-    let id = uuid::Uuid::now_v7().to_string();
+    let id = JobId::from(uuid::Uuid::now_v7().to_string());
     let job = NewJob {
         id: id.clone(),
         owner: new.owner,
@@ -191,7 +192,7 @@ fn new_job(
 ) -> NewJob {
     let pending = rows.iter().any(|r| r.state == RowState::Pending);
     NewJob {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: JobId::from(uuid::Uuid::now_v7().to_string()),
         owner: owner.to_owned(),
         destination: Destination::Sheet {
             spreadsheet_id,

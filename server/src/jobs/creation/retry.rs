@@ -20,15 +20,15 @@ use crate::jobs::services::Services;
 /// [`JobError::Running`] while the job runs, [`JobError::NothingToRetry`],
 /// [`JobError::OverBudget`] when the retry would pass the job's cap.
 pub async fn retry(svc: &Services, record: &JobRecord) -> Result<(), JobError> {
-    let id = record.id.as_str();
+    let id = &record.id;
     if !record.status.is_terminal() {
-        return Err(JobError::Running(id.to_owned()));
+        return Err(JobError::Running(id.clone()));
     }
     let rows = svc.store.rows(id).await?;
     let resend: Vec<&RowRecord> = rows.iter().filter(|r| r.is_retryable_failure()).collect();
     let unwritten = rows.iter().any(|r| r.state == RowState::Generated);
     if resend.is_empty() && !unwritten {
-        return Err(JobError::NothingToRetry(id.to_owned()));
+        return Err(JobError::NothingToRetry(id.clone()));
     }
     let inputs: Vec<RowInput> = resend.iter().filter_map(|r| r.input()).collect();
     check_job_cap(svc, record, &inputs).await?;

@@ -100,10 +100,10 @@ async fn save_temp_files(
     std::fs::create_dir_all(&dir).map_err(io)?;
     let spec = svc.model_spec(job)?;
     for batch in svc.store.batches(&job.id).await? {
-        let name = batch
-            .batch_id
-            .clone()
-            .unwrap_or_else(|| format!("part-{}-{}", batch.attempt, batch.part));
+        let name = batch.batch_id.as_ref().map_or_else(
+            || format!("part-{}-{}", batch.attempt, batch.part),
+            ToString::to_string,
+        );
         let inputs: Vec<RowInput> = svc
             .store
             .batch_rows(batch.id)

@@ -19,6 +19,7 @@
 //! Between claims the worker sleeps until the next job is due, or until it is woken (a job created
 //! or cancelled, a lease given back — on any replica, through `LISTEN`/`NOTIFY`).
 
+use almanac_core::ids::JobId;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -131,7 +132,7 @@ impl Worker {
 
     /// Runs one step of a job and handles its outcome: reschedules with backoff after a transient
     /// failure, fails the job after a permanent one, and publishes the job's progress.
-    pub async fn run_step(&self, id: &str) {
+    pub async fn run_step(&self, id: &JobId) {
         let span = tracing::info_span!("job", job_id = %id);
         async {
             if let Err(err) = self.try_execute_step(id).await {
@@ -144,7 +145,7 @@ impl Worker {
     }
 
     /// After a failed step: fail the job (permanent) or try again after a backoff (transient).
-    async fn handle_failure(&self, id: &str, err: StepError) {
+    async fn handle_failure(&self, id: &JobId, err: StepError) {
         let store = &self.svc.store;
         if let StepError::Store(almanac_store::StoreError::LeaseLost(_)) = &err {
             // Another replica has the job now: nothing of this step may be saved.
@@ -179,7 +180,7 @@ impl Worker {
     /// # Errors
     /// [`StepError`]: transient ones are retried by [`Worker::run_step`], permanent ones fail the
     /// job.
-    pub async fn try_execute_step(&self, id: &str) -> Result<(), StepError> {
+    pub async fn try_execute_step(&self, id: &JobId) -> Result<(), StepError> {
         let Some(job) = self.svc.store.job(id).await? else {
             return Ok(());
         };

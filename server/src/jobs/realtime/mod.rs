@@ -38,6 +38,7 @@ pub(crate) mod runs;
 pub(crate) mod shared_pace;
 pub(crate) mod state;
 
+use almanac_core::ids::JobId;
 use std::sync::Arc;
 
 use almanac_core::state::JobStatus;
@@ -89,7 +90,7 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
 
 /// [`run_and_hand_back`] under the lease `held` (heartbeat, fenced writes), then gives the lease
 /// back and wakes every replica; a run whose lease was lost just stops.
-async fn run_under_lease(svc: Arc<Services>, id: String, held: Lease) {
+async fn run_under_lease(svc: Arc<Services>, id: JobId, held: Lease) {
     let ran = lease::hold(&svc, &held, run_and_hand_back(svc.clone(), id.clone())).await;
     svc.realtime_runs.remove(&id);
     if ran.is_none() {
@@ -102,7 +103,7 @@ async fn run_under_lease(svc: Arc<Services>, id: String, held: Lease) {
 
 /// Runs the job, then hands it back to the worker: `writing` when the run ended, `failed` for a
 /// permanent error, due again in 2 s after a passing one (the answers stored so far are kept).
-async fn run_and_hand_back(svc: Arc<Services>, id: String) {
+async fn run_and_hand_back(svc: Arc<Services>, id: JobId) {
     let outcome = run::run(&svc, &id).await;
     svc.realtime_runs.remove(&id);
     let store = &svc.store;

@@ -2,6 +2,7 @@
 //! as it arrives — writing the answered rows in groups, watching for a cancel — until the run's
 //! state says it is over; then fail the rows left unsent with the reason sending stopped.
 
+use almanac_core::ids::JobId;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -36,7 +37,7 @@ impl Drop for AbortOnDrop {
 /// # Errors
 /// [`StepError::Permanent`] for an unknown model; [`StepError::Store`] on a database failure
 /// (the run resumes later).
-pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
+pub async fn run(svc: &Arc<Services>, job_id: &JobId) -> Result<(), StepError> {
     let store = &svc.store;
     let Some(job) = store.job(job_id).await? else {
         return Ok(());
@@ -46,7 +47,7 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
     let cap = store.job_estimate(job_id).await?.max_cost_usd;
     let (_, used) = store.job_usage(job_id).await?;
     let spent = usage_cost(spec, Mode::Realtime, &used);
-    tracing::info!(job_id, rows = queue.len(), "realtime run started");
+    tracing::info!(%job_id, rows = queue.len(), "realtime run started");
     let shared = Arc::new(Shared::new(queue, spent, cap));
     let pacer = svc.pacer.clone();
     let (answers, received) = mpsc::unbounded_channel::<Answer>();
@@ -73,11 +74,11 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
     let _ = (&mut dispatcher.0).await;
     if let Some(why) = shared.stop_reason() {
         let left = store.fail_pending(job_id, &why).await?;
-        tracing::info!(job_id, rows = left, reason = %why.reason, "realtime run stopped early");
+        tracing::info!(%job_id, rows = left, reason = %why.reason, "realtime run stopped early");
     }
     let (rpm, tpm) = pacer.limits();
     tracing::info!(
-        job_id,
+        %job_id,
         throttled = pacer.throttled(),
         rpm = rpm.unwrap_or(0),
         tpm = tpm.unwrap_or(0),
@@ -91,7 +92,7 @@ pub async fn run(svc: &Arc<Services>, job_id: &str) -> Result<(), StepError> {
 async fn queue_calls(
     svc: &Services,
     spec: &'static ModelSpec,
-    job_id: &str,
+    job_id: &JobId,
 ) -> Result<VecDeque<Call>, StepError> {
     let rows: Vec<(i64, String, almanac_core::domain::RowInput)> = svc
         .store
