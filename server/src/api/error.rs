@@ -211,6 +211,7 @@ impl From<JobError> for ApiError {
                 code: b.code(),
                 message: b.to_string(),
             },
+            JobError::Spreadsheet(s) => s.into(),
             JobError::Store(s) => ApiError::internal(&s),
         }
     }

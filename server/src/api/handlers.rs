@@ -328,8 +328,10 @@ pub async fn job_status(
 /// `POST /api/v1/jobs/{id}/cancel`: 202 with the job; 409 when it already ended.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs",
     params(("id" = String, Path, description = "The job's id")),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 202, description = "Cancelling: the batch is cancelled and finished rows are written", body = Job),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the job's spreadsheet (the service account writes the finished rows, so the caller must still be able to edit it)", body = ErrorBody),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
         (status = 409, description = "The job has already ended", body = ErrorBody),
         AuthResponses,
@@ -337,9 +339,10 @@ pub async fn job_status(
 pub async fn cancel_job(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let job = state.jobs.cancel(&caller.sub, &id).await?;
+    let job = state.jobs.cancel(&caller.sub, &id, proof.as_ref()).await?;
     Ok(job_response(StatusCode::ACCEPTED, state.jobs.clone(), job))
 }
 
@@ -347,8 +350,10 @@ pub async fn cancel_job(
 /// the job runs or when nothing failed.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs",
     params(("id" = String, Path, description = "The job's id")),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 202, description = "Retrying: the failed rows are sent again in a new batch", body = Job),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the job's spreadsheet", body = ErrorBody),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
         (status = 409, description = "The job is still running (`job_running`) or has no failed rows (`nothing_to_retry`)", body = ErrorBody),
         AuthResponses,
@@ -356,9 +361,10 @@ pub async fn cancel_job(
 pub async fn retry_job(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let job = state.jobs.retry(&caller.sub, &id).await?;
+    let job = state.jobs.retry(&caller.sub, &id, proof.as_ref()).await?;
     Ok(job_response(StatusCode::ACCEPTED, state.jobs.clone(), job))
 }
 

@@ -136,6 +136,10 @@ pub enum JobError {
     /// Retrying would pass the job's cap or the spreadsheet's monthly budget.
     #[error(transparent)]
     OverBudget(#[from] BudgetError),
+    /// The caller's access proof for the job's spreadsheet does not hold (a retry or a cancel
+    /// makes the service account write to it, so the caller must still be able to edit it).
+    #[error(transparent)]
+    Spreadsheet(#[from] SpreadsheetError),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),

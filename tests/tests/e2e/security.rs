@@ -11,7 +11,8 @@ use almanac_emulator::identity::{self, CLIENT_ID, STRANGER_KEY_PEM};
 use almanac_emulator::oauth::SERVICE_ACCOUNT_EMAIL;
 use almanac_protocol::JobStatus;
 use almanac_tests::{
-    KOREAN_CSV, SPREADSHEET, USER_A, USER_B, fast, prove, spawn_app, spawn_app_with,
+    KOREAN_CSV, SPREADSHEET, USER_A, USER_B, WORKSPACE_DOMAIN, fast, prove, spawn_app,
+    spawn_app_with,
 };
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -49,7 +50,11 @@ async fn every_bad_token_is_refused_with_401_and_its_reason_code() {
     .await;
     let emu = &app.emulator;
     let (kid, public_pem) = emu.current_signing_key();
-    let valid = || identity::claims(USER_A.sub, USER_A.email, CLIENT_ID);
+    let valid = || {
+        let mut claims = identity::claims(USER_A.sub, USER_A.email, CLIENT_ID);
+        claims["hd"] = json!(WORKSPACE_DOMAIN);
+        claims
+    };
     let with = |key: &str, value: Value| {
         let mut claims = valid();
         claims[key] = value;
@@ -75,6 +80,11 @@ async fn every_bad_token_is_refused_with_401_and_its_reason_code() {
     let mut unverified = valid();
     unverified["email_verified"] = json!(false);
     let other_domain = emu.id_token(USER_B.sub, USER_B.email, CLIENT_ID);
+    // A personal Google account registered with a company address: no `hd`.
+    let personal_with_company_email =
+        emu.sign_id_token(&identity::claims("110000000000000000009", "eve@example.com", CLIENT_ID));
+    let mut other_workspace = valid();
+    other_workspace["hd"] = json!("example.org");
 
     let cases: Vec<(&str, Option<String>, &str)> = vec![
         ("no header", None, "missing_token"),
@@ -133,6 +143,16 @@ async fn every_bad_token_is_refused_with_401_and_its_reason_code() {
         (
             "an email outside the allowed domains",
             Some(other_domain),
+            "email_domain_not_allowed",
+        ),
+        (
+            "a personal account with an address of an allowed domain",
+            Some(personal_with_company_email),
+            "email_domain_not_allowed",
+        ),
+        (
+            "a Workspace account of another domain",
+            Some(emu.sign_id_token(&other_workspace)),
             "email_domain_not_allowed",
         ),
     ];
