@@ -187,7 +187,9 @@ pub async fn list_threads(
     query: Result<Query<ThreadsQuery>, QueryRejection>,
 ) -> Result<Json<ThreadList>, ApiError> {
     let Query(q) = query?;
-    let list = state.chat.threads(&caller.sub, &q.spreadsheet_id, proof.as_ref());
+    let list = state
+        .chat
+        .threads(&caller.sub, &q.spreadsheet_id, proof.as_ref());
     Ok(Json(list.await?))
 }
 
@@ -352,7 +354,9 @@ pub async fn get_run(
     Path((thread_id, run_id)): Path<(String, String)>,
 ) -> Result<Json<Run>, ApiError> {
     let ids = (thread_id.as_str(), run_id.as_str());
-    Ok(Json(state.chat.run(&caller.sub, ids, proof.as_ref()).await?))
+    Ok(Json(
+        state.chat.run(&caller.sub, ids, proof.as_ref()).await?,
+    ))
 }
 
 /// `POST /api/v1/threads/{thread_id}/runs/{run_id}/cancel`.

@@ -29,7 +29,7 @@ use secrecy::SecretString;
 
 pub use auth::{AuthMode, IdentitySettings, JWKS_MIN_REFRESH};
 pub use chat::{ChatSettings, DEFAULT_INSTRUCTIONS, DefaultSheet};
-pub use cost::{BatchStrategy, CostSettings, PacerSettings};
+pub use cost::{BatchStrategy, CostSettings, PacerSettings, SpendingSettings};
 pub use error::ConfigError;
 pub use google::GoogleCredentials;
 pub use parse::secret;

@@ -294,10 +294,11 @@ impl JobService {
     }
 
     /// Sets (or with `None` removes) a spreadsheet's monthly budget, for a caller who proved they
-    /// can edit it.
+    /// can edit it, within the operator's default budget unless the operator allows more
+    /// (`spreadsheet::budget::check_new_budget`).
     ///
     /// # Errors
-    /// As [`JobService::budget`].
+    /// As [`JobService::budget`]; [`CreateJobError::BudgetAboveDefault`].
     pub async fn set_budget(
         &self,
         owner: &str,
@@ -306,6 +307,7 @@ impl JobService {
         monthly_usd: Option<f64>,
     ) -> Result<Budget, CreateJobError> {
         self.check_access(owner, spreadsheet_id, access_proof)?;
+        budget::check_new_budget(&self.svc.spreadsheets(), monthly_usd)?;
         self.svc
             .store
             .set_budget(spreadsheet_id, monthly_usd)

@@ -127,6 +127,7 @@ impl Services {
             sheets: self.sheets.clone(),
             catalog: self.catalog,
             access: self.access.clone(),
+            spending: self.cost.spending.clone(),
         }
     }
 

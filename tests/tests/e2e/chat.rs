@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use almanac_emulator::{Faults, ResponseFault, ResponseFaultKind, ResponsesConfig};
 use almanac_protocol::SetBudgetRequest;
-use almanac_tests::{OPENAI_KEY, SPREADSHEET, TestApp, USER_B, fast, spawn_app, spawn_app_with};
+use almanac_tests::{
+    OPENAI_KEY, SPREADSHEET, TestApp, USER_A, USER_B, fast, spawn_app, spawn_app_with,
+};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -393,6 +395,36 @@ async fn another_users_thread_is_answered_like_a_missing_one() {
         json!([]),
         "Ada's thread is not listed for Bob"
     );
+}
+
+#[tokio::test]
+async fn the_history_of_a_spreadsheet_the_user_can_no_longer_edit_is_not_served() {
+    let app = app().await;
+    let (status, answer) = chat(&app, &app.http, ask("What happened on 08-15?")).await;
+    assert_eq!(status, 200, "{answer}");
+    let thread = answer["thread_id"].as_str().unwrap();
+    let run = answer["run_id"].as_str().unwrap();
+    let paths = [
+        format!("/threads?spreadsheet_id={SPREADSHEET}"),
+        format!("/threads/{thread}"),
+        format!("/threads/{thread}/messages"),
+        format!("/threads/{thread}/runs/{run}"),
+    ];
+    for path in &paths {
+        assert_eq!(get(&app, &app.http, path).await.0, 200, "{path}");
+    }
+    // Ada loses edit access: she cannot prove it again, and without a proof nothing of the
+    // thread is served.
+    app.emulator.unshare(SPREADSHEET, USER_A.email);
+    let no_proof = almanac_demo::authorized_client(&app.id_token, None).unwrap();
+    for path in &paths {
+        let (status, body) = get(&app, &no_proof, path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "access_not_proven", "{path}");
+    }
+    let lost = app.client_as(USER_A).await;
+    let (status, _) = get(&app, &lost, &format!("/threads/{thread}/messages")).await;
+    assert_eq!(status, 403, "no new proof without edit access");
 }
 
 #[tokio::test]
