@@ -484,6 +484,46 @@ fn fault(kind: ResponseFaultKind, matching: &str) -> ResponseFault {
     }
 }
 
+/// The answer to a chart question on a fresh backend changed by `customize`, with `faults`.
+async fn chart_answer(
+    customize: impl Fn(&mut almanac::config::Config) + Send + Sync + 'static,
+    faults: Vec<ResponseFault>,
+) -> Value {
+    let app = spawn_app_with(fast(), customize).await;
+    app.add_sheet(0, "Events", EVENTS);
+    app.emulator.set_faults(Faults {
+        responses: faults,
+        ..Faults::default()
+    });
+    let question = ask("Which decades have the most events? Draw a chart.");
+    let (status, answer) = chat(&app, &app.http, question).await;
+    assert_eq!(status, 200, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains("1940s: 3"), "still answered: {message}");
+    answer
+}
+
+fn files_of(answer: &Value) -> usize {
+    answer["files"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn chat_files_are_kept_only_from_the_runs_own_container_and_within_the_limits() {
+    assert_eq!(files_of(&chart_answer(|_| {}, Vec::new()).await), 1);
+    // A file cited from a container the run's code interpreter did not run in is not fetched.
+    let foreign = ResponseFault {
+        kind: ResponseFaultKind::ForeignCitation,
+        matching: None,
+        times: usize::MAX,
+    };
+    assert_eq!(files_of(&chart_answer(|_| {}, vec![foreign]).await), 0);
+    // At most ALMANAC_CHAT_MAX_FILES per answer, each at most ALMANAC_CHAT_MAX_FILE_BYTES.
+    let none = chart_answer(|c| c.api.chat.max_files = 0, Vec::new()).await;
+    assert_eq!(files_of(&none), 0);
+    let tiny = chart_answer(|c| c.api.chat.max_file_bytes = 64, Vec::new()).await;
+    assert_eq!(files_of(&tiny), 0);
+}
+
 #[tokio::test]
 async fn openai_failing_mid_stream_ends_the_turn_with_a_clear_message_and_stores_nothing() {
     let app = app().await;
