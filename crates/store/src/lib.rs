@@ -357,7 +357,10 @@ mod tests {
                 assert_eq!(month[0].billed_rows, 1);
                 assert_eq!(month[0].usage(), usage);
             }
-            for other in [SpendScope::Owner("user-b"), SpendScope::Spreadsheet("other")] {
+            for other in [
+                SpendScope::Owner("user-b"),
+                SpendScope::Spreadsheet("other"),
+            ] {
                 assert!(store.month_spend(other, since).await.unwrap().is_empty());
             }
             let rows = store.rows("j1").await.unwrap();

@@ -354,7 +354,10 @@ mod tests {
             ("--batch-strategy=sometimes", "ALMANAC_BATCH_STRATEGY"),
             ("--monthly-cap-usd=-1", "ALMANAC_MONTHLY_CAP_USD"),
             ("--user-monthly-cap-usd=NaN", "ALMANAC_USER_MONTHLY_CAP_USD"),
-            ("--spreadsheet-budget-usd=lots", "ALMANAC_SPREADSHEET_BUDGET_USD"),
+            (
+                "--spreadsheet-budget-usd=lots",
+                "ALMANAC_SPREADSHEET_BUDGET_USD",
+            ),
             ("--chat-max-file-bytes=0", "ALMANAC_CHAT_MAX_FILE_BYTES"),
         ];
         for (flag, named) in cases {

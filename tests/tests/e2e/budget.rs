@@ -482,3 +482,54 @@ async fn a_spreadsheet_budget_above_the_operators_default_or_none_needs_the_oper
     assert_eq!(put_budget(&app, Some(5.0)).await.status(), 200);
     assert_eq!(get_budget(&app).await.monthly_usd, Some(5.0));
 }
+
+#[tokio::test]
+async fn a_retry_and_a_chat_turn_are_held_to_the_operators_caps_too() {
+    let caps = Caps::default();
+    let mut app = app_with_caps(&caps).await;
+    // One row fails with a 500: a retry would send it again.
+    let rows: HashMap<String, RowFault> = [(app.cell(0, 3, 0), RowFault::HttpError(500))].into();
+    app.emulator.set_faults(Faults {
+        rows,
+        ..Faults::default()
+    });
+    let job = app
+        .create_job(&app.request_in(0, 2, 6, MODEL, Mode::Batch))
+        .await;
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.row_counts.failed, 1, "{:?}", job.row_counts);
+    app.emulator.set_faults(Faults::default());
+
+    // The operator allows no more than what was spent: the retry and a question are refused.
+    caps.lock().unwrap().operator_monthly_usd = Some(job.cost.actual_usd);
+    app.restart().await;
+    let batches_before = app.emulator.calls().batches_create;
+    let (status, code, message) = error_of(app.post_action(&job.id, "retry").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_operator_monthly_cap"),
+        "{message}"
+    );
+    assert_eq!(app.emulator.calls().batches_create, batches_before);
+    let resp = app
+        .http
+        .post(format!("{}/chat", app.api))
+        .json(&serde_json::json!({
+            "message": "What happened on 08-15?",
+            "spreadsheet_id": SPREADSHEET,
+            "sheet_id": 0,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(resp).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_operator_monthly_cap"),
+        "{message}"
+    );
+    assert!(
+        message.starts_with("this question is estimated at"),
+        "{message}"
+    );
+}
