@@ -156,6 +156,10 @@ pub enum ResponseFaultKind {
     /// "max_output_tokens"`): the answer's text is cut to half its characters and its message
     /// has `status: "incomplete"`.
     Incomplete,
+    /// Any mode: each `container_file_citation` of the answer names a file in another container
+    /// (a new one, holding a copy of the cited file) than the one its `code_interpreter_call` ran
+    /// in — what a confused or manipulated answer could cite; the client must not fetch it.
+    ForeignCitation,
 }
 
 impl ResponseFaultKind {

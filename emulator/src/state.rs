@@ -74,6 +74,9 @@ pub struct State {
     pub shares: HashMap<String, BTreeMap<String, Role>>,
     /// The ID-token signing keys in use.
     pub keys: KeyRing,
+    /// Google Workspace domains (lowercase): an account whose email is in one of them gets `hd`
+    /// in its ID tokens; every other account is a consumer account (no `hd`).
+    pub workspace_domains: std::collections::BTreeSet<String>,
     /// Injected failures.
     pub faults: Faults,
     /// While true, `in_progress` batches do not advance.

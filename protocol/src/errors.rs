@@ -73,6 +73,13 @@ pub enum ErrorCode {
     OverJobBudget,
     /// 422: the estimate passes what is left of the spreadsheet's monthly budget.
     OverMonthlyBudget,
+    /// 422: the estimate passes what is left of the caller's monthly cap, set by the operator.
+    OverUserMonthlyCap,
+    /// 422: the estimate passes what is left of the operator's monthly cap on all spending.
+    OverOperatorMonthlyCap,
+    /// 403: the spreadsheet budget asked for is above the operator's default budget (or removes
+    /// it), which the operator does not allow.
+    BudgetAboveDefault,
 
     // A job that exists.
     /// 409: the job is finished and cannot be cancelled.
@@ -148,7 +155,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code of Almanac's own, in declaration order (all but [`ErrorCode::OpenAi`]).
-    pub const ALL: [ErrorCode; 53] = [
+    pub const ALL: [ErrorCode; 56] = [
         ErrorCode::InvalidRequest,
         ErrorCode::BodyTooLarge,
         ErrorCode::NotFound,
@@ -175,6 +182,9 @@ impl ErrorCode {
         ErrorCode::ModeNotAllowed,
         ErrorCode::OverJobBudget,
         ErrorCode::OverMonthlyBudget,
+        ErrorCode::OverUserMonthlyCap,
+        ErrorCode::OverOperatorMonthlyCap,
+        ErrorCode::BudgetAboveDefault,
         ErrorCode::JobFinished,
         ErrorCode::JobRunning,
         ErrorCode::NothingToRetry,
@@ -234,6 +244,9 @@ impl ErrorCode {
             ErrorCode::ModeNotAllowed => "mode_not_allowed",
             ErrorCode::OverJobBudget => "over_job_budget",
             ErrorCode::OverMonthlyBudget => "over_monthly_budget",
+            ErrorCode::OverUserMonthlyCap => "over_user_monthly_cap",
+            ErrorCode::OverOperatorMonthlyCap => "over_operator_monthly_cap",
+            ErrorCode::BudgetAboveDefault => "budget_above_default",
             ErrorCode::JobFinished => "job_finished",
             ErrorCode::JobRunning => "job_running",
             ErrorCode::NothingToRetry => "nothing_to_retry",

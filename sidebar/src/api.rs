@@ -3,7 +3,8 @@
 //! person can edit the spreadsheet — `X-Almanac-Access-Proof: <proof>`; a job's event stream,
 //! which an `EventSource` cannot give headers, carries the identity token as `?access_token=`.
 //! Creating a job waits out one `503` (its `Retry-After`, at most 30 s) and re-proves access once
-//! after `access_not_proven`, instead of showing an error; a chat turn re-proves likewise. A chat
+//! after `access_not_proven`, instead of showing an error; a chat turn, a retry, a cancel and the
+//! chat history (which the backend serves only with a current proof) re-prove likewise. A chat
 //! answer is streamed with `fetch` (so the headers go with it) and parsed by [`crate::sse`]; a
 //! chart is fetched with the headers too and shown from an object URL.
 
@@ -169,6 +170,24 @@ impl Api {
         Ok(self.call_raw(method, path, body).await?)
     }
 
+    /// A call that needs the access proof (with the identity token, as every call): after
+    /// `access_not_proven` (no proof held yet, an expired one, another backend instance) it
+    /// proves access again and calls once more.
+    async fn call_proven<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, Refusal> {
+        let first = self.call_raw(method, path, body.clone()).await;
+        let again = matches!(&first, Err(r) if r.code == Some(ErrorCode::AccessNotProven))
+            && self.prove_access().await == Access::Proven;
+        if !again {
+            return first;
+        }
+        self.call_raw(method, path, body).await
+    }
+
     /// Proves that the person can edit the spreadsheet: `POST …/access/challenge`, Apps Script's
     /// `writeAccessProof(key, nonce)`, `POST …/access/proof`; keeps the proof for later calls.
     pub async fn prove_access(&self) -> Access {
@@ -256,29 +275,30 @@ impl Api {
             .await
     }
 
-    /// `POST /jobs/{id}/cancel`.
+    /// `POST /jobs/{id}/cancel`, with the access proof (the service account writes what
+    /// finished).
     pub async fn cancel(&self, id: &str) -> Result<Job, ApiError> {
-        self.call("POST", &format!("/jobs/{}/cancel", encode(id)), None)
-            .await
+        let path = format!("/jobs/{}/cancel", encode(id));
+        Ok(self.call_proven("POST", &path, None).await?)
     }
 
-    /// `POST /jobs/{id}/retry`: sends the failed rows again.
+    /// `POST /jobs/{id}/retry`, with the access proof: sends the failed rows again.
     pub async fn retry(&self, id: &str) -> Result<Job, ApiError> {
-        self.call("POST", &format!("/jobs/{}/retry", encode(id)), None)
-            .await
+        let path = format!("/jobs/{}/retry", encode(id));
+        Ok(self.call_proven("POST", &path, None).await?)
     }
 
-    /// `GET /threads/{id}/messages?order=asc&limit=100`: the conversation so far; `None` when the
-    /// thread is gone (404).
+    /// `GET /threads/{id}/messages?order=asc&limit=100`, with the access proof: the conversation
+    /// so far; `None` when the thread is gone (404).
     pub async fn chat_messages(&self, thread_id: &str) -> Result<Option<MessageList>, ApiError> {
         let path = format!(
             "/threads/{}/messages?order=asc&limit=100",
             encode(thread_id)
         );
-        let resp = self.fetch("GET", &path, None).await?;
-        match resp.status {
-            404 => Ok(None),
-            _ => Ok(read(resp).map(Some)?),
+        match self.call_proven("GET", &path, None).await {
+            Ok(list) => Ok(Some(list)),
+            Err(r) if r.status == 404 => Ok(None),
+            Err(r) => Err(r.into()),
         }
     }
 

@@ -45,6 +45,8 @@ pub const USER_A: User = User {
     sub: "110000000000000000001",
     email: "ada@example.com",
 };
+/// The Google Workspace domain of [`USER_A`] (their ID tokens carry it as `hd`).
+pub const WORKSPACE_DOMAIN: &str = "example.com";
 /// Another user, with no share of [`SPREADSHEET`].
 pub const USER_B: User = User {
     sub: "110000000000000000002",
@@ -89,6 +91,8 @@ pub async fn spawn_app_with(
     let emulator = Emulator::start(config).await.expect("emulator starts");
     emulator.add_spreadsheet(SPREADSHEET);
     emulator.share(SPREADSHEET, USER_A.email);
+    // User A's company runs Google Workspace: their ID tokens carry `hd`.
+    emulator.add_workspace_domain(WORKSPACE_DOMAIN);
     let dir = tempfile::tempdir().expect("temp dir");
     let database_url = test_database_url(dir.path()).await;
     let app = start_backend(&emulator, &database_url, &customize).await;

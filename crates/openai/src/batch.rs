@@ -28,7 +28,7 @@ use almanac_core::state::BatchState;
 use almanac_protocol::RequestCounts;
 use async_openai::Client;
 use async_openai::config::{Config, OpenAIConfig};
-use async_openai::error::{ApiError, ApiErrorResponse, OpenAIError, WrappedError};
+use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use async_openai::traits::RequestOptionsBuilder;
 use async_openai::types::InputSource;
@@ -37,7 +37,7 @@ use bytes::Bytes;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 
-use crate::connection::Connection;
+use crate::connection::{Connection, api_error};
 use crate::error::OpenAiError;
 use crate::jsonl::{ENDPOINT, MAX_FILE_BYTES};
 use crate::transport::{RetryPolicy, Transport};
@@ -530,23 +530,6 @@ impl FileDownload {
             .chunk()
             .await
             .map_err(|e| self.connection.classify(OpenAIError::Reqwest(e)))
-    }
-}
-
-/// The error of an answer that is not a success, read as async-openai reads one.
-async fn api_error(response: reqwest::Response) -> OpenAIError {
-    let status_code = response.status();
-    match response.bytes().await {
-        Ok(body) => OpenAIError::ApiError(ApiErrorResponse {
-            status_code,
-            api_error: serde_json::from_slice::<WrappedError>(&body)
-                .map(|w| w.error)
-                .unwrap_or_else(|_| ApiError {
-                    message: String::from_utf8_lossy(&body).into_owned(),
-                    ..ApiError::default()
-                }),
-        }),
-        Err(e) => OpenAIError::Reqwest(e),
     }
 }
 

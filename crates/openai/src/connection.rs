@@ -127,6 +127,25 @@ impl Connection {
     }
 }
 
+/// The error of an answer that is not a success, read as async-openai reads one.
+pub(crate) async fn api_error(response: reqwest::Response) -> async_openai::error::OpenAIError {
+    let status_code = response.status();
+    match response.bytes().await {
+        Ok(body) => {
+            async_openai::error::OpenAIError::ApiError(async_openai::error::ApiErrorResponse {
+                status_code,
+                api_error: serde_json::from_slice::<async_openai::error::WrappedError>(&body)
+                    .map(|w| w.error)
+                    .unwrap_or_else(|_| async_openai::error::ApiError {
+                        message: String::from_utf8_lossy(&body).into_owned(),
+                        ..async_openai::error::ApiError::default()
+                    }),
+            })
+        }
+        Err(e) => async_openai::error::OpenAIError::Reqwest(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
-//! Admission of new jobs one at a time per spreadsheet (see `Store::admit` in [`crate::limits`]):
-//! an in-process lock on SQLite, a transaction-scoped PostgreSQL advisory lock on a small pool of
-//! its own otherwise.
+//! Admission of new jobs one at a time per spreadsheet — and, when the operator caps spending per
+//! user or in all, one at a time per user or in all (see `Store::admit` in [`crate::limits`]): an
+//! in-process lock on SQLite, transaction-scoped PostgreSQL advisory locks on a small pool of its
+//! own otherwise, taken in the order given (callers always give the widest scope first, so two
+//! admissions never wait for each other crosswise).
 
 use std::sync::Arc;
 
@@ -27,16 +29,18 @@ pub enum Admission {
 }
 
 impl AdmissionLocks {
-    /// Waits for the admission lock of `spreadsheet_id`.
-    pub(crate) async fn lock(&self, spreadsheet_id: &str) -> StoreResult<Admission> {
+    /// Waits for the admission lock of each key in turn (one transaction holds them all).
+    pub(crate) async fn lock(&self, keys: &[String]) -> StoreResult<Admission> {
         match self {
             AdmissionLocks::Local(lock) => Ok(Admission::Local(lock.clone().lock_owned().await)),
             AdmissionLocks::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                    .bind(format!("admit:{spreadsheet_id}"))
-                    .execute(&mut *tx)
-                    .await?;
+                for key in keys {
+                    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                        .bind(format!("admit:{key}"))
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 Ok(Admission::Postgres(tx))
             }
         }

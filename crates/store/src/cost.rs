@@ -83,7 +83,107 @@ pub struct MonthJob {
     pub est_cost_usd: f64,
 }
 
+/// Whose spending a month's figures cover: a spreadsheet's (its budget), a user's (the operator's
+/// per-user cap) or everyone's (the operator's cap).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpendScope<'a> {
+    /// The jobs and chat runs of one spreadsheet (any owner).
+    Spreadsheet(&'a str),
+    /// The jobs and chat runs of one owner (the caller's `sub`), on every spreadsheet and file.
+    Owner(&'a str),
+    /// Every job and chat run.
+    Everyone,
+}
+
+impl SpendScope<'_> {
+    /// The SQL condition on `alias` (`jobs` or `chat_threads`) selecting the scope, with the
+    /// scope's value bound as `$2` (always bound; unused by [`SpendScope::Everyone`]).
+    pub(crate) fn condition(self, alias: &str) -> String {
+        match self {
+            SpendScope::Spreadsheet(_) => format!("{alias}.spreadsheet_id = $2"),
+            SpendScope::Owner(_) => format!("{alias}.owner = $2"),
+            SpendScope::Everyone => "$2 = $2".to_owned(),
+        }
+    }
+
+    /// The value bound as `$2`.
+    pub(crate) fn value(self) -> String {
+        match self {
+            SpendScope::Spreadsheet(v) | SpendScope::Owner(v) => v.to_owned(),
+            SpendScope::Everyone => String::new(),
+        }
+    }
+}
+
+/// One job of a month, with what its rows have spent so far (one query for a whole scope).
+#[derive(Clone, Debug, FromRow)]
+pub struct MonthJobSpend {
+    /// Model id.
+    pub model: String,
+    /// Batch or realtime.
+    pub mode: Mode,
+    /// Where the job is.
+    pub status: JobStatus,
+    /// Rows the estimate covered.
+    pub est_rows: i64,
+    /// Expected cost, USD.
+    pub est_cost_usd: f64,
+    /// Rows with at least one billed response.
+    pub billed_rows: i64,
+    /// Input tokens billed.
+    pub input_tokens: i64,
+    /// Of which cached.
+    pub cached_tokens: i64,
+    /// Output tokens billed.
+    pub output_tokens: i64,
+    /// Of which reasoning.
+    pub reasoning_tokens: i64,
+}
+
+impl MonthJobSpend {
+    /// The tokens the job's rows were billed for.
+    pub fn usage(&self) -> TokenUsage {
+        TokenUsage {
+            input_tokens: self.input_tokens.max(0) as u64,
+            cached_input_tokens: self.cached_tokens.max(0) as u64,
+            output_tokens: self.output_tokens.max(0) as u64,
+            reasoning_tokens: self.reasoning_tokens.max(0) as u64,
+        }
+    }
+}
+
 impl Store {
+    /// Every job of `scope` created at or after `since`, each with its rows' spending summed
+    /// (one query, whatever the number of jobs).
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure.
+    pub async fn month_spend(
+        &self,
+        scope: SpendScope<'_>,
+        since: DateTime<Utc>,
+    ) -> StoreResult<Vec<MonthJobSpend>> {
+        let sql = format!(
+            "SELECT j.model, j.mode, j.status, j.est_rows, j.est_cost_usd,
+                    CAST(COALESCE(SUM(CASE WHEN r.billed > 0 THEN 1 ELSE 0 END),0) AS BIGINT) AS billed_rows,
+                    CAST(COALESCE(SUM(r.spent_prompt_tokens),0) AS BIGINT) AS input_tokens,
+                    CAST(COALESCE(SUM(r.spent_cached_tokens),0) AS BIGINT) AS cached_tokens,
+                    CAST(COALESCE(SUM(r.spent_completion_tokens),0) AS BIGINT) AS output_tokens,
+                    CAST(COALESCE(SUM(r.spent_reasoning_tokens),0) AS BIGINT) AS reasoning_tokens
+             FROM jobs j LEFT JOIN job_rows r ON r.job_id = j.id
+             WHERE j.created_at >= $1 AND {}
+             GROUP BY j.id, j.model, j.mode, j.status, j.est_rows, j.est_cost_usd",
+            scope.condition("j")
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(timestamp(since))
+            .bind(scope.value())
+            .fetch_all(p)
+            .await?),
+        )
+    }
+
     /// Saves the estimate and cap of a job (right after [`Store::insert_job`]).
     ///
     /// # Errors

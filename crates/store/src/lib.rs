@@ -345,6 +345,25 @@ mod tests {
             let (billed_rows, usage) = store.job_usage(&"j1".into()).await.unwrap();
             assert_eq!(billed_rows, 1, "the usage is recorded with the answers");
             assert_eq!((usage.input_tokens, usage.output_tokens), (120, 30));
+            // The month's spending, by scope, in one query.
+            use crate::cost::SpendScope;
+            let since = chrono::DateTime::UNIX_EPOCH;
+            for scope in [
+                SpendScope::Everyone,
+                SpendScope::Owner("user-a"),
+                SpendScope::Spreadsheet("sheet"),
+            ] {
+                let month = store.month_spend(scope, since).await.unwrap();
+                assert_eq!(month.len(), 1, "{scope:?}");
+                assert_eq!(month[0].billed_rows, 1);
+                assert_eq!(month[0].usage(), usage);
+            }
+            for other in [
+                SpendScope::Owner("user-b"),
+                SpendScope::Spreadsheet("other"),
+            ] {
+                assert!(store.month_spend(other, since).await.unwrap().is_empty());
+            }
             let rows = store.rows(&"j1".into()).await.unwrap();
             assert_eq!(rows[0].state, RowState::Failed);
             assert_eq!(rows[0].reason.as_deref(), Some("bad json"));

@@ -6,7 +6,8 @@
 //!   (requests and tokens per minute) as one row per account: each call reserves its share in
 //!   one `UPDATE` and learns how long to wait, so N replicas together stay under the provider's
 //!   limits; a 429's `retry-after` pauses every replica;
-//! - [`Store::admit`]: new jobs of one spreadsheet admitted one at a time (a transaction-scoped
+//! - [`Store::admit`]: new jobs of one spreadsheet (and of one user, or of all, under the
+//!   operator's caps) admitted one at a time (a transaction-scoped
 //!   advisory lock on a small pool of its own, so a wait can never starve the main pool), so two
 //!   replicas cannot each pass a budget check that together they would fail.
 //!
@@ -42,13 +43,14 @@ impl Bucket {
 }
 
 impl Store {
-    /// Waits until no other job of `spreadsheet_id` is being admitted, on any replica; hold the
-    /// returned value while the job is checked and stored.
+    /// Waits until no other admission holding one of `keys` (a spreadsheet id, `user:<sub>`,
+    /// `operator`, …) is under way, on any replica; hold the returned value while the job is
+    /// checked and stored. Give the widest scope first, always in the same order.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] when the database cannot be reached.
-    pub async fn admit(&self, spreadsheet_id: &str) -> StoreResult<Admission> {
-        self.admission.lock(spreadsheet_id).await
+    pub async fn admit(&self, keys: &[String]) -> StoreResult<Admission> {
+        self.admission.lock(keys).await
     }
 
     /// Takes one slot of the limiter `key` (`burst` slots, one more every `period`): `Ok(None)`

@@ -32,9 +32,28 @@ impl Emulator {
 
     /// A Google ID token for `sub`/`email` addressed to `aud` (an OAuth client id): RS256 with the
     /// current key's `kid`, `iss` `https://accounts.google.com`, `email_verified` true, valid for
-    /// one hour — what `ScriptApp.getIdentityToken()` gives the sidebar.
+    /// one hour — what `ScriptApp.getIdentityToken()` gives the sidebar. As Google does, it carries
+    /// `hd` (the hosted domain) when the email's domain is a [Workspace
+    /// domain](Emulator::add_workspace_domain), and none for a consumer account.
     pub fn id_token(&self, sub: &str, email: &str, aud: &str) -> String {
-        self.sign_id_token(&identity::claims(sub, email, aud))
+        let mut claims = identity::claims(sub, email, aud);
+        let domain = email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+        if let Some(domain) = domain
+            && self.shared.lock().workspace_domains.contains(&domain)
+        {
+            claims["hd"] = serde_json::Value::String(domain);
+        }
+        self.sign_id_token(&claims)
+    }
+
+    /// Makes `domain` a Google Workspace domain: ID tokens of its accounts carry `hd: domain`
+    /// (<https://developers.google.com/identity/openid-connect/openid-connect#id_token-hd>).
+    /// Accounts of other domains are consumer accounts, without `hd`, whatever their address.
+    pub fn add_workspace_domain(&self, domain: &str) {
+        self.shared
+            .lock()
+            .workspace_domains
+            .insert(domain.to_ascii_lowercase());
     }
 
     /// Signs any claims with the current key (and its `kid`), for tests of bad claims; start from

@@ -4,7 +4,8 @@
 //!
 //! - ID tokens follow <https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload>:
 //!   RS256, a `kid` in the header, `iss` `https://accounts.google.com`, `aud` the OAuth client id,
-//!   `sub`, `email`, `email_verified: true`, `iat` now and `exp` one hour later. They are signed
+//!   `sub`, `email`, `email_verified: true`, `iat` now and `exp` one hour later, and `hd` for an
+//!   account of a Google Workspace domain (none for a consumer account). They are signed
 //!   with test keys shipped in `emulator/fixtures/` (`id-token-key-1.pem`, `id-token-key-2.pem`),
 //!   never with anything real.
 //! - The JWKS (RFC 7517, <https://www.rfc-editor.org/rfc/rfc7517>) lists the current signing key
@@ -39,7 +40,8 @@ pub const ID_TOKEN_LIFETIME_SECS: u64 = 3600;
 /// A key the JWKS never publishes (private PKCS#8 PEM), for tests of forged signatures.
 pub const STRANGER_KEY_PEM: &str = include_str!("../../fixtures/id-token-stranger-key.pem");
 
-/// The claims of a fresh, valid ID token for `sub`/`email` addressed to `aud`.
+/// The claims of a fresh, valid ID token for `sub`/`email` addressed to `aud`, of a consumer
+/// account (no `hd`; add `"hd"` for a Google Workspace account).
 pub fn claims(sub: &str, email: &str, aud: &str) -> Value {
     let now = now_unix();
     json!({

@@ -106,6 +106,38 @@ fn chart_message(
     message_item(&format!("{head}{link}"), vec![annotation])
 }
 
+/// Moves every `container_file_citation` of `output`'s messages to a copy of its file in a new
+/// container (the [`ResponseFaultKind::ForeignCitation`](crate::ResponseFaultKind) fault).
+pub(crate) fn cite_elsewhere(state: &mut State, output: &mut [Value]) {
+    let citations = output
+        .iter_mut()
+        .filter(|i| i["type"] == "message")
+        .filter_map(|i| i["content"][0]["annotations"].as_array_mut())
+        .flatten()
+        .filter(|a| a["type"] == "container_file_citation");
+    for a in citations {
+        let (Some(from), Some(file_id)) = (a["container_id"].as_str(), a["file_id"].as_str())
+        else {
+            continue;
+        };
+        let file = state
+            .containers
+            .get(from)
+            .and_then(|c| c.files.iter().find(|f| f.id == file_id))
+            .map(|f| (f.filename().to_string(), f.content.clone()));
+        let Some((name, content)) = file else {
+            continue;
+        };
+        let Ok(other) = containers::create(state, "elsewhere", "1g", &[]) else {
+            continue;
+        };
+        if let Some(c) = state.containers.get_mut(&other) {
+            a["file_id"] = json!(c.add_file(&name, content, "assistant"));
+            a["container_id"] = json!(other);
+        }
+    }
+}
+
 /// Runs the analysis and returns the output items (see the module docs).
 pub(crate) fn run(state: &mut State, spec: &ContainerSpec, context: &[Value]) -> Vec<Value> {
     let container_id = container_for(state, spec, context);

@@ -265,6 +265,9 @@ fn plan(
         };
     }
     let mut output = output_for(state, req, context);
+    if fault == Some(ResponseFaultKind::ForeignCitation) {
+        crate::openai::interpreter::cite_elsewhere(state, &mut output);
+    }
     let cut = limit_output(
         &mut output,
         req,

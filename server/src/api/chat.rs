@@ -81,7 +81,7 @@ fn accepts_events(headers: &HeaderMap) -> bool {
         (status = 409, description = "`run_active`, `thread_full`, `too_many_threads`, or `run_cancelled`", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "The body is JSON of the wrong shape; or `over_monthly_budget` (the message has the figures)", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape; or `over_monthly_budget`, `over_user_monthly_cap` or `over_operator_monthly_cap`: the spreadsheet's budget or one of the operator's caps (the message has the figures)", body = ErrorBody),
         (status = 429, description = "Too many questions from this user; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 502, description = "`openai_failed` / `openai_refused`: OpenAI did not answer; nothing of the turn was stored", body = ErrorBody),
         (status = 503, description = "`openai_unavailable`, `sheets_unavailable`, or Google's signing keys cannot be fetched", body = ErrorBody),
@@ -174,36 +174,44 @@ pub struct ThreadsQuery {
 /// `GET /api/v1/threads?spreadsheet_id=…`: the caller's threads on a spreadsheet, newest first.
 #[utoipa::path(get, path = "/api/v1/threads", tag = "chat",
     params(("spreadsheet_id" = String, Query, description = "The spreadsheet's id")),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 200, description = "The caller's threads there, newest first", body = ThreadList),
-        (status = 400, description = "`spreadsheet_id` is missing", body = ErrorBody),
+        (status = 400, description = "`spreadsheet_id` is missing or not a spreadsheet id", body = ErrorBody),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the thread's spreadsheet (its history is not served to someone who can no longer edit it)", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn list_threads(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     query: Result<Query<ThreadsQuery>, QueryRejection>,
 ) -> Result<Json<ThreadList>, ApiError> {
     let Query(q) = query?;
-    Ok(Json(
-        state.chat.threads(&caller.sub, &q.spreadsheet_id).await?,
-    ))
+    let list = state
+        .chat
+        .threads(&caller.sub, &q.spreadsheet_id, proof.as_ref());
+    Ok(Json(list.await?))
 }
 
 /// `GET /api/v1/threads/{thread_id}`.
 #[utoipa::path(get, path = "/api/v1/threads/{thread_id}", tag = "chat",
     params(("thread_id" = String, Path, description = "The thread's id")),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 200, description = "The thread", body = Thread),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the thread's spreadsheet (its history is not served to someone who can no longer edit it)", body = ErrorBody),
         (status = 404, description = "`thread_not_found` (another user's thread is reported the same way)", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn get_thread(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path(thread_id): Path<ThreadId>,
 ) -> Result<Json<Thread>, ApiError> {
-    Ok(Json(state.chat.thread(&caller.sub, &thread_id).await?))
+    let thread = state.chat.thread(&caller.sub, &thread_id, proof.as_ref());
+    Ok(Json(thread.await?))
 }
 
 /// `DELETE /api/v1/threads/{thread_id}`: its messages and files are deleted; what its runs cost
@@ -243,22 +251,26 @@ pub struct MessagesQuery {
         ("order" = Option<ListOrder>, Query, description = "`asc` or `desc` (default, newest first)"),
         ("limit" = Option<i64>, Query, description = "1–100, default 20", minimum = 1, maximum = 100),
     ),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 200, description = "The messages", body = MessageList),
         (status = 400, description = "A bad `order` or `limit`", body = ErrorBody),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the thread's spreadsheet (its history is not served to someone who can no longer edit it)", body = ErrorBody),
         (status = 404, description = "`thread_not_found` (another user's thread is reported the same way)", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn list_messages(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path(thread_id): Path<ThreadId>,
     query: Result<Query<MessagesQuery>, QueryRejection>,
 ) -> Result<Json<MessageList>, ApiError> {
     let Query(q) = query?;
+    let page = (q.order, q.limit.unwrap_or(20));
     let list = state
         .chat
-        .messages(&caller.sub, &thread_id, q.order, q.limit.unwrap_or(20))
+        .messages(&caller.sub, &thread_id, proof.as_ref(), page)
         .await?;
     Ok(Json(list))
 }
@@ -303,7 +315,7 @@ pub async fn create_message(
         (status = 404, description = "`thread_not_found`, `spreadsheet_not_found` or `sheet_not_found`", body = ErrorBody),
         (status = 409, description = "`run_active` or `thread_full`", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
-        (status = 422, description = "`over_monthly_budget` (the message has the figures)", body = ErrorBody),
+        (status = 422, description = "`over_monthly_budget`, `over_user_monthly_cap` or `over_operator_monthly_cap`: the spreadsheet's budget or one of the operator's caps (the message has the figures)", body = ErrorBody),
         (status = 429, description = "Too many questions from this user; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 502, description = "`openai_refused`: OpenAI refused to start", body = ErrorBody),
         (status = 503, description = "`openai_unavailable` or `sheets_unavailable`", body = ErrorBody),
@@ -329,18 +341,22 @@ pub async fn create_run(
         ("thread_id" = String, Path, description = "The thread's id"),
         ("run_id" = String, Path, description = "The run's id"),
     ),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 200, description = "The run: `queued`, `in_progress`, `completed`, `failed`, `cancelled` or `expired`", body = Run),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the thread's spreadsheet (its history is not served to someone who can no longer edit it)", body = ErrorBody),
         (status = 404, description = "`thread_not_found` or `run_not_found`", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn get_run(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path((thread_id, run_id)): Path<(ThreadId, RunId)>,
 ) -> Result<Json<Run>, ApiError> {
+    let ids = (&thread_id, &run_id);
     Ok(Json(
-        state.chat.run(&caller.sub, &thread_id, &run_id).await?,
+        state.chat.run(&caller.sub, ids, proof.as_ref()).await?,
     ))
 }
 
@@ -376,17 +392,21 @@ pub async fn cancel_run(
         ("thread_id" = String, Path, description = "The thread's id"),
         ("file_id" = String, Path, description = "The file's id (`file_…`)"),
     ),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 200, description = "The file's bytes, with its media type", content_type = "image/png", body = Vec<u8>),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the thread's spreadsheet (its history is not served to someone who can no longer edit it)", body = ErrorBody),
         (status = 404, description = "`thread_not_found` or `file_not_found`", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn file_content(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path((thread_id, file_id)): Path<(ThreadId, String)>,
 ) -> Result<Response, ApiError> {
-    let (file, bytes) = state.chat.file(&caller.sub, &thread_id, &file_id).await?;
+    let ids = (&thread_id, file_id.as_str());
+    let (file, bytes) = state.chat.file(&caller.sub, ids, proof.as_ref()).await?;
     let name: String = file
         .filename
         .chars()

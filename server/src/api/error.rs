@@ -137,6 +137,11 @@ impl From<CreateJobError> for ApiError {
                 code: b.code(),
                 message: b.to_string(),
             },
+            CreateJobError::BudgetAboveDefault(b) => ApiError {
+                status: StatusCode::FORBIDDEN,
+                code: ErrorCode::BudgetAboveDefault,
+                message: b.to_string(),
+            },
             CreateJobError::Store(s) => ApiError::internal(&s),
         }
     }
@@ -211,6 +216,7 @@ impl From<JobError> for ApiError {
                 code: b.code(),
                 message: b.to_string(),
             },
+            JobError::Spreadsheet(s) => s.into(),
             JobError::Store(s) => ApiError::internal(&s),
         }
     }
@@ -280,6 +286,7 @@ impl From<crate::chat::ChatError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::OverMonthlyBudget,
             ),
+            E::OverOperatorCap(over) => (StatusCode::UNPROCESSABLE_ENTITY, over.code()),
             E::Access(access) => return access.into(),
             E::OpenAi(o) if o.is_transient() => (
                 StatusCode::SERVICE_UNAVAILABLE,

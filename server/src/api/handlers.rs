@@ -148,7 +148,8 @@ pub async fn get_budget(
 }
 
 /// `PUT /api/v1/spreadsheets/{spreadsheet_id}/budget`: sets (or with `null` removes) the monthly
-/// budget of a spreadsheet; anyone who can open the spreadsheet may.
+/// budget of a spreadsheet; anyone who can edit the spreadsheet may, up to the operator's default
+/// budget unless the operator allows more.
 #[utoipa::path(put, path = "/api/v1/spreadsheets/{spreadsheet_id}/budget", tag = "budget",
     params(("spreadsheet_id" = String, Path, description = "The spreadsheet's id")),
     request_body = SetBudgetRequest,
@@ -156,7 +157,7 @@ pub async fn get_budget(
     responses(
         (status = 200, description = "The budget as now set", body = Budget),
         (status = 400, description = "`monthly_usd` is negative or not a number, or the spreadsheet id is not valid", body = ErrorBody),
-        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and spreadsheet", body = ErrorBody),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and spreadsheet; or `budget_above_default`: the operator set a default spreadsheet budget (`ALMANAC_SPREADSHEET_BUDGET_USD`) and this one is above it or removes it, which the operator does not allow", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
@@ -200,7 +201,7 @@ pub async fn put_budget(
         (status = 404, description = "`sheet_not_found`: the service account cannot read the sheet (deleted, or no such `sheet_id`)", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
-        (status = 422, description = "The body is JSON of the wrong shape; or `over_job_budget` / `over_monthly_budget`: the estimate passes `max_cost_usd` or the spreadsheet's monthly budget (the message has the figures)", body = ErrorBody),
+        (status = 422, description = "The body is JSON of the wrong shape; or `over_job_budget` / `over_monthly_budget` / `over_user_monthly_cap` / `over_operator_monthly_cap`: the estimate passes `max_cost_usd`, the spreadsheet's monthly budget, or the operator's monthly cap per user or on all spending (the message has the figures)", body = ErrorBody),
         (status = 429, description = "Too many jobs created by this user; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`sheets_unavailable`: Google Sheets kept failing (429/5xx) for a few seconds, or Google's signing keys cannot be reached; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
     ))]
@@ -329,8 +330,10 @@ pub async fn job_status(
 /// `POST /api/v1/jobs/{id}/cancel`: 202 with the job; 409 when it already ended.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs",
     params(("id" = String, Path, description = "The job's id")),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 202, description = "Cancelling: the batch is cancelled and finished rows are written", body = Job),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the job's spreadsheet (the service account writes the finished rows, so the caller must still be able to edit it)", body = ErrorBody),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
         (status = 409, description = "The job has already ended", body = ErrorBody),
         AuthResponses,
@@ -338,9 +341,10 @@ pub async fn job_status(
 pub async fn cancel_job(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path(id): Path<JobId>,
 ) -> Result<Response, ApiError> {
-    let job = state.jobs.cancel(&caller.sub, &id).await?;
+    let job = state.jobs.cancel(&caller.sub, &id, proof.as_ref()).await?;
     Ok(job_response(StatusCode::ACCEPTED, state.jobs.clone(), job))
 }
 
@@ -348,18 +352,22 @@ pub async fn cancel_job(
 /// the job runs or when nothing failed.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/retry", tag = "jobs",
     params(("id" = String, Path, description = "The job's id")),
+    security(("google_id_token" = [], "access_proof" = [])),
     responses(
         (status = 202, description = "Retrying: the failed rows are sent again in a new batch", body = Job),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and the job's spreadsheet", body = ErrorBody),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
         (status = 409, description = "The job is still running (`job_running`) or has no failed rows (`nothing_to_retry`)", body = ErrorBody),
+        (status = 422, description = "`over_job_budget`, `over_monthly_budget`, `over_user_monthly_cap` or `over_operator_monthly_cap`: the retry's estimate passes the job's cap, the spreadsheet's budget or one of the operator's caps (the message has the figures)", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn retry_job(
     State(state): State<AppState>,
     caller: Caller,
+    AccessProofHeader(proof): AccessProofHeader,
     Path(id): Path<JobId>,
 ) -> Result<Response, ApiError> {
-    let job = state.jobs.retry(&caller.sub, &id).await?;
+    let job = state.jobs.retry(&caller.sub, &id, proof.as_ref()).await?;
     Ok(job_response(StatusCode::ACCEPTED, state.jobs.clone(), job))
 }
 

@@ -9,7 +9,11 @@
 //! 3. `iss` is `https://accounts.google.com` or `accounts.google.com`;
 //! 4. `aud` is one of the configured OAuth client ids;
 //! 5. `exp` has not passed and `nbf` (when present) has, each with at most 60 s of clock skew;
-//! 6. `email_verified` is true, and the email's domain is allowed when a list is configured.
+//! 6. `email_verified` is true, and, when an allow-list of domains is configured, the token's `hd`
+//!    claim (the Google Workspace domain of the account, absent for a consumer account; see
+//!    <https://developers.google.com/identity/openid-connect/openid-connect#id_token-hd>) is one of
+//!    them. The email's suffix is never trusted for this: a personal Google account may be
+//!    registered with any company's address.
 //!
 //! Every refusal is an [`AuthError`] with a stable reason code.
 
@@ -79,8 +83,9 @@ pub enum AuthError {
         "the token carries no verified email: the add-on needs the `email` scope and a verified Google account"
     )]
     EmailUnverified,
-    /// The email's domain is not in the allow-list.
-    #[error("accounts of {0} may not use this backend")]
+    /// The account's Workspace domain (`hd`) is not in the allow-list, or it has none (a consumer
+    /// Google account, whatever its email address).
+    #[error("{0}")]
     EmailDomainNotAllowed(String),
     /// Google's keys cannot be fetched: the caller may retry later.
     #[error("{0}")]
@@ -116,6 +121,9 @@ struct GoogleClaims {
     /// A boolean; very old tokens carried the string `"true"`.
     #[serde(default)]
     email_verified: Option<serde_json::Value>,
+    /// The Google Workspace domain of the account; absent for a consumer account.
+    #[serde(default)]
+    hd: Option<String>,
 }
 
 /// Verifies Google ID tokens against one configuration. Share it behind an `Arc`.
@@ -203,17 +211,7 @@ impl IdTokenVerifier {
             .email
             .filter(|e| verified && e.contains('@'))
             .ok_or(AuthError::EmailUnverified)?;
-        if !self.settings.allowed_email_domains.is_empty() {
-            let domain = email.rsplit_once('@').map(|(_, d)| d).unwrap_or_default();
-            let allowed = self
-                .settings
-                .allowed_email_domains
-                .iter()
-                .any(|d| d.trim_start_matches('@').eq_ignore_ascii_case(domain));
-            if !allowed {
-                return Err(AuthError::EmailDomainNotAllowed(domain.to_owned()));
-            }
-        }
+        self.check_hosted_domain(claims.hd.as_deref())?;
         Ok(Identity {
             sub: claims.sub,
             email,
@@ -222,6 +220,29 @@ impl IdTokenVerifier {
 }
 
 impl IdTokenVerifier {
+    /// With an allow-list configured, refuses an account whose Workspace domain (`hd`) is not on
+    /// it, and one without `hd` (a consumer account).
+    fn check_hosted_domain(&self, hd: Option<&str>) -> Result<(), AuthError> {
+        let allowed = &self.settings.allowed_email_domains;
+        if allowed.is_empty() {
+            return Ok(());
+        }
+        let Some(hd) = hd else {
+            return Err(AuthError::EmailDomainNotAllowed(
+                "only Google Workspace accounts of this backend's domains may use it; this is a personal Google account (its ID token has no `hd`)".into(),
+            ));
+        };
+        if allowed
+            .iter()
+            .any(|d| d.trim_start_matches('@').eq_ignore_ascii_case(hd))
+        {
+            return Ok(());
+        }
+        Err(AuthError::EmailDomainNotAllowed(format!(
+            "accounts of the Google Workspace domain {hd} may not use this backend"
+        )))
+    }
+
     /// Logs, at warn, the `aud` (and `azp`) of a token whose signature verified but whose audience
     /// is not configured — what the operator must add to `ALMANAC_OAUTH_CLIENT_IDS` when it is the
     /// Apps Script project's OAuth client id. The audience is no secret; the token is not logged.

@@ -6,7 +6,7 @@ use almanac_openai::OpenAiError;
 use almanac_store::StoreError;
 
 use crate::spreadsheet::SpreadsheetError;
-use crate::spreadsheet::budget::OverMonthlyBudget;
+use crate::spreadsheet::budget::{CapScope, OverMonthlyBudget};
 
 /// Why a chat operation was refused.
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +91,10 @@ pub enum ChatError {
         /// `YYYY-MM`.
         month: String,
     },
+    /// The turn's estimate passes one of the operator's caps (422 `over_user_monthly_cap` or
+    /// `over_operator_monthly_cap`).
+    #[error("{}", .0.operator_message("this question"))]
+    OverOperatorCap(OverMonthlyBudget),
     /// OpenAI failed before the turn started (502, or 503 when transient).
     #[error(transparent)]
     OpenAi(#[from] OpenAiError),
@@ -104,6 +108,9 @@ pub enum ChatError {
 
 impl From<OverMonthlyBudget> for ChatError {
     fn from(over: OverMonthlyBudget) -> Self {
+        if over.scope != CapScope::Spreadsheet {
+            return ChatError::OverOperatorCap(over);
+        }
         ChatError::OverBudget {
             estimate_usd: over.estimate_usd,
             monthly_usd: over.monthly_usd,

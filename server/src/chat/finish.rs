@@ -2,8 +2,11 @@
 //! answered turn stores its question (or marks the waiting messages sent), the answer with its
 //! file citations, the files (charts downloaded from the code interpreter's container), the
 //! `usage` and the containers charged; a failed, cancelled or expired turn stores its `usage`
-//! and why, and no message — nothing half-done.
+//! and why, and no message — nothing half-done. Files are kept only from the containers the run's
+//! own code interpreter calls ran in, at most `ALMANAC_CHAT_MAX_FILES` of them, each at most
+//! `ALMANAC_CHAT_MAX_FILE_BYTES` (checked as it downloads: a larger file is not read further).
 
+use almanac_openai::responses::client::ContainerFile;
 use almanac_openai::responses::outcome::{FileCitation, ResponseOutcome};
 use almanac_protocol::chat::{ChatFile, ChatResponse, FileAnnotation, FileId, Role, RunStatus};
 use almanac_protocol::{ErrorCode, ErrorDetail};
@@ -14,9 +17,6 @@ use crate::chat::drive::{Driven, Ending};
 use crate::chat::errors::{FailureKind, TurnFailure};
 use crate::chat::turn::{Question, Turn};
 use crate::chat::view;
-
-/// Largest file kept from a container, bytes (a chart is far smaller).
-pub const MAX_FILE_BYTES: usize = 10 * 1024 * 1024;
 
 /// Stores the end of `turn`; the answer, or why there is none.
 ///
@@ -84,7 +84,7 @@ async fn answered(
     mut end: RunEnd,
 ) -> Result<ChatResponse, TurnFailure> {
     end.incomplete_reason = outcome.incomplete_reason.clone();
-    let (files, annotations) = fetch_files(ctx, &outcome.text, &outcome.citations).await;
+    let (files, annotations) = fetch_files(ctx, outcome, &end.containers).await;
     let reply_id = new_id("msg");
     let annotations = serde_json::to_string(&annotations).unwrap_or_else(|_| "[]".into());
     let answer = Answer {
@@ -127,59 +127,91 @@ async fn answered(
     })
 }
 
-/// Downloads each cited file once (a file that cannot be read is left out, with a warning) and
-/// the annotations that place them in `text`.
+/// Downloads each cited file once (a file that cannot be read, is too large, or sits in a
+/// container the run's code interpreter did not run in is left out, with a warning; so is every
+/// file past the most kept) and the annotations that place them in the answer's text.
 async fn fetch_files(
     ctx: &ChatContext,
-    text: &str,
-    citations: &[FileCitation],
+    outcome: &ResponseOutcome,
+    run_containers: &[String],
 ) -> (Vec<NewFile>, Vec<FileAnnotation>) {
     let mut files: Vec<NewFile> = Vec::new();
     let mut annotations = Vec::new();
-    for c in citations {
+    for c in &outcome.citations {
         let known = files
             .iter()
             .find(|f| f.source_id == c.file_id)
             .map(|f| f.id.clone());
         let id = match known {
             Some(id) => id,
-            None => match ctx.openai.container_file(&c.container_id, &c.file_id).await {
-                Ok(bytes) if bytes.len() <= MAX_FILE_BYTES => {
-                    let id = new_id("file");
-                    files.push(NewFile {
-                        id: id.clone(),
-                        filename: c.filename.clone(),
-                        mime_type: view::mime_type(&c.filename).to_owned(),
-                        content: bytes.to_vec(),
-                        container_id: c.container_id.clone(),
-                        source_id: c.file_id.clone(),
-                    });
+            None => match fetch_file(ctx, c, run_containers, files.len()).await {
+                Some(file) => {
+                    let id = file.id.clone();
+                    files.push(file);
                     id
                 }
-                Ok(bytes) => {
-                    tracing::warn!(file = %c.filename, bytes = bytes.len(), "file too large to keep");
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(file = %c.filename, error = %e, "file could not be downloaded");
-                    continue;
-                }
+                None => continue,
             },
         };
-        let cited: String = text
-            .chars()
-            .skip(c.start_index as usize)
-            .take(c.end_index.saturating_sub(c.start_index) as usize)
-            .collect();
-        annotations.push(FileAnnotation {
-            kind: "file_path".into(),
-            text: cited,
-            start_index: c.start_index,
-            end_index: c.end_index,
-            file_path: FileId { file_id: id },
-        });
+        annotations.push(annotation(&outcome.text, c, id));
     }
     (files, annotations)
+}
+
+/// One cited file, downloaded when it may be kept (`kept` files are already).
+async fn fetch_file(
+    ctx: &ChatContext,
+    c: &FileCitation,
+    run_containers: &[String],
+    kept: usize,
+) -> Option<NewFile> {
+    let settings = &ctx.settings;
+    if !run_containers.contains(&c.container_id) {
+        tracing::warn!(file = %c.filename, container = %c.container_id, "file cited from a container this run did not use: left out");
+        return None;
+    }
+    if kept >= settings.max_files {
+        tracing::warn!(file = %c.filename, max = settings.max_files, "more files than an answer keeps: left out");
+        return None;
+    }
+    let read = ctx
+        .openai
+        .container_file(&c.container_id, &c.file_id, settings.max_file_bytes)
+        .await;
+    match read {
+        Ok(ContainerFile::Read(bytes)) => Some(NewFile {
+            id: new_id("file"),
+            filename: c.filename.clone(),
+            mime_type: view::mime_type(&c.filename).to_owned(),
+            content: bytes.to_vec(),
+            container_id: c.container_id.clone(),
+            source_id: c.file_id.clone(),
+        }),
+        Ok(ContainerFile::TooLarge { at_least }) => {
+            tracing::warn!(file = %c.filename, bytes = at_least, max = settings.max_file_bytes, "file too large to keep");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(file = %c.filename, error = %e, "file could not be downloaded");
+            None
+        }
+    }
+}
+
+/// The annotation placing file `id` in `text` where `c` cites it.
+fn annotation(text: &str, c: &FileCitation, id: String) -> FileAnnotation {
+    let cited: String = text
+        .chars()
+        .skip(c.start_index as usize)
+        .take(c.end_index.saturating_sub(c.start_index) as usize)
+        .collect();
+    FileAnnotation {
+        kind: "file_path".into(),
+        text: cited,
+        start_index: c.start_index,
+        end_index: c.end_index,
+        file_path: FileId { file_id: id },
+    }
 }
 
 fn internal(e: &dyn std::fmt::Display) -> TurnFailure {

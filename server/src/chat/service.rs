@@ -156,23 +156,63 @@ impl ChatService {
         }
     }
 
-    /// `GET /threads/{id}`.
-    ///
-    /// # Errors
-    /// [`ChatError::ThreadNotFound`], [`ChatError::Store`].
-    pub async fn thread(&self, owner: &str, id: &ThreadId) -> Result<Thread, ChatError> {
-        Ok(view::thread(&self.owned(owner, id).await?))
+    /// The caller's thread, for a caller who still proves they can edit its spreadsheet: a
+    /// thread's history quotes the sheet, and is not served to someone who lost access to it.
+    async fn owned_proven(
+        &self,
+        owner: &str,
+        id: &ThreadId,
+        access_proof: Option<&SecretString>,
+    ) -> Result<ThreadRecord, ChatError> {
+        let thread = self.owned(owner, id).await?;
+        self.check_access(owner, &thread.spreadsheet_id, access_proof)?;
+        Ok(thread)
     }
 
-    /// `GET /threads?spreadsheet_id=`: the caller's threads there, newest first.
+    /// Checks the caller's access proof for `spreadsheet_id`.
+    fn check_access(
+        &self,
+        owner: &str,
+        spreadsheet_id: &str,
+        access_proof: Option<&SecretString>,
+    ) -> Result<(), ChatError> {
+        let parsed =
+            SpreadsheetId::parse(spreadsheet_id).map_err(|e| ChatError::Invalid(e.to_string()))?;
+        Ok(access::check(
+            &self.ctx.spreadsheets,
+            owner,
+            &parsed,
+            access_proof,
+        )?)
+    }
+
+    /// `GET /threads/{id}`, for a caller who proves they can edit its spreadsheet.
     ///
     /// # Errors
-    /// [`ChatError::Store`].
+    /// [`ChatError::ThreadNotFound`], [`ChatError::Access`], [`ChatError::Store`].
+    pub async fn thread(
+        &self,
+        owner: &str,
+        id: &ThreadId,
+        access_proof: Option<&SecretString>,
+    ) -> Result<Thread, ChatError> {
+        Ok(view::thread(
+            &self.owned_proven(owner, id, access_proof).await?,
+        ))
+    }
+
+    /// `GET /threads?spreadsheet_id=`: the caller's threads there, newest first, for a caller who
+    /// proves they can edit the spreadsheet.
+    ///
+    /// # Errors
+    /// [`ChatError::Invalid`], [`ChatError::Access`], [`ChatError::Store`].
     pub async fn threads(
         &self,
         owner: &str,
         spreadsheet_id: &str,
+        access_proof: Option<&SecretString>,
     ) -> Result<ThreadList, ChatError> {
+        self.check_access(owner, spreadsheet_id, access_proof)?;
         let limit = i64::try_from(self.ctx.settings.max_threads).unwrap_or(i64::MAX);
         let records = self
             .ctx
@@ -216,23 +256,25 @@ impl ChatService {
         })
     }
 
-    /// `GET /threads/{id}/messages`: at most `limit` (1–100) messages in `order`.
+    /// `GET /threads/{id}/messages`: at most `limit` (1–100) messages in `order`, for a caller
+    /// who proves they can edit the thread's spreadsheet.
     ///
     /// # Errors
-    /// [`ChatError::ThreadNotFound`], [`ChatError::Invalid`] for a bad limit, [`ChatError::Store`].
+    /// [`ChatError::ThreadNotFound`], [`ChatError::Invalid`] for a bad limit,
+    /// [`ChatError::Access`], [`ChatError::Store`].
     pub async fn messages(
         &self,
         owner: &str,
         id: &ThreadId,
-        order: ListOrder,
-        limit: i64,
+        access_proof: Option<&SecretString>,
+        (order, limit): (ListOrder, i64),
     ) -> Result<MessageList, ChatError> {
         if !(1..=MAX_LIST).contains(&limit) {
             return Err(ChatError::Invalid(format!(
                 "limit must be between 1 and {MAX_LIST}, not {limit}"
             )));
         }
-        self.owned(owner, id).await?;
+        self.owned_proven(owner, id, access_proof).await?;
         let store = &self.ctx.store;
         let mut records = store
             .chat_messages(id, order == ListOrder::Desc, limit + 1)
@@ -353,19 +395,31 @@ impl ChatService {
         let turn = turn::prepare(&self.ctx, spec).await?;
         let run_id = turn.run_id.clone();
         runner::spawn(self.ctx.clone(), turn, false);
-        self.run(owner, id, &run_id).await
+        self.run(owner, (id, &run_id), access_proof).await
     }
 
-    /// `GET /threads/{id}/runs/{run_id}`.
+    /// `GET /threads/{id}/runs/{run_id}`, for a caller who proves they can edit the thread's
+    /// spreadsheet.
     ///
     /// # Errors
-    /// [`ChatError::ThreadNotFound`], [`ChatError::RunNotFound`], [`ChatError::Store`].
-    pub async fn run(&self, owner: &str, id: &ThreadId, run_id: &RunId) -> Result<Run, ChatError> {
-        self.owned(owner, id).await?;
+    /// [`ChatError::ThreadNotFound`], [`ChatError::Access`], [`ChatError::RunNotFound`],
+    /// [`ChatError::Store`].
+    pub async fn run(
+        &self,
+        owner: &str,
+        (id, run_id): (&ThreadId, &RunId),
+        access_proof: Option<&SecretString>,
+    ) -> Result<Run, ChatError> {
+        self.owned_proven(owner, id, access_proof).await?;
+        self.run_view(id, run_id).await
+    }
+
+    /// A run of the thread `id` (whose owner was checked).
+    async fn run_view(&self, id: &ThreadId, run_id: &RunId) -> Result<Run, ChatError> {
         let store = &self.ctx.store;
         let record = match store.chat_run(run_id).await? {
             Some(r) if r.thread_id == *id => r,
-            _ => return Err(ChatError::RunNotFound(run_id.to_owned())),
+            _ => return Err(ChatError::RunNotFound(run_id.clone())),
         };
         let containers = store.chat_run_containers(run_id).await?;
         Ok(view::run(
@@ -386,9 +440,10 @@ impl ChatService {
         id: &ThreadId,
         run_id: &RunId,
     ) -> Result<Run, ChatError> {
-        let run = self.run(owner, id, run_id).await?;
+        self.owned(owner, id).await?;
+        let run = self.run_view(id, run_id).await?;
         if run.status.is_terminal() {
-            return Err(ChatError::RunFinished(run_id.to_owned()));
+            return Err(ChatError::RunFinished(run_id.clone()));
         }
         if !self.ctx.live.cancel(run_id) {
             let end = RunEnd {
@@ -404,13 +459,13 @@ impl ChatService {
             self.ctx.store.end_chat_run(run_id, &end, None).await?;
         }
         for _ in 0..500 {
-            let now = self.run(owner, id, run_id).await?;
+            let now = self.run_view(id, run_id).await?;
             if now.status.is_terminal() {
                 return Ok(now);
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        self.run(owner, id, run_id).await
+        self.run_view(id, run_id).await
     }
 
     /// `POST /chat`: starts one turn on the named thread, or on a new thread; the caller follows
@@ -488,17 +543,19 @@ impl ChatService {
         Ok(thread)
     }
 
-    /// `GET /threads/{id}/files/{file_id}/content`: a file the code interpreter made.
+    /// `GET /threads/{id}/files/{file_id}/content`: a file the code interpreter made, for a
+    /// caller who proves they can edit the thread's spreadsheet.
     ///
     /// # Errors
-    /// [`ChatError::ThreadNotFound`], [`ChatError::FileNotFound`], [`ChatError::Store`].
+    /// [`ChatError::ThreadNotFound`], [`ChatError::Access`], [`ChatError::FileNotFound`],
+    /// [`ChatError::Store`].
     pub async fn file(
         &self,
         owner: &str,
-        id: &ThreadId,
-        file_id: &str,
+        (id, file_id): (&ThreadId, &str),
+        access_proof: Option<&SecretString>,
     ) -> Result<(FileRecord, Vec<u8>), ChatError> {
-        self.owned(owner, id).await?;
+        self.owned_proven(owner, id, access_proof).await?;
         self.ctx
             .store
             .chat_file_content(id, file_id)

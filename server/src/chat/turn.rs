@@ -120,8 +120,10 @@ pub async fn prepare(ctx: &ChatContext, spec: TurnSpec<'_>) -> Result<Turn, Chat
         ],
     };
     // Held while the budget is checked and the run stored: no other job or turn of this
-    // spreadsheet is admitted meanwhile, on any replica, so two cannot together pass the cap.
-    let _admission = budget::admit(&ctx.spreadsheets, &thread.spreadsheet_id).await?;
+    // spreadsheet (or of this user, or any, under the operator's caps) is admitted meanwhile, on
+    // any replica, so two cannot together pass a cap.
+    let _admission =
+        budget::admit(&ctx.spreadsheets, &thread.owner, &thread.spreadsheet_id).await?;
     let est_cost_usd = check_budget(ctx, thread, &request).await?;
     let run = NewRun {
         id: run_id.clone(),
@@ -235,7 +237,8 @@ fn instructions(ctx: &ChatContext, sheet: &SheetData, additional: Option<&str>) 
     text
 }
 
-/// The turn's estimate, USD, when it fits the spreadsheet's monthly budget: the request's input
+/// The turn's estimate, USD, when it fits the spreadsheet's monthly budget and the operator's
+/// caps: the request's input
 /// plus what the conversation already holds, the model's typical output, and one container when
 /// the code interpreter is offered. The spreadsheet's monthly check (`budget::check_monthly`, the
 /// one cap check `almanac_core::cost::check_cap`) decides.
@@ -257,6 +260,7 @@ async fn check_budget(
     };
     let containers = u64::from(!request.code_interpreter_files.is_empty());
     let estimate = chat_turn_cost(ctx.model, &usage, containers);
-    budget::check_monthly(&ctx.spreadsheets, &thread.spreadsheet_id, estimate).await??;
+    let (owner, spreadsheet_id) = (&thread.owner, &thread.spreadsheet_id);
+    budget::check_monthly(&ctx.spreadsheets, owner, spreadsheet_id, estimate).await??;
     Ok(estimate)
 }

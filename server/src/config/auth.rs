@@ -30,7 +30,9 @@ pub struct AuthArgs {
     /// Where Google publishes its ID-token signing keys (a JWKS).
     #[arg(long = "jwks-url", env = "ALMANAC_JWKS_URL", default_value = GOOGLE_JWKS_URL)]
     pub(super) jwks_url: String,
-    /// Email domains (comma-separated) allowed to call; empty allows every verified Google account.
+    /// Google Workspace domains (comma-separated) whose accounts may call, checked on the ID
+    /// token's `hd` claim (not the email's suffix): a personal Google account is refused whatever
+    /// its address. Empty allows every verified Google account.
     #[arg(
         long = "allowed-email-domains",
         env = "ALMANAC_ALLOWED_EMAIL_DOMAINS",
@@ -68,7 +70,8 @@ pub struct IdentitySettings {
     pub client_ids: Vec<String>,
     /// Where the signing keys are published (Google: [`GOOGLE_JWKS_URL`]).
     pub jwks_url: String,
-    /// Email domains allowed to call (`example.com`); empty allows every verified email.
+    /// Google Workspace domains whose accounts may call (`example.com`), matched against the ID
+    /// token's `hd` claim; empty allows every verified Google account.
     pub allowed_email_domains: Vec<String>,
     /// Shortest time between two JWKS fetches ([`JWKS_MIN_REFRESH`] in production).
     pub jwks_min_refresh: Duration,

@@ -81,6 +81,24 @@ pub struct ChatArgs {
         value_parser = parse::duration(Duration::from_nanos(1), "more than zero")
     )]
     chat_run_timeout: Duration,
+    /// Most files (charts) kept from one answer's code interpreter container; further citations
+    /// are left out.
+    #[arg(
+        long = "chat-max-files",
+        env = "ALMANAC_CHAT_MAX_FILES",
+        default_value = "10",
+        value_parser = parse::at_least(0_usize)
+    )]
+    chat_max_files: usize,
+    /// Largest file kept from a code interpreter container, bytes; a larger one is not
+    /// downloaded further once it passes this.
+    #[arg(
+        long = "chat-max-file-bytes",
+        env = "ALMANAC_CHAT_MAX_FILE_BYTES",
+        default_value = "10485760",
+        value_parser = parse::at_least(1_u64)
+    )]
+    chat_max_file_bytes: u64,
 }
 
 /// The instructions when `ALMANAC_CHAT_INSTRUCTIONS` is not set.
@@ -127,6 +145,10 @@ pub struct ChatSettings {
     /// A run not finished after this long is cancelled and ends `expired`
     /// (`ALMANAC_CHAT_RUN_TIMEOUT_SECS`).
     pub run_timeout: Duration,
+    /// Most files kept from one answer (`ALMANAC_CHAT_MAX_FILES`).
+    pub max_files: usize,
+    /// Largest file kept, bytes (`ALMANAC_CHAT_MAX_FILE_BYTES`), checked as it downloads.
+    pub max_file_bytes: u64,
 }
 
 impl Default for ChatSettings {
@@ -145,6 +167,8 @@ impl Default for ChatSettings {
             max_output_tokens: 2_048,
             poll_interval: Duration::from_secs(1),
             run_timeout: Duration::from_secs(600),
+            max_files: 10,
+            max_file_bytes: 10 * 1024 * 1024,
         }
     }
 }
@@ -176,6 +200,8 @@ impl ChatArgs {
             max_output_tokens: defaults.max_output_tokens,
             poll_interval: self.chat_poll_interval,
             run_timeout: self.chat_run_timeout,
+            max_files: self.chat_max_files,
+            max_file_bytes: self.chat_max_file_bytes,
         }
     }
 }

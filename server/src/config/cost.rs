@@ -1,7 +1,10 @@
 //! How a job's mode is chosen (`ALMANAC_BATCH_STRATEGY`, `ALMANAC_MAX_WAIT_TIME`,
 //! `ALMANAC_AUTO_REALTIME_MAX_ROWS`) and how realtime calls are made: their endpoint
 //! (`ALMANAC_REALTIME_BASE_URL`, `ALMANAC_REALTIME_API_KEY`), their pacing and how many run at once
-//! (`ALMANAC_REALTIME_MAX_CONCURRENCY`, `ALMANAC_REALTIME_MAX_RUNS`).
+//! (`ALMANAC_REALTIME_MAX_CONCURRENCY`, `ALMANAC_REALTIME_MAX_RUNS`); and what the operator lets
+//! be spent, which no request can lift ([`SpendingSettings`]: `ALMANAC_MONTHLY_CAP_USD`,
+//! `ALMANAC_USER_MONTHLY_CAP_USD`, `ALMANAC_SPREADSHEET_BUDGET_USD`,
+//! `ALMANAC_ALLOW_SPREADSHEET_BUDGET_ABOVE_DEFAULT`).
 
 use std::time::Duration;
 
@@ -64,6 +67,55 @@ pub struct CostArgs {
         default_value_t = 16
     )]
     realtime_max_runs: usize,
+    /// What every job and chat turn of this backend together may commit per calendar month
+    /// (UTC), USD; unset: no operator-wide cap.
+    #[arg(long = "monthly-cap-usd", env = "ALMANAC_MONTHLY_CAP_USD", value_parser = parse::usd())]
+    monthly_cap_usd: Option<f64>,
+    /// What one user's jobs and chat turns (on every spreadsheet) may commit per calendar month
+    /// (UTC), USD; unset: no per-user cap.
+    #[arg(
+        long = "user-monthly-cap-usd",
+        env = "ALMANAC_USER_MONTHLY_CAP_USD",
+        value_parser = parse::usd()
+    )]
+    user_monthly_cap_usd: Option<f64>,
+    /// The monthly budget of a spreadsheet whose editors set none, USD; unset: none.
+    #[arg(
+        long = "spreadsheet-budget-usd",
+        env = "ALMANAC_SPREADSHEET_BUDGET_USD",
+        value_parser = parse::usd()
+    )]
+    spreadsheet_budget_usd: Option<f64>,
+    /// Let a spreadsheet's editors set its budget above `ALMANAC_SPREADSHEET_BUDGET_USD`, or
+    /// remove it.
+    #[arg(
+        long = "allow-spreadsheet-budget-above-default",
+        env = "ALMANAC_ALLOW_SPREADSHEET_BUDGET_ABOVE_DEFAULT",
+        value_parser = clap::builder::BoolishValueParser::new(),
+        default_value_t = false,
+        action = clap::ArgAction::Set,
+        num_args = 0..=1,
+        default_missing_value = "true"
+    )]
+    allow_spreadsheet_budget_above_default: bool,
+}
+
+/// What the operator lets be spent, USD per calendar month (UTC), counted as the spreadsheet
+/// budget counts (`spreadsheet::budget`): answered responses at their price, plus the estimate
+/// of what running jobs and chat runs have not answered yet. No request can lift these.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpendingSettings {
+    /// Every job and chat turn together (`ALMANAC_MONTHLY_CAP_USD`); `None`: no cap.
+    pub operator_monthly_usd: Option<f64>,
+    /// One user's jobs and chat turns (`ALMANAC_USER_MONTHLY_CAP_USD`); `None`: no cap.
+    pub user_monthly_usd: Option<f64>,
+    /// The budget of a spreadsheet whose editors set none (`ALMANAC_SPREADSHEET_BUDGET_USD`);
+    /// while set, editors may set a budget only up to it, and not remove it, unless
+    /// [`SpendingSettings::allow_budget_above_default`].
+    pub spreadsheet_monthly_usd: Option<f64>,
+    /// Editors may set a spreadsheet's budget above the default, or remove it
+    /// (`ALMANAC_ALLOW_SPREADSHEET_BUDGET_ABOVE_DEFAULT`, default false).
+    pub allow_budget_above_default: bool,
 }
 
 /// How a job's mode is chosen (the seeds' `batch_strategy`).
@@ -135,6 +187,8 @@ pub struct CostSettings {
     pub max_runs: usize,
     /// Timeout of one realtime call.
     pub request_timeout: Duration,
+    /// The operator's caps on spending.
+    pub spending: SpendingSettings,
 }
 
 impl Default for CostSettings {
@@ -151,6 +205,7 @@ impl Default for CostSettings {
             max_attempts: 6,
             max_runs: 16,
             request_timeout: Duration::from_secs(120),
+            spending: SpendingSettings::default(),
         }
     }
 }
@@ -169,6 +224,7 @@ impl PartialEq for CostSettings {
             && self.max_attempts == other.max_attempts
             && self.max_runs == other.max_runs
             && self.request_timeout == other.request_timeout
+            && self.spending == other.spending
     }
 }
 
@@ -193,6 +249,12 @@ impl CostArgs {
                 ..PacerSettings::default()
             },
             max_runs: self.realtime_max_runs.max(1),
+            spending: SpendingSettings {
+                operator_monthly_usd: self.monthly_cap_usd,
+                user_monthly_usd: self.user_monthly_cap_usd,
+                spreadsheet_monthly_usd: self.spreadsheet_budget_usd,
+                allow_budget_above_default: self.allow_spreadsheet_budget_above_default,
+            },
             ..CostSettings::default()
         }
     }

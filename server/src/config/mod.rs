@@ -29,7 +29,7 @@ use secrecy::SecretString;
 
 pub use auth::{AuthMode, IdentitySettings, JWKS_MIN_REFRESH};
 pub use chat::{ChatSettings, DEFAULT_INSTRUCTIONS, DefaultSheet};
-pub use cost::{BatchStrategy, CostSettings, PacerSettings};
+pub use cost::{BatchStrategy, CostSettings, PacerSettings, SpendingSettings};
 pub use error::ConfigError;
 pub use google::GoogleCredentials;
 pub use parse::secret;
@@ -317,6 +317,31 @@ mod tests {
     }
 
     #[test]
+    fn the_operators_spending_caps_are_read_in_usd_and_unset_by_default() {
+        let config = try_serve_args(&[
+            "--monthly-cap-usd=500",
+            "--user-monthly-cap-usd=20.5",
+            "--spreadsheet-budget-usd=0",
+            "--allow-spreadsheet-budget-above-default",
+        ])
+        .unwrap()
+        .into_config()
+        .unwrap();
+        assert_eq!(
+            config.api.cost.spending,
+            SpendingSettings {
+                operator_monthly_usd: Some(500.0),
+                user_monthly_usd: Some(20.5),
+                spreadsheet_monthly_usd: Some(0.0),
+                allow_budget_above_default: true,
+            }
+        );
+        let defaults = try_serve_args(&[]).unwrap().into_config().unwrap();
+        assert_eq!(defaults.api.cost.spending, SpendingSettings::default());
+        assert_eq!(defaults.api.chat.max_files, 10);
+    }
+
+    #[test]
     fn a_bad_value_is_refused_naming_its_variable() {
         let cases = [
             ("--poll-interval=0", "ALMANAC_POLL_INTERVAL_SECS"),
@@ -327,6 +352,13 @@ mod tests {
             ("--chat-max-messages=1", "ALMANAC_CHAT_MAX_MESSAGES"),
             ("--chat-model=gpt-nonexistent", "ALMANAC_CHAT_MODEL"),
             ("--batch-strategy=sometimes", "ALMANAC_BATCH_STRATEGY"),
+            ("--monthly-cap-usd=-1", "ALMANAC_MONTHLY_CAP_USD"),
+            ("--user-monthly-cap-usd=NaN", "ALMANAC_USER_MONTHLY_CAP_USD"),
+            (
+                "--spreadsheet-budget-usd=lots",
+                "ALMANAC_SPREADSHEET_BUDGET_USD",
+            ),
+            ("--chat-max-file-bytes=0", "ALMANAC_CHAT_MAX_FILE_BYTES"),
         ];
         for (flag, named) in cases {
             let err = try_serve_args(&[flag]).unwrap_err().to_string();

@@ -108,6 +108,16 @@ where
     })
 }
 
+/// An amount of US dollars: a finite number of at least 0 (`25`, `0.5`).
+pub fn usd() -> Checked<f64> {
+    Checked::new(|text| match text.trim().parse::<f64>() {
+        Ok(usd) if usd.is_finite() && usd >= 0.0 => Ok(usd),
+        _ => Err(format!(
+            "must be a number of US dollars of at least 0, not {text:?}"
+        )),
+    })
+}
+
 /// A model of the built-in catalogue, as its canonical id; blank means the catalogue's default.
 pub fn catalogue_model() -> Checked<String> {
     Checked::new(|text| {

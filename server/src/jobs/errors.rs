@@ -12,7 +12,7 @@ use almanac_protocol::ErrorCode;
 use almanac_store::StoreError;
 
 use crate::spreadsheet::SpreadsheetError;
-use crate::spreadsheet::budget::OverMonthlyBudget;
+use crate::spreadsheet::budget::{BudgetAboveDefault, CapScope, OverMonthlyBudget};
 
 /// Why a job could not be created. Each variant maps to one HTTP status in `api`.
 #[derive(Debug, thiserror::Error)]
@@ -33,9 +33,14 @@ pub enum CreateJobError {
     /// The server's batch strategy does not allow the mode asked for.
     #[error("{0}")]
     ModeNotAllowed(String),
-    /// The estimate passes the job's cap or the spreadsheet's monthly budget.
+    /// The estimate passes the job's cap, the spreadsheet's monthly budget or one of the
+    /// operator's caps.
     #[error(transparent)]
     OverBudget(#[from] BudgetError),
+    /// The spreadsheet budget asked for is above the operator's default (or removes it), which
+    /// the operator does not allow.
+    #[error(transparent)]
+    BudgetAboveDefault(#[from] BudgetAboveDefault),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -137,6 +142,10 @@ pub enum JobError {
     /// Retrying would pass the job's cap or the spreadsheet's monthly budget.
     #[error(transparent)]
     OverBudget(#[from] BudgetError),
+    /// The caller's access proof for the job's spreadsheet does not hold (a retry or a cancel
+    /// makes the service account write to it, so the caller must still be able to edit it).
+    #[error(transparent)]
+    Spreadsheet(#[from] SpreadsheetError),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -173,6 +182,11 @@ pub enum BudgetError {
         /// `YYYY-MM`.
         month: String,
     },
+    /// This month's commitments plus the estimate pass one of the operator's caps: the caller's
+    /// monthly cap or the cap on all spending (`ALMANAC_USER_MONTHLY_CAP_USD`,
+    /// `ALMANAC_MONTHLY_CAP_USD`).
+    #[error("{}", .0.operator_message("this job"))]
+    OverOperatorCap(OverMonthlyBudget),
 }
 
 impl BudgetError {
@@ -186,11 +200,13 @@ impl BudgetError {
         }
     }
 
-    /// The stable error code: `over_job_budget` or `over_monthly_budget`.
+    /// The stable error code: `over_job_budget`, `over_monthly_budget`,
+    /// `over_user_monthly_cap` or `over_operator_monthly_cap`.
     pub fn code(&self) -> ErrorCode {
         match self {
             BudgetError::OverJobCap { .. } => ErrorCode::OverJobBudget,
             BudgetError::OverMonthlyBudget { .. } => ErrorCode::OverMonthlyBudget,
+            BudgetError::OverOperatorCap(over) => over.code(),
         }
     }
 }
@@ -210,6 +226,9 @@ impl From<SpreadsheetError> for CreateJobError {
 
 impl From<OverMonthlyBudget> for BudgetError {
     fn from(over: OverMonthlyBudget) -> Self {
+        if over.scope != CapScope::Spreadsheet {
+            return BudgetError::OverOperatorCap(over);
+        }
         BudgetError::OverMonthlyBudget {
             estimate_usd: over.estimate_usd,
             monthly_usd: over.monthly_usd,

@@ -11,7 +11,7 @@ use almanac_protocol::{
     AccessChallenge, AccessProof, Budget, CreateJobRequest, Estimate, EstimateRequest, Job,
     JobEvent, JobOptions, JobRow, ModelList,
 };
-use almanac_store::{JobRecord, StoreError};
+use almanac_store::{Destination, JobRecord, StoreError};
 use secrecy::SecretString;
 use tokio::sync::broadcast;
 
@@ -190,14 +190,23 @@ impl JobService {
     }
 
     /// Asks a running job to stop: its batches are cancelled and what finished before is written.
-    /// Returns the job without its rows ([`JobService::row_page`] reads them).
+    /// Returns the job without its rows ([`JobService::row_page`] reads them). A sheet job's
+    /// caller must still prove they can edit its spreadsheet (`access_proof`, as for creation):
+    /// the service account writes what finished.
     ///
     /// # Errors
-    /// [`JobError::NotFound`], or [`JobError::Finished`] when the job has ended.
-    pub async fn cancel(&self, owner: &str, id: &JobId) -> Result<Job, JobError> {
-        self.owned(owner, id).await?;
+    /// [`JobError::NotFound`], [`JobError::Spreadsheet`] when the proof does not hold, or
+    /// [`JobError::Finished`] when the job has ended.
+    pub async fn cancel(
+        &self,
+        owner: &str,
+        id: &JobId,
+        access_proof: Option<&SecretString>,
+    ) -> Result<Job, JobError> {
+        let record = self.owned(owner, id).await?;
+        self.check_job_access(&record, access_proof)?;
         if !self.svc.store.request_cancel(id).await? {
-            return Err(JobError::Finished(id.to_owned()));
+            return Err(JobError::Finished(id.clone()));
         }
         tracing::info!(job_id = %id, "cancel requested");
         self.svc.wake_for(id).await;
@@ -205,13 +214,21 @@ impl JobService {
     }
 
     /// Retries a finished job's failed rows (see `jobs::creation::retry`). Returns the job without its rows
-    /// ([`JobService::row_page`] reads them).
+    /// ([`JobService::row_page`] reads them). A sheet job's caller must still prove they can edit
+    /// its spreadsheet (`access_proof`, as for creation).
     ///
     /// # Errors
-    /// [`JobError::NotFound`], [`JobError::Running`] while the job runs,
-    /// [`JobError::NothingToRetry`], or [`JobError::OverBudget`].
-    pub async fn retry(&self, owner: &str, id: &JobId) -> Result<Job, JobError> {
+    /// [`JobError::NotFound`], [`JobError::Spreadsheet`] when the proof does not hold,
+    /// [`JobError::Running`] while the job runs, [`JobError::NothingToRetry`], or
+    /// [`JobError::OverBudget`].
+    pub async fn retry(
+        &self,
+        owner: &str,
+        id: &JobId,
+        access_proof: Option<&SecretString>,
+    ) -> Result<Job, JobError> {
         let record = self.owned(owner, id).await?;
+        self.check_job_access(&record, access_proof)?;
         retry::retry(&self.svc, &record).await?;
         self.head(owner, id).await
     }
@@ -278,10 +295,11 @@ impl JobService {
     }
 
     /// Sets (or with `None` removes) a spreadsheet's monthly budget, for a caller who proved they
-    /// can edit it.
+    /// can edit it, within the operator's default budget unless the operator allows more
+    /// (`spreadsheet::budget::check_new_budget`).
     ///
     /// # Errors
-    /// As [`JobService::budget`].
+    /// As [`JobService::budget`]; [`CreateJobError::BudgetAboveDefault`].
     pub async fn set_budget(
         &self,
         owner: &str,
@@ -290,6 +308,7 @@ impl JobService {
         monthly_usd: Option<f64>,
     ) -> Result<Budget, CreateJobError> {
         self.check_access(owner, spreadsheet_id, access_proof)?;
+        budget::check_new_budget(&self.svc.spreadsheets(), monthly_usd)?;
         self.svc
             .store
             .set_budget(spreadsheet_id, monthly_usd)
@@ -309,10 +328,27 @@ impl JobService {
             .collect())
     }
 
+    /// Checks the caller's access proof for a sheet job's spreadsheet (a file job has none).
+    fn check_job_access(
+        &self,
+        record: &JobRecord,
+        access_proof: Option<&SecretString>,
+    ) -> Result<(), JobError> {
+        match &record.destination {
+            Destination::Sheet { spreadsheet_id, .. } => Ok(access::check(
+                &self.svc.spreadsheets(),
+                &record.owner,
+                spreadsheet_id,
+                access_proof,
+            )?),
+            Destination::File { .. } => Ok(()),
+        }
+    }
+
     async fn owned(&self, owner: &str, id: &JobId) -> Result<JobRecord, JobError> {
         match self.svc.store.job(id).await? {
             Some(record) if record.owner == owner => Ok(record),
-            _ => Err(JobError::NotFound(id.to_owned())),
+            _ => Err(JobError::NotFound(id.clone())),
         }
     }
 }

@@ -128,6 +128,7 @@ impl Services {
             sheets: self.sheets.clone(),
             catalog: self.catalog,
             access: self.access.clone(),
+            spending: self.cost.spending.clone(),
         }
     }
 

@@ -8,8 +8,9 @@ use almanac_sheets::SheetsClient;
 use almanac_store::Store;
 
 use crate::auth::access::AccessKeys;
+use crate::config::SpendingSettings;
 
-/// The handles the spreadsheet layer works with: cheap to clone (a pool, two `Arc`s, a key).
+/// The handles the spreadsheet layer works with: cheap to clone (a pool, two `Arc`s, a key, four settings).
 #[derive(Clone)]
 pub struct Spreadsheets {
     /// The database (budgets, jobs' and chat runs' spending, admission).
@@ -20,4 +21,6 @@ pub struct Spreadsheets {
     pub catalog: &'static Catalog,
     /// The secret of access challenges and proofs.
     pub access: AccessKeys,
+    /// The operator's caps on spending (per user, in all, the spreadsheets' default budget).
+    pub spending: SpendingSettings,
 }

@@ -1,6 +1,7 @@
-//! Spending caps: a job's `max_cost_usd` and a spreadsheet's monthly budget refuse jobs with the
-//! figures, a running realtime job stops sending once its cap would be passed, and a running
-//! batch job submits no further batch that would pass it.
+//! Spending caps: a job's `max_cost_usd`, a spreadsheet's monthly budget and the operator's caps
+//! (per user, overall) refuse jobs with the figures, a spreadsheet budget above the operator's
+//! default needs the operator's leave, a running realtime job stops sending once its cap would be
+//! passed, and a running batch job submits no further batch that would pass it.
 
 use std::collections::HashMap;
 
@@ -373,5 +374,162 @@ async fn a_running_batch_job_submits_no_further_batch_that_would_pass_its_cap() 
         job.cost.estimate_error.unwrap() > 0.05,
         "the answers outran the estimate: {:?}",
         job.cost
+    );
+}
+
+/// The operator's caps, changed between restarts of the backend (`spending` is read at start).
+type Caps = std::sync::Arc<std::sync::Mutex<almanac::config::SpendingSettings>>;
+
+/// A backend whose spending settings are `caps` at each (re)start.
+async fn app_with_caps(caps: &Caps) -> TestApp {
+    let caps = caps.clone();
+    let app = almanac_tests::spawn_app_with(fast(), move |config| {
+        config.api.cost.spending = caps.lock().unwrap().clone();
+    })
+    .await;
+    app.add_sheet(0, "Events", ENGLISH_CSV);
+    app
+}
+
+async fn post_as(app: &TestApp, client: &reqwest::Client, rows: u32) -> reqwest::Response {
+    client
+        .post(format!("{}/jobs", app.api))
+        .json(&app.request_in(0, 2, 1 + rows, MODEL, Mode::Batch))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_operators_per_user_and_overall_monthly_caps_refuse_jobs_and_no_request_lifts_them() {
+    let caps = Caps::default();
+    let mut app = app_with_caps(&caps).await;
+    app.emulator.hold_batches(true);
+    // A job running (its batch held): its estimate counts as committed until it is answered.
+    let first = app
+        .create_job(&app.request_in(0, 2, 41, MODEL, Mode::Batch))
+        .await;
+    let e = first.cost.estimated_usd;
+    assert!(e > 0.0);
+
+    // Ada may commit 1.5 jobs' worth a month: a second job is refused with the figures.
+    caps.lock().unwrap().user_monthly_usd = Some(1.5 * e);
+    app.restart().await;
+    let (status, code, message) = error_of(post_as(&app, &app.http, 40).await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_user_monthly_cap"),
+        "{message}"
+    );
+    assert!(message.contains(&format!("${:.4}", 1.5 * e)), "{message}");
+    assert!(message.contains(&format!("${e:.4}")), "{message}");
+    // No request lifts it: a spreadsheet budget far above, or none, changes nothing.
+    assert_eq!(put_budget(&app, Some(1_000.0)).await.status(), 200);
+    assert_eq!(post_as(&app, &app.http, 40).await.status(), 422);
+    assert_eq!(put_budget(&app, None).await.status(), 200);
+    assert_eq!(post_as(&app, &app.http, 40).await.status(), 422);
+    // The cap is per user: Bob, an editor too, has his own.
+    app.emulator.share(SPREADSHEET, USER_B.email);
+    let bob = app.client_as(USER_B).await;
+    assert_eq!(post_as(&app, &bob, 40).await.status(), 201);
+
+    // Everyone together may commit 2.5 jobs' worth: two are running, a third is refused for Ada
+    // and for Bob alike.
+    *caps.lock().unwrap() = almanac::config::SpendingSettings {
+        operator_monthly_usd: Some(2.5 * e),
+        ..Default::default()
+    };
+    app.restart().await;
+    let bob = app.client_as(USER_B).await;
+    for client in [&app.http, &bob] {
+        let (status, code, message) = error_of(post_as(&app, client, 40).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (422, "over_operator_monthly_cap"),
+            "{message}"
+        );
+        assert!(message.contains(&format!("${:.4}", 2.5 * e)), "{message}");
+    }
+    // A smaller job still fits under what is left.
+    assert_eq!(post_as(&app, &app.http, 5).await.status(), 201);
+}
+
+#[tokio::test]
+async fn a_spreadsheet_budget_above_the_operators_default_or_none_needs_the_operators_leave() {
+    let caps = Caps::new(std::sync::Mutex::new(almanac::config::SpendingSettings {
+        spreadsheet_monthly_usd: Some(1.0),
+        ..Default::default()
+    }));
+    let mut app = app_with_caps(&caps).await;
+    // A spreadsheet without a budget of its own has the operator's default.
+    assert_eq!(get_budget(&app).await.monthly_usd, Some(1.0));
+    for asked in [Some(5.0), None] {
+        let (status, code, message) = error_of(put_budget(&app, asked).await).await;
+        assert_eq!(
+            (status, code.as_str()),
+            (403, "budget_above_default"),
+            "{asked:?}: {message}"
+        );
+        assert!(message.contains("$1.0000"), "{message}");
+    }
+    assert_eq!(get_budget(&app).await.monthly_usd, Some(1.0));
+    // Lowering it is anyone's right.
+    assert_eq!(put_budget(&app, Some(0.5)).await.status(), 200);
+    assert_eq!(get_budget(&app).await.monthly_usd, Some(0.5));
+    // With the operator's leave, editors may raise it.
+    caps.lock().unwrap().allow_budget_above_default = true;
+    app.restart().await;
+    assert_eq!(put_budget(&app, Some(5.0)).await.status(), 200);
+    assert_eq!(get_budget(&app).await.monthly_usd, Some(5.0));
+}
+
+#[tokio::test]
+async fn a_retry_and_a_chat_turn_are_held_to_the_operators_caps_too() {
+    let caps = Caps::default();
+    let mut app = app_with_caps(&caps).await;
+    // One row fails with a 500: a retry would send it again.
+    let rows: HashMap<String, RowFault> = [(app.cell(0, 3, 0), RowFault::HttpError(500))].into();
+    app.emulator.set_faults(Faults {
+        rows,
+        ..Faults::default()
+    });
+    let job = app
+        .create_job(&app.request_in(0, 2, 6, MODEL, Mode::Batch))
+        .await;
+    let job = app.wait_finished(&job.id).await;
+    assert_eq!(job.row_counts.failed, 1, "{:?}", job.row_counts);
+    app.emulator.set_faults(Faults::default());
+
+    // The operator allows no more than what was spent: the retry and a question are refused.
+    caps.lock().unwrap().operator_monthly_usd = Some(job.cost.actual_usd);
+    app.restart().await;
+    let batches_before = app.emulator.calls().batches_create;
+    let (status, code, message) = error_of(app.post_action(&job.id, "retry").await).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_operator_monthly_cap"),
+        "{message}"
+    );
+    assert_eq!(app.emulator.calls().batches_create, batches_before);
+    let resp = app
+        .http
+        .post(format!("{}/chat", app.api))
+        .json(&serde_json::json!({
+            "message": "What happened on 08-15?",
+            "spreadsheet_id": SPREADSHEET,
+            "sheet_id": 0,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let (status, code, message) = error_of(resp).await;
+    assert_eq!(
+        (status, code.as_str()),
+        (422, "over_operator_monthly_cap"),
+        "{message}"
+    );
+    assert!(
+        message.starts_with("this question is estimated at"),
+        "{message}"
     );
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use almanac_emulator::{Faults, ResponseFault, ResponseFaultKind, ResponsesConfig};
 use almanac_protocol::SetBudgetRequest;
-use almanac_tests::{OPENAI_KEY, SPREADSHEET, TestApp, USER_B, fast, spawn_app, spawn_app_with};
+use almanac_tests::{
+    OPENAI_KEY, SPREADSHEET, TestApp, USER_A, USER_B, fast, spawn_app, spawn_app_with,
+};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
@@ -396,6 +398,36 @@ async fn another_users_thread_is_answered_like_a_missing_one() {
 }
 
 #[tokio::test]
+async fn the_history_of_a_spreadsheet_the_user_can_no_longer_edit_is_not_served() {
+    let app = app().await;
+    let (status, answer) = chat(&app, &app.http, ask("What happened on 08-15?")).await;
+    assert_eq!(status, 200, "{answer}");
+    let thread = answer["thread_id"].as_str().unwrap();
+    let run = answer["run_id"].as_str().unwrap();
+    let paths = [
+        format!("/threads?spreadsheet_id={SPREADSHEET}"),
+        format!("/threads/{thread}"),
+        format!("/threads/{thread}/messages"),
+        format!("/threads/{thread}/runs/{run}"),
+    ];
+    for path in &paths {
+        assert_eq!(get(&app, &app.http, path).await.0, 200, "{path}");
+    }
+    // Ada loses edit access: she cannot prove it again, and without a proof nothing of the
+    // thread is served.
+    app.emulator.unshare(SPREADSHEET, USER_A.email);
+    let no_proof = almanac_demo::authorized_client(&app.id_token, None).unwrap();
+    for path in &paths {
+        let (status, body) = get(&app, &no_proof, path).await;
+        assert_eq!(status, 403, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "access_not_proven", "{path}");
+    }
+    let lost = app.client_as(USER_A).await;
+    let (status, _) = get(&app, &lost, &format!("/threads/{thread}/messages")).await;
+    assert_eq!(status, 403, "no new proof without edit access");
+}
+
+#[tokio::test]
 async fn a_turn_that_would_pass_the_monthly_budget_is_refused_with_the_figures_and_turns_count() {
     let app = app().await;
     let set = |usd: f64| {
@@ -450,6 +482,46 @@ fn fault(kind: ResponseFaultKind, matching: &str) -> ResponseFault {
         matching: Some(matching.into()),
         times: 1,
     }
+}
+
+/// The answer to a chart question on a fresh backend changed by `customize`, with `faults`.
+async fn chart_answer(
+    customize: impl Fn(&mut almanac::config::Config) + Send + Sync + 'static,
+    faults: Vec<ResponseFault>,
+) -> Value {
+    let app = spawn_app_with(fast(), customize).await;
+    app.add_sheet(0, "Events", EVENTS);
+    app.emulator.set_faults(Faults {
+        responses: faults,
+        ..Faults::default()
+    });
+    let question = ask("Which decades have the most events? Draw a chart.");
+    let (status, answer) = chat(&app, &app.http, question).await;
+    assert_eq!(status, 200, "{answer}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(message.contains("1940s: 3"), "still answered: {message}");
+    answer
+}
+
+fn files_of(answer: &Value) -> usize {
+    answer["files"].as_array().map_or(0, Vec::len)
+}
+
+#[tokio::test]
+async fn chat_files_are_kept_only_from_the_runs_own_container_and_within_the_limits() {
+    assert_eq!(files_of(&chart_answer(|_| {}, Vec::new()).await), 1);
+    // A file cited from a container the run's code interpreter did not run in is not fetched.
+    let foreign = ResponseFault {
+        kind: ResponseFaultKind::ForeignCitation,
+        matching: None,
+        times: usize::MAX,
+    };
+    assert_eq!(files_of(&chart_answer(|_| {}, vec![foreign]).await), 0);
+    // At most ALMANAC_CHAT_MAX_FILES per answer, each at most ALMANAC_CHAT_MAX_FILE_BYTES.
+    let none = chart_answer(|c| c.api.chat.max_files = 0, Vec::new()).await;
+    assert_eq!(files_of(&none), 0);
+    let tiny = chart_answer(|c| c.api.chat.max_file_bytes = 64, Vec::new()).await;
+    assert_eq!(files_of(&tiny), 0);
 }
 
 #[tokio::test]

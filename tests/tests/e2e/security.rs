@@ -11,7 +11,8 @@ use almanac_emulator::identity::{self, CLIENT_ID, STRANGER_KEY_PEM};
 use almanac_emulator::oauth::SERVICE_ACCOUNT_EMAIL;
 use almanac_protocol::JobStatus;
 use almanac_tests::{
-    KOREAN_CSV, SPREADSHEET, USER_A, USER_B, fast, prove, spawn_app, spawn_app_with,
+    KOREAN_CSV, SPREADSHEET, USER_A, USER_B, WORKSPACE_DOMAIN, fast, prove, spawn_app,
+    spawn_app_with,
 };
 use base64::Engine as _;
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
@@ -49,7 +50,11 @@ async fn every_bad_token_is_refused_with_401_and_its_reason_code() {
     .await;
     let emu = &app.emulator;
     let (kid, public_pem) = emu.current_signing_key();
-    let valid = || identity::claims(USER_A.sub, USER_A.email, CLIENT_ID);
+    let valid = || {
+        let mut claims = identity::claims(USER_A.sub, USER_A.email, CLIENT_ID);
+        claims["hd"] = json!(WORKSPACE_DOMAIN);
+        claims
+    };
     let with = |key: &str, value: Value| {
         let mut claims = valid();
         claims[key] = value;
@@ -75,6 +80,14 @@ async fn every_bad_token_is_refused_with_401_and_its_reason_code() {
     let mut unverified = valid();
     unverified["email_verified"] = json!(false);
     let other_domain = emu.id_token(USER_B.sub, USER_B.email, CLIENT_ID);
+    // A personal Google account registered with a company address: no `hd`.
+    let personal_with_company_email = emu.sign_id_token(&identity::claims(
+        "110000000000000000009",
+        "eve@example.com",
+        CLIENT_ID,
+    ));
+    let mut other_workspace = valid();
+    other_workspace["hd"] = json!("example.org");
 
     let cases: Vec<(&str, Option<String>, &str)> = vec![
         ("no header", None, "missing_token"),
@@ -133,6 +146,16 @@ async fn every_bad_token_is_refused_with_401_and_its_reason_code() {
         (
             "an email outside the allowed domains",
             Some(other_domain),
+            "email_domain_not_allowed",
+        ),
+        (
+            "a personal account with an address of an allowed domain",
+            Some(personal_with_company_email),
+            "email_domain_not_allowed",
+        ),
+        (
+            "a Workspace account of another domain",
+            Some(emu.sign_id_token(&other_workspace)),
             "email_domain_not_allowed",
         ),
     ];
@@ -235,6 +258,12 @@ async fn another_user_cannot_read_stream_cancel_retry_or_list_a_job_that_is_not_
     not_found(bob.get(url("")).send().await.unwrap()).await;
     not_found(bob.get(url("/status")).send().await.unwrap()).await;
     not_found(bob.get(url("/events")).send().await.unwrap()).await;
+    // Without an access proof Bob cannot cancel or retry anything (refused before any lookup);
+    // as an editor of the spreadsheet with a proof, Ada's job is still not his.
+    let refused = bob.post(url("/cancel")).send().await.unwrap();
+    assert_eq!(refused.status(), 403);
+    app.emulator.share(SPREADSHEET, USER_B.email);
+    let bob = app.client_as(USER_B).await;
     not_found(bob.post(url("/cancel")).send().await.unwrap()).await;
     let list: Value = bob
         .get(format!("{}/jobs?spreadsheet_id={SPREADSHEET}", app.api))
@@ -265,6 +294,38 @@ async fn another_user_cannot_read_stream_cancel_retry_or_list_a_job_that_is_not_
     not_found(bob.post(url("/retry")).send().await.unwrap()).await;
     let resp = app.http.post(url("/retry")).send().await.unwrap();
     assert_eq!(resp.status(), 202);
+}
+
+#[tokio::test]
+async fn retry_and_cancel_after_losing_edit_access_are_refused() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    let finished = app.create_job(&app.request(0, 6, 9, MODEL)).await;
+    app.wait_finished(&finished.id).await;
+    app.emulator.hold_batches(true);
+    let running = app.create_job(&app.request(0, 2, 5, MODEL)).await;
+    // Ada is no longer an editor: she cannot prove access again, and without a proof the service
+    // account writes nothing for her.
+    app.emulator.unshare(SPREADSHEET, USER_A.email);
+    assert!(
+        prove(&app.emulator, &app.api, USER_A, &app.id_token)
+            .await
+            .is_err()
+    );
+    let no_proof = authorized_client(&app.id_token, None).unwrap();
+    for (id, action) in [(&finished.id, "retry"), (&running.id, "cancel")] {
+        let resp = no_proof
+            .post(format!("{}/jobs/{id}/{action}", app.api))
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, 403, "{action}: {body}");
+        assert_eq!(body["error"]["code"], "access_not_proven", "{action}");
+    }
+    assert!(!app.job(&running.id).await.status.is_terminal());
+    assert_ne!(app.job(&running.id).await.status, JobStatus::Cancelling);
 }
 
 #[tokio::test]

@@ -16,7 +16,9 @@ use std::pin::Pin;
 
 use almanac_core::calls::Observer;
 use async_openai::Client;
-use async_openai::config::OpenAIConfig;
+use async_openai::config::{Config as _, OpenAIConfig};
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::InputSource;
 use async_openai::types::files::{CreateFileRequest, FileInput, FilePurpose};
 use bytes::Bytes;
@@ -30,6 +32,7 @@ use crate::responses::events::{self, StreamEvent};
 use crate::responses::outcome::ResponseOutcome;
 use crate::responses::request::{Delivery, ResponseRequest};
 use crate::transport::RetryPolicy;
+use crate::transport::Transport;
 
 /// The events of one streamed response, in order; an `Err` ends it (the connection broke or an
 /// event could not be read: the background response goes on and can still be retrieved).
@@ -44,6 +47,22 @@ pub struct ResponsesClient {
     api: Client<OpenAIConfig>,
     /// For streams: no bound on the whole answer, `request_timeout` between two reads.
     stream: Client<OpenAIConfig>,
+    /// For downloads read as they arrive (container files): `request_timeout` between two
+    /// reads.
+    raw: Transport,
+}
+
+/// A container file as far as it was read ([`ResponsesClient::container_file`]).
+#[derive(Clone, Debug, PartialEq)]
+pub enum ContainerFile {
+    /// The whole file, within the limit.
+    Read(Bytes),
+    /// The file is larger than the limit: its `Content-Length`, or what had been read when the
+    /// limit was passed (the rest was not downloaded).
+    TooLarge {
+        /// Bytes known to be in the file (at least), more than the limit.
+        at_least: u64,
+    },
 }
 
 impl fmt::Debug for ResponsesClient {
@@ -71,9 +90,11 @@ impl ResponsesClient {
         let client = |builder: reqwest::ClientBuilder| {
             connection.client(&connection.transport(builder, &policy, None))
         };
+        let streaming = || reqwest::Client::builder().read_timeout(policy.request_timeout);
         ResponsesClient {
             api: client(reqwest::Client::builder().timeout(policy.request_timeout)),
-            stream: client(reqwest::Client::builder().read_timeout(policy.request_timeout)),
+            stream: client(streaming()),
+            raw: connection.transport(streaming(), &policy, None),
             connection,
         }
     }
@@ -224,22 +245,53 @@ impl ResponsesClient {
         Ok(())
     }
 
-    /// The bytes of a file the code interpreter wrote in a container.
+    /// The bytes of a file the code interpreter wrote in a container (`GET
+    /// /v1/containers/{container_id}/files/{file_id}/content`,
+    /// <https://platform.openai.com/docs/api-reference/container-files/retrieveContainerFileContent>),
+    /// read as they arrive and at most `max_bytes` of them: a larger file is
+    /// [`ContainerFile::TooLarge`], by its `Content-Length` before any byte is read, else as soon
+    /// as what was read passes the limit (the rest is not downloaded).
     ///
     /// # Errors
-    /// As the service answers (404 once the container expired).
+    /// As the service answers (404 once the container expired); [`OpenAiError::Transient`] when
+    /// the transfer breaks.
     pub async fn container_file(
         &self,
         container_id: &str,
         file_id: &str,
-    ) -> Result<Bytes, OpenAiError> {
+        max_bytes: u64,
+    ) -> Result<ContainerFile, OpenAiError> {
         self.check_key()?;
-        self.api
-            .containers()
-            .files(container_id)
-            .content(file_id)
+        let config = self.connection.config();
+        let url = config.url(&format!(
+            "/containers/{container_id}/files/{file_id}/content"
+        ));
+        let (http, headers) = (self.raw.http().clone(), config.headers());
+        let factory = HttpRequestFactory::new(move || {
+            let request = http.get(&url).headers(headers.clone()).build();
+            async move { request.map_err(OpenAIError::Reqwest) }
+        });
+        let mut response = self.raw.send(factory).await.map_err(|e| self.classify(e))?;
+        if !response.status().is_success() {
+            return Err(self.classify(crate::connection::api_error(response).await));
+        }
+        if let Some(length) = response.content_length().filter(|n| *n > max_bytes) {
+            return Ok(ContainerFile::TooLarge { at_least: length });
+        }
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
             .await
-            .map_err(|e| self.classify(e))
+            .map_err(|e| self.classify(OpenAIError::Reqwest(e)))?
+        {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() as u64 > max_bytes {
+                return Ok(ContainerFile::TooLarge {
+                    at_least: bytes.len() as u64,
+                });
+            }
+        }
+        Ok(ContainerFile::Read(Bytes::from(bytes)))
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use almanac_emulator::{Emulator, EmulatorConfig};
 use almanac_openai::ResponsesClient;
 use almanac_openai::RetryPolicy;
+use almanac_openai::responses::client::ContainerFile;
 use almanac_openai::responses::events::{StreamEvent, ToolStart};
 use almanac_openai::responses::outcome::{ResponseOutcome, ResponseStatus};
 use almanac_openai::responses::request::{FunctionTool, InputItem, ResponseRequest};
@@ -154,11 +155,19 @@ async fn the_code_interpreter_reads_an_uploaded_csv_and_its_chart_is_downloaded(
     assert_eq!(done.containers.len(), 1);
     let citation = &done.citations[0];
     assert_eq!(citation.filename, "events_per_decade.png");
-    let png = client
-        .container_file(&citation.container_id, &citation.file_id)
-        .await
-        .unwrap();
+    let read = |max: u64| client.container_file(&citation.container_id, &citation.file_id, max);
+    let ContainerFile::Read(png) = read(1 << 20).await.unwrap() else {
+        panic!("a chart is far below 1 MiB");
+    };
     assert_eq!(&png[..4], b"\x89PNG");
+    // A file above the limit is refused without keeping it.
+    let small = png.len() as u64 - 1;
+    assert_eq!(
+        read(small).await.unwrap(),
+        ContainerFile::TooLarge {
+            at_least: png.len() as u64
+        }
+    );
     let cancel = client.cancel(&done.id).await.unwrap_err();
     assert_eq!(
         cancel.status(),

@@ -11,6 +11,7 @@ use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::chat::files::NewFile;
 use crate::chat::messages::{insert_message, lock_thread};
+use crate::cost::SpendScope;
 use crate::pool::{in_tx, on_pool};
 use crate::{Store, StoreResult, now, timestamp};
 
@@ -383,26 +384,30 @@ impl Store {
         }))
     }
 
-    /// Every chat run on a spreadsheet's threads (any owner) created at or after `since`,
-    /// with the containers each opened.
+    /// Every chat run of `scope` (a spreadsheet's threads, an owner's, or all) created at or
+    /// after `since`, with the containers each opened.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn chat_runs_since(
         &self,
-        spreadsheet_id: &str,
+        scope: SpendScope<'_>,
         since: DateTime<Utc>,
     ) -> StoreResult<Vec<MonthChatRun>> {
-        Ok(on_pool!(self.pool(), p => sqlx::query_as(
+        let sql = format!(
             "SELECT r.model, r.status, r.est_cost_usd, r.input_tokens, r.cached_tokens, r.output_tokens, r.reasoning_tokens,
                     (SELECT COUNT(*) FROM chat_containers c WHERE c.run_id = r.id) AS containers
              FROM chat_runs r JOIN chat_threads t ON t.id = r.thread_id
-             WHERE t.spreadsheet_id = $1 AND r.created_at >= $2",
+             WHERE r.created_at >= $1 AND {}",
+            scope.condition("t")
+        );
+        Ok(
+            on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql.clone()))
+            .bind(timestamp(since))
+            .bind(scope.value())
+            .fetch_all(p)
+            .await?),
         )
-        .bind(spreadsheet_id)
-        .bind(timestamp(since))
-        .fetch_all(p)
-        .await?))
     }
 
     /// Fails, with `code` (usually [`STALE_RUN_CODE`]) and `message`, every run still

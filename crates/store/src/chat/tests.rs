@@ -168,7 +168,10 @@ async fn a_failed_run_keeps_its_usage_but_no_message_and_a_container_is_charged_
             .await
             .unwrap();
         let month = store
-            .chat_runs_since("sheet", DateTime::UNIX_EPOCH)
+            .chat_runs_since(
+                crate::cost::SpendScope::Spreadsheet("sheet"),
+                DateTime::UNIX_EPOCH,
+            )
             .await
             .unwrap();
         let containers: Vec<i64> = month.iter().map(|r| r.containers).collect();

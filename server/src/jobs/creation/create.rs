@@ -62,11 +62,11 @@ pub async fn create(
     let estimate_usd = estimate_total(&estimate, choice.mode);
     // One admission at a time per spreadsheet, on every replica: the budget check and the
     // insert below are one step for the next job's check.
-    let admission = budget::admit(&spreadsheets, spreadsheet_id.as_str()).await?;
+    let admission = budget::admit(&spreadsheets, owner, spreadsheet_id.as_str()).await?;
     if estimate.rows > 0 {
         let checked = check_caps(
             &spreadsheets,
-            spreadsheet_id.as_str(),
+            (owner, spreadsheet_id.as_str()),
             choice.mode,
             estimate_usd,
             options.max_cost_usd,
@@ -272,13 +272,13 @@ fn check_mode_allowed(svc: &Services, mode: Mode, model: &ModelSpec) -> Result<(
 }
 
 /// Checks a new job's estimate against its own cap, then against the spreadsheet's monthly
-/// budget.
+/// budget and the operator's caps (`owner`'s and everyone's).
 ///
 /// # Errors
 /// `Ok(Err(BudgetError))` when the job would pass one; `Err(StoreError)` on a database failure.
 async fn check_caps(
     spreadsheets: &Spreadsheets,
-    spreadsheet_id: &str,
+    (owner, spreadsheet_id): (&str, &str),
     mode: Mode,
     estimate_usd: f64,
     max_cost_usd: Option<f64>,
@@ -286,6 +286,6 @@ async fn check_caps(
     if let Err(over) = check_cap(max_cost_usd, 0.0, estimate_usd) {
         return Ok(Err(BudgetError::over_job_cap(over, mode)));
     }
-    let monthly = budget::check_monthly(spreadsheets, spreadsheet_id, estimate_usd).await?;
+    let monthly = budget::check_monthly(spreadsheets, owner, spreadsheet_id, estimate_usd).await?;
     Ok(monthly.map_err(BudgetError::from))
 }

@@ -3,16 +3,18 @@
 //! answer could not be written) are sent again — in a new batch (attempt `n + 1`) for a batch job,
 //! back to `pending` for a realtime job — and answers generated but not written are written again.
 //! Rows that failed for a reason a retry cannot fix (no id, no title, an id used twice) stay
-//! failed. A retry whose estimate would take the job past its `max_cost_usd` is refused.
+//! failed. A retry whose estimate would take the job past its `max_cost_usd`, or a sheet job's
+//! spreadsheet past its monthly budget or its owner past the operator's caps, is refused.
 
 use almanac_core::cost::{check_cap, usage_cost};
 use almanac_core::domain::RowInput;
 use almanac_core::state::{JobStatus, Mode, RowState};
-use almanac_store::{JobRecord, RowRecord};
+use almanac_store::{Destination, JobRecord, RowRecord};
 
 use crate::jobs::batch::parts::batch_parts;
 use crate::jobs::errors::{BudgetError, JobError};
 use crate::jobs::services::Services;
+use crate::spreadsheet::budget;
 
 /// Reopens `record` (a finished job) for a retry, or says why not.
 ///
@@ -31,7 +33,20 @@ pub async fn retry(svc: &Services, record: &JobRecord) -> Result<(), JobError> {
         return Err(JobError::NothingToRetry(id.clone()));
     }
     let inputs: Vec<RowInput> = resend.iter().filter_map(|r| r.input()).collect();
-    check_job_cap(svc, record, &inputs).await?;
+    let more = check_job_cap(svc, record, &inputs).await?;
+    // A sheet job's retry is admitted like a new job: the spreadsheet's budget and the operator's
+    // caps hold (the admission is held until the job is reopened).
+    let _admission = match &record.destination {
+        Destination::Sheet { spreadsheet_id, .. } if more > 0.0 => {
+            let sp = svc.spreadsheets();
+            let admission = budget::admit(&sp, &record.owner, spreadsheet_id.as_str()).await?;
+            budget::check_monthly(&sp, &record.owner, spreadsheet_id.as_str(), more)
+                .await?
+                .map_err(BudgetError::from)?;
+            Some(admission)
+        }
+        _ => None,
+    };
     let reopened = match record.mode {
         Mode::Realtime => svc.store.reset_failed_realtime_rows(id).await? as usize,
         Mode::Batch | Mode::Auto => new_attempt(svc, record, &resend).await?,
@@ -78,24 +93,25 @@ async fn new_attempt(
     Ok(resend.len())
 }
 
-/// Refuses a retry whose estimate (in the job's mode), added to what the job has spent, would pass
-/// its `max_cost_usd`.
+/// The retry's estimate (in the job's mode), USD; refused when, added to what the job has spent,
+/// it would pass the job's `max_cost_usd`.
 async fn check_job_cap(
     svc: &Services,
     record: &JobRecord,
     inputs: &[RowInput],
-) -> Result<(), JobError> {
+) -> Result<f64, JobError> {
     let store = &svc.store;
-    let Some(cap) = store.job_estimate(&record.id).await?.max_cost_usd else {
-        return Ok(());
-    };
     let Ok(spec) = svc.catalog.resolve(&record.model) else {
-        return Ok(());
+        return Ok(0.0);
+    };
+    let estimate = crate::jobs::creation::estimate::estimate(store, spec, inputs.to_vec()).await?;
+    let more = almanac_core::cost::estimate_total(&estimate, record.mode);
+    let Some(cap) = store.job_estimate(&record.id).await?.max_cost_usd else {
+        return Ok(more);
     };
     let (_, used) = store.job_usage(&record.id).await?;
     let spent = usage_cost(spec, record.mode, &used);
-    let estimate = crate::jobs::creation::estimate::estimate(store, spec, inputs.to_vec()).await?;
-    let more = almanac_core::cost::estimate_total(&estimate, record.mode);
     check_cap(Some(cap), spent, more)
-        .map_err(|over| JobError::OverBudget(BudgetError::over_job_cap(over, record.mode)))
+        .map_err(|over| JobError::OverBudget(BudgetError::over_job_cap(over, record.mode)))?;
+    Ok(more)
 }
