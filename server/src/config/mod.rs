@@ -171,11 +171,18 @@ impl ServeArgs {
     ///
     /// # Errors
     /// [`ConfigError`] naming the missing or bad setting: no OpenAI key, an unreadable key file,
-    /// neither or both of `ALMANAC_OAUTH_CLIENT_IDS` and `--insecure-dev-no-auth`.
+    /// neither or both of `ALMANAC_OAUTH_CLIENT_IDS` and `--insecure-dev-no-auth`, or
+    /// `--insecure-dev-no-auth` with a bind address other than a loopback one.
     pub fn into_config(self) -> Result<Config, ConfigError> {
         let openai_api_key = self.openai.key()?;
         let google_credentials = self.google.credentials()?;
         let auth = self.auth.mode()?;
+        if auth == AuthMode::InsecureNoAuth && !self.server.bind.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "--insecure-dev-no-auth accepts every caller without a token, so it listens only on a loopback address (127.0.0.1 or ::1), not ALMANAC_BIND={}: bind 127.0.0.1, or set ALMANAC_OAUTH_CLIENT_IDS instead",
+                self.server.bind
+            )));
+        }
         Ok(Config {
             bind: self.server.bind,
             database_url: self.database.database_url,
@@ -275,6 +282,25 @@ mod tests {
         }
         let argv = ["almanac", "--openai-api-key=sk-x", "--insecure-dev-no-auth"];
         <Cli as clap::Parser>::try_parse_from(argv.iter().chain(extra)).map(|cli| cli.args)
+    }
+
+    #[test]
+    fn insecure_mode_refuses_any_bind_address_but_a_loopback_one() {
+        for bind in ["0.0.0.0:8080", "[::]:8080", "192.168.1.20:8080"] {
+            let err = try_serve_args(&[&format!("--bind={bind}")])
+                .unwrap()
+                .into_config()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--insecure-dev-no-auth"), "{bind}: {err}");
+            assert!(err.contains("loopback"), "{bind}: {err}");
+        }
+        for bind in ["127.0.0.1:0", "[::1]:8080"] {
+            let config = try_serve_args(&[&format!("--bind={bind}")])
+                .unwrap()
+                .into_config();
+            assert!(config.is_ok(), "{bind}");
+        }
     }
 
     #[test]

@@ -351,8 +351,14 @@ async fn a_job_needs_an_access_proof_that_only_an_editor_can_make_and_the_servic
         .send()
         .await
         .unwrap();
+    // (Answered as for a spreadsheet not shared with the service account: see
+    // `probing_spreadsheet_ids_…` below.)
     let (status, c, err) = code((resp.status().as_u16(), resp.json().await.unwrap()));
-    assert_eq!((status, c.as_str()), (403, "proof_not_found"), "{err}");
+    assert_eq!(
+        (status, c.as_str()),
+        (403, "service_account_no_access"),
+        "{err}"
+    );
     assert!(
         err["error"]["message"]
             .as_str()
@@ -419,6 +425,57 @@ async fn a_job_needs_an_access_proof_that_only_an_editor_can_make_and_the_servic
     app.emulator.share(SPREADSHEET, SERVICE_ACCOUNT_EMAIL);
     let (status, job) = post(app.client_as(USER_B).await, body).await;
     assert_eq!(status, 201, "{job}");
+}
+
+/// `POST …/access/challenge` then `…/access/proof` with the challenge's nonce (written by nobody)
+/// on `spreadsheet_id`, as `client`: (status, code, message) of the proof's answer.
+async fn probe_proof(client: &reqwest::Client, api: &str, spreadsheet_id: &str) -> (u16, String, String) {
+    let access = format!("{api}/spreadsheets/{spreadsheet_id}/access");
+    let resp = client.post(format!("{access}/challenge")).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let challenge: Value = resp.json().await.unwrap();
+    let resp = client
+        .post(format!("{access}/proof"))
+        .json(&json!({"nonce": challenge["nonce"]}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    let text = |k: &str| body["error"][k].as_str().unwrap_or("").to_owned();
+    (status, text("code"), text("message"))
+}
+
+#[tokio::test]
+async fn probing_spreadsheet_ids_tells_no_caller_which_are_shared_with_the_service_account() {
+    let app = spawn_app(fast()).await;
+    app.emulator.add_spreadsheet("not-shared-spreadsheet");
+    app.emulator
+        .unshare("not-shared-spreadsheet", SERVICE_ACCOUNT_EMAIL);
+    // Bob may open none of the three; only the first is shared with the service account.
+    let bob_id = app.emulator.id_token(USER_B.sub, USER_B.email, CLIENT_ID);
+    let bob = authorized_client(&bob_id, None).unwrap();
+    let shared = probe_proof(&bob, &app.api, SPREADSHEET).await;
+    let not_shared = probe_proof(&bob, &app.api, "not-shared-spreadsheet").await;
+    let missing = probe_proof(&bob, &app.api, "no-such-spreadsheet").await;
+    assert_eq!(shared.0, 403, "{shared:?}");
+    assert_eq!(shared.1, "service_account_no_access", "{shared:?}");
+    assert_eq!(shared, not_shared);
+    assert_eq!(shared, missing);
+}
+
+#[tokio::test]
+async fn job_creation_after_the_spreadsheet_was_unshared_says_to_share_it_again() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    // Access was proven when the app started; then the owner unshares the service account.
+    app.emulator.unshare(SPREADSHEET, SERVICE_ACCOUNT_EMAIL);
+    let resp = app.post_job(&app.request(0, 2, 3, MODEL)).await;
+    assert_eq!(resp.status(), 403);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "service_account_no_access", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(SERVICE_ACCOUNT_EMAIL), "{message}");
 }
 
 #[tokio::test]
