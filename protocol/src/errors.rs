@@ -22,6 +22,9 @@ pub enum ErrorCode {
     NotFound,
     /// 429: too many requests from this caller; `Retry-After` says when to try again.
     RateLimited,
+    /// 429: the caller already holds as many open event and chat streams as one user may
+    /// (`ALMANAC_STREAMS_PER_USER`); close one (another sidebar) first.
+    TooManyStreams,
     /// 500: our side failed (details in the log, not in the message); also a chat run whose end
     /// could not be stored.
     Internal,
@@ -148,11 +151,12 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code of Almanac's own, in declaration order (all but [`ErrorCode::OpenAi`]).
-    pub const ALL: [ErrorCode; 53] = [
+    pub const ALL: [ErrorCode; 54] = [
         ErrorCode::InvalidRequest,
         ErrorCode::BodyTooLarge,
         ErrorCode::NotFound,
         ErrorCode::RateLimited,
+        ErrorCode::TooManyStreams,
         ErrorCode::Internal,
         ErrorCode::UnknownModel,
         ErrorCode::MissingToken,
@@ -212,6 +216,7 @@ impl ErrorCode {
             ErrorCode::BodyTooLarge => "body_too_large",
             ErrorCode::NotFound => "not_found",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyStreams => "too_many_streams",
             ErrorCode::Internal => "internal",
             ErrorCode::UnknownModel => "unknown_model",
             ErrorCode::MissingToken => "missing_token",

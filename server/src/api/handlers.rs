@@ -224,6 +224,7 @@ pub async fn create_job(
     responses(
         (status = 200, description = "The developer-metadata key and nonce to write, valid ten minutes, and the service account's email", body = AccessChallenge),
         (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many access checks by this user or on this spreadsheet; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         AuthResponses,
     ))]
 pub async fn access_challenge(
@@ -248,6 +249,7 @@ pub async fn access_challenge(
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many access checks by this user or on this spreadsheet; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`sheets_unavailable`: Google Sheets kept failing; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         AuthResponses,
     ))]
@@ -366,13 +368,11 @@ pub async fn retry_job(
 /// `JobEvent` as JSON; the current state first, then every change, ending after the job ends.
 /// A comment is sent every 15 s to keep proxies from closing the stream.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs",
-    params(
-        ("id" = String, Path, description = "The job's id"),
-        ("access_token" = Option<String>, Query, description = "The Google ID token, for clients that cannot send an Authorization header (a browser's EventSource); ignored when the header is present"),
-    ),
+    params(("id" = String, Path, description = "The job's id")),
     responses(
         (status = 200, description = "Server-Sent Events named `progress` whose data is a `JobEvent` as JSON, until the job ends", content_type = "text/event-stream", body = ProgressEvent),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
+        (status = 429, description = "`too_many_streams`: the caller already holds as many open streams as one user may (`ALMANAC_STREAMS_PER_USER`)", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn job_events(
@@ -380,6 +380,8 @@ pub async fn job_events(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Held while the stream is open: one user's streams are capped.
+    let slot = state.streams.take(&caller.sub)?;
     // Subscribe before reading the current state so that no change falls in between.
     let updates = BroadcastStream::new(state.jobs.subscribe());
     let first = state.jobs.event(&caller.sub, &id).await?;
@@ -401,7 +403,7 @@ pub async fn job_events(
         Some((event, (source, ended)))
     })
     .map(move |event| {
-        let _ = &watching;
+        let _ = (&watching, &slot);
         Ok(Event::default()
             .event("progress")
             .json_data(&event)

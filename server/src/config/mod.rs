@@ -16,6 +16,7 @@ mod cost;
 mod database;
 mod error;
 mod google;
+mod limits;
 mod openai;
 mod parse;
 mod server;
@@ -32,6 +33,7 @@ pub use chat::{ChatSettings, DEFAULT_INSTRUCTIONS, DefaultSheet};
 pub use cost::{BatchStrategy, CostSettings, PacerSettings};
 pub use error::ConfigError;
 pub use google::GoogleCredentials;
+pub use limits::{LimitSettings, MetricsBind};
 pub use parse::secret;
 use server::DEFAULT_CORS_ORIGINS;
 pub use server::DEFAULT_SIDEBAR_DIR;
@@ -65,6 +67,9 @@ pub struct ServeArgs {
     /// The chat's model, instructions and limits.
     #[command(flatten)]
     chat: Box<chat::ChatArgs>,
+    /// Limits on what every caller shares, and where `/metrics` is served.
+    #[command(flatten)]
+    limits: Box<limits::LimitArgs>,
 }
 
 /// Settings of the HTTP surface.
@@ -81,6 +86,9 @@ pub struct ApiSettings {
     pub access_proof_secret: Option<SecretString>,
     /// The chat's model, instructions and limits.
     pub chat: ChatSettings,
+    /// Limits on what every caller shares (access checks, streams, connections, timeouts) and
+    /// where `/metrics` is served.
+    pub limits: LimitSettings,
 }
 
 impl Default for ApiSettings {
@@ -91,6 +99,7 @@ impl Default for ApiSettings {
             cost: CostSettings::default(),
             access_proof_secret: None,
             chat: ChatSettings::default(),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -199,6 +208,7 @@ impl ServeArgs {
                 cost: self.cost.settings(),
                 access_proof_secret: self.auth.access_proof_secret(),
                 chat: self.chat.settings(),
+                limits: self.limits.settings(),
             },
         })
     }
@@ -340,6 +350,13 @@ mod tests {
         assert_eq!(defaults.worker.poll_interval, Duration::from_secs(30));
         assert_eq!(defaults.api.cost, CostSettings::default());
         assert_eq!(defaults.api.chat, ChatSettings::default());
+        assert_eq!(defaults.api.limits, LimitSettings::default());
+        let off = try_serve_args(&["--metrics-bind=off", "--idle-timeout=90s"])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(off.api.limits.metrics_bind, MetricsBind::Off);
+        assert_eq!(off.api.limits.idle_timeout, Duration::from_secs(90));
     }
 
     #[test]
@@ -353,6 +370,9 @@ mod tests {
             ("--chat-max-messages=1", "ALMANAC_CHAT_MAX_MESSAGES"),
             ("--chat-model=gpt-nonexistent", "ALMANAC_CHAT_MODEL"),
             ("--batch-strategy=sometimes", "ALMANAC_BATCH_STRATEGY"),
+            ("--streams-per-user=0", "ALMANAC_STREAMS_PER_USER"),
+            ("--idle-timeout=5", "ALMANAC_IDLE_TIMEOUT"),
+            ("--metrics-bind=public", "ALMANAC_METRICS_BIND"),
         ];
         for (flag, named) in cases {
             let err = try_serve_args(&[flag]).unwrap_err().to_string();

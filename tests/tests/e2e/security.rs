@@ -6,7 +6,7 @@
 use std::time::Duration;
 
 use almanac_demo::authorized_client;
-use almanac_emulator::Role;
+use almanac_emulator::{HoldPoint, Role};
 use almanac_emulator::identity::{self, CLIENT_ID, STRANGER_KEY_PEM};
 use almanac_emulator::oauth::SERVICE_ACCOUNT_EMAIL;
 use almanac_protocol::JobStatus;
@@ -478,6 +478,58 @@ async fn job_creation_after_the_spreadsheet_was_unshared_says_to_share_it_again(
     assert!(message.contains(SERVICE_ACCOUNT_EMAIL), "{message}");
 }
 
+/// `n` access proofs in a row by `client` with one nonce on [`SPREADSHEET`]: the statuses, and the
+/// first 429's `Retry-After` and error code.
+async fn proofs_in_a_row(client: &reqwest::Client, api: &str, n: usize) -> (Vec<u16>, Option<(u64, String)>) {
+    let access = format!("{api}/spreadsheets/{SPREADSHEET}/access");
+    let challenge: Value = client.post(format!("{access}/challenge")).send().await.unwrap().json().await.unwrap();
+    let (mut statuses, mut refusal) = (Vec::new(), None);
+    for _ in 0..n {
+        let resp = client
+            .post(format!("{access}/proof"))
+            .json(&json!({"nonce": challenge["nonce"]}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 429 && refusal.is_none() {
+            let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            let body: Value = resp.json().await.unwrap();
+            refusal = Some((wait, body["error"]["code"].as_str().unwrap().to_owned()));
+        }
+    }
+    (statuses, refusal)
+}
+
+#[tokio::test]
+async fn access_proofs_are_rate_limited_per_user_and_per_spreadsheet_with_retry_after() {
+    let app = spawn_app_with(fast(), |config| {
+        config.api.limits.access_checks_per_user = 10;
+        config.api.limits.access_checks_per_spreadsheet = 15;
+    })
+    .await;
+    let writes = || app.emulator.calls().spreadsheets_batch_update;
+    let before = writes();
+    // Ada proved access once at start-up: 9 more proofs, then 429 (and no Sheets write). (A slot
+    // comes back every 6 s: a slow machine may let one more through.)
+    let (statuses, refusal) = proofs_in_a_row(&app.http, &app.api, 60).await;
+    let passed = statuses.iter().filter(|s| **s != 429).count();
+    assert!(statuses[..9].iter().all(|s| *s != 429), "{statuses:?}");
+    assert!((9..=10).contains(&passed), "{statuses:?}");
+    assert_eq!(statuses[59], 429, "{statuses:?}");
+    let (wait, code) = refusal.unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(code, "rate_limited");
+    assert_eq!(writes() - before, passed, "a refused proof writes nothing");
+    // Bob has a quota of his own, but the spreadsheet's (15 a minute) is shared by everyone.
+    let bob_id = app.emulator.id_token(USER_B.sub, USER_B.email, CLIENT_ID);
+    let bob = authorized_client(&bob_id, None).unwrap();
+    let (statuses, _) = proofs_in_a_row(&bob, &app.api, 15 - passed - 1 + 3).await;
+    let n = statuses.len();
+    assert!(statuses[..n - 3].iter().all(|s| *s != 429), "{statuses:?}");
+    assert_eq!(statuses[n - 1], 429, "{statuses:?}");
+}
+
 #[tokio::test]
 async fn job_creation_is_rate_limited_per_user_with_retry_after() {
     let app = spawn_app_with(fast(), |config| config.api.jobs_per_minute = 2).await;
@@ -646,16 +698,26 @@ async fn health_the_openapi_document_and_the_docs_need_no_token() {
 }
 
 #[tokio::test]
-async fn the_event_stream_accepts_the_id_token_as_a_query_parameter_and_no_other_route_does() {
+async fn no_route_takes_the_id_token_from_the_url_the_event_stream_included() {
     let app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", KOREAN_CSV);
     let job = app.create_job(&app.request(0, 2, 3, MODEL)).await;
     let plain = reqwest::Client::new();
-    let events = format!("{}/jobs/{}/events", app.api, job.id);
-
-    // A browser's EventSource cannot send headers: the token rides in the query.
-    let resp = plain
-        .get(format!("{events}?access_token={}", app.id_token))
+    for path in [format!("jobs/{}/events", job.id), format!("jobs/{}", job.id)] {
+        // RFC 6750 §2.3's query parameter would put the token in proxies' and servers' logs.
+        let resp = plain
+            .get(format!("{}/{path}?access_token={}", app.api, app.id_token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "missing_token", "{path}");
+    }
+    // With the header (as the sidebar's fetch sends it), the stream is served.
+    let resp = app
+        .http
+        .get(format!("{}/jobs/{}/events", app.api, job.id))
         .send()
         .await
         .unwrap();
@@ -663,25 +725,37 @@ async fn the_event_stream_accepts_the_id_token_as_a_query_parameter_and_no_other
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     let body = resp.text().await.unwrap();
     assert!(body.contains("event: progress"), "{body}");
+}
 
-    // A forged query token is refused like a forged header.
-    let resp = plain
-        .get(format!("{events}?access_token=not.a.token"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-
-    // Other routes take the header only.
-    let resp = plain
-        .get(format!(
-            "{}/jobs/{}?access_token={}",
-            app.api, job.id, app.id_token
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 401);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "missing_token");
+#[tokio::test]
+async fn one_user_past_the_open_stream_cap_is_refused_while_others_are_not() {
+    let app = spawn_app_with(fast(), |config| config.api.limits.streams_per_user = 3).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    // A job that cannot end while its batch's poll is held: its streams stay open.
+    let mut poll = app.emulator.hold_next(HoldPoint::BatchRetrieved);
+    let job = app.create_job(&app.request(0, 2, 3, MODEL)).await;
+    assert!(poll.reached().await);
+    let events = format!("{}/jobs/{}/events", app.api, job.id);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let resp = app.http.get(&events).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        open.push(resp);
+    }
+    let refused = app.http.get(&events).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+    // Bob is not refused for Ada's streams (his answer is his own: a 404 for her job).
+    let bob = app.client_as(USER_B).await;
+    let resp = bob.get(&events).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    // Streams that ended give their slots back.
+    poll.release();
+    app.wait_finished(&job.id).await;
+    for stream in open {
+        assert!(stream.text().await.unwrap().contains("completed"));
+    }
+    let again = app.http.get(&events).send().await.unwrap();
+    assert_eq!(again.status(), 200);
 }
