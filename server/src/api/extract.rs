@@ -205,7 +205,15 @@ pub async fn limit_access_challenges(
     request: Request,
     next: Next,
 ) -> Response {
-    limit_access_checks(AccessCheck::Challenge, state, caller, spreadsheet_id, request, next).await
+    limit_access_checks(
+        AccessCheck::Challenge,
+        state,
+        caller,
+        spreadsheet_id,
+        request,
+        next,
+    )
+    .await
 }
 
 /// Refuses `POST …/access/proof` with 429 and `Retry-After` past the caller's or the
@@ -218,7 +226,15 @@ pub async fn limit_access_proofs(
     request: Request,
     next: Next,
 ) -> Response {
-    limit_access_checks(AccessCheck::Proof, state, caller, spreadsheet_id, request, next).await
+    limit_access_checks(
+        AccessCheck::Proof,
+        state,
+        caller,
+        spreadsheet_id,
+        request,
+        next,
+    )
+    .await
 }
 
 /// The per-user quota first (a refused user takes no slot of the spreadsheet's), then the
@@ -232,7 +248,10 @@ async fn limit_access_checks(
     next: Next,
 ) -> Response {
     let limits = &state.settings.limits;
-    let (per_user, per_sheet) = (limits.access_checks_per_user, limits.access_checks_per_spreadsheet);
+    let (per_user, per_sheet) = (
+        limits.access_checks_per_user,
+        limits.access_checks_per_spreadsheet,
+    );
     let kind = check.key();
     let user_key = format!("{kind}:user:{}", caller.sub);
     if let Some(wait) = refusal(&state, &state.access_user_limiter, user_key, per_user).await {
@@ -243,7 +262,9 @@ async fn limit_access_checks(
     let sheet_key = format!("{kind}:sheet:{spreadsheet_id}");
     if let Some(wait) = refusal(&state, &state.access_sheet_limiter, sheet_key, per_sheet).await {
         return too_many(wait, |secs| {
-            format!("access to this spreadsheet may be checked {per_sheet} times per minute: try again in {secs} s")
+            format!(
+                "access to this spreadsheet may be checked {per_sheet} times per minute: try again in {secs} s"
+            )
         });
     }
     next.run(request).await

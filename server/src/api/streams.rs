@@ -82,8 +82,12 @@ mod tests {
         let refused = slots.take("a").unwrap_err();
         assert_eq!(refused.status, StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(refused.code, almanac_protocol::ErrorCode::TooManyStreams);
-        let _b = slots.take("b").expect("another user has slots of their own");
+        let _b = slots
+            .take("b")
+            .expect("another user has slots of their own");
         drop(a1);
-        let _a3 = slots.take("a").expect("a closed stream's slot is free again");
+        let _a3 = slots
+            .take("a")
+            .expect("a closed stream's slot is free again");
     }
 }

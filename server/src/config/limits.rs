@@ -93,9 +93,10 @@ pub enum MetricsBind {
 fn metrics_bind(text: &str) -> Result<MetricsBind, String> {
     match text.trim() {
         "off" => Ok(MetricsBind::Off),
-        t => t.parse().map(MetricsBind::At).map_err(|e| {
-            format!("{e}: give an address such as 127.0.0.1:9464, or `off`")
-        }),
+        t => t
+            .parse()
+            .map(MetricsBind::At)
+            .map_err(|e| format!("{e}: give an address such as 127.0.0.1:9464, or `off`")),
     }
 }
 

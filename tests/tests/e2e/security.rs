@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use almanac_demo::authorized_client;
-use almanac_emulator::{HoldPoint, Role};
 use almanac_emulator::identity::{self, CLIENT_ID, STRANGER_KEY_PEM};
 use almanac_emulator::oauth::SERVICE_ACCOUNT_EMAIL;
+use almanac_emulator::{HoldPoint, Role};
 use almanac_protocol::JobStatus;
 use almanac_tests::{
     KOREAN_CSV, SPREADSHEET, USER_A, USER_B, fast, prove, spawn_app, spawn_app_with,
@@ -429,9 +429,17 @@ async fn a_job_needs_an_access_proof_that_only_an_editor_can_make_and_the_servic
 
 /// `POST …/access/challenge` then `…/access/proof` with the challenge's nonce (written by nobody)
 /// on `spreadsheet_id`, as `client`: (status, code, message) of the proof's answer.
-async fn probe_proof(client: &reqwest::Client, api: &str, spreadsheet_id: &str) -> (u16, String, String) {
+async fn probe_proof(
+    client: &reqwest::Client,
+    api: &str,
+    spreadsheet_id: &str,
+) -> (u16, String, String) {
     let access = format!("{api}/spreadsheets/{spreadsheet_id}/access");
-    let resp = client.post(format!("{access}/challenge")).send().await.unwrap();
+    let resp = client
+        .post(format!("{access}/challenge"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let challenge: Value = resp.json().await.unwrap();
     let resp = client
@@ -480,9 +488,20 @@ async fn job_creation_after_the_spreadsheet_was_unshared_says_to_share_it_again(
 
 /// `n` access proofs in a row by `client` with one nonce on [`SPREADSHEET`]: the statuses, and the
 /// first 429's `Retry-After` and error code.
-async fn proofs_in_a_row(client: &reqwest::Client, api: &str, n: usize) -> (Vec<u16>, Option<(u64, String)>) {
+async fn proofs_in_a_row(
+    client: &reqwest::Client,
+    api: &str,
+    n: usize,
+) -> (Vec<u16>, Option<(u64, String)>) {
     let access = format!("{api}/spreadsheets/{SPREADSHEET}/access");
-    let challenge: Value = client.post(format!("{access}/challenge")).send().await.unwrap().json().await.unwrap();
+    let challenge: Value = client
+        .post(format!("{access}/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     let (mut statuses, mut refusal) = (Vec::new(), None);
     for _ in 0..n {
         let resp = client
@@ -493,7 +512,11 @@ async fn proofs_in_a_row(client: &reqwest::Client, api: &str, n: usize) -> (Vec<
             .unwrap();
         statuses.push(resp.status().as_u16());
         if resp.status() == 429 && refusal.is_none() {
-            let wait: u64 = resp.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+            let wait: u64 = resp.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
             let body: Value = resp.json().await.unwrap();
             refusal = Some((wait, body["error"]["code"].as_str().unwrap().to_owned()));
         }
@@ -703,7 +726,10 @@ async fn no_route_takes_the_id_token_from_the_url_the_event_stream_included() {
     app.add_sheet(0, "Events", KOREAN_CSV);
     let job = app.create_job(&app.request(0, 2, 3, MODEL)).await;
     let plain = reqwest::Client::new();
-    for path in [format!("jobs/{}/events", job.id), format!("jobs/{}", job.id)] {
+    for path in [
+        format!("jobs/{}/events", job.id),
+        format!("jobs/{}", job.id),
+    ] {
         // RFC 6750 §2.3's query parameter would put the token in proxies' and servers' logs.
         let resp = plain
             .get(format!("{}/{path}?access_token={}", app.api, app.id_token))
