@@ -75,9 +75,9 @@ pub struct LimitArgs {
         long = "metrics-bind",
         env = "ALMANAC_METRICS_BIND",
         default_value = "127.0.0.1:9464",
-        value_parser = metrics_bind
+        value_parser = parse::address_or_off()
     )]
-    metrics_bind: MetricsBind,
+    metrics_bind: parse::AddressOrOff,
 }
 
 /// Where `/metrics` is served.
@@ -87,17 +87,6 @@ pub enum MetricsBind {
     Off,
     /// On its own listener at this address (port 0 picks a free port).
     At(SocketAddr),
-}
-
-/// `off`, or a socket address.
-fn metrics_bind(text: &str) -> Result<MetricsBind, String> {
-    match text.trim() {
-        "off" => Ok(MetricsBind::Off),
-        t => t
-            .parse()
-            .map(MetricsBind::At)
-            .map_err(|e| format!("{e}: give an address such as 127.0.0.1:9464, or `off`")),
-    }
 }
 
 /// The shared limits, checked.
@@ -143,7 +132,10 @@ impl LimitArgs {
             max_connections: self.max_connections,
             header_read_timeout: self.header_read_timeout,
             idle_timeout: self.idle_timeout,
-            metrics_bind: self.metrics_bind,
+            metrics_bind: self
+                .metrics_bind
+                .0
+                .map_or(MetricsBind::Off, MetricsBind::At),
         }
     }
 }

@@ -785,3 +785,108 @@ async fn one_user_past_the_open_stream_cap_is_refused_while_others_are_not() {
     let again = app.http.get(&events).send().await.unwrap();
     assert_eq!(again.status(), 200);
 }
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_loopback_address_never_on_the_api_s() {
+    let app = spawn_app(fast()).await;
+    let running = app.app.as_ref().unwrap();
+    let public = reqwest::get(format!("{}/metrics", running.base_url))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404);
+    let metrics = running.metrics_url.clone().unwrap();
+    assert!(metrics.starts_with("http://127.0.0.1:"), "{metrics}");
+    assert_ne!(metrics, running.base_url);
+    let resp = reqwest::get(format!("{metrics}/metrics")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("almanac_jobs"));
+}
+
+/// Reads `stream` until the server closes it (`None` when it has not within a minute, a bound
+/// that only keeps a broken server from hanging the test): what it sent.
+async fn until_closed(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut got)).await;
+    match read {
+        Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn a_half_sent_request_head_or_body_is_closed_after_its_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(fast(), |config| {
+        config.api.limits.header_read_timeout = Duration::from_millis(300);
+        config.api.limits.idle_timeout = Duration::from_millis(600);
+    })
+    .await;
+    let addr = app
+        .app
+        .as_ref()
+        .unwrap()
+        .base_url
+        .trim_start_matches("http://")
+        .to_owned();
+    // Headers without their blank line, and no token: closed once the head is late.
+    let mut slow_head = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow_head
+        .write_all(b"GET /api/v1/models HTTP/1.1\r\nhost: almanac\r\n")
+        .await
+        .unwrap();
+    assert!(
+        until_closed(&mut slow_head).await.is_some(),
+        "a half-sent head stays open"
+    );
+    // A whole head, then a tenth of the body it announces: closed once the connection is idle.
+    let mut slow_body = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/estimate HTTP/1.1\r\nhost: almanac\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"sp",
+        app.id_token
+    );
+    slow_body.write_all(head.as_bytes()).await.unwrap();
+    assert!(
+        until_closed(&mut slow_body).await.is_some(),
+        "a half-sent body stays open"
+    );
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_answered_503_and_closed() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(fast(), |config| config.api.limits.max_connections = 4).await;
+    let addr = app
+        .app
+        .as_ref()
+        .unwrap()
+        .base_url
+        .trim_start_matches("http://")
+        .to_owned();
+    // Four silent connections hold every slot (until their heads are late: 10 s).
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut fifth = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    fifth
+        .write_all(b"GET /api/v1/health HTTP/1.1\r\nhost: almanac\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(&mut fifth).await.expect("refused at once");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    assert!(answer.contains("\"server_busy\""), "{answer}");
+    // Once they close, the server serves again (their slots come back as it sees them close).
+    drop(held);
+    let mut status = 0;
+    for _ in 0..100 {
+        let resp = reqwest::get(format!("{}/health", app.api)).await.unwrap();
+        status = resp.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 200);
+}
