@@ -102,8 +102,12 @@ fn config(cmd: &DemoCommand, demo: &Demo) -> anyhow::Result<Config> {
                 poll_interval: Duration::from_millis(100),
                 ..ChatSettings::default()
             },
-            // A free loopback port: a demo runs beside a local server.
             limits: LimitSettings {
+                // One pretend user opens the sidebar (an access check each time) dozens of times
+                // a minute in the browser tests and the benchmark.
+                access_checks_per_user: 1_000,
+                access_checks_per_spreadsheet: 1_000,
+                // A free loopback port: a demo runs beside a local server.
                 metrics_bind: MetricsBind::At("127.0.0.1:0".parse()?),
                 ..LimitSettings::default()
             },
