@@ -22,6 +22,12 @@ pub enum ErrorCode {
     NotFound,
     /// 429: too many requests from this caller; `Retry-After` says when to try again.
     RateLimited,
+    /// 429: the caller already holds as many open event and chat streams as one user may
+    /// (`ALMANAC_STREAMS_PER_USER`); close one (another sidebar) first.
+    TooManyStreams,
+    /// 503: the server holds as many connections as it may (`ALMANAC_MAX_CONNECTIONS`); the
+    /// connection is closed, `Retry-After` says when to try again.
+    ServerBusy,
     /// 500: our side failed (details in the log, not in the message); also a chat run whose end
     /// could not be stored.
     Internal,
@@ -155,11 +161,13 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code of Almanac's own, in declaration order (all but [`ErrorCode::OpenAi`]).
-    pub const ALL: [ErrorCode; 56] = [
+    pub const ALL: [ErrorCode; 58] = [
         ErrorCode::InvalidRequest,
         ErrorCode::BodyTooLarge,
         ErrorCode::NotFound,
         ErrorCode::RateLimited,
+        ErrorCode::TooManyStreams,
+        ErrorCode::ServerBusy,
         ErrorCode::Internal,
         ErrorCode::UnknownModel,
         ErrorCode::MissingToken,
@@ -222,6 +230,8 @@ impl ErrorCode {
             ErrorCode::BodyTooLarge => "body_too_large",
             ErrorCode::NotFound => "not_found",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::TooManyStreams => "too_many_streams",
+            ErrorCode::ServerBusy => "server_busy",
             ErrorCode::Internal => "internal",
             ErrorCode::UnknownModel => "unknown_model",
             ErrorCode::MissingToken => "missing_token",

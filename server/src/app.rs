@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::header;
 use axum::response::IntoResponse;
 use metrics_exporter_prometheus::PrometheusHandle;
 
@@ -31,7 +31,7 @@ use crate::api::{self, AppState, Authenticator};
 use crate::auth::IdTokenVerifier;
 use crate::auth::access::AccessKeys;
 use crate::chat::ChatService;
-use crate::config::{AuthMode, Config, GoogleCredentials};
+use crate::config::{AuthMode, Config, GoogleCredentials, LimitSettings, MetricsBind};
 use crate::doctor::{Deployment, HealthCache};
 use crate::jobs::Worker;
 use crate::jobs::services::ServiceParts;
@@ -55,6 +55,8 @@ pub struct Application {
     local_addr: SocketAddr,
     services: Arc<Services>,
     chat: ChatService,
+    limits: LimitSettings,
+    metrics: Option<TcpListener>,
 }
 
 impl Application {
@@ -109,23 +111,27 @@ impl Application {
             &config,
             services.store.clone(),
         )));
-        let metrics = metrics_router(crate::metrics::install(), JobService::new(services.clone()));
         let listener = TcpListener::bind(config.bind).await?;
         let local_addr = listener.local_addr()?;
+        let metrics = match config.api.limits.metrics_bind {
+            MetricsBind::Off => None,
+            MetricsBind::At(addr) => Some(TcpListener::bind(addr).await.map_err(|e| {
+                anyhow::anyhow!("cannot listen for /metrics on ALMANAC_METRICS_BIND={addr}: {e}")
+            })?),
+        };
         Ok(Application {
             listener,
             // The bundle is imported cross-origin by Apps Script's Sidebar.html (a module script
             // and a wasm fetch, both in CORS mode): it gets the API's CORS allow-list.
-            router: api::router(state)
-                .merge(
-                    web::router(&config.sidebar_dir)
-                        .layer(api::cors::layer(&config.api.cors_origins)),
-                )
-                .merge(metrics),
+            router: api::router(state).merge(
+                web::router(&config.sidebar_dir).layer(api::cors::layer(&config.api.cors_origins)),
+            ),
             worker: Worker::new(services.clone()),
             local_addr,
             services,
             chat,
+            limits: config.api.limits.clone(),
+            metrics,
         })
     }
 
@@ -140,6 +146,11 @@ impl Application {
         self.local_addr
     }
 
+    /// The address `/metrics` is served on (`None` with `ALMANAC_METRICS_BIND=off`).
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().and_then(|l| l.local_addr().ok())
+    }
+
     /// The shared services (store, clients), for tests that drive the worker directly.
     pub fn services(&self) -> &Arc<Services> {
         &self.services
@@ -150,23 +161,27 @@ impl Application {
         &self.chat
     }
 
-    /// Starts the worker and the HTTP server in background tasks.
+    /// Starts the worker, the HTTP server and the metrics server in background tasks.
     pub fn spawn(self) -> RunningApp {
         let (stop, stopped) = watch::channel(false);
+        let metrics_url = self.metrics_addr().map(|a| format!("http://{a}"));
         let worker = tokio::spawn(self.worker.run_until(stopped.clone()));
         let listener = tokio::spawn(crate::jobs::queue::events::follow(self.services.clone()));
+        let metrics = self.metrics.map(|l| {
+            let jobs = JobService::new(self.services.clone());
+            tokio::spawn(serve_metrics(l, jobs, stopped.clone()))
+        });
+        let limits = self.limits;
         let server = tokio::spawn(async move {
-            let serve = axum::serve(self.listener, self.router)
-                .with_graceful_shutdown(wait_for_stop(stopped));
-            if let Err(e) = serve.await {
-                tracing::error!(error = %e, "HTTP server stopped");
-            }
+            crate::listen::serve(self.listener, self.router, &limits, wait_for_stop(stopped)).await;
         });
         RunningApp {
             base_url: format!("http://{}", self.local_addr),
+            metrics_url,
             server,
             worker,
             listener,
+            metrics,
             stop,
             grace: self.services.settings.shutdown_grace,
             services: self.services,
@@ -233,30 +248,49 @@ async fn wait_for_stop(mut stop: watch::Receiver<bool>) {
     let _ = stop.wait_for(|stopped| *stopped).await;
 }
 
-/// `GET /metrics`: Prometheus text format.
-fn metrics_router(handle: PrometheusHandle, jobs: JobService) -> axum::Router {
-    axum::Router::new()
-        .route("/metrics", axum::routing::get(serve_metrics))
-        .with_state((handle, jobs))
+/// Serves `GET /metrics` (Prometheus text, rendered from memory) on `listener` until `stop`, and
+/// meanwhile keeps `almanac_jobs` up to date: counted at start, after job events (at most once a
+/// second) and every [`crate::metrics::JOB_COUNTS_EVERY`] — never per scrape.
+async fn serve_metrics(listener: TcpListener, jobs: JobService, stop: watch::Receiver<bool>) {
+    let handle = crate::metrics::install();
+    let router = axum::Router::new()
+        .route("/metrics", axum::routing::get(render_metrics))
+        .with_state(handle);
+    let serve = axum::serve(listener, router).with_graceful_shutdown(wait_for_stop(stop));
+    tokio::select! {
+        served = serve => if let Err(e) = served {
+            tracing::error!(error = %e, "the metrics server stopped");
+        },
+        () = count_jobs(jobs) => {}
+    }
 }
 
-async fn serve_metrics(
-    State((handle, jobs)): State<(PrometheusHandle, JobService)>,
-) -> axum::response::Response {
-    match jobs.counts_by_status().await {
-        Ok(counts) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            crate::metrics::render(&handle, &counts),
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "cannot count jobs for /metrics");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
+/// Sets `almanac_jobs` now, then after job events and every
+/// [`crate::metrics::JOB_COUNTS_EVERY`]; never returns.
+async fn count_jobs(jobs: JobService) {
+    let mut events = jobs.subscribe();
+    loop {
+        match jobs.counts_by_status().await {
+            Ok(counts) => crate::metrics::set_job_counts(&counts),
+            Err(e) => tracing::warn!(error = %e, "cannot count jobs for /metrics"),
         }
+        let _ = tokio::time::timeout(crate::metrics::JOB_COUNTS_EVERY, events.recv()).await;
+        // Events in a burst are counted once.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        while events.try_recv().is_ok() {}
     }
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn render_metrics(State(handle): State<PrometheusHandle>) -> axum::response::Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle.render(),
+    )
+        .into_response()
 }
 
 /// A future that resolves on Ctrl-C or SIGTERM. The handlers are installed when this function
@@ -313,9 +347,12 @@ async fn release_leases(services: &Services) {
 pub struct RunningApp {
     /// `http://127.0.0.1:PORT`.
     pub base_url: String,
+    /// `http://127.0.0.1:PORT` of `/metrics` (`None` when not served).
+    pub metrics_url: Option<String>,
     server: JoinHandle<()>,
     worker: JoinHandle<()>,
     listener: JoinHandle<()>,
+    metrics: Option<JoinHandle<()>>,
     stop: watch::Sender<bool>,
     grace: Duration,
     services: Arc<Services>,
@@ -330,6 +367,7 @@ impl RunningApp {
             mut server,
             mut worker,
             listener,
+            metrics,
             stop,
             grace,
             services,
@@ -355,6 +393,9 @@ impl RunningApp {
             let _ = worker.await;
         }
         listener.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         release_leases(&services).await;
         drained
     }
@@ -364,6 +405,9 @@ impl RunningApp {
         self.server.abort();
         self.worker.abort();
         self.listener.abort();
+        if let Some(metrics) = &self.metrics {
+            metrics.abort();
+        }
         let _ = self.server.await;
         let _ = self.worker.await;
     }

@@ -24,7 +24,9 @@
 //! - [`config`]: settings from flags, the environment and `.env`.
 //! - [`doctor`]: set-up checks of a deployment, for `almanac doctor` and
 //!   `GET /api/v1/health?deep=true`.
-//! - [`metrics`]: Prometheus metrics at `/metrics` (jobs by state, rows, outside calls).
+//! - [`metrics`]: Prometheus metrics at `/metrics`, on an address of their own (jobs by state, rows,
+//!   outside calls).
+//! - [`listen`]: the HTTP server loop: connection cap, header-read and idle timeouts.
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
 //! - [`cli`]: the `almanac` command line (`serve`, `run`, `batch …`, `sheet …`, and `demo` when
 //!   built with the default `demo` feature).
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod jobs;
+pub(crate) mod listen;
 pub(crate) mod metrics;
 pub(crate) mod spreadsheet;
 pub(crate) mod web;

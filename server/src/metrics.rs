@@ -1,11 +1,14 @@
 //! Prometheus metrics, served at `GET /metrics` in the text exposition format
-//! (<https://prometheus.io/docs/instrumenting/exposition_formats/>). Code records through the
+//! (<https://prometheus.io/docs/instrumenting/exposition_formats/>) on an address of their own
+//! (`ALMANAC_METRICS_BIND`, loopback by default; never the API's). Code records through the
 //! `metrics` facade (`metrics::counter!`, `metrics::histogram!`); this module installs the
-//! process-wide recorder of `metrics-exporter-prometheus` once and renders it.
+//! process-wide recorder of `metrics-exporter-prometheus` once and renders it. A scrape renders
+//! what is in memory: no scrape queries the database (the job counts are refreshed every
+//! [`JOB_COUNTS_EVERY`] by the app).
 //!
 //! | metric | type | labels | what |
 //! |---|---|---|---|
-//! | `almanac_jobs` | gauge | `status` | jobs per status (counted at scrape time by the jobs layer) |
+//! | `almanac_jobs` | gauge | `status` | jobs per status (counted by the jobs layer every [`JOB_COUNTS_EVERY`], all replicas' jobs) |
 //! | `almanac_rows_written_total` | counter | | rows whose C–F were written to the sheet (or found already holding our answer) |
 //! | `almanac_rows_failed_total` | counter | `stage` (`openai`, `sheet`) | rows that ended failed, with the stage that failed them |
 //! | `almanac_external_requests_total` | counter | `service` (`openai`, `sheets`), `operation`, `status` | every HTTP attempt to OpenAI or Google Sheets; `status` is the HTTP status, or `timeout` / `connection` |
@@ -80,9 +83,12 @@ pub fn call_observer() -> Observer {
     Some(Arc::new(CallMetrics))
 }
 
+/// How often `almanac_jobs{status}` is counted again (one query per replica, whatever the scrapes).
+pub const JOB_COUNTS_EVERY: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Sets `almanac_jobs{status}` from `counts` (jobs per status; every status is set, zeros
-/// included) and renders the whole registry as Prometheus text.
-pub fn render(handle: &PrometheusHandle, counts: &[(JobStatus, u64)]) -> String {
+/// included).
+pub fn set_job_counts(counts: &[(JobStatus, u64)]) {
     for status in JobStatus::ALL {
         let n = counts
             .iter()
@@ -90,5 +96,4 @@ pub fn render(handle: &PrometheusHandle, counts: &[(JobStatus, u64)]) -> String 
             .map_or(0, |(_, n)| *n);
         metrics::gauge!(JOBS, "status" => status.as_str()).set(n as f64);
     }
-    handle.render()
 }

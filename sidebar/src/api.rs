@@ -1,12 +1,12 @@
 //! The backend's `/api/v1`, as the sidebar calls it: every request carries
 //! `Authorization: Bearer <identity token>`, and — once [`Api::prove_access`] has proved that the
-//! person can edit the spreadsheet — `X-Almanac-Access-Proof: <proof>`; a job's event stream,
-//! which an `EventSource` cannot give headers, carries the identity token as `?access_token=`.
-//! Creating a job waits out one `503` (its `Retry-After`, at most 30 s) and re-proves access once
-//! after `access_not_proven`, instead of showing an error; a chat turn, a retry, a cancel and the
-//! chat history (which the backend serves only with a current proof) re-prove likewise. A chat
-//! answer is streamed with `fetch` (so the headers go with it) and parsed by [`crate::sse`]; a
-//! chart is fetched with the headers too and shown from an object URL.
+//! person can edit the spreadsheet — `X-Almanac-Access-Proof: <proof>`; no token ever goes in a
+//! URL (proxies and request logs record URLs). Creating a job waits out one `503` (its
+//! `Retry-After`, at most 30 s) and re-proves access once after `access_not_proven`, instead of
+//! showing an error; a chat turn, a retry, a cancel and the chat history (which the backend serves
+//! only with a current proof) re-prove likewise. A chat answer and a job's event stream are read
+//! with `fetch` (so the headers go with them, which an `EventSource` cannot send) and parsed by
+//! [`crate::sse`]; a chart is fetched with the headers too and shown from an object URL.
 
 use std::sync::{Arc, Mutex};
 
@@ -331,7 +331,10 @@ impl Api {
         let body = Self::json(req);
         let url = format!("{}/chat", self.base);
         let mut parser = SseParser::default();
-        let read_chunk = |chunk: &[u8]| parser.push(chunk).into_iter().for_each(&mut *on_event);
+        let read_chunk = |chunk: &[u8]| {
+            parser.push(chunk).into_iter().for_each(&mut *on_event);
+            true
+        };
         match js::fetch_stream("POST", &url, &headers, body.as_deref(), read_chunk).await {
             Ok(Streamed::Read) => Ok(()),
             Ok(Streamed::Refused(resp)) => Err(Refusal::of(&resp)),
@@ -359,14 +362,27 @@ impl Api {
         )
     }
 
-    /// The URL of `GET /jobs/{id}/events`, with the identity token as `access_token`.
-    pub fn events_url(&self, id: &str) -> String {
-        format!(
-            "{}/jobs/{}/events?access_token={}",
-            self.base,
-            encode(id),
-            encode(&self.identity_token)
-        )
+    /// Reads `GET /jobs/{id}/events` with the API's headers, handing each event to `on_event`
+    /// until the server ends the stream or `on_event` answers `false`.
+    ///
+    /// # Errors
+    /// The refusal, or why the stream could not be read or broke off.
+    pub async fn job_events(
+        &self,
+        id: &str,
+        mut on_event: impl FnMut(SseEvent) -> bool,
+    ) -> Result<(), ApiError> {
+        let auth = self.auth_headers();
+        let mut headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        headers.push(("Accept", "text/event-stream"));
+        let url = format!("{}/jobs/{}/events", self.base, encode(id));
+        let mut parser = SseParser::default();
+        let read_chunk = |chunk: &[u8]| parser.push(chunk).into_iter().all(&mut on_event);
+        match js::fetch_stream("GET", &url, &headers, None, read_chunk).await {
+            Ok(Streamed::Read) => Ok(()),
+            Ok(Streamed::Refused(resp)) => Err(Refusal::of(&resp).into()),
+            Err(e) => Err(Refusal::unanswered(e).into()),
+        }
     }
 }
 

@@ -1,21 +1,20 @@
 //! One job in the sidebar: live progress while it runs, the outcome when it ends, Cancel and
-//! Retry failed rows. Progress comes from the SSE stream `GET /jobs/{id}/events`; when the stream
-//! drops the card reconnects, and after [`MAX_STREAM_DROPS`] drops it polls `GET /jobs/{id}`
-//! instead. Closing the sidebar only stops watching: the job goes on in the backend.
+//! Retry failed rows. Progress comes from the SSE stream `GET /jobs/{id}/events`, read with `fetch`
+//! (the token in its header, never in the URL); when the stream drops the card reconnects, and
+//! after [`MAX_STREAM_DROPS`] drops it polls `GET /jobs/{id}` instead. Closing the sidebar only stops watching: the job goes on in the backend.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use almanac_protocol::{Job, JobEvent, JobRow, JobStatus, RequestCounts, RowCounts, RowState};
-use futures::StreamExt;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use crate::api::{Api, ApiError};
 use crate::format;
 use crate::i18n::{t, tf};
-use crate::js::{self, EventStream, StreamMessage};
+use crate::js;
 
 /// Stream drops tolerated before the card falls back to polling.
 pub const MAX_STREAM_DROPS: u32 = 3;
@@ -83,13 +82,8 @@ async fn follow(api: Api, current: RwSignal<Job>, link: RwSignal<Link>, alive: A
             reload(&api, &id, current).await;
             continue;
         }
-        match EventStream::open(&api.events_url(&id)) {
-            Ok(stream) => {
-                if !read_stream(stream, current, link, &mut drops, &alive).await {
-                    return;
-                }
-            }
-            Err(_) => drops += 1,
+        if !read_stream(&api, &id, current, link, &mut drops, &alive).await {
+            return;
         }
         if live() && running() {
             js::sleep(500 * drops as i32).await;
@@ -102,34 +96,38 @@ async fn follow(api: Api, current: RwSignal<Job>, link: RwSignal<Link>, alive: A
 }
 
 /// Applies one connection's `progress` events to the card until the job ends or the stream drops
-/// (one more in `drops`); the stream closes on return. `false` when the card went away meanwhile.
+/// or is refused (one more in `drops`); the stream is closed on return. `false` when the card
+/// went away meanwhile.
 async fn read_stream(
-    mut stream: EventStream,
+    api: &Api,
+    id: &str,
     current: RwSignal<Job>,
     link: RwSignal<Link>,
     drops: &mut u32,
     alive: &AtomicBool,
 ) -> bool {
-    while let Some(message) = stream.receiver.next().await {
-        if !alive.load(Ordering::Relaxed) {
-            return false;
-        }
-        match message {
-            StreamMessage::Progress(data) => {
-                if let Ok(event) = serde_json::from_str::<JobEvent>(&data) {
-                    link.try_set(Link::Live);
-                    current.try_update(|job| apply(job, event));
-                }
-                if !still_running(current) {
-                    break;
-                }
+    let mut gone = false;
+    let read = api
+        .job_events(id, |event| {
+            if !alive.load(Ordering::Relaxed) {
+                gone = true;
+                return false;
             }
-            StreamMessage::Error => {
-                *drops += 1;
-                link.try_set(Link::Reconnecting(*drops));
-                break;
+            if event.event == "progress"
+                && let Ok(event) = serde_json::from_str::<JobEvent>(&event.data)
+            {
+                link.try_set(Link::Live);
+                current.try_update(|job| apply(job, event));
             }
-        }
+            still_running(current)
+        })
+        .await;
+    if gone {
+        return false;
+    }
+    if read.is_err() || still_running(current) {
+        *drops += 1;
+        link.try_set(Link::Reconnecting(*drops));
     }
     true
 }

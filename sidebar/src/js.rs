@@ -1,18 +1,17 @@
 //! The browser, typed: `google.script.run` (the Apps Script bridge, or the dev page's stand-in:
 //! the selection, the access proof's metadata, sharing with the service account), `fetch` (whole,
-//! streamed, or as an object URL), `EventSource`, `localStorage`, timers and dates. Everything
+//! streamed, or as an object URL), `localStorage`, timers and dates. Everything
 //! that touches `wasm-bindgen` lives here so that the components only see Rust values and
 //! `Result<_, String>`.
 
 use almanac_protocol::SelectionContext;
 
 use crate::i18n::{lang, tf};
-use futures::channel::mpsc;
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{EventSource, MessageEvent, RequestInit, Response};
+use web_sys::{RequestInit, Response};
 
 #[wasm_bindgen]
 extern "C" {
@@ -196,13 +195,14 @@ pub enum Streamed {
 }
 
 /// `fetch` whose 2xx body is read as it arrives (a `ReadableStream`), each chunk of bytes handed
-/// to `on_chunk` at once; `Err` when no response came or the body broke off.
+/// to `on_chunk` at once; when `on_chunk` answers `false` the body is cancelled (the request
+/// ends). `Err` when no response came or the body broke off.
 pub async fn fetch_stream(
     method: &str,
     url: &str,
     headers: &[(&str, &str)],
     body: Option<&str>,
-    mut on_chunk: impl FnMut(&[u8]),
+    mut on_chunk: impl FnMut(&[u8]) -> bool,
 ) -> Result<Streamed, String> {
     let resp = request(method, url, headers, body).await?;
     if !(200..300).contains(&resp.status()) {
@@ -222,7 +222,10 @@ pub async fn fetch_stream(
             return Ok(Streamed::Read);
         }
         let value = Reflect::get(&chunk, &"value".into()).map_err(broke)?;
-        on_chunk(&js_sys::Uint8Array::new(&value).to_vec());
+        if !on_chunk(&js_sys::Uint8Array::new(&value).to_vec()) {
+            let _ = reader.cancel();
+            return Ok(Streamed::Read);
+        }
     }
 }
 
@@ -261,57 +264,6 @@ pub fn store(key: &str, value: Option<&str>) {
         Some(value) => storage.set_item(key, value),
         None => storage.remove_item(key),
     };
-}
-
-/// What an [`EventStream`] delivers.
-pub enum StreamMessage {
-    /// An event named `progress`, with its data.
-    Progress(String),
-    /// The connection failed or dropped.
-    Error,
-}
-
-/// An open `EventSource`, closed when dropped; its messages arrive on `receiver`.
-pub struct EventStream {
-    source: EventSource,
-    /// Messages in arrival order.
-    pub receiver: mpsc::UnboundedReceiver<StreamMessage>,
-    _on_progress: Closure<dyn FnMut(MessageEvent)>,
-    _on_error: Closure<dyn FnMut(web_sys::Event)>,
-}
-
-impl EventStream {
-    /// Opens `url` and listens for `progress` events and errors.
-    pub fn open(url: &str) -> Result<EventStream, String> {
-        let source = EventSource::new(url).map_err(|e| js_message(&e))?;
-        let (tx, receiver) = mpsc::unbounded();
-        let progress_tx = tx.clone();
-        let on_progress = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            if let Some(data) = e.data().as_string() {
-                let _ = progress_tx.unbounded_send(StreamMessage::Progress(data));
-            }
-        });
-        let on_error = Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
-            let _ = tx.unbounded_send(StreamMessage::Error);
-        });
-        source
-            .add_event_listener_with_callback("progress", on_progress.as_ref().unchecked_ref())
-            .map_err(|e| js_message(&e))?;
-        source.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(EventStream {
-            source,
-            receiver,
-            _on_progress: on_progress,
-            _on_error: on_error,
-        })
-    }
-}
-
-impl Drop for EventStream {
-    fn drop(&mut self) {
-        self.source.set_onerror(None);
-        self.source.close();
-    }
 }
 
 /// Waits `ms` milliseconds.

@@ -1,8 +1,8 @@
 //! The Almanac sidebar: a Leptos app rendered in the browser (client-side rendering), built to
 //! wasm32 by `sidebar/build.sh` and served by the backend at `/sidebar/`. Apps Script shows it
 //! beside the sheet; it reads the selection through `google.script.run.getSelectionContext()`
-//! and talks to the backend's `/api/v1` with `fetch` (streamed for chat answers) and
-//! `EventSource`.
+//! and talks to the backend's `/api/v1` with `fetch` (streamed for chat answers and job
+//! events, so that the token goes in a header, never in a URL).
 //!
 //! - [`summary`], [`format`], [`i18n`], [`markdown`] and [`sse`]: pure logic (what the selection
 //!   means, how numbers read, the messages in English and Korean, answers' Markdown as an element

@@ -1,7 +1,8 @@
 //! A parser of Server-Sent Events as they arrive in chunks of bytes (the HTML standard's
 //! event-stream format, <https://html.spec.whatwg.org/multipage/server-sent-events.html#parsing-an-event-stream>):
-//! the chat's answer is read with `fetch` and a `ReadableStream` (an `EventSource` cannot send the
-//! two tokens as headers, nor a POST body), so the sidebar parses the stream itself. Pure, so it
+//! the chat's answer and a job's progress are read with `fetch` and a `ReadableStream` (an
+//! `EventSource` cannot send the tokens as headers, nor a POST body), so the sidebar parses the
+//! stream itself. Pure, so it
 //! is tested on the host.
 
 /// One event: its name (`message` when the stream names none) and its data lines joined by `\n`.

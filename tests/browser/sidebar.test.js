@@ -28,11 +28,14 @@ const LONG = 60_000;
 let browser;
 let page;
 let sidebar;
+/** Every request of the page and its frames: its URL and `Authorization` header. */
+const requests = [];
 
 before(async () => {
   browser = await launch();
   page = await browser.context.newPage();
   page.on('pageerror', (err) => console.error('page error:', err.message));
+  page.on('request', (req) => requests.push({ url: req.url(), authorization: req.headers().authorization }));
   await page.goto(`${BASE_URL}/dev/sheet?locale=${LOCALE}`);
   sidebar = page.frameLocator('#sidebar');
   await page.locator('[data-cell="A2"]').filter({ hasText: /\S/ }).waitFor();
@@ -335,7 +338,7 @@ test('a job keeps running across a reload and the sidebar picks it up live', asy
 });
 
 test('when the event stream cannot be opened the card polls until the job ends', async () => {
-  await page.route('**/events?*', (route) => route.abort());
+  await page.route('**/jobs/*/events', (route) => route.abort());
   await devApi('/dev/api/hold', { hold: true });
   await selectRows(13, 14);
   const card = await generate();
@@ -344,7 +347,7 @@ test('when the event stream cannot be opened the card polls until the job ends',
   await devApi('/dev/api/hold', { hold: false });
   await waitForStatus(card, 'completed');
   await card.getByText(written(2)).waitFor();
-  await page.unroute('**/events?*');
+  await page.unroute('**/jobs/*/events');
 });
 
 test('choosing realtime beside its cost runs the job as realtime calls and shows what it cost', async () => {
@@ -591,4 +594,15 @@ test('a chat turn works with the keyboard alone', async () => {
   const chat = sidebar.getByRole('region', { name: t('chat-region') });
   await answers(chat).last().getByText(/get_rows returned: .*08-15/).waitFor({ timeout: LONG });
   await capture('19-keyboard-chat-answered');
+});
+
+test('no request the sidebar made carries a token in its URL; event streams send the header', async () => {
+  const jwt = /eyJ[\w-]+\.[\w-]+\.[\w-]*/;
+  const inUrl = requests.filter(({ url }) => jwt.test(url) || /[?&](access_token|id_token|proof)=/i.test(url));
+  assert.deepEqual(inUrl.map((r) => r.url), [], 'a token in a URL');
+  const streams = requests.filter(({ url }) => /\/api\/v1\/jobs\/[^/]+\/events$/.test(new URL(url).pathname));
+  assert.ok(streams.length > 0, 'the sidebar followed jobs through their event streams');
+  for (const { url, authorization } of streams) {
+    assert.match(authorization ?? '', /^Bearer \S+/, `${url} has the Authorization header`);
+  }
 });

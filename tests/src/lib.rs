@@ -14,7 +14,8 @@ use std::time::Duration;
 use almanac::app::{Application, RunningApp, install_crypto_provider};
 use almanac::auth::IdentitySettings;
 use almanac::config::{
-    ApiSettings, AuthMode, ChatSettings, Config, GoogleCredentials, WorkerSettings,
+    ApiSettings, AuthMode, ChatSettings, Config, GoogleCredentials, LimitSettings, MetricsBind,
+    WorkerSettings,
 };
 use almanac_demo::{Prover, authorized_client};
 use almanac_emulator::identity::CLIENT_ID;
@@ -234,6 +235,13 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
                 turns_per_minute: 1_000,
                 poll_interval: Duration::from_millis(10),
                 ..ChatSettings::default()
+            },
+            limits: LimitSettings {
+                access_checks_per_user: 1_000,
+                access_checks_per_spreadsheet: 1_000,
+                // Many test backends run at once: each its own free port.
+                metrics_bind: MetricsBind::At("127.0.0.1:0".parse().unwrap()),
+                ..LimitSettings::default()
             },
             ..ApiSettings::default()
         },

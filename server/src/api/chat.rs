@@ -30,6 +30,7 @@ use crate::api::error::ApiError;
 use crate::api::extract::{AccessProofHeader, Caller};
 use crate::api::responses::AuthResponses;
 use crate::api::state::AppState;
+use crate::api::streams::StreamSlot;
 use crate::chat::ChatError;
 use crate::chat::drive::TurnEvent;
 use crate::chat::runner::Started;
@@ -82,7 +83,7 @@ fn accepts_events(headers: &HeaderMap) -> bool {
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape; or `over_monthly_budget`, `over_user_monthly_cap` or `over_operator_monthly_cap`: the spreadsheet's budget or one of the operator's caps (the message has the figures)", body = ErrorBody),
-        (status = 429, description = "Too many questions from this user; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
+        (status = 429, description = "`rate_limited`: too many questions from this user, see `Retry-After`; `too_many_streams`: a streamed turn while the user already holds as many open streams as one user may (`ALMANAC_STREAMS_PER_USER`)", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait (with `rate_limited`)"))),
         (status = 502, description = "`openai_failed` / `openai_refused`: OpenAI did not answer; nothing of the turn was stored", body = ErrorBody),
         (status = 503, description = "`openai_unavailable`, `sheets_unavailable`, or Google's signing keys cannot be fetched", body = ErrorBody),
         (status = 504, description = "`run_expired`: the answer took longer than the run timeout", body = ErrorBody),
@@ -96,12 +97,16 @@ pub async fn chat(
 ) -> Result<Response, ApiError> {
     let Json(req) = body?;
     let streamed = req.stream || accepts_events(&headers);
+    // Taken before the turn starts: a refused stream costs nothing.
+    let slot = streamed
+        .then(|| state.streams.take(&caller.sub))
+        .transpose()?;
     let started = state
         .chat
         .chat(&caller.sub, proof.as_ref(), req, streamed)
         .await?;
-    if streamed {
-        return Ok(events(started));
+    if let Some(slot) = slot {
+        return Ok(events(started, slot));
     }
     match started.done.await {
         Ok(Ok(answer)) => Ok(Json(answer).into_response()),
@@ -112,8 +117,9 @@ pub async fn chat(
     }
 }
 
-/// The SSE answer of a streamed turn: `run` first, then the turn's events until it ends.
-fn events(started: Started) -> Response {
+/// The SSE answer of a streamed turn: `run` first, then the turn's events until it ends; `slot`
+/// is held as long as the stream is open.
+fn events(started: Started, slot: StreamSlot) -> Response {
     let first = Event::default().event("run").json_data(RunStarted {
         thread_id: started.thread_id.to_string(),
         run_id: started.run_id.to_string(),
@@ -128,7 +134,8 @@ fn events(started: Started) -> Response {
     });
     let events = stream::once(futures::future::ready(first))
         .chain(rest)
-        .map(|e| {
+        .map(move |e| {
+            let _ = &slot;
             Ok::<_, Infallible>(
                 e.unwrap_or_else(|_| Event::default().comment("unserializable event")),
             )

@@ -1,9 +1,10 @@
 //! Who is asking, taken from the request: the [`Caller`] (a verified Google ID token, or the
 //! local owner in insecure development), the caller's access proof ([`AccessProofHeader`]), and the
-//! per-user limits on job creation ([`limit_job_creation`]) and chat turns ([`limit_chat_turns`]).
+//! per-user limits on job creation ([`limit_job_creation`]) and chat turns ([`limit_chat_turns`]),
+//! and the per-user and per-spreadsheet limits on access checks ([`limit_access_proofs`]).
 //! The only place of the API that knows how callers are authenticated.
 
-use axum::extract::{FromRequestParts, Query, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -55,12 +56,12 @@ impl FromRequestParts<AppState> for Caller {
     }
 }
 
-/// The text after `Bearer ` in the `Authorization` header — or, for the event stream only, the
-/// `access_token` query parameter (RFC 6750 §2.3), because a browser's `EventSource` cannot send
-/// headers. Request logs record the path without the query, so such a token is not logged.
+/// The text after `Bearer ` in the `Authorization` header, the only place a token is taken from:
+/// never from a URL (RFC 6750 §2.3's `access_token` query parameter), which proxies and request
+/// logs record. (The sidebar reads event streams with `fetch`, which sends the header.)
 fn bearer_token(parts: &Parts) -> Result<String, AuthError> {
     let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-        return query_token(parts).ok_or(AuthError::MissingToken);
+        return Err(AuthError::MissingToken);
     };
     let value = value
         .to_str()
@@ -75,19 +76,6 @@ fn bearer_token(parts: &Parts) -> Result<String, AuthError> {
         "" => Err(AuthError::MissingToken),
         token => Ok(token.to_owned()),
     }
-}
-
-/// `access_token` from the query of `GET …/jobs/{id}/events`; `None` on any other route.
-fn query_token(parts: &Parts) -> Option<String> {
-    if parts.method != axum::http::Method::GET || !parts.uri.path().ends_with("/events") {
-        return None;
-    }
-    let Query(query) =
-        Query::<std::collections::HashMap<String, String>>::try_from_uri(&parts.uri).ok()?;
-    query
-        .get("access_token")
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
 }
 
 /// The access proof from the `X-Almanac-Access-Proof` header (see `spreadsheet::access`): required with
@@ -122,33 +110,31 @@ impl FromRequestParts<AppState> for AccessProofHeader {
     }
 }
 
-/// How long the caller must wait before another call of the kind `kind` (`jobs`, `chat`), limited
-/// to `per_minute`, or `None` when they may now (and the slot is taken). With a shared store
-/// (several replicas) the quota is counted in the database, so that it holds across replicas
-/// (`Store::take_rate_slot`, the same GCRA rule as governor's); else in this process's governor
-/// `limiter`. A database failure lets the call through (the limit protects the service, it is
-/// no security boundary).
+/// How long the caller must wait before another call counted under `key` (`jobs:<sub>`,
+/// `chat:<sub>`, `access-proof:sheet:<id>`, …), limited to `per_minute`, or `None` when they may
+/// now (and the slot is taken). With a shared store (several replicas) the quota is counted in
+/// the database, so that it holds across replicas (`Store::take_rate_slot`, the same GCRA rule as
+/// governor's); else in this process's governor `limiter`. A database failure lets the call
+/// through (the limit protects the service, it is no security boundary).
 async fn refusal(
     state: &AppState,
     limiter: &crate::api::state::PerCallerRateLimiter,
-    kind: &str,
-    caller: &Caller,
+    key: String,
     per_minute: u32,
 ) -> Option<std::time::Duration> {
     let store = &state.jobs.services().store;
     if !store.is_shared() {
         return limiter
-            .check_key(&caller.sub)
+            .check_key(&key)
             .err()
             .map(|not_until| not_until.wait_time_from(DefaultClock::default().now()));
     }
     let per_minute = per_minute.max(1);
     let period = std::time::Duration::from_secs(60) / per_minute;
-    let key = format!("{kind}:{}", caller.sub);
     match store.take_rate_slot(&key, period, per_minute).await {
         Ok(wait) => wait,
         Err(e) => {
-            tracing::error!(error = %e, kind, "cannot count the rate in the database; letting the call through");
+            tracing::error!(error = %e, "cannot count the rate in the database; letting the call through");
             None
         }
     }
@@ -163,7 +149,8 @@ pub async fn limit_job_creation(
     next: Next,
 ) -> Response {
     let per_minute = state.settings.jobs_per_minute;
-    let wait = refusal(&state, &state.job_limiter, "jobs", &caller, per_minute).await;
+    let key = format!("jobs:{}", caller.sub);
+    let wait = refusal(&state, &state.job_limiter, key, per_minute).await;
     match wait {
         Some(wait) => too_many(wait, |secs| {
             format!("you may create {per_minute} jobs per minute: try again in {secs} s")
@@ -181,13 +168,106 @@ pub async fn limit_chat_turns(
     next: Next,
 ) -> Response {
     let per_minute = state.settings.chat.turns_per_minute;
-    let wait = refusal(&state, &state.chat_limiter, "chat", &caller, per_minute).await;
+    let key = format!("chat:{}", caller.sub);
+    let wait = refusal(&state, &state.chat_limiter, key, per_minute).await;
     match wait {
         Some(wait) => too_many(wait, |secs| {
             format!("you may ask {per_minute} questions per minute: try again in {secs} s")
         }),
         None => next.run(request).await,
     }
+}
+
+/// The two access-check calls, each counted alone.
+#[derive(Clone, Copy, Debug)]
+enum AccessCheck {
+    /// `POST …/access/challenge`.
+    Challenge,
+    /// `POST …/access/proof` (a service-account Sheets write).
+    Proof,
+}
+
+impl AccessCheck {
+    fn key(self) -> &'static str {
+        match self {
+            AccessCheck::Challenge => "access-challenge",
+            AccessCheck::Proof => "access-proof",
+        }
+    }
+}
+
+/// Refuses `POST …/access/challenge` with 429 and `Retry-After` past the caller's or the
+/// spreadsheet's quota (`LimitSettings::access_checks_per_user`, `…_per_spreadsheet`).
+pub async fn limit_access_challenges(
+    state: State<AppState>,
+    caller: Caller,
+    spreadsheet_id: Path<String>,
+    request: Request,
+    next: Next,
+) -> Response {
+    limit_access_checks(
+        AccessCheck::Challenge,
+        state,
+        caller,
+        spreadsheet_id,
+        request,
+        next,
+    )
+    .await
+}
+
+/// Refuses `POST …/access/proof` with 429 and `Retry-After` past the caller's or the
+/// spreadsheet's quota: each proof is a service-account Sheets write, and Sheets' write quota is
+/// the project's, shared by every user.
+pub async fn limit_access_proofs(
+    state: State<AppState>,
+    caller: Caller,
+    spreadsheet_id: Path<String>,
+    request: Request,
+    next: Next,
+) -> Response {
+    limit_access_checks(
+        AccessCheck::Proof,
+        state,
+        caller,
+        spreadsheet_id,
+        request,
+        next,
+    )
+    .await
+}
+
+/// The per-user quota first (a refused user takes no slot of the spreadsheet's), then the
+/// spreadsheet's, on every replica together.
+async fn limit_access_checks(
+    check: AccessCheck,
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(spreadsheet_id): Path<String>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let limits = &state.settings.limits;
+    let (per_user, per_sheet) = (
+        limits.access_checks_per_user,
+        limits.access_checks_per_spreadsheet,
+    );
+    let kind = check.key();
+    let user_key = format!("{kind}:user:{}", caller.sub);
+    if let Some(wait) = refusal(&state, &state.access_user_limiter, user_key, per_user).await {
+        return too_many(wait, |secs| {
+            format!("you may check your access {per_user} times per minute: try again in {secs} s")
+        });
+    }
+    let sheet_key = format!("{kind}:sheet:{spreadsheet_id}");
+    if let Some(wait) = refusal(&state, &state.access_sheet_limiter, sheet_key, per_sheet).await {
+        return too_many(wait, |secs| {
+            format!(
+                "access to this spreadsheet may be checked {per_sheet} times per minute: try again in {secs} s"
+            )
+        });
+    }
+    next.run(request).await
 }
 
 /// The 429 (`rate_limited`, `Retry-After` in whole seconds, at least 1) for a caller who must

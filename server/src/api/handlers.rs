@@ -197,8 +197,8 @@ pub async fn put_budget(
         (status = 201, description = "The job, with its rows", body = Job),
         (status = 400, description = "The request is malformed (the message says what to change) or the model is unknown", body = ErrorBody),
         (status = 401, description = "No valid Google ID token", body = ErrorBody),
-        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and spreadsheet (prove access again)", body = ErrorBody),
-        (status = 404, description = "`sheet_not_found`: the service account cannot read the sheet (deleted, or no such `sheet_id`)", body = ErrorBody),
+        (status = 403, description = "`access_not_proven`: no valid `X-Almanac-Access-Proof` for this caller and spreadsheet (prove access again); `service_account_no_access`: the service account can no longer see the spreadsheet (unshared or deleted): share it with the service account (named in the message) as Editor", body = ErrorBody),
+        (status = 404, description = "`sheet_not_found`: the spreadsheet has no sheet of that `sheet_id`", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape; or `over_job_budget` / `over_monthly_budget` / `over_user_monthly_cap` / `over_operator_monthly_cap`: the estimate passes `max_cost_usd`, the spreadsheet's monthly budget, or the operator's monthly cap per user or on all spending (the message has the figures)", body = ErrorBody),
@@ -226,6 +226,7 @@ pub async fn create_job(
     responses(
         (status = 200, description = "The developer-metadata key and nonce to write, valid ten minutes, and the service account's email", body = AccessChallenge),
         (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many access checks by this user or on this spreadsheet; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         AuthResponses,
     ))]
 pub async fn access_challenge(
@@ -246,10 +247,11 @@ pub async fn access_challenge(
     responses(
         (status = 200, description = "The access proof, valid one hour", body = AccessProof),
         (status = 400, description = "The spreadsheet id is not valid", body = ErrorBody),
-        (status = 403, description = "`proof_not_found`: the nonce is not in the spreadsheet (only an editor can write it; each is used once) or is not the caller's; `service_account_no_access`: share the spreadsheet with the service account (named in the message) as Editor", body = ErrorBody),
+        (status = 403, description = "`proof_not_found`: the nonce is not the caller's or has expired; `service_account_no_access`: the service account found no such nonce in the spreadsheet — the spreadsheet does not exist, is not shared with the service account (named in the message) as Editor, or no editor wrote the nonce (one answer for all three, so that it tells no caller which spreadsheets are shared with the service account)", body = ErrorBody),
         (status = 413, description = "The body is larger than 64 KiB", body = ErrorBody),
         (status = 415, description = "The body is not `application/json`", body = ErrorBody),
         (status = 422, description = "The body is JSON of the wrong shape", body = ErrorBody),
+        (status = 429, description = "`rate_limited`: too many access checks by this user or on this spreadsheet; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         (status = 503, description = "`sheets_unavailable`: Google Sheets kept failing; see `Retry-After`", body = ErrorBody, headers(("Retry-After" = u64, description = "Seconds to wait"))),
         AuthResponses,
     ))]
@@ -375,13 +377,11 @@ pub async fn retry_job(
 /// `JobEvent` as JSON; the current state first, then every change, ending after the job ends.
 /// A comment is sent every 15 s to keep proxies from closing the stream.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}/events", tag = "jobs",
-    params(
-        ("id" = String, Path, description = "The job's id"),
-        ("access_token" = Option<String>, Query, description = "The Google ID token, for clients that cannot send an Authorization header (a browser's EventSource); ignored when the header is present"),
-    ),
+    params(("id" = String, Path, description = "The job's id")),
     responses(
         (status = 200, description = "Server-Sent Events named `progress` whose data is a `JobEvent` as JSON, until the job ends", content_type = "text/event-stream", body = ProgressEvent),
         (status = 404, description = "No such job for this caller", body = ErrorBody),
+        (status = 429, description = "`too_many_streams`: the caller already holds as many open streams as one user may (`ALMANAC_STREAMS_PER_USER`)", body = ErrorBody),
         AuthResponses,
     ))]
 pub async fn job_events(
@@ -389,6 +389,8 @@ pub async fn job_events(
     caller: Caller,
     Path(id): Path<JobId>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    // Held while the stream is open: one user's streams are capped.
+    let slot = state.streams.take(&caller.sub)?;
     // Subscribe before reading the current state so that no change falls in between.
     let updates = BroadcastStream::new(state.jobs.subscribe());
     let first = state.jobs.event(&caller.sub, &id).await?;
@@ -410,7 +412,7 @@ pub async fn job_events(
         Some((event, (source, ended)))
     })
     .map(move |event| {
-        let _ = &watching;
+        let _ = (&watching, &slot);
         Ok(Event::default()
             .event("progress")
             .json_data(&event)

@@ -5,7 +5,8 @@
 //!
 //! Around the handlers: CORS ([`cors`]), per-route body limits, per-user rate limits on job
 //! creation ([`extract::limit_job_creation`]) and chat turns ([`extract::limit_chat_turns`], with
-//! governor), and the OpenAPI document ([`openapi`]) at `/api/v1/openapi.json` with human docs at
+//! governor), per-user and per-spreadsheet limits on access checks
+//! ([`extract::limit_access_proofs`]), and the OpenAPI document ([`openapi`]) at `/api/v1/openapi.json` with human docs at
 //! `/docs`. The chat's handlers ([`chat`]) delegate to [`crate::chat::ChatService`]; `GET /`
 //! names the API.
 
@@ -19,6 +20,7 @@ pub(crate) mod limits;
 pub(crate) mod openapi;
 pub(crate) mod responses;
 pub(crate) mod state;
+pub(crate) mod streams;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -91,11 +93,17 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}/retry", post(handlers::retry_job))
         .route(
             "/spreadsheets/{spreadsheet_id}/access/challenge",
-            post(handlers::access_challenge),
+            post(handlers::access_challenge).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                extract::limit_access_challenges,
+            )),
         )
         .route(
             "/spreadsheets/{spreadsheet_id}/access/proof",
-            post(handlers::prove_access),
+            post(handlers::prove_access).route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                extract::limit_access_proofs,
+            )),
         )
         .route(
             "/spreadsheets/{spreadsheet_id}/budget",
@@ -112,7 +120,7 @@ pub fn router(state: AppState) -> Router {
         .merge(openapi::docs())
         .layer(cors)
         .layer(
-            // The path only: a query may hold an `access_token` (see `bearer_token`).
+            // The path only: a query is the caller's business.
             TraceLayer::new_for_http().make_span_with(|req: &axum::http::Request<_>| {
                 tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
             }),

@@ -1,11 +1,13 @@
 //! The state every handler shares: the jobs layer, the chat, how callers are authenticated, the
-//! per-user limiters of job creation and chat turns, and the API's settings.
+//! per-user limiters of job creation, chat turns and access checks, the open streams per user, and
+//! the API's settings.
 
 use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use crate::api::streams::StreamSlots;
 use crate::auth::IdTokenVerifier;
 use crate::chat::ChatService;
 use crate::config::ApiSettings;
@@ -22,8 +24,8 @@ pub enum Authenticator {
     GoogleIdToken(Arc<IdTokenVerifier>),
 }
 
-/// A per-caller rate limiter (in one process), keyed by the caller's `sub`: one for job creations,
-/// one for chat turns, each with its own quota.
+/// A per-caller rate limiter (in one process), keyed by what it counts (`jobs:<sub>`,
+/// `access-proof:sheet:<id>`, …): one per quota.
 pub type PerCallerRateLimiter = DefaultKeyedRateLimiter<String>;
 
 /// Shared state of the handlers.
@@ -39,6 +41,12 @@ pub struct AppState {
     pub job_limiter: Arc<PerCallerRateLimiter>,
     /// Chat turns per user (same keyed limiter type, its own quota).
     pub chat_limiter: Arc<PerCallerRateLimiter>,
+    /// Access checks per user (keyed `<kind>:user:<sub>`).
+    pub access_user_limiter: Arc<PerCallerRateLimiter>,
+    /// Access checks per spreadsheet (keyed `<kind>:sheet:<id>`).
+    pub access_sheet_limiter: Arc<PerCallerRateLimiter>,
+    /// Open event and chat streams per user.
+    pub streams: StreamSlots,
     /// CORS and limits.
     pub settings: Arc<ApiSettings>,
     /// The deep health check (`GET /api/v1/health?deep=true`), when the server was given one.
@@ -60,6 +68,13 @@ impl AppState {
             auth: Arc::new(auth),
             job_limiter: Arc::new(RateLimiter::keyed(quota(settings.jobs_per_minute))),
             chat_limiter: Arc::new(RateLimiter::keyed(quota(settings.chat.turns_per_minute))),
+            access_user_limiter: Arc::new(RateLimiter::keyed(quota(
+                settings.limits.access_checks_per_user,
+            ))),
+            access_sheet_limiter: Arc::new(RateLimiter::keyed(quota(
+                settings.limits.access_checks_per_spreadsheet,
+            ))),
+            streams: StreamSlots::new(settings.limits.streams_per_user),
             settings: Arc::new(settings),
             deep_health: None,
         }

@@ -12,7 +12,8 @@ use secrecy::SecretString;
 use crate::app::{Application, shutdown_signal};
 use crate::config::{
     ApiSettings, AuthMode, ChatSettings, Config, DEFAULT_SIDEBAR_DIR, DefaultSheet,
-    GoogleCredentials, IdentitySettings, JWKS_MIN_REFRESH, WorkerSettings,
+    GoogleCredentials, IdentitySettings, JWKS_MIN_REFRESH, LimitSettings, MetricsBind,
+    WorkerSettings,
 };
 
 /// Flags of `almanac demo`: the demo's own and the backend's sidebar folder.
@@ -100,6 +101,15 @@ fn config(cmd: &DemoCommand, demo: &Demo) -> anyhow::Result<Config> {
                 turns_per_minute: args.jobs_per_minute.max(20),
                 poll_interval: Duration::from_millis(100),
                 ..ChatSettings::default()
+            },
+            limits: LimitSettings {
+                // One pretend user opens the sidebar (an access check each time) dozens of times
+                // a minute in the browser tests and the benchmark.
+                access_checks_per_user: 1_000,
+                access_checks_per_spreadsheet: 1_000,
+                // A free loopback port: a demo runs beside a local server.
+                metrics_bind: MetricsBind::At("127.0.0.1:0".parse()?),
+                ..LimitSettings::default()
             },
             ..ApiSettings::default()
         },

@@ -105,6 +105,9 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     let app = Application::build(config).await?;
     tracing::info!(address = %app.local_addr(), "almanac listening");
+    if let Some(metrics) = app.metrics_addr() {
+        tracing::info!(address = %metrics, "/metrics served (Prometheus)");
+    }
     app.run_until_stopped().await?;
     Ok(())
 }

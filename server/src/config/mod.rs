@@ -16,6 +16,7 @@ mod cost;
 mod database;
 mod error;
 mod google;
+mod limits;
 mod openai;
 mod parse;
 mod server;
@@ -32,6 +33,7 @@ pub use chat::{ChatSettings, DEFAULT_INSTRUCTIONS, DefaultSheet};
 pub use cost::{BatchStrategy, CostSettings, PacerSettings, SpendingSettings};
 pub use error::ConfigError;
 pub use google::GoogleCredentials;
+pub use limits::{LimitSettings, MetricsBind};
 pub use parse::secret;
 use server::DEFAULT_CORS_ORIGINS;
 pub use server::DEFAULT_SIDEBAR_DIR;
@@ -65,6 +67,9 @@ pub struct ServeArgs {
     /// The chat's model, instructions and limits.
     #[command(flatten)]
     chat: Box<chat::ChatArgs>,
+    /// Limits on what every caller shares, and where `/metrics` is served.
+    #[command(flatten)]
+    limits: Box<limits::LimitArgs>,
 }
 
 /// Settings of the HTTP surface.
@@ -81,6 +86,9 @@ pub struct ApiSettings {
     pub access_proof_secret: Option<SecretString>,
     /// The chat's model, instructions and limits.
     pub chat: ChatSettings,
+    /// Limits on what every caller shares (access checks, streams, connections, timeouts) and
+    /// where `/metrics` is served.
+    pub limits: LimitSettings,
 }
 
 impl Default for ApiSettings {
@@ -91,6 +99,7 @@ impl Default for ApiSettings {
             cost: CostSettings::default(),
             access_proof_secret: None,
             chat: ChatSettings::default(),
+            limits: LimitSettings::default(),
         }
     }
 }
@@ -171,11 +180,18 @@ impl ServeArgs {
     ///
     /// # Errors
     /// [`ConfigError`] naming the missing or bad setting: no OpenAI key, an unreadable key file,
-    /// neither or both of `ALMANAC_OAUTH_CLIENT_IDS` and `--insecure-dev-no-auth`.
+    /// neither or both of `ALMANAC_OAUTH_CLIENT_IDS` and `--insecure-dev-no-auth`, or
+    /// `--insecure-dev-no-auth` with a bind address other than a loopback one.
     pub fn into_config(self) -> Result<Config, ConfigError> {
         let openai_api_key = self.openai.key()?;
         let google_credentials = self.google.credentials()?;
         let auth = self.auth.mode()?;
+        if auth == AuthMode::InsecureNoAuth && !self.server.bind.ip().is_loopback() {
+            return Err(ConfigError::Invalid(format!(
+                "--insecure-dev-no-auth accepts every caller without a token, so it listens only on a loopback address (127.0.0.1 or ::1), not ALMANAC_BIND={}: bind 127.0.0.1, or set ALMANAC_OAUTH_CLIENT_IDS instead",
+                self.server.bind
+            )));
+        }
         Ok(Config {
             bind: self.server.bind,
             database_url: self.database.database_url,
@@ -192,6 +208,7 @@ impl ServeArgs {
                 cost: self.cost.settings(),
                 access_proof_secret: self.auth.access_proof_secret(),
                 chat: self.chat.settings(),
+                limits: self.limits.settings(),
             },
         })
     }
@@ -278,6 +295,25 @@ mod tests {
     }
 
     #[test]
+    fn insecure_mode_refuses_any_bind_address_but_a_loopback_one() {
+        for bind in ["0.0.0.0:8080", "[::]:8080", "192.168.1.20:8080"] {
+            let err = try_serve_args(&[&format!("--bind={bind}")])
+                .unwrap()
+                .into_config()
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("--insecure-dev-no-auth"), "{bind}: {err}");
+            assert!(err.contains("loopback"), "{bind}: {err}");
+        }
+        for bind in ["127.0.0.1:0", "[::1]:8080"] {
+            let config = try_serve_args(&[&format!("--bind={bind}")])
+                .unwrap()
+                .into_config();
+            assert!(config.is_ok(), "{bind}");
+        }
+    }
+
+    #[test]
     fn debug_output_of_the_flags_does_not_show_the_secrets() {
         let args = try_serve_args(&[
             "--access-proof-secret=proof-very-secret",
@@ -314,6 +350,13 @@ mod tests {
         assert_eq!(defaults.worker.poll_interval, Duration::from_secs(30));
         assert_eq!(defaults.api.cost, CostSettings::default());
         assert_eq!(defaults.api.chat, ChatSettings::default());
+        assert_eq!(defaults.api.limits, LimitSettings::default());
+        let off = try_serve_args(&["--metrics-bind=off", "--idle-timeout=90s"])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert_eq!(off.api.limits.metrics_bind, MetricsBind::Off);
+        assert_eq!(off.api.limits.idle_timeout, Duration::from_secs(90));
     }
 
     #[test]
@@ -359,6 +402,9 @@ mod tests {
                 "ALMANAC_SPREADSHEET_BUDGET_USD",
             ),
             ("--chat-max-file-bytes=0", "ALMANAC_CHAT_MAX_FILE_BYTES"),
+            ("--streams-per-user=0", "ALMANAC_STREAMS_PER_USER"),
+            ("--idle-timeout=5", "ALMANAC_IDLE_TIMEOUT"),
+            ("--metrics-bind=public", "ALMANAC_METRICS_BIND"),
         ];
         for (flag, named) in cases {
             let err = try_serve_args(&[flag]).unwrap_err().to_string();

@@ -95,6 +95,21 @@ fn read_duration(text: &str) -> Option<Duration> {
     humantime::parse_duration(&text.to_lowercase().replace('_', "")).ok()
 }
 
+/// An address, or none (the word `off`). (A newtype: clap would read a field of type `Option`
+/// as an optional flag.)
+#[derive(Clone, Copy, Debug)]
+pub struct AddressOrOff(pub Option<std::net::SocketAddr>);
+
+/// A socket address (`127.0.0.1:9464`, `[::1]:9464`), or none for the word `off`.
+pub fn address_or_off() -> Checked<AddressOrOff> {
+    Checked::new(|text| match text.trim() {
+        "off" => Ok(AddressOrOff(None)),
+        t => t.parse().map(|a| AddressOrOff(Some(a))).map_err(|_| {
+            format!("must be an address such as 127.0.0.1:9464, or `off`, not {text:?}")
+        }),
+    })
+}
+
 /// A whole number of at least `min`.
 pub fn at_least<T>(min: T) -> Checked<T>
 where

@@ -61,9 +61,9 @@ pub fn challenge(
 /// editor wrote it there, hands out a proof.
 ///
 /// # Errors
-/// [`SpreadsheetError::ProofNotFound`] when the nonce is not this caller's or is not (or no longer)
-/// in the spreadsheet; [`SpreadsheetError::ServiceAccountNoAccess`] when the service account cannot
-/// see or change the spreadsheet; [`SpreadsheetError::Unavailable`] when Google keeps failing.
+/// [`SpreadsheetError::ProofNotFound`] when the nonce is not this caller's or has expired;
+/// [`SpreadsheetError::ServiceAccountNoAccess`] when the service account cannot see or change the
+/// spreadsheet or finds no such nonce in it (one answer: see [`SpreadsheetError::no_access`]); [`SpreadsheetError::Unavailable`] when Google keeps failing.
 pub async fn prove(
     sp: &Spreadsheets,
     owner: &str,
@@ -85,9 +85,8 @@ pub async fn prove(
     .await
     .map_err(|e| proof_error(sp, &e))?;
     if !taken {
-        return Err(SpreadsheetError::ProofNotFound(format!(
-            "Almanac found no access check in spreadsheet {id}: only an editor of the spreadsheet can write it (the add-on does so when the sidebar opens), and each one is used once. Ask the owner for edit access, then reload the sidebar"
-        )));
+        // Not told apart from a spreadsheet that is missing or not shared (see `no_access`).
+        return Err(SpreadsheetError::no_access(sheets.service_account_email()));
     }
     let (proof, exp) = sp.access.proof(owner, id.as_str(), now_secs());
     tracing::info!(spreadsheet_id = %id, "access proven");
@@ -101,15 +100,9 @@ pub async fn prove(
 
 /// Why the service account could not take the proof, for the caller.
 fn proof_error(sp: &Spreadsheets, e: &SheetsError) -> SpreadsheetError {
-    let email = sp.sheets.service_account_email().to_owned();
     match e {
         SheetsError::NotFound(_) | SheetsError::PermissionDenied(_) => {
-            SpreadsheetError::ServiceAccountNoAccess {
-                message: format!(
-                    "Almanac's service account cannot edit this spreadsheet yet: share it with {email} as Editor (Share ▸ add {email} ▸ Editor), then check again"
-                ),
-                email,
-            }
+            SpreadsheetError::no_access(sp.sheets.service_account_email())
         }
         e if e.is_transient() => unavailable(e),
         e => SpreadsheetError::AccessCheckRefused(e.clone()),

@@ -46,3 +46,19 @@ pub enum SpreadsheetError {
         retry_after: Duration,
     },
 }
+
+impl SpreadsheetError {
+    /// [`SpreadsheetError::ServiceAccountNoAccess`] for the service account `email`: the one
+    /// answer when the service account cannot take an access check back from a spreadsheet or read
+    /// it, whether the spreadsheet does not exist, is not shared with it, or holds no check written
+    /// by an editor — telling these apart would tell any caller which spreadsheet ids are shared
+    /// with the service account.
+    pub fn no_access(email: &str) -> SpreadsheetError {
+        SpreadsheetError::ServiceAccountNoAccess {
+            message: format!(
+                "Almanac's service account cannot use this spreadsheet: share it with {email} as Editor (Share ▸ add {email} ▸ Editor); you need edit access yourself too (ask the owner). Then reload the sidebar"
+            ),
+            email: email.to_owned(),
+        }
+    }
+}

@@ -26,7 +26,8 @@ pub const MAX_SPANS_PER_JOB: usize = 1_000;
 /// retries' log lines.
 ///
 /// # Errors
-/// [`SpreadsheetError::SheetNotFound`] when the service account cannot read it,
+/// [`SpreadsheetError::ServiceAccountNoAccess`] when the service account cannot see the
+/// spreadsheet, [`SpreadsheetError::SheetNotFound`] when it has no such sheet,
 /// [`SpreadsheetError::Unavailable`] when Google Sheets keeps failing.
 pub async fn rows(
     sp: &Spreadsheets,
@@ -37,7 +38,7 @@ pub async fn rows(
 ) -> Result<SheetRead, SpreadsheetError> {
     retry_sheets(what, || sp.sheets.read_rows(spreadsheet, sheet_id, spans))
         .await
-        .map_err(|e| read_error(&e))
+        .map_err(|e| read_error(sp, &e))
 }
 
 /// Reads the whole sheet's ids and outputs (columns A–F of every row); `what` as for [`rows`].
@@ -54,15 +55,19 @@ pub async fn whole_sheet(
         sp.sheets.read_ids_and_outputs(spreadsheet, sheet_id)
     })
     .await
-    .map_err(|e| read_error(&e))
+    .map_err(|e| read_error(sp, &e))
 }
 
-/// A failed read: [`SpreadsheetError::Unavailable`] when transient, else
-/// [`SpreadsheetError::SheetNotFound`].
-fn read_error(e: &SheetsError) -> SpreadsheetError {
-    if e.is_transient() {
-        unavailable(e)
-    } else {
-        SpreadsheetError::SheetNotFound(e.to_string())
+/// A failed read: [`SpreadsheetError::Unavailable`] when transient;
+/// [`SpreadsheetError::ServiceAccountNoAccess`] when the spreadsheet is gone or no longer shared
+/// with the service account (access was proven before: the sidebar then shows its sharing step);
+/// else [`SpreadsheetError::SheetNotFound`] (e.g. no sheet of that id).
+fn read_error(sp: &Spreadsheets, e: &SheetsError) -> SpreadsheetError {
+    match e {
+        e if e.is_transient() => unavailable(e),
+        SheetsError::NotFound(_) | SheetsError::PermissionDenied(_) => {
+            SpreadsheetError::no_access(sp.sheets.service_account_email())
+        }
+        e => SpreadsheetError::SheetNotFound(e.to_string()),
     }
 }

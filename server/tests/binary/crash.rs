@@ -71,6 +71,8 @@ impl Server {
             .arg("serve")
             .arg("--insecure-dev-no-auth")
             .env_clear()
+            // Several servers at once: /metrics on a free port each.
+            .env("ALMANAC_METRICS_BIND", "127.0.0.1:0")
             .env("ALMANAC_BIND", format!("127.0.0.1:{}", self.port))
             .env(
                 "DATABASE_URL",

@@ -52,6 +52,8 @@ impl Replica {
             .arg("serve")
             .arg("--insecure-dev-no-auth")
             .env_clear()
+            // Several servers at once: /metrics on a free port each.
+            .env("ALMANAC_METRICS_BIND", "127.0.0.1:0")
             .env("ALMANAC_BIND", format!("127.0.0.1:{port}"))
             .env("DATABASE_URL", &self.database_url)
             // A key per incarnation: the emulator tells replicas apart by it.

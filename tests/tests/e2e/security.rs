@@ -6,9 +6,9 @@
 use std::time::Duration;
 
 use almanac_demo::authorized_client;
-use almanac_emulator::Role;
 use almanac_emulator::identity::{self, CLIENT_ID, STRANGER_KEY_PEM};
 use almanac_emulator::oauth::SERVICE_ACCOUNT_EMAIL;
+use almanac_emulator::{HoldPoint, Role};
 use almanac_protocol::JobStatus;
 use almanac_tests::{
     KOREAN_CSV, SPREADSHEET, USER_A, USER_B, WORKSPACE_DOMAIN, fast, prove, spawn_app,
@@ -412,8 +412,14 @@ async fn a_job_needs_an_access_proof_that_only_an_editor_can_make_and_the_servic
         .send()
         .await
         .unwrap();
+    // (Answered as for a spreadsheet not shared with the service account: see
+    // `probing_spreadsheet_ids_…` below.)
     let (status, c, err) = code((resp.status().as_u16(), resp.json().await.unwrap()));
-    assert_eq!((status, c.as_str()), (403, "proof_not_found"), "{err}");
+    assert_eq!(
+        (status, c.as_str()),
+        (403, "service_account_no_access"),
+        "{err}"
+    );
     assert!(
         err["error"]["message"]
             .as_str()
@@ -480,6 +486,132 @@ async fn a_job_needs_an_access_proof_that_only_an_editor_can_make_and_the_servic
     app.emulator.share(SPREADSHEET, SERVICE_ACCOUNT_EMAIL);
     let (status, job) = post(app.client_as(USER_B).await, body).await;
     assert_eq!(status, 201, "{job}");
+}
+
+/// `POST …/access/challenge` then `…/access/proof` with the challenge's nonce (written by nobody)
+/// on `spreadsheet_id`, as `client`: (status, code, message) of the proof's answer.
+async fn probe_proof(
+    client: &reqwest::Client,
+    api: &str,
+    spreadsheet_id: &str,
+) -> (u16, String, String) {
+    let access = format!("{api}/spreadsheets/{spreadsheet_id}/access");
+    let resp = client
+        .post(format!("{access}/challenge"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let challenge: Value = resp.json().await.unwrap();
+    let resp = client
+        .post(format!("{access}/proof"))
+        .json(&json!({"nonce": challenge["nonce"]}))
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    let body: Value = resp.json().await.unwrap();
+    let text = |k: &str| body["error"][k].as_str().unwrap_or("").to_owned();
+    (status, text("code"), text("message"))
+}
+
+#[tokio::test]
+async fn probing_spreadsheet_ids_tells_no_caller_which_are_shared_with_the_service_account() {
+    let app = spawn_app(fast()).await;
+    app.emulator.add_spreadsheet("not-shared-spreadsheet");
+    app.emulator
+        .unshare("not-shared-spreadsheet", SERVICE_ACCOUNT_EMAIL);
+    // Bob may open none of the three; only the first is shared with the service account.
+    let bob_id = app.emulator.id_token(USER_B.sub, USER_B.email, CLIENT_ID);
+    let bob = authorized_client(&bob_id, None).unwrap();
+    let shared = probe_proof(&bob, &app.api, SPREADSHEET).await;
+    let not_shared = probe_proof(&bob, &app.api, "not-shared-spreadsheet").await;
+    let missing = probe_proof(&bob, &app.api, "no-such-spreadsheet").await;
+    assert_eq!(shared.0, 403, "{shared:?}");
+    assert_eq!(shared.1, "service_account_no_access", "{shared:?}");
+    assert_eq!(shared, not_shared);
+    assert_eq!(shared, missing);
+}
+
+#[tokio::test]
+async fn job_creation_after_the_spreadsheet_was_unshared_says_to_share_it_again() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    // Access was proven when the app started; then the owner unshares the service account.
+    app.emulator.unshare(SPREADSHEET, SERVICE_ACCOUNT_EMAIL);
+    let resp = app.post_job(&app.request(0, 2, 3, MODEL)).await;
+    assert_eq!(resp.status(), 403);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "service_account_no_access", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains(SERVICE_ACCOUNT_EMAIL), "{message}");
+}
+
+/// `n` access proofs in a row by `client` with one nonce on [`SPREADSHEET`]: the statuses, and the
+/// first 429's `Retry-After` and error code.
+async fn proofs_in_a_row(
+    client: &reqwest::Client,
+    api: &str,
+    n: usize,
+) -> (Vec<u16>, Option<(u64, String)>) {
+    let access = format!("{api}/spreadsheets/{SPREADSHEET}/access");
+    let challenge: Value = client
+        .post(format!("{access}/challenge"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (mut statuses, mut refusal) = (Vec::new(), None);
+    for _ in 0..n {
+        let resp = client
+            .post(format!("{access}/proof"))
+            .json(&json!({"nonce": challenge["nonce"]}))
+            .send()
+            .await
+            .unwrap();
+        statuses.push(resp.status().as_u16());
+        if resp.status() == 429 && refusal.is_none() {
+            let wait: u64 = resp.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            let body: Value = resp.json().await.unwrap();
+            refusal = Some((wait, body["error"]["code"].as_str().unwrap().to_owned()));
+        }
+    }
+    (statuses, refusal)
+}
+
+#[tokio::test]
+async fn access_proofs_are_rate_limited_per_user_and_per_spreadsheet_with_retry_after() {
+    let app = spawn_app_with(fast(), |config| {
+        config.api.limits.access_checks_per_user = 10;
+        config.api.limits.access_checks_per_spreadsheet = 15;
+    })
+    .await;
+    let writes = || app.emulator.calls().spreadsheets_batch_update;
+    let before = writes();
+    // Ada proved access once at start-up: 9 more proofs, then 429 (and no Sheets write). (A slot
+    // comes back every 6 s: a slow machine may let one more through.)
+    let (statuses, refusal) = proofs_in_a_row(&app.http, &app.api, 60).await;
+    let passed = statuses.iter().filter(|s| **s != 429).count();
+    assert!(statuses[..9].iter().all(|s| *s != 429), "{statuses:?}");
+    assert!((9..=10).contains(&passed), "{statuses:?}");
+    assert_eq!(statuses[59], 429, "{statuses:?}");
+    let (wait, code) = refusal.unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(code, "rate_limited");
+    assert_eq!(writes() - before, passed, "a refused proof writes nothing");
+    // Bob has a quota of his own, but the spreadsheet's (15 a minute) is shared by everyone.
+    let bob_id = app.emulator.id_token(USER_B.sub, USER_B.email, CLIENT_ID);
+    let bob = authorized_client(&bob_id, None).unwrap();
+    let (statuses, _) = proofs_in_a_row(&bob, &app.api, 15 - passed - 1 + 3).await;
+    let n = statuses.len();
+    assert!(statuses[..n - 3].iter().all(|s| *s != 429), "{statuses:?}");
+    assert_eq!(statuses[n - 1], 429, "{statuses:?}");
 }
 
 #[tokio::test]
@@ -650,16 +782,29 @@ async fn health_the_openapi_document_and_the_docs_need_no_token() {
 }
 
 #[tokio::test]
-async fn the_event_stream_accepts_the_id_token_as_a_query_parameter_and_no_other_route_does() {
+async fn no_route_takes_the_id_token_from_the_url_the_event_stream_included() {
     let app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", KOREAN_CSV);
     let job = app.create_job(&app.request(0, 2, 3, MODEL)).await;
     let plain = reqwest::Client::new();
-    let events = format!("{}/jobs/{}/events", app.api, job.id);
-
-    // A browser's EventSource cannot send headers: the token rides in the query.
-    let resp = plain
-        .get(format!("{events}?access_token={}", app.id_token))
+    for path in [
+        format!("jobs/{}/events", job.id),
+        format!("jobs/{}", job.id),
+    ] {
+        // RFC 6750 §2.3's query parameter would put the token in proxies' and servers' logs.
+        let resp = plain
+            .get(format!("{}/{path}?access_token={}", app.api, app.id_token))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "missing_token", "{path}");
+    }
+    // With the header (as the sidebar's fetch sends it), the stream is served.
+    let resp = app
+        .http
+        .get(format!("{}/jobs/{}/events", app.api, job.id))
         .send()
         .await
         .unwrap();
@@ -667,25 +812,142 @@ async fn the_event_stream_accepts_the_id_token_as_a_query_parameter_and_no_other
     assert_eq!(resp.headers()["content-type"], "text/event-stream");
     let body = resp.text().await.unwrap();
     assert!(body.contains("event: progress"), "{body}");
+}
 
-    // A forged query token is refused like a forged header.
-    let resp = plain
-        .get(format!("{events}?access_token=not.a.token"))
-        .send()
+#[tokio::test]
+async fn one_user_past_the_open_stream_cap_is_refused_while_others_are_not() {
+    let app = spawn_app_with(fast(), |config| config.api.limits.streams_per_user = 3).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    // A job that cannot end while its batch's poll is held: its streams stay open.
+    let mut poll = app.emulator.hold_next(HoldPoint::BatchRetrieved);
+    let job = app.create_job(&app.request(0, 2, 3, MODEL)).await;
+    assert!(poll.reached().await);
+    let events = format!("{}/jobs/{}/events", app.api, job.id);
+    let mut open = Vec::new();
+    for _ in 0..3 {
+        let resp = app.http.get(&events).send().await.unwrap();
+        assert_eq!(resp.status(), 200);
+        open.push(resp);
+    }
+    let refused = app.http.get(&events).send().await.unwrap();
+    assert_eq!(refused.status(), 429);
+    let body: Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+    // Bob is not refused for Ada's streams (his answer is his own: a 404 for her job).
+    let bob = app.client_as(USER_B).await;
+    let resp = bob.get(&events).send().await.unwrap();
+    assert_eq!(resp.status(), 404);
+    // Streams that ended give their slots back.
+    poll.release();
+    app.wait_finished(&job.id).await;
+    for stream in open {
+        assert!(stream.text().await.unwrap().contains("completed"));
+    }
+    let again = app.http.get(&events).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+}
+
+#[tokio::test]
+async fn metrics_are_served_on_their_own_loopback_address_never_on_the_api_s() {
+    let app = spawn_app(fast()).await;
+    let running = app.app.as_ref().unwrap();
+    let public = reqwest::get(format!("{}/metrics", running.base_url))
         .await
         .unwrap();
-    assert_eq!(resp.status(), 401);
+    assert_eq!(public.status(), 404);
+    let metrics = running.metrics_url.clone().unwrap();
+    assert!(metrics.starts_with("http://127.0.0.1:"), "{metrics}");
+    assert_ne!(metrics, running.base_url);
+    let resp = reqwest::get(format!("{metrics}/metrics")).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.text().await.unwrap().contains("almanac_jobs"));
+}
 
-    // Other routes take the header only.
-    let resp = plain
-        .get(format!(
-            "{}/jobs/{}?access_token={}",
-            app.api, job.id, app.id_token
-        ))
-        .send()
+/// Reads `stream` until the server closes it (`None` when it has not within a minute, a bound
+/// that only keeps a broken server from hanging the test): what it sent.
+async fn until_closed(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(60), stream.read_to_end(&mut got)).await;
+    match read {
+        Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test]
+async fn a_half_sent_request_head_or_body_is_closed_after_its_timeout() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(fast(), |config| {
+        config.api.limits.header_read_timeout = Duration::from_millis(300);
+        config.api.limits.idle_timeout = Duration::from_millis(600);
+    })
+    .await;
+    let addr = app
+        .app
+        .as_ref()
+        .unwrap()
+        .base_url
+        .trim_start_matches("http://")
+        .to_owned();
+    // Headers without their blank line, and no token: closed once the head is late.
+    let mut slow_head = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow_head
+        .write_all(b"GET /api/v1/models HTTP/1.1\r\nhost: almanac\r\n")
         .await
         .unwrap();
-    assert_eq!(resp.status(), 401);
-    let body: Value = resp.json().await.unwrap();
-    assert_eq!(body["error"]["code"], "missing_token");
+    assert!(
+        until_closed(&mut slow_head).await.is_some(),
+        "a half-sent head stays open"
+    );
+    // A whole head, then a tenth of the body it announces: closed once the connection is idle.
+    let mut slow_body = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /api/v1/estimate HTTP/1.1\r\nhost: almanac\r\nauthorization: Bearer {}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"sp",
+        app.id_token
+    );
+    slow_body.write_all(head.as_bytes()).await.unwrap();
+    assert!(
+        until_closed(&mut slow_body).await.is_some(),
+        "a half-sent body stays open"
+    );
+}
+
+#[tokio::test]
+async fn connections_past_the_cap_are_answered_503_and_closed() {
+    use tokio::io::AsyncWriteExt;
+    let app = spawn_app_with(fast(), |config| config.api.limits.max_connections = 4).await;
+    let addr = app
+        .app
+        .as_ref()
+        .unwrap()
+        .base_url
+        .trim_start_matches("http://")
+        .to_owned();
+    // Four silent connections hold every slot (until their heads are late: 10 s).
+    let mut held = Vec::new();
+    for _ in 0..4 {
+        held.push(tokio::net::TcpStream::connect(&addr).await.unwrap());
+    }
+    let mut fifth = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    fifth
+        .write_all(b"GET /api/v1/health HTTP/1.1\r\nhost: almanac\r\n\r\n")
+        .await
+        .unwrap();
+    let answer = until_closed(&mut fifth).await.expect("refused at once");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("retry-after: 1"), "{answer}");
+    assert!(answer.contains("\"server_busy\""), "{answer}");
+    // Once they close, the server serves again (their slots come back as it sees them close).
+    drop(held);
+    let mut status = 0;
+    for _ in 0..100 {
+        let resp = reqwest::get(format!("{}/health", app.api)).await.unwrap();
+        status = resp.status().as_u16();
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(status, 200);
 }
