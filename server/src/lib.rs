@@ -25,6 +25,8 @@
 //! - [`doctor`]: set-up checks of a deployment, for `almanac doctor` and
 //!   `GET /api/v1/health?deep=true`.
 //! - [`metrics`]: Prometheus metrics at `/metrics` (jobs by state, rows, outside calls).
+//! - [`logs`]: the one tracing subscriber, which drops what the OAuth, HTTP and TLS crates log
+//!   with credentials whatever `RUST_LOG` says.
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
 //! - [`cli`]: the `almanac` command line (`serve`, `run`, `batch …`, `sheet …`, and `demo` when
 //!   built with the default `demo` feature).
@@ -39,6 +41,7 @@ pub mod cli;
 pub mod config;
 pub mod doctor;
 pub mod jobs;
+pub mod logs;
 pub(crate) mod metrics;
 pub(crate) mod spreadsheet;
 pub(crate) mod web;

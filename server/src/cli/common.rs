@@ -434,14 +434,9 @@ pub fn log_line(bar: &indicatif::ProgressBar, line: &str) {
     }
 }
 
-/// The process's one tracing subscriber: `RUST_LOG` if set, else `default`; on stderr, with colours
-/// only on a terminal.
+/// The process's one tracing subscriber ([`crate::logs::install_stderr`]): `RUST_LOG` if set, else
+/// `default`; on stderr, with colours only on a terminal; the crates that log credentials capped
+/// whatever `RUST_LOG` says.
 pub fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    crate::logs::install_stderr(default);
 }
