@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn debug_output_of_the_flags_does_not_show_the_secrets() {
         let args = try_serve_args(&[
-            "--access-proof-secret=proof-very-secret",
+            "--access-proof-secret=proof-very-secret-0123456789abcdef",
             "--realtime-api-key=sk-realtime-secret",
         ])
         .unwrap();
@@ -288,6 +288,30 @@ mod tests {
         for secret in ["sk-x", "proof-very-secret", "sk-realtime-secret"] {
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    #[test]
+    fn an_access_proof_secret_under_32_bytes_is_refused_saying_how_to_make_one() {
+        let err = try_serve_args(&["--access-proof-secret=0123456789abcdef0123456789abcde"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ALMANAC_ACCESS_PROOF_SECRET"), "{err}");
+        assert!(err.contains("at least 32 bytes"), "{err}");
+        assert!(err.contains("openssl rand -base64 48"), "{err}");
+        assert!(
+            !err.contains("0123456789abcdef"),
+            "the value is not shown: {err}"
+        );
+        let config = try_serve_args(&["--access-proof-secret=0123456789abcdef0123456789abcdef"])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert!(config.api.access_proof_secret.is_some());
+        let config = try_serve_args(&["--access-proof-secret="])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert!(config.api.access_proof_secret.is_none(), "blank is unset");
     }
 
     #[test]
@@ -327,6 +351,10 @@ mod tests {
             ("--chat-max-messages=1", "ALMANAC_CHAT_MAX_MESSAGES"),
             ("--chat-model=gpt-nonexistent", "ALMANAC_CHAT_MODEL"),
             ("--batch-strategy=sometimes", "ALMANAC_BATCH_STRATEGY"),
+            (
+                "--access-proof-secret=short-secret",
+                "ALMANAC_ACCESS_PROOF_SECRET",
+            ),
         ];
         for (flag, named) in cases {
             let err = try_serve_args(&[flag]).unwrap_err().to_string();
