@@ -33,7 +33,7 @@ pub use cost::{BatchStrategy, CostSettings, PacerSettings};
 pub use error::ConfigError;
 pub use google::GoogleCredentials;
 pub use parse::secret;
-use server::DEFAULT_CORS_ORIGINS;
+pub use server::DEFAULT_CORS_ORIGINS;
 pub use server::DEFAULT_SIDEBAR_DIR;
 pub use worker::WorkerSettings;
 
@@ -71,7 +71,8 @@ pub struct ServeArgs {
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
     /// Origins allowed by CORS: exact (`https://example.com`), with a wildcard subdomain
-    /// (`https://*.googleusercontent.com`), or `*` for any.
+    /// (`https://*.example.com`), a wildcard in the first label
+    /// (`https://n-*-script.googleusercontent.com`, the default), or `*` for any.
     pub cors_origins: Vec<String>,
     /// Jobs one user may create per minute (also the burst size); at least 1.
     pub jobs_per_minute: u32,

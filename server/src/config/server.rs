@@ -9,9 +9,11 @@ use clap::Args;
 
 use super::parse;
 
-/// The default CORS allow-list: the origin Apps Script serves add-on sidebars from
-/// (`https://n-…-script.googleusercontent.com`).
-pub const DEFAULT_CORS_ORIGINS: &str = "https://*.googleusercontent.com";
+/// The default CORS allow-list: the origins Apps Script serves add-on sidebars from
+/// (`https://n-<hash>-0lu-script.googleusercontent.com`), and no other host of
+/// `googleusercontent.com` (the API's `cors::APPS_SCRIPT_SIDEBAR_ORIGINS`, which a test holds
+/// equal; this module imports no other).
+pub const DEFAULT_CORS_ORIGINS: &str = "https://n-*-script.googleusercontent.com";
 
 /// Where `sidebar/build.sh` writes the bundle, relative to the working directory.
 pub const DEFAULT_SIDEBAR_DIR: &str = "sidebar/dist";
@@ -29,7 +31,8 @@ pub struct ServerArgs {
         default_value = DEFAULT_SIDEBAR_DIR
     )]
     pub sidebar_dir: PathBuf,
-    /// Browser origins (comma-separated) allowed by CORS; `*.` matches any subdomain.
+    /// Browser origins (comma-separated) allowed by CORS; `*.` matches any subdomain, a `*` inside
+    /// the first label (`https://n-*-script.googleusercontent.com`) letters, digits and `-` there.
     #[arg(
         long = "cors-origins",
         env = "ALMANAC_CORS_ORIGINS",

@@ -540,8 +540,19 @@ async fn cors_answers_preflights_for_apps_script_origins_only_and_never_allows_c
     for h in ["authorization", "content-type", "x-almanac-access-proof"] {
         assert!(allowed.contains(h), "{allowed}");
     }
-    let evil = preflight("https://evil.example.com").await.unwrap();
-    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    // Another site, and another host of Google's user content (a Drive download, an Apps Script
+    // page is `n-…-script`): no CORS headers.
+    for refused in [
+        "https://evil.example.com",
+        "https://doc-0k-8c-docs.googleusercontent.com",
+        "https://evil.n-abc123def-0lu-script.googleusercontent.com",
+    ] {
+        let resp = preflight(refused).await.unwrap();
+        assert!(
+            resp.headers().get("access-control-allow-origin").is_none(),
+            "{refused}"
+        );
+    }
     // A simple request from the sidebar's origin gets the header too.
     let resp = app
         .http
