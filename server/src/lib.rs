@@ -21,6 +21,7 @@
 //! - [`auth`]: who is calling — Google ID tokens verified against Google's published keys.
 //! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
 //! - [`web`]: the sidebar's bundle at `/sidebar/`.
+//! - [`headers`]: security headers on every response (CSP, `nosniff`, `no-referrer`, `no-store`).
 //! - [`config`]: settings from flags, the environment and `.env`.
 //! - [`doctor`]: set-up checks of a deployment, for `almanac doctor` and
 //!   `GET /api/v1/health?deep=true`.
@@ -40,6 +41,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub(crate) mod headers;
 pub mod jobs;
 pub mod logs;
 pub(crate) mod metrics;

@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use almanac_demo::{Demo, DemoArgs};
-use secrecy::SecretString;
 
 use crate::app::{Application, shutdown_signal};
 use crate::config::{

@@ -639,3 +639,64 @@ async fn the_event_stream_accepts_the_id_token_as_a_query_parameter_and_no_other
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"]["code"], "missing_token");
 }
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_each_surface_its_policy() {
+    let app = spawn_app(fast()).await;
+    let anonymous = reqwest::Client::new();
+    let base = app.api.trim_end_matches("/api/v1");
+    // (path, the policy's directives that must be there, API answer)
+    let cases: [(&str, &[&str], bool); 6] = [
+        (
+            "/api/v1/health",
+            &["default-src 'none'", "frame-ancestors 'none'"],
+            true,
+        ),
+        (
+            "/api/v1/models",
+            &["default-src 'none'", "frame-ancestors 'none'"],
+            true,
+        ),
+        ("/api/v1/nowhere", &["default-src 'none'"], true),
+        (
+            "/docs",
+            &[
+                "script-src 'self'",
+                "connect-src 'self'",
+                "frame-ancestors 'none'",
+            ],
+            false,
+        ),
+        (
+            "/sidebar/",
+            &[
+                "script-src 'self' 'wasm-unsafe-eval'",
+                "frame-ancestors 'self' https://docs.google.com https://*.googleusercontent.com",
+            ],
+            false,
+        ),
+        ("/", &["default-src 'none'"], true),
+    ];
+    for (path, directives, api) in cases {
+        let resp = anonymous.get(format!("{base}{path}")).send().await.unwrap();
+        let headers = resp.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .unwrap_or_else(|| panic!("{path}: no {name}"))
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        let csp = header("content-security-policy");
+        for directive in directives {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("'unsafe-eval'"), "{path}: {csp}");
+        if api {
+            assert_eq!(header("cache-control"), "no-store", "{path}");
+        }
+    }
+}
