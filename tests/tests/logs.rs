@@ -1,9 +1,8 @@
 //! Structured logs: every line of a job's work in the worker carries the job id (from the step's
 //! `job` span), and batch work the batch id (a nested `batch` span) — including lines logged deep in
-//! the OpenAI client; a `wrong_audience` refusal names the `aud` the token carried, once a minute at
-//! most however many arrive. Its own test
-//! binary, because it installs the process-wide subscriber (once, for every test here: each test
-//! reads only the lines that are its own).
+//! the OpenAI client; a `wrong_audience` refusal names the `aud` the token carried, in one line a
+//! minute at most however many arrive. Its own test binary, because it installs the process-wide
+//! subscriber (once, for every test here: each test reads only the lines that are its own).
 
 // A test is a scenario that reads best whole: the 80-line rule is for non-test code.
 #![allow(clippy::too_many_lines)]
