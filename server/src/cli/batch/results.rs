@@ -13,7 +13,7 @@ use almanac_openai::output;
 use serde_json::{Value, json};
 
 use crate::cli::batch::lines::{Line, read_lines};
-use crate::cli::common::{CliError, EXIT_FAILURES, EXIT_OK, OutputArgs, Report};
+use crate::cli::common::{CliError, CsvArgs, EXIT_FAILURES, EXIT_OK, OutputArgs, Report};
 
 /// Flags of `batch results analyze`.
 #[derive(Debug, clap::Args)]
@@ -44,6 +44,9 @@ pub struct MergeArgs {
     /// Replace values already filled.
     #[arg(long)]
     pub overwrite: bool,
+    #[command(flatten)]
+    /// `--raw-csv`.
+    pub csv: CsvArgs,
     #[command(flatten)]
     /// `--json` and the progress bar.
     pub output_args: OutputArgs,
@@ -268,7 +271,7 @@ pub(super) fn merge(args: MergeArgs) -> Result<Report, CliError> {
     }
     let report = file.merge(&answers, args.overwrite);
     let target = args.output.clone().unwrap_or_else(|| args.into.clone());
-    file.write_atomic(&target)?;
+    file.write_atomic(&target, args.csv.cells())?;
     Ok(Report {
         exit: if failed > 0 || report.unknown_ids > 0 {
             EXIT_FAILURES

@@ -44,7 +44,7 @@ pub async fn write(svc: &Services, job: &JobRecord, target: &FileTarget) -> Resu
     if target.keep_temp_files {
         save_temp_files(svc, job, target).await?;
     }
-    file.write_atomic(Path::new(&target.output_path))
+    file.write_atomic(Path::new(&target.output_path), svc.settings.csv_cells)
         .map_err(|e| StepError::Permanent {
             code: almanac_protocol::ErrorCode::OutputUnwritable,
             message: format!("{e}; {kept}"),
