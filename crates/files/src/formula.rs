@@ -2,9 +2,11 @@
 //! starts with `=`, `+`, `-` or `@` as a formula (and one starting with a tab or a carriage return
 //! after trimming it), so text from a model or from someone else's sheet could fetch URLs or run
 //! commands there. OWASP's rule (<https://owasp.org/www-community/attacks/CSV_Injection>) is
-//! applied to every cell of a CSV file the command line writes: such a cell is written with a
-//! leading `'`, which spreadsheet programs show as text. [`CsvCells::Raw`] (the `--raw-csv` flag)
-//! writes cells as they are.
+//! applied to every cell the command line brings into a CSV file from outside it — the answers it
+//! merges, the cells it pulls from a sheet: such a cell is written with a leading `'`, which
+//! spreadsheet programs show as text. Cells already in the user's own file are written back as
+//! they were (escaping them would change the user's ids and titles on every run).
+//! [`CsvCells::Raw`] (the `--raw-csv` flag) writes every cell as it is.
 
 use std::borrow::Cow;
 

@@ -182,10 +182,10 @@ pub fn finish(output: &OutputArgs, outcome: Result<Report, CliError>) -> u8 {
 /// `--raw-csv`: how the cells of a CSV output are written.
 #[derive(Clone, Copy, Debug, Default, clap::Args)]
 pub struct CsvArgs {
-    /// Write CSV cells as they are. By default a cell starting with `=`, `+`, `-`, `@`, a tab or
-    /// a carriage return gets a leading `'`, so that a spreadsheet program opening the file shows
-    /// it as text instead of running it as a formula (OWASP's CSV-injection rule). JSON outputs
-    /// are never changed.
+    /// Write answers and pulled cells into CSV as they are. By default such a cell starting with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so that a spreadsheet
+    /// program opening the file shows it as text instead of running it as a formula (OWASP's
+    /// CSV-injection rule); the file's own cells are kept as they were. JSON is never changed.
     #[arg(long)]
     pub raw_csv: bool,
 }

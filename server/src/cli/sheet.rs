@@ -147,11 +147,12 @@ async fn pull(args: PullArgs) -> Result<Report, CliError> {
     let read = sheets.read_rows(&id, sheet_id, &spans).await?;
     let title = read.title;
     let grid: Vec<Vec<String>> = read.rows.into_iter().map(|r| r.cells).collect();
-    let file = EventsFile::from_grid(&args.output, format, &grid).map_err(|mut e| {
-        e.message = format!("sheet `{title}`: {}", e.message);
-        CliError::bad_input(e.to_string())
-    })?;
-    file.write_atomic(&args.output, args.csv.cells())?;
+    let file =
+        EventsFile::from_grid(&args.output, format, &grid, args.csv.cells()).map_err(|mut e| {
+            e.message = format!("sheet `{title}`: {}", e.message);
+            CliError::bad_input(e.to_string())
+        })?;
+    file.write_atomic(&args.output)?;
     Ok(Report {
         exit: EXIT_OK,
         json: json!({

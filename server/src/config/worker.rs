@@ -58,8 +58,8 @@ pub struct WorkerSettings {
     /// holder renews it every third of this; when a replica dies, another takes its jobs over
     /// once this has passed since the last renewal.
     pub lease: Duration,
-    /// How a file job (`almanac run`) writes the cells of a CSV output: formula-like cells
-    /// escaped (the default), or raw with `--raw-csv`.
+    /// How a file job (`almanac run`) writes answers into a CSV output: formula-like ones escaped
+    /// (the default), or raw with `--raw-csv`.
     pub csv_cells: CsvCells,
 }
 

@@ -269,9 +269,9 @@ pub(super) fn merge(args: MergeArgs) -> Result<Report, CliError> {
     for path in &args.files {
         read_answers(path, &mut answers, &mut failed)?;
     }
-    let report = file.merge(&answers, args.overwrite);
+    let report = file.merge(&answers, args.overwrite, args.csv.cells());
     let target = args.output.clone().unwrap_or_else(|| args.into.clone());
-    file.write_atomic(&target, args.csv.cells())?;
+    file.write_atomic(&target)?;
     Ok(Report {
         exit: if failed > 0 || report.unknown_ids > 0 {
             EXIT_FAILURES
