@@ -22,9 +22,11 @@ pub const API_CSP: &str =
 /// from the backend (Swagger UI's React sets `style` attributes: `'unsafe-inline'` for styles
 /// only), its icons as `data:` images, requests to the backend only (the document and "Try it
 /// out"), and never framed.
-pub const DOCS_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
-img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; \
-base-uri 'none'; form-action 'self'";
+pub const DOCS_CSP: &str = concat!(
+    "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; ",
+    "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; ",
+    "base-uri 'none'; form-action 'self'"
+);
 
 /// The policy of `/sidebar/` (the bundle's `index.html`, `boot.js`, the module and its wasm):
 /// scripts from the backend only, with `'wasm-unsafe-eval'` to compile the wasm module; styles the
@@ -32,10 +34,13 @@ base-uri 'none'; form-action 'self'";
 /// only by the backend itself and Google's pages that hold add-on sidebars: the Sheets editor
 /// (`https://docs.google.com`) and Apps Script's sandbox frames (`https://*.googleusercontent.com`,
 /// where `Sidebar.html` runs).
-pub const SIDEBAR_CSP: &str = "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; \
-style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; \
-connect-src 'self'; frame-ancestors 'self' https://docs.google.com https://*.googleusercontent.com; \
-base-uri 'none'; form-action 'none'";
+pub const SIDEBAR_CSP: &str = concat!(
+    "default-src 'none'; script-src 'self' 'wasm-unsafe-eval'; ",
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; ",
+    "connect-src 'self'; ",
+    "frame-ancestors 'self' https://docs.google.com https://*.googleusercontent.com; ",
+    "base-uri 'none'; form-action 'none'"
+);
 
 /// Sets `Content-Security-Policy: policy` on the answers of `router`'s routes (a route layer: the
 /// fallback of a router it is merged into keeps the API's); [`secure`] adds the API's policy only

@@ -1,8 +1,8 @@
 //! The sidebar's bundle at `/sidebar/`: the files `sidebar/build.sh` writes (`almanac_sidebar.js`,
-//! `almanac_sidebar_bg.wasm`, `index.html` and their precompressed `.gz`), served from a folder
-//! (`ALMANAC_SIDEBAR_DIR`, default `sidebar/dist`) with the right content types
-//! (`application/wasm`, `text/javascript`), gzip when the browser accepts it, and
-//! `Cache-Control: no-cache` (the file names carry no hash, so browsers must revalidate), and the
+//! `almanac_sidebar_bg.wasm`, `index.html`, `boot.js` and their precompressed `.gz`), served from
+//! a folder (`ALMANAC_SIDEBAR_DIR`, default `sidebar/dist`) with the right content types
+//! (`application/wasm`, `text/javascript`), gzip when the browser accepts it,
+//! `Cache-Control: no-cache` (the file names carry no hash, so browsers must revalidate) and the
 //! bundle's `Content-Security-Policy` (`headers::SIDEBAR_CSP`: wasm, framed by Google). When the
 //! bundle was not built, every path answers a 404 that says how to build it.
 
