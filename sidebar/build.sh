@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the sidebar bundle into sidebar/dist, offline and reproducibly (see ARCHITECTURE.md, "The
 # sidebar's build"): cargo (profile release-wasm) → wasm-opt -Os → wasm-bindgen --target web, then
-# an index.html that boots the bundle and precompressed .gz files for the server.
+# an index.html with boot.js that boots the bundle, and precompressed .gz files for the server.
 # Needs the tools of scripts/install-web-tools.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,14 @@ wasm-opt -Os --enable-bulk-memory --enable-nontrapping-float-to-int --enable-sig
   -o "$optimised" "$target_dir/wasm32-unknown-unknown/$profile/almanac_sidebar.wasm"
 wasm-bindgen --target web --no-typescript --out-dir "$out" --out-name almanac_sidebar "$optimised"
 
+# The boot script is a file, not inline: the bundle's Content-Security-Policy allows scripts from
+# the backend itself only ('self', plus 'wasm-unsafe-eval' for the module).
+cat > "$out/boot.js" <<'JS'
+// Local use only: in a sheet, Apps Script's Sidebar.html loads the bundle and provides
+// google.script.run. Without it the sidebar says so.
+import init from './almanac_sidebar.js';
+init();
+JS
 cat > "$out/index.html" <<'HTML'
 <!doctype html>
 <html lang="en">
@@ -38,17 +46,12 @@ cat > "$out/index.html" <<'HTML'
 </head>
 <body>
 <div id="almanac"></div>
-<script type="module">
-  // Local use only: in a sheet, Apps Script's Sidebar.html loads the bundle and provides
-  // google.script.run. Without it the sidebar says so.
-  import init from './almanac_sidebar.js';
-  init();
-</script>
+<script type="module" src="./boot.js"></script>
 </body>
 </html>
 HTML
 
-for f in "$out"/almanac_sidebar.js "$out"/almanac_sidebar_bg.wasm "$out"/index.html; do
+for f in "$out"/almanac_sidebar.js "$out"/almanac_sidebar_bg.wasm "$out"/index.html "$out"/boot.js; do
   gzip -9 -n -k -f "$f"
 done
 

@@ -24,6 +24,6 @@ pub mod session;
 pub use client::{Prover, authorized_client};
 pub use drive::run_job;
 pub use session::{
-    Backend, DEMO_SHEET_ID, DEMO_SHEET_TITLE, DEMO_SPREADSHEET_ID, DEMO_USER_EMAIL, DEMO_USER_SUB,
-    Demo, DemoArgs,
+    Backend, DEMO_OPENAI_KEY, DEMO_SHEET_ID, DEMO_SHEET_TITLE, DEMO_SPREADSHEET_ID,
+    DEMO_USER_EMAIL, DEMO_USER_SUB, Demo, DemoArgs,
 };

@@ -8,6 +8,7 @@ use std::time::Duration;
 use almanac_emulator::{Emulator, EmulatorConfig};
 use almanac_protocol::RowSpan;
 use anyhow::{Context, bail};
+use secrecy::SecretString;
 
 use crate::dev;
 
@@ -21,6 +22,8 @@ pub const DEMO_SPREADSHEET_ID: &str = "demo-spreadsheet";
 pub const DEMO_SHEET_ID: i32 = 0;
 /// The demo sheet's title.
 pub const DEMO_SHEET_TITLE: &str = "Events";
+/// The OpenAI key the demo's emulator accepts (worthless anywhere else; tests grep logs for it).
+pub const DEMO_OPENAI_KEY: &str = "sk-emulated-demo-key";
 
 /// Flags of `almanac demo` that belong to the demo (the backend's own settings, such as the
 /// sidebar folder, are the server's).
@@ -66,12 +69,12 @@ pub struct DemoArgs {
 pub struct Backend {
     /// The store's URL (a fresh SQLite file unless `--database-url`).
     pub database_url: String,
-    /// An OpenAI key the emulator accepts.
-    pub openai_api_key: String,
+    /// An OpenAI key the emulator accepts ([`DEMO_OPENAI_KEY`]).
+    pub openai_api_key: SecretString,
     /// The emulator's OpenAI base URL (`http://127.0.0.1:PORT/v1`).
     pub openai_base_url: String,
     /// A service-account key file (JSON) whose `token_uri` is the emulator's.
-    pub service_account_key_json: String,
+    pub service_account_key_json: SecretString,
     /// The emulator's Sheets root URL.
     pub sheets_base_url: String,
     /// The emulator's ID-token keys (JWKS).
@@ -153,9 +156,9 @@ impl Demo {
     pub fn backend(&self) -> Backend {
         Backend {
             database_url: self.database_url.clone(),
-            openai_api_key: "sk-emulated-demo-key".into(),
+            openai_api_key: SecretString::from(DEMO_OPENAI_KEY),
             openai_base_url: self.emulator.openai_base_url(),
-            service_account_key_json: self.emulator.service_account_key_json(),
+            service_account_key_json: SecretString::from(self.emulator.service_account_key_json()),
             sheets_base_url: self.emulator.sheets_base_url(),
             jwks_url: self.emulator.jwks_url(),
             client_id: almanac_emulator::identity::CLIENT_ID.into(),

@@ -123,9 +123,10 @@ impl Application {
             listener,
             // The bundle is imported cross-origin by Apps Script's Sidebar.html (a module script
             // and a wasm fetch, both in CORS mode): it gets the API's CORS allow-list.
-            router: api::router(state).merge(
+            // Security headers on every answer (the demo's `/dev` pages, added later, excepted).
+            router: crate::headers::secure(api::router(state).merge(
                 web::router(&config.sidebar_dir).layer(api::cors::layer(&config.api.cors_origins)),
-            ),
+            )),
             worker: Worker::new(services.clone()),
             local_addr,
             services,

@@ -21,12 +21,15 @@
 //! - [`auth`]: who is calling — Google ID tokens verified against Google's published keys.
 //! - [`api`]: the HTTP surface (`/api/v1`), the only module that speaks HTTP to the sidebar.
 //! - [`web`]: the sidebar's bundle at `/sidebar/`.
+//! - [`headers`]: security headers on every response (CSP, `nosniff`, `no-referrer`, `no-store`).
 //! - [`config`]: settings from flags, the environment and `.env`.
 //! - [`doctor`]: set-up checks of a deployment, for `almanac doctor` and
 //!   `GET /api/v1/health?deep=true`.
 //! - [`metrics`]: Prometheus metrics at `/metrics`, on an address of their own (jobs by state, rows,
 //!   outside calls).
 //! - [`listen`]: the HTTP server loop: connection cap, header-read and idle timeouts.
+//! - [`logs`]: the one tracing subscriber, which drops what the OAuth, HTTP and TLS crates log
+//!   with credentials whatever `RUST_LOG` says.
 //! - [`app`]: wiring: builds the store, clients, worker and router into a running server.
 //! - [`cli`]: the `almanac` command line (`serve`, `run`, `batch …`, `sheet …`, and `demo` when
 //!   built with the default `demo` feature).
@@ -40,8 +43,10 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod doctor;
+pub(crate) mod headers;
 pub mod jobs;
 pub(crate) mod listen;
+pub mod logs;
 pub(crate) mod metrics;
 pub(crate) mod spreadsheet;
 pub(crate) mod web;

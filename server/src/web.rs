@@ -1,8 +1,9 @@
 //! The sidebar's bundle at `/sidebar/`: the files `sidebar/build.sh` writes (`almanac_sidebar.js`,
-//! `almanac_sidebar_bg.wasm`, `index.html` and their precompressed `.gz`), served from a folder
-//! (`ALMANAC_SIDEBAR_DIR`, default `sidebar/dist`) with the right content types
-//! (`application/wasm`, `text/javascript`), gzip when the browser accepts it, and
-//! `Cache-Control: no-cache` (the file names carry no hash, so browsers must revalidate). When the
+//! `almanac_sidebar_bg.wasm`, `index.html`, `boot.js` and their precompressed `.gz`), served from
+//! a folder (`ALMANAC_SIDEBAR_DIR`, default `sidebar/dist`) with the right content types
+//! (`application/wasm`, `text/javascript`), gzip when the browser accepts it,
+//! `Cache-Control: no-cache` (the file names carry no hash, so browsers must revalidate) and the
+//! bundle's `Content-Security-Policy` (`headers::SIDEBAR_CSP`: wasm, framed by Google). When the
 //! bundle was not built, every path answers a 404 that says how to build it.
 
 use std::path::{Path, PathBuf};
@@ -29,13 +30,14 @@ pub fn router(dir: &Path) -> Router {
         .precompressed_gzip()
         .append_index_html_on_directories(true)
         .not_found_service(get(not_found));
-    Router::new()
+    let router = Router::new()
         .route(
             "/sidebar",
             get(|| async { Redirect::permanent("/sidebar/") }),
         )
         .nest_service("/sidebar/", files)
-        .layer(middleware::from_fn(no_cache))
+        .route_layer(middleware::from_fn(no_cache));
+    crate::headers::with_policy(router, crate::headers::SIDEBAR_CSP)
 }
 
 async fn no_cache(request: Request, next: Next) -> Response {

@@ -225,6 +225,7 @@ pub fn backend_config(emulator: &Emulator, database_url: &str) -> Config {
             shutdown_grace: Duration::from_secs(5),
             // Short, so that a restarted backend on PostgreSQL takes its jobs over quickly.
             lease: Duration::from_secs(1),
+            ..WorkerSettings::default()
         },
         sidebar_dir: almanac::config::DEFAULT_SIDEBAR_DIR.into(),
         auth: AuthMode::GoogleIdToken(identity),

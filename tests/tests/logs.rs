@@ -1,8 +1,8 @@
 //! Structured logs: every line of a job's work in the worker carries the job id (from the step's
 //! `job` span), and batch work the batch id (a nested `batch` span) — including lines logged deep in
-//! the OpenAI client; a `wrong_audience` refusal names the `aud` the token carried. Its own test
-//! binary, because it installs the process-wide subscriber (once, for every test here: each test
-//! reads only the lines that are its own).
+//! the OpenAI client; a `wrong_audience` refusal names the `aud` the token carried, in one line a
+//! minute at most however many arrive. Its own test binary, because it installs the process-wide
+//! subscriber (once, for every test here: each test reads only the lines that are its own).
 
 // A test is a scenario that reads best whole: the 80-line rule is for non-test code.
 #![allow(clippy::too_many_lines)]
@@ -138,4 +138,30 @@ async fn a_wrong_audience_refusal_is_logged_with_the_aud_the_token_carried_and_n
         "the accepted client ids: {line}"
     );
     assert!(!logs.contains(&token), "the token itself is never logged");
+}
+
+#[tokio::test]
+async fn foreign_audience_tokens_sent_in_a_row_write_one_warning_not_one_each() {
+    let capture = capture();
+    let app = spawn_app(fast()).await;
+    let aud = "555555555-floodingproject.apps.googleusercontent.com";
+    let token = app
+        .emulator
+        .id_token("110000000000000000005", "mallory@example.com", aud);
+    for _ in 0..20 {
+        let resp = reqwest::Client::new()
+            .get(format!("{}/models", app.api))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 401, "each is still refused");
+    }
+    let logs = capture.text();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains("wrong_audience") && l.contains(aud))
+        .collect();
+    assert_eq!(lines.len(), 1, "{lines:#?}");
+    assert!(lines[0].contains("suppressed=0"), "{}", lines[0]);
 }

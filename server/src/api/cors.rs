@@ -45,9 +45,14 @@ pub fn layer(patterns: &[String]) -> CorsLayer {
 }
 
 /// Whether `origin` (`scheme://host[:port]`, lower case) matches one of `patterns` (lower case):
-/// `*` matches every origin; `https://*.example.com` matches `https://a.example.com` and
-/// `https://a.b.example.com` but not `https://example.com` nor `https://evil-example.com`; any
-/// other pattern must equal the origin.
+///
+/// - `*` matches every origin;
+/// - `https://*.example.com` matches `https://a.example.com` and `https://a.b.example.com` but not
+///   `https://example.com` nor `https://evil-example.com`;
+/// - a `*` inside the first label, as in the default `https://n-*-script.googleusercontent.com`
+///   (`config::DEFAULT_CORS_ORIGINS`), matches one or more letters, digits and `-` there and
+///   nothing else: not a dot (no deeper subdomain), not a port;
+/// - any other pattern must equal the origin.
 pub fn origin_allowed(patterns: &[String], origin: &str) -> bool {
     patterns.iter().any(|pattern| {
         if pattern == "*" || pattern == origin {
@@ -56,25 +61,50 @@ pub fn origin_allowed(patterns: &[String], origin: &str) -> bool {
         let Some((scheme, host_pattern)) = pattern.split_once("://") else {
             return false;
         };
-        let Some(suffix) = host_pattern.strip_prefix("*.") else {
-            return false;
-        };
         let Some(host) = origin
             .strip_prefix(scheme)
             .and_then(|o| o.strip_prefix("://"))
         else {
             return false;
         };
-        host.strip_suffix(suffix)
-            .and_then(|sub| sub.strip_suffix('.'))
-            .is_some_and(|sub| {
-                !sub.is_empty()
-                    && sub.split('.').all(|label| {
-                        !label.is_empty()
-                            && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
-                    })
-            })
+        match host_pattern.strip_prefix("*.") {
+            Some(suffix) => subdomain_of(host, suffix),
+            None => label_wildcard(host_pattern, host),
+        }
     })
+}
+
+/// `host` is a subdomain (any depth) of `suffix`, each label letters, digits and `-`.
+fn subdomain_of(host: &str, suffix: &str) -> bool {
+    host.strip_suffix(suffix)
+        .and_then(|sub| sub.strip_suffix('.'))
+        .is_some_and(|sub| !sub.is_empty() && sub.split('.').all(hostname_label))
+}
+
+/// `host_pattern` has one `*` in its first label, and `host` is the pattern with the `*` replaced
+/// by one or more letters, digits and `-` (never a dot or a port).
+fn label_wildcard(host_pattern: &str, host: &str) -> bool {
+    let Some((label_pattern, rest)) = host_pattern.split_once('.') else {
+        return false;
+    };
+    let Some((prefix, suffix)) = label_pattern.split_once('*') else {
+        return false;
+    };
+    let Some((label, host_rest)) = host.split_once('.') else {
+        return false;
+    };
+    host_rest == rest
+        && !rest.contains('*')
+        && label.len() > prefix.len() + suffix.len()
+        && label
+            .strip_prefix(prefix)
+            .and_then(|l| l.strip_suffix(suffix))
+            .is_some_and(hostname_label)
+}
+
+/// One label of a host name: letters, digits and `-`, not empty.
+fn hostname_label(label: &str) -> bool {
+    !label.is_empty() && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
 }
 
 #[cfg(test)]
@@ -90,7 +120,7 @@ mod tests {
     async fn a_browser_may_put_a_budget_from_an_allowed_origin_and_not_delete() {
         let app = Router::new()
             .route("/budget", put(|| async { StatusCode::NO_CONTENT }))
-            .layer(layer(&["https://*.googleusercontent.com".to_owned()]));
+            .layer(layer(&[crate::config::DEFAULT_CORS_ORIGINS.to_owned()]));
         let preflight = |method: &str| {
             Request::builder()
                 .method(Method::OPTIONS)
@@ -153,5 +183,62 @@ mod tests {
             &["*".to_owned()],
             "https://anything.example"
         ));
+    }
+
+    #[test]
+    fn the_default_allows_apps_script_sidebars_and_no_other_googleusercontent_host() {
+        let patterns = vec![crate::config::DEFAULT_CORS_ORIGINS.to_owned()];
+        for ok in [
+            "https://n-aknwylqugtad7abe6fzh5c47svchxgv7l53qtjy-0lu-script.googleusercontent.com",
+            "https://n-4tnwqdvlh2pb3zxxpqsdj6ifyubxbsb3umjvouq-1lu-script.googleusercontent.com",
+            "https://n-abc-0lu-script.googleusercontent.com",
+        ] {
+            assert!(origin_allowed(&patterns, ok), "{ok}");
+        }
+        for refused in [
+            // Other hosts of Google's user content domain: Drive/Docs downloads, images, sites.
+            "https://doc-0k-8c-docs.googleusercontent.com",
+            "https://lh3.googleusercontent.com",
+            "https://sites.googleusercontent.com",
+            "https://script.googleusercontent.com",
+            "https://evil.n-abc-0lu-script.googleusercontent.com",
+            "https://n-abc.evil-script.googleusercontent.com",
+            "https://n--script.googleusercontent.com",
+            "https://n-abc-0lu-script.googleusercontent.com:8443",
+            "https://n-abc-0lu-script.googleusercontent.com.evil.com",
+            "http://n-abc-0lu-script.googleusercontent.com",
+            "https://x-abc-0lu-script.googleusercontent.com",
+            "https://n-abc_0lu-script.googleusercontent.com",
+            "null",
+        ] {
+            assert!(!origin_allowed(&patterns, refused), "{refused}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_origin_gets_no_cors_headers() {
+        let app = Router::new()
+            .route("/budget", put(|| async { StatusCode::NO_CONTENT }))
+            .layer(layer(&[crate::config::DEFAULT_CORS_ORIGINS.to_owned()]));
+        for (origin, allowed) in [
+            ("https://n-abc123-0lu-script.googleusercontent.com", true),
+            ("https://doc-0k-8c-docs.googleusercontent.com", false),
+        ] {
+            let preflight = Request::builder()
+                .method(Method::OPTIONS)
+                .uri("/budget")
+                .header(header::ORIGIN, origin)
+                .header(header::ACCESS_CONTROL_REQUEST_METHOD, "PUT")
+                .body(Body::empty())
+                .unwrap();
+            let resp = app.clone().oneshot(preflight).await.unwrap();
+            assert_eq!(
+                resp.headers()
+                    .get(header::ACCESS_CONTROL_ALLOW_ORIGIN)
+                    .is_some(),
+                allowed,
+                "{origin}"
+            );
+        }
     }
 }

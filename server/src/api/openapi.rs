@@ -140,10 +140,11 @@ fn swagger_config() -> Arc<Config<'static>> {
 /// `GET /docs` and `GET /docs/{file}`: the API reference, Swagger UI from files embedded in the
 /// binary at build time (utoipa-swagger-ui's `vendored` feature: the utoipa-swagger-ui-vendored
 /// crate's zip, extracted by its build script; `debug-embed` embeds them in debug builds too).
-/// The page loads nothing from another host. An unknown file is 404.
+/// The page loads nothing from another host, and its `Content-Security-Policy`
+/// (`headers::DOCS_CSP`) says so to the browser. An unknown file is 404.
 pub fn docs() -> Router {
     let config = swagger_config();
-    Router::new()
+    let router = Router::new()
         .route(DOCS_PATH, get(|| async { Html(DOCS_PAGE) }))
         .route("/docs/", get(|| async { Redirect::permanent(DOCS_PATH) }))
         .route(
@@ -152,7 +153,8 @@ pub fn docs() -> Router {
                 let config = Arc::clone(&config);
                 async move { docs_file(&file, config) }
             }),
-        )
+        );
+    crate::headers::with_policy(router, crate::headers::DOCS_CSP)
 }
 
 /// One file of Swagger UI's distribution, with its content type.

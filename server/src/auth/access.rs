@@ -58,7 +58,7 @@ impl Default for AccessKeys {
 }
 
 impl AccessKeys {
-    /// Keys from a configured secret (any bytes; 32 or more random ones advised).
+    /// Keys from a configured secret (the settings refuse one under 32 bytes).
     pub fn new(secret: &[u8]) -> AccessKeys {
         AccessKeys {
             key: EncodingKey::from_secret(secret),

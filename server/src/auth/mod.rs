@@ -10,6 +10,7 @@
 //!   with jsonwebtoken (RS256 only, issuer, audience, times with ≤ 60 s leeway, verified email,
 //!   optional email-domain allow-list), each refusal with a reason code.
 //!
+//! - [`log_throttle`]: at most one `wrong_audience` warning a minute, with the count left out.
 //! - [`access`]: the signed, expiring nonce and proof of the access proof (see `spreadsheet::access`).
 //!
 //! Access to a spreadsheet is a separate proof because an ID token says who someone is, not what
@@ -18,6 +19,7 @@
 
 pub mod access;
 pub(crate) mod jwks;
+pub(crate) mod log_throttle;
 pub mod verify;
 
 pub use verify::{AuthError, IdTokenVerifier, Identity, IdentitySettings};

@@ -26,6 +26,7 @@ use jsonwebtoken::{Algorithm, Validation};
 use serde::Deserialize;
 
 use super::jwks::{JwksCache, KeyError};
+use super::log_throttle::LogThrottle;
 
 /// The issuers Google writes into its ID tokens.
 pub const GOOGLE_ISSUERS: [&str; 2] = ["https://accounts.google.com", "accounts.google.com"];
@@ -132,6 +133,8 @@ pub struct IdTokenVerifier {
     settings: IdentitySettings,
     keys: Arc<JwksCache>,
     validation: Validation,
+    /// One `wrong_audience` line per minute at most: any caller can send such tokens at will.
+    wrong_audience_log: LogThrottle,
 }
 
 impl IdTokenVerifier {
@@ -152,6 +155,7 @@ impl IdTokenVerifier {
             settings,
             keys,
             validation,
+            wrong_audience_log: LogThrottle::new(),
         }
     }
 
@@ -246,7 +250,12 @@ impl IdTokenVerifier {
     /// Logs, at warn, the `aud` (and `azp`) of a token whose signature verified but whose audience
     /// is not configured — what the operator must add to `ALMANAC_OAUTH_CLIENT_IDS` when it is the
     /// Apps Script project's OAuth client id. The audience is no secret; the token is not logged.
+    /// At most one line per [`LOG_INTERVAL`](super::log_throttle::LOG_INTERVAL), its `suppressed`
+    /// field counting the refusals left unlogged since the previous line.
     fn log_wrong_audience(&self, token: &str) {
+        let Some(suppressed) = self.wrong_audience_log.admit() else {
+            return;
+        };
         let claims = token
             .split('.')
             .nth(1)
@@ -266,6 +275,7 @@ impl IdTokenVerifier {
             aud = %aud,
             azp,
             accepted = ?self.settings.client_ids,
+            suppressed,
             "an ID token was refused (wrong_audience): its aud is not in ALMANAC_OAUTH_CLIENT_IDS; if {aud} is the OAuth client id of your Apps Script project (Project Settings ▸ Google Cloud Platform project), add it to ALMANAC_OAUTH_CLIENT_IDS"
         );
     }

@@ -16,7 +16,7 @@ use crate::config::{CostSettings, WorkerSettings, secret};
 use crate::jobs::Services;
 use crate::jobs::services::ServiceParts;
 use almanac_core::catalog::UnknownModel;
-use almanac_files::FileError;
+use almanac_files::{CsvCells, FileError};
 use almanac_openai::BatchClient;
 use almanac_sheets::client::SheetsClient;
 use almanac_store::Store;
@@ -179,6 +179,28 @@ pub fn finish(output: &OutputArgs, outcome: Result<Report, CliError>) -> u8 {
     }
 }
 
+/// `--raw-csv`: how the cells of a CSV output are written.
+#[derive(Clone, Copy, Debug, Default, clap::Args)]
+pub struct CsvArgs {
+    /// Write answers and pulled cells into CSV as they are. By default such a cell starting with
+    /// `=`, `+`, `-`, `@`, a tab or a carriage return gets a leading `'`, so that a spreadsheet
+    /// program opening the file shows it as text instead of running it as a formula (OWASP's
+    /// CSV-injection rule); the file's own cells are kept as they were. JSON is never changed.
+    #[arg(long)]
+    pub raw_csv: bool,
+}
+
+impl CsvArgs {
+    /// The rule these flags ask for.
+    pub fn cells(self) -> CsvCells {
+        if self.raw_csv {
+            CsvCells::Raw
+        } else {
+            CsvCells::Escaped
+        }
+    }
+}
+
 /// Where the OpenAI and Google APIs are, with which credentials, and the store of command-line
 /// jobs. Same environment variables as `almanac serve`, so one `.env` serves both.
 #[derive(Clone, Debug, Default, clap::Args)]
@@ -289,11 +311,16 @@ impl EndpointArgs {
         Ok((store, url))
     }
 
-    /// Everything the worker needs, polling every `poll_interval`.
+    /// Everything the worker needs, polling every `poll_interval` and writing a file job's CSV
+    /// cells by `csv_cells`.
     ///
     /// # Errors
     /// See [`EndpointArgs::openai`], [`EndpointArgs::sheets`], [`EndpointArgs::open_store`].
-    pub async fn services(&self, poll_interval: Duration) -> Result<Arc<Services>, CliError> {
+    pub async fn services(
+        &self,
+        poll_interval: Duration,
+        csv_cells: CsvCells,
+    ) -> Result<Arc<Services>, CliError> {
         let openai = self.openai()?;
         let sheets = self.sheets().await?;
         let (store, _) = self.open_store().await?;
@@ -313,6 +340,7 @@ impl EndpointArgs {
                 poll_interval,
                 retry_min_delay: Duration::from_millis(500).min(poll_interval),
                 retry_max_delay: Duration::from_secs(60),
+                csv_cells,
                 ..WorkerSettings::default()
             },
             cost,
@@ -434,14 +462,9 @@ pub fn log_line(bar: &indicatif::ProgressBar, line: &str) {
     }
 }
 
-/// The process's one tracing subscriber: `RUST_LOG` if set, else `default`; on stderr, with colours
-/// only on a terminal.
+/// The process's one tracing subscriber ([`crate::logs::install_stderr`]): `RUST_LOG` if set, else
+/// `default`; on stderr, with colours only on a terminal; the crates that log credentials capped
+/// whatever `RUST_LOG` says.
 pub fn init_tracing(default: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+    crate::logs::install_stderr(default);
 }

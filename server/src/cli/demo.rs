@@ -7,7 +7,6 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use almanac_demo::{Demo, DemoArgs};
-use secrecy::SecretString;
 
 use crate::app::{Application, shutdown_signal};
 use crate::config::{
@@ -73,11 +72,9 @@ fn config(cmd: &DemoCommand, demo: &Demo) -> anyhow::Result<Config> {
             "127.0.0.1:0".parse()?
         },
         database_url: backend.database_url,
-        openai_api_key: SecretString::from(backend.openai_api_key),
+        openai_api_key: backend.openai_api_key,
         openai_base_url: backend.openai_base_url,
-        google_credentials: GoogleCredentials::Key(SecretString::from(
-            backend.service_account_key_json,
-        )),
+        google_credentials: GoogleCredentials::Key(backend.service_account_key_json),
         sheets_base_url: Some(backend.sheets_base_url),
         worker: WorkerSettings {
             poll_interval: Duration::from_millis(200),

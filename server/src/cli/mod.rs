@@ -9,7 +9,7 @@ pub(crate) mod batch;
 pub(crate) mod build;
 pub(crate) mod common;
 #[cfg(feature = "demo")]
-pub(crate) mod demo;
+pub mod demo;
 pub(crate) mod doctor;
 pub(crate) mod run;
 pub(crate) mod sheet;
@@ -110,4 +110,44 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     }
     app.run_until_stopped().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_of_every_command_line_does_not_show_a_key() {
+        let secrets = [
+            "sk-cli-openai-secret",
+            "sk-cli-realtime-secret",
+            "cli-proof-secret-0123456789abcdef0123456789",
+        ];
+        let lines: [&[&str]; 3] = [
+            &[
+                "almanac",
+                "serve",
+                "--insecure-dev-no-auth",
+                "--openai-api-key=sk-cli-openai-secret",
+                "--realtime-api-key=sk-cli-realtime-secret",
+                "--access-proof-secret=cli-proof-secret-0123456789abcdef0123456789",
+            ],
+            &[
+                "almanac",
+                "run",
+                "in.csv",
+                "out.csv",
+                "--openai-api-key=sk-cli-openai-secret",
+                "--realtime-api-key=sk-cli-realtime-secret",
+            ],
+            &["almanac", "doctor", "--openai-api-key=sk-cli-openai-secret"],
+        ];
+        for argv in lines {
+            let cli = Cli::try_parse_from(argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
+            let shown = format!("{cli:?}");
+            for secret in secrets {
+                assert!(!shown.contains(secret), "{argv:?} shows {secret}: {shown}");
+            }
+        }
+    }
 }

@@ -20,7 +20,7 @@ use almanac_store::{FileTarget, JobRecord, NewRow};
 use serde_json::json;
 
 use super::common::{
-    CliError, EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EndpointArgs, OutputArgs, Report,
+    CliError, CsvArgs, EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EndpointArgs, OutputArgs, Report,
     check_interval, completion_window, confirm, estimate_json, estimate_text, interactive,
     log_line, progress_bar,
 };
@@ -103,6 +103,9 @@ pub struct RunArgs {
     /// when stdin is not a terminal).
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// `--raw-csv`.
+    #[command(flatten)]
+    pub csv: CsvArgs,
     /// Endpoints, keys and the job store (the same settings as `almanac serve`).
     #[command(flatten)]
     pub endpoints: EndpointArgs,
@@ -222,7 +225,7 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     }
     let selection = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
     let paths = Paths::of(&args)?;
-    let svc = args.endpoints.services(poll).await?;
+    let svc = args.endpoints.services(poll, args.csv.cells()).await?;
     let input = paths.input.to_string_lossy();
     let output = paths.output.to_string_lossy();
     let (job_id, resumed, note) = match svc.store.unfinished_file_job(&input, &output).await? {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use almanac_protocol::RowSpan;
 use serde_json::json;
 
-use super::common::{CliError, EXIT_FAILURES, EXIT_OK, EndpointArgs, OutputArgs, Report};
+use super::common::{CliError, CsvArgs, EXIT_FAILURES, EXIT_OK, EndpointArgs, OutputArgs, Report};
 use almanac_core::domain::{Generated, RowId, SpreadsheetId};
 use almanac_files::{EventsFile, Format};
 use almanac_sheets::plan::plan_writes;
@@ -59,6 +59,9 @@ pub struct PullArgs {
     /// Rows to save, 1-based and inclusive like `2:17` (the header row 1 is always read).
     #[arg(long)]
     pub rows: Option<String>,
+    #[command(flatten)]
+    /// `--raw-csv`.
+    pub csv: CsvArgs,
     #[command(flatten)]
     /// Endpoints, keys and the job store (the same settings as `almanac serve`).
     pub endpoints: EndpointArgs,
@@ -144,10 +147,11 @@ async fn pull(args: PullArgs) -> Result<Report, CliError> {
     let read = sheets.read_rows(&id, sheet_id, &spans).await?;
     let title = read.title;
     let grid: Vec<Vec<String>> = read.rows.into_iter().map(|r| r.cells).collect();
-    let file = EventsFile::from_grid(&args.output, format, &grid).map_err(|mut e| {
-        e.message = format!("sheet `{title}`: {}", e.message);
-        CliError::bad_input(e.to_string())
-    })?;
+    let file =
+        EventsFile::from_grid(&args.output, format, &grid, args.csv.cells()).map_err(|mut e| {
+            e.message = format!("sheet `{title}`: {}", e.message);
+            CliError::bad_input(e.to_string())
+        })?;
     file.write_atomic(&args.output)?;
     Ok(Report {
         exit: EXIT_OK,

@@ -52,13 +52,14 @@ pub struct AuthArgs {
         default_missing_value = "true"
     )]
     pub(super) insecure_dev_no_auth: bool,
-    /// Secret of access challenges and proofs; the same on every instance behind one URL.
-    /// Unset: random per process (a restart makes sidebars prove access again).
+    /// Secret of access challenges and proofs, at least 32 bytes (`openssl rand -base64 48`);
+    /// the same on every instance behind one URL. Unset: random per process (a restart makes
+    /// sidebars prove access again).
     #[arg(
         long = "access-proof-secret",
         env = "ALMANAC_ACCESS_PROOF_SECRET",
         hide_env_values = true,
-        value_parser = parse::secret
+        value_parser = parse::signing_secret()
     )]
     access_proof_secret: Option<SecretString>,
 }

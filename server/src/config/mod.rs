@@ -35,7 +35,7 @@ pub use error::ConfigError;
 pub use google::GoogleCredentials;
 pub use limits::{LimitSettings, MetricsBind};
 pub use parse::secret;
-use server::DEFAULT_CORS_ORIGINS;
+pub use server::DEFAULT_CORS_ORIGINS;
 pub use server::DEFAULT_SIDEBAR_DIR;
 pub use worker::WorkerSettings;
 
@@ -76,7 +76,8 @@ pub struct ServeArgs {
 #[derive(Clone, Debug)]
 pub struct ApiSettings {
     /// Origins allowed by CORS: exact (`https://example.com`), with a wildcard subdomain
-    /// (`https://*.googleusercontent.com`), or `*` for any.
+    /// (`https://*.example.com`), a wildcard in the first label
+    /// (`https://n-*-script.googleusercontent.com`, the default), or `*` for any.
     pub cors_origins: Vec<String>,
     /// Jobs one user may create per minute (also the burst size); at least 1.
     pub jobs_per_minute: u32,
@@ -316,7 +317,7 @@ mod tests {
     #[test]
     fn debug_output_of_the_flags_does_not_show_the_secrets() {
         let args = try_serve_args(&[
-            "--access-proof-secret=proof-very-secret",
+            "--access-proof-secret=proof-very-secret-0123456789abcdef",
             "--realtime-api-key=sk-realtime-secret",
         ])
         .unwrap();
@@ -324,6 +325,30 @@ mod tests {
         for secret in ["sk-x", "proof-very-secret", "sk-realtime-secret"] {
             assert!(!shown.contains(secret), "{shown}");
         }
+    }
+
+    #[test]
+    fn an_access_proof_secret_under_32_bytes_is_refused_saying_how_to_make_one() {
+        let err = try_serve_args(&["--access-proof-secret=0123456789abcdef0123456789abcde"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("ALMANAC_ACCESS_PROOF_SECRET"), "{err}");
+        assert!(err.contains("at least 32 bytes"), "{err}");
+        assert!(err.contains("openssl rand -base64 48"), "{err}");
+        assert!(
+            !err.contains("0123456789abcdef"),
+            "the value is not shown: {err}"
+        );
+        let config = try_serve_args(&["--access-proof-secret=0123456789abcdef0123456789abcdef"])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert!(config.api.access_proof_secret.is_some());
+        let config = try_serve_args(&["--access-proof-secret="])
+            .unwrap()
+            .into_config()
+            .unwrap();
+        assert!(config.api.access_proof_secret.is_none(), "blank is unset");
     }
 
     #[test]
@@ -405,6 +430,10 @@ mod tests {
             ("--streams-per-user=0", "ALMANAC_STREAMS_PER_USER"),
             ("--idle-timeout=5", "ALMANAC_IDLE_TIMEOUT"),
             ("--metrics-bind=public", "ALMANAC_METRICS_BIND"),
+            (
+                "--access-proof-secret=short-secret",
+                "ALMANAC_ACCESS_PROOF_SECRET",
+            ),
         ];
         for (flag, named) in cases {
             let err = try_serve_args(&[flag]).unwrap_err().to_string();

@@ -168,6 +168,26 @@ pub fn one_of<E: ValueEnum + Clone + Send + Sync + 'static>() -> Checked<E> {
     }
 }
 
+/// Fewest bytes of an HMAC signing secret: HS256's key is as strong as its bytes are random, and
+/// RFC 7518 §3.2 asks for a key of at least the hash's size, 256 bits.
+pub const MIN_SIGNING_SECRET_BYTES: usize = 32;
+
+/// A signing secret of at least [`MIN_SIGNING_SECRET_BYTES`] bytes, held as a [`SecretString`];
+/// blank means unset (the caller then draws a random one). The refusal says how to make one and
+/// never shows the value.
+pub fn signing_secret() -> Checked<SecretString> {
+    Checked::new(|text| {
+        let bytes = text.trim().len();
+        if bytes == 0 || bytes >= MIN_SIGNING_SECRET_BYTES {
+            return Ok(SecretString::from(text));
+        }
+        Err(format!(
+            "must be at least {MIN_SIGNING_SECRET_BYTES} bytes of random text, not {bytes}: \
+             generate one with `openssl rand -base64 48` and set the same value on every instance"
+        ))
+    })
+}
+
 /// A key or a secret, held so that `Debug` never shows it (clap's value parser of
 /// [`SecretString`] flags).
 ///

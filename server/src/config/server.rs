@@ -9,9 +9,15 @@ use clap::Args;
 
 use super::parse;
 
-/// The default CORS allow-list: the origin Apps Script serves add-on sidebars from
-/// (`https://n-…-script.googleusercontent.com`).
-pub const DEFAULT_CORS_ORIGINS: &str = "https://*.googleusercontent.com";
+/// The default CORS allow-list: the origins of Apps Script's HTML service, where an add-on's
+/// sidebar runs in a sandboxed iframe served from
+/// `https://n-<hash>-<n>lu-script.googleusercontent.com` (e.g.
+/// `https://n-aknwylqugtad7abe6fzh5c47svchxgv7l53qtjy-0lu-script.googleusercontent.com`; Google's
+/// "HTML Service: Restrictions", <https://developers.google.com/apps-script/guides/html/restrictions>,
+/// describes the sandbox, and the Picker's `setOrigin(google.script.host.origin)` exists because
+/// that origin is Google's, not the script's). It leaves out every other host of
+/// `googleusercontent.com`: Drive and Docs downloads, Sites, user images.
+pub const DEFAULT_CORS_ORIGINS: &str = "https://n-*-script.googleusercontent.com";
 
 /// Where `sidebar/build.sh` writes the bundle, relative to the working directory.
 pub const DEFAULT_SIDEBAR_DIR: &str = "sidebar/dist";
@@ -29,7 +35,8 @@ pub struct ServerArgs {
         default_value = DEFAULT_SIDEBAR_DIR
     )]
     pub sidebar_dir: PathBuf,
-    /// Browser origins (comma-separated) allowed by CORS; `*.` matches any subdomain.
+    /// Browser origins (comma-separated) allowed by CORS; `*.` matches any subdomain, a `*` inside
+    /// the first label (`https://n-*-script.googleusercontent.com`) letters, digits and `-` there.
     #[arg(
         long = "cors-origins",
         env = "ALMANAC_CORS_ORIGINS",

@@ -4,6 +4,7 @@
 
 use std::time::Duration;
 
+use almanac_files::CsvCells;
 use clap::Args;
 
 use super::parse;
@@ -57,6 +58,9 @@ pub struct WorkerSettings {
     /// holder renews it every third of this; when a replica dies, another takes its jobs over
     /// once this has passed since the last renewal.
     pub lease: Duration,
+    /// How a file job (`almanac run`) writes answers into a CSV output: formula-like ones escaped
+    /// (the default), or raw with `--raw-csv`.
+    pub csv_cells: CsvCells,
 }
 
 impl Default for WorkerSettings {
@@ -67,6 +71,7 @@ impl Default for WorkerSettings {
             retry_max_delay: Duration::from_secs(300),
             shutdown_grace: Duration::from_secs(30),
             lease: Duration::from_secs(30),
+            csv_cells: CsvCells::Escaped,
         }
     }
 }

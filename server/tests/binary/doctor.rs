@@ -281,7 +281,7 @@ async fn doctor_prints_a_mark_and_what_to_do_for_each_check() {
     assert!(text.contains("✓ OpenAI API key"), "{text}");
     assert!(text.contains("✗ CORS"), "{text}");
     assert!(
-        text.contains("→ add https://*.googleusercontent.com"),
+        text.contains("→ add https://n-*-script.googleusercontent.com"),
         "{text}"
     );
     assert!(text.contains("1 of 8 checks failed"), "{text}");

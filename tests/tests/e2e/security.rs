@@ -733,8 +733,19 @@ async fn cors_answers_preflights_for_apps_script_origins_only_and_never_allows_c
     for h in ["authorization", "content-type", "x-almanac-access-proof"] {
         assert!(allowed.contains(h), "{allowed}");
     }
-    let evil = preflight("https://evil.example.com").await.unwrap();
-    assert!(evil.headers().get("access-control-allow-origin").is_none());
+    // Another site, and another host of Google's user content (a Drive download, an Apps Script
+    // page is `n-…-script`): no CORS headers.
+    for refused in [
+        "https://evil.example.com",
+        "https://doc-0k-8c-docs.googleusercontent.com",
+        "https://evil.n-abc123def-0lu-script.googleusercontent.com",
+    ] {
+        let resp = preflight(refused).await.unwrap();
+        assert!(
+            resp.headers().get("access-control-allow-origin").is_none(),
+            "{refused}"
+        );
+    }
     // A simple request from the sidebar's origin gets the header too.
     let resp = app
         .http
@@ -950,4 +961,65 @@ async fn connections_past_the_cap_are_answered_503_and_closed() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(status, 200);
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers_and_each_surface_its_policy() {
+    let app = spawn_app(fast()).await;
+    let anonymous = reqwest::Client::new();
+    let base = app.api.trim_end_matches("/api/v1");
+    // (path, the policy's directives that must be there, API answer)
+    let cases: [(&str, &[&str], bool); 6] = [
+        (
+            "/api/v1/health",
+            &["default-src 'none'", "frame-ancestors 'none'"],
+            true,
+        ),
+        (
+            "/api/v1/models",
+            &["default-src 'none'", "frame-ancestors 'none'"],
+            true,
+        ),
+        ("/api/v1/nowhere", &["default-src 'none'"], true),
+        (
+            "/docs",
+            &[
+                "script-src 'self'",
+                "connect-src 'self'",
+                "frame-ancestors 'none'",
+            ],
+            false,
+        ),
+        (
+            "/sidebar/",
+            &[
+                "script-src 'self' 'wasm-unsafe-eval'",
+                "frame-ancestors 'self' https://docs.google.com https://*.googleusercontent.com",
+            ],
+            false,
+        ),
+        ("/", &["default-src 'none'"], true),
+    ];
+    for (path, directives, api) in cases {
+        let resp = anonymous.get(format!("{base}{path}")).send().await.unwrap();
+        let headers = resp.headers();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .unwrap_or_else(|| panic!("{path}: no {name}"))
+                .to_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{path}");
+        let csp = header("content-security-policy");
+        for directive in directives {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("'unsafe-eval'"), "{path}: {csp}");
+        if api {
+            assert_eq!(header("cache-control"), "no-store", "{path}");
+        }
+    }
 }

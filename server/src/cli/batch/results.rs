@@ -13,7 +13,7 @@ use almanac_openai::output;
 use serde_json::{Value, json};
 
 use crate::cli::batch::lines::{Line, read_lines};
-use crate::cli::common::{CliError, EXIT_FAILURES, EXIT_OK, OutputArgs, Report};
+use crate::cli::common::{CliError, CsvArgs, EXIT_FAILURES, EXIT_OK, OutputArgs, Report};
 
 /// Flags of `batch results analyze`.
 #[derive(Debug, clap::Args)]
@@ -44,6 +44,9 @@ pub struct MergeArgs {
     /// Replace values already filled.
     #[arg(long)]
     pub overwrite: bool,
+    #[command(flatten)]
+    /// `--raw-csv`.
+    pub csv: CsvArgs,
     #[command(flatten)]
     /// `--json` and the progress bar.
     pub output_args: OutputArgs,
@@ -266,7 +269,7 @@ pub(super) fn merge(args: MergeArgs) -> Result<Report, CliError> {
     for path in &args.files {
         read_answers(path, &mut answers, &mut failed)?;
     }
-    let report = file.merge(&answers, args.overwrite);
+    let report = file.merge(&answers, args.overwrite, args.csv.cells());
     let target = args.output.clone().unwrap_or_else(|| args.into.clone());
     file.write_atomic(&target)?;
     Ok(Report {

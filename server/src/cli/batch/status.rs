@@ -11,7 +11,7 @@ use almanac_openai::{BatchClient, BatchInfo, BatchState};
 use serde_json::json;
 
 use crate::cli::common::{
-    CliError, EXIT_FAILURES, EXIT_OK, EXIT_RUNNING, EndpointArgs, OutputArgs, Report,
+    CliError, CsvArgs, EXIT_FAILURES, EXIT_OK, EXIT_RUNNING, EndpointArgs, OutputArgs, Report,
     check_interval, log_line, progress_bar,
 };
 use crate::cli::run::{drive, job_report};
@@ -33,6 +33,9 @@ pub struct StatusArgs {
     /// Where to save a finished batch's result files.
     #[arg(long, default_value = ".")]
     pub output_dir: PathBuf,
+    #[command(flatten)]
+    /// `--raw-csv` (with `--wait` on a job of `almanac run`, which writes its output file).
+    pub csv: CsvArgs,
     #[command(flatten)]
     /// Endpoints, keys and the job store (the same settings as `almanac serve`).
     pub endpoints: EndpointArgs,
@@ -181,7 +184,7 @@ fn batch_exit(info: &BatchInfo) -> u8 {
 async fn job_status(args: StatusArgs, poll: Duration) -> Result<Report, CliError> {
     let out = &args.output_args;
     if args.wait {
-        let svc = args.endpoints.services(poll).await?;
+        let svc = args.endpoints.services(poll, args.csv.cells()).await?;
         let Some(job) = svc.store.job(&JobId::from(args.id.as_str())).await? else {
             return Err(not_found(&args.id));
         };

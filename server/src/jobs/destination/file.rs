@@ -40,7 +40,7 @@ pub async fn write(svc: &Services, job: &JobRecord, target: &FileTarget) -> Resu
         .iter()
         .map(|(_, id, g)| (id.clone(), g.clone()))
         .collect();
-    let report = file.merge(&answers, job.overwrite);
+    let report = file.merge(&answers, job.overwrite, svc.settings.csv_cells);
     if target.keep_temp_files {
         save_temp_files(svc, job, target).await?;
     }
