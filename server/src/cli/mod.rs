@@ -11,6 +11,7 @@ pub(crate) mod common;
 #[cfg(feature = "demo")]
 pub mod demo;
 pub(crate) mod doctor;
+mod file_rows;
 pub(crate) mod run;
 pub(crate) mod sheet;
 

@@ -4,27 +4,22 @@
 //! a file target), driven by the same worker steps as a sheet job, so an interrupted run resumes
 //! its job — the batch already paid for — when the same command runs again.
 
-use almanac_core::ids::{BatchId, JobId};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use almanac_core::catalog::{Catalog, ModelSpec};
-use almanac_core::cost::{CountedRequest, EstimateTally, OutputPrediction};
-use almanac_core::domain::RowInput;
-use almanac_core::domain::SheetRow;
+use almanac_core::ids::{BatchId, JobId};
 use almanac_core::state::{JobStatus, Mode, RowState};
-use almanac_files::{FileRow, Format, read_rows};
-use almanac_openai::tokens::InputCounter;
-use almanac_protocol::{Estimate, RowEstimate, RowSpan};
-use almanac_store::{FileTarget, JobRecord, NewRow};
+use almanac_files::Format;
+use almanac_protocol::RowSpan;
+use almanac_store::{FileTarget, JobRecord};
 use serde_json::json;
 
 use super::common::{
     CliError, CsvArgs, EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EndpointArgs, OutputArgs, Report,
-    check_interval, completion_window, confirm, estimate_json, estimate_text, interactive,
-    log_line, progress_bar,
+    check_interval, completion_window, confirm, estimate_text, interactive, log_line, progress_bar,
 };
-use crate::jobs::creation::selection::{self, Place};
+use super::file_rows::{Selection, scan_estimate, select};
 use crate::jobs::destination::file::temp_files_dir;
 use crate::jobs::{JobService, NewFileJob, Services, Worker, job_view};
 
@@ -114,73 +109,6 @@ pub struct RunArgs {
     pub output_args: OutputArgs,
 }
 
-/// The selected rows of a file, checked and classified.
-pub struct Selection {
-    /// The file's format.
-    pub format: Format,
-    /// Data rows in the whole file.
-    pub total: usize,
-    /// The selected rows as job rows (pending, skipped or failed with a reason).
-    pub rows: Vec<NewRow>,
-    /// The inputs of the pending rows.
-    pub pending: Vec<RowInput>,
-}
-
-impl Selection {
-    /// How many selected rows are in `state`.
-    pub fn count(&self, state: RowState) -> usize {
-        self.rows.iter().filter(|r| r.state == state).count()
-    }
-}
-
-/// Reads a file (as a stream: only the selected rows are kept) and classifies its rows
-/// `start..end` like the sheet flow does, in the file's words.
-///
-/// # Errors
-/// Bad input for an unreadable file or an empty range.
-pub fn select(
-    path: &Path,
-    start: usize,
-    end: Option<usize>,
-    overwrite: bool,
-) -> Result<Selection, CliError> {
-    let range = start..end.unwrap_or(usize::MAX);
-    let mut selected: Vec<SheetRow> = Vec::new();
-    let read = read_rows(path, |row: FileRow| {
-        if range.contains(&row.index) {
-            selected.push(row.as_sheet_row());
-        }
-        Ok(())
-    })?;
-    let total = read.rows;
-    check_range(path, start, end, total)?;
-    let rows = selection::classify_in(&selected, overwrite, Place::File);
-    let pending = crate::jobs::creation::create::pending_inputs(&rows);
-    Ok(Selection {
-        format: read.format,
-        total,
-        rows,
-        pending,
-    })
-}
-
-/// Bad input when `--start-row start [--end-row end]` selects none of the file's `total` data rows.
-fn check_range(
-    path: &Path,
-    start: usize,
-    end: Option<usize>,
-    total: usize,
-) -> Result<(), CliError> {
-    if start < end.unwrap_or(total).min(total) {
-        return Ok(());
-    }
-    Err(CliError::bad_input(format!(
-        "{}: --start-row {start}{} selects no rows: the file has {total} data rows (numbered from 0)",
-        path.display(),
-        end.map(|e| format!(" --end-row {e}")).unwrap_or_default()
-    )))
-}
-
 /// An absolute path for a file that may not exist yet.
 fn absolute(path: &Path) -> Result<PathBuf, CliError> {
     std::path::absolute(path).map_err(|e| CliError::bad_input(format!("{}: {e}", path.display())))
@@ -220,7 +148,12 @@ pub async fn run(args: RunArgs) -> Result<Report, CliError> {
         let (store, _) = args.endpoints.open_store().await?;
         let prediction = crate::jobs::creation::estimate::prediction(&store, spec).await?;
         let json = args.output_args.json;
-        let scan = scan_estimate(&args, spec, prediction, json)?;
+        let scan = scan_estimate(
+            (&args.input, args.start_row, args.end_row),
+            args.overwrite,
+            spec,
+            (prediction, json),
+        )?;
         return Ok(scan.report(spec, json));
     }
     let selection = select(&args.input, args.start_row, args.end_row, args.overwrite)?;
@@ -265,109 +198,6 @@ fn check_output_format(args: &RunArgs, input_format: Format) -> Result<(), CliEr
         output_format.as_str(),
         input_format.as_str()
     )))
-}
-
-/// What `--estimate-cost` gathers while the file is read, a row at a time: the counts, the
-/// invalid rows (line, id, reason), the sums of the estimate and — for `--json`, whose document
-/// lists them — each pending row's figures. Nothing else of a row is kept, so memory does not
-/// grow with the file (beyond the reader's set of ids, which finds an id used twice) unless
-/// `--json` asks for every row's figures. A file's ids are unique (the reader refuses a file
-/// where one repeats), so each row is classified on its own, as `batch build` does.
-struct EstimateScan {
-    counter: InputCounter,
-    tally: EstimateTally,
-    per_row: Option<Vec<RowEstimate>>,
-    selected: usize,
-    skipped: usize,
-    invalid: Vec<serde_json::Value>,
-}
-
-/// Reads the selected rows of INPUT once and estimates them without holding them
-/// ([`EstimateScan`]).
-///
-/// # Errors
-/// Bad input for an unreadable file or an empty range.
-fn scan_estimate(
-    args: &RunArgs,
-    spec: &'static ModelSpec,
-    prediction: OutputPrediction,
-    json: bool,
-) -> Result<EstimateScan, CliError> {
-    let counter = InputCounter::new(spec);
-    let mut scan = EstimateScan {
-        tally: EstimateTally::new(counter.shared_prefix(), prediction),
-        counter,
-        per_row: json.then(Vec::new),
-        selected: 0,
-        skipped: 0,
-        invalid: Vec::new(),
-    };
-    let range = args.start_row..args.end_row.unwrap_or(usize::MAX);
-    let read = read_rows(&args.input, |row: FileRow| {
-        if range.contains(&row.index) {
-            scan.add(spec, &row.as_sheet_row(), args.overwrite);
-        }
-        Ok(())
-    })?;
-    check_range(&args.input, args.start_row, args.end_row, read.rows)?;
-    Ok(scan)
-}
-
-impl EstimateScan {
-    /// Classifies one selected row and counts it when it would be sent.
-    fn add(&mut self, spec: &ModelSpec, row: &SheetRow, overwrite: bool) {
-        self.selected += 1;
-        let new = selection::classify_row(row, overwrite, Place::File);
-        match new.state {
-            RowState::Pending => {
-                let input_tokens = self.counter.count(&new.title);
-                let request = CountedRequest {
-                    id: &new.row_id,
-                    input_tokens,
-                };
-                match &mut self.per_row {
-                    Some(per_row) => per_row.push(self.tally.add_row(spec, &request)),
-                    None => {
-                        self.tally.add(input_tokens);
-                    }
-                }
-            }
-            RowState::Skipped => self.skipped += 1,
-            _ => self
-                .invalid
-                .push(json!({"line": new.row_number, "id": new.row_id, "reason": new.reason})),
-        }
-    }
-
-    /// `--estimate-cost`'s answer: what the run would cost, and that nothing was sent.
-    fn report(self, spec: &ModelSpec, json: bool) -> Report {
-        let est = Estimate {
-            per_row: self.per_row.unwrap_or_default(),
-            ..self.tally.finish(spec)
-        };
-        let (to_send, invalid) = (est.rows, self.invalid.len());
-        let json = if json {
-            json!({
-                "estimate": estimate_json(&est),
-                "rows": {"selected": self.selected, "to_send": to_send,
-                         "skipped": self.skipped, "failed": invalid},
-                "invalid_rows": self.invalid,
-                "sent": false,
-            })
-        } else {
-            serde_json::Value::Null
-        };
-        Report {
-            exit: EXIT_OK,
-            json,
-            text: format!(
-                "{}\n{} rows selected: {to_send} to send, {} skipped (already filled), {invalid} invalid. Nothing was sent.",
-                estimate_text(&est),
-                self.selected,
-                self.skipped,
-            ),
-        }
-    }
 }
 
 /// Takes up a job an earlier run left: due now with a fresh count of failed tries, or — when it
