@@ -146,6 +146,9 @@ pub enum ErrorCode {
     RunCancelled,
     /// 504: the run was stopped at the server's run timeout while the caller waited for it.
     RunExpired,
+    /// A run's replica stopped (or gave up on it) before it ended; the run was failed so that its
+    /// thread can go on (a run's `last_error` only).
+    Interrupted,
     /// The model kept calling the sheet's tools without answering.
     TooManyToolCalls,
     /// The `last_error` of a run cancelled on request.
@@ -161,7 +164,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code of Almanac's own, in declaration order (all but [`ErrorCode::OpenAi`]).
-    pub const ALL: [ErrorCode; 58] = [
+    pub const ALL: [ErrorCode; 59] = [
         ErrorCode::InvalidRequest,
         ErrorCode::BodyTooLarge,
         ErrorCode::NotFound,
@@ -218,6 +221,7 @@ impl ErrorCode {
         ErrorCode::OpenAiFailed,
         ErrorCode::RunCancelled,
         ErrorCode::RunExpired,
+        ErrorCode::Interrupted,
         ErrorCode::TooManyToolCalls,
         ErrorCode::Cancelled,
     ];
@@ -282,6 +286,7 @@ impl ErrorCode {
             ErrorCode::OpenAiFailed => "openai_failed",
             ErrorCode::RunCancelled => "run_cancelled",
             ErrorCode::RunExpired => "run_expired",
+            ErrorCode::Interrupted => "interrupted",
             ErrorCode::TooManyToolCalls => "too_many_tool_calls",
             ErrorCode::Cancelled => "cancelled",
             ErrorCode::OpenAi(code) => code,
@@ -295,6 +300,34 @@ impl ErrorCode {
             .into_iter()
             .find(|code| code.as_str() == text)
             .unwrap_or_else(|| ErrorCode::OpenAi(text.to_owned()))
+    }
+}
+
+/// Stored as its text (`TEXT`), read back with [`ErrorCode::parse`] (a code Almanac does not know
+/// is OpenAI's, kept as it came). Write it by binding [`ErrorCode::as_str`].
+#[cfg(feature = "sqlx")]
+impl<DB: sqlx::Database> sqlx::Type<DB> for ErrorCode
+where
+    String: sqlx::Type<DB>,
+{
+    fn type_info() -> DB::TypeInfo {
+        <String as sqlx::Type<DB>>::type_info()
+    }
+
+    fn compatible(ty: &DB::TypeInfo) -> bool {
+        <String as sqlx::Type<DB>>::compatible(ty)
+    }
+}
+
+#[cfg(feature = "sqlx")]
+impl<'r, DB: sqlx::Database> sqlx::Decode<'r, DB> for ErrorCode
+where
+    String: sqlx::Decode<'r, DB>,
+{
+    fn decode(value: DB::ValueRef<'r>) -> Result<ErrorCode, sqlx::error::BoxDynError> {
+        Ok(ErrorCode::parse(&<String as sqlx::Decode<'r, DB>>::decode(
+            value,
+        )?))
     }
 }
 

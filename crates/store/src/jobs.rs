@@ -4,6 +4,7 @@
 
 use almanac_core::ids::JobId;
 use almanac_core::state::{JobStatus, Transition};
+use almanac_protocol::ErrorCode;
 use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
@@ -152,7 +153,7 @@ impl Store {
         &self,
         id: &JobId,
         status: JobStatus,
-        error: Option<(&str, &str)>,
+        error: Option<(&ErrorCode, &str)>,
     ) -> StoreResult<()> {
         let now = now();
         let Some(sources) = status_list(Transition::Step, status) else {
@@ -163,7 +164,7 @@ impl Store {
         );
         let moved = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
         .bind(status)
-        .bind(error.map(|e| e.0))
+        .bind(error.map(|e| e.0.as_str()))
         .bind(error.map(|e| e.1))
         .bind(&now)
         .bind(&now)

@@ -7,7 +7,7 @@
 use almanac_core::domain::{BatchError, Generated, RowId, RowInput, SpreadsheetId};
 use almanac_core::ids::{BatchId, JobId};
 use almanac_core::state::{BatchState, FailureCode, JobStatus, Mode, RowFailure, RowState};
-use almanac_protocol::{RequestCounts, RowSpan};
+use almanac_protocol::{ErrorCode, RequestCounts, RowSpan};
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
@@ -118,7 +118,7 @@ pub struct JobRecord {
     /// The caller asked to cancel.
     pub cancel_requested: bool,
     /// Error code when failed.
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
     /// Error message when failed.
     pub error_message: Option<String>,
     /// Consecutive transient failures of the current step.
@@ -155,7 +155,7 @@ pub(crate) struct JobRow {
     overwrite: bool,
     status: JobStatus,
     cancel_requested: bool,
-    error_code: Option<String>,
+    error_code: Option<ErrorCode>,
     error_message: Option<String>,
     attempts: i64,
     not_before: String,
@@ -195,6 +195,34 @@ impl TryFrom<JobRow> for JobRecord {
             created_at: parse_time(&row.created_at)?,
             updated_at: parse_time(&row.updated_at)?,
         })
+    }
+}
+
+/// A time column as the database holds it (RFC 3339 text, see [`crate::timestamp`]), read into a
+/// `DateTime<Utc>` field by `#[sqlx(try_from = "StoredTime")]`; text that is not a time is
+/// [`StoreError::Corrupt`].
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub(crate) struct StoredTime(String);
+
+impl TryFrom<StoredTime> for DateTime<Utc> {
+    type Error = StoreError;
+
+    fn try_from(stored: StoredTime) -> Result<DateTime<Utc>, StoreError> {
+        parse_time(&stored.0)
+    }
+}
+
+/// A time column that may be NULL, as [`StoredTime`] (`#[sqlx(try_from = "MaybeStoredTime")]`).
+#[derive(sqlx::Type)]
+#[sqlx(transparent)]
+pub(crate) struct MaybeStoredTime(Option<String>);
+
+impl TryFrom<MaybeStoredTime> for Option<DateTime<Utc>> {
+    type Error = StoreError;
+
+    fn try_from(stored: MaybeStoredTime) -> Result<Option<DateTime<Utc>>, StoreError> {
+        stored.0.as_deref().map(parse_time).transpose()
     }
 }
 

@@ -46,7 +46,7 @@ pub async fn finish(
             stopped(ctx, status)
         }
     };
-    end.error = Some((error.error.code.to_string(), error.error.message.clone()));
+    end.error = Some((error.error.code.clone(), error.error.message.clone()));
     match ctx.store.end_chat_run(&turn.run_id, &end, None).await {
         Ok(_) => Err(error),
         Err(e) => Err(internal(&e)),
@@ -110,7 +110,7 @@ async fn answered(
         message: outcome.text.clone(),
         thread_id: turn.thread_id.to_string(),
         role: Role::Assistant,
-        created_at: view::unix(&almanac_store::now()),
+        created_at: view::unix(chrono::Utc::now()),
         message_id: reply_id,
         run_id: turn.run_id.to_string(),
         usage: end.usage,

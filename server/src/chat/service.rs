@@ -78,7 +78,7 @@ impl ChatService {
             chrono::Utc::now()
         };
         Ok(store
-            .interrupt_chat_runs(almanac_store::chat::STALE_RUN_CODE, message, before)
+            .interrupt_chat_runs(&almanac_store::chat::STALE_RUN_CODE, message, before)
             .await?)
     }
 
@@ -450,7 +450,7 @@ impl ChatService {
                 status: RunStatus::Cancelled,
                 usage: run.usage.unwrap_or_default(),
                 error: Some((
-                    almanac_protocol::ErrorCode::Cancelled.to_string(),
+                    almanac_protocol::ErrorCode::Cancelled,
                     "the run was cancelled".into(),
                 )),
                 incomplete_reason: None,

@@ -13,15 +13,14 @@ use almanac_protocol::chat::{
 };
 use almanac_protocol::{ErrorDetail, TokenUsage};
 use almanac_store::{FileRecord, MessageRecord, RunRecord, ThreadRecord};
+use chrono::{DateTime, Utc};
 
 /// The one assistant of this server (`assistant_id` of every run).
 pub const ASSISTANT_ID: &str = "asst_almanac";
 
-/// Unix seconds of a stored RFC 3339 time (0 when it does not parse).
-pub fn unix(rfc3339: &str) -> u64 {
-    chrono::DateTime::parse_from_rfc3339(rfc3339)
-        .map(|t| t.timestamp().max(0) as u64)
-        .unwrap_or(0)
+/// Unix seconds of a time (0 before 1970).
+pub fn unix(t: DateTime<Utc>) -> u64 {
+    t.timestamp().max(0) as u64
 }
 
 /// A thread as the API shows it.
@@ -29,7 +28,7 @@ pub fn thread(t: &ThreadRecord) -> Thread {
     Thread {
         id: t.id.to_string(),
         object: "thread".into(),
-        created_at: unix(&t.created_at),
+        created_at: unix(t.created_at),
         metadata: ThreadMetadata {
             spreadsheet_id: t.spreadsheet_id.clone(),
             sheet_id: i32::try_from(t.sheet_id).unwrap_or_default(),
@@ -49,7 +48,7 @@ pub fn run_cost(catalog: &Catalog, run: &RunRecord, containers: u64) -> f64 {
 pub fn run(r: &RunRecord, cost_usd: f64) -> Run {
     let last_error = match (&r.error_code, &r.error_message) {
         (Some(code), message) => Some(ErrorDetail {
-            code: almanac_protocol::ErrorCode::parse(code),
+            code: code.clone(),
             message: message.clone().unwrap_or_default(),
         }),
         (None, _) => None,
@@ -58,12 +57,12 @@ pub fn run(r: &RunRecord, cost_usd: f64) -> Run {
     Run {
         id: r.id.to_string(),
         object: "thread.run".into(),
-        created_at: unix(&r.created_at),
+        created_at: unix(r.created_at),
         assistant_id: ASSISTANT_ID.into(),
         thread_id: r.thread_id.to_string(),
         status: r.status,
         model: r.model.clone(),
-        completed_at: r.completed_at.as_deref().map(unix),
+        completed_at: r.completed_at.map(unix),
         usage: (spent || r.status.is_terminal()).then(|| r.usage()),
         cost_usd,
         last_error: last_error.filter(|_| r.status != RunStatus::Completed),
@@ -110,7 +109,7 @@ pub fn messages(
             ThreadMessage {
                 id: m.id.clone(),
                 object: "thread.message".into(),
-                created_at: unix(&m.created_at),
+                created_at: unix(m.created_at),
                 thread_id: m.thread_id.to_string(),
                 role: m.role,
                 content,
@@ -148,8 +147,11 @@ mod tests {
 
     #[test]
     fn times_are_unix_seconds_and_files_get_their_media_type() {
-        assert_eq!(unix("2025-08-06T12:30:00.000Z"), 1_754_483_400);
-        assert_eq!(unix("garbage"), 0);
+        let at = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().with_timezone(&Utc);
+        assert_eq!(unix(at("2025-08-06T12:30:00.000Z")), 1_754_483_400);
+        // A stored time that is not a time is refused by the store (`StoreError::Corrupt`);
+        // one before 1970 is 0.
+        assert_eq!(unix(at("1969-12-31T23:59:59Z")), 0);
         assert_eq!(mime_type("events_per_decade.PNG"), "image/png");
         assert_eq!(mime_type("data"), "application/octet-stream");
     }

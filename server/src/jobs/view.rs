@@ -57,7 +57,7 @@ pub async fn job_view(store: &Store, record: &JobRecord) -> Result<Job, StoreErr
             .collect(),
         error: match (&record.error_code, &record.error_message) {
             (Some(code), Some(message)) => Some(ErrorDetail {
-                code: almanac_protocol::ErrorCode::parse(code),
+                code: code.clone(),
                 message: message.clone(),
             }),
             _ => None,

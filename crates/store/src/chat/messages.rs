@@ -4,9 +4,11 @@
 
 use almanac_core::ids::{RunId, ThreadId};
 use almanac_protocol::chat::Role;
+use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::pool::{in_tx, on_pool};
+use crate::records::StoredTime;
 use crate::{Store, StoreResult};
 
 /// A message as stored.
@@ -27,7 +29,8 @@ pub struct MessageRecord {
     /// The run that sent or wrote it; `None`: a user message waiting for a run.
     pub run_id: Option<RunId>,
     /// RFC 3339.
-    pub created_at: String,
+    #[sqlx(try_from = "StoredTime")]
+    pub created_at: DateTime<Utc>,
 }
 
 /// The columns of `chat_messages` that [`MessageRecord`] reads.

@@ -4,8 +4,8 @@
 //! spreadsheet for its budget, and the runs no replica drives any more failed at start-up.
 
 use almanac_core::ids::{RunId, ThreadId};
-use almanac_protocol::TokenUsage;
 use almanac_protocol::chat::{Role, RunStatus};
+use almanac_protocol::{ErrorCode, TokenUsage};
 use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
 
@@ -13,11 +13,12 @@ use crate::chat::files::NewFile;
 use crate::chat::messages::{insert_message, lock_thread};
 use crate::cost::SpendScope;
 use crate::pool::{in_tx, on_pool};
+use crate::records::{MaybeStoredTime, StoredTime};
 use crate::{Store, StoreResult, now, timestamp};
 
 /// The error code of a run failed because nothing drives it any more ([`Store::insert_chat_run`]
 /// over a stale run; the caller of [`Store::interrupt_chat_runs`] passes it too).
-pub const STALE_RUN_CODE: &str = "interrupted";
+pub const STALE_RUN_CODE: ErrorCode = ErrorCode::Interrupted;
 
 /// The error message of a stale run failed by [`Store::insert_chat_run`].
 pub const STALE_RUN_MESSAGE: &str =
@@ -68,15 +69,17 @@ pub struct RunRecord {
     /// `usage.output_tokens_details.reasoning_tokens`, summed.
     pub reasoning_tokens: i64,
     /// Why it did not complete (a stable code).
-    pub error_code: Option<String>,
+    pub error_code: Option<ErrorCode>,
     /// … for people.
     pub error_message: Option<String>,
     /// Why the answer was cut short, when it was.
     pub incomplete_reason: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
-    /// RFC 3339, once ended.
-    pub completed_at: Option<String>,
+    /// When it was created.
+    #[sqlx(try_from = "StoredTime")]
+    pub created_at: DateTime<Utc>,
+    /// When it ended, once it has.
+    #[sqlx(try_from = "MaybeStoredTime")]
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 impl RunRecord {
@@ -112,7 +115,7 @@ pub struct RunEnd {
     /// Tokens of every response it made.
     pub usage: TokenUsage,
     /// `(code, message)` unless completed.
-    pub error: Option<(String, String)>,
+    pub error: Option<(ErrorCode, String)>,
     /// Why the answer was cut short, when it was.
     pub incomplete_reason: Option<String>,
     /// Code interpreter containers its responses used.
@@ -215,7 +218,7 @@ impl Store {
         Ok(in_tx!(self.pool(), tx => {
             sqlx::query(AssertSqlSafe(fail_stale))
                 .bind(RunStatus::Failed)
-                .bind(STALE_RUN_CODE)
+                .bind(STALE_RUN_CODE.as_str())
                 .bind(STALE_RUN_MESSAGE)
                 .bind(&now)
                 .bind(&stale_before)
@@ -344,6 +347,7 @@ impl Store {
         answer: Option<&Answer>,
     ) -> StoreResult<bool> {
         let (code, message) = end.error.clone().unzip();
+        let code = code.as_ref().map(ErrorCode::as_str);
         let u = &end.usage;
         let postgres = self.pool().is_postgres();
         Ok(in_tx!(self.pool(), tx => {
@@ -421,14 +425,14 @@ impl Store {
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn interrupt_chat_runs(
         &self,
-        code: &str,
+        code: &ErrorCode,
         message: &str,
         stale_before: DateTime<Utc>,
     ) -> StoreResult<u64> {
         let stale_before = timestamp(stale_before);
         Ok(in_tx!(self.pool(), tx => sqlx::query(FAIL_STALE_RUNS)
             .bind(RunStatus::Failed)
-            .bind(code)
+            .bind(code.as_str())
             .bind(message)
             .bind(now())
             .bind(&stale_before)

@@ -1,7 +1,7 @@
 //! The chat store's tests, on SQLite and (when `ALMANAC_TEST_POSTGRES_URL` is set) PostgreSQL.
 
-use almanac_protocol::TokenUsage;
 use almanac_protocol::chat::{Role, RunStatus};
+use almanac_protocol::{ErrorCode, TokenUsage};
 use chrono::{DateTime, Utc};
 
 use super::*;
@@ -51,7 +51,8 @@ fn end(status: RunStatus, containers: &[&str]) -> RunEnd {
             output_tokens: 20,
             reasoning_tokens: 0,
         },
-        error: (status != RunStatus::Completed).then(|| ("server_error".into(), "x".into())),
+        error: (status != RunStatus::Completed)
+            .then(|| (ErrorCode::parse("server_error"), "x".into())),
         incomplete_reason: None,
         containers: containers.iter().map(|c| c.to_string()).collect(),
     }
@@ -186,7 +187,7 @@ async fn a_failed_run_keeps_its_usage_but_no_message_and_a_container_is_charged_
         assert_eq!(
             store
                 .interrupt_chat_runs(
-                    STALE_RUN_CODE,
+                    &STALE_RUN_CODE,
                     "restart",
                     Utc::now() + chrono::Duration::seconds(1)
                 )
@@ -196,7 +197,7 @@ async fn a_failed_run_keeps_its_usage_but_no_message_and_a_container_is_charged_
         );
         let r3 = store.chat_run(&"r3".into()).await.unwrap().unwrap();
         assert_eq!(
-            (r3.status, r3.error_code.as_deref()),
+            (r3.status, r3.error_code.clone()),
             (RunStatus::Failed, Some(STALE_RUN_CODE))
         );
         assert!(store.active_chat_run(&"t1".into()).await.unwrap().is_none());
@@ -217,7 +218,7 @@ async fn only_stale_runs_are_interrupted_and_a_stale_run_does_not_block_its_thre
         backdate(&store, "old", 20).await;
         // Another replica starts: it fails the run whose replica died, not the live one.
         let failed = store
-            .interrupt_chat_runs(STALE_RUN_CODE, "restart", ten_minutes_ago())
+            .interrupt_chat_runs(&STALE_RUN_CODE, "restart", ten_minutes_ago())
             .await
             .unwrap();
         assert_eq!(failed, 1);
@@ -229,7 +230,7 @@ async fn only_stale_runs_are_interrupted_and_a_stale_run_does_not_block_its_thre
         assert_eq!(
             (
                 old.status,
-                old.error_code.as_deref(),
+                old.error_code.clone(),
                 old.error_message.as_deref()
             ),
             (RunStatus::Failed, Some(STALE_RUN_CODE), Some("restart"))
@@ -252,7 +253,7 @@ async fn only_stale_runs_are_interrupted_and_a_stale_run_does_not_block_its_thre
         assert_eq!(
             (
                 fresh.status,
-                fresh.error_code.as_deref(),
+                fresh.error_code.clone(),
                 fresh.error_message.as_deref()
             ),
             (
@@ -347,5 +348,21 @@ async fn concurrent_messages_on_one_thread_are_numbered_without_a_clash() {
         }
         seqs.sort_unstable();
         assert_eq!(seqs, (1..=8).collect::<Vec<i64>>());
+    }
+}
+
+#[tokio::test]
+async fn a_stored_time_that_is_not_a_time_is_an_error_never_a_default() {
+    for store in backends("a_stored_time_that_is_not_a_time_is_an_error_never_a_default").await {
+        store.insert_chat_thread(&thread("t1")).await.unwrap();
+        let t1 = store.chat_thread(&"t1".into()).await.unwrap().unwrap();
+        assert!((Utc::now() - t1.created_at).num_seconds().abs() < 60);
+        on_pool!(store.pool(), p => sqlx::query("UPDATE chat_threads SET created_at = 'yesterday' WHERE id = 't1'")
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected());
+        let err = store.chat_thread(&"t1".into()).await.unwrap_err();
+        assert!(err.to_string().contains("created_at"), "{err}");
     }
 }

@@ -3,9 +3,11 @@
 //! save its external ids (`conv_…`, the CSV's `file-…`) right after the call that made each.
 
 use almanac_core::ids::ThreadId;
+use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::pool::{in_tx, on_pool};
+use crate::records::StoredTime;
 use crate::{Store, StoreResult, now};
 
 /// A new thread.
@@ -38,8 +40,9 @@ pub struct ThreadRecord {
     pub csv_file_id: Option<String>,
     /// SHA-256 (hex) of that CSV.
     pub csv_sha256: Option<String>,
-    /// RFC 3339.
-    pub created_at: String,
+    /// When it was created.
+    #[sqlx(try_from = "StoredTime")]
+    pub created_at: DateTime<Utc>,
 }
 
 /// The columns of `chat_threads` that [`ThreadRecord`] reads.

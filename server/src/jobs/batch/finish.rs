@@ -38,7 +38,7 @@ pub async fn finish(svc: &Services, job: &JobRecord) -> Result<(), StepError> {
         )
     });
     let code = almanac_protocol::ErrorCode::BatchFailed;
-    let error = error.as_deref().map(|message| (code.as_str(), message));
+    let error = error.as_deref().map(|message| (&code, message));
     store.set_status(&job.id, status, error).await?;
     tracing::info!(job_id = %job.id, status = status.as_str(), "job finished");
     Ok(())

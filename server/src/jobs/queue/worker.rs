@@ -155,7 +155,7 @@ impl Worker {
         if let StepError::Permanent { code, message } = &err {
             tracing::warn!(job_id = %id, %code, %message, "job failed");
             let failed = store
-                .set_status(id, JobStatus::Failed, Some((code.as_str(), message)))
+                .set_status(id, JobStatus::Failed, Some((code, message)))
                 .await;
             if let Err(e) = failed {
                 tracing::error!(job_id = %id, error = %e, "cannot save the job's failure");

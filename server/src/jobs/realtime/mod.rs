@@ -112,7 +112,7 @@ async fn run_and_hand_back(svc: Arc<Services>, id: JobId) {
         Err(StepError::Permanent { code, message }) => {
             tracing::warn!(job_id = %id, %code, %message, "realtime job failed");
             store
-                .set_status(&id, JobStatus::Failed, Some((code.as_str(), &message)))
+                .set_status(&id, JobStatus::Failed, Some((&code, &message)))
                 .await
         }
         Err(e) => {
