@@ -1,6 +1,7 @@
 //! Why a chat operation was refused ([`ChatError`]), each variant mapped to one HTTP status in
 //! `api`. A thread, run or file of another user is refused exactly like a missing one.
 
+use almanac_core::domain::InvalidValue;
 use almanac_core::ids::{RunId, ThreadId};
 use almanac_openai::OpenAiError;
 use almanac_store::StoreError;
@@ -11,9 +12,9 @@ use crate::spreadsheet::budget::{CapScope, OverMonthlyBudget};
 /// Why a chat operation was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
-    /// The request is malformed; the message says what to change (400).
+    /// The request is malformed; the message says what to change (400 `invalid_request`).
     #[error("{0}")]
-    Invalid(String),
+    Invalid(#[from] InvalidChatRequest),
     /// The message is longer than the server allows (400 `message_too_long`).
     #[error(
         "the message has {chars} characters; at most {max} are accepted: shorten it, or split it into several questions"
@@ -143,4 +144,70 @@ pub struct TurnFailure {
     pub kind: FailureKind,
     /// The stable code and the message, as stored on the run.
     pub error: almanac_protocol::ErrorDetail,
+}
+
+/// What is wrong with a chat request, each case a sentence saying what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum InvalidChatRequest {
+    /// The `spreadsheet_id` is not a `spreadsheetId`.
+    #[error("{0}")]
+    SpreadsheetId(InvalidValue),
+    /// A list's `limit` is out of range.
+    #[error("limit must be between 1 and {max}, not {limit}")]
+    Limit {
+        /// The value sent.
+        limit: i64,
+        /// The largest page.
+        max: i64,
+    },
+    /// A message added by the caller must be the user's.
+    #[error("only `user` messages can be added; the assistant's come from runs")]
+    NotUserRole,
+    /// The message has no text.
+    #[error("the message is empty: write a question")]
+    EmptyMessage,
+    /// A turn names a thread and another spreadsheet or sheet.
+    #[error(
+        "thread {thread_id} is about spreadsheet {spreadsheet_id} (sheet {sheet_id}): leave out spreadsheet_id and sheet_id, or leave out thread_id to start a new thread"
+    )]
+    OtherSheet {
+        /// The thread named.
+        thread_id: ThreadId,
+        /// Its spreadsheet.
+        spreadsheet_id: String,
+        /// Its sheet (`sheetId`).
+        sheet_id: i64,
+    },
+    /// More row spans than a turn reads.
+    #[error("{spans} row spans sent; at most {max}: select fewer blocks of rows")]
+    TooManySpans {
+        /// Spans sent.
+        spans: usize,
+        /// The most a turn reads.
+        max: usize,
+    },
+    /// A span starts at row 0, ends before it starts or past the last row.
+    #[error(
+        "rows[{index}]: a span runs from start_row ≥ 1 to end_row ≥ start_row (at most {max}), not {start_row}:{end_row}"
+    )]
+    BadSpan {
+        /// Its place in `rows`.
+        index: usize,
+        /// Its `start_row`.
+        start_row: u32,
+        /// Its `end_row`.
+        end_row: u32,
+        /// The last row a spreadsheet can have.
+        max: u32,
+    },
+    /// The spans cover more rows than a turn reads.
+    #[error(
+        "the spans cover {rows} rows; at most {max}: select fewer rows, or send none for the whole sheet"
+    )]
+    TooManyRows {
+        /// Rows covered.
+        rows: u64,
+        /// The most a turn reads.
+        max: u64,
+    },
 }

@@ -19,7 +19,7 @@ use almanac_store::{FileRecord, NewThread, RunEnd, ThreadRecord};
 use secrecy::SecretString;
 
 use crate::chat::context::{ChatContext, new_id};
-use crate::chat::errors::ChatError;
+use crate::chat::errors::{ChatError, InvalidChatRequest};
 use crate::chat::runner::{self, Started};
 use crate::chat::settings::ChatSettings;
 use crate::chat::turn::{self, Question, TurnSpec};
@@ -121,7 +121,7 @@ impl ChatService {
             (None, None) => return Err(ChatError::NoSpreadsheet),
         };
         let parsed =
-            SpreadsheetId::parse(&spreadsheet_id).map_err(|e| ChatError::Invalid(e.to_string()))?;
+            SpreadsheetId::parse(&spreadsheet_id).map_err(InvalidChatRequest::SpreadsheetId)?;
         access::check(&self.ctx.spreadsheets, owner, &parsed, access_proof)?;
         let store = &self.ctx.store;
         let max = self.ctx.settings.max_threads;
@@ -177,7 +177,7 @@ impl ChatService {
         access_proof: Option<&SecretString>,
     ) -> Result<(), ChatError> {
         let parsed =
-            SpreadsheetId::parse(spreadsheet_id).map_err(|e| ChatError::Invalid(e.to_string()))?;
+            SpreadsheetId::parse(spreadsheet_id).map_err(InvalidChatRequest::SpreadsheetId)?;
         Ok(access::check(
             &self.ctx.spreadsheets,
             owner,
@@ -270,9 +270,11 @@ impl ChatService {
         (order, limit): (ListOrder, i64),
     ) -> Result<MessageList, ChatError> {
         if !(1..=MAX_LIST).contains(&limit) {
-            return Err(ChatError::Invalid(format!(
-                "limit must be between 1 and {MAX_LIST}, not {limit}"
-            )));
+            return Err(InvalidChatRequest::Limit {
+                limit,
+                max: MAX_LIST,
+            }
+            .into());
         }
         self.owned_proven(owner, id, access_proof).await?;
         let store = &self.ctx.store;
@@ -330,9 +332,7 @@ impl ChatService {
     ) -> Result<ThreadMessage, ChatError> {
         self.owned(owner, id).await?;
         if req.role != Role::User {
-            return Err(ChatError::Invalid(
-                "only `user` messages can be added; the assistant's come from runs".into(),
-            ));
+            return Err(InvalidChatRequest::NotUserRole.into());
         }
         self.check_text(&req.content)?;
         let store = &self.ctx.store;
@@ -356,9 +356,7 @@ impl ChatService {
     /// A message's text must be non-empty and within the length limit.
     fn check_text(&self, text: &str) -> Result<(), ChatError> {
         if text.trim().is_empty() {
-            return Err(ChatError::Invalid(
-                "the message is empty: write a question".into(),
-            ));
+            return Err(InvalidChatRequest::EmptyMessage.into());
         }
         let (chars, max) = (text.chars().count(), self.ctx.settings.max_message_chars);
         if chars > max {
@@ -535,10 +533,12 @@ impl ChatService {
                 .sheet_id
                 .is_some_and(|s| i64::from(s) != thread.sheet_id);
         if other_sheet {
-            return Err(ChatError::Invalid(format!(
-                "thread {id} is about spreadsheet {} (sheet {}): leave out spreadsheet_id and sheet_id, or leave out thread_id to start a new thread",
-                thread.spreadsheet_id, thread.sheet_id
-            )));
+            return Err(InvalidChatRequest::OtherSheet {
+                thread_id: id.clone(),
+                spreadsheet_id: thread.spreadsheet_id.clone(),
+                sheet_id: thread.sheet_id,
+            }
+            .into());
         }
         Ok(thread)
     }
@@ -574,25 +574,31 @@ impl ChatService {
 pub fn check_spans(spans: &[RowSpan]) -> Result<(), ChatError> {
     use crate::spreadsheet::read::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB};
     if spans.len() > MAX_SPANS_PER_JOB {
-        return Err(ChatError::Invalid(format!(
-            "{} row spans sent; at most {MAX_SPANS_PER_JOB}: select fewer blocks of rows",
-            spans.len()
-        )));
+        return Err(InvalidChatRequest::TooManySpans {
+            spans: spans.len(),
+            max: MAX_SPANS_PER_JOB,
+        }
+        .into());
     }
     let mut rows: u64 = 0;
     for (i, s) in spans.iter().enumerate() {
         if s.start_row == 0 || s.end_row < s.start_row || s.end_row > MAX_ROW_NUMBER {
-            return Err(ChatError::Invalid(format!(
-                "rows[{i}]: a span runs from start_row ≥ 1 to end_row ≥ start_row (at most {MAX_ROW_NUMBER}), not {}:{}",
-                s.start_row, s.end_row
-            )));
+            return Err(InvalidChatRequest::BadSpan {
+                index: i,
+                start_row: s.start_row,
+                end_row: s.end_row,
+                max: MAX_ROW_NUMBER,
+            }
+            .into());
         }
         rows += u64::from(s.end_row - s.start_row) + 1;
     }
     if rows > MAX_ROWS_PER_JOB {
-        return Err(ChatError::Invalid(format!(
-            "the spans cover {rows} rows; at most {MAX_ROWS_PER_JOB}: select fewer rows, or send none for the whole sheet"
-        )));
+        return Err(InvalidChatRequest::TooManyRows {
+            rows,
+            max: MAX_ROWS_PER_JOB,
+        }
+        .into());
     }
     Ok(())
 }

@@ -14,7 +14,7 @@ use secrecy::SecretString;
 use sha2::{Digest as _, Sha256};
 
 use crate::chat::context::{ChatContext, new_id};
-use crate::chat::errors::ChatError;
+use crate::chat::errors::{ChatError, InvalidChatRequest};
 use crate::chat::sheet::{self, SheetData};
 use crate::chat::tools;
 use crate::spreadsheet::{access, budget};
@@ -93,8 +93,8 @@ pub struct Turn {
 pub async fn prepare(ctx: &ChatContext, spec: TurnSpec<'_>) -> Result<Turn, ChatError> {
     let thread = &spec.thread;
     check_room(ctx, thread, &spec.question).await?;
-    let spreadsheet = SpreadsheetId::parse(&thread.spreadsheet_id)
-        .map_err(|e| ChatError::Invalid(e.to_string()))?;
+    let spreadsheet =
+        SpreadsheetId::parse(&thread.spreadsheet_id).map_err(InvalidChatRequest::SpreadsheetId)?;
     access::check(
         &ctx.spreadsheets,
         &thread.owner,
