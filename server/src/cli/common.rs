@@ -364,20 +364,6 @@ fn sqlite_url(path: &Path) -> Result<String, CliError> {
     Ok(format!("sqlite://{}", path.display()))
 }
 
-/// Checks `--check-interval` and returns it.
-///
-/// # Errors
-/// Bad input for a value that is not a positive number of seconds.
-pub fn check_interval(secs: f64) -> Result<Duration, CliError> {
-    if secs.is_finite() && secs > 0.0 && secs <= 86_400.0 {
-        Ok(Duration::from_secs_f64(secs))
-    } else {
-        Err(CliError::bad_input(format!(
-            "--check-interval must be a number of seconds between 0 and 86400, not {secs}"
-        )))
-    }
-}
-
 /// Checks `--completion-window`: the Batch API accepts only `24h`
 /// (<https://platform.openai.com/docs/api-reference/batch/create>).
 ///

@@ -6,6 +6,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use almanac_core::catalog::{Catalog, ModelSpec};
 use almanac_core::ids::{BatchId, JobId};
@@ -17,7 +18,7 @@ use serde_json::json;
 
 use super::common::{
     CliError, CsvArgs, EXIT_FAILURES, EXIT_INTERRUPTED, EXIT_OK, EndpointArgs, OutputArgs, Report,
-    check_interval, completion_window, confirm, estimate_text, interactive, log_line, progress_bar,
+    completion_window, confirm, estimate_text, interactive, log_line, progress_bar,
 };
 use super::file_rows::{Selection, scan_estimate, select};
 use crate::jobs::destination::file::temp_files_dir;
@@ -81,9 +82,13 @@ pub struct RunArgs {
     /// Also keep the JSONL input and the downloaded result files, in `OUTPUT.almanac-files/`.
     #[arg(long)]
     pub keep_temp_files: bool,
-    /// Seconds between two status checks of the batch.
-    #[arg(long, default_value_t = 60.0)]
-    pub check_interval: f64,
+    /// Time between two status checks of the batch: seconds (`60`, `0.5`) or with a unit (`2m`).
+    #[arg(
+        long,
+        default_value = "60",
+        value_parser = crate::config::duration(Duration::from_millis(1), "more than 0 seconds")
+    )]
+    pub check_interval: Duration,
     /// The batch's completion window (OpenAI accepts only `24h`).
     #[arg(long, default_value = "24h")]
     pub completion_window: String,
@@ -137,7 +142,7 @@ impl Paths {
 /// See the exit codes.
 pub async fn run(args: RunArgs) -> Result<Report, CliError> {
     completion_window(&args.completion_window)?;
-    let poll = check_interval(args.check_interval)?;
+    let poll = args.check_interval;
     let catalog = Catalog::builtin();
     let spec = match &args.model {
         Some(m) => catalog.resolve(m)?,

@@ -34,7 +34,7 @@ pub use cost::{BatchStrategy, CostSettings, PacerSettings, SpendingSettings};
 pub use error::ConfigError;
 pub use google::GoogleCredentials;
 pub use limits::{LimitSettings, MetricsBind};
-pub use parse::secret;
+pub use parse::{duration, secret};
 pub use server::DEFAULT_CORS_ORIGINS;
 pub use server::DEFAULT_SIDEBAR_DIR;
 pub use worker::WorkerSettings;

@@ -361,7 +361,7 @@ impl Store {
             .bind(u.cached_input_tokens as i64)
             .bind(u.output_tokens as i64)
             .bind(u.reasoning_tokens as i64)
-            .bind(&code)
+            .bind(code)
             .bind(&message)
             .bind(&end.incomplete_reason)
             .bind(now())

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use crate::cli::common::{
     CliError, CsvArgs, EXIT_FAILURES, EXIT_OK, EXIT_RUNNING, EndpointArgs, OutputArgs, Report,
-    check_interval, log_line, progress_bar,
+    log_line, progress_bar,
 };
 use crate::cli::run::{drive, job_report};
 
@@ -24,9 +24,13 @@ pub struct StatusArgs {
     /// Wait until it ends (a job is driven to its end: this resumes an interrupted `run`).
     #[arg(long)]
     pub wait: bool,
-    /// Seconds between two checks with `--wait`.
-    #[arg(long, default_value_t = 60.0)]
-    pub check_interval: f64,
+    /// Time between two checks with `--wait`: seconds (`60`, `0.5`) or with a unit (`2m`).
+    #[arg(
+        long,
+        default_value = "60",
+        value_parser = crate::config::duration(Duration::from_millis(1), "more than 0 seconds")
+    )]
+    pub check_interval: Duration,
     /// With `--wait` on a job: stop (exit 1) after this many failed tries in a row of one step.
     #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..))]
     pub give_up_after: u32,
@@ -49,7 +53,7 @@ pub struct StatusArgs {
 /// # Errors
 /// A bad interval, an unknown id, or a failure of OpenAI or the store.
 pub(super) async fn status(args: StatusArgs) -> Result<Report, CliError> {
-    let poll = check_interval(args.check_interval)?;
+    let poll = args.check_interval;
     if !args.id.starts_with("batch_") {
         return job_status(args, poll).await;
     }

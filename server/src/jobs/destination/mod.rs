@@ -6,7 +6,7 @@
 pub(crate) mod file;
 pub(crate) mod sheet;
 
-use almanac_store::{FileTarget, JobRecord};
+use almanac_store::{Destination, FileTarget, JobRecord, StoreError};
 
 use crate::jobs::queue::step::StepError;
 use crate::jobs::services::Services;
@@ -21,14 +21,20 @@ pub enum Target {
 }
 
 impl Target {
-    /// The destination of `job` (a job with a row in `file_targets` writes a file).
+    /// The destination of `job`, as its record says (a file job's paths are in `file_targets`).
     ///
     /// # Errors
-    /// [`StepError::Store`] on a database failure.
+    /// [`StepError::Store`] on a database failure, or `Corrupt` for a file job without its row
+    /// in `file_targets`.
     pub async fn of(svc: &Services, job: &JobRecord) -> Result<Target, StepError> {
-        Ok(match svc.store.file_target(&job.id).await? {
-            Some(file) => Target::File(file),
-            None => Target::Sheet,
+        Ok(match &job.destination {
+            Destination::Sheet { .. } => Target::Sheet,
+            Destination::File { path } => {
+                let file = svc.store.file_target(&job.id).await?.ok_or_else(|| {
+                    StoreError::Corrupt(format!("file job {} ({path}) has no file target", job.id))
+                })?;
+                Target::File(file)
+            }
         })
     }
 
