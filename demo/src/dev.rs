@@ -141,6 +141,14 @@ pub struct AnswerSpeedRequest {
     pub event_delay_ms: u64,
 }
 
+/// `POST /dev/api/answer-text`: what the emulated model's next chat answer says instead of its
+/// own (a Markdown answer, say); its chart citation follows the answer's link to the chart.
+#[derive(Debug, Deserialize)]
+pub struct AnswerTextRequest {
+    /// The answer's text.
+    pub text: String,
+}
+
 /// `POST /dev/api/hold`: while `hold` is true, emulated batches do not advance.
 #[derive(Debug, Deserialize)]
 pub struct HoldRequest {
@@ -169,6 +177,7 @@ pub fn router(sheet: DevSheet) -> Router {
         )
         .route("/dev/api/service-account", post(set_service_account_share))
         .route("/dev/api/answer-speed", post(set_answer_speed))
+        .route("/dev/api/answer-text", post(set_answer_text))
         .with_state(DevState {
             sheet,
             tokens: Arc::new(Mutex::new(None)),
@@ -303,6 +312,14 @@ async fn set_answer_speed(
         event_delay: Duration::from_millis(req.event_delay_ms.min(1_000)),
         ..ResponsesConfig::default()
     });
+    StatusCode::NO_CONTENT
+}
+
+async fn set_answer_text(
+    State(DevState { sheet, .. }): State<DevState>,
+    Json(req): Json<AnswerTextRequest>,
+) -> StatusCode {
+    sheet.emulator.set_next_answer_text(Some(req.text));
     StatusCode::NO_CONTENT
 }
 

@@ -101,6 +101,8 @@ pub struct State {
     pub responses_config: ResponsesConfig,
     /// While true, background responses do not advance.
     pub responses_hold: bool,
+    /// The text of the model's next message, instead of its own (once; set by a test).
+    pub next_answer_text: Option<String>,
     /// RPM/TPM limits of `POST /v1/responses`, when set.
     pub responses_limiter: Option<Limiter>,
     /// The OpenAI API keys that exist, when set: any other is refused (401 `invalid_api_key`).

@@ -12,7 +12,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ErrorDetail, RowSpan, TokenUsage};
+use crate::{ErrorDetail, MarkdownNode, RowSpan, TokenUsage};
 
 /// Where a run is, as the seed's polling loop reads it (`queued`, `in_progress`, then one of the
 /// four final statuses). The Assistants API's run statuses
@@ -146,6 +146,10 @@ pub struct ChatResponse {
     pub cost_usd: f64,
     /// Files the code interpreter made (charts).
     pub files: Vec<ChatFile>,
+    /// `message` parsed as Markdown by the backend (raw HTML as text, links classified), for a
+    /// client to display without parsing it again.
+    #[serde(default)]
+    pub markdown: Vec<MarkdownNode>,
 }
 
 /// `POST /api/v1/threads`: the body may be `{}` (the seed's); the spreadsheet defaults as in
@@ -290,6 +294,10 @@ pub struct ThreadMessage {
     /// Of an assistant message: what the run cost, USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_usd: Option<f64>,
+    /// Of an assistant message: its text parsed as Markdown by the backend (raw HTML as text,
+    /// links classified, cited files resolved); absent for a user message.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub markdown: Vec<MarkdownNode>,
 }
 
 /// `GET /api/v1/threads/{thread_id}/messages`.
@@ -476,12 +484,13 @@ mod tests {
             run_id: None,
             usage: None,
             cost_usd: None,
+            markdown: Vec::new(),
         };
         let json = serde_json::to_value(&message).unwrap();
         assert_eq!(json["content"][0]["type"], "text");
         assert_eq!(json["content"][0]["text"]["value"], "hi");
         assert_eq!(json["content"][1]["image_file"]["file_id"], "file_1");
-        assert!(json.get("usage").is_none());
+        assert!(json.get("usage").is_none() && json.get("markdown").is_none());
         let chat: ChatRequest = serde_json::from_str(r#"{"message":"안녕하세요!"}"#).unwrap();
         assert_eq!((chat.thread_id, chat.stream), (None, false));
         let run: CreateRunRequest = serde_json::from_str(

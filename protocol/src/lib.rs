@@ -16,7 +16,8 @@
 //! - `states`: the state enums (`JobStatus`, `RowState`, `BatchState`, `Mode`); `failure`: why a
 //!   row failed (`FailureCode`); `errors`: the one vocabulary of error codes (`ErrorCode`) and
 //!   the error body (`ErrorBody`, `ErrorDetail`);
-//! - `selection`: what the sidebar learns from Apps Script (`SelectionContext`).
+//! - `selection`: what the sidebar learns from Apps Script (`SelectionContext`);
+//! - `markdown`: an answer's Markdown as a typed tree (`MarkdownNode`), parsed by the backend.
 //!
 //! [`chat`] holds the types of "Ask about the sheet", in the seed backend's shapes (Unix-second
 //! times, as the Assistants API had them).
@@ -34,6 +35,7 @@ mod events;
 mod failure;
 mod health;
 mod jobs;
+mod markdown;
 mod models;
 mod selection;
 mod states;
@@ -52,6 +54,7 @@ pub use jobs::{
     BatchSummary, CreateJobRequest, Job, JobCost, JobList, JobOptions, JobRow, NewJobRequest,
     RequestCounts, RowCounts, RowSpan, TokenUsage,
 };
+pub use markdown::MarkdownNode;
 pub use models::{ModelInfo, ModelList};
 pub use selection::{SelectedRow, SelectionContext};
 pub use states::{BatchState, JobStatus, Mode, RowState};

@@ -2,8 +2,9 @@
 //! Server-Sent Events through `fetch`, with the identity token and the access proof), see the code
 //! interpreter's charts inline (fetched with the same headers, shown from an object URL), keep the
 //! conversation per spreadsheet across reloads (its thread id in `localStorage`), and start a new
-//! one. Asking waits until access is proven (the set-up step above the tabs). Answers are
-//! Markdown, shown as DOM nodes built from [`crate::markdown`]'s tree (raw HTML as text); their
+//! one. Asking waits until access is proven (the set-up step above the tabs). An answer is shown
+//! as plain text while it is written, then, once stored, as DOM nodes built by
+//! [`crate::markdown`] from the Markdown tree the backend parsed (raw HTML already text); its
 //! links to the code interpreter's files (`sandbox:/mnt/data/…`, cited as container files) point
 //! at the backend's file route and download with the API's headers. Small components over one
 //! [`ChatState`].
@@ -12,7 +13,7 @@ use almanac_protocol::chat::{
     ChatRequest, ChatResponse, MessageContent, Role, RunStarted, TextDelta, ThreadMessage,
     ToolKind, ToolUse,
 };
-use almanac_protocol::{ErrorDetail, RowSpan};
+use almanac_protocol::{ErrorDetail, MarkdownNode, RowSpan};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -20,7 +21,7 @@ use crate::api::Api;
 use crate::format;
 use crate::i18n::{t, tf};
 use crate::js;
-use crate::markdown::{self, FileLink};
+use crate::markdown;
 use crate::sse::SseEvent;
 
 /// One message as the conversation shows it.
@@ -36,8 +37,8 @@ struct Line {
     thread_id: String,
     /// Charts it cites (file ids).
     images: Vec<String>,
-    /// The files its text cites: (`sandbox:` path or file name, file id).
-    files: Vec<(String, String)>,
+    /// Of an answer: its text as the backend's Markdown tree.
+    markdown: Vec<MarkdownNode>,
     /// `1,234 tokens · $0.0012`, for the assistant's messages.
     cost: Option<String>,
 }
@@ -59,16 +60,9 @@ impl Line {
     fn of_message(m: &ThreadMessage) -> Line {
         let mut text = String::new();
         let mut images = Vec::new();
-        let mut files = Vec::new();
         for part in &m.content {
             match part {
-                MessageContent::Text { text: t } => {
-                    text.push_str(&t.value);
-                    files.extend(t.annotations.iter().map(|a| {
-                        let path = markdown::sandbox_path(&a.text).unwrap_or(&a.text);
-                        (path.to_owned(), a.file_path.file_id.clone())
-                    }));
-                }
+                MessageContent::Text { text: t } => text.push_str(&t.value),
                 MessageContent::ImageFile { image_file } => images.push(image_file.file_id.clone()),
             }
         }
@@ -82,7 +76,7 @@ impl Line {
             text,
             thread_id: m.thread_id.clone(),
             images,
-            files,
+            markdown: m.markdown.clone(),
             cost,
         }
     }
@@ -100,11 +94,7 @@ impl Line {
                 .filter(|f| f.mime_type.starts_with("image/"))
                 .map(|f| f.file_id.clone())
                 .collect(),
-            files: a
-                .files
-                .iter()
-                .map(|f| (f.filename.clone(), f.file_id.clone()))
-                .collect(),
+            markdown: a.markdown.clone(),
             cost: Some(cost_text(&a.usage, a.cost_usd)),
         }
     }
@@ -259,7 +249,7 @@ fn MessageView(line: Line) -> impl IntoView {
     let text = match line.role {
         Role::User => view! { <p class="text">{line.text}</p> }.into_any(),
         Role::Assistant => view! {
-            <Answer text=line.text thread_id=thread.clone() files=line.files/>
+            <Answer markdown=line.markdown thread_id=thread.clone()/>
         }
         .into_any(),
     };
@@ -278,11 +268,11 @@ fn MessageView(line: Line) -> impl IntoView {
     }
 }
 
-/// An answer's Markdown, as DOM nodes built by [`js::append_markdown`] from [`markdown::render`]'s
-/// tree once the element is mounted. A link to one of the answer's `files` points at the
-/// backend's file route; a click downloads the file with the API's headers.
+/// An answer's Markdown (the backend's tree), as DOM nodes built by [`js::append_markdown`] from
+/// [`markdown::render`]'s elements once the element is mounted. A link to one of the answer's
+/// files points at the backend's file route; a click downloads the file with the API's headers.
 #[component]
-fn Answer(text: String, thread_id: String, files: Vec<(String, String)>) -> impl IntoView {
+fn Answer(markdown: Vec<MarkdownNode>, thread_id: String) -> impl IntoView {
     let api = expect_context::<Api>();
     let host = NodeRef::<leptos::html::Div>::new();
     let failed = RwSignal::new(None::<String>);
@@ -290,18 +280,7 @@ fn Answer(text: String, thread_id: String, files: Vec<(String, String)>) -> impl
         let Some(div) = host.get() else {
             return;
         };
-        let resolve = |path: &str| {
-            let name = markdown::file_name(path);
-            files
-                .iter()
-                .find(|(cited, _)| markdown::file_name(cited) == name)
-                .map(|(_, file_id)| FileLink {
-                    file_id: file_id.clone(),
-                    filename: name.to_owned(),
-                    url: api.file_route(&thread_id, file_id),
-                })
-        };
-        let nodes = markdown::render(&text, &resolve);
+        let nodes = markdown::render(&markdown, &|file_id| api.file_route(&thread_id, file_id));
         let (api, thread_id) = (api.clone(), thread_id.clone());
         let on_file: std::rc::Rc<dyn Fn(String, String)> =
             std::rc::Rc::new(move |file_id: String, filename: String| {
@@ -535,7 +514,7 @@ fn answered(state: ChatState, question: &str, answer: &ChatResponse) {
         text: question.to_owned(),
         thread_id: answer.thread_id.clone(),
         images: Vec::new(),
-        files: Vec::new(),
+        markdown: Vec::new(),
         cost: None,
     };
     state

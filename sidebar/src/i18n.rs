@@ -1,17 +1,71 @@
 //! The sidebar's languages: every text a person reads comes from the Fluent files of `locales/`
-//! (`en/sidebar.ftl`, `ko/sidebar.ftl`), compiled into the bundle and formatted by `fluent-bundle`
-//! (plurals by CLDR rules). The language follows the Google account's locale
-//! (`Session.getActiveUserLocale()`, passed in the selection context), English when it is neither.
-//! Pure and tested on the host, including that both languages hold the same messages.
+//! (`en/sidebar.ftl`, `ko/sidebar.ftl`), parsed at build time by Fluent's parser (`build.rs`) into
+//! static message patterns that this module formats: text, variables, and selections by a
+//! number's CLDR plural category (`[one]`, `*[other]`) or by exact value. The language follows
+//! the Google account's locale (`Session.getActiveUserLocale()`, passed in the selection
+//! context), English when it is neither. Pure and tested on the host, including that both
+//! languages hold the same messages.
 
-use std::cell::{Cell, OnceCell};
+use std::borrow::Cow;
+use std::cell::Cell;
 
-use fluent_bundle::{FluentArgs, FluentBundle, FluentResource, FluentValue};
+/// One part of a message's pattern, as `build.rs` compiles it.
+#[derive(Debug)]
+pub(crate) enum Part {
+    /// Text, as written.
+    Text(&'static str),
+    /// The value of a variable (`{ $n }`).
+    Var(&'static str),
+    /// A selection by a variable (`{ $count -> [one] … *[other] … }`): the variants' keys,
+    /// whether each is the default, and their patterns.
+    Select(
+        &'static str,
+        &'static [(&'static str, bool, &'static [Part])],
+    ),
+}
 
-/// The sidebar's English messages.
-const EN: &str = include_str!("../../locales/en/sidebar.ftl");
-/// The sidebar's Korean messages.
-const KO: &str = include_str!("../../locales/ko/sidebar.ftl");
+include!(concat!(env!("OUT_DIR"), "/messages.rs"));
+
+/// The value of a message's variable: text, or a number (which selects plural variants).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Arg<'a> {
+    /// Text, shown as given.
+    Str(Cow<'a, str>),
+    /// A number, shown with its digits only (`1234`, `1.5`).
+    Num(f64),
+}
+
+impl Arg<'_> {
+    fn write(&self, out: &mut String) {
+        match self {
+            Arg::Str(s) => out.push_str(s),
+            Arg::Num(n) => out.push_str(&n.to_string()),
+        }
+    }
+}
+
+impl<'a> From<&'a str> for Arg<'a> {
+    fn from(s: &'a str) -> Self {
+        Arg::Str(Cow::Borrowed(s))
+    }
+}
+
+impl From<String> for Arg<'_> {
+    fn from(s: String) -> Self {
+        Arg::Str(Cow::Owned(s))
+    }
+}
+
+macro_rules! number_args {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Arg<'_> {
+            fn from(n: $t) -> Self {
+                Arg::Num(n as f64)
+            }
+        }
+    )*};
+}
+number_args!(u64, u32, u16, usize, i64, i32, f64);
 
 /// A language of the sidebar.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -47,44 +101,55 @@ impl Lang {
         }
     }
 
-    fn source(self) -> &'static str {
+    fn messages(self) -> &'static [(&'static str, &'static [Part])] {
         match self {
             Lang::En => EN,
             Lang::Ko => KO,
         }
     }
-}
 
-/// One language's messages, ready to format.
-struct Catalog(FluentBundle<FluentResource>);
-
-impl Catalog {
-    fn load(lang: Lang) -> Catalog {
-        // The files are tested on the host: a syntax error cannot reach the bundle.
-        let resource = FluentResource::try_new(lang.source().to_owned()).unwrap_or_else(|(r, _)| r);
-        let id = lang.tag().parse().unwrap_or_default();
-        let mut bundle = FluentBundle::new(vec![id]);
-        // One direction of writing throughout: no Unicode isolation marks around arguments.
-        bundle.set_use_isolating(false);
-        let _ = bundle.add_resource(resource);
-        Catalog(bundle)
-    }
-
-    fn format(&self, id: &str, args: Option<&FluentArgs>) -> Option<String> {
-        let pattern = self.0.get_message(id)?.value()?;
-        let mut errors = Vec::new();
-        Some(
-            self.0
-                .format_pattern(pattern, args, &mut errors)
-                .into_owned(),
-        )
+    /// The CLDR plural category of `n` in this language
+    /// (<https://www.unicode.org/cldr/charts/latest/supplemental/language_plural_rules.html>):
+    /// English `one` for 1 (no fraction), else `other`; Korean `other` always.
+    fn plural(self, n: f64) -> &'static str {
+        match self {
+            Lang::En if n == 1.0 => "one",
+            _ => "other",
+        }
     }
 }
 
 thread_local! {
     static CURRENT: Cell<Lang> = const { Cell::new(Lang::En) };
-    static EN_CATALOG: OnceCell<Catalog> = const { OnceCell::new() };
-    static KO_CATALOG: OnceCell<Catalog> = const { OnceCell::new() };
+}
+
+/// Writes `parts` with `args` (a variable without a value shows as `{$name}`, as Fluent does).
+fn write(lang: Lang, parts: &[Part], args: &[(&str, Arg<'_>)], out: &mut String) {
+    let arg = |name: &str| args.iter().find(|(n, _)| *n == name).map(|(_, v)| v);
+    for part in parts {
+        match part {
+            Part::Text(text) => out.push_str(text),
+            Part::Var(name) => match arg(name) {
+                Some(value) => value.write(out),
+                None => out.push_str(&format!("{{${name}}}")),
+            },
+            Part::Select(name, variants) => {
+                let chosen = match arg(name) {
+                    Some(Arg::Num(n)) => variants
+                        .iter()
+                        .find(|(key, _, _)| key.parse::<f64>().ok() == Some(*n))
+                        .or_else(|| variants.iter().find(|(key, _, _)| *key == lang.plural(*n))),
+                    Some(Arg::Str(s)) => variants.iter().find(|(key, _, _)| key == s),
+                    None => None,
+                };
+                if let Some((_, _, pattern)) =
+                    chosen.or_else(|| variants.iter().find(|(_, default, _)| *default))
+                {
+                    write(lang, pattern, args, out);
+                }
+            }
+        }
+    }
 }
 
 /// Chooses the language of every text formatted from now on (on this thread).
@@ -99,22 +164,21 @@ pub fn lang() -> Lang {
 
 /// Message `id` in `lang` with `args`; English when `lang` lacks it, and the id itself when
 /// neither has it (so that a missing message shows, rather than an empty line).
-pub fn text_in(lang: Lang, id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
-    let mut fluent_args = FluentArgs::new();
-    for (name, value) in args {
-        fluent_args.set(*name, value.clone());
+pub fn text_in(lang: Lang, id: &str, args: &[(&str, Arg<'_>)]) -> String {
+    let find = |lang: Lang| {
+        lang.messages()
+            .iter()
+            .find(|(name, _)| *name == id)
+            .map(|(_, parts)| (lang, *parts))
+    };
+    match find(lang).or_else(|| find(Lang::En)) {
+        Some((lang, parts)) => {
+            let mut out = String::new();
+            write(lang, parts, args, &mut out);
+            out
+        }
+        None => id.to_owned(),
     }
-    let args = (!args.is_empty()).then_some(&fluent_args);
-    let format = |cell: &'static std::thread::LocalKey<OnceCell<Catalog>>, lang| {
-        cell.with(|c| c.get_or_init(|| Catalog::load(lang)).format(id, args))
-    };
-    let found = match lang {
-        Lang::Ko => format(&KO_CATALOG, Lang::Ko),
-        Lang::En => None,
-    };
-    found
-        .or_else(|| format(&EN_CATALOG, Lang::En))
-        .unwrap_or_else(|| id.to_owned())
 }
 
 /// Message `id` without arguments, in the current language.
@@ -123,7 +187,7 @@ pub fn t(id: &str) -> String {
 }
 
 /// Message `id` with `args` (`("name", value.into())`), in the current language.
-pub fn tf(id: &str, args: &[(&str, FluentValue<'_>)]) -> String {
+pub fn tf(id: &str, args: &[(&str, Arg<'_>)]) -> String {
     text_in(lang(), id, args)
 }
 
@@ -237,5 +301,26 @@ mod tests {
         );
         set_lang(Lang::En);
         assert_eq!(t("tab-chat"), "Chat");
+    }
+
+    #[test]
+    fn a_missing_argument_shows_its_name_and_selects_the_default_variant() {
+        assert_eq!(text_in(Lang::En, "rows", &[]), "{$n} rows");
+        assert_eq!(
+            text_in(Lang::En, "duration-days", &[("d", 1u64.into())]),
+            "about 1 day"
+        );
+        assert_eq!(
+            text_in(Lang::En, "duration-days", &[("d", 2.5f64.into())]),
+            "about 2.5 days"
+        );
+        assert_eq!(
+            text_in(
+                Lang::Ko,
+                "rows",
+                &[("count", 1u64.into()), ("n", "1".into())]
+            ),
+            "1개 행"
+        );
     }
 }

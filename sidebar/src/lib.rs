@@ -5,8 +5,9 @@
 //! events, so that the token goes in a header, never in a URL).
 //!
 //! - [`summary`], [`format`], [`i18n`], [`markdown`] and [`sse`]: pure logic (what the selection
-//!   means, how numbers read, the messages in English and Korean, answers' Markdown as an element
-//!   tree, Server-Sent Events parsed from bytes), compiled and tested on every target.
+//!   means, how numbers read, the messages in English and Korean, the backend's Markdown tree of
+//!   an answer as elements, Server-Sent Events parsed from bytes), compiled and tested on every
+//!   target.
 //! - `js` (browser bindings), `api` (the HTTP client), `app` (the screens and tabs), `job` (one
 //!   job's live card) and `chat` (the Chat tab): wasm32 only, so that host builds of the
 //!   workspace stay cheap.

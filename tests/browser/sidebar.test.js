@@ -467,26 +467,14 @@ const MARKDOWN_ANSWER = [
   'More at [Google](https://www.google.com).',
 ].join('\n');
 
-/** Answers the next chat turn with `markdown` (and the real turn's files) instead of its text. */
-async function answerNextTurnWith(markdown) {
-  await page.route('**/api/v1/chat', async (route) => {
-    const response = await route.fetch();
-    const blocks = (await response.text()).split('\n\n').map((block) => {
-      if (!/^event: done$/m.test(block)) return block;
-      const data = block.split('\n').find((line) => line.startsWith('data: ')).slice(6);
-      return `event: done\ndata: ${JSON.stringify({ ...JSON.parse(data), message: markdown })}`;
-    });
-    await route.fulfill({ response, body: blocks.join('\n\n') });
-  });
-}
-
 test('an answer in Markdown shows formatted, fits the sidebar, links outside it, and its script is only text', async () => {
   const chat = await openChat();
-  await answerNextTurnWith(MARKDOWN_ANSWER);
+  // The emulated model answers this Markdown (the backend parses it into the tree the sidebar
+  // shows), its citation of the chart on the Markdown link.
+  await devApi('/dev/api/answer-text', { text: MARKDOWN_ANSWER });
   await askChat(QUESTION_CHART);
   const answer = answers(chat).last();
   await answer.getByRole('heading', { name: 'Events per decade' }).waitFor({ timeout: LONG });
-  await page.unroute('**/api/v1/chat');
   assert.equal(await answer.locator('strong').first().textContent(), '1940s');
   assert.equal(await answer.getByRole('listitem').count(), 2);
   // The table and the code block scroll within the sidebar's width; nothing sticks out.

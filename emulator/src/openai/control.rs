@@ -65,6 +65,14 @@ impl Emulator {
         self.shared.lock().responses_hold = hold;
     }
 
+    /// Makes the model's next message say `text` instead of what it would write (once), e.g. an
+    /// answer in Markdown; the message's file citations then point at the Markdown link to the
+    /// same file in `text` (`[…](sandbox:/mnt/data/<filename>)`), or are dropped when it has none.
+    /// `None` cancels it.
+    pub fn set_next_answer_text(&self, text: Option<String>) {
+        self.shared.lock().next_answer_text = text;
+    }
+
     /// Applies RPM/TPM limits (and no latency) to `POST /v1/responses`, with full buckets; a
     /// request weighs its input tokens plus `max_output_tokens`. `None` removes them. Refusals
     /// are 429 `rate_limit_exceeded` with `retry-after`/`retry-after-ms`. See [`ratelimit`].

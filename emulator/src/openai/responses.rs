@@ -204,6 +204,36 @@ fn output_for(state: &mut World, req: &CreateRequest, context: &[Value]) -> Vec<
     }
 }
 
+/// Makes the last message of `output` say `text`, its file citations moved to the Markdown link
+/// of `text` to the same file (dropped when there is none).
+fn replace_text(output: &mut [Value], text: &str) {
+    let Some(message) = output.iter_mut().rev().find(|i| i["type"] == "message") else {
+        return;
+    };
+    let content = &mut message["content"][0];
+    content["text"] = json!(text);
+    if let Some(annotations) = content["annotations"].as_array_mut() {
+        annotations.retain_mut(|a| {
+            let filename = a["filename"].as_str().unwrap_or_default();
+            let Some((start, end)) = markdown_link(text, &format!("sandbox:/mnt/data/{filename}"))
+            else {
+                return false;
+            };
+            a["start_index"] = json!(start);
+            a["end_index"] = json!(end);
+            true
+        });
+    }
+}
+
+/// The span, in characters, of the Markdown link `[…](target)` of `text`.
+fn markdown_link(text: &str, target: &str) -> Option<(usize, usize)> {
+    let at = text.find(&format!("]({target})"))?;
+    let open = text[..at].rfind('[')?;
+    let close = at + target.len() + 3;
+    Some((text[..open].chars().count(), text[..close].chars().count()))
+}
+
 /// Cuts the answer to fit `max_output_tokens` (or to half, for the `Incomplete` fault); returns
 /// whether it was cut.
 fn limit_output(output: &mut [Value], req: &CreateRequest, halve: bool) -> bool {
@@ -267,6 +297,11 @@ fn plan(
     let mut output = output_for(state, req, context);
     if fault == Some(ResponseFaultKind::ForeignCitation) {
         crate::openai::interpreter::cite_elsewhere(state, &mut output);
+    }
+    if output.iter().any(|i| i["type"] == "message")
+        && let Some(text) = state.next_answer_text.take()
+    {
+        replace_text(&mut output, &text);
     }
     let cut = limit_output(
         &mut output,
@@ -493,5 +528,35 @@ async fn input_items(
             None,
         )
         .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_replaced_answer_moves_its_file_citation_to_its_link_to_the_file_or_drops_it() {
+        let citation = |file: &str| json!({"type": "container_file_citation", "filename": file, "start_index": 0, "end_index": 5});
+        let mut output = vec![model::message_item(
+            "old",
+            vec![citation("events_per_decade.png"), citation("gone.csv")],
+        )];
+        let text =
+            "## Chart\n\n광복 [Download the chart](sandbox:/mnt/data/events_per_decade.png).";
+        replace_text(&mut output, text);
+        let content = &output[0]["content"][0];
+        assert_eq!(content["text"], text);
+        let annotations = content["annotations"].as_array().expect("annotations");
+        assert_eq!(annotations.len(), 1);
+        let (start, end) = (
+            annotations[0]["start_index"].as_u64().expect("start") as usize,
+            annotations[0]["end_index"].as_u64().expect("end") as usize,
+        );
+        let cited: String = text.chars().skip(start).take(end - start).collect();
+        assert_eq!(
+            cited,
+            "[Download the chart](sandbox:/mnt/data/events_per_decade.png)"
+        );
     }
 }

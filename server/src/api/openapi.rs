@@ -328,4 +328,45 @@ mod tests {
             );
         }
     }
+
+    #[test]
+    fn the_chat_answers_document_their_markdown_tree() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        for owner in ["ChatResponse", "ThreadMessage"] {
+            assert_eq!(
+                schemas[owner]["properties"]["markdown"]["items"]["$ref"],
+                "#/components/schemas/MarkdownNode",
+                "{owner}"
+            );
+        }
+        let kinds: Vec<String> = schemas["MarkdownNode"]["oneOf"]
+            .as_array()
+            .expect("MarkdownNode is one of its kinds")
+            .iter()
+            .flat_map(|kind| match kind["enum"].as_array() {
+                Some(names) => names
+                    .iter()
+                    .map(|n| n.as_str().unwrap().to_owned())
+                    .collect(),
+                None => kind["properties"]
+                    .as_object()
+                    .expect("an object kind")
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>(),
+            })
+            .collect();
+        for kind in [
+            "text",
+            "paragraph",
+            "table",
+            "link",
+            "file_link",
+            "missing_file",
+            "line_break",
+        ] {
+            assert!(kinds.iter().any(|k| k == kind), "{kind} missing: {kinds:?}");
+        }
+    }
 }

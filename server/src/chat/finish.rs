@@ -15,6 +15,7 @@ use almanac_store::{Answer, NewFile, RunEnd};
 use crate::chat::context::{ChatContext, new_id};
 use crate::chat::drive::{Driven, Ending};
 use crate::chat::errors::{FailureKind, TurnFailure};
+use crate::chat::markdown::{self, KeptFile};
 use crate::chat::turn::{Question, Turn};
 use crate::chat::view;
 
@@ -106,7 +107,15 @@ async fn answered(
         Err(e) => return Err(internal(&e)),
     }
     let containers = store.chat_run_containers(&turn.run_id).await.unwrap_or(0);
+    let kept: Vec<KeptFile<'_>> = files
+        .iter()
+        .map(|f| KeptFile {
+            filename: &f.filename,
+            file_id: &f.id,
+        })
+        .collect();
     Ok(ChatResponse {
+        markdown: markdown::parse(&outcome.text, &kept),
         message: outcome.text.clone(),
         thread_id: turn.thread_id.to_string(),
         role: Role::Assistant,

@@ -22,8 +22,8 @@
 //! - [`runner`]: the task a turn runs in; [`drive`]: its responses, polled or streamed, and the
 //!   function calls between them; [`finish`]: its end stored in one transaction;
 //! - [`sheet`]: the sheet read, as CSV and as rows; [`tools`]: the function tools;
-//! - [`view`]: what is shown (the seed's shapes); [`context`], [`live`], [`settings`],
-//!   [`errors`].
+//! - [`view`]: what is shown (the seed's shapes), answers' Markdown parsed by [`markdown`];
+//!   [`context`], [`live`], [`settings`], [`errors`].
 //!
 //! Only `almanac-openai` knows OpenAI's wire format; this module speaks its typed values.
 
@@ -32,6 +32,7 @@ pub(crate) mod drive;
 pub(crate) mod errors;
 pub(crate) mod finish;
 pub(crate) mod live;
+pub(crate) mod markdown;
 pub(crate) mod runner;
 pub(crate) mod service;
 pub mod settings;

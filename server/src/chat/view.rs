@@ -8,12 +8,14 @@ use std::collections::HashMap;
 use almanac_core::catalog::Catalog;
 use almanac_core::cost::chat_turn_cost;
 use almanac_protocol::chat::{
-    FileAnnotation, FileId, IncompleteDetails, MessageContent, MessageText, Run, RunStatus, Thread,
-    ThreadMessage, ThreadMetadata,
+    FileAnnotation, FileId, IncompleteDetails, MessageContent, MessageText, Role, Run, RunStatus,
+    Thread, ThreadMessage, ThreadMetadata,
 };
-use almanac_protocol::{ErrorDetail, TokenUsage};
+use almanac_protocol::{ErrorDetail, MarkdownNode, TokenUsage};
 use almanac_store::{FileRecord, MessageRecord, RunRecord, ThreadRecord};
 use chrono::{DateTime, Utc};
+
+use crate::chat::markdown::{self, KeptFile};
 
 /// The one assistant of this server (`assistant_id` of every run).
 pub const ASSISTANT_ID: &str = "asst_almanac";
@@ -74,7 +76,8 @@ pub fn run(r: &RunRecord, cost_usd: f64) -> Run {
 }
 
 /// Messages as the API shows them: text with its annotations, then the images it cites; an
-/// assistant message also carries its run's `usage` and cost (`costs` by run id).
+/// assistant message also carries its text's Markdown tree (its `sandbox:` links resolved to its
+/// files) and its run's `usage` and cost (`costs` by run id).
 pub fn messages(
     records: &[MessageRecord],
     files: &[FileRecord],
@@ -85,6 +88,10 @@ pub fn messages(
         .map(|m| {
             let annotations: Vec<FileAnnotation> =
                 serde_json::from_str(&m.annotations).unwrap_or_default();
+            let markdown = match m.role {
+                Role::Assistant => answer_markdown(m, files),
+                Role::User => Vec::new(),
+            };
             let mut content = vec![MessageContent::Text {
                 text: MessageText {
                     value: m.text.clone(),
@@ -105,7 +112,7 @@ pub fn messages(
                 .run_id
                 .as_ref()
                 .and_then(|r| runs.get(r))
-                .filter(|_| m.role == almanac_protocol::chat::Role::Assistant);
+                .filter(|_| m.role == Role::Assistant);
             ThreadMessage {
                 id: m.id.clone(),
                 object: "thread.message".into(),
@@ -116,9 +123,24 @@ pub fn messages(
                 run_id: m.run_id.as_ref().map(ToString::to_string),
                 usage: spent.map(|(u, _)| *u),
                 cost_usd: spent.map(|(_, c)| *c),
+                markdown,
             }
         })
         .collect()
+}
+
+/// An assistant message's text as a Markdown tree, its `sandbox:` links resolved to the files
+/// it cites.
+fn answer_markdown(m: &MessageRecord, files: &[FileRecord]) -> Vec<MarkdownNode> {
+    let kept: Vec<KeptFile<'_>> = files
+        .iter()
+        .filter(|f| f.message_id == m.id)
+        .map(|f| KeptFile {
+            filename: &f.filename,
+            file_id: &f.id,
+        })
+        .collect();
+    markdown::parse(&m.text, &kept)
 }
 
 /// The media type of a file the code interpreter wrote, from its name.

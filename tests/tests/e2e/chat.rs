@@ -208,6 +208,38 @@ async fn the_code_interpreter_analyses_the_sheet_as_csv_and_its_chart_comes_back
 }
 
 #[tokio::test]
+async fn a_markdown_answer_comes_with_its_tree_its_chart_link_resolved_and_its_script_as_text() {
+    let app = app().await;
+    let markdown = "## Events per decade\n\n| decade | events |\n|---|---|\n| 1940s | 3 |\n\n\
+[Download the chart](sandbox:/mnt/data/events_per_decade.png) or [run](javascript:alert(1))\n\n\
+<script>alert(1)</script>\n";
+    app.emulator.set_next_answer_text(Some(markdown.to_owned()));
+    let (status, answer) = chat(&app, &app.http, ask("Draw a chart of events per decade.")).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["message"], markdown);
+    let file_id = answer["files"][0]["file_id"].as_str().unwrap();
+    let tree = json!([
+        {"heading": {"level": 2, "children": [{"text": "Events per decade"}]}},
+        {"table": {"head": [[{"text": "decade"}], [{"text": "events"}]],
+                   "rows": [[[{"text": "1940s"}], [{"text": "3"}]]]}},
+        {"paragraph": [
+            {"file_link": {"file_id": file_id, "filename": "events_per_decade.png",
+                           "children": [{"text": "Download the chart"}]}},
+            {"text": " or run"}
+        ]},
+        {"paragraph": [{"text": "<script>alert(1)</script>\n"}]}
+    ]);
+    assert_eq!(answer["markdown"], tree);
+
+    // The stored answer carries the same tree; the question, plain text, none.
+    let thread = answer["thread_id"].as_str().unwrap();
+    let (_, list) = get(&app, &app.http, &format!("/threads/{thread}/messages")).await;
+    assert_eq!(list["data"][0]["markdown"], tree);
+    assert_eq!(list["data"][1]["role"], "user");
+    assert!(list["data"][1].get("markdown").is_none(), "{list}");
+}
+
+#[tokio::test]
 async fn streaming_delivers_deltas_in_order_then_the_whole_message_with_usage() {
     let app = app().await;
     app.emulator.set_responses_config(ResponsesConfig {
