@@ -41,7 +41,7 @@ impl Store {
         target: &FileTarget,
     ) -> StoreResult<()> {
         in_tx!(self.pool(), tx => {
-            insert_job_in!(tx, job, rows);
+            insert_job_in!(self.pool(), tx, job, rows);
             sqlx::query(
                 "INSERT INTO file_targets (job_id, input_path, output_path, format, start_row, end_row, keep_temp_files) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )

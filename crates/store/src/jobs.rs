@@ -1,29 +1,37 @@
 //! A job's life in the store: insert it with its rows, read it, find the due ones, schedule its
 //! next step, move it along its lifecycle (only by the moves [`Transition`] allows), ask it to
 //! cancel, reopen it for a retry.
+//!
+//! When a job is due (`not_before`) is written and compared on the database's clock, as leases
+//! are ([`crate::lease`]): a replica never binds its own time there, so a replica whose clock
+//! is ahead cannot leave a job waiting for the others, nor one whose clock is behind take it
+//! early.
 
 use almanac_core::ids::JobId;
 use almanac_core::state::{JobStatus, Transition};
 use almanac_protocol::ErrorCode;
-use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
+use std::time::Duration;
 
-use crate::pool::{in_tx, on_pool};
+use crate::pool::{in_tx, millis, on_pool};
 use crate::records::parse_time;
 use crate::records::{JOB_COLUMNS, JobRecord, JobRow, NewJob, NewRow};
-use crate::{Store, StoreError, StoreResult, now, timestamp};
+use crate::{Store, StoreError, StoreResult, now};
 
-/// Inserts a job and its rows inside an open transaction `$tx` (see [`Store::insert_job`]);
-/// evaluates to `()` or returns the database error from the enclosing function.
+/// Inserts a job and its rows inside an open transaction `$tx` (see [`Store::insert_job`]), due
+/// at once by the database's clock (`$pool`'s [`crate::pool::Pool::now_sql`]); evaluates to `()`
+/// or returns the database error from the enclosing function.
 macro_rules! insert_job_in {
-    ($tx:ident, $job:expr, $rows:expr) => {{
+    ($pool:expr, $tx:ident, $job:expr, $rows:expr) => {{
         let job: &$crate::records::NewJob = $job;
         let now = $crate::now();
         let (destination, spreadsheet_id, sheet_id, file_path) = job.destination.columns();
-        sqlx::query(
+        let sql = format!(
             "INSERT INTO jobs (id, owner, destination, spreadsheet_id, sheet_id, file_path, sheet_title, spans, model, mode, overwrite, status, not_before, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, {}, $13, $14)",
+            $pool.now_sql()
+        );
+        sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(&job.id)
         .bind(&job.owner)
         .bind(destination)
@@ -36,7 +44,6 @@ macro_rules! insert_job_in {
         .bind(job.mode)
         .bind(job.overwrite)
         .bind(job.status)
-        .bind(&now)
         .bind(&now)
         .bind(&now)
         .execute(&mut *$tx)
@@ -67,7 +74,7 @@ impl Store {
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure (nothing is inserted then).
     pub async fn insert_job(&self, job: &NewJob, rows: &[NewRow]) -> StoreResult<()> {
-        in_tx!(self.pool(), tx => insert_job_in!(tx, job, rows));
+        in_tx!(self.pool(), tx => insert_job_in!(self.pool(), tx, job, rows));
         Ok(())
     }
 
@@ -106,39 +113,47 @@ impl Store {
         rows.into_iter().map(JobRecord::try_from).collect()
     }
 
-    /// Ids of jobs that are not finished and whose `not_before` has passed, oldest first.
+    /// Ids of jobs that are not finished and whose `not_before` has passed by the database's
+    /// clock, oldest first.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn due_jobs(&self, now: DateTime<Utc>) -> StoreResult<Vec<JobId>> {
+    pub async fn due_jobs(&self) -> StoreResult<Vec<JobId>> {
         let terminal = terminal_list();
         let sql = format!(
-            "SELECT id FROM jobs WHERE status NOT IN ({terminal}) AND not_before <= $1 ORDER BY created_at"
+            "SELECT id FROM jobs WHERE status NOT IN ({terminal}) AND not_before <= {} ORDER BY created_at",
+            self.pool().now_sql()
         );
         Ok(
             on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
-            .bind(timestamp(now))
             .fetch_all(p)
             .await?),
         )
     }
 
-    /// The earliest time an unfinished job may be stepped, if any: its `not_before`, or when a
-    /// lease on it runs out if that is later.
+    /// How long until an unfinished job may be stepped, by the database's clock, if there is
+    /// one: until its `not_before`, or until a lease on it runs out if that is later; zero when
+    /// one is due already.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure, [`StoreError::Corrupt`] for a time
     /// that is not RFC 3339.
-    pub async fn next_due(&self) -> StoreResult<Option<DateTime<Utc>>> {
+    pub async fn next_due(&self) -> StoreResult<Option<Duration>> {
         let terminal = terminal_list();
         let sql = format!(
-            "SELECT MIN(CASE WHEN lease_expires_at IS NOT NULL AND lease_expires_at > not_before THEN lease_expires_at ELSE not_before END)
-             FROM jobs WHERE status NOT IN ({terminal})"
+            "SELECT MIN(CASE WHEN lease_expires_at IS NOT NULL AND lease_expires_at > not_before THEN lease_expires_at ELSE not_before END), {}
+             FROM jobs WHERE status NOT IN ({terminal})",
+            self.pool().now_sql()
         );
-        let at: Option<String> = on_pool!(self.pool(), p => sqlx::query_scalar(AssertSqlSafe(sql))
+        let (at, now): (Option<String>, String) = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
             .fetch_one(p)
             .await?);
-        at.as_deref().map(parse_time).transpose()
+        let Some(at) = at else { return Ok(None) };
+        Ok(Some(
+            (parse_time(&at)? - parse_time(&now)?)
+                .to_std()
+                .unwrap_or_default(),
+        ))
     }
 
     /// Moves a job to `status` by a step of its lifecycle ([`Transition::Step`]), with its error
@@ -160,13 +175,13 @@ impl Store {
             return self.refuse(id, status, Transition::Step).await;
         };
         let sql = format!(
-            "UPDATE jobs SET status = $1, error_code = $2, error_message = $3, attempts = 0, not_before = $4, updated_at = $5 WHERE id = $6 AND status IN ({sources})"
+            "UPDATE jobs SET status = $1, error_code = $2, error_message = $3, attempts = 0, not_before = {}, updated_at = $4 WHERE id = $5 AND status IN ({sources})",
+            self.pool().now_sql()
         );
         let moved = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
         .bind(status)
         .bind(error.map(|e| e.0.as_str()))
         .bind(error.map(|e| e.1))
-        .bind(&now)
         .bind(&now)
         .bind(id)
         .execute(&mut *tx)
@@ -177,19 +192,18 @@ impl Store {
         Ok(())
     }
 
-    /// Leaves a job alone until `not_before`, recording `attempts` consecutive transient failures.
+    /// Leaves a job alone for `delay` (from now by the database's clock), recording `attempts`
+    /// consecutive transient failures.
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
-    pub async fn schedule(
-        &self,
-        id: &JobId,
-        not_before: DateTime<Utc>,
-        attempts: i64,
-    ) -> StoreResult<()> {
-        let not_before = timestamp(not_before);
-        in_tx!(self.pool(), tx => sqlx::query("UPDATE jobs SET not_before = $1, attempts = $2 WHERE id = $3")
-            .bind(&not_before)
+    pub async fn schedule(&self, id: &JobId, delay: Duration, attempts: i64) -> StoreResult<()> {
+        let sql = format!(
+            "UPDATE jobs SET not_before = {}, attempts = $2 WHERE id = $3",
+            self.pool().later_sql(1)
+        );
+        in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
+            .bind(millis(delay))
             .bind(attempts)
             .bind(id)
             .execute(&mut *tx)
@@ -205,10 +219,10 @@ impl Store {
         let now = now();
         let terminal = terminal_list();
         let sql = format!(
-            "UPDATE jobs SET cancel_requested = TRUE, not_before = $1, updated_at = $2 WHERE id = $3 AND status NOT IN ({terminal})"
+            "UPDATE jobs SET cancel_requested = TRUE, not_before = {}, updated_at = $1 WHERE id = $2 AND status NOT IN ({terminal})",
+            self.pool().now_sql()
         );
         let done = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
-            .bind(&now)
             .bind(&now)
             .bind(id)
             .execute(&mut *tx)
@@ -230,11 +244,11 @@ impl Store {
             return self.refuse(id, status, Transition::Reopen).await;
         };
         let sql = format!(
-            "UPDATE jobs SET status = $1, cancel_requested = FALSE, error_code = NULL, error_message = NULL, attempts = 0, not_before = $2, updated_at = $3 WHERE id = $4 AND status IN ({sources})"
+            "UPDATE jobs SET status = $1, cancel_requested = FALSE, error_code = NULL, error_message = NULL, attempts = 0, not_before = {}, updated_at = $2 WHERE id = $3 AND status IN ({sources})",
+            self.pool().now_sql()
         );
         let moved = in_tx!(self.pool(), tx => sqlx::query(AssertSqlSafe(sql))
         .bind(status)
-        .bind(&now)
         .bind(&now)
         .bind(id)
         .execute(&mut *tx)

@@ -7,24 +7,20 @@
 //! out and another replica claims the job. Writes made under a lease are fenced by its version
 //! ([`crate::fence`]), so a replica that lost its lease cannot commit a step's result.
 //!
-//! Times are the replicas' clocks (RFC 3339 text, like every time of the store): replicas must
-//! keep their clocks in step (NTP), well within a lease's duration.
+//! Lease times are the database's clock, read inside each statement (`now()` on PostgreSQL,
+//! `'now'` on SQLite; RFC 3339 text like every time of the store): no replica binds its own
+//! time into a lease, so a replica whose clock is off can neither take a live lease nor keep
+//! one past its end.
 
 use almanac_core::ids::JobId;
 use std::time::Duration;
 
-use chrono::Utc;
 use sqlx::{AssertSqlSafe, Row};
 
 use crate::fence::Lease;
 use crate::jobs::terminal_list;
-use crate::pool::on_pool;
-use crate::{Store, StoreResult, now, timestamp};
-
-/// `now + d` as stored.
-fn after(d: Duration) -> String {
-    timestamp(Utc::now() + chrono::Duration::from_std(d).unwrap_or_default())
-}
+use crate::pool::{millis, on_pool};
+use crate::{Store, StoreResult};
 
 impl Store {
     /// Claims the due job that has waited longest and that no live lease holds, for `owner`,
@@ -41,19 +37,18 @@ impl Store {
         } else {
             ""
         };
+        let (now, until) = (self.pool().now_sql(), self.pool().later_sql(2));
         let sql = format!(
-            "UPDATE jobs SET lease_owner = $1, lease_expires_at = $2, lease_version = lease_version + 1
+            "UPDATE jobs SET lease_owner = $1, lease_expires_at = {until}, lease_version = lease_version + 1
              WHERE id = (SELECT id FROM jobs
-                         WHERE status NOT IN ({terminal}) AND not_before <= $3
-                           AND (lease_owner IS NULL OR lease_expires_at <= $3)
+                         WHERE status NOT IN ({terminal}) AND not_before <= {now}
+                           AND (lease_owner IS NULL OR lease_expires_at <= {now})
                          ORDER BY not_before, created_at LIMIT 1 {lock})
              RETURNING id, lease_version"
         );
-        let (now, until) = (now(), after(duration));
         let row = on_pool!(self.pool(), p => sqlx::query(AssertSqlSafe(sql))
             .bind(owner)
-            .bind(&until)
-            .bind(&now)
+            .bind(millis(duration))
             .fetch_optional(p)
             .await?
             .map(|row| (row.get::<String, _>(0), row.get::<i64, _>(1))));
@@ -64,17 +59,18 @@ impl Store {
         }))
     }
 
-    /// Extends a lease to `duration` from now, if it is still held; false when it was lost (the
-    /// holder must stop the step).
+    /// Extends a lease to `duration` from now (the database's clock), if it is still held; false
+    /// when it was lost (the holder must stop the step).
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn renew_lease(&self, lease: &Lease, duration: Duration) -> StoreResult<bool> {
-        let until = after(duration);
-        let done = on_pool!(self.pool(), p => sqlx::query(
-            "UPDATE jobs SET lease_expires_at = $1 WHERE id = $2 AND lease_owner = $3 AND lease_version = $4",
-        )
-        .bind(&until)
+        let sql = format!(
+            "UPDATE jobs SET lease_expires_at = {} WHERE id = $2 AND lease_owner = $3 AND lease_version = $4",
+            self.pool().later_sql(1)
+        );
+        let done = on_pool!(self.pool(), p => sqlx::query(AssertSqlSafe(sql))
+        .bind(millis(duration))
         .bind(&lease.job_id)
         .bind(&lease.owner)
         .bind(lease.version)
@@ -114,15 +110,17 @@ impl Store {
         .await?))
     }
 
-    /// Who holds a lease on a job now, if anyone, with the lease's version (for tests and
-    /// diagnostics).
+    /// Who holds a live lease on a job now (by the database's clock), if anyone, with the
+    /// lease's version (for tests and diagnostics).
     ///
     /// # Errors
     /// [`crate::StoreError::Sqlx`] on a database failure.
     pub async fn lease_holder(&self, job_id: &JobId) -> StoreResult<Option<(String, i64)>> {
-        let row: Option<(Option<String>, i64)> = on_pool!(self.pool(), p => sqlx::query_as(
-            "SELECT lease_owner, lease_version FROM jobs WHERE id = $1",
-        )
+        let sql = format!(
+            "SELECT CASE WHEN lease_expires_at > {} THEN lease_owner END, lease_version FROM jobs WHERE id = $1",
+            self.pool().now_sql()
+        );
+        let row: Option<(Option<String>, i64)> = on_pool!(self.pool(), p => sqlx::query_as(AssertSqlSafe(sql))
         .bind(job_id)
         .fetch_optional(p)
         .await?);

@@ -283,10 +283,7 @@ mod tests {
             assert_eq!(rec.spans()[0].end_row, 3);
             let counts = store.row_counts(&"j1".into()).await.unwrap();
             assert_eq!((counts.total, counts.pending, counts.skipped), (3, 2, 1));
-            assert_eq!(
-                store.due_jobs(Utc::now()).await.unwrap(),
-                vec!["j1".to_string()]
-            );
+            assert_eq!(store.due_jobs().await.unwrap(), vec!["j1".to_string()]);
         }
     }
 
@@ -388,7 +385,7 @@ mod tests {
                 .await
                 .unwrap();
             assert!(!store.request_cancel(&"j1".into()).await.unwrap());
-            assert!(store.due_jobs(Utc::now()).await.unwrap().is_empty());
+            assert!(store.due_jobs().await.unwrap().is_empty());
         }
     }
 
@@ -640,6 +637,121 @@ mod tests {
             "migrations/sqlite and migrations/postgres must hold the same migrations (number and name)"
         );
         assert!(sqlite.len() >= 5);
+    }
+
+    /// Stores whose database clock is `skew_secs` off the test process's clock: SQLite (an
+    /// embedded database reads the process's clock: no skew), and, with a PostgreSQL test
+    /// server, a fresh database whose `now()` is `skew_secs` ahead (a `public.now()` that the
+    /// database's search path puts before `pg_catalog`'s) — a replica whose clock is off.
+    async fn skewed_backends(test: &str, skew_secs: i64) -> Vec<Store> {
+        use sqlx::Connection;
+        let mut stores = vec![Store::connect("sqlite::memory:").await.unwrap()];
+        if let Some(admin) = scratch::test_server(test) {
+            let url = scratch::fresh_database(&admin, "skew").await.unwrap();
+            let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+            let shadow = format!(
+                "CREATE FUNCTION public.now() RETURNS timestamptz LANGUAGE sql STABLE AS $$ SELECT pg_catalog.now() + interval '{skew_secs} seconds' $$"
+            );
+            sqlx::query(sqlx::AssertSqlSafe(shadow))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            let db: String = sqlx::query_scalar("SELECT current_database()")
+                .fetch_one(&mut c)
+                .await
+                .unwrap();
+            let path = format!("ALTER DATABASE {db} SET search_path = public, pg_catalog");
+            sqlx::query(sqlx::AssertSqlSafe(path))
+                .execute(&mut c)
+                .await
+                .unwrap();
+            c.close().await.unwrap();
+            stores.push(Store::connect(&url).await.unwrap());
+        }
+        stores
+    }
+
+    /// Sets `job`'s lease to end at the database's `now()` moved by `offset` (`'-1 seconds'`),
+    /// as a replica whose clock agrees with the database's would have written it.
+    async fn lease_ends_at_db_now(store: &Store, job: &str, offset: &str) {
+        let sql = match store.pool() {
+            pool::Pool::Sqlite(_) => {
+                "UPDATE jobs SET lease_expires_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', $1) WHERE id = $2"
+            }
+            pool::Pool::Postgres(_) => {
+                "UPDATE jobs SET lease_expires_at = to_char((now() + CAST($1 AS interval)) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') WHERE id = $2"
+            }
+        };
+        let done = pool::on_pool!(store.pool(), p => sqlx::query(sql)
+            .bind(offset)
+            .bind(job)
+            .execute(p)
+            .await
+            .unwrap()
+            .rows_affected());
+        assert_eq!(done, 1);
+    }
+
+    #[tokio::test]
+    async fn leases_and_due_times_follow_the_database_clock_not_the_claimants() {
+        let test = "leases_and_due_times_follow_the_database_clock_not_the_claimants";
+        for skew in [-3600, 3600] {
+            for store in skewed_backends(test, skew).await {
+                let minute = std::time::Duration::from_secs(60);
+                store.insert_job(&job("j1"), &[]).await.unwrap();
+                let a = store.claim_next("replica-a", minute).await.unwrap();
+                assert!(a.is_some(), "a new job is due at once ({skew} s)");
+                let wait = store.next_due().await.unwrap().unwrap();
+                assert!(wait > minute / 2 && wait <= minute, "{wait:?} ({skew} s)");
+                // A lease that ran out by the database's clock is claimable, whatever the
+                // claimant's own clock says (the database is an hour ahead of it: +3600).
+                lease_ends_at_db_now(&store, "j1", "-1 seconds").await;
+                assert_eq!(store.lease_holder(&"j1".into()).await.unwrap(), None);
+                let b = store.claim_next("replica-b", minute).await.unwrap();
+                let b = b.unwrap_or_else(|| panic!("an expired lease is claimable ({skew} s)"));
+                // A lease live by the database's clock is not, even to a claimant whose clock is
+                // an hour ahead of the database's (-3600).
+                lease_ends_at_db_now(&store, "j1", "+60 seconds").await;
+                assert!(
+                    store
+                        .claim_next("replica-c", minute)
+                        .await
+                        .unwrap()
+                        .is_none(),
+                    "a live lease is not claimed ({skew} s)"
+                );
+                assert_eq!(
+                    store.lease_holder(&"j1".into()).await.unwrap(),
+                    Some(("replica-b".into(), b.version))
+                );
+                assert!(store.renew_lease(&b, minute).await.unwrap());
+                assert!(
+                    store
+                        .claim_next("replica-c", minute)
+                        .await
+                        .unwrap()
+                        .is_none()
+                );
+                // Scheduled "now" is due now by the database's clock.
+                store.release_lease(&b).await.unwrap();
+                store
+                    .schedule(&"j1".into(), std::time::Duration::ZERO, 0)
+                    .await
+                    .unwrap();
+                assert_eq!(store.due_jobs().await.unwrap(), vec!["j1".to_string()]);
+                assert_eq!(
+                    store.next_due().await.unwrap(),
+                    Some(std::time::Duration::ZERO)
+                );
+                assert!(
+                    store
+                        .claim_next("replica-c", minute)
+                        .await
+                        .unwrap()
+                        .is_some()
+                );
+            }
+        }
     }
 
     #[tokio::test]

@@ -13,6 +13,10 @@
 //! sums (PostgreSQL's `SUM` of a BIGINT is a NUMERIC), `CASE WHEN … THEN 1 ELSE 0 END` instead of
 //! summing booleans, `RETURNING`, `ON CONFLICT … DO UPDATE`. Where they differ (row locks), the
 //! query module asks [`Pool::is_postgres`].
+//!
+//! Times that replicas compare with each other (leases, when a job is due) are read from the
+//! database's clock inside the statement ([`Pool::now_sql`], [`Pool::later_sql`]), never bound
+//! from a replica's clock, so replicas whose clocks disagree still agree on who holds a job.
 
 use sqlx::{PgPool, SqlitePool};
 
@@ -30,6 +34,39 @@ impl Pool {
     pub fn is_postgres(&self) -> bool {
         matches!(self, Pool::Postgres(_))
     }
+
+    /// SQL for the database's current time as the store writes times ([`crate::timestamp`]:
+    /// RFC 3339 UTC text with milliseconds, `2026-11-21T21:09:02.123Z`), so that it compares
+    /// as text with the stored ones. PostgreSQL: `now()` (the transaction's start); SQLite:
+    /// `'now'` (the same for the whole statement).
+    pub(crate) fn now_sql(&self) -> &'static str {
+        match self {
+            Pool::Sqlite(_) => "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
+            Pool::Postgres(_) => {
+                "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+            }
+        }
+    }
+
+    /// SQL for the database's time `$param` milliseconds (a BIGINT parameter, may be negative)
+    /// after now, as [`Pool::now_sql`] writes it.
+    pub(crate) fn later_sql(&self, param: u8) -> String {
+        match self {
+            Pool::Sqlite(_) => {
+                format!("strftime('%Y-%m-%dT%H:%M:%fZ', 'now', (${param} / 1000.0) || ' seconds')")
+            }
+            Pool::Postgres(_) => format!(
+                "to_char((now() + ${param}::float8 * interval '1 millisecond') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+            ),
+        }
+    }
+}
+
+/// A duration in whole milliseconds for [`Pool::later_sql`], at most ten years (so that the
+/// time stays a four-digit year on both databases).
+pub(crate) fn millis(d: std::time::Duration) -> i64 {
+    const TEN_YEARS_MS: u128 = 10 * 366 * 24 * 3600 * 1000;
+    i64::try_from(d.as_millis().min(TEN_YEARS_MS)).unwrap_or(i64::MAX)
 }
 
 /// `on_pool!(pool, p => body)`: `body` once per backend, `p` bound to its pool (see the module

@@ -212,7 +212,9 @@ async fn resume(svc: &Services, job: &JobRecord) -> Result<String, CliError> {
     if job.status.is_terminal() {
         store.reopen(&job.id, JobStatus::Writing).await?;
     } else {
-        store.schedule(&job.id, chrono::Utc::now(), 0).await?;
+        store
+            .schedule(&job.id, std::time::Duration::ZERO, 0)
+            .await?;
     }
     Ok(format!(
         "Resuming job {} ({}, model {}) found in the store: its batch is not sent again.",

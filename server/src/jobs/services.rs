@@ -1,7 +1,7 @@
 //! The handles every part of the jobs layer shares: the store, the OpenAI and Sheets clients, the
 //! catalogue, the settings, the progress channel, the worker's wake-up, the realtime runs of
 //! this process, the pacer of realtime calls, the replica's name (the owner of its leases), the
-//! jobs followed here and the access keys. Built complete once per process ([`Services::new`]
+//! jobs followed here, the access keys and the spool of batch input files. Built complete once per process ([`Services::new`]
 //! from [`ServiceParts`]), by the server and the command line, and never changed after.
 //!
 //! With a shared store (PostgreSQL, several replicas), progress and wake-ups are announced through
@@ -22,6 +22,7 @@ use secrecy::SecretString;
 use tokio::sync::{Notify, broadcast};
 
 use crate::auth::access::AccessKeys;
+use crate::jobs::batch::spool::Spool;
 use crate::jobs::queue::followed::FollowedJobs;
 use crate::jobs::queue::step::StepError;
 use crate::jobs::realtime::pacer::Pacer;
@@ -69,6 +70,9 @@ pub struct Services {
     pub(crate) followed: FollowedJobs,
     /// The secret of access challenges and proofs (`spreadsheet::access`).
     pub access: AccessKeys,
+    /// Where batch input files wait for their upload (`<temp dir>/almanac-uploads`; what a
+    /// killed process left there is removed at start).
+    pub(crate) spool: Spool,
 }
 
 /// What [`Services::new`] is built from: each outside party's handle and each setting.
@@ -117,6 +121,7 @@ impl Services {
             replica: replica_name(),
             followed: FollowedJobs::default(),
             access: parts.access,
+            spool: Spool::start(std::env::temp_dir().join("almanac-uploads")),
         }
     }
 

@@ -48,6 +48,7 @@ impl Server {
             emulator.service_account_key_json(),
         )
         .unwrap();
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
         Server {
             child: None,
             api: String::new(),
@@ -89,6 +90,8 @@ impl Server {
             .env("ALMANAC_SHUTDOWN_GRACE_SECS", self.grace_secs.to_string())
             .env("ALMANAC_SIDEBAR_DIR", self.dir.join("no-sidebar"))
             .env("RUST_LOG", "info")
+            // Its temporary files where the test sees them.
+            .env("TMPDIR", self.dir.join("tmp"))
             .current_dir(&self.dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
@@ -247,6 +250,48 @@ impl Drop for Server {
 }
 
 /// The emulator's batches whose `metadata.job_id` is `job_id`.
+/// The `.jsonl` files anywhere under `dir`.
+fn jsonl_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(jsonl_files(&path));
+        } else if path.extension().is_some_and(|e| e == "jsonl") {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// A server killed after writing a part's input file, while its upload is unanswered, leaves
+/// the file behind; the next start removes it before it serves, and the job still completes.
+#[tokio::test]
+async fn an_input_file_left_by_a_killed_server_is_removed_at_the_next_start() {
+    let emulator = emulator_with_sheet().await;
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    let mut server = Server::new(&emulator, dir.path(), 5.0);
+    server.start().await;
+    let mut hold = emulator.hold_next(HoldPoint::FileUploaded);
+    let job = server.create_job(2, 25).await;
+    let reached = tokio::time::timeout(Duration::from_secs(30), hold.reached()).await;
+    assert!(matches!(reached, Ok(true)), "{}", server.log());
+    server.kill();
+    hold.release();
+    let left = jsonl_files(&tmp);
+    assert_eq!(left.len(), 1, "the killed server's input file: {left:?}");
+    server.start().await;
+    assert!(
+        !left[0].exists(),
+        "{} is still there after a restart",
+        left[0].display()
+    );
+    let finished = server.wait_finished(&job.id).await;
+    assert_eq!(finished.status, JobStatus::Completed, "{finished:#?}");
+    assert_eq!(jsonl_files(&tmp), Vec::<PathBuf>::new());
+}
+
 fn batches_of(emulator: &Emulator, job_id: &str) -> Vec<Value> {
     emulator
         .batches()

@@ -14,4 +14,5 @@ pub(crate) mod collect;
 pub(crate) mod finish;
 pub(crate) mod parts;
 pub(crate) mod poll;
+pub(crate) mod spool;
 pub(crate) mod submit;

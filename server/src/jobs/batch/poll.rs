@@ -6,7 +6,6 @@
 use almanac_core::state::{BatchState, JobStatus};
 use almanac_openai::BatchInfo;
 use almanac_store::{BatchProgress, BatchRecord, JobRecord};
-use chrono::Utc;
 use tracing::Instrument;
 
 use crate::jobs::batch::collect::collect;
@@ -125,8 +124,7 @@ async fn schedule_in(
     wait: std::time::Duration,
     attempts: i64,
 ) -> Result<(), StepError> {
-    let at = Utc::now() + chrono::Duration::from_std(wait).unwrap_or_default();
-    svc.store.schedule(&job.id, at, attempts).await?;
+    svc.store.schedule(&job.id, wait, attempts).await?;
     Ok(())
 }
 

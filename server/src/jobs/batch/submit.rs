@@ -108,7 +108,8 @@ async fn upload(
     Ok(file_id)
 }
 
-/// A batch input file in a temporary folder (removed with it).
+/// A batch input file in a temporary folder of the spool (removed with it, or at the next start
+/// after a kill: [`crate::jobs::batch::spool`]).
 struct InputFile {
     path: std::path::PathBuf,
     /// Request lines in the file.
@@ -116,7 +117,7 @@ struct InputFile {
     _dir: tempfile::TempDir,
 }
 
-/// Writes the input file of the batch's rows as `name` in a new temporary folder: a page of rows
+/// Writes the input file of the batch's rows as `name` in a new folder of the spool: a page of rows
 /// ([`PAGE_ROWS`]) read from the store, then written off the async threads, until none is left.
 async fn write_input(
     svc: &Services,
@@ -126,10 +127,7 @@ async fn write_input(
 ) -> Result<InputFile, StepError> {
     let io =
         |e: std::io::Error| StepError::Transient(format!("cannot write the batch input file: {e}"));
-    let dir = tempfile::Builder::new()
-        .prefix("almanac-upload-")
-        .tempdir()
-        .map_err(io)?;
+    let dir = svc.spool.folder().map_err(io)?;
     let path = dir.path().join(name);
     let out =
         std::io::BufWriter::with_capacity(64 * 1024, std::fs::File::create(&path).map_err(io)?);

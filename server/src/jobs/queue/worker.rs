@@ -24,7 +24,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use almanac_core::state::{JobStatus, Mode};
-use chrono::Utc;
 use tokio::sync::watch;
 use tracing::Instrument;
 
@@ -71,7 +70,7 @@ impl Worker {
     /// returns; their answers are stored as they arrive, so nothing is lost.
     pub async fn run_until(self, mut stop: watch::Receiver<bool>) {
         let _runs = AbortRunsOnDrop(self.svc.clone());
-        match self.svc.store.due_jobs(Utc::now()).await {
+        match self.svc.store.due_jobs().await {
             Ok(ids) if !ids.is_empty() => {
                 tracing::info!(jobs = ids.len(), "worker started; resuming unfinished jobs")
             }
@@ -107,7 +106,7 @@ impl Worker {
     /// say).
     async fn until_next_due(&self) -> Duration {
         let wait = match self.svc.store.next_due().await {
-            Ok(Some(at)) => (at - Utc::now()).to_std().unwrap_or_default(),
+            Ok(Some(wait)) => wait,
             Ok(None) => Duration::from_secs(60),
             Err(_) => Duration::from_secs(5),
         };
@@ -169,8 +168,7 @@ impl Worker {
         let delay = self.svc.settings.retry_delay(attempts);
         metrics::counter!(crate::metrics::STEP_RETRIES, "reason" => "transient").increment(1);
         tracing::warn!(job_id = %id, attempt = attempts + 1, delay_ms = delay.as_millis() as u64, error = %err, "step failed; will retry");
-        let at = Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-        if let Err(e) = store.schedule(id, at, attempts + 1).await {
+        if let Err(e) = store.schedule(id, delay, attempts + 1).await {
             tracing::error!(job_id = %id, error = %e, "cannot reschedule the job");
         }
     }

@@ -43,7 +43,7 @@ use std::sync::Arc;
 
 use almanac_core::state::JobStatus;
 use almanac_store::{JobRecord, Lease};
-use chrono::Utc;
+use std::time::Duration;
 
 use crate::jobs::queue::lease;
 use crate::jobs::queue::step::StepError;
@@ -60,8 +60,9 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
     let alive = svc.realtime_runs.alive(&job.id);
     if !alive && svc.realtime_runs.count() >= svc.cost.max_runs.max(1) {
         // This replica runs its share already: leave the job to another one.
-        let at = Utc::now() + chrono::Duration::milliseconds(500);
-        store.schedule(&job.id, at, 0).await?;
+        store
+            .schedule(&job.id, Duration::from_millis(500), 0)
+            .await?;
         return Ok(());
     }
     if !alive {
@@ -83,8 +84,7 @@ pub async fn step(svc: &Arc<Services>, job: &JobRecord) -> Result<(), StepError>
     }
     // Look again in a while (a run that died is started again); the run normally ends first
     // and wakes the worker.
-    let at = Utc::now() + chrono::Duration::seconds(5);
-    store.schedule(&job.id, at, 0).await?;
+    store.schedule(&job.id, Duration::from_secs(5), 0).await?;
     Ok(())
 }
 
@@ -117,8 +117,7 @@ async fn run_and_hand_back(svc: Arc<Services>, id: JobId) {
         }
         Err(e) => {
             tracing::warn!(job_id = %id, error = %e, "realtime run stopped; will resume");
-            let at = Utc::now() + chrono::Duration::seconds(2);
-            store.schedule(&id, at, 0).await
+            store.schedule(&id, Duration::from_secs(2), 0).await
         }
     };
     if let Err(e) = saved {
