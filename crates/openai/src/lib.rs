@@ -50,8 +50,8 @@ pub mod models;
 pub mod output;
 pub mod ratelimit;
 pub mod responses;
-pub mod tokens;
 mod tag;
+pub mod tokens;
 mod transport;
 
 pub use almanac_core::state::BatchState;

@@ -41,7 +41,10 @@ pub struct PartTag {
 impl PartTag {
     /// The input file's name: `almanac-{job_id}-{attempt}-{part}.jsonl`.
     pub fn filename(&self) -> String {
-        format!("almanac-{}-{}-{}.jsonl", self.job_id, self.attempt, self.part)
+        format!(
+            "almanac-{}-{}-{}.jsonl",
+            self.job_id, self.attempt, self.part
+        )
     }
 
     /// The batch's `metadata`: `{"job_id", "attempt", "part"}`, all strings (the schema's values
@@ -56,7 +59,11 @@ impl PartTag {
 
     /// Whether a Batch object carries this tag.
     fn marks(&self, batch: &Value) -> bool {
-        let field = |k: &str| batch.pointer(&format!("/metadata/{k}")).and_then(Value::as_str);
+        let field = |k: &str| {
+            batch
+                .pointer(&format!("/metadata/{k}"))
+                .and_then(Value::as_str)
+        };
         field("job_id") == Some(self.job_id.as_str())
             && field("attempt") == Some(self.attempt.to_string().as_str())
             && field("part") == Some(self.part.to_string().as_str())
@@ -65,7 +72,10 @@ impl PartTag {
 
 /// `created_at` of an object (unix seconds), 0 when absent.
 fn created_at(object: &Value) -> u64 {
-    object.get("created_at").and_then(Value::as_u64).unwrap_or(0)
+    object
+        .get("created_at")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
 }
 
 /// The `after` cursor of the next page of a list, `None` at its end.
@@ -121,7 +131,9 @@ impl BatchClient {
         let mut found = Vec::new();
         let mut after: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let page = self.list_page(Listing::Batches, "100", after.as_deref()).await?;
+            let page = self
+                .list_page(Listing::Batches, "100", after.as_deref())
+                .await?;
             let data = page.get("data").and_then(Value::as_array);
             for batch in data.into_iter().flatten() {
                 if created_at(batch) < stop {
@@ -161,8 +173,15 @@ impl BatchClient {
         let (stop, name) = (since.saturating_sub(CLOCK_SLACK_SECS), tag.filename());
         let mut after: Option<String> = None;
         for _ in 0..MAX_PAGES {
-            let page = self.list_page(Listing::BatchFiles, FILES_PAGE, after.as_deref()).await?;
-            for file in page.get("data").and_then(Value::as_array).into_iter().flatten() {
+            let page = self
+                .list_page(Listing::BatchFiles, FILES_PAGE, after.as_deref())
+                .await?;
+            for file in page
+                .get("data")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
                 if created_at(file) < stop {
                     return Ok(None);
                 }

@@ -743,7 +743,11 @@ async fn metadata_holds_16_pairs_of_64_character_keys_and_512_character_values()
     assert_eq!(batch["metadata"], json!(full));
     let (_, read) = get_json(
         &client,
-        &format!("{}/batches/{}", emu.openai_base_url(), batch["id"].as_str().unwrap()),
+        &format!(
+            "{}/batches/{}",
+            emu.openai_base_url(),
+            batch["id"].as_str().unwrap()
+        ),
     )
     .await;
     assert_eq!(read["metadata"], json!(full));
@@ -774,7 +778,12 @@ async fn files_are_listed_newest_first_by_purpose_with_cursor_pagination() {
     let mut ids = Vec::new();
     for i in 0..3 {
         let title = format!("T{i}");
-        let file = upload(&client, &emu, jsonl(&[input_line("a", &title, "gpt-4o-mini")])).await;
+        let file = upload(
+            &client,
+            &emu,
+            jsonl(&[input_line("a", &title, "gpt-4o-mini")]),
+        )
+        .await;
         ids.push(file["id"].as_str().unwrap().to_owned());
     }
     let base = emu.openai_base_url();

@@ -74,6 +74,11 @@ async fn submit_one(
         .await?;
     if let Some(kept) = keep_one(svc, job, found).await {
         tracing::info!(job_id = %job.id, batch_id = %kept.id, "adopting a batch created before a restart or by a stalled replica");
+        if batch.input_file_id.is_none() && !kept.input_file_id.is_empty() {
+            svc.store
+                .set_input_file(batch.id, &kept.input_file_id)
+                .await?;
+        }
         return save_batch(svc, batch, &kept, false).await;
     }
     if job.cancel_requested {
@@ -101,10 +106,7 @@ async fn submit_one(
             }
         }
     };
-    let info = svc
-        .openai
-        .create_tagged_batch(&input_file_id, &tag)
-        .await?;
+    let info = svc.openai.create_tagged_batch(&input_file_id, &tag).await?;
     tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
     save_batch(svc, batch, &info, true).await
 }
@@ -156,15 +158,22 @@ async fn save_batch(
     if let Err(almanac_store::StoreError::LeaseLost(job_id)) = &saved
         && created
     {
-        let holder = svc.store.batches(job_id).await?.into_iter().find_map(|b| {
-            (b.id == batch.id).then_some(b.batch_id).flatten()
-        });
+        let holder = svc
+            .store
+            .batches(job_id)
+            .await?
+            .into_iter()
+            .find_map(|b| (b.id == batch.id).then_some(b.batch_id).flatten());
         if let Some(holder) = holder
             && holder.as_str() != info.id
         {
             match svc.openai.cancel_batch(&info.id).await {
-                Ok(_) => tracing::warn!(job_id = %job_id, batch_id = %holder, duplicate = %info.id, "lease lost while creating a batch: the new holder's batch is kept, this one cancelled"),
-                Err(e) => tracing::error!(job_id = %job_id, batch_id = %holder, duplicate = %info.id, error = %e, "lease lost while creating a batch: this duplicate could not be cancelled"),
+                Ok(_) => {
+                    tracing::warn!(job_id = %job_id, batch_id = %holder, duplicate = %info.id, "lease lost while creating a batch: the new holder's batch is kept, this one cancelled")
+                }
+                Err(e) => {
+                    tracing::error!(job_id = %job_id, batch_id = %holder, duplicate = %info.id, error = %e, "lease lost while creating a batch: this duplicate could not be cancelled")
+                }
             }
         }
     }
