@@ -197,3 +197,48 @@ impl BatchClient {
         Ok(None)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_marks_only_its_own_part_and_fits_the_metadata_limits() {
+        let tag = PartTag {
+            job_id: "job-1".into(),
+            attempt: 2,
+            part: 3,
+        };
+        assert_eq!(tag.filename(), "almanac-job-1-2-3.jsonl");
+        let own = json!({"id": "batch_1", "metadata": tag.metadata()});
+        assert!(tag.marks(&own));
+        let other_part = PartTag {
+            part: 4,
+            ..tag.clone()
+        };
+        assert!(!tag.marks(&json!({"metadata": other_part.metadata()})));
+        assert!(!tag.marks(&json!({"metadata": {"job_id": "job-1"}})));
+        assert!(!tag.marks(&json!({"metadata": null})));
+        let metadata = tag.metadata();
+        let pairs = metadata.as_object().unwrap();
+        assert!(pairs.len() <= 16);
+        assert!(
+            pairs
+                .iter()
+                .all(|(k, v)| k.len() <= 64 && v.as_str().unwrap().len() <= 512)
+        );
+    }
+
+    #[test]
+    fn paging_follows_last_id_while_there_is_more_and_never_loops() {
+        let page = json!({"data": [{"id": "b2"}, {"id": "b1"}], "has_more": true, "last_id": "b1"});
+        assert_eq!(next_cursor(&page, None).as_deref(), Some("b1"));
+        assert_eq!(next_cursor(&page, Some("b1")), None);
+        let without_last = json!({"data": [{"id": "b9"}], "has_more": true});
+        assert_eq!(next_cursor(&without_last, None).as_deref(), Some("b9"));
+        assert_eq!(
+            next_cursor(&json!({"data": [], "has_more": false}), None),
+            None
+        );
+    }
+}

@@ -272,7 +272,7 @@ async fn list_files(
         .values()
         .filter(|f| query.purpose.as_deref().is_none_or(|p| f.purpose == p))
         .collect();
-    files.sort_by(|a, b| (a.created_at, a.seq).cmp(&(b.created_at, b.seq)));
+    files.sort_by_key(|f| (f.created_at, f.seq));
     if !ascending {
         files.reverse();
     }
