@@ -339,3 +339,59 @@ async fn of_two_tagged_batches_of_a_part_the_oldest_is_kept_and_the_other_cancel
     );
     assert!(!status(&first.id).starts_with("cancel"));
 }
+
+#[tokio::test]
+async fn a_batch_a_stalled_replica_creates_while_the_step_creates_its_own_is_cancelled() {
+    install_crypto_provider();
+    let emulator = Emulator::start(fast()).await.unwrap();
+    emulator.hold_batches(true);
+    emulator
+        .add_sheet_from_csv(SPREADSHEET, 0, "Events", KOREAN_CSV)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (_app, svc, job_id, body) = job_with_one_part(&emulator, &dir).await;
+    let tag = PartTag {
+        job_id: job_id.to_string(),
+        attempt: 0,
+        part: 0,
+    };
+    // The step looks, finds nothing and creates its batch; its answer is held at the emulator.
+    let mut hold = emulator.hold_next(almanac_emulator::HoldPoint::BatchCreated);
+    let step = {
+        let (svc, job_id) = (svc.clone(), job_id.clone());
+        tokio::spawn(async move { Worker::new(svc).try_execute_step(&job_id).await })
+    };
+    assert!(hold.reached().await);
+    // Meanwhile the replica that stalled with the old lease wakes up and creates its own.
+    let file_id = svc
+        .openai
+        .upload_jsonl(&tag.filename(), body)
+        .await
+        .unwrap();
+    let late = svc
+        .openai
+        .create_tagged_batch(&file_id, &tag)
+        .await
+        .unwrap();
+    hold.release();
+    step.await.unwrap().unwrap();
+
+    let saved = svc.store.batches(&job_id).await.unwrap().remove(0);
+    let kept = saved.batch_id.unwrap();
+    assert_ne!(kept.as_str(), late.id);
+    let status = |id: &str| {
+        emulator
+            .batches()
+            .into_iter()
+            .find(|b| b["id"] == id)
+            .map(|b| b["status"].as_str().unwrap().to_owned())
+            .unwrap()
+    };
+    assert!(
+        status(&late.id).starts_with("cancel"),
+        "{}",
+        status(&late.id)
+    );
+    assert!(!status(kept.as_str()).starts_with("cancel"));
+    assert_eq!(emulator.calls().batches_cancel, 1);
+}

@@ -108,7 +108,41 @@ async fn submit_one(
     };
     let info = svc.openai.create_tagged_batch(&input_file_id, &tag).await?;
     tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
-    save_batch(svc, batch, &info, true).await
+    save_batch(svc, batch, &info, true).await?;
+    sweep_after_create(svc, job, &tag, since, &info.id).await;
+    Ok(())
+}
+
+/// Looks once more for batches of the part after its new batch `kept` was saved, and cancels any
+/// other that may still run: one created by a replica that stalled past its lease while this
+/// step listed and created. Such a replica cancels its own batch when it finds another saved;
+/// one that looked before the save is seen here, since it created its batch before looking. A
+/// failed look is only logged (the batch is saved; the step must not run again).
+async fn sweep_after_create(
+    svc: &Services,
+    job: &JobRecord,
+    tag: &PartTag,
+    since: u64,
+    kept: &str,
+) {
+    match svc.openai.tagged_batches(tag, since, None).await {
+        Ok(found) => {
+            for other in found.iter().filter(|b| b.id != kept && may_run(b)) {
+                cancel_duplicate(svc, job, kept, &other.id).await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(job_id = %job.id, batch_id = %kept, error = %e, "could not look for a second batch of this part");
+        }
+    }
+}
+
+/// Whether a batch may still run or has completed (neither failed nor cancelled).
+fn may_run(batch: &BatchInfo) -> bool {
+    !matches!(
+        batch.status,
+        BatchState::Failed | BatchState::Cancelling | BatchState::Cancelled
+    )
 }
 
 /// Of the batches found with a part's tag (oldest first), keeps the oldest that may still run or
@@ -116,12 +150,7 @@ async fn submit_one(
 /// Batches that failed or were cancelled are left alone (a batch refused for the enqueued-token
 /// limit is `failed`, and the part is sent again on purpose).
 async fn keep_one(svc: &Services, job: &JobRecord, found: Vec<BatchInfo>) -> Option<BatchInfo> {
-    let mut usable = found.into_iter().filter(|b| {
-        !matches!(
-            b.status,
-            BatchState::Failed | BatchState::Cancelling | BatchState::Cancelled
-        )
-    });
+    let mut usable = found.into_iter().filter(may_run);
     let kept = usable.next()?;
     for extra in usable {
         cancel_duplicate(svc, job, &kept.id, &extra.id).await;
