@@ -46,6 +46,15 @@ use crate::transport::{RetryPolicy, Transport};
 /// before giving up: the 1,000 most recent batches of the organization.
 const FIND_MAX_PAGES: usize = 10;
 
+/// Which list [`BatchClient::list_page`] reads.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Listing {
+    /// `GET /v1/batches`.
+    Batches,
+    /// `GET /v1/files?purpose=batch`.
+    BatchFiles,
+}
+
 /// What Almanac needs of a Batch object (<https://platform.openai.com/docs/api-reference/batch/object>).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BatchInfo {
@@ -299,12 +308,22 @@ impl BatchClient {
         input_file_id: &str,
         job_id: &str,
     ) -> Result<BatchInfo, OpenAiError> {
+        self.create_with_metadata(input_file_id, json!({"job_id": job_id}))
+            .await
+    }
+
+    /// `POST /v1/batches` over `input_file_id` with `metadata` (an object of string values).
+    pub(crate) async fn create_with_metadata(
+        &self,
+        input_file_id: &str,
+        metadata: Value,
+    ) -> Result<BatchInfo, OpenAiError> {
         self.check_key()?;
         let request = json!({
             "input_file_id": input_file_id,
             "endpoint": ENDPOINT,
             "completion_window": "24h",
-            "metadata": {"job_id": job_id},
+            "metadata": metadata,
         });
         let batch: Value = self
             .api
@@ -396,6 +415,41 @@ impl BatchClient {
             }
         }
         Ok(None)
+    }
+
+    /// One page of a list, newest first: `GET /v1/batches?limit=…&after=…` or
+    /// `GET /v1/files?purpose=batch&limit=…&after=…`.
+    pub(crate) async fn list_page(
+        &self,
+        listing: Listing,
+        limit: &str,
+        after: Option<&str>,
+    ) -> Result<Value, OpenAiError> {
+        self.check_key()?;
+        let mut query = vec![("limit", limit.to_owned())];
+        if let Some(after) = after {
+            query.push(("after", after.to_owned()));
+        }
+        let page = match listing {
+            Listing::Batches => {
+                self.api
+                    .batches()
+                    .query(&query)
+                    .map_err(|e| self.classify(e))?
+                    .list_byot()
+                    .await
+            }
+            Listing::BatchFiles => {
+                query.push(("purpose", "batch".to_owned()));
+                self.api
+                    .files()
+                    .query(&query)
+                    .map_err(|e| self.classify(e))?
+                    .list_byot()
+                    .await
+            }
+        };
+        page.map_err(|e| self.classify(e))
     }
 
     /// Reads a batch (`GET /v1/batches/{batch_id}`,

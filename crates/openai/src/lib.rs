@@ -27,10 +27,12 @@
 //!   checks).
 //! - [`ratelimit`]: the `x-ratelimit-*` / `retry-after` headers of an answer.
 //! - `error`: [`OpenAiError`], transient or permanent, scrubbed of keys.
+//! - `tag`: [`PartTag`], the job, attempt and part written into an input file's name and a
+//!   batch's `metadata`, and the scans that find them again (adoption instead of a second batch).
 //!
 //! The modules in backticks are private: their callers use what the crate root re-exports
 //! ([`BatchClient`], [`BatchInfo`], [`FileDownload`], [`ChatClient`], [`OpenAiError`],
-//! [`RetryPolicy`]).
+//! [`RetryPolicy`], [`PartTag`]).
 //!
 //! The prompt and schema come from `almanac_core::prompt`; the per-model request shape (reasoning
 //! or not, output cap, temperature) from `almanac_core::catalog::ModelSpec`. Clients build their
@@ -48,6 +50,7 @@ pub mod models;
 pub mod output;
 pub mod ratelimit;
 pub mod responses;
+mod tag;
 pub mod tokens;
 mod transport;
 
@@ -58,4 +61,5 @@ pub use error::OpenAiError;
 pub use output::{BatchResults, LineError, ParsedLine, RowError, Usage};
 pub use ratelimit::{RateLimitHeaders, RateLimitObserver};
 pub use responses::client::ResponsesClient;
+pub use tag::{CLOCK_SLACK_SECS, PartTag};
 pub use transport::RetryPolicy;

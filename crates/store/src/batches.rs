@@ -5,11 +5,12 @@
 use almanac_core::ids::{BatchId, JobId};
 use almanac_core::state::{BatchState, RowFailure, RowState};
 use almanac_protocol::{RequestCounts, TokenUsage};
+use chrono::{DateTime, Utc};
 use sqlx::AssertSqlSafe;
 
 use crate::outcome::{bind_outcome, outcome_sql};
 use crate::pool::{in_tx, on_pool};
-use crate::records::{BATCH_COLUMNS, BatchProgress, BatchRecord, RowResult};
+use crate::records::{BATCH_COLUMNS, BatchProgress, BatchRecord, RowResult, parse_time};
 use crate::{Store, StoreResult, now};
 
 /// Adds the usage of still-`pending` rows of `batch`, then stores their outcomes (inside an
@@ -51,6 +52,21 @@ impl Store {
             .fetch_all(p)
             .await?),
         )
+    }
+
+    /// When a batch's row was made: the start of its part's attempt (the row is kept when a
+    /// refused batch is forgotten and sent again), before which no batch or file of that part
+    /// can exist at OpenAI.
+    ///
+    /// # Errors
+    /// [`crate::StoreError::Sqlx`] on a database failure or an unknown batch;
+    /// [`crate::StoreError::Corrupt`] when the time does not parse.
+    pub async fn batch_created_at(&self, batch: i64) -> StoreResult<DateTime<Utc>> {
+        let text: String = on_pool!(self.pool(), p => sqlx::query_scalar("SELECT created_at FROM batches WHERE id = $1")
+            .bind(batch)
+            .fetch_one(p)
+            .await?);
+        parse_time(&text)
     }
 
     /// `request_counts` summed over a job's batches.

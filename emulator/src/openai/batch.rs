@@ -470,6 +470,7 @@ fn store_jsonl(
         filename: filename.to_string(),
         purpose: "batch_output".to_string(),
         created_at: now,
+        seq: crate::openai::files::next_seq(),
         expires_at: Some(now + FILE_RETENTION_SECS),
         content: Bytes::from(content),
     };

@@ -2,7 +2,17 @@
 //! uploaded batch inputs and the output and error files batches write. Plain data: this module
 //! uses no other module of the crate.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use bytes::Bytes;
+
+/// Files stored so far by the process, for [`StoredFile::seq`].
+static STORED: AtomicU64 = AtomicU64::new(0);
+
+/// The next [`StoredFile::seq`].
+pub fn next_seq() -> u64 {
+    STORED.fetch_add(1, Ordering::Relaxed)
+}
 
 /// A file in the OpenAI Files store.
 #[derive(Clone, Debug)]
@@ -15,6 +25,8 @@ pub struct StoredFile {
     pub purpose: String,
     /// Unix seconds.
     pub created_at: u64,
+    /// Order of storage ([`next_seq`]): lists sort files of the same second by it.
+    pub seq: u64,
     /// Unix seconds, if the file expires.
     pub expires_at: Option<u64>,
     /// Raw content.

@@ -33,6 +33,12 @@ use crate::util::{now_unix, random_alnum, random_hex};
 /// Largest upload accepted (the Files API limit is 512 MB; batch input files are at most 200 MB).
 const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
 
+/// Longest `metadata` key, in characters (the `Metadata` schema: 64).
+const METADATA_KEY_CHARS: usize = 64;
+
+/// Longest `metadata` value, in characters (the `Metadata` schema: 512).
+const METADATA_VALUE_CHARS: usize = 512;
+
 /// Purposes `POST /v1/files` accepts.
 const PURPOSES: [&str; 6] = [
     "assistants",
@@ -213,6 +219,7 @@ async fn create_file(State(shared): State<Arc<Shared>>, mut form: Multipart) -> 
         filename,
         purpose,
         created_at: now,
+        seq: crate::openai::files::next_seq(),
         expires_at,
         content,
     };
@@ -222,17 +229,67 @@ async fn create_file(State(shared): State<Arc<Shared>>, mut form: Multipart) -> 
     Json(body).into_response()
 }
 
-async fn list_files(State(shared): State<Arc<Shared>>) -> Response {
+/// Query of `GET /v1/files` (<https://platform.openai.com/docs/api-reference/files/list>).
+#[derive(Deserialize)]
+struct FilesQuery {
+    purpose: Option<String>,
+    limit: Option<String>,
+    order: Option<String>,
+    after: Option<String>,
+}
+
+/// `GET /v1/files`: newest first (or `order=asc`), only `purpose` when given, `limit` 1 to
+/// 10,000 (default 10,000) after the `after` cursor, with `has_more`, `first_id` and `last_id`.
+async fn list_files(
+    State(shared): State<Arc<Shared>>,
+    Query(query): Query<FilesQuery>,
+) -> Response {
+    let limit = match query.limit.as_deref().map(str::parse::<usize>) {
+        None => 10_000,
+        Some(Ok(n)) if (1..=10_000).contains(&n) => n,
+        Some(_) => {
+            return invalid_request(
+                "Invalid 'limit': integer must be between 1 and 10000.",
+                Some("limit"),
+                Some("invalid_value"),
+            );
+        }
+    };
+    let ascending = match query.order.as_deref() {
+        None | Some("desc") => false,
+        Some("asc") => true,
+        Some(other) => {
+            return invalid_request(
+                &format!("Invalid value: '{other}'. Supported values are: 'asc' and 'desc'."),
+                Some("order"),
+                Some("invalid_value"),
+            );
+        }
+    };
     let state = shared.lock();
-    let mut files: Vec<&StoredFile> = state.files.values().collect();
-    files.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(a.id.cmp(&b.id)));
-    let data: Vec<Value> = files.iter().map(|f| f.to_json()).collect();
+    let mut files: Vec<&StoredFile> = state
+        .files
+        .values()
+        .filter(|f| query.purpose.as_deref().is_none_or(|p| f.purpose == p))
+        .collect();
+    files.sort_by_key(|f| (f.created_at, f.seq));
+    if !ascending {
+        files.reverse();
+    }
+    let start = match query.after.as_deref() {
+        None => 0,
+        Some(after) => match files.iter().position(|f| f.id == after) {
+            Some(i) => i + 1,
+            None => return no_such_file(after),
+        },
+    };
+    let page: Vec<&StoredFile> = files.iter().skip(start).take(limit).copied().collect();
     Json(json!({
         "object": "list",
-        "data": data,
-        "first_id": files.first().map(|f| f.id.clone()),
-        "last_id": files.last().map(|f| f.id.clone()),
-        "has_more": false,
+        "data": page.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
+        "first_id": page.first().map(|f| f.id.clone()),
+        "last_id": page.last().map(|f| f.id.clone()),
+        "has_more": start + page.len() < files.len(),
     }))
     .into_response()
 }
@@ -350,7 +407,9 @@ fn batch_parameters(req: &Map<String, Value>) -> Result<[String; 3], Refusal> {
     Ok(fields)
 }
 
-/// A batch's `metadata`: null, or an object of at most 16 string values; else the 400.
+/// A batch's `metadata`: null, or an object of at most 16 pairs, keys of at most
+/// [`METADATA_KEY_CHARS`] characters and string values of at most [`METADATA_VALUE_CHARS`]
+/// (the `Metadata` schema of the API reference); else the 400.
 fn check_batch_metadata(metadata: &Value) -> Result<(), Refusal> {
     match metadata {
         Value::Null => Ok(()),
@@ -363,6 +422,28 @@ fn check_batch_metadata(metadata: &Value) -> Result<(), Refusal> {
                 ).into());
             }
             for (key, value) in map {
+                let key_chars = key.chars().count();
+                if key_chars > METADATA_KEY_CHARS {
+                    return Err(invalid_request(
+                        &format!(
+                            "Invalid 'metadata': string too long. Expected a key with maximum length {METADATA_KEY_CHARS}, but got a key with length {key_chars} instead."
+                        ),
+                        Some("metadata"),
+                        Some("string_above_max_length"),
+                    ).into());
+                }
+                if let Value::String(text) = value
+                    && text.chars().count() > METADATA_VALUE_CHARS
+                {
+                    return Err(invalid_request(
+                        &format!(
+                            "Invalid 'metadata.{key}': string too long. Expected a string with maximum length {METADATA_VALUE_CHARS}, but got a string with length {} instead.",
+                            text.chars().count()
+                        ),
+                        Some(&format!("metadata.{key}")),
+                        Some("string_above_max_length"),
+                    ).into());
+                }
                 if !value.is_string() {
                     return Err(invalid_request(
                         &format!(

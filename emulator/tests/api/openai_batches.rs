@@ -709,3 +709,106 @@ async fn chat_completions_answer_synchronously() {
     assert_eq!(emu.calls().chat_completions, 2);
     emu.shutdown().await;
 }
+
+/// `POST /v1/batches` over `file_id` with `metadata`; the status and the body.
+async fn create_with_metadata(
+    client: &reqwest::Client,
+    emu: &almanac_emulator::Emulator,
+    file_id: &Value,
+    metadata: Value,
+) -> (u16, Value) {
+    let resp = client
+        .post(format!("{}/batches", emu.openai_base_url()))
+        .bearer_auth("sk-test")
+        .json(&json!({"input_file_id": file_id, "endpoint": "/v1/chat/completions", "completion_window": "24h", "metadata": metadata}))
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn metadata_holds_16_pairs_of_64_character_keys_and_512_character_values() {
+    let emu = start().await;
+    let client = http();
+    emu.hold_batches(true);
+    let file = upload(&client, &emu, jsonl(&[input_line("a", "A", "gpt-4o-mini")])).await;
+    let mut full = serde_json::Map::new();
+    for i in 0..15 {
+        full.insert(format!("k{i:02}"), json!("v"));
+    }
+    full.insert("k".repeat(64), json!("é".repeat(512)));
+    let (status, batch) = create_with_metadata(&client, &emu, &file["id"], json!(full)).await;
+    assert_eq!(status, 200, "{batch}");
+    assert_eq!(batch["metadata"], json!(full));
+    let (_, read) = get_json(
+        &client,
+        &format!(
+            "{}/batches/{}",
+            emu.openai_base_url(),
+            batch["id"].as_str().unwrap()
+        ),
+    )
+    .await;
+    assert_eq!(read["metadata"], json!(full));
+
+    let mut seventeen = full.clone();
+    seventeen.insert("k16".into(), json!("v"));
+    let long_key = json!({"k".repeat(65): "v"});
+    let long_value = json!({"job_id": "x".repeat(513)});
+    for (metadata, param, code) in [
+        (json!(seventeen), "metadata", "object_above_max_properties"),
+        (long_key, "metadata", "string_above_max_length"),
+        (long_value, "metadata.job_id", "string_above_max_length"),
+    ] {
+        let (status, err) = create_with_metadata(&client, &emu, &file["id"], metadata).await;
+        assert_eq!(status, 400, "{err}");
+        assert_eq!(err["error"]["type"], "invalid_request_error");
+        assert_eq!(err["error"]["param"], param, "{err}");
+        assert_eq!(err["error"]["code"], code, "{err}");
+    }
+    assert_eq!(emu.batches().len(), 1);
+    emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn files_are_listed_newest_first_by_purpose_with_cursor_pagination() {
+    let emu = start().await;
+    let client = http();
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        let title = format!("T{i}");
+        let file = upload(
+            &client,
+            &emu,
+            jsonl(&[input_line("a", &title, "gpt-4o-mini")]),
+        )
+        .await;
+        ids.push(file["id"].as_str().unwrap().to_owned());
+    }
+    let base = emu.openai_base_url();
+    let (status, page) = get_json(&client, &format!("{base}/files?purpose=batch&limit=2")).await;
+    assert_eq!(status, 200);
+    let got: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(got, [ids[2].as_str(), ids[1].as_str()]);
+    assert_eq!(page["has_more"], true);
+    assert_eq!(page["last_id"], ids[1]);
+    let (_, rest) = get_json(
+        &client,
+        &format!("{base}/files?purpose=batch&limit=2&after={}", ids[1]),
+    )
+    .await;
+    assert_eq!(rest["data"][0]["id"], ids[0]);
+    assert_eq!(rest["data"][0]["filename"], "input.jsonl");
+    assert_eq!(rest["has_more"], false);
+    let (_, none) = get_json(&client, &format!("{base}/files?purpose=fine-tune")).await;
+    assert_eq!(none["data"], json!([]));
+    let (status, _) = get_json(&client, &format!("{base}/files?limit=0")).await;
+    assert_eq!(status, 400);
+    emu.shutdown().await;
+}

@@ -1,6 +1,8 @@
 //! The `created`/`submitting` step of a batch job: make the attempt's parts (the first time),
-//! then for every part still `preparing` upload its input file (unless its id is saved already)
-//! and create its batch (unless one created before a crash is found and adopted). A part whose
+//! then for every part still `preparing` adopt the batch tagged with the job, attempt and part if
+//! one exists at OpenAI (made before a crash, or by a replica that stalled past its lease; a second
+//! one is cancelled), else upload its input file (unless its id is saved already, or a file with
+//! the part's name was uploaded since the attempt began) and create its batch, tagged. A part whose
 //! batch would take the job past its `max_cost_usd`, or of a job cancelled meanwhile, is never
 //! sent: its rows fail `not_sent_over_cap` / `not_sent_cancelled` and a retry may send them.
 
@@ -10,6 +12,7 @@ use almanac_core::domain::RowInput;
 use almanac_core::ids::BatchId;
 use almanac_core::state::{BatchState, FailureCode, JobStatus, RowFailure};
 use almanac_openai::jsonl::JsonlWriter;
+use almanac_openai::{BatchInfo, PartTag};
 use almanac_protocol::RequestCounts;
 use almanac_store::rows::InputRows;
 use almanac_store::{BatchProgress, BatchRecord, JobRecord};
@@ -50,14 +53,34 @@ pub async fn submit(svc: &Services, job: &JobRecord) -> Result<(), StepError> {
     Ok(())
 }
 
-/// Uploads one part's input file (unless saved already) and creates its batch (unless one was
-/// created before a restart, which is adopted).
+/// Adopts the part's batch when one tagged with it exists at OpenAI already (made by a replica
+/// that crashed, stalled past its lease or lost the answer before saving its id); otherwise
+/// uploads its input file (or adopts one uploaded with the part's name) and creates its batch.
 async fn submit_one(
     svc: &Services,
     job: &JobRecord,
     spec: &'static ModelSpec,
     batch: &BatchRecord,
 ) -> Result<(), StepError> {
+    let tag = PartTag {
+        job_id: job.id.to_string(),
+        attempt: batch.attempt,
+        part: batch.part,
+    };
+    let since = u64::try_from(svc.store.batch_created_at(batch.id).await?.timestamp()).unwrap_or(0);
+    let found = svc
+        .openai
+        .tagged_batches(&tag, since, batch.input_file_id.as_deref())
+        .await?;
+    if let Some(kept) = keep_one(svc, job, found).await {
+        tracing::info!(job_id = %job.id, batch_id = %kept.id, "adopting a batch created before a restart or by a stalled replica");
+        if batch.input_file_id.is_none() && !kept.input_file_id.is_empty() {
+            svc.store
+                .set_input_file(batch.id, &kept.input_file_id)
+                .await?;
+        }
+        return save_batch(svc, batch, &kept, false).await;
+    }
     if job.cancel_requested {
         let why = RowFailure::new(
             FailureCode::NotSentCancelled,
@@ -73,35 +96,130 @@ async fn submit_one(
                 tracing::warn!(job_id = %job.id, rows, reason = %why.reason, "batch not submitted: the job's cap would be passed");
                 return leave_unsent(svc, batch, &why).await;
             }
-            upload(svc, job, spec, batch).await?
+            match svc.openai.tagged_file(&tag, since).await? {
+                Some(file_id) => {
+                    svc.store.set_input_file(batch.id, &file_id).await?;
+                    tracing::info!(job_id = %job.id, file_id = %file_id, "adopting an input file uploaded before a restart or by a stalled replica");
+                    file_id
+                }
+                None => upload(svc, job, spec, batch, &tag).await?,
+            }
         }
     };
-    // A crash between create and saving its id leaves a batch we must adopt, not duplicate.
-    let openai = &svc.openai;
-    let info = match openai.find_batch_for_job(&job.id, &input_file_id).await? {
-        Some(found) => {
-            tracing::info!(job_id = %job.id, batch_id = %found.id, "adopting a batch created before a restart");
-            found
-        }
-        None => openai.create_batch(&input_file_id, &job.id).await?,
-    };
-    svc.store
-        .set_batch_id(batch.id, &BatchId::from(info.id.as_str()), info.status)
-        .await?;
+    let info = svc.openai.create_tagged_batch(&input_file_id, &tag).await?;
     tracing::info!(job_id = %job.id, batch_id = %info.id, "batch created");
+    save_batch(svc, batch, &info, true).await?;
+    sweep_after_create(svc, job, &tag, since, &info.id).await;
     Ok(())
 }
 
-/// Builds the batch's input file on disk from its rows, read from the store a page at a time,
-/// uploads it streamed from there, and saves its id at once.
+/// Looks once more for batches of the part after its new batch `kept` was saved, and cancels any
+/// other that may still run: one created by a replica that stalled past its lease while this
+/// step listed and created. Such a replica cancels its own batch when it finds another saved;
+/// one that looked before the save is seen here, since it created its batch before looking. A
+/// failed look is only logged (the batch is saved; the step must not run again).
+async fn sweep_after_create(
+    svc: &Services,
+    job: &JobRecord,
+    tag: &PartTag,
+    since: u64,
+    kept: &str,
+) {
+    match svc.openai.tagged_batches(tag, since, None).await {
+        Ok(found) => {
+            for other in found.iter().filter(|b| b.id != kept && may_run(b)) {
+                cancel_duplicate(svc, job, kept, &other.id).await;
+            }
+        }
+        Err(e) => {
+            tracing::warn!(job_id = %job.id, batch_id = %kept, error = %e, "could not look for a second batch of this part");
+        }
+    }
+}
+
+/// Whether a batch may still run or has completed (neither failed nor cancelled).
+fn may_run(batch: &BatchInfo) -> bool {
+    !matches!(
+        batch.status,
+        BatchState::Failed | BatchState::Cancelling | BatchState::Cancelled
+    )
+}
+
+/// Of the batches found with a part's tag (oldest first), keeps the oldest that may still run or
+/// has completed, and cancels every other one that may still run, saying so in the job's log.
+/// Batches that failed or were cancelled are left alone (a batch refused for the enqueued-token
+/// limit is `failed`, and the part is sent again on purpose).
+async fn keep_one(svc: &Services, job: &JobRecord, found: Vec<BatchInfo>) -> Option<BatchInfo> {
+    let mut usable = found.into_iter().filter(may_run);
+    let kept = usable.next()?;
+    for extra in usable {
+        cancel_duplicate(svc, job, &kept.id, &extra.id).await;
+    }
+    Some(kept)
+}
+
+/// Cancels `duplicate`, a second batch of the part whose kept batch is `kept`, and says so in the
+/// job's log; a batch that finished before the cancel arrived (409) is logged as paid for.
+async fn cancel_duplicate(svc: &Services, job: &JobRecord, kept: &str, duplicate: &str) {
+    match svc.openai.cancel_batch(duplicate).await {
+        Ok(_) => {
+            tracing::warn!(job_id = %job.id, batch_id = %kept, duplicate = %duplicate, "a second batch of this part was found at OpenAI and cancelled");
+        }
+        Err(e) => {
+            tracing::error!(job_id = %job.id, batch_id = %kept, duplicate = %duplicate, error = %e, "a second batch of this part was found at OpenAI and could not be cancelled");
+        }
+    }
+}
+
+/// Saves the part's batch id. When the step's lease was lost meanwhile and the part already holds
+/// another batch (the new lease holder's), a batch this step `created` is a duplicate: it is
+/// cancelled before the error is returned.
+async fn save_batch(
+    svc: &Services,
+    batch: &BatchRecord,
+    info: &BatchInfo,
+    created: bool,
+) -> Result<(), StepError> {
+    let saved = svc
+        .store
+        .set_batch_id(batch.id, &BatchId::from(info.id.as_str()), info.status)
+        .await;
+    if let Err(almanac_store::StoreError::LeaseLost(job_id)) = &saved
+        && created
+    {
+        let holder = svc
+            .store
+            .batches(job_id)
+            .await?
+            .into_iter()
+            .find_map(|b| (b.id == batch.id).then_some(b.batch_id).flatten());
+        if let Some(holder) = holder
+            && holder.as_str() != info.id
+        {
+            match svc.openai.cancel_batch(&info.id).await {
+                Ok(_) => {
+                    tracing::warn!(job_id = %job_id, batch_id = %holder, duplicate = %info.id, "lease lost while creating a batch: the new holder's batch is kept, this one cancelled")
+                }
+                Err(e) => {
+                    tracing::error!(job_id = %job_id, batch_id = %holder, duplicate = %info.id, error = %e, "lease lost while creating a batch: this duplicate could not be cancelled")
+                }
+            }
+        }
+    }
+    Ok(saved?)
+}
+
+/// Builds the batch's input file on disk from its rows, read from the store a page at a time, as
+/// the file named by the part's tag ([`PartTag::filename`]), uploads it streamed from there, and
+/// saves its id at once.
 async fn upload(
     svc: &Services,
     job: &JobRecord,
     spec: &'static ModelSpec,
     batch: &BatchRecord,
+    tag: &PartTag,
 ) -> Result<String, StepError> {
-    let name = format!("almanac-{}-{}-{}.jsonl", job.id, batch.attempt, batch.part);
-    let file = write_input(svc, spec, batch, &name).await?;
+    let file = write_input(svc, spec, batch, &tag.filename()).await?;
     let file_id = svc.openai.upload_jsonl_file(&file.path).await?;
     svc.store.set_input_file(batch.id, &file_id).await?;
     tracing::info!(job_id = %job.id, file_id = %file_id, rows = file.lines, "input file uploaded");
