@@ -323,4 +323,27 @@ mod tests {
             "1개 행"
         );
     }
+
+    #[test]
+    fn the_plural_rules_agree_with_cldr_as_fluent_applies_it() {
+        use intl_pluralrules::{PluralCategory, PluralRuleType, PluralRules};
+        for (lang, id) in [(Lang::En, "en"), (Lang::Ko, "ko")] {
+            let cldr = PluralRules::create(
+                id.parse::<unic_langid::LanguageIdentifier>().unwrap(),
+                PluralRuleType::CARDINAL,
+            )
+            .unwrap();
+            let numbers = (0..=1_000)
+                .map(f64::from)
+                .chain([0.5, 1.5, 2.25, 1e6, 21.0, 101.0]);
+            for n in numbers {
+                let expected = match cldr.select(n).unwrap() {
+                    PluralCategory::ONE => "one",
+                    PluralCategory::OTHER => "other",
+                    other => panic!("{id} has a category the sidebar does not know: {other:?}"),
+                };
+                assert_eq!(lang.plural(n), expected, "{id} {n}");
+            }
+        }
+    }
 }
