@@ -19,6 +19,8 @@ pub mod sse;
 pub mod summary;
 
 #[cfg(target_arch = "wasm32")]
+mod access;
+#[cfg(target_arch = "wasm32")]
 mod api;
 #[cfg(target_arch = "wasm32")]
 mod app;

@@ -5,6 +5,7 @@
 //! | `routes` | the `/v1` router (a bearer token on every route, OpenAI's 404 for unknown routes) and the Files, Batches and Chat Completions routes; merges the routers of `conversations`, `responses`, `containers` and `model_list` |
 //! | `files` | a stored file of the Files API (`file-…`): uploaded batch inputs, batches' output and error files |
 //! | `batch` | a batch (`batch_…`) and how it moves a tick at a time: its requests run, its output and error files written, expiry and cancel |
+//! | `body_checks` | a `POST /v1/batches` body's parameters and `metadata` checked, and the error answers of the routes |
 //! | `batch_input` | the checks of a batch's input JSONL while it is `validating`, each bad line a `BatchError` |
 //! | `overlap` | calls for one job from two API keys in flight at once (a replicas test's check) |
 //! | `generate` | the emulated Chat Completions model: a `chat.completion` that follows the request's JSON schema, deterministically |
@@ -26,6 +27,7 @@
 pub mod analysis;
 pub mod batch;
 pub mod batch_input;
+pub mod body_checks;
 pub mod chart;
 pub mod container;
 pub mod containers;

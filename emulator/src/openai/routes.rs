@@ -19,25 +19,19 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use bytes::Bytes;
 use serde::Deserialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::faults::HoldPoint;
 use crate::holds::pause;
-use crate::openai::batch::{BatchJob, ENDPOINTS};
+use crate::openai::batch::BatchJob;
+use crate::openai::body_checks::{batch_parameters, check_batch_metadata, error, invalid_request};
 use crate::openai::files::StoredFile;
 use crate::openai::generate::chat_completion;
-use crate::openai::wire::{Refusal, error_body};
 use crate::state::Shared;
 use crate::util::{now_unix, random_alnum, random_hex};
 
 /// Largest upload accepted (the Files API limit is 512 MB; batch input files are at most 200 MB).
 const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
-
-/// Longest `metadata` key, in characters (the `Metadata` schema: 64).
-const METADATA_KEY_CHARS: usize = 64;
-
-/// Longest `metadata` value, in characters (the `Metadata` schema: 512).
-const METADATA_VALUE_CHARS: usize = 512;
 
 /// Purposes `POST /v1/files` accepts.
 const PURPOSES: [&str; 6] = [
@@ -78,26 +72,6 @@ pub fn router(shared: Arc<Shared>) -> Router {
 }
 
 /// An OpenAI error response.
-fn error(
-    status: StatusCode,
-    message: &str,
-    kind: &str,
-    param: Option<&str>,
-    code: Option<&str>,
-) -> Response {
-    (status, Json(error_body(message, kind, param, code))).into_response()
-}
-
-fn invalid_request(message: &str, param: Option<&str>, code: Option<&str>) -> Response {
-    error(
-        StatusCode::BAD_REQUEST,
-        message,
-        "invalid_request_error",
-        param,
-        code,
-    )
-}
-
 async fn require_api_key(request: Request, next: Next) -> Response {
     let key = request
         .headers()
@@ -361,123 +335,6 @@ async fn create_batch(State(shared): State<Arc<Shared>>, body: Bytes) -> Respons
     };
     pause(&shared, HoldPoint::BatchCreated).await;
     Json(body).into_response()
-}
-
-/// `[input_file_id, endpoint, completion_window]` of a `POST /v1/batches` body: each required
-/// (a string), the endpoint one of [`ENDPOINTS`], the window `24h`; else the 400.
-fn batch_parameters(req: &Map<String, Value>) -> Result<[String; 3], Refusal> {
-    let text = |name: &str| match req.get(name) {
-        Some(Value::String(s)) => Some(s.clone()),
-        _ => None,
-    };
-    let mut fields = Vec::with_capacity(3);
-    for name in ["input_file_id", "endpoint", "completion_window"] {
-        let Some(value) = text(name) else {
-            return Err(invalid_request(
-                &format!("Missing required parameter: '{name}'."),
-                Some(name),
-                Some("missing_required_parameter"),
-            )
-            .into());
-        };
-        fields.push(value);
-    }
-    let fields: [String; 3] = match fields.try_into() {
-        Ok(fields) => fields,
-        Err(_) => return Err(invalid_request("Invalid request.", None, None).into()),
-    };
-    let [_, endpoint, window] = &fields;
-    if !ENDPOINTS.contains(&endpoint.as_str()) {
-        return Err(invalid_request(
-            &format!(
-                "Invalid value: '{endpoint}'. Supported values are: '/v1/chat/completions', '/v1/completions', '/v1/embeddings', and '/v1/responses'."
-            ),
-            Some("endpoint"),
-            Some("invalid_value"),
-        ).into());
-    }
-    if window != "24h" {
-        return Err(invalid_request(
-            &format!("Invalid value: '{window}'. Supported values are: '24h'."),
-            Some("completion_window"),
-            Some("invalid_value"),
-        )
-        .into());
-    }
-    Ok(fields)
-}
-
-/// A batch's `metadata`: null, or an object of at most 16 pairs, keys of at most
-/// [`METADATA_KEY_CHARS`] characters and string values of at most [`METADATA_VALUE_CHARS`]
-/// (the `Metadata` schema of the API reference); else the 400.
-fn check_batch_metadata(metadata: &Value) -> Result<(), Refusal> {
-    match metadata {
-        Value::Null => Ok(()),
-        Value::Object(map) => {
-            if map.len() > 16 {
-                return Err(invalid_request(
-                    "Invalid 'metadata': too many properties. Expected an object with at most 16 properties, but got an object with more instead.",
-                    Some("metadata"),
-                    Some("object_above_max_properties"),
-                ).into());
-            }
-            for (key, value) in map {
-                let key_chars = key.chars().count();
-                if key_chars > METADATA_KEY_CHARS {
-                    return Err(invalid_request(
-                        &format!(
-                            "Invalid 'metadata': string too long. Expected a key with maximum length {METADATA_KEY_CHARS}, but got a key with length {key_chars} instead."
-                        ),
-                        Some("metadata"),
-                        Some("string_above_max_length"),
-                    ).into());
-                }
-                if let Value::String(text) = value
-                    && text.chars().count() > METADATA_VALUE_CHARS
-                {
-                    return Err(invalid_request(
-                        &format!(
-                            "Invalid 'metadata.{key}': string too long. Expected a string with maximum length {METADATA_VALUE_CHARS}, but got a string with length {} instead.",
-                            text.chars().count()
-                        ),
-                        Some(&format!("metadata.{key}")),
-                        Some("string_above_max_length"),
-                    ).into());
-                }
-                if !value.is_string() {
-                    return Err(invalid_request(
-                        &format!(
-                            "Invalid type for 'metadata.{key}': expected a string, but got {} instead.",
-                            json_kind(value)
-                        ),
-                        Some(&format!("metadata.{key}")),
-                        Some("invalid_type"),
-                    ).into());
-                }
-            }
-            Ok(())
-        }
-        other => Err(invalid_request(
-            &format!(
-                "Invalid type for 'metadata': expected an object, but got {} instead.",
-                json_kind(other)
-            ),
-            Some("metadata"),
-            Some("invalid_type"),
-        )
-        .into()),
-    }
-}
-
-fn json_kind(value: &Value) -> &'static str {
-    match value {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
 }
 
 async fn retrieve_batch(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

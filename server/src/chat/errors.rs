@@ -4,6 +4,7 @@
 use almanac_core::domain::InvalidValue;
 use almanac_core::ids::{RunId, ThreadId};
 use almanac_openai::OpenAiError;
+use almanac_protocol::RowSpan;
 use almanac_store::StoreError;
 
 use crate::spreadsheet::SpreadsheetError;
@@ -210,4 +211,55 @@ pub enum InvalidChatRequest {
         /// The most a turn reads.
         max: u64,
     },
+}
+
+/// Rows (1-based, inclusive) a request names, checked as jobs check them: at most
+/// [`MAX_SPANS_PER_JOB`](crate::spreadsheet::read::MAX_SPANS_PER_JOB) spans of
+/// [`MAX_ROWS_PER_JOB`](crate::spreadsheet::read::MAX_ROWS_PER_JOB) rows in all, each from
+/// `start_row ≥ 1` to `end_row ≥ start_row`.
+///
+/// # Errors
+/// [`InvalidChatRequest`] saying which span is wrong.
+pub(crate) fn check_spans(spans: &[RowSpan]) -> Result<(), InvalidChatRequest> {
+    use crate::spreadsheet::read::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB};
+    if spans.len() > MAX_SPANS_PER_JOB {
+        return Err(InvalidChatRequest::TooManySpans {
+            spans: spans.len(),
+            max: MAX_SPANS_PER_JOB,
+        });
+    }
+    let mut rows: u64 = 0;
+    for (i, s) in spans.iter().enumerate() {
+        if s.start_row == 0 || s.end_row < s.start_row || s.end_row > MAX_ROW_NUMBER {
+            return Err(InvalidChatRequest::BadSpan {
+                index: i,
+                start_row: s.start_row,
+                end_row: s.end_row,
+                max: MAX_ROW_NUMBER,
+            });
+        }
+        rows += u64::from(s.end_row - s.start_row) + 1;
+    }
+    if rows > MAX_ROWS_PER_JOB {
+        return Err(InvalidChatRequest::TooManyRows {
+            rows,
+            max: MAX_ROWS_PER_JOB,
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_are_checked_as_jobs_check_them() {
+        let span = |start_row, end_row| RowSpan { start_row, end_row };
+        assert!(check_spans(&[span(2, 10), span(12, 12)]).is_ok());
+        assert!(check_spans(&[span(0, 1)]).is_err());
+        assert!(check_spans(&[span(5, 4)]).is_err());
+        let many = check_spans(&[span(1, 60_000)]).unwrap_err().to_string();
+        assert!(many.contains("60000 rows; at most 50000"), "{many}");
+    }
 }

@@ -10,16 +10,16 @@ use almanac_core::catalog::UnknownModel;
 use almanac_core::domain::SpreadsheetId;
 use almanac_core::ids::{RunId, ThreadId};
 use almanac_openai::ResponsesClient;
+use almanac_protocol::TokenUsage;
 use almanac_protocol::chat::{
     ChatRequest, CreateMessageRequest, CreateRunRequest, CreateThreadRequest, DeletedThread,
     ListOrder, MessageList, Role, Run, RunStatus, Thread, ThreadList, ThreadMessage,
 };
-use almanac_protocol::{RowSpan, TokenUsage};
 use almanac_store::{FileRecord, NewThread, RunEnd, ThreadRecord};
 use secrecy::SecretString;
 
 use crate::chat::context::{ChatContext, new_id};
-use crate::chat::errors::{ChatError, InvalidChatRequest};
+use crate::chat::errors::{ChatError, InvalidChatRequest, check_spans};
 use crate::chat::runner::{self, Started};
 use crate::chat::settings::ChatSettings;
 use crate::chat::turn::{self, Question, TurnSpec};
@@ -561,59 +561,5 @@ impl ChatService {
             .chat_file_content(id, file_id)
             .await?
             .ok_or_else(|| ChatError::FileNotFound(file_id.to_owned()))
-    }
-}
-
-/// Rows (1-based, inclusive) a request names, checked as jobs check them: at most
-/// [`MAX_SPANS_PER_JOB`](crate::spreadsheet::read::MAX_SPANS_PER_JOB) spans of
-/// [`MAX_ROWS_PER_JOB`](crate::spreadsheet::read::MAX_ROWS_PER_JOB) rows in all, each from
-/// `start_row ≥ 1` to `end_row ≥ start_row`.
-///
-/// # Errors
-/// [`ChatError::Invalid`] saying which span is wrong.
-pub fn check_spans(spans: &[RowSpan]) -> Result<(), ChatError> {
-    use crate::spreadsheet::read::{MAX_ROW_NUMBER, MAX_ROWS_PER_JOB, MAX_SPANS_PER_JOB};
-    if spans.len() > MAX_SPANS_PER_JOB {
-        return Err(InvalidChatRequest::TooManySpans {
-            spans: spans.len(),
-            max: MAX_SPANS_PER_JOB,
-        }
-        .into());
-    }
-    let mut rows: u64 = 0;
-    for (i, s) in spans.iter().enumerate() {
-        if s.start_row == 0 || s.end_row < s.start_row || s.end_row > MAX_ROW_NUMBER {
-            return Err(InvalidChatRequest::BadSpan {
-                index: i,
-                start_row: s.start_row,
-                end_row: s.end_row,
-                max: MAX_ROW_NUMBER,
-            }
-            .into());
-        }
-        rows += u64::from(s.end_row - s.start_row) + 1;
-    }
-    if rows > MAX_ROWS_PER_JOB {
-        return Err(InvalidChatRequest::TooManyRows {
-            rows,
-            max: MAX_ROWS_PER_JOB,
-        }
-        .into());
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spans_are_checked_as_jobs_check_them() {
-        let span = |start_row, end_row| RowSpan { start_row, end_row };
-        assert!(check_spans(&[span(2, 10), span(12, 12)]).is_ok());
-        assert!(check_spans(&[span(0, 1)]).is_err());
-        assert!(check_spans(&[span(5, 4)]).is_err());
-        let many = check_spans(&[span(1, 60_000)]).unwrap_err().to_string();
-        assert!(many.contains("60000 rows; at most 50000"), "{many}");
     }
 }
