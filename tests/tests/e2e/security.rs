@@ -1023,3 +1023,81 @@ async fn every_answer_carries_the_security_headers_and_each_surface_its_policy()
         }
     }
 }
+
+/// `POST /jobs` as `client` with `Idempotency-Key: key`: status, `Idempotent-Replayed`, body.
+async fn post_job_keyed(
+    client: &reqwest::Client,
+    api: &str,
+    key: &str,
+    req: &almanac_protocol::CreateJobRequest,
+) -> (u16, bool, String) {
+    let resp = client
+        .post(format!("{api}/jobs"))
+        .header(almanac_protocol::IDEMPOTENCY_KEY_HEADER, format!("\"{key}\""))
+        .json(req)
+        .send()
+        .await
+        .unwrap();
+    let replayed = resp.headers().get("idempotent-replayed").is_some();
+    (resp.status().as_u16(), replayed, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_answers_the_first_answer_and_creates_nothing_again() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    app.emulator.hold_batches(true);
+    app.emulator.share(SPREADSHEET, USER_B.email);
+    let req = app.request(0, 2, 5, MODEL);
+    let key = "8e03978e-40d5-43e8-bc93-6894a57f9324";
+    let (status, replayed, first) = post_job_keyed(&app.http, &app.api, key, &req).await;
+    assert_eq!((status, replayed), (201, false), "{first}");
+    // A double click, or a retry after a lost answer: the same body again, and one job.
+    let (status, replayed, again) = post_job_keyed(&app.http, &app.api, key, &req).await;
+    assert_eq!((status, replayed), (201, true), "{again}");
+    assert_eq!(again, first);
+    let list = |client: reqwest::Client| {
+        let url = format!("{}/jobs?spreadsheet_id={SPREADSHEET}", app.api);
+        async move {
+            let list: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+            list["jobs"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(list(app.http.clone()).await, 1);
+    // The same key for another request is refused (422), and creates nothing either.
+    let other = app.request(0, 2, 6, MODEL);
+    let (status, _, body) = post_job_keyed(&app.http, &app.api, key, &other).await;
+    assert_eq!(status, 422, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(list(app.http.clone()).await, 1);
+    // Another user's key of the same text is their own.
+    let bob = app.client_as(USER_B).await;
+    let (status, replayed, bobs) = post_job_keyed(&bob, &app.api, key, &req).await;
+    assert_eq!((status, replayed), (201, false), "{bobs}");
+    assert_ne!(bobs, first);
+    assert_eq!(list(bob).await, 1);
+    // Cancel with a key: cancelled once, the repeat gets the first answer.
+    let job: Value = serde_json::from_str(&first).unwrap();
+    let cancel = |key: &'static str| {
+        let url = format!("{}/jobs/{}/cancel", app.api, job["id"].as_str().unwrap());
+        let http = app.http.clone();
+        async move {
+            let resp = http
+                .post(url)
+                .header(almanac_protocol::IDEMPOTENCY_KEY_HEADER, key)
+                .send()
+                .await
+                .unwrap();
+            let replayed = resp.headers().get("idempotent-replayed").is_some();
+            (resp.status().as_u16(), replayed, resp.text().await.unwrap())
+        }
+    };
+    let (status, replayed, cancelled) = cancel("cancel-1").await;
+    assert_eq!((status, replayed), (202, false), "{cancelled}");
+    assert_eq!(cancel("cancel-1").await, (202, true, cancelled));
+    // A malformed key is refused before anything runs.
+    let (status, _, body) = post_job_keyed(&app.http, &app.api, "a\\b", &other).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(list(app.http.clone()).await, 1);
+}
