@@ -31,6 +31,17 @@ use crate::api::extract::Caller;
 use crate::api::limits::MAX_BODY_BYTES;
 use crate::api::state::AppState;
 
+/// The operations that take the header (their OpenAPI paths, all `POST`), as `api::router` layers
+/// them.
+pub(crate) const OPERATIONS: [&str; 6] = [
+    "/api/v1/jobs",
+    "/api/v1/jobs/{id}/retry",
+    "/api/v1/jobs/{id}/cancel",
+    "/api/v1/chat",
+    "/api/v1/threads/{thread_id}/messages",
+    "/api/v1/threads/{thread_id}/runs",
+];
+
 /// The header a replayed answer carries (`true`), as several APIs name it.
 const REPLAYED_HEADER: &str = "idempotent-replayed";
 
