@@ -8,8 +8,9 @@
 //! The request's fingerprint is the SHA-256 of its method, path and query, `Accept` header (a
 //! streamed chat turn is another answer than a JSON one) and body. The same key with another
 //! fingerprint is 422 `idempotency_key_reused`; a repeat while the first is still being answered
-//! is 409 `idempotency_key_in_flight` (with `Retry-After`). An answer that changed nothing — a 5xx
-//! or a 429 — is not kept: the key is released so that a retry after it runs again. The handler
+//! is 409 `idempotency_key_in_flight` (with `Retry-After`). An answer that changed nothing and that
+//! a retry may turn — a 5xx, a 401 or 403 (a new token or access proof), a 429 — is not kept: the
+//! key is released so that a retry after it runs again. The handler
 //! runs in a task of its own, so a client that disconnects does not cut a request short between
 //! its effect and its answer being stored. A streamed answer (Server-Sent Events) is passed on as
 //! it comes and kept whole when it ends (or as far as it went when the client left). Without the
@@ -128,10 +129,16 @@ fn fingerprint(parts: &axum::http::request::Parts, body: &Bytes) -> String {
 }
 
 /// Stores `response` as the key's answer and passes it on; releases the key instead when the
-/// answer changed nothing (5xx, 429).
+/// answer changed nothing and a retry may fare better (5xx; 401 and 403, refused before anything
+/// ran: a retry with a new token or proof; 429).
 async fn keep(store: Store, owner: String, key: String, response: Response) -> Response {
     let status = response.status();
-    if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+    let changed_nothing = status.is_server_error()
+        || matches!(
+            status,
+            StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::TOO_MANY_REQUESTS
+        );
+    if changed_nothing {
         if let Err(e) = store.release_idempotency_key(&owner, &key).await {
             tracing::error!(error = %e, "cannot release an idempotency key");
         }

@@ -156,7 +156,7 @@ impl Modify for IdempotencyKeys {
 }
 
 /// The `Idempotency-Key` header's description in the document.
-const IDEMPOTENCY_KEY_DESCRIPTION: &str = "Optional (draft-ietf-httpapi-idempotency-key-header): a unique value per user action, e.g. a quoted UUID (`\"8e03978e-40d5-43e8-bc93-6894a57f9324\"`), sent again on that action's retries. A repeat from the same user within 24 hours gets the first answer again (status and body, with `Idempotent-Replayed: true`) and runs nothing; answers 5xx and 429 are not kept, so their retries run again.";
+const IDEMPOTENCY_KEY_DESCRIPTION: &str = "Optional (draft-ietf-httpapi-idempotency-key-header): a unique value per user action, e.g. a quoted UUID (`\"8e03978e-40d5-43e8-bc93-6894a57f9324\"`), sent again on that action's retries. A repeat from the same user within 24 hours gets the first answer again (status and body, with `Idempotent-Replayed: true`) and runs nothing; answers 5xx, 401, 403 and 429 are not kept, so their retries run again.";
 
 /// `GET /api/v1/openapi.json`.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
