@@ -1100,4 +1100,55 @@ async fn a_repeated_idempotency_key_answers_the_first_answer_and_creates_nothing
     let (status, _, body) = post_job_keyed(&app.http, &app.api, "a\\b", &other).await;
     assert_eq!(status, 400, "{body}");
     assert_eq!(list(app.http.clone()).await, 1);
+    // A refusal before anything ran (403 without an access proof) is not kept: the same click
+    // sent again with a proof runs.
+    let unproven = authorized_client(&app.id_token, None).unwrap();
+    let (status, _, body) = post_job_keyed(&unproven, &app.api, "proof-later", &other).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, replayed, body) = post_job_keyed(&app.http, &app.api, "proof-later", &other).await;
+    assert_eq!((status, replayed), (201, false), "{body}");
+    assert_eq!(list(app.http.clone()).await, 2);
+}
+
+#[tokio::test]
+async fn a_key_in_flight_is_409_and_its_answer_is_kept_when_the_client_left() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    app.emulator.hold_batches(true);
+    let req = app.request(0, 2, 5, MODEL);
+    // The first click's creation stops at its read of the sheet.
+    let mut read = app.emulator.hold_next(HoldPoint::ValuesBatchGet);
+    let first = tokio::spawn({
+        let (http, api, req) = (app.http.clone(), app.api.clone(), req.clone());
+        async move { post_job_keyed(&http, &api, "click-1", &req).await }
+    });
+    assert!(read.reached().await);
+    let (status, _, body) = post_job_keyed(&app.http, &app.api, "click-1", &req).await;
+    assert_eq!(status, 409, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "idempotency_key_in_flight");
+    // The first client gives up; the creation still ends, and its answer is what a retry gets.
+    first.abort();
+    read.release();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let (status, replayed, body) = loop {
+        let answer = post_job_keyed(&app.http, &app.api, "click-1", &req).await;
+        if answer.0 != 409 {
+            break answer;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still in flight");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((status, replayed), (201, true), "{body}");
+    let list: Value = app
+        .http
+        .get(format!("{}/jobs?spreadsheet_id={SPREADSHEET}", app.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(list["jobs"][0]["id"], serde_json::from_str::<Value>(&body).unwrap()["id"]);
 }
