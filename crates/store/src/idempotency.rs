@@ -183,7 +183,9 @@ mod tests {
     async fn backends(test: &str) -> Vec<Store> {
         let mut stores = vec![Store::connect("sqlite::memory:").await.unwrap()];
         if let Some(admin) = crate::scratch::test_server(test) {
-            let url = crate::scratch::fresh_database(&admin, "store").await.unwrap();
+            let url = crate::scratch::fresh_database(&admin, "store")
+                .await
+                .unwrap();
             stores.push(Store::connect(&url).await.unwrap());
         }
         stores
@@ -196,7 +198,12 @@ mod tests {
             let now = Utc::now();
             let claim = |owner: &'static str, fp: &'static str, at| {
                 let store = store.clone();
-                async move { store.claim_idempotency_key(owner, "k", fp, at).await.unwrap() }
+                async move {
+                    store
+                        .claim_idempotency_key(owner, "k", fp, at)
+                        .await
+                        .unwrap()
+                }
             };
             assert_eq!(claim("a", "f1", now).await, KeyClaim::Claimed);
             assert_eq!(claim("a", "f1", now).await, KeyClaim::InFlight);
@@ -207,14 +214,21 @@ mod tests {
                 content_type: Some("application/json".into()),
                 body: b"{}".to_vec(),
             };
-            store.answer_idempotency_key("a", "k", &answer).await.unwrap();
+            store
+                .answer_idempotency_key("a", "k", &answer)
+                .await
+                .unwrap();
             assert_eq!(claim("a", "f1", now).await, KeyClaim::Answered(answer));
             store.release_idempotency_key("b", "k").await.unwrap();
             assert_eq!(claim("b", "f1", now).await, KeyClaim::Claimed, "released");
             let later = now + KEY_LIFETIME + Duration::seconds(1);
             assert_eq!(claim("a", "f2", later).await, KeyClaim::Claimed, "expired");
             let stale = later + IN_FLIGHT_LIMIT + Duration::seconds(1);
-            assert_eq!(claim("a", "f2", stale).await, KeyClaim::Claimed, "abandoned");
+            assert_eq!(
+                claim("a", "f2", stale).await,
+                KeyClaim::Claimed,
+                "abandoned"
+            );
         }
     }
 }

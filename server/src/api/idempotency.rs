@@ -122,10 +122,7 @@ fn fingerprint(parts: &axum::http::request::Parts, body: &Bytes) -> String {
     }
     hash.update(b"\n");
     hash.update(body);
-    hash.finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Stores `response` as the key's answer and passes it on; releases the key instead when the

@@ -134,8 +134,14 @@ impl Modify for IdempotencyKeys {
                 .get_or_insert_with(Vec::new)
                 .push(parameter);
             for (status, text) in [
-                ("409", "`idempotency_key_in_flight`: a request with this `Idempotency-Key` is still being answered; try again after `Retry-After`"),
-                ("422", "`idempotency_key_reused`: this `Idempotency-Key` was used by the caller for another request (method, path or body) in the last 24 hours"),
+                (
+                    "409",
+                    "`idempotency_key_in_flight`: a request with this `Idempotency-Key` is still being answered; try again after `Retry-After`",
+                ),
+                (
+                    "422",
+                    "`idempotency_key_reused`: this `Idempotency-Key` was used by the caller for another request (method, path or body) in the last 24 hours",
+                ),
             ] {
                 let responses = &mut operation.responses.responses;
                 if let Some(RefOr::T(response)) = responses.get_mut(status) {

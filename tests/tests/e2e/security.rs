@@ -1033,7 +1033,10 @@ async fn post_job_keyed(
 ) -> (u16, bool, String) {
     let resp = client
         .post(format!("{api}/jobs"))
-        .header(almanac_protocol::IDEMPOTENCY_KEY_HEADER, format!("\"{key}\""))
+        .header(
+            almanac_protocol::IDEMPOTENCY_KEY_HEADER,
+            format!("\"{key}\""),
+        )
         .json(req)
         .send()
         .await
@@ -1150,5 +1153,8 @@ async fn a_key_in_flight_is_409_and_its_answer_is_kept_when_the_client_left() {
         .await
         .unwrap();
     assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list}");
-    assert_eq!(list["jobs"][0]["id"], serde_json::from_str::<Value>(&body).unwrap()["id"]);
+    assert_eq!(
+        list["jobs"][0]["id"],
+        serde_json::from_str::<Value>(&body).unwrap()["id"]
+    );
 }
