@@ -44,7 +44,7 @@ pub(crate) const OPERATIONS: [&str; 6] = [
 ];
 
 /// The header a replayed answer carries (`true`), as several APIs name it.
-const REPLAYED_HEADER: &str = "idempotent-replayed";
+pub(crate) const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 /// Longest key taken, in characters (a UUID is 36).
 const MAX_KEY_CHARS: usize = 255;

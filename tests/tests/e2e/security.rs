@@ -716,7 +716,7 @@ async fn cors_answers_preflights_for_apps_script_origins_only_and_never_allows_c
             .header("access-control-request-method", "POST")
             .header(
                 "access-control-request-headers",
-                "authorization,content-type,x-almanac-access-proof",
+                "authorization,content-type,x-almanac-access-proof,idempotency-key",
             )
             .send()
     };
@@ -730,7 +730,12 @@ async fn cors_answers_preflights_for_apps_script_origins_only_and_never_allows_c
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
-    for h in ["authorization", "content-type", "x-almanac-access-proof"] {
+    for h in [
+        "authorization",
+        "content-type",
+        "x-almanac-access-proof",
+        "idempotency-key",
+    ] {
         assert!(allowed.contains(h), "{allowed}");
     }
     // Another site, and another host of Google's user content (a Drive download, an Apps Script
