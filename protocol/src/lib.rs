@@ -66,3 +66,7 @@ pub use states::{BatchState, JobStatus, Mode, RowState};
 /// answers a repeat from the same user within 24 hours with the first answer and does nothing
 /// again; lower case, as HTTP/2 sends header names.
 pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The header (`true`) of an answer sent again for a repeated [`IDEMPOTENCY_KEY_HEADER`]: the
+/// first request's answer, nothing was done again.
+pub const IDEMPOTENT_REPLAYED_HEADER: &str = "idempotent-replayed";

@@ -43,7 +43,7 @@ pub fn layer(patterns: &[String]) -> CorsLayer {
         ])
         .expose_headers([
             header::RETRY_AFTER,
-            HeaderName::from_static(crate::api::idempotency::REPLAYED_HEADER),
+            HeaderName::from_static(almanac_protocol::IDEMPOTENT_REPLAYED_HEADER),
         ])
         .allow_credentials(false)
         .max_age(PREFLIGHT_MAX_AGE)

@@ -16,7 +16,7 @@
 //! it comes and kept whole when it ends (or as far as it went when the client left). Without the
 //! header a request runs as before.
 
-use almanac_protocol::{ErrorCode, IDEMPOTENCY_KEY_HEADER};
+use almanac_protocol::{ErrorCode, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAYED_HEADER};
 use almanac_store::Store;
 use almanac_store::idempotency::{KeyClaim, StoredAnswer};
 use axum::body::{Body, Bytes};
@@ -42,9 +42,6 @@ pub(crate) const OPERATIONS: [&str; 6] = [
     "/api/v1/threads/{thread_id}/messages",
     "/api/v1/threads/{thread_id}/runs",
 ];
-
-/// The header a replayed answer carries (`true`), as several APIs name it.
-pub(crate) const REPLAYED_HEADER: &str = "idempotent-replayed";
 
 /// Longest key taken, in characters (a UUID is 36).
 const MAX_KEY_CHARS: usize = 255;
@@ -241,7 +238,7 @@ fn replay(answer: StoredAnswer) -> Response {
         headers.insert(header::CONTENT_TYPE, value);
     }
     headers.insert(
-        HeaderName::from_static(REPLAYED_HEADER),
+        HeaderName::from_static(IDEMPOTENT_REPLAYED_HEADER),
         HeaderValue::from_static("true"),
     );
     (status, headers, answer.body).into_response()
