@@ -26,6 +26,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
 use sha2::{Digest, Sha256};
+use tracing::Instrument as _;
 
 use crate::api::error::ApiError;
 use crate::api::extract::Caller;
@@ -80,10 +81,14 @@ pub async fn idempotent(
         Ok(KeyClaim::Claimed) => {
             let request = Request::from_parts(parts, Body::from(body));
             let owner = caller.sub;
-            let task = tokio::spawn(async move {
-                let response = next.run(request).await;
-                keep(store, owner, key, response).await
-            });
+            // In the request's span, so that its log lines keep their context.
+            let task = tokio::spawn(
+                async move {
+                    let response = next.run(request).await;
+                    keep(store, owner, key, response).await
+                }
+                .instrument(tracing::Span::current()),
+            );
             task.await
                 .unwrap_or_else(|e| ApiError::internal(&e).into_response())
         }
