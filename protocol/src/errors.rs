@@ -95,6 +95,14 @@ pub enum ErrorCode {
     /// 409: the job has no failed rows that a retry could fix.
     NothingToRetry,
 
+    // `Idempotency-Key` (draft-ietf-httpapi-idempotency-key-header).
+    /// 422: the `Idempotency-Key` was used by this caller for another request (another method,
+    /// path or body) in the last 24 hours: send a new key for a new request.
+    IdempotencyKeyReused,
+    /// 409: a request with this `Idempotency-Key` is still being answered: try again shortly
+    /// (`Retry-After`) to get its answer.
+    IdempotencyKeyInFlight,
+
     // Why a job failed (`Job.error`).
     /// OpenAI refused a request of the job for good (bad key, no quota, a malformed file).
     #[serde(rename = "openai_error")]
@@ -164,7 +172,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code of Almanac's own, in declaration order (all but [`ErrorCode::OpenAi`]).
-    pub const ALL: [ErrorCode; 59] = [
+    pub const ALL: [ErrorCode; 61] = [
         ErrorCode::InvalidRequest,
         ErrorCode::BodyTooLarge,
         ErrorCode::NotFound,
@@ -199,6 +207,8 @@ impl ErrorCode {
         ErrorCode::JobFinished,
         ErrorCode::JobRunning,
         ErrorCode::NothingToRetry,
+        ErrorCode::IdempotencyKeyReused,
+        ErrorCode::IdempotencyKeyInFlight,
         ErrorCode::OpenAiError,
         ErrorCode::SheetsError,
         ErrorCode::BatchFailed,
@@ -264,6 +274,8 @@ impl ErrorCode {
             ErrorCode::JobFinished => "job_finished",
             ErrorCode::JobRunning => "job_running",
             ErrorCode::NothingToRetry => "nothing_to_retry",
+            ErrorCode::IdempotencyKeyReused => "idempotency_key_reused",
+            ErrorCode::IdempotencyKeyInFlight => "idempotency_key_in_flight",
             ErrorCode::OpenAiError => "openai_error",
             ErrorCode::SheetsError => "sheets_error",
             ErrorCode::BatchFailed => "batch_failed",

@@ -58,3 +58,15 @@ pub use markdown::MarkdownNode;
 pub use models::{ModelInfo, ModelList};
 pub use selection::{SelectedRow, SelectionContext};
 pub use states::{BatchState, JobStatus, Mode, RowState};
+
+/// The header that makes a `POST` safe to repeat (`POST /jobs`, `…/jobs/{id}/retry`,
+/// `…/jobs/{id}/cancel`, `POST /chat`, `POST /threads/{id}/messages`, `POST /threads/{id}/runs`),
+/// as in [draft-ietf-httpapi-idempotency-key-header](https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/):
+/// a unique value per user action (a UUID), sent again on that action's retries. The backend
+/// answers a repeat from the same user within 24 hours with the first answer and does nothing
+/// again; lower case, as HTTP/2 sends header names.
+pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
+
+/// The header (`true`) of an answer sent again for a repeated [`IDEMPOTENCY_KEY_HEADER`]: the
+/// first request's answer, nothing was done again.
+pub const IDEMPOTENT_REPLAYED_HEADER: &str = "idempotent-replayed";

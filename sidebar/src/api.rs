@@ -1,10 +1,13 @@
 //! The backend's `/api/v1`, as the sidebar calls it: every request carries
 //! `Authorization: Bearer <identity token>`, and — once [`Api::prove_access`] has proved that the
 //! person can edit the spreadsheet — `X-Almanac-Access-Proof: <proof>`; no token ever goes in a
-//! URL (proxies and request logs record URLs). Creating a job waits out one `503` (its
-//! `Retry-After`, at most 30 s) and re-proves access once after `access_not_proven`, instead of
-//! showing an error; a chat turn, a retry, a cancel and the chat history (which the backend serves
-//! only with a current proof) re-prove likewise. A chat answer and a job's event stream are read
+//! URL (proxies and request logs record URLs). Creating a job, retrying or cancelling one and a
+//! chat turn are one user action each: each sends one `Idempotency-Key` (a fresh UUID per click)
+//! and sends it again on its own retries — after a network error, a `503` (waiting its
+//! `Retry-After`, at most 30 s), a `409 idempotency_key_in_flight`, or `access_not_proven` (once
+//! access is proved again) — so a retry never creates, cancels or asks twice: the backend answers
+//! it with the first answer ([`Api::action`]). The chat history (which the backend serves only
+//! with a current proof) re-proves likewise. A chat answer and a job's event stream are read
 //! with `fetch` (so the headers go with them, which an `EventSource` cannot send) and parsed by
 //! [`crate::sse`]; a chart is fetched with the headers too and shown from an object URL.
 
@@ -13,7 +16,7 @@ use std::sync::{Arc, Mutex};
 use almanac_protocol::chat::{ChatRequest, MessageList};
 use almanac_protocol::{
     AccessChallenge, AccessProof, AccessProofRequest, CreateJobRequest, ErrorBody, ErrorCode,
-    Estimate, EstimateRequest, Job, JobList, ModelList, SelectionContext,
+    Estimate, EstimateRequest, IDEMPOTENCY_KEY_HEADER, Job, JobList, ModelList, SelectionContext,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -98,6 +101,10 @@ pub enum Access {
     Failed(String),
 }
 
+/// How many times one user action is sent at most (the first and its retries, all with one
+/// `Idempotency-Key`).
+const ACTION_ATTEMPTS: u32 = 3;
+
 /// A client of one backend for one user.
 #[derive(Clone, Debug)]
 pub struct Api {
@@ -143,8 +150,12 @@ impl Api {
         method: &str,
         path: &str,
         body: Option<&str>,
+        key: Option<&str>,
     ) -> Result<Fetched, Refusal> {
-        let auth = self.auth_headers();
+        let mut auth = self.auth_headers();
+        if let Some(key) = key {
+            auth.push((IDEMPOTENCY_KEY_HEADER, format!("\"{key}\"")));
+        }
         let headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let url = format!("{}{path}", self.base);
         js::fetch(method, &url, &headers, body)
@@ -158,7 +169,51 @@ impl Api {
         path: &str,
         body: Option<String>,
     ) -> Result<T, Refusal> {
-        read(self.fetch(method, path, body.as_deref()).await?)
+        read(self.fetch(method, path, body.as_deref(), None).await?)
+    }
+
+    /// One user action (a click): `method path` with a fresh `Idempotency-Key`, sent again with
+    /// the same key after a network error, a `503`, a `409 idempotency_key_in_flight` (each
+    /// waiting `Retry-After`, at most 30 s) or `access_not_proven` (after proving access again),
+    /// at most [`ACTION_ATTEMPTS`] times in all: the backend runs it at most once.
+    async fn action<T: DeserializeOwned>(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<String>,
+    ) -> Result<T, Refusal> {
+        let key = js::random_uuid();
+        let mut attempt = 1;
+        loop {
+            let answer = match self.fetch(method, path, body.as_deref(), Some(&key)).await {
+                Ok(resp) => read(resp),
+                Err(refusal) => Err(refusal),
+            };
+            let Err(refusal) = answer else {
+                return answer;
+            };
+            if attempt >= ACTION_ATTEMPTS || !self.worth_again(&refusal).await {
+                return Err(refusal);
+            }
+            attempt += 1;
+        }
+    }
+
+    /// Whether an action refused with `refusal` may be sent again with its key (having waited
+    /// or proved access as it asks).
+    async fn worth_again(&self, refusal: &Refusal) -> bool {
+        let in_flight = refusal.code == Some(ErrorCode::IdempotencyKeyInFlight);
+        match refusal.status {
+            0 | 503 => {}
+            409 if in_flight => {}
+            _ if refusal.code == Some(ErrorCode::AccessNotProven) => {
+                return self.prove_access().await == Access::Proven;
+            }
+            _ => return false,
+        }
+        let wait = refusal.retry_after.unwrap_or(2).clamp(1, 30);
+        js::sleep(i32::try_from(wait * 1000).unwrap_or(30_000)).await;
+        true
     }
 
     async fn call<T: DeserializeOwned>(
@@ -241,26 +296,11 @@ impl Api {
         self.call("POST", "/estimate", Self::json(req)).await
     }
 
-    /// `POST /jobs`; after a 503 it waits `Retry-After` (at most 30 s) and tries once more, and
-    /// after `access_not_proven` (a proof expired, or another backend instance) it proves access
-    /// again and tries once more.
+    /// `POST /jobs`, one click ([`Api::action`]): after a network error or a 503 it tries again
+    /// with the same `Idempotency-Key`, and after `access_not_proven` (a proof expired, or another
+    /// backend instance) it proves access again and tries once more — one job however often.
     pub async fn create_job(&self, req: &CreateJobRequest) -> Result<Job, ApiError> {
-        let first = self.call_raw("POST", "/jobs", Self::json(req)).await;
-        let again = match &first {
-            Err(r) if r.status == 503 => {
-                let wait = r.retry_after.unwrap_or(5).clamp(1, 30);
-                js::sleep(i32::try_from(wait * 1000).unwrap_or(30_000)).await;
-                true
-            }
-            Err(r) if r.code == Some(ErrorCode::AccessNotProven) => {
-                self.prove_access().await == Access::Proven
-            }
-            _ => false,
-        };
-        if !again {
-            return Ok(first?);
-        }
-        self.call("POST", "/jobs", Self::json(req)).await
+        Ok(self.action("POST", "/jobs", Self::json(req)).await?)
     }
 
     /// `GET /jobs?spreadsheet_id=`.
@@ -279,13 +319,13 @@ impl Api {
     /// finished).
     pub async fn cancel(&self, id: &str) -> Result<Job, ApiError> {
         let path = format!("/jobs/{}/cancel", encode(id));
-        Ok(self.call_proven("POST", &path, None).await?)
+        Ok(self.action("POST", &path, None).await?)
     }
 
     /// `POST /jobs/{id}/retry`, with the access proof: sends the failed rows again.
     pub async fn retry(&self, id: &str) -> Result<Job, ApiError> {
         let path = format!("/jobs/{}/retry", encode(id));
-        Ok(self.call_proven("POST", &path, None).await?)
+        Ok(self.action("POST", &path, None).await?)
     }
 
     /// `GET /threads/{id}/messages?order=asc&limit=100`, with the access proof: the conversation
@@ -302,32 +342,49 @@ impl Api {
         }
     }
 
-    /// `POST /chat` as Server-Sent Events (`Accept: text/event-stream`): each event goes to
-    /// `on_event` as it arrives. After `access_not_proven` (a proof expired, or another backend
-    /// instance) it proves access again and asks once more.
+    /// `POST /chat` as Server-Sent Events (`Accept: text/event-stream`), one question with one
+    /// `Idempotency-Key`: each event goes to `on_event` as it arrives. Sent again with the same
+    /// key, as [`Api::action`] does, after a refusal (503, in flight, `access_not_proven`) or a
+    /// network error before any event came — never once events were shown, which a replay would
+    /// show twice — so the question is asked once however often it is sent.
     pub async fn chat(
         &self,
         req: &ChatRequest,
         mut on_event: impl FnMut(SseEvent),
     ) -> Result<(), ApiError> {
-        let first = self.chat_once(req, &mut on_event).await;
-        let again = matches!(&first, Err(r) if r.code == Some(ErrorCode::AccessNotProven))
-            && self.prove_access().await == Access::Proven;
-        if !again {
-            return Ok(first?);
+        let key = js::random_uuid();
+        let mut attempt = 1;
+        loop {
+            let mut heard = false;
+            let answer = self
+                .chat_once(req, &key, &mut |event| {
+                    heard = true;
+                    on_event(event);
+                })
+                .await;
+            let Err(refusal) = answer else {
+                return Ok(());
+            };
+            if heard || attempt >= ACTION_ATTEMPTS || !self.worth_again(&refusal).await {
+                return Err(refusal.into());
+            }
+            attempt += 1;
         }
-        Ok(self.chat_once(req, &mut on_event).await?)
     }
 
-    /// One `POST /chat`, streamed: the events to `on_event`, or the refusal.
+    /// One `POST /chat` with `Idempotency-Key: key`, streamed: the events to `on_event`, or the
+    /// refusal.
     async fn chat_once(
         &self,
         req: &ChatRequest,
+        key: &str,
         on_event: &mut impl FnMut(SseEvent),
     ) -> Result<(), Refusal> {
         let auth = self.auth_headers();
+        let quoted = format!("\"{key}\"");
         let mut headers: Vec<(&str, &str)> = auth.iter().map(|(k, v)| (*k, v.as_str())).collect();
         headers.push(("Accept", "text/event-stream"));
+        headers.push((IDEMPOTENCY_KEY_HEADER, &quoted));
         let body = Self::json(req);
         let url = format!("{}/chat", self.base);
         let mut parser = SseParser::default();

@@ -266,6 +266,18 @@ pub fn store(key: &str, value: Option<&str>) {
     };
 }
 
+/// A random UUID (`crypto.randomUUID()`), for an `Idempotency-Key`; the time and
+/// `Math.random()` where the browser has no `crypto` (it always has in the add-on's HTTPS frame).
+pub fn random_uuid() -> String {
+    web_sys::window()
+        .and_then(|w| w.crypto().ok())
+        .map(|c| c.random_uuid())
+        .unwrap_or_else(|| {
+            let random = (js_sys::Math::random() * 1e16) as u64;
+            format!("{:x}-{random:x}", now_ms() as u64)
+        })
+}
+
 /// Waits `ms` milliseconds.
 pub async fn sleep(ms: i32) {
     let promise = Promise::new(&mut |resolve, _| {

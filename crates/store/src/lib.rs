@@ -17,6 +17,7 @@
 //! - [`admission`]: the lock behind `Store::admit`.
 //! - [`schema`]: whether a database is migrated to this binary's latest migration, read without
 //!   changing it (set-up checks).
+//! - [`idempotency`]: `Idempotency-Key`s and the first answer to each, shared by every replica.
 //! - [`scratch`]: fresh PostgreSQL databases for tests and benchmarks.
 //! - [`chat`]: "Ask about the sheet" — threads, messages, runs and their `usage`, files made by
 //!   the code interpreter, containers charged.
@@ -68,6 +69,7 @@ pub mod cost;
 pub mod error;
 pub mod fence;
 pub mod file_target;
+pub mod idempotency;
 pub mod jobs;
 pub mod lease;
 pub mod limits;

@@ -6,8 +6,9 @@
 //! `Access-Control-Request-Method`) are answered by the layer before authentication. Credentials
 //! (cookies) are not allowed — the API authenticates with bearer tokens only —, the allowed methods
 //! are those the API's routes take ([`ALLOWED_METHODS`]: `GET`, `POST`, `PUT` for
-//! `PUT /spreadsheets/{id}/budget` and `DELETE` for `DELETE /threads/{thread_id}`), and the allowed request headers are `Authorization`, `Content-Type` and `X-Almanac-Access-Proof`; `Retry-After`
-//! is exposed to scripts (the sidebar waits that long after a 503).
+//! `PUT /spreadsheets/{id}/budget` and `DELETE` for `DELETE /threads/{thread_id}`), and the allowed request headers are `Authorization`, `Content-Type`, `X-Almanac-Access-Proof` and
+//! `Idempotency-Key`; `Retry-After` (the sidebar waits that long after a 503) and
+//! `Idempotent-Replayed` are exposed to scripts.
 
 use std::time::Duration;
 
@@ -38,8 +39,12 @@ pub fn layer(patterns: &[String]) -> CorsLayer {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             HeaderName::from_static(ACCESS_PROOF_HEADER),
+            HeaderName::from_static(almanac_protocol::IDEMPOTENCY_KEY_HEADER),
         ])
-        .expose_headers([header::RETRY_AFTER])
+        .expose_headers([
+            header::RETRY_AFTER,
+            HeaderName::from_static(almanac_protocol::IDEMPOTENT_REPLAYED_HEADER),
+        ])
         .allow_credentials(false)
         .max_age(PREFLIGHT_MAX_AGE)
 }

@@ -7,7 +7,8 @@
 //! creation ([`extract::limit_job_creation`]) and chat turns ([`extract::limit_chat_turns`], with
 //! governor), per-user and per-spreadsheet limits on access checks
 //! ([`extract::limit_access_proofs`]), and the OpenAPI document ([`openapi`]) at `/api/v1/openapi.json` with human docs at
-//! `/docs`. The chat's handlers ([`chat`]) delegate to [`crate::chat::ChatService`]; `GET /`
+//! `/docs`. Job creation, retry and cancel and the chat's turns and messages take an
+//! `Idempotency-Key` ([`idempotency`]). The chat's handlers ([`chat`]) delegate to [`crate::chat::ChatService`]; `GET /`
 //! names the API.
 
 pub(crate) mod chat;
@@ -15,6 +16,7 @@ pub(crate) mod cors;
 pub(crate) mod error;
 pub(crate) mod extract;
 pub(crate) mod handlers;
+pub(crate) mod idempotency;
 pub(crate) mod job_body;
 pub(crate) mod limits;
 pub(crate) mod openapi;
@@ -35,13 +37,25 @@ pub use extract::{AccessProofHeader, Caller};
 pub use limits::{MAX_BODY_BYTES, MAX_ESTIMATE_BODY_BYTES};
 pub use state::{AppState, Authenticator, PerCallerRateLimiter};
 
-/// The chat's routes under `/api/v1` (turns limited per user).
+/// `route` answered at most once per `Idempotency-Key` of its caller ([`idempotency`]): the
+/// outermost layer, so that a replay costs no rate-limit slot.
+fn idempotent(state: &AppState, route: MethodRouter<AppState>) -> MethodRouter<AppState> {
+    route.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        idempotency::idempotent,
+    ))
+}
+
+/// The chat's routes under `/api/v1` (turns limited per user; turns and messages idempotent).
 fn chat_routes(state: &AppState) -> Router<AppState> {
     let limited = |route: MethodRouter<AppState>| {
-        route.route_layer(middleware::from_fn_with_state(
-            state.clone(),
-            extract::limit_chat_turns,
-        ))
+        idempotent(
+            state,
+            route.route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                extract::limit_chat_turns,
+            )),
+        )
     };
     Router::new()
         .route("/chat", limited(post(chat::chat)))
@@ -55,7 +69,7 @@ fn chat_routes(state: &AppState) -> Router<AppState> {
         )
         .route(
             "/threads/{thread_id}/messages",
-            get(chat::list_messages).post(chat::create_message),
+            idempotent(state, post(chat::create_message)).get(chat::list_messages),
         )
         .route("/threads/{thread_id}/runs", limited(post(chat::create_run)))
         .route("/threads/{thread_id}/runs/{run_id}", get(chat::get_run))
@@ -71,12 +85,14 @@ fn chat_routes(state: &AppState) -> Router<AppState> {
 
 /// The API router: every route under `/api/v1`, the OpenAPI document and `/docs`.
 pub fn router(state: AppState) -> Router {
-    let create = post(handlers::create_job)
-        .route_layer(middleware::from_fn_with_state(
+    let create = idempotent(
+        &state,
+        post(handlers::create_job).route_layer(middleware::from_fn_with_state(
             state.clone(),
             extract::limit_job_creation,
-        ))
-        .get(handlers::list_jobs);
+        )),
+    )
+    .get(handlers::list_jobs);
     let api = Router::new()
         .route("/health", get(handlers::health))
         .route("/openapi.json", get(openapi::document))
@@ -89,8 +105,14 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{id}", get(handlers::get_job))
         .route("/jobs/{id}/status", get(handlers::job_status))
         .route("/jobs/{id}/events", get(handlers::job_events))
-        .route("/jobs/{id}/cancel", post(handlers::cancel_job))
-        .route("/jobs/{id}/retry", post(handlers::retry_job))
+        .route(
+            "/jobs/{id}/cancel",
+            idempotent(&state, post(handlers::cancel_job)),
+        )
+        .route(
+            "/jobs/{id}/retry",
+            idempotent(&state, post(handlers::retry_job)),
+        )
         .route(
             "/spreadsheets/{spreadsheet_id}/access/challenge",
             post(handlers::access_challenge).route_layer(middleware::from_fn_with_state(

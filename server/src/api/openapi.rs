@@ -8,7 +8,9 @@
 //! Security schemes: `google_id_token` (HTTP bearer, a Google ID token) on every operation but
 //! `/` and `health`, and `access_proof` (header `X-Almanac-Access-Proof`, from
 //! `POST /spreadsheets/{id}/access/proof`) on the operations that reach a spreadsheet
-//! (`POST /jobs`, the budget calls, a new thread, a chat turn).
+//! (`POST /jobs`, the budget calls, a new thread, a chat turn). The optional `Idempotency-Key`
+//! header, with its 409 and 422 answers, is added to the operations that take it
+//! ([`IdempotencyKeys`]).
 
 use std::sync::Arc;
 
@@ -58,7 +60,7 @@ use utoipa_swagger_ui::Config;
     ),
     // Schemas named only by query parameters (utoipa collects those of bodies and answers).
     components(schemas(almanac_protocol::chat::ListOrder)),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &IdempotencyKeys),
     security(("google_id_token" = [])),
     tags(
         (name = "meta", description = "Health, and the deployment's set-up checks (`health?deep=true`)"),
@@ -98,6 +100,69 @@ impl Modify for SecuritySchemes {
         );
     }
 }
+
+/// Adds the `Idempotency-Key` header and its 409 and 422 answers to the operations that take it
+/// (`idempotency::OPERATIONS`), as draft-ietf-httpapi-idempotency-key-header describes them.
+struct IdempotencyKeys;
+
+impl Modify for IdempotencyKeys {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+        use utoipa::openapi::{ContentBuilder, Ref, RefOr, Required, ResponseBuilder};
+        for path in crate::api::idempotency::OPERATIONS {
+            let Some(operation) = openapi
+                .paths
+                .paths
+                .get_mut(path)
+                .and_then(|item| item.post.as_mut())
+            else {
+                continue;
+            };
+            let parameter = ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(IDEMPOTENCY_KEY_DESCRIPTION))
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(utoipa::openapi::Type::String)
+                        .max_length(Some(257)),
+                ))
+                .build();
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(parameter);
+            for (status, text) in [
+                (
+                    "409",
+                    "`idempotency_key_in_flight`: a request with this `Idempotency-Key` is still being answered; try again after `Retry-After`",
+                ),
+                (
+                    "422",
+                    "`idempotency_key_reused`: this `Idempotency-Key` was used by the caller for another request (method, path or body) in the last 24 hours",
+                ),
+            ] {
+                let responses = &mut operation.responses.responses;
+                if let Some(RefOr::T(response)) = responses.get_mut(status) {
+                    response.description = format!("{}; or {text}", response.description);
+                    continue;
+                }
+                let error_body = ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build();
+                let response = ResponseBuilder::new()
+                    .description(text)
+                    .content("application/json", error_body)
+                    .build();
+                responses.insert(status.to_owned(), RefOr::T(response));
+            }
+        }
+    }
+}
+
+/// The `Idempotency-Key` header's description in the document.
+const IDEMPOTENCY_KEY_DESCRIPTION: &str = "Optional (draft-ietf-httpapi-idempotency-key-header): a unique value per user action, e.g. a quoted UUID (`\"8e03978e-40d5-43e8-bc93-6894a57f9324\"`), sent again on that action's retries. A repeat from the same user within 24 hours gets the first answer again (status and body, with `Idempotent-Replayed: true`) and runs nothing; answers 5xx, 401, 403 and 429 are not kept, so their retries run again.";
 
 /// `GET /api/v1/openapi.json`.
 pub async fn document() -> Json<utoipa::openapi::OpenApi> {
@@ -300,6 +365,18 @@ mod tests {
         );
         let create = &doc["paths"]["/api/v1/jobs"]["post"];
         assert!(create["security"][0].get("access_proof").is_some());
+        for path in crate::api::idempotency::OPERATIONS {
+            let operation = &doc["paths"][path]["post"];
+            let params = operation["parameters"].as_array().unwrap();
+            assert!(
+                params
+                    .iter()
+                    .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+                "{path}"
+            );
+            assert!(operation["responses"].get("409").is_some(), "{path}");
+            assert!(operation["responses"].get("422").is_some(), "{path}");
+        }
         assert!(create["responses"].get("429").is_some());
         for schema in ["Job", "ErrorBody", "CreateJobRequest", "JobStatus"] {
             assert!(

@@ -800,3 +800,55 @@ async fn a_run_can_be_cancelled_and_one_past_the_timeout_expires_with_nothing_st
             .contains("took longer than")
     );
 }
+
+/// `POST /chat` streamed with `Idempotency-Key: key`, sent again while the first is in flight
+/// (409): status, whether replayed, the whole body.
+async fn chat_stream_keyed(app: &TestApp, key: &str, body: &Value) -> (u16, bool, String) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let resp = app
+            .http
+            .post(format!("{}/chat", app.api))
+            .header("Accept", "text/event-stream")
+            .header(almanac_protocol::IDEMPOTENCY_KEY_HEADER, key)
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = resp.status().as_u16();
+        let replayed = resp.headers().get("idempotent-replayed").is_some();
+        let text = resp.text().await.unwrap();
+        if status != 409 {
+            return (status, replayed, text);
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{text}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_chat_turn_sent_again_with_its_idempotency_key_is_asked_once() {
+    let app = app().await;
+    let question = ask("What happened on 08-15?");
+    let (status, replayed, first) = chat_stream_keyed(&app, "turn-1", &question).await;
+    assert_eq!((status, replayed), (200, false), "{first}");
+    assert!(first.contains("event: done"), "{first}");
+    let asked = app.emulator.response_stats().streamed;
+    // The sidebar's retry after a lost answer: the same stream again, and OpenAI not asked again.
+    let (status, replayed, again) = chat_stream_keyed(&app, "turn-1", &question).await;
+    assert_eq!((status, replayed), (200, true), "{again}");
+    assert_eq!(again, first);
+    assert_eq!(app.emulator.response_stats().streamed, asked);
+    let run = first
+        .lines()
+        .find_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str::<Value>(d).unwrap())
+        .unwrap();
+    let thread = run["thread_id"].as_str().unwrap();
+    let (_, list) = get(&app, &app.http, &format!("/threads/{thread}/messages")).await;
+    assert_eq!(list["data"].as_array().unwrap().len(), 2, "{list}");
+    // Another question with the same key is refused.
+    let other = ask("And on 04-19?");
+    let (status, _, body) = chat_stream_keyed(&app, "turn-1", &other).await;
+    assert_eq!(status, 422, "{body}");
+}

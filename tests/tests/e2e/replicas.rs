@@ -304,3 +304,48 @@ async fn a_sidebar_on_one_replica_follows_a_job_another_runs_and_a_shutdown_hand
     assert_eq!(writes.len(), 8 * 4);
     assert!(writes.values().all(|n| *n == 1), "{writes:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_idempotency_key_holds_across_replicas() {
+    let Some(url) = postgres_database("an_idempotency_key_holds_across_replicas").await else {
+        return;
+    };
+    let emulator = emulator().await;
+    emulator.hold_batches(true);
+    let (api_a, http_a) = api_only(&emulator, &url).await;
+    let (api_b, http_b) = api_only(&emulator, &url).await;
+    let req = almanac_protocol::CreateJobRequest {
+        spreadsheet_id: SPREADSHEET.into(),
+        sheet_id: 0,
+        rows: vec![almanac_protocol::RowSpan {
+            start_row: 2,
+            end_row: 4,
+        }],
+        model: MODEL.into(),
+        mode: Mode::Batch,
+        overwrite: false,
+    };
+    let post = |http: &reqwest::Client, api: &str, key: &str| {
+        http.post(format!("{api}/jobs"))
+            .header(almanac_protocol::IDEMPOTENCY_KEY_HEADER, key)
+            .json(&req)
+            .send()
+    };
+    let first = post(&http_a, &api_a, "one-click").await.unwrap();
+    assert_eq!(first.status(), 201);
+    let first = first.text().await.unwrap();
+    // The retry lands on the other replica: the first answer, and no second job.
+    let again = post(&http_b, &api_b, "one-click").await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.text().await.unwrap(), first);
+    let list: serde_json::Value = http_b
+        .get(format!("{api_b}/jobs?spreadsheet_id={SPREADSHEET}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list}");
+}

@@ -716,7 +716,7 @@ async fn cors_answers_preflights_for_apps_script_origins_only_and_never_allows_c
             .header("access-control-request-method", "POST")
             .header(
                 "access-control-request-headers",
-                "authorization,content-type,x-almanac-access-proof",
+                "authorization,content-type,x-almanac-access-proof,idempotency-key",
             )
             .send()
     };
@@ -730,7 +730,12 @@ async fn cors_answers_preflights_for_apps_script_origins_only_and_never_allows_c
         .to_str()
         .unwrap()
         .to_ascii_lowercase();
-    for h in ["authorization", "content-type", "x-almanac-access-proof"] {
+    for h in [
+        "authorization",
+        "content-type",
+        "x-almanac-access-proof",
+        "idempotency-key",
+    ] {
         assert!(allowed.contains(h), "{allowed}");
     }
     // Another site, and another host of Google's user content (a Drive download, an Apps Script
@@ -1022,4 +1027,139 @@ async fn every_answer_carries_the_security_headers_and_each_surface_its_policy()
             assert_eq!(header("cache-control"), "no-store", "{path}");
         }
     }
+}
+
+/// `POST /jobs` as `client` with `Idempotency-Key: key`: status, `Idempotent-Replayed`, body.
+async fn post_job_keyed(
+    client: &reqwest::Client,
+    api: &str,
+    key: &str,
+    req: &almanac_protocol::CreateJobRequest,
+) -> (u16, bool, String) {
+    let resp = client
+        .post(format!("{api}/jobs"))
+        .header(
+            almanac_protocol::IDEMPOTENCY_KEY_HEADER,
+            format!("\"{key}\""),
+        )
+        .json(req)
+        .send()
+        .await
+        .unwrap();
+    let replayed = resp.headers().get("idempotent-replayed").is_some();
+    (resp.status().as_u16(), replayed, resp.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn a_repeated_idempotency_key_answers_the_first_answer_and_creates_nothing_again() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    app.emulator.hold_batches(true);
+    app.emulator.share(SPREADSHEET, USER_B.email);
+    let req = app.request(0, 2, 5, MODEL);
+    let key = "8e03978e-40d5-43e8-bc93-6894a57f9324";
+    let (status, replayed, first) = post_job_keyed(&app.http, &app.api, key, &req).await;
+    assert_eq!((status, replayed), (201, false), "{first}");
+    // A double click, or a retry after a lost answer: the same body again, and one job.
+    let (status, replayed, again) = post_job_keyed(&app.http, &app.api, key, &req).await;
+    assert_eq!((status, replayed), (201, true), "{again}");
+    assert_eq!(again, first);
+    let list = |client: reqwest::Client| {
+        let url = format!("{}/jobs?spreadsheet_id={SPREADSHEET}", app.api);
+        async move {
+            let list: Value = client.get(url).send().await.unwrap().json().await.unwrap();
+            list["jobs"].as_array().unwrap().len()
+        }
+    };
+    assert_eq!(list(app.http.clone()).await, 1);
+    // The same key for another request is refused (422), and creates nothing either.
+    let other = app.request(0, 2, 6, MODEL);
+    let (status, _, body) = post_job_keyed(&app.http, &app.api, key, &other).await;
+    assert_eq!(status, 422, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "idempotency_key_reused");
+    assert_eq!(list(app.http.clone()).await, 1);
+    // Another user's key of the same text is their own.
+    let bob = app.client_as(USER_B).await;
+    let (status, replayed, bobs) = post_job_keyed(&bob, &app.api, key, &req).await;
+    assert_eq!((status, replayed), (201, false), "{bobs}");
+    assert_ne!(bobs, first);
+    assert_eq!(list(bob).await, 1);
+    // Cancel with a key: cancelled once, the repeat gets the first answer.
+    let job: Value = serde_json::from_str(&first).unwrap();
+    let cancel = |key: &'static str| {
+        let url = format!("{}/jobs/{}/cancel", app.api, job["id"].as_str().unwrap());
+        let http = app.http.clone();
+        async move {
+            let resp = http
+                .post(url)
+                .header(almanac_protocol::IDEMPOTENCY_KEY_HEADER, key)
+                .send()
+                .await
+                .unwrap();
+            let replayed = resp.headers().get("idempotent-replayed").is_some();
+            (resp.status().as_u16(), replayed, resp.text().await.unwrap())
+        }
+    };
+    let (status, replayed, cancelled) = cancel("cancel-1").await;
+    assert_eq!((status, replayed), (202, false), "{cancelled}");
+    assert_eq!(cancel("cancel-1").await, (202, true, cancelled));
+    // A malformed key is refused before anything runs.
+    let (status, _, body) = post_job_keyed(&app.http, &app.api, "a\\b", &other).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(list(app.http.clone()).await, 1);
+    // A refusal before anything ran (403 without an access proof) is not kept: the same click
+    // sent again with a proof runs.
+    let unproven = authorized_client(&app.id_token, None).unwrap();
+    let (status, _, body) = post_job_keyed(&unproven, &app.api, "proof-later", &other).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, replayed, body) = post_job_keyed(&app.http, &app.api, "proof-later", &other).await;
+    assert_eq!((status, replayed), (201, false), "{body}");
+    assert_eq!(list(app.http.clone()).await, 2);
+}
+
+#[tokio::test]
+async fn a_key_in_flight_is_409_and_its_answer_is_kept_when_the_client_left() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    app.emulator.hold_batches(true);
+    let req = app.request(0, 2, 5, MODEL);
+    // The first click's creation stops at its read of the sheet.
+    let mut read = app.emulator.hold_next(HoldPoint::ValuesBatchGet);
+    let first = tokio::spawn({
+        let (http, api, req) = (app.http.clone(), app.api.clone(), req.clone());
+        async move { post_job_keyed(&http, &api, "click-1", &req).await }
+    });
+    assert!(read.reached().await);
+    let (status, _, body) = post_job_keyed(&app.http, &app.api, "click-1", &req).await;
+    assert_eq!(status, 409, "{body}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["error"]["code"], "idempotency_key_in_flight");
+    // The first client gives up; the creation still ends, and its answer is what a retry gets.
+    first.abort();
+    read.release();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let (status, replayed, body) = loop {
+        let answer = post_job_keyed(&app.http, &app.api, "click-1", &req).await;
+        if answer.0 != 409 {
+            break answer;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "still in flight");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert_eq!((status, replayed), (201, true), "{body}");
+    let list: Value = app
+        .http
+        .get(format!("{}/jobs?spreadsheet_id={SPREADSHEET}", app.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list}");
+    assert_eq!(
+        list["jobs"][0]["id"],
+        serde_json::from_str::<Value>(&body).unwrap()["id"]
+    );
 }
