@@ -191,6 +191,9 @@ pub struct ResponseFault {
 /// Points where [`Emulator::hold_next`](crate::Emulator::hold_next) can stop a response.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HoldPoint {
+    /// `GET /v1/files`: the list is made (nothing changes; a client looking for a file it may
+    /// have uploaded before waits here, before it uploads).
+    FilesListed,
     /// `POST /v1/files`: the file is stored.
     FileUploaded,
     /// `POST /v1/batches`: the batch exists.

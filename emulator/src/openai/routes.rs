@@ -240,32 +240,40 @@ async fn list_files(
             );
         }
     };
-    let state = shared.lock();
-    let mut files: Vec<&StoredFile> = state
-        .files
-        .values()
-        .filter(|f| query.purpose.as_deref().is_none_or(|p| f.purpose == p))
-        .collect();
-    files.sort_by_key(|f| (f.created_at, f.seq));
-    if !ascending {
-        files.reverse();
-    }
-    let start = match query.after.as_deref() {
-        None => 0,
-        Some(after) => match files.iter().position(|f| f.id == after) {
-            Some(i) => i + 1,
-            None => return no_such_file(after),
-        },
+    let listed = (|| {
+        let state = shared.lock();
+        let mut files: Vec<&StoredFile> = state
+            .files
+            .values()
+            .filter(|f| query.purpose.as_deref().is_none_or(|p| f.purpose == p))
+            .collect();
+        files.sort_by_key(|f| (f.created_at, f.seq));
+        if !ascending {
+            files.reverse();
+        }
+        let start = match query.after.as_deref() {
+            None => 0,
+            Some(after) => match files.iter().position(|f| f.id == after) {
+                Some(i) => i + 1,
+                None => return Err(after.to_owned()),
+            },
+        };
+        let page: Vec<&StoredFile> = files.iter().skip(start).take(limit).copied().collect();
+        let body = json!({
+            "object": "list",
+            "data": page.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
+            "first_id": page.first().map(|f| f.id.clone()),
+            "last_id": page.last().map(|f| f.id.clone()),
+            "has_more": start + page.len() < files.len(),
+        });
+        Ok(body)
+    })();
+    let body = match listed {
+        Ok(body) => body,
+        Err(after) => return no_such_file(&after),
     };
-    let page: Vec<&StoredFile> = files.iter().skip(start).take(limit).copied().collect();
-    Json(json!({
-        "object": "list",
-        "data": page.iter().map(|f| f.to_json()).collect::<Vec<_>>(),
-        "first_id": page.first().map(|f| f.id.clone()),
-        "last_id": page.last().map(|f| f.id.clone()),
-        "has_more": start + page.len() < files.len(),
-    }))
-    .into_response()
+    pause(&shared, HoldPoint::FilesListed).await;
+    Json(body).into_response()
 }
 
 async fn retrieve_file(State(shared): State<Arc<Shared>>, Path(id): Path<String>) -> Response {

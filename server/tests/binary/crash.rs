@@ -333,9 +333,10 @@ async fn a_server_killed_at_thirty_points_of_three_jobs_fills_every_row_exactly_
         // The batch advances only when the test lets it (see kill_when_progress), so that every
         // kill point below is reached in its turn.
         emulator.hold_batches(true);
-        // The worker starts on a new job at once; a hold on the upload keeps it from getting
-        // further than that before the kill, whatever the timing.
-        let early = emulator.hold_next(HoldPoint::FileUploaded);
+        // The worker starts on a new job at once; a hold on its look for a file it uploaded before
+        // (which comes before any upload) keeps it from uploading before the kill, whatever the
+        // timing: a file uploaded then would be adopted, and kill 2 would find no upload to stop.
+        let early = emulator.hold_next(HoldPoint::FilesListed);
         let job = server.create_job(start, end).await;
         // 1: right after the job is stored (the upload, if it started, is held unanswered).
         server.kill();
