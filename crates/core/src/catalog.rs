@@ -77,6 +77,17 @@ pub struct ModelSpec {
     pub batch_minutes_per_1000_rows: f64,
     /// Rough latency of one realtime request, in seconds.
     pub typical_request_seconds: f64,
+    /// Offered on flex processing (`service_tier: "flex"`, billed at Batch API rates): the GPT-5
+    /// family, o3 and o4-mini, not GPT-4.1
+    /// (<https://platform.openai.com/docs/guides/flex-processing>).
+    #[serde(default)]
+    pub flex: bool,
+    /// Marked deprecated by OpenAI: new jobs cannot pick it; old jobs still show their cost.
+    #[serde(default)]
+    pub deprecated: bool,
+    /// The catalogue's model to pick instead of a deprecated one (required when `deprecated`).
+    #[serde(default)]
+    pub replacement: Option<String>,
 }
 
 impl ModelSpec {
@@ -96,6 +107,9 @@ impl ModelSpec {
             cached_input_per_1m: self.cached_input_per_1m,
             output_per_1m: self.output_per_1m,
             batch_price_factor: self.batch_price_factor,
+            flex: self.flex,
+            deprecated: self.deprecated,
+            replacement: self.replacement.clone(),
         }
     }
 
@@ -142,10 +156,11 @@ impl ModelSpec {
                 ));
             }
             if let Some(effort) = &self.reasoning_effort
-                && !["minimal", "low", "medium", "high"].contains(&effort.as_str())
+                && !REASONING_EFFORTS.contains(&effort.as_str())
             {
                 return Err(format!(
-                    "model `{id}`: reasoning_effort must be minimal, low, medium or high, got {effort:?}"
+                    "model `{id}`: reasoning_effort must be one of {}, got {effort:?}",
+                    REASONING_EFFORTS.join(", ")
                 ));
             }
         } else {
@@ -166,12 +181,21 @@ impl ModelSpec {
     }
 }
 
+/// The `reasoning_effort` values of the Chat Completions API
+/// (<https://platform.openai.com/docs/api-reference/chat/create#chat-create-reasoning_effort>):
+/// `none` and `xhigh` from gpt-5.1 / gpt-5.2 on, `minimal` on the gpt-5 models of August 2025.
+const REASONING_EFFORTS: [&str; 6] = ["none", "minimal", "low", "medium", "high", "xhigh"];
+
 /// The whole catalogue: the contents of `models.toml`.
 #[derive(Clone, Debug, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Catalog {
-    /// The model used when a request names none; one of `models`.
+    /// The model used when a request names none; one of `models`, not deprecated.
     pub default_model: String,
+    /// The date (`YYYY-MM-DD`) the prices were checked against their source.
+    pub prices_as_of: String,
+    /// Where the prices come from (e.g. `genai-prices 0.2.5`).
+    pub prices_source: String,
     /// Known models, in the order the sidebar lists them.
     pub models: Vec<ModelSpec>,
 }
@@ -248,6 +272,42 @@ impl Catalog {
                 self.default_model
             ));
         }
+        if self.default_spec().deprecated {
+            return Err(format!(
+                "default_model `{}` is deprecated",
+                self.default_model
+            ));
+        }
+        self.validate_deprecations()
+    }
+
+    /// Every deprecated model names a listed, current replacement; no other model names one.
+    fn validate_deprecations(&self) -> Result<(), String> {
+        for m in &self.models {
+            match (m.deprecated, &m.replacement) {
+                (false, None) => {}
+                (false, Some(_)) => {
+                    return Err(format!(
+                        "model `{}`: replacement is only for a deprecated model",
+                        m.id
+                    ));
+                }
+                (true, None) => {
+                    return Err(format!(
+                        "model `{}` is deprecated: name a replacement",
+                        m.id
+                    ));
+                }
+                (true, Some(r)) => {
+                    if !self.models.iter().any(|o| &o.id == r && !o.deprecated) {
+                        return Err(format!(
+                            "model `{}`: replacement `{r}` is not a listed current model",
+                            m.id
+                        ));
+                    }
+                }
+            }
+        }
         Ok(())
     }
 
@@ -291,6 +351,22 @@ impl Catalog {
         })
     }
 
+    /// Finds a model a new job may use: as [`Catalog::resolve`], and not deprecated.
+    ///
+    /// # Errors
+    /// [`ModelRefused::Unknown`] as [`Catalog::resolve`]; [`ModelRefused::Deprecated`] naming the
+    /// replacement when the model is deprecated.
+    pub fn resolve_current(&self, id: &str) -> Result<&ModelSpec, ModelRefused> {
+        let spec = self.resolve(id)?;
+        match (&spec.deprecated, &spec.replacement) {
+            (true, Some(replacement)) => Err(ModelRefused::Deprecated(DeprecatedModel {
+                model: spec.id.clone(),
+                replacement: replacement.clone(),
+            })),
+            _ => Ok(spec),
+        }
+    }
+
     /// The known id most similar to `wanted` (normalized Levenshtein similarity over the full id
     /// and the short id, at least 0.5), if any.
     fn nearest(&self, wanted: &str) -> Option<&str> {
@@ -311,6 +387,8 @@ impl Catalog {
     pub fn model_list(&self) -> ModelList {
         ModelList {
             default_model: self.default_model.clone(),
+            prices_as_of: self.prices_as_of.clone(),
+            prices_source: self.prices_source.clone(),
             models: self.models.iter().map(ModelSpec::info).collect(),
         }
     }
@@ -354,6 +432,29 @@ impl fmt::Display for UnknownModel {
 }
 
 impl std::error::Error for UnknownModel {}
+
+/// A deprecated model asked for by a new job.
+///
+/// Displays as: ``model `gpt-5-nano-2025-08-07` is deprecated; use `gpt-5.4-nano-2026-03-17` instead``.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("model `{model}` is deprecated; use `{replacement}` instead")]
+pub struct DeprecatedModel {
+    /// The deprecated model's full id.
+    pub model: String,
+    /// The catalogue's replacement (a current model).
+    pub replacement: String,
+}
+
+/// Why a new job cannot use a model ([`Catalog::resolve_current`]).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ModelRefused {
+    /// Not in the catalogue.
+    #[error(transparent)]
+    Unknown(#[from] UnknownModel),
+    /// In the catalogue but deprecated.
+    #[error(transparent)]
+    Deprecated(DeprecatedModel),
+}
 
 #[cfg(test)]
 mod tests {
@@ -514,6 +615,36 @@ mod tests {
         assert!(o3.reasoning);
         assert_eq!(o3.output_per_1m, 8.0);
         assert_eq!(o3.batch_price_factor, 0.5);
+    }
+
+    #[test]
+    fn a_deprecated_model_is_refused_for_new_jobs_naming_its_replacement() {
+        let c = Catalog::builtin();
+        let err = c.resolve_current("gpt-5-nano").unwrap_err();
+        assert_eq!(
+            err,
+            ModelRefused::Deprecated(DeprecatedModel {
+                model: "gpt-5-nano-2025-08-07".into(),
+                replacement: "gpt-5.4-nano-2026-03-17".into(),
+            })
+        );
+        assert_eq!(
+            err.to_string(),
+            "model `gpt-5-nano-2025-08-07` is deprecated; use `gpt-5.4-nano-2026-03-17` instead"
+        );
+        // Old jobs still price it.
+        assert_eq!(c.resolve("gpt-5-nano").unwrap().input_per_1m, 0.05);
+        assert_eq!(
+            c.resolve_current("gpt-5.4-nano").unwrap().id,
+            "gpt-5.4-nano-2026-03-17"
+        );
+        assert!(matches!(
+            c.resolve_current("gpt-9"),
+            Err(ModelRefused::Unknown(_))
+        ));
+        let orphan = BUILTIN_TOML.replace("replacement = \"gpt-5.4-nano-2026-03-17\"\n", "");
+        let err = Catalog::from_toml_str(&orphan).unwrap_err().to_string();
+        assert!(err.contains("name a replacement"), "{err}");
     }
 
     #[test]

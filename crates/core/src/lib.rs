@@ -24,5 +24,7 @@ pub mod cost;
 pub mod domain;
 pub mod ids;
 pub mod output;
+#[cfg(test)]
+mod prices;
 pub mod prompt;
 pub mod state;
