@@ -68,6 +68,7 @@ estimate-tokens = { $rows }: { $input } input + ~{ $output } output tokens
 estimate-tokens-history = { $rows }: { $input } input + ~{ $output } output tokens (from past jobs)
 estimate-per-row = Per row: { $batch } batch · { $realtime } realtime
 estimate-saves = Batch mode saves { $amount } (results within 24 h at most).
+estimate-prices-as-of = Prices as of { $date }.
 costs-mode = Mode
 costs-cost = Cost
 costs-wait = Wait

@@ -57,6 +57,7 @@ estimate-tokens = { $rows }: 입력 { $input } + 출력 약 { $output } 토큰
 estimate-tokens-history = { $rows }: 입력 { $input } + 출력 약 { $output } 토큰(이전 작업 기준)
 estimate-per-row = 행당: 배치 { $batch } · 실시간 { $realtime }
 estimate-saves = 배치 모드로 { $amount } 절약합니다(결과는 최대 24시간 안에).
+estimate-prices-as-of = { $date } 기준 가격입니다.
 costs-mode = 모드
 costs-cost = 비용
 costs-wait = 대기 시간

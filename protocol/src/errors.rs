@@ -34,6 +34,8 @@ pub enum ErrorCode {
     /// 400: the model id is not in the catalogue; also a job whose model the catalogue no longer
     /// has.
     UnknownModel,
+    /// 400: the model is deprecated: a new job cannot pick it; the message names the replacement.
+    DeprecatedModel,
 
     // The caller's Google ID token (401 unless said otherwise).
     /// No `Authorization: Bearer` token was sent.
@@ -172,7 +174,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code of Almanac's own, in declaration order (all but [`ErrorCode::OpenAi`]).
-    pub const ALL: [ErrorCode; 61] = [
+    pub const ALL: [ErrorCode; 62] = [
         ErrorCode::InvalidRequest,
         ErrorCode::BodyTooLarge,
         ErrorCode::NotFound,
@@ -181,6 +183,7 @@ impl ErrorCode {
         ErrorCode::ServerBusy,
         ErrorCode::Internal,
         ErrorCode::UnknownModel,
+        ErrorCode::DeprecatedModel,
         ErrorCode::MissingToken,
         ErrorCode::MalformedToken,
         ErrorCode::BadSignature,
@@ -248,6 +251,7 @@ impl ErrorCode {
             ErrorCode::ServerBusy => "server_busy",
             ErrorCode::Internal => "internal",
             ErrorCode::UnknownModel => "unknown_model",
+            ErrorCode::DeprecatedModel => "deprecated_model",
             ErrorCode::MissingToken => "missing_token",
             ErrorCode::MalformedToken => "malformed_token",
             ErrorCode::BadSignature => "bad_signature",

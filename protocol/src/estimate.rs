@@ -75,6 +75,10 @@ pub struct Estimate {
     /// Each row's own figures, in the order given.
     #[serde(default)]
     pub per_row: Vec<RowEstimate>,
+    /// The date (`YYYY-MM-DD`, UTC) the catalogue's prices were checked against their source:
+    /// the estimate's "prices as of" (as `prices_as_of` of `GET /api/v1/models`).
+    #[serde(default)]
+    pub prices_as_of: String,
 }
 
 /// One row of an [`Estimate`].

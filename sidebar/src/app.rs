@@ -512,11 +512,18 @@ fn EstimateDetails(estimate: Estimate, mode: RwSignal<Mode>) -> impl IntoView {
     );
     let saved = e.realtime.total_usd - e.batch.total_usd;
     let saves = tf("estimate-saves", &[("amount", format::usd(saved).into())]);
+    let as_of = (!e.prices_as_of.is_empty()).then(|| {
+        tf(
+            "estimate-prices-as-of",
+            &[("date", e.prices_as_of.clone().into())],
+        )
+    });
     view! {
         <p class="tokens">{tokens}</p>
         <CostTable estimate mode/>
         <p class="muted per-row">{per_row}</p>
         <p class="muted">{saves}</p>
+        {as_of.map(|text| view! { <p class="muted prices-as-of">{text}</p> })}
     }
 }
 

@@ -88,6 +88,10 @@ pub struct ModelSpec {
     /// The catalogue's model to pick instead of a deprecated one (required when `deprecated`).
     #[serde(default)]
     pub replacement: Option<String>,
+    /// The catalogue's `prices_as_of` (`YYYY-MM-DD`), copied to every model when the catalogue is
+    /// read, so that an estimate priced at this spec says when its prices were checked.
+    #[serde(skip)]
+    pub prices_as_of: String,
 }
 
 impl ModelSpec {
@@ -238,8 +242,11 @@ impl Catalog {
     /// when no model is listed, an id repeats, `default_model` is not listed, a price is negative,
     /// `batch_price_factor` is outside (0, 1], or a reasoning model has a `temperature`.
     pub fn from_toml_str(s: &str) -> Result<Catalog, CatalogError> {
-        let catalog: Catalog = toml::from_str(s)?;
+        let mut catalog: Catalog = toml::from_str(s)?;
         catalog.validate().map_err(CatalogError::Invalid)?;
+        for m in &mut catalog.models {
+            m.prices_as_of.clone_from(&catalog.prices_as_of);
+        }
         Ok(catalog)
     }
 
@@ -256,6 +263,12 @@ impl Catalog {
     }
 
     fn validate(&self) -> Result<(), String> {
+        if !is_date(&self.prices_as_of) {
+            return Err(format!(
+                "prices_as_of must be a date YYYY-MM-DD, got {:?}",
+                self.prices_as_of
+            ));
+        }
         if self.models.is_empty() {
             return Err("no [[models]] listed".into());
         }
@@ -392,6 +405,15 @@ impl Catalog {
             models: self.models.iter().map(ModelSpec::info).collect(),
         }
     }
+}
+
+/// `YYYY-MM-DD`, by shape.
+fn is_date(text: &str) -> bool {
+    text.len() == 10
+        && text.bytes().enumerate().all(|(i, b)| match i {
+            4 | 7 => b == b'-',
+            _ => b.is_ascii_digit(),
+        })
 }
 
 /// `-YYYY-MM-DD` at the end of an id is a snapshot date.

@@ -198,6 +198,7 @@ impl EstimateTally {
             batch_wait_seconds,
             realtime_wait_seconds,
             output_tokens_source: self.prediction.source.to_owned(),
+            prices_as_of: spec.prices_as_of.clone(),
             per_row: Vec::new(),
         }
     }

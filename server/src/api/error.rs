@@ -126,6 +126,11 @@ impl From<CreateJobError> for ApiError {
                 ApiError::invalid(e.to_string())
             }
             CreateJobError::UnknownModel(u) => u.into(),
+            CreateJobError::DeprecatedModel(d) => ApiError {
+                status: StatusCode::BAD_REQUEST,
+                code: ErrorCode::DeprecatedModel,
+                message: d.to_string(),
+            },
             CreateJobError::Spreadsheet(s) => s.into(),
             CreateJobError::ModeNotAllowed(m) => ApiError {
                 status: StatusCode::BAD_REQUEST,

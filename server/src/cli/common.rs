@@ -387,13 +387,14 @@ pub fn estimate_json(e: &Estimate) -> Value {
 /// One line for people.
 pub fn estimate_text(e: &Estimate) -> String {
     format!(
-        "Estimate for {} rows with {}: {} input + ~{} output tokens — batch ${:.4} (realtime would be ${:.4}); typical wait {}",
+        "Estimate for {} rows with {}: {} input + ~{} output tokens — batch ${:.4} (realtime would be ${:.4}; prices as of {}); typical wait {}",
         e.rows,
         e.model,
         e.input_tokens,
         e.output_tokens,
         e.batch.total_usd,
         e.realtime.total_usd,
+        e.prices_as_of,
         human_duration(e.batch_wait_seconds)
     )
 }

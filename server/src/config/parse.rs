@@ -140,7 +140,7 @@ pub fn catalogue_model() -> Checked<String> {
         match text.trim() {
             "" => Ok(catalog.default_spec().id.clone()),
             name => catalog
-                .resolve(name)
+                .resolve_current(name)
                 .map(|spec| spec.id.clone())
                 .map_err(|e| format!("is not a model of the catalogue: {e}")),
         }

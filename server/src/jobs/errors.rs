@@ -3,7 +3,7 @@
 //! it refuses, [`InvalidRequest`]), [`JobError`] and the spending refusals they carry
 //! ([`BudgetError`]), whose codes are [`ErrorCode`]s.
 
-use almanac_core::catalog::UnknownModel;
+use almanac_core::catalog::{DeprecatedModel, ModelRefused, UnknownModel};
 use almanac_core::cost::CapExceeded;
 use almanac_core::domain::InvalidValue;
 use almanac_core::ids::JobId;
@@ -30,6 +30,9 @@ pub enum CreateJobError {
     /// The model id is not in the catalogue.
     #[error(transparent)]
     UnknownModel(#[from] UnknownModel),
+    /// The model is deprecated: new jobs cannot pick it.
+    #[error(transparent)]
+    DeprecatedModel(DeprecatedModel),
     /// The server's batch strategy does not allow the mode asked for.
     #[error("{0}")]
     ModeNotAllowed(String),
@@ -235,6 +238,15 @@ impl From<OverMonthlyBudget> for BudgetError {
             committed_usd: over.committed_usd,
             remaining_usd: over.remaining_usd,
             month: over.month,
+        }
+    }
+}
+
+impl From<ModelRefused> for CreateJobError {
+    fn from(e: ModelRefused) -> Self {
+        match e {
+            ModelRefused::Unknown(u) => CreateJobError::UnknownModel(u),
+            ModelRefused::Deprecated(d) => CreateJobError::DeprecatedModel(d),
         }
     }
 }

@@ -64,7 +64,7 @@ impl JobService {
     /// [`CreateJobError::Invalid`] for too many rows, an invalid id or a too-long title (naming
     /// the row), [`CreateJobError::UnknownModel`], [`CreateJobError::Store`].
     pub async fn estimate(&self, req: EstimateRequest) -> Result<Estimate, CreateJobError> {
-        let spec = self.svc.catalog.resolve(&req.model)?;
+        let spec = self.svc.catalog.resolve_current(&req.model)?;
         if req.rows.len() as u64 > MAX_ROWS_PER_JOB {
             return Err(InvalidRequest::TooManyEstimateRows {
                 rows: req.rows.len(),

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 
+use almanac_core::catalog::Catalog;
 use almanac_emulator::{Faults, RowFault};
 use almanac_protocol::{JobStatus, RowState};
 use almanac_tests::{ENGLISH_CSV, KOREAN_CSV, SPREADSHEET, TestApp, fast, spawn_app};
@@ -328,6 +329,48 @@ async fn an_unknown_model_is_refused_with_the_nearest_known_model() {
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains("o3-2025-04-16"), "{message}");
     assert_eq!(app.emulator.calls().batches_create, 0);
+}
+
+#[tokio::test]
+async fn a_deprecated_model_is_refused_for_new_jobs_naming_its_replacement_and_listed_as_such() {
+    let app = spawn_app(fast()).await;
+    app.add_sheet(0, "Events", KOREAN_CSV);
+    let resp = app.post_job(&app.request(0, 2, 17, "gpt-5-nano")).await;
+    assert_eq!(resp.status(), 400);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "deprecated_model");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("gpt-5.4-nano-2026-03-17"), "{message}");
+    let estimate = app
+        .http
+        .post(format!("{}/estimate", app.api))
+        .json(&serde_json::json!({"model": "gpt-5-nano-2025-08-07",
+                                  "rows": [{"id": "1", "title": "Moon landing"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(estimate.status(), 400);
+    let models: almanac_protocol::ModelList = app
+        .http
+        .get(format!("{}/models", app.api))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(models.prices_as_of, Catalog::builtin().prices_as_of);
+    let nano = models
+        .models
+        .iter()
+        .find(|m| m.id == "gpt-5-nano-2025-08-07")
+        .unwrap();
+    assert!(nano.deprecated);
+    assert_eq!(nano.replacement.as_deref(), Some("gpt-5.4-nano-2026-03-17"));
+    let current = app.create_job(&app.request(0, 2, 3, "gpt-5.4-nano")).await;
+    let current = app.wait_finished(&current.id).await;
+    assert_eq!(current.status, JobStatus::Completed, "{current:#?}");
+    assert_eq!(current.model, "gpt-5.4-nano-2026-03-17");
 }
 
 #[tokio::test]

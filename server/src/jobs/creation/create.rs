@@ -41,7 +41,7 @@ pub async fn create(
 ) -> Result<JobId, CreateJobError> {
     check_cap_option(options.max_cost_usd)?;
     let spreadsheet_id = check_request(&req)?;
-    let model = svc.catalog.resolve(&req.model)?;
+    let model = svc.catalog.resolve_current(&req.model)?;
     check_mode_allowed(svc, req.mode, model)?;
     let spreadsheets = svc.spreadsheets();
     access::check(&spreadsheets, owner, &spreadsheet_id, access_proof)?;
