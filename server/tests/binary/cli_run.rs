@@ -173,6 +173,8 @@ async fn estimate_cost_prints_the_estimate_and_sends_nothing() {
     let report = json(&out);
     assert_eq!(report["sent"], false);
     assert_eq!(report["estimate"]["rows"], 16);
+    let as_of = &almanac_core::catalog::Catalog::builtin().prices_as_of;
+    assert_eq!(report["estimate"]["prices_as_of"], as_of.as_str());
     assert!(report["estimate"]["batch"]["total_usd"].as_f64().unwrap() > 0.0);
     assert_eq!(w.emulator.calls(), CallCounts::default(), "no call at all");
     assert!(!w.path("out.json").exists());
@@ -189,6 +191,10 @@ async fn estimate_cost_prints_the_estimate_and_sends_nothing() {
     let out = output(text).await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Estimate for 4 rows"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("prices as of {as_of}")),
+        "{stdout}"
+    );
     assert!(stdout.contains("Nothing was sent"), "{stdout}");
     assert_eq!(w.emulator.calls(), CallCounts::default());
 }
