@@ -344,6 +344,19 @@ mod tests {
     }
 
     #[test]
+    fn the_model_list_documents_its_prices_date_and_deprecations() {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let list = &schemas["ModelList"]["properties"];
+        assert!(list["prices_as_of"]["description"].is_string(), "{list}");
+        let info = &schemas["ModelInfo"]["properties"];
+        for field in ["flex", "deprecated", "replacement"] {
+            assert!(info[field]["description"].is_string(), "{field}: {info}");
+        }
+        assert!(schemas["Estimate"]["properties"]["prices_as_of"].is_object());
+    }
+
+    #[test]
     fn the_document_lists_every_route_with_its_security() {
         let doc = serde_json::to_value(ApiDoc::openapi()).unwrap();
         let paths = doc["paths"].as_object().unwrap();
