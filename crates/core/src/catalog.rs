@@ -71,6 +71,11 @@ pub struct ModelSpec {
     /// the API default.
     #[serde(default)]
     pub reasoning_effort: Option<String>,
+    /// The `reasoning_effort` values this reasoning model accepts (`none` and `xhigh` from
+    /// gpt-5.1 / gpt-5.2 on, `minimal` only on the gpt-5 models of August 2025); empty for other
+    /// models.
+    #[serde(default)]
+    pub reasoning_efforts: Vec<String>,
     /// Rough wall time of a small batch (a few hundred requests), in minutes.
     pub typical_batch_minutes: f64,
     /// Rough extra batch wall time per 1,000 requests, in minutes.
@@ -159,18 +164,31 @@ impl ModelSpec {
                     "model `{id}` is a reasoning model: it does not accept `temperature`; remove it"
                 ));
             }
-            if let Some(effort) = &self.reasoning_effort
-                && !REASONING_EFFORTS.contains(&effort.as_str())
+            if let Some(bad) = self
+                .reasoning_efforts
+                .iter()
+                .find(|e| !REASONING_EFFORTS.contains(&e.as_str()))
             {
                 return Err(format!(
-                    "model `{id}`: reasoning_effort must be one of {}, got {effort:?}",
+                    "model `{id}`: reasoning_efforts: {bad:?} is not one of {}",
                     REASONING_EFFORTS.join(", ")
                 ));
             }
-        } else {
-            if self.reasoning_effort.is_some() || self.typical_reasoning_tokens != 0 {
+            if let Some(effort) = &self.reasoning_effort
+                && !self.reasoning_efforts.contains(effort)
+            {
                 return Err(format!(
-                    "model `{id}` is not a reasoning model: remove reasoning_effort and typical_reasoning_tokens"
+                    "model `{id}`: reasoning_effort must be one of its reasoning_efforts ({}), got {effort:?}",
+                    self.reasoning_efforts.join(", ")
+                ));
+            }
+        } else {
+            if self.reasoning_effort.is_some()
+                || !self.reasoning_efforts.is_empty()
+                || self.typical_reasoning_tokens != 0
+            {
+                return Err(format!(
+                    "model `{id}` is not a reasoning model: remove reasoning_effort, reasoning_efforts and typical_reasoning_tokens"
                 ));
             }
             if let Some(t) = self.temperature
@@ -591,7 +609,7 @@ mod tests {
         assert!(err.contains("default_model `gpt-9`"), "{err}");
 
         let hot_reasoner = BUILTIN_TOML.replace(
-            "reasoning_effort = \"low\"\ntypical_batch_minutes = 45",
+            "typical_batch_minutes = 45",
             "temperature = 0.7\ntypical_batch_minutes = 45",
         );
         let err = Catalog::from_toml_str(&hot_reasoner)
@@ -664,6 +682,17 @@ mod tests {
             c.resolve_current("gpt-9"),
             Err(ModelRefused::Unknown(_))
         ));
+        let minimal_on_5_4 = BUILTIN_TOML.replacen(
+            "reasoning_effort = \"low\"\nreasoning_efforts = [\"none\", \"low\", \"medium\", \"high\", \"xhigh\"]",
+            "reasoning_effort = \"minimal\"\nreasoning_efforts = [\"none\", \"low\", \"medium\", \"high\", \"xhigh\"]",
+            1,
+        );
+        assert_ne!(minimal_on_5_4, BUILTIN_TOML);
+        let err = Catalog::from_toml_str(&minimal_on_5_4)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("gpt-5.2-2025-12-11"), "{err}");
+        assert!(err.contains("\"minimal\""), "{err}");
         let orphan = BUILTIN_TOML.replace("replacement = \"gpt-5.4-nano-2026-03-17\"\n", "");
         let err = Catalog::from_toml_str(&orphan).unwrap_err().to_string();
         assert!(err.contains("name a replacement"), "{err}");
