@@ -80,6 +80,7 @@ pub mod records;
 pub mod rows;
 pub mod schema;
 pub mod scratch;
+pub mod streams;
 
 pub use chat::{
     Answer, FileRecord, MessageRecord, MonthChatRun, NewFile, NewRun, NewThread, RunEnd, RunRecord,

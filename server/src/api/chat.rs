@@ -98,9 +98,10 @@ pub async fn chat(
     let Json(req) = body?;
     let streamed = req.stream || accepts_events(&headers);
     // Taken before the turn starts: a refused stream costs nothing.
-    let slot = streamed
-        .then(|| state.streams.take(&caller.sub))
-        .transpose()?;
+    let slot = match streamed {
+        true => Some(state.streams.take(&caller.sub).await?),
+        false => None,
+    };
     let started = state
         .chat
         .chat(&caller.sub, proof.as_ref(), req, streamed)

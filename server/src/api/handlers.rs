@@ -390,7 +390,7 @@ pub async fn job_events(
     Path(id): Path<JobId>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
     // Held while the stream is open: one user's streams are capped.
-    let slot = state.streams.take(&caller.sub)?;
+    let slot = state.streams.take(&caller.sub).await?;
     // Subscribe before reading the current state so that no change falls in between.
     let updates = BroadcastStream::new(state.jobs.subscribe());
     let first = state.jobs.event(&caller.sub, &id).await?;

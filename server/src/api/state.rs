@@ -61,6 +61,7 @@ impl AppState {
         auth: Authenticator,
         settings: ApiSettings,
     ) -> AppState {
+        let store = jobs.services().store.clone();
         let quota = |n: u32| Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN));
         AppState {
             jobs,
@@ -74,7 +75,7 @@ impl AppState {
             access_sheet_limiter: Arc::new(RateLimiter::keyed(quota(
                 settings.limits.access_checks_per_spreadsheet,
             ))),
-            streams: StreamSlots::new(settings.limits.streams_per_user),
+            streams: StreamSlots::new(settings.limits.streams_per_user, Some(store)),
             settings: Arc::new(settings),
             deep_health: None,
         }

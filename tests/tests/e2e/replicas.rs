@@ -349,3 +349,77 @@ async fn an_idempotency_key_holds_across_replicas() {
         .unwrap();
     assert_eq!(list["jobs"].as_array().unwrap().len(), 1, "{list}");
 }
+
+#[tokio::test]
+async fn one_users_open_streams_are_capped_across_replicas() {
+    let Some(url) = postgres_database("one_users_open_streams_are_capped_across_replicas").await
+    else {
+        return;
+    };
+    let emulator = emulator().await;
+    emulator.hold_batches(true);
+    let (api_a, http_a) = api_only(&emulator, &url).await;
+    let (api_b, http_b) = api_only(&emulator, &url).await;
+    let req = almanac_protocol::CreateJobRequest {
+        spreadsheet_id: SPREADSHEET.into(),
+        sheet_id: 0,
+        rows: vec![almanac_protocol::RowSpan {
+            start_row: 2,
+            end_row: 4,
+        }],
+        model: MODEL.into(),
+        mode: Mode::Batch,
+        overwrite: false,
+    };
+    let created = http_a
+        .post(format!("{api_a}/jobs"))
+        .json(&req)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let job: serde_json::Value = created.json().await.unwrap();
+    let id = job["id"].as_str().unwrap();
+    // The default cap (8), all held on replica A: the job does not end, so its streams stay open.
+    let mut open = Vec::new();
+    for _ in 0..8 {
+        let resp = http_a
+            .get(format!("{api_a}/jobs/{id}/events"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        open.push(resp);
+    }
+    let refused = http_b
+        .get(format!("{api_b}/jobs/{id}/events"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        refused.status(),
+        429,
+        "replica B counts replica A's streams"
+    );
+    let body: serde_json::Value = refused.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_streams", "{body}");
+    // A stream closed on A gives its slot back to every replica.
+    drop(open.pop());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let resp = http_b
+            .get(format!("{api_b}/jobs/{id}/events"))
+            .send()
+            .await
+            .unwrap();
+        if resp.status() == 200 {
+            break;
+        }
+        assert_eq!(resp.status(), 429);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the closed stream's slot never came back"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
