@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{AssertSqlSafe, FromRow};
 
 use crate::pool::{in_tx, on_pool};
+use crate::records::token_usage;
 use crate::{Store, StoreResult, now, timestamp};
 
 /// `UPDATE job_rows` adding one response's `usage` to a row's spending (and `billed + 1`): the four
@@ -143,12 +144,12 @@ pub struct MonthJobSpend {
 impl MonthJobSpend {
     /// The tokens the job's rows were billed for.
     pub fn usage(&self) -> TokenUsage {
-        TokenUsage {
-            input_tokens: self.input_tokens.max(0) as u64,
-            cached_input_tokens: self.cached_tokens.max(0) as u64,
-            output_tokens: self.output_tokens.max(0) as u64,
-            reasoning_tokens: self.reasoning_tokens.max(0) as u64,
-        }
+        token_usage(
+            self.input_tokens,
+            self.cached_tokens,
+            self.output_tokens,
+            self.reasoning_tokens,
+        )
     }
 }
 

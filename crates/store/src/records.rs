@@ -7,7 +7,7 @@
 use almanac_core::domain::{BatchError, Generated, RowId, RowInput, SpreadsheetId};
 use almanac_core::ids::{BatchId, JobId};
 use almanac_core::state::{BatchState, FailureCode, JobStatus, Mode, RowFailure, RowState};
-use almanac_protocol::{ErrorCode, RequestCounts, RowSpan};
+use almanac_protocol::{ErrorCode, RequestCounts, RowSpan, TokenUsage};
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
@@ -223,6 +223,18 @@ impl TryFrom<MaybeStoredTime> for Option<DateTime<Utc>> {
 
     fn try_from(stored: MaybeStoredTime) -> Result<Option<DateTime<Utc>>, StoreError> {
         stored.0.as_deref().map(parse_time).transpose()
+    }
+}
+
+/// Token counts as the store sums them (`BIGINT` columns: input, cached input, output,
+/// reasoning) as a [`TokenUsage`]; a negative sum reads as 0.
+pub(crate) fn token_usage(input: i64, cached: i64, output: i64, reasoning: i64) -> TokenUsage {
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    TokenUsage {
+        input_tokens: count(input),
+        cached_input_tokens: count(cached),
+        output_tokens: count(output),
+        reasoning_tokens: count(reasoning),
     }
 }
 

@@ -13,7 +13,7 @@ use crate::chat::files::NewFile;
 use crate::chat::messages::{insert_message, lock_thread};
 use crate::cost::SpendScope;
 use crate::pool::{in_tx, on_pool};
-use crate::records::{MaybeStoredTime, StoredTime};
+use crate::records::{MaybeStoredTime, StoredTime, token_usage};
 use crate::{Store, StoreResult, now, timestamp};
 
 /// The error code of a run failed because nothing drives it any more ([`Store::insert_chat_run`]
@@ -85,12 +85,12 @@ pub struct RunRecord {
 impl RunRecord {
     /// The run's tokens.
     pub fn usage(&self) -> TokenUsage {
-        TokenUsage {
-            input_tokens: self.input_tokens.max(0) as u64,
-            cached_input_tokens: self.cached_tokens.max(0) as u64,
-            output_tokens: self.output_tokens.max(0) as u64,
-            reasoning_tokens: self.reasoning_tokens.max(0) as u64,
-        }
+        token_usage(
+            self.input_tokens,
+            self.cached_tokens,
+            self.output_tokens,
+            self.reasoning_tokens,
+        )
     }
 }
 
@@ -146,12 +146,12 @@ pub struct MonthChatRun {
 impl MonthChatRun {
     /// The run's tokens.
     pub fn usage(&self) -> TokenUsage {
-        TokenUsage {
-            input_tokens: self.input_tokens.max(0) as u64,
-            cached_input_tokens: self.cached_tokens.max(0) as u64,
-            output_tokens: self.output_tokens.max(0) as u64,
-            reasoning_tokens: self.reasoning_tokens.max(0) as u64,
-        }
+        token_usage(
+            self.input_tokens,
+            self.cached_tokens,
+            self.output_tokens,
+            self.reasoning_tokens,
+        )
     }
 }
 
